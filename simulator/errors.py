@@ -1,0 +1,45 @@
+"""Typed exceptions. Everything the user can cause derives from :class:`InputError`.
+
+The CLI maps ``InputError`` to exit status 2 with its one-line message and anything else to
+exit status 1, so a traceback is never the answer to a bad file.
+"""
+from __future__ import annotations
+
+
+class SimulatorError(Exception):
+    """Base of every exception the simulator raises on purpose."""
+
+
+class InputError(SimulatorError):
+    """The user gave something we cannot use (bad file, bad argument). CLI exit status 2."""
+
+
+class SpecError(InputError):
+    """A hardware spec is invalid.
+
+    Args:
+        source: the file (or name) the spec came from.
+        field: the dotted key path inside the document, ``""`` for the whole document.
+        message: what is wrong, in one sentence.
+
+    Example:
+        >>> str(SpecError("gpu.yaml", "memory.0.bandwidth_gbs", "must be > 0"))
+        'gpu.yaml: memory.0.bandwidth_gbs: must be > 0'
+    """
+
+    def __init__(self, source: str, field: str, message: str) -> None:
+        self.source, self.field, self.message = str(source), field, message
+        where = f"{self.source}: {field}: " if field else f"{self.source}: "
+        super().__init__(where + message)
+
+
+class WorkloadError(SpecError):
+    """A workload (YAML, ONNX, CSV, or a built graph) is invalid; names the file and field."""
+
+
+class ScenarioError(InputError):
+    """An argument of a run (batch size, precision, mode, parallelism...) is invalid."""
+
+
+class InfeasibleError(SimulatorError):
+    """The requested run cannot be carried out on this hardware (e.g. unsupported precision)."""

@@ -1,0 +1,1 @@
+"""Hardware specs: validated, frozen data models and the YAML loader."""

@@ -1,0 +1,170 @@
+"""Load hardware specs: the catalogue in ``hardware_specs/``, paths to YAML files, and what-if overrides.
+
+The raw dict never leaves this module: callers get a validated, frozen spec.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+from pathlib import Path
+from typing import Any, Mapping
+
+from pydantic import TypeAdapter, ValidationError
+
+from ..errors import SpecError
+from ..validation_errors import spec_error_from_validation
+from ..yamlio import read_yaml_file
+from .models import HardwareSpec, _DeviceBase
+
+SPEC_ROOT = Path(__file__).resolve().parents[2] / "hardware_specs"
+_ADAPTER: TypeAdapter = TypeAdapter(HardwareSpec)
+
+
+@functools.lru_cache(maxsize=1)
+def catalogue() -> dict[str, Path]:
+    """Map of every bundled device name to its YAML file (systems/ excluded)."""
+    found: dict[str, Path] = {}
+    for path in sorted(SPEC_ROOT.glob("*/*.yaml")):
+        if path.parent.name in ("systems", "defaults"):
+            continue
+        found[path.stem] = path
+    return found
+
+
+def list_hardware() -> list[dict[str, str]]:
+    """Every bundled device as ``{"name", "kind", "display_name", "vendor"}``, sorted by kind then name.
+
+    Example:
+        >>> any(d["name"] == "nvidia-h100-sxm" for d in list_hardware())
+        True
+    """
+    rows = []
+    for name in catalogue():
+        spec = load_hardware(name)
+        rows.append({"name": name, "kind": spec.kind, "display_name": spec.display_name, "vendor": spec.vendor})
+    return sorted(rows, key=lambda r: (r["kind"], r["name"]))
+
+
+def _resolve_source(name_or_path: str | Path) -> Path:
+    text = str(name_or_path)
+    cat = catalogue()
+    if text in cat:
+        return cat[text]
+    path = Path(text)
+    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+        return path
+    close = difflib.get_close_matches(text, list(cat), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `python -m simulator list hardware` shows the names"
+    raise SpecError(text, "", f"no such hardware name or file{hint}")
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Return a copy of ``raw`` with dotted-path ``overrides`` set.
+
+    A path part that names an item of a list of named blocks selects it by ``name``
+    (``memory.hbm.bandwidth_gbs``); an integer part selects by position. A leading
+    ``hardware.`` is ignored so sweep keys can be passed as they are.
+
+    Raises:
+        SpecError: the path does not exist in the spec.
+
+    Example:
+        >>> apply_overrides({"memory": [{"name": "hbm", "bandwidth_gbs": 1}]},
+        ...                 {"memory.hbm.bandwidth_gbs": 2}, "x")["memory"][0]["bandwidth_gbs"]
+        2
+    """
+    out = copy.deepcopy(raw)
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        if parts and parts[0] == "hardware":
+            parts = parts[1:]
+        node: Any = out
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            here = ".".join(parts[: i + 1])
+            if isinstance(node, list):
+                idx = next((j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == part), None)
+                if idx is None and part.isdigit() and int(part) < len(node):
+                    idx = int(part)
+                if idx is None:
+                    names = [item.get("name") for item in node if isinstance(item, dict)]
+                    raise SpecError(source, here, f"override path not found; items here: {names}")
+                if last:
+                    node[idx] = value
+                else:
+                    node = node[idx]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                elif part not in node or node[part] is None:
+                    raise SpecError(source, here, f"override path not found; keys here: {sorted(node)}")
+                else:
+                    node = node[part]
+            else:
+                raise SpecError(source, here, "override path goes through a value, not a block")
+    return out
+
+
+def spec_from_dict(raw: Any, source: str) -> _DeviceBase:
+    """Validate a raw mapping into a frozen hardware spec.
+
+    Raises:
+        SpecError: naming ``source`` and the key path of the first problem.
+    """
+    if not isinstance(raw, dict):
+        raise SpecError(source, "", f"expected a mapping at the top level, got {type(raw).__name__}")
+    try:
+        return _ADAPTER.validate_python(raw)
+    except ValidationError as exc:
+        kind = raw.get("kind")
+        from . import models
+
+        model = {"gpu": models.GpuSpec, "tpu": models.TpuSpec, "cpu": models.CpuSpec,
+                 "fpga": models.FpgaSpec, "asic": models.AsicSpec}.get(kind if isinstance(kind, str) else "")
+        raise spec_error_from_validation(exc, source, model) from None
+
+
+@functools.lru_cache(maxsize=256)
+def _load_cached(path_text: str) -> _DeviceBase:
+    path = Path(path_text)
+    if path.suffix.lower() == ".cfg":
+        from .scalesim_cfg import load_scalesim_cfg
+
+        return load_scalesim_cfg(path)
+    raw = read_yaml_file(path)
+    return spec_from_dict(raw, str(path))
+
+
+def raw_spec(name_or_path: str | Path) -> dict[str, Any]:
+    """The raw YAML mapping of a spec (for editing in the app); validated first."""
+    path = _resolve_source(name_or_path)
+    _load_cached(str(path))
+    return read_yaml_file(path)
+
+
+def load_hardware(name_or_path: "str | Path | _DeviceBase", overrides: Mapping[str, Any] | None = None) -> _DeviceBase:
+    """Load a device by catalogue name (``"nvidia-h100-sxm"``) or path (YAML, or a SCALE-Sim ``.cfg``).
+
+    Args:
+        name_or_path: a catalogue name, a file path, or an already loaded spec.
+        overrides: what-if changes as dotted paths, e.g. ``{"memory.hbm.bandwidth_gbs": 4000}``.
+
+    Raises:
+        SpecError: unknown name, unreadable or invalid file, or a bad override (file and field named).
+
+    Example:
+        >>> load_hardware("nvidia-h100-sxm").kind
+        'gpu'
+    """
+    if isinstance(name_or_path, _DeviceBase):
+        if not overrides:
+            return name_or_path
+        raw = name_or_path.model_dump(mode="json")
+        return spec_from_dict(apply_overrides(raw, overrides, name_or_path.name), name_or_path.name)
+    path = _resolve_source(name_or_path)
+    spec = _load_cached(str(path))
+    if not overrides:
+        return spec
+    raw = spec.model_dump(mode="json")
+    return spec_from_dict(apply_overrides(raw, overrides, str(path)), str(path))

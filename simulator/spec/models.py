@@ -1,0 +1,321 @@
+"""Hardware spec schema: frozen pydantic models, unknown keys forbidden, union discriminated by ``kind``.
+
+Every block that holds numbers carries a ``source`` (datasheet, paper or vendor page), so a spec
+file cannot hold an unsourced figure. Bounds reject absurd values (a 10^30-byte memory) at load time.
+"""
+from __future__ import annotations
+
+import math
+from enum import Enum
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..units import Precision
+
+# Physical plausibility bounds: generous, but they stop typos and hostile values.
+MAX_BYTES = 1e16  # 10 PB: larger than any single device's memory
+MAX_BANDWIDTH_GBS = 1e6
+MAX_CLOCK_GHZ = 10.0
+MAX_COUNT = 10_000_000
+
+
+class Frozen(BaseModel):
+    """Base: immutable, unknown keys rejected, NaN/inf rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+Source = Annotated[str, Field(min_length=3, max_length=2000)]
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=80)]
+Pos = Annotated[float, Field(gt=0)]
+NonNeg = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(gt=0, le=1)]
+Count = Annotated[int, Field(gt=0, le=MAX_COUNT)]
+Clock = Annotated[float, Field(gt=0, le=MAX_CLOCK_GHZ)]
+PrecisionMap = dict[Precision, Annotated[float, Field(gt=0, le=1e7)]]
+
+# When a device lacks a native path for a precision, it runs in the next one it has.
+FALLBACK: dict[Precision, tuple[Precision, ...]] = {
+    Precision.INT4: (Precision.INT4, Precision.INT8, Precision.FP8, Precision.FP16, Precision.BF16, Precision.FP32),
+    Precision.INT8: (Precision.INT8, Precision.FP8, Precision.FP16, Precision.BF16, Precision.FP32),
+    Precision.FP8: (Precision.FP8, Precision.FP16, Precision.BF16, Precision.FP32),
+    Precision.INT16: (Precision.INT16, Precision.FP16, Precision.BF16, Precision.FP32),
+    Precision.FP16: (Precision.FP16, Precision.BF16, Precision.FP32),
+    Precision.BF16: (Precision.BF16, Precision.FP16, Precision.FP32),
+    Precision.TF32: (Precision.TF32, Precision.FP32),
+    Precision.FP32: (Precision.FP32,),
+}
+
+
+def lookup(rates: dict[Precision, float], precision: Precision) -> float:
+    """Rate for ``precision`` from a per-precision map, following :data:`FALLBACK`; 0 if none applies.
+
+    Example:
+        >>> lookup({Precision.FP16: 2.0, Precision.FP32: 1.0}, Precision.BF16)
+        2.0
+    """
+    for p in FALLBACK[precision]:
+        if p in rates:
+            return rates[p]
+    return 0.0
+
+
+class Dataflow(str, Enum):
+    """Systolic / PE-array dataflows: output-, weight-, input- and row-stationary."""
+
+    OS = "os"
+    WS = "ws"
+    IS = "is"
+    RS = "rs"
+
+
+class LinkKind(str, Enum):
+    """Physical interconnects a device or system declares."""
+
+    NVLINK = "nvlink"
+    PCIE = "pcie"
+    ICI = "ici"
+    INFINIBAND = "infiniband"
+    ETHERNET = "ethernet"
+    UPI = "upi"
+    USB = "usb"
+    NEURONLINK = "neuronlink"
+    INFINITY_FABRIC = "infinity_fabric"
+    C2C = "c2c"
+    AXI = "axi"
+
+
+class MemoryLevel(Frozen):
+    """One level of the memory hierarchy, innermost (closest to the compute) first.
+
+    ``capacity_bytes`` is per device; ``bandwidth_gbs`` is the aggregate peak (decimal GB/s);
+    ``energy_pj_per_byte`` is the access energy of one byte moved at this level.
+    """
+
+    name: Name
+    capacity_bytes: Annotated[float, Field(gt=0, le=MAX_BYTES)]
+    bandwidth_gbs: Annotated[float, Field(gt=0, le=MAX_BANDWIDTH_GBS)]
+    energy_pj_per_byte: Annotated[float, Field(ge=0, le=1e5)]
+    source: Source
+
+
+class Link(Frozen):
+    """An interconnect port group: ``bandwidth_gbs`` per direction, summed over its lanes/links."""
+
+    name: Name
+    kind: LinkKind
+    bandwidth_gbs: Annotated[float, Field(gt=0, le=MAX_BANDWIDTH_GBS)]
+    latency_us: Annotated[float, Field(ge=0, le=1e6)] = 1.0
+    energy_pj_per_byte: Annotated[float, Field(ge=0, le=1e5)] = 10.0
+    source: Source
+
+
+class Power(Frozen):
+    """Power envelope and energy per operation.
+
+    ``energy_pj_per_flop`` is the dynamic energy of one FLOP (half a MAC) by precision;
+    precisions missing fall back like compute rates do.
+    """
+
+    tdp_w: Annotated[float, Field(gt=0, le=1e5)]
+    idle_w: Annotated[float, Field(ge=0, le=1e5)]
+    energy_pj_per_flop: PrecisionMap
+    source: Source
+
+    @model_validator(mode="after")
+    def _idle_below_tdp(self) -> "Power":
+        if self.idle_w >= self.tdp_w:
+            raise ValueError(f"idle_w ({self.idle_w}) must be below tdp_w ({self.tdp_w})")
+        return self
+
+
+class Price(Frozen):
+    """What the device costs: cloud rental per device-hour and purchase price, in USD."""
+
+    cloud_usd_per_hour: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    purchase_usd: Annotated[float, Field(ge=0, le=1e9)] | None = None
+    source: Source
+
+
+class Efficiency(Frozen):
+    """Achievable fractions of peak and fixed overheads, fitted to measurements.
+
+    ``compute``: fraction of matrix peak a large, well-shaped GEMM reaches.
+    ``vector``: fraction of vector peak for element-wise work.
+    ``memory``: fraction of main-memory peak bandwidth a streaming kernel reaches.
+    ``op_overhead_us``: fixed launch / dispatch time per op (kernel launch, framework dispatch).
+    ``fitted_to``: which measurements (calibration row ids) or reference this was fitted to.
+    """
+
+    compute: Fraction = 0.75
+    vector: Fraction = 0.5
+    memory: Fraction = 0.8
+    op_overhead_us: Annotated[float, Field(ge=0, le=1e6)] = 5.0
+    fitted_to: Source = "kind default (see simulator/spec/models.py)"
+
+
+class GpuCompute(Frozen):
+    """GPU: streaming multiprocessors with tensor cores (matrix) and CUDA cores (vector).
+
+    Peak matrix FLOP/s = ``sm_count * clock_ghz * 1e9 * tensor_flops_per_cycle_per_sm[p]``.
+    ``tile_m`` x ``tile_n`` is the output tile one thread block computes (wave quantization).
+    """
+
+    sm_count: Count
+    clock_ghz: Clock
+    tensor_flops_per_cycle_per_sm: PrecisionMap
+    vector_flops_per_cycle_per_sm: PrecisionMap
+    tile_m: Count = 128
+    tile_n: Count = 128
+    source: Source
+
+
+class TpuCompute(Frozen):
+    """TPU: cores, each with MXU systolic arrays and a vector unit.
+
+    Peak matrix FLOP/s = cores * mxus * rows * cols * 2 * macs_per_pe[p] * clock.
+    """
+
+    cores_per_chip: Count
+    mxus_per_core: Count
+    mxu_rows: Count
+    mxu_cols: Count
+    clock_ghz: Clock
+    mxu_macs_per_pe_per_cycle: PrecisionMap
+    vector_flops_per_cycle_per_core: PrecisionMap
+    dataflow: Dataflow = Dataflow.WS
+    source: Source
+
+
+class CpuCompute(Frozen):
+    """CPU socket: cores with SIMD FMA units and optional matrix extensions (AMX, SME).
+
+    Vector FLOP/cycle/core for a precision in ``simd_precisions`` =
+    ``simd_width_bits / bits(p) * fma_units_per_core * 2``.
+    ``clock_ghz`` is the sustained all-core clock, ``single_core_clock_ghz`` the one-core turbo.
+    """
+
+    cores: Count
+    clock_ghz: Clock
+    single_core_clock_ghz: Clock | None = None
+    simd_width_bits: Annotated[int, Field(ge=64, le=4096)]
+    fma_units_per_core: Count
+    simd_precisions: tuple[Precision, ...] = (Precision.FP32,)
+    matrix_flops_per_cycle_per_core: PrecisionMap = {}
+    source: Source
+
+
+class FpgaCompute(Frozen):
+    """FPGA with the overlay accelerator deployed on it (e.g. a DPU-style PE array).
+
+    The overlay uses ``dsp_utilization`` of ``dsp_slices`` DSPs, each doing
+    ``macs_per_dsp_per_cycle[p]`` MACs per cycle at the achieved ``clock_ghz``. Versal parts add
+    AI-Engine tiles. ``reconfiguration_s`` is the cost of loading a new bitstream.
+    """
+
+    dsp_slices: Count
+    clock_ghz: Clock
+    macs_per_dsp_per_cycle: PrecisionMap
+    dsp_utilization: Fraction = 1.0
+    ai_engine_tiles: Annotated[int, Field(ge=0, le=MAX_COUNT)] = 0
+    ai_engine_clock_ghz: Clock = 1.0
+    ai_engine_macs_per_tile_per_cycle: PrecisionMap = {}
+    vector_flops_per_cycle: PrecisionMap
+    overlay: Annotated[str, Field(min_length=1, max_length=200)]
+    reconfiguration_s: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    source: Source
+
+
+class AsicCompute(Frozen):
+    """ASIC: ``arrays`` PE arrays of ``pe_rows`` x ``pe_cols`` with a declared dataflow."""
+
+    pe_rows: Count
+    pe_cols: Count
+    arrays: Count = 1
+    clock_ghz: Clock
+    macs_per_pe_per_cycle: PrecisionMap
+    vector_flops_per_cycle: PrecisionMap
+    dataflow: Dataflow
+    source: Source
+
+
+class _DeviceBase(Frozen):
+    name: Name
+    display_name: Annotated[str, Field(min_length=1, max_length=200)]
+    vendor: Annotated[str, Field(min_length=1, max_length=100)]
+    memory: tuple[MemoryLevel, ...] = Field(min_length=1)
+    links: tuple[Link, ...] = ()
+    host_link: Link | None = None
+    power: Power
+    price: Price | None = None
+    efficiency: Efficiency = Efficiency()
+    notes: Annotated[str, Field(max_length=5000)] = ""
+
+    @field_validator("memory")
+    @classmethod
+    def _unique_levels(cls, levels: tuple[MemoryLevel, ...]) -> tuple[MemoryLevel, ...]:
+        names = [m.name for m in levels]
+        if len(set(names)) != len(names):
+            raise ValueError(f"memory level names must be unique, got {names}")
+        return levels
+
+    @property
+    def main_memory(self) -> MemoryLevel:
+        """The outermost level: where weights, activations and optimizer state live."""
+        return self.memory[-1]
+
+    def level(self, name: str) -> MemoryLevel:
+        """The memory level called ``name``.
+
+        Raises:
+            KeyError: no such level.
+        """
+        for m in self.memory:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+
+class GpuSpec(_DeviceBase):
+    """A GPU device (see :class:`GpuCompute`)."""
+
+    kind: Literal["gpu"]
+    compute: GpuCompute
+
+
+class TpuSpec(_DeviceBase):
+    """A TPU chip (see :class:`TpuCompute`)."""
+
+    kind: Literal["tpu"]
+    compute: TpuCompute
+
+
+class CpuSpec(_DeviceBase):
+    """A CPU socket (see :class:`CpuCompute`)."""
+
+    kind: Literal["cpu"]
+    compute: CpuCompute
+
+
+class FpgaSpec(_DeviceBase):
+    """An FPGA card with its overlay (see :class:`FpgaCompute`)."""
+
+    kind: Literal["fpga"]
+    compute: FpgaCompute
+
+
+class AsicSpec(_DeviceBase):
+    """A fixed-function accelerator (see :class:`AsicCompute`)."""
+
+    kind: Literal["asic"]
+    compute: AsicCompute
+
+
+HardwareSpec = Annotated[Union[GpuSpec, TpuSpec, CpuSpec, FpgaSpec, AsicSpec], Field(discriminator="kind")]
+KINDS = ("cpu", "gpu", "tpu", "fpga", "asic")
+
+
+def is_finite(x: float) -> bool:
+    """True when ``x`` is a finite number (NaN and inf are not)."""
+    return math.isfinite(x)

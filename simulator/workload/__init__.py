@@ -1,0 +1,1 @@
+"""Workloads: the op vocabulary, graph building and validation, model builders, training graphs."""

@@ -1,0 +1,57 @@
+"""Convolutional families. ResNet here; other CNN families register in their own modules."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..graph import GraphBuilder, Tensor
+from . import Family, FamilyParams, Shape, register
+
+
+class ResnetParams(FamilyParams):
+    """ResNet v1.5 (stride in the 3x3 conv of bottlenecks), as torchvision builds it."""
+
+    depths: list[int] = Field(min_length=1, max_length=10)
+    block: Literal["basic", "bottleneck"]
+    width: int = Field(default=64, gt=0, le=4096)
+    num_classes: int = Field(default=1000, gt=0, le=10**6)
+    in_channels: int = Field(default=3, gt=0, le=1024)
+
+
+def conv_bn_act(b: GraphBuilder, name: str, x: Tensor, out_ch: int, k: int, stride: int = 1, act: str | None = "relu",
+                groups: int = 1) -> Tensor:
+    """Conv (no bias) -> batch norm -> optional activation: the unit most CNNs repeat."""
+    x = b.norm(f"{name}.bn", b.conv(f"{name}.conv", x, out_ch, k, stride=stride, groups=groups), kind="batchnorm")
+    return b.act(f"{name}.{act}", x, act) if act else x
+
+
+def _block(b: GraphBuilder, name: str, x: Tensor, planes: int, stride: int, bottleneck: bool) -> Tensor:
+    expansion = 4 if bottleneck else 1
+    out_ch = planes * expansion
+    if bottleneck:
+        y = conv_bn_act(b, f"{name}.1", x, planes, 1)
+        y = conv_bn_act(b, f"{name}.2", y, planes, 3, stride)
+        y = conv_bn_act(b, f"{name}.3", y, out_ch, 1, act=None)
+    else:
+        y = conv_bn_act(b, f"{name}.1", x, planes, 3, stride)
+        y = conv_bn_act(b, f"{name}.2", y, planes, 3, act=None)
+    if stride != 1 or x.shape[1] != out_ch:
+        x = conv_bn_act(b, f"{name}.down", x, out_ch, 1, stride, act=None)
+    return b.act(f"{name}.relu", b.add_tensors(f"{name}.add", y, x))
+
+
+def build_resnet(b: GraphBuilder, p: ResnetParams, s: Shape) -> None:
+    x = b.input((s.batch_size, p.in_channels, s.image_size, s.image_size))
+    x = conv_bn_act(b, "stem", x, p.width, 7, 2)
+    x = b.pool("stem.maxpool", x, 3, 2, 1)
+    for stage, depth in enumerate(p.depths):
+        planes = p.width * 2**stage
+        for i in range(depth):
+            stride = 2 if (i == 0 and stage > 0) else 1
+            x = _block(b, f"layer{stage + 1}.{i}", x, planes, stride, p.block == "bottleneck")
+    x = b.flatten(b.global_pool("avgpool", x))
+    b.loss("loss", b.linear("fc", x, p.num_classes))
+
+
+register("resnet", Family(ResnetParams, build_resnet, task="image", uses_seq_len=False, uses_image_size=True))

@@ -1,0 +1,186 @@
+"""Transformer family: encoders (BERT, ViT), decoders (GPT-2, GPT-J, GPT-3, Llama) and MoE (Mixtral)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .. import ops as O
+from ..graph import GraphBuilder, Tensor
+from ..ops import Gemm, Op, OpKind
+from . import Family, FamilyParams, Shape, register
+
+
+class TransformerParams(FamilyParams):
+    """Hyper-parameters of a transformer. ``kv_heads < heads`` is grouped-query attention.
+
+    ``positions``: learned (a table of ``max_positions``) or rotary (no parameters).
+    ``norm_position``: pre (GPT, Llama) or post (BERT). ``experts > 0`` makes every FFN a
+    mixture of experts with ``top_k`` routing. ``patch_size > 0`` makes it a vision transformer.
+    """
+
+    layers: int = Field(gt=0, le=1000)
+    hidden: int = Field(gt=0, le=10**6)
+    heads: int = Field(gt=0, le=10**4)
+    kv_heads: int | None = Field(default=None, gt=0, le=10**4)
+    head_dim: int | None = Field(default=None, gt=0, le=10**5)
+    ffn: int = Field(gt=0, le=10**7)
+    ffn_activation: Literal["gelu", "relu", "swiglu", "geglu"] = "gelu"
+    vocab: int = Field(default=0, ge=0, le=10**8)
+    type_vocab: int = Field(default=0, ge=0, le=100)
+    positions: Literal["learned", "rotary", "none"] = "learned"
+    max_positions: int = Field(default=0, ge=0, le=10**7)
+    norm: Literal["layernorm", "rmsnorm"] = "layernorm"
+    norm_position: Literal["pre", "post"] = "pre"
+    causal: bool = True
+    parallel_residual: bool = False
+    qkv_bias: bool = True
+    out_bias: bool = True
+    mlp_bias: bool = True
+    tie_embeddings: bool = False
+    lm_head: bool = True
+    lm_head_bias: bool = False
+    pooler: bool = False
+    experts: int = Field(default=0, ge=0, le=4096)
+    top_k: int = Field(default=2, gt=0, le=64)
+    patch_size: int = Field(default=0, ge=0, le=1024)
+    image_channels: int = Field(default=3, gt=0, le=64)
+    num_classes: int = Field(default=0, ge=0, le=10**6)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TransformerParams":
+        kv = self.kv_heads or self.heads
+        if self.heads % kv:
+            raise ValueError(f"heads ({self.heads}) must be a multiple of kv_heads ({kv})")
+        if self.head_dim is None and self.hidden % self.heads:
+            raise ValueError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads})")
+        if self.experts and self.top_k > self.experts:
+            raise ValueError(f"top_k ({self.top_k}) exceeds experts ({self.experts})")
+        if self.patch_size == 0 and self.vocab == 0:
+            raise ValueError("a text transformer needs vocab > 0 (or patch_size > 0 for a vision transformer)")
+        return self
+
+    @property
+    def dim_head(self) -> int:
+        return self.head_dim or self.hidden // self.heads
+
+
+def _ffn(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
+    gated = p.ffn_activation in ("swiglu", "geglu")
+    if p.experts:
+        return _moe(b, name, x, p)
+    width = 2 * p.ffn if gated else p.ffn
+    h = b.linear(f"{name}.up", x, width, bias=p.mlp_bias)
+    fn = {"swiglu": "silu", "geglu": "gelu"}.get(p.ffn_activation, p.ffn_activation)
+    if gated:
+        half = Tensor(h.producer, (*h.shape[:-1], p.ffn))
+        a = b.act(f"{name}.{fn}", half, fn)
+        h = b.add(O.elementwise(f"{name}.gate_mul", elems=a.elems), [a, h], a.shape)
+    else:
+        h = b.act(f"{name}.{fn}", h, fn)
+    return b.linear(f"{name}.down", h, p.hidden, bias=p.mlp_bias)
+
+
+def _moe(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
+    """Mixture of experts: a router, then each token through ``top_k`` of ``experts`` gated FFNs.
+
+    Weight traffic counts the experts a batch is expected to touch: E * (1 - (1 - 1/E)^(tokens*k)).
+    """
+    tokens = x.elems // p.hidden
+    logits = b.linear(f"{name}.router", x, p.experts, bias=False)
+    gated = p.ffn_activation in ("swiglu", "geglu")
+    up_n = 2 * p.ffn if gated else p.ffn
+    per_expert = p.hidden * up_n + p.ffn * p.hidden
+    routed = tokens * p.top_k
+    m = -(-routed // p.experts)
+    touched = p.experts * (1 - (1 - 1 / p.experts) ** routed)
+    flops = 2.0 * routed * per_expert + routed * p.ffn * (3 if gated else 1) + 2 * routed * p.hidden
+    op = Op(f"{name}.experts", OpKind.MATMUL, flops=flops, input_elems=routed * p.hidden + logits.elems,
+            output_elems=tokens * p.hidden, param_elems=float(p.experts * per_expert),
+            weight_read_elems=touched * per_expert,
+            gemms=(Gemm(m=m, n=up_n, k=p.hidden, count=p.experts), Gemm(m=m, n=p.hidden, k=p.ffn, count=p.experts)),
+            attrs=(("experts", p.experts), ("top_k", p.top_k)))
+    return b.add(op, [x, logits], x.shape)
+
+
+def _attention(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams, s: Shape, seq: int) -> Tensor:
+    kv = p.kv_heads or p.heads
+    d = p.dim_head
+    qkv = b.linear(f"{name}.qkv", x, (p.heads + 2 * kv) * d, bias=p.qkv_bias)
+    op = O.attention(f"{name}.sdpa", batch=s.batch_size, heads=p.heads, q_len=seq, kv_len=s.past_len + seq,
+                     head_dim=d, kv_heads=kv, causal=p.causal)
+    a = b.add(op, [qkv], (s.batch_size, seq, p.heads * d))
+    return b.linear(f"{name}.out", a, p.hidden, bias=p.out_bias)
+
+
+def _layer(b: GraphBuilder, i: int, x: Tensor, p: TransformerParams, s: Shape, seq: int) -> Tensor:
+    n = f"h{i}"
+    if p.parallel_residual:
+        h = b.norm(f"{n}.ln1", x, kind=p.norm)
+        a = _attention(b, f"{n}.attn", h, p, s, seq)
+        f = _ffn(b, f"{n}.mlp", h, p)
+        return b.add(O.elementwise(f"{n}.add", elems=x.elems, inputs=3), [x, a, f], x.shape)
+    if p.norm_position == "pre":
+        x = b.add_tensors(f"{n}.add1", x, _attention(b, f"{n}.attn", b.norm(f"{n}.ln1", x, kind=p.norm), p, s, seq))
+        return b.add_tensors(f"{n}.add2", x, _ffn(b, f"{n}.mlp", b.norm(f"{n}.ln2", x, kind=p.norm), p))
+    x = b.norm(f"{n}.ln1", b.add_tensors(f"{n}.add1", x, _attention(b, f"{n}.attn", x, p, s, seq)), kind=p.norm)
+    return b.norm(f"{n}.ln2", b.add_tensors(f"{n}.add2", x, _ffn(b, f"{n}.mlp", x, p)), kind=p.norm)
+
+
+def _embed(b: GraphBuilder, p: TransformerParams, s: Shape) -> tuple[Tensor, int]:
+    n = s.batch_size
+    if p.patch_size:
+        img = b.input((n, p.image_channels, s.image_size, s.image_size))
+        x = b.conv("patch_embed", img, p.hidden, p.patch_size, stride=p.patch_size, pad=0, bias=True)
+        seq = x.shape[2] * x.shape[3] + 1  # + class token
+        x = b.reshape(x, (n, seq - 1, p.hidden))
+        pos = Op("pos_embed", OpKind.ELEMENTWISE, flops=float(n * seq * p.hidden), input_elems=n * seq * p.hidden,
+                 output_elems=n * seq * p.hidden, param_elems=float(seq * p.hidden + p.hidden),
+                 weight_read_elems=float(seq * p.hidden + p.hidden))
+        return b.add(pos, [x], (n, seq, p.hidden)), seq
+    seq = s.seq_len
+    tokens = n * seq
+    x = b.op(O.embedding("embed", tokens=tokens, vocab=p.vocab, dim=p.hidden), [], (n, seq, p.hidden))
+    extra = []
+    if p.positions == "learned":
+        if p.max_positions and s.past_len + seq > p.max_positions:
+            raise ValueError(f"sequence of {s.past_len + seq} tokens exceeds max_positions={p.max_positions}")
+        extra.append(b.op(O.embedding("pos_embed", tokens=tokens, vocab=p.max_positions or seq, dim=p.hidden), [],
+                          x.shape))
+    if p.type_vocab:
+        extra.append(b.op(O.embedding("type_embed", tokens=tokens, vocab=p.type_vocab, dim=p.hidden), [], x.shape))
+    if extra:
+        x = b.add(O.elementwise("embed_sum", elems=x.elems, inputs=1 + len(extra)), [x, *extra], x.shape)
+    if p.norm_position == "post":
+        x = b.norm("embed_ln", x, kind=p.norm)
+    return x, seq
+
+
+def build_transformer(b: GraphBuilder, p: TransformerParams, s: Shape) -> None:
+    x, seq = _embed(b, p, s)
+    for i in range(p.layers):
+        x = _layer(b, i, x, p, s, seq)
+    if p.norm_position == "pre":
+        x = b.norm("ln_f", x, kind=p.norm)
+    n = s.batch_size
+    if p.patch_size or p.pooler or p.num_classes:
+        cls = Tensor(x.producer, (n, p.hidden))  # the class token / first position
+        if p.pooler:
+            cls = b.act("pooler.tanh", b.linear("pooler", cls, p.hidden), "tanh")
+        if p.num_classes:
+            b.loss("loss", b.linear("head", cls, p.num_classes))
+        return
+    if p.lm_head:
+        rows = seq if s.logits == "all" else 1
+        h = Tensor(x.producer, (n, rows, p.hidden))
+        bias = p.lm_head_bias
+        op = O.matmul("lm_head", batch=1, m=n * rows, k=p.hidden, n=p.vocab, bias=bias)
+        if p.tie_embeddings:
+            op = op.renamed("lm_head", param_elems=float(p.vocab if bias else 0))
+        logits = b.add(op, [h], (n, rows, p.vocab))
+        b.loss("loss", logits)
+
+
+register("transformer", Family(TransformerParams, build_transformer, task="text", uses_seq_len=True,
+                               uses_image_size=False))
+register("vit", Family(TransformerParams, build_transformer, task="image", uses_seq_len=False, uses_image_size=True))

@@ -1,0 +1,252 @@
+"""Computation graphs: a networkx DiGraph of :class:`Op` nodes, tensors (element counts) on edges.
+
+:class:`GraphBuilder` tracks tensor shapes while a model is built, so shape mismatches are caught
+where they happen; :class:`ComputeGraph` is the validated, read-only result.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import networkx as nx
+
+from ..errors import WorkloadError
+from . import ops as O
+from .ops import Op, OpKind
+
+MAX_OPS = 200_000
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A value flowing between ops: who produced it (``None`` for a graph input) and its shape."""
+
+    producer: str | None
+    shape: tuple[int, ...]
+
+    @property
+    def elems(self) -> int:
+        return math.prod(self.shape)
+
+
+class ComputeGraph:
+    """A validated, acyclic graph of ops. Iteration order is deterministic (insertion order among ready ops).
+
+    Raises:
+        WorkloadError: the graph has a cycle, a dangling edge, or too many ops.
+    """
+
+    def __init__(self, graph: nx.DiGraph, *, name: str, source: str = "", meta: dict | None = None) -> None:
+        self.graph = graph
+        self.name = name
+        self.source = source or name
+        self.meta = dict(meta or {})
+        self._validate()
+        self._order = list(nx.lexicographical_topological_sort(graph, key=lambda n: graph.nodes[n]["index"]))
+
+    def _validate(self) -> None:
+        g = self.graph
+        if g.number_of_nodes() > MAX_OPS:
+            raise WorkloadError(self.source, "ops", f"graph has {g.number_of_nodes()} ops, above the limit of {MAX_OPS}")
+        for n, data in g.nodes(data=True):
+            if not isinstance(data.get("op"), Op):
+                raise WorkloadError(self.source, f"ops.{n}", "edge refers to an op that is not defined (dangling edge)")
+        if not nx.is_directed_acyclic_graph(g):
+            cycle = nx.find_cycle(g)
+            path = " -> ".join(str(u) for u, _ in cycle) + f" -> {cycle[0][0]}"
+            raise WorkloadError(self.source, "ops", f"graph has a cycle: {path}")
+
+    @property
+    def ops(self) -> list[Op]:
+        """Ops in deterministic topological order."""
+        return [self.graph.nodes[n]["op"] for n in self._order]
+
+    @property
+    def order(self) -> list[str]:
+        """Op names in deterministic topological order."""
+        return list(self._order)
+
+    def op(self, name: str) -> Op:
+        return self.graph.nodes[name]["op"]
+
+    def predecessors(self, name: str) -> list[str]:
+        return sorted(self.graph.predecessors(name), key=lambda n: self.graph.nodes[n]["index"])
+
+    def successors(self, name: str) -> list[str]:
+        return sorted(self.graph.successors(name), key=lambda n: self.graph.nodes[n]["index"])
+
+    def __len__(self) -> int:
+        return self.graph.number_of_nodes()
+
+    @property
+    def parameters(self) -> float:
+        """Trainable parameter count (elements)."""
+        return float(sum(op.param_elems for op in self.ops))
+
+    @property
+    def flops(self) -> float:
+        """Total FLOPs of all ops."""
+        return float(sum(op.flops for op in self.ops))
+
+    @property
+    def matrix_flops(self) -> float:
+        """FLOPs of the matrix parts (conv / linear / attention matmuls)."""
+        return float(sum(op.matrix_flops for op in self.ops))
+
+    @property
+    def activation_elems(self) -> float:
+        """Sum of every op's output elements (what a training step saves, without checkpointing)."""
+        return float(sum(op.output_elems for op in self.ops))
+
+    def critical_path(self) -> list[str]:
+        """Longest chain by FLOPs (networkx ``dag_longest_path``)."""
+        for u, v in self.graph.edges:
+            self.graph.edges[u, v]["w"] = self.graph.nodes[v]["op"].flops
+        return nx.dag_longest_path(self.graph, weight="w")
+
+
+class GraphBuilder:
+    """Builds a graph op by op while tracking tensor shapes (NCHW for images, (B, S, D) for sequences).
+
+    Example:
+        >>> b = GraphBuilder("tiny", batch=2)
+        >>> x = b.input((2, 8))
+        >>> y = b.linear("fc", x, 4)
+        >>> b.build().parameters
+        36.0
+    """
+
+    def __init__(self, name: str, *, batch: int, source: str = "", meta: dict | None = None) -> None:
+        self.name = name
+        self.batch = batch
+        self.source = source or name
+        self.meta = dict(meta or {})
+        self.graph = nx.DiGraph()
+        self._index = 0
+
+    # -- core -------------------------------------------------------------------------------
+    def input(self, shape: Sequence[int]) -> Tensor:
+        """A graph input (data from the host), no producer."""
+        if any(int(d) <= 0 for d in shape):
+            raise WorkloadError(self.source, "input", f"input shape must be positive, got {tuple(shape)}")
+        return Tensor(None, tuple(int(d) for d in shape))
+
+    def add(self, op: Op, inputs: Iterable[Tensor], out_shape: Sequence[int], layer: str = "") -> Tensor:
+        """Add ``op`` consuming ``inputs``; returns its output tensor of ``out_shape``."""
+        if op.name in self.graph:
+            raise WorkloadError(self.source, f"ops.{op.name}", "duplicate op name")
+        if len(self.graph) >= MAX_OPS:
+            raise WorkloadError(self.source, "ops", f"graph exceeds the limit of {MAX_OPS} ops")
+        if layer:
+            op = op.renamed(op.name, layer=layer)
+        self.graph.add_node(op.name, op=op, index=self._index)
+        self._index += 1
+        for t in inputs:
+            if t.producer is not None:
+                if self.graph.has_edge(t.producer, op.name):
+                    self.graph.edges[t.producer, op.name]["elems"] += t.elems
+                else:
+                    self.graph.add_edge(t.producer, op.name, elems=t.elems)
+        return Tensor(op.name, tuple(int(d) for d in out_shape))
+
+    def build(self) -> ComputeGraph:
+        """Validate and freeze the graph."""
+        return ComputeGraph(self.graph, name=self.name, source=self.source, meta=self.meta)
+
+    def _check(self, cond: bool, where: str, message: str) -> None:
+        if not cond:
+            raise WorkloadError(self.source, f"ops.{where}", message)
+
+    # -- layers -----------------------------------------------------------------------------
+    def linear(self, name: str, x: Tensor, out_features: int, *, bias: bool = True) -> Tensor:
+        """Linear layer over the last dimension."""
+        rows = math.prod(x.shape[:-1])
+        op = O.matmul(name, batch=1, m=rows, k=x.shape[-1], n=out_features, bias=bias)
+        return self.add(op, [x], (*x.shape[:-1], out_features))
+
+    def conv(self, name: str, x: Tensor, out_ch: int, kernel: int | tuple[int, int], *, stride: int = 1,
+             pad: int | tuple[int, int] | None = None, groups: int = 1, bias: bool = False) -> Tensor:
+        """2-D convolution on an NCHW tensor; ``pad=None`` means 'same' padding (kernel // 2)."""
+        self._check(len(x.shape) == 4, name, f"conv2d needs an NCHW input, got shape {x.shape}")
+        n, c, h, w = x.shape
+        kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+        if pad is None:
+            pad = (kh // 2, kw // 2)
+        try:
+            op = O.conv2d(name, batch=n, in_ch=c, h=h, w=w, out_ch=out_ch, kernel=(kh, kw), stride=stride,
+                          pad=pad, groups=groups, bias=bias)
+        except ValueError as exc:
+            raise WorkloadError(self.source, f"ops.{name}", str(exc)) from None
+        attrs = dict(op.attrs)
+        return self.add(op, [x], (n, out_ch, attrs["out_h"], attrs["out_w"]))
+
+    def pool(self, name: str, x: Tensor, kernel: int, stride: int, pad: int = 0) -> Tensor:
+        n, c, h, w = x.shape
+        op = O.pool(name, batch=n, ch=c, h=h, w=w, kernel=kernel, stride=stride, pad=pad)
+        attrs = dict(op.attrs)
+        self._check(attrs["out_h"] > 0 and attrs["out_w"] > 0, name, f"pool window larger than input {h}x{w}")
+        return self.add(op, [x], (n, c, attrs["out_h"], attrs["out_w"]))
+
+    def global_pool(self, name: str, x: Tensor) -> Tensor:
+        n, c, h, w = x.shape
+        op = O.pool(name, batch=n, ch=c, h=h, w=w, kernel=h, stride=1, global_pool=True)
+        return self.add(op, [x], (n, c))
+
+    def norm(self, name: str, x: Tensor, *, kind: str = "batchnorm") -> Tensor:
+        channels = x.shape[1] if kind == "batchnorm" else x.shape[-1]
+        return self.add(O.norm(name, elems=x.elems, channels=channels, kind=kind), [x], x.shape)
+
+    def act(self, name: str, x: Tensor, fn: str = "relu") -> Tensor:
+        return self.add(O.activation(name, elems=x.elems, fn=fn), [x], x.shape)
+
+    def add_tensors(self, name: str, a: Tensor, b: Tensor) -> Tensor:
+        """Element-wise sum (residual connection); shapes must agree."""
+        self._check(a.shape == b.shape, name, f"shape mismatch in add: {a.shape} vs {b.shape}")
+        return self.add(O.elementwise(name, elems=a.elems, inputs=2), [a, b], a.shape)
+
+    def mul_tensors(self, name: str, a: Tensor, b: Tensor) -> Tensor:
+        """Element-wise product; ``b`` may broadcast (e.g. squeeze-excite scales)."""
+        return self.add(O.elementwise(name, elems=a.elems, inputs=1 + b.elems / a.elems), [a, b], a.shape)
+
+    def concat(self, name: str, tensors: Sequence[Tensor], axis: int = 1) -> Tensor:
+        """Concatenate along ``axis``; other dimensions must agree."""
+        base = list(tensors[0].shape)
+        for t in tensors[1:]:
+            other = [d for i, d in enumerate(t.shape) if i != axis]
+            self._check(other == [d for i, d in enumerate(base) if i != axis], name,
+                        f"shape mismatch in concat: {[t.shape for t in tensors]}")
+        base[axis] = sum(t.shape[axis] for t in tensors)
+        out = Tensor(None, tuple(base))
+        return self.add(O.data_movement(name, elems=out.elems), tensors, base)
+
+    def flatten(self, x: Tensor) -> Tensor:
+        """Reshape to (N, features): no op, no data movement."""
+        return Tensor(x.producer, (x.shape[0], math.prod(x.shape[1:])))
+
+    def reshape(self, x: Tensor, shape: Sequence[int]) -> Tensor:
+        """View with a new shape of the same size: no op."""
+        self._check(math.prod(shape) == x.elems, "reshape", f"cannot reshape {x.shape} to {tuple(shape)}")
+        return Tensor(x.producer, tuple(shape))
+
+    def softmax(self, name: str, x: Tensor) -> Tensor:
+        return self.add(O.softmax(name, elems=x.elems), [x], x.shape)
+
+    def loss(self, name: str, logits: Tensor) -> Tensor:
+        return self.add(O.loss(name, batch=math.prod(logits.shape[:-1]), classes=logits.shape[-1]), [logits],
+                        (logits.shape[0],))
+
+    def op(self, op: Op, inputs: Sequence[Tensor], out_shape: Sequence[int]) -> Tensor:
+        """Add a ready-made op (from :mod:`ops`)."""
+        return self.add(op, inputs, out_shape)
+
+
+def kind_counts(graph: ComputeGraph) -> dict[str, int]:
+    """Number of ops per :class:`OpKind` value."""
+    out: dict[str, int] = {}
+    for op in graph.ops:
+        out[op.kind.value] = out.get(op.kind.value, 0) + 1
+    return dict(sorted(out.items()))
+
+
+__all__ = ["ComputeGraph", "GraphBuilder", "Tensor", "kind_counts", "MAX_OPS", "OpKind"]

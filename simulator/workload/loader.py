@@ -1,0 +1,184 @@
+"""Load workloads: the zoo in ``workloads/``, YAML paths, ONNX files and SCALE-Sim topology CSVs.
+
+A YAML workload names a model family and its params; it is built into a graph for a given shape.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import ScenarioError, WorkloadError
+from ..validation_errors import spec_error_from_validation
+from ..yamlio import read_yaml_file
+from .families import FAMILIES, FamilyParams, Shape, build_family
+from .graph import ComputeGraph
+
+ZOO_ROOT = Path(__file__).resolve().parents[2] / "workloads"
+MAX_BATCH = 10**7
+MAX_SEQ = 10**7
+MAX_IMAGE = 16384
+
+
+class Published(BaseModel):
+    """Published figures for golden tests: parameter count and forward multiply-accumulates."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    parameters: float | None = Field(default=None, gt=0)
+    forward_macs: float | None = Field(default=None, gt=0)
+    at: dict[str, int] = {}
+    source: str = Field(min_length=3)
+
+
+class WorkloadFile(BaseModel):
+    """Schema of a workload YAML file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=80)
+    family: str
+    description: str = ""
+    source: str = Field(min_length=3)
+    params: dict[str, Any]
+    defaults: dict[Literal["batch_size", "seq_len", "image_size"], int] = {}
+    published: Published | None = None
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A model that can be built at any batch size, sequence length and image size.
+
+    ``builder`` is set for graphs that come from files with a fixed structure (ONNX, SCALE-Sim CSV);
+    otherwise the family builds the graph.
+    """
+
+    name: str
+    family: str
+    params: FamilyParams | None
+    source: str
+    description: str = ""
+    defaults: dict[str, int] = field(default_factory=dict)
+    published: Published | None = None
+    task: str = "text"
+    uses_seq_len: bool = True
+    uses_image_size: bool = False
+    builder: Callable[[Shape], ComputeGraph] | None = field(default=None, compare=False)
+
+    def shape(self, *, batch_size: int | None = None, seq_len: int | None = None, image_size: int | None = None,
+              past_len: int = 0, logits: str = "all") -> Shape:
+        """Resolve a :class:`Shape` from arguments and this workload's defaults.
+
+        Raises:
+            ScenarioError: a non-positive or absurd size.
+        """
+        vals = {"batch_size": batch_size or self.defaults.get("batch_size", 1),
+                "seq_len": seq_len or self.defaults.get("seq_len", 128),
+                "image_size": image_size or self.defaults.get("image_size", 224)}
+        limits = {"batch_size": MAX_BATCH, "seq_len": MAX_SEQ, "image_size": MAX_IMAGE}
+        for key, v in vals.items():
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0 or v > limits[key]:
+                raise ScenarioError(f"{key}: must be an integer in 1..{limits[key]}, got {v!r}")
+        if past_len < 0 or past_len > MAX_SEQ:
+            raise ScenarioError(f"past_len: must be in 0..{MAX_SEQ}, got {past_len}")
+        return Shape(past_len=past_len, logits=logits, **vals)
+
+    def build(self, *, batch_size: int | None = None, seq_len: int | None = None, image_size: int | None = None,
+              past_len: int = 0, logits: str = "all") -> ComputeGraph:
+        """Build the forward graph at the given shape.
+
+        Raises:
+            WorkloadError: the params cannot produce a valid graph at this shape.
+        """
+        shape = self.shape(batch_size=batch_size, seq_len=seq_len, image_size=image_size, past_len=past_len,
+                           logits=logits)
+        if self.builder is not None:
+            return self.builder(shape)
+        try:
+            return build_family(self.family, self.params, shape, graph_name=self.name, source=self.source)
+        except ValueError as exc:
+            raise WorkloadError(self.source, "params", str(exc)) from None
+
+
+@functools.lru_cache(maxsize=1)
+def zoo() -> dict[str, Path]:
+    """Map of every bundled workload name to its YAML file."""
+    return {p.stem: p for p in sorted(ZOO_ROOT.glob("*.yaml"))}
+
+
+def list_workloads() -> list[dict[str, str]]:
+    """Every bundled workload as ``{"name", "family", "task", "description"}``."""
+    rows = []
+    for name in zoo():
+        wl = load_workload(name)
+        rows.append({"name": name, "family": wl.family, "task": wl.task, "description": wl.description})
+    return rows
+
+
+def workload_from_dict(raw: Any, source: str) -> Workload:
+    """Validate a raw workload mapping.
+
+    Raises:
+        WorkloadError: naming ``source`` and the field.
+    """
+    if not isinstance(raw, dict):
+        raise WorkloadError(source, "", f"expected a mapping at the top level, got {type(raw).__name__}")
+    try:
+        wf = WorkloadFile.model_validate(raw)
+    except ValidationError as exc:
+        raise spec_error_from_validation(exc, source, WorkloadFile, WorkloadError) from None
+    if wf.family not in FAMILIES:
+        close = difflib.get_close_matches(wf.family, list(FAMILIES), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(FAMILIES))}"
+        raise WorkloadError(source, "family", f"unknown family {wf.family!r}{hint}")
+    fam = FAMILIES[wf.family]
+    try:
+        params = fam.params.model_validate(wf.params)
+    except ValidationError as exc:
+        err = spec_error_from_validation(exc, source, fam.params, WorkloadError)
+        raise WorkloadError(source, "params." + err.field if err.field else "params", err.message) from None
+    return Workload(name=wf.name, family=wf.family, params=params, source=source, description=wf.description,
+                    defaults=dict(wf.defaults), published=wf.published, task=fam.task,
+                    uses_seq_len=fam.uses_seq_len, uses_image_size=fam.uses_image_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _load_path(path_text: str) -> Workload:
+    path = Path(path_text)
+    suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        from .importers.onnx_import import load_onnx
+
+        return load_onnx(path)
+    if suffix == ".csv":
+        from .importers.scalesim_csv import load_scalesim_csv
+
+        return load_scalesim_csv(path)
+    return workload_from_dict(read_yaml_file(path), str(path))
+
+
+def load_workload(name_or_path: "str | Path | Workload") -> Workload:
+    """Load a workload by zoo name (``"resnet50"``) or path (``.yaml``, ``.onnx``, SCALE-Sim ``.csv``).
+
+    Raises:
+        WorkloadError: unknown name, or an invalid file (file and field named).
+
+    Example:
+        >>> load_workload("resnet50").family
+        'resnet'
+    """
+    if isinstance(name_or_path, Workload):
+        return name_or_path
+    text = str(name_or_path)
+    if text in zoo():
+        return _load_path(str(zoo()[text]))
+    path = Path(text)
+    if path.suffix.lower() in (".yaml", ".yml", ".onnx", ".csv") or path.exists():
+        if not path.exists():
+            raise WorkloadError(text, "", "no such file")
+        return _load_path(str(path.resolve()))
+    close = difflib.get_close_matches(text, list(zoo()), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `python -m simulator list workloads` shows the names"
+    raise WorkloadError(text, "", f"no such workload name or file{hint}")

@@ -1,0 +1,279 @@
+"""The closed op vocabulary and its FLOP / element-count formulas (forward pass).
+
+Conventions: one multiply-accumulate is 2 FLOPs. Counts are in *elements*; the precision turns
+them into bytes later, in the cost models. ``gemms`` is the matrix part of an op, which tensor
+cores, MXUs and PE arrays execute; everything else runs on the vector path.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+
+class OpKind(str, Enum):
+    """Every op type the simulator knows. Closed: importers map onto these or refuse."""
+
+    MATMUL = "matmul"
+    CONV2D = "conv2d"
+    POOL = "pool"
+    ELEMENTWISE = "elementwise"
+    ACTIVATION = "activation"
+    NORM = "norm"
+    SOFTMAX = "softmax"
+    ATTENTION = "attention"
+    EMBEDDING = "embedding"
+    RECURRENT = "recurrent"
+    REDUCE = "reduce"
+    DATA_MOVEMENT = "data_movement"
+    LOSS = "loss"
+    OPTIMIZER = "optimizer"
+
+
+class Phase(str, Enum):
+    """Where in a step an op belongs."""
+
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    RECOMPUTE = "recompute"
+    OPTIMIZER = "optimizer"
+
+
+@dataclass(frozen=True)
+class Gemm:
+    """``count`` independent GEMMs of (m x k) @ (k x n). FLOPs = 2 * m * n * k * count.
+
+    Example:
+        >>> Gemm(m=2, n=3, k=4).flops
+        48
+    """
+
+    m: int
+    n: int
+    k: int
+    count: int = 1
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.m * self.n * self.k * self.count
+
+    @property
+    def macs(self) -> int:
+        return self.m * self.n * self.k * self.count
+
+
+@dataclass(frozen=True)
+class Op:
+    """One node of a computation graph.
+
+    Attributes:
+        flops: total floating-point (or integer) operations, matrix and vector parts together.
+        gemms: the matrix-multiply part, mapped onto tensor cores / MXUs / PE arrays.
+        input_elems: activation elements read.
+        output_elems: activation elements written (the output tensor).
+        param_elems: trainable parameters owned by this op.
+        weight_read_elems: parameter elements read per execution (an embedding reads only its rows).
+        sequential_steps: steps that must run one after another (recurrent time steps).
+        scratch_elems: elements of an intermediate a non-fused kernel writes to memory and reads
+            back (the S x S attention scores); 0 when the op has none.
+    """
+
+    name: str
+    kind: OpKind
+    flops: float
+    input_elems: float
+    output_elems: float
+    param_elems: float = 0.0
+    weight_read_elems: float = 0.0
+    gemms: tuple[Gemm, ...] = ()
+    phase: Phase = Phase.FORWARD
+    sequential_steps: int = 1
+    scratch_elems: float = 0.0
+    layer: str = ""
+    attrs: tuple[tuple[str, object], ...] = field(default=())
+
+    @property
+    def matrix_flops(self) -> float:
+        """FLOPs of the matrix part (what FLOP counters of conv/linear layers report)."""
+        return float(sum(g.flops for g in self.gemms))
+
+    @property
+    def vector_flops(self) -> float:
+        """FLOPs outside the matrix part."""
+        return max(0.0, self.flops - self.matrix_flops)
+
+    def renamed(self, name: str, **changes: object) -> "Op":
+        """A copy with a new name (and any other field changes)."""
+        return replace(self, name=name, **changes)
+
+
+def conv_out(size: int, kernel: int, stride: int, pad: int, dilation: int = 1) -> int:
+    """Output spatial size of a convolution or pooling window.
+
+    Example:
+        >>> conv_out(224, 7, 2, 3)
+        112
+    """
+    return (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def matmul(name: str, *, batch: int, m: int, k: int, n: int, bias: bool = True, has_weight: bool = True) -> Op:
+    """A linear layer (``has_weight``) or an activation-activation matmul, ``batch`` x (m x k) @ (k x n).
+
+    Example:
+        >>> matmul("fc", batch=1, m=2, k=3, n=4).flops
+        56.0
+    """
+    params = (k * n + (n if bias else 0)) if has_weight else 0
+    flops = 2.0 * batch * m * k * n + (batch * m * n if bias and has_weight else 0)
+    inputs = batch * m * k + (0 if has_weight else batch * k * n)
+    return Op(name, OpKind.MATMUL, flops=flops, input_elems=inputs, output_elems=batch * m * n,
+              param_elems=params, weight_read_elems=params,
+              gemms=(Gemm(m=batch * m, n=n, k=k) if has_weight else Gemm(m=m, n=n, k=k, count=batch),),
+              attrs=(("m", m), ("k", k), ("n", n), ("batch", batch)))
+
+
+def conv2d(name: str, *, batch: int, in_ch: int, h: int, w: int, out_ch: int, kernel: int | tuple[int, int],
+           stride: int = 1, pad: int | tuple[int, int] = 0, groups: int = 1, bias: bool = False) -> Op:
+    """2-D convolution, incl. grouped and depthwise (``groups == in_ch``), lowered to GEMMs (im2col).
+
+    Per group: M = batch * out pixels, N = out_ch / groups, K = kh * kw * in_ch / groups.
+
+    Example:
+        >>> conv2d("c", batch=1, in_ch=3, h=224, w=224, out_ch=64, kernel=7, stride=2, pad=3).matrix_flops
+        236027904
+    """
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    ph, pw = (pad, pad) if isinstance(pad, int) else pad
+    if in_ch % groups or out_ch % groups:
+        raise ValueError(f"{name}: channels {in_ch}->{out_ch} not divisible by groups={groups}")
+    oh, ow = conv_out(h, kh, stride, ph), conv_out(w, kw, stride, pw)
+    if oh <= 0 or ow <= 0:
+        raise ValueError(f"{name}: kernel {kh}x{kw} larger than the padded input {h}x{w}")
+    k_dim = kh * kw * (in_ch // groups)
+    gemm = Gemm(m=batch * oh * ow, n=out_ch // groups, k=k_dim, count=groups)
+    params = kh * kw * (in_ch // groups) * out_ch + (out_ch if bias else 0)
+    out = batch * out_ch * oh * ow
+    return Op(name, OpKind.CONV2D, flops=float(gemm.flops + (out if bias else 0)), input_elems=batch * in_ch * h * w,
+              output_elems=out, param_elems=params, weight_read_elems=params, gemms=(gemm,),
+              attrs=(("in_ch", in_ch), ("out_ch", out_ch), ("h", h), ("w", w), ("kernel", f"{kh}x{kw}"),
+                     ("stride", stride), ("groups", groups), ("out_h", oh), ("out_w", ow)))
+
+
+def pool(name: str, *, batch: int, ch: int, h: int, w: int, kernel: int, stride: int, pad: int = 0,
+         global_pool: bool = False) -> Op:
+    """Max or average pooling: one FLOP per window element."""
+    if global_pool:
+        oh = ow = 1
+        kernel_elems = h * w
+    else:
+        oh, ow = conv_out(h, kernel, stride, pad), conv_out(w, kernel, stride, pad)
+        kernel_elems = kernel * kernel
+    out = batch * ch * oh * ow
+    return Op(name, OpKind.POOL, flops=float(out * kernel_elems), input_elems=batch * ch * h * w, output_elems=out,
+              attrs=(("kernel", kernel), ("stride", stride), ("out_h", oh), ("out_w", ow)))
+
+
+def elementwise(name: str, *, elems: int, inputs: int = 2, flops_per_elem: float = 1.0,
+                kind: OpKind = OpKind.ELEMENTWISE) -> Op:
+    """Element-wise op over ``elems`` outputs reading ``inputs`` tensors of the same size."""
+    return Op(name, kind, flops=float(elems * flops_per_elem), input_elems=elems * inputs, output_elems=elems)
+
+
+# FLOPs per element of common activations (a vendor-neutral estimate: exp/tanh ~ 4 FLOPs).
+ACTIVATION_FLOPS = {"relu": 1.0, "relu6": 2.0, "gelu": 8.0, "silu": 5.0, "swish": 5.0, "sigmoid": 4.0,
+                    "tanh": 4.0, "hardswish": 4.0, "leaky_relu": 2.0}
+
+
+def activation(name: str, *, elems: int, fn: str = "relu") -> Op:
+    """Activation function; ``fn`` is one of :data:`ACTIVATION_FLOPS`."""
+    if fn not in ACTIVATION_FLOPS:
+        raise ValueError(f"{name}: unknown activation {fn!r}; known: {', '.join(ACTIVATION_FLOPS)}")
+    return Op(name, OpKind.ACTIVATION, flops=elems * ACTIVATION_FLOPS[fn], input_elems=elems, output_elems=elems,
+              attrs=(("fn", fn),))
+
+
+def norm(name: str, *, elems: int, channels: int, kind: str = "layernorm", affine: bool = True) -> Op:
+    """Batch / layer / RMS normalisation: ~5 FLOPs per element (mean, variance, scale, shift)."""
+    n_affine = 2 * channels if kind != "rmsnorm" else channels
+    params = n_affine if affine else 0
+    return Op(name, OpKind.NORM, flops=5.0 * elems, input_elems=elems, output_elems=elems, param_elems=params,
+              weight_read_elems=params, attrs=(("norm", kind),))
+
+
+def softmax(name: str, *, elems: int) -> Op:
+    """Softmax: max, subtract, exp, sum, divide, ~5 FLOPs per element."""
+    return Op(name, OpKind.SOFTMAX, flops=5.0 * elems, input_elems=elems, output_elems=elems)
+
+
+def attention(name: str, *, batch: int, heads: int, q_len: int, kv_len: int, head_dim: int,
+              kv_heads: int | None = None, causal: bool = False) -> Op:
+    """Scaled dot-product attention core: softmax(Q K^T / sqrt(d)) V, projections excluded.
+
+    Counts the full q_len x kv_len score matrix (as FLOP counters and papers do); a causal fused
+    kernel may skip masked tiles, which the cost model decides. Grouped-query attention reads
+    ``kv_heads`` K/V heads.
+
+    Example:
+        >>> attention("a", batch=1, heads=1, q_len=2, kv_len=2, head_dim=4).matrix_flops
+        64.0
+    """
+    kv_heads = kv_heads or heads
+    scores = batch * heads * q_len * kv_len
+    qk = Gemm(m=q_len, n=kv_len, k=head_dim, count=batch * heads)
+    av = Gemm(m=q_len, n=head_dim, k=kv_len, count=batch * heads)
+    flops = float(qk.flops + av.flops + 5 * scores)
+    q = batch * heads * q_len * head_dim
+    kv = 2 * batch * kv_heads * kv_len * head_dim
+    return Op(name, OpKind.ATTENTION, flops=flops, input_elems=q + kv, output_elems=q, gemms=(qk, av),
+              scratch_elems=2.0 * scores,
+              attrs=(("heads", heads), ("kv_heads", kv_heads), ("q_len", q_len), ("kv_len", kv_len),
+                     ("head_dim", head_dim), ("causal", causal)))
+
+
+def embedding(name: str, *, tokens: int, vocab: int, dim: int, bags: int = 1) -> Op:
+    """Table lookup: reads ``tokens * bags`` rows of a ``vocab x dim`` table (sums bags, DLRM-style)."""
+    rows = tokens * bags
+    return Op(name, OpKind.EMBEDDING, flops=float(max(0, bags - 1) * tokens * dim), input_elems=tokens * bags,
+              output_elems=tokens * dim, param_elems=vocab * dim, weight_read_elems=min(rows, vocab) * dim,
+              attrs=(("vocab", vocab), ("dim", dim), ("bags", bags)))
+
+
+def lstm(name: str, *, batch: int, steps: int, input_size: int, hidden: int) -> Op:
+    """One LSTM layer over ``steps`` time steps; the steps run one after another.
+
+    Per step: gates = [x, h] @ W (4 gates), then ~10 element-wise FLOPs per hidden unit.
+    """
+    gemm = Gemm(m=batch, n=4 * hidden, k=input_size + hidden, count=steps)
+    params = 4 * hidden * (input_size + hidden) + 8 * hidden
+    flops = float(gemm.flops + steps * batch * hidden * 10)
+    return Op(name, OpKind.RECURRENT, flops=flops, input_elems=batch * steps * input_size,
+              output_elems=batch * steps * hidden, param_elems=params, weight_read_elems=params, gemms=(gemm,),
+              sequential_steps=steps, attrs=(("hidden", hidden), ("steps", steps)))
+
+
+def reduce_sum(name: str, *, elems_in: int, elems_out: int) -> Op:
+    """Reduction (sum/mean) of ``elems_in`` into ``elems_out``."""
+    return Op(name, OpKind.REDUCE, flops=float(elems_in), input_elems=elems_in, output_elems=elems_out)
+
+
+def data_movement(name: str, *, elems: int) -> Op:
+    """Concat / transpose / copy: moves bytes, no arithmetic."""
+    return Op(name, OpKind.DATA_MOVEMENT, flops=0.0, input_elems=elems, output_elems=elems)
+
+
+def loss(name: str, *, batch: int, classes: int) -> Op:
+    """Softmax cross-entropy over ``classes`` logits per sample."""
+    elems = batch * classes
+    return Op(name, OpKind.LOSS, flops=6.0 * elems, input_elems=elems, output_elems=batch)
+
+
+def ceil_div(a: int, b: int) -> int:
+    """Integer ceiling of a / b."""
+    return -(-a // b)
+
+
+def isqrt_ceil(x: int) -> int:
+    """Smallest integer whose square is at least x."""
+    r = math.isqrt(x)
+    return r if r * r >= x else r + 1
