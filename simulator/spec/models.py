@@ -241,6 +241,12 @@ class AsicCompute(Frozen):
 
 
 class _DeviceBase(Frozen):
+    """Fields every device kind shares.
+
+    ``weights_stream_from_host``: the device keeps weights that do not fit its memory on the host
+    and streams them over ``host_link`` every inference (Edge TPU over USB), instead of not fitting.
+    """
+
     name: Name
     display_name: Annotated[str, Field(min_length=1, max_length=200)]
     vendor: Annotated[str, Field(min_length=1, max_length=100)]
@@ -250,6 +256,7 @@ class _DeviceBase(Frozen):
     power: Power
     price: Price | None = None
     efficiency: Efficiency = Efficiency()
+    weights_stream_from_host: bool = False
     notes: Annotated[str, Field(max_length=5000)] = ""
 
     @field_validator("memory")

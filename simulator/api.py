@@ -1,0 +1,223 @@
+"""The public scripting API: load_hardware, load_workload, simulate, describe.
+
+Everything else (CLI, app, sweeps) calls these.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from .cost.base import Bound, CostOptions, Numerics, OpCost
+from .cost.dispatch import check_supported, op_cost
+from .cost.peaks import matrix_flops_per_s
+from .engine.run import DeviceRun, WeightStream, run_device
+from .errors import ScenarioError
+from .result import SimulationResult
+from .scenario import Mode, Scenario, make_scenario
+from .spec.loader import list_hardware, load_hardware
+from .spec.models import _DeviceBase
+from .units import GIGA, PICO, Precision
+from .workload.graph import ComputeGraph, kind_counts
+from .workload.loader import Workload, list_workloads, load_workload
+from .workload.ops import OpKind
+from .workload.training import build_training_graph
+
+__all__ = ["load_hardware", "load_workload", "simulate", "describe", "list_hardware", "list_workloads",
+           "build_graph", "memory_plan"]
+
+
+def build_graph(wl: Workload, sc: Scenario, *, past_len: int = 0, logits: str = "all") -> tuple[ComputeGraph, ComputeGraph]:
+    """(forward graph, graph to execute) for a scenario; training adds backward and optimizer ops.
+
+    Raises:
+        ScenarioError: the batch does not split into ``grad_accumulation`` micro-batches.
+    """
+    batch = sc.batch_size or wl.defaults.get("batch_size", 1)
+    if batch % sc.grad_accumulation:
+        raise ScenarioError(f"grad_accumulation: batch_size {batch} is not divisible by {sc.grad_accumulation}")
+    micro = batch // sc.grad_accumulation
+    fwd = wl.build(batch_size=micro, seq_len=sc.seq_len, image_size=sc.image_size, past_len=past_len, logits=logits)
+    if sc.mode == Mode.TRAINING:
+        return fwd, build_training_graph(fwd, sc.optimizer, sc.checkpointing).graph
+    return fwd, fwd
+
+
+def memory_plan(fwd: ComputeGraph, sc: Scenario) -> dict[str, float]:
+    """Resident bytes by category before any activation: weights, gradients, master weights, optimizer state.
+
+    Mixed precision keeps fp32 master weights when weights are stored below fp32; gradients are held
+    at the compute precision; optimizer state is fp32 (Adam: 2 values per parameter).
+    """
+    from .workload.training import optimizer_state_elems
+
+    params = fwd.parameters
+    plan = {"weights": params * sc.weights.bytes, "gradients": 0.0, "master_weights": 0.0, "optimizer_state": 0.0}
+    if sc.mode == Mode.TRAINING:
+        plan["gradients"] = params * sc.precision.bytes
+        if sc.weights.bytes < 4:
+            plan["master_weights"] = params * 4.0
+        plan["optimizer_state"] = optimizer_state_elems(fwd, sc.optimizer) * 4.0
+    return plan
+
+
+def _costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, options: CostOptions) -> dict[str, OpCost]:
+    cache: dict[Any, OpCost] = {}
+    out: dict[str, OpCost] = {}
+    for name in graph.order:
+        op = graph.op(name)
+        key = replace(op, name="", layer="")
+        if key not in cache:
+            cache[key] = op_cost(op, hw, numerics, options)
+        out[name] = cache[key]
+    return out
+
+
+def _shares(trace_events, end_s: float) -> dict[str, float]:
+    totals = {b.value: 0.0 for b in Bound if b != Bound.CAPACITY}
+    for e in trace_events:
+        if e.track == "compute" and e.bound in totals:
+            totals[e.bound] += e.duration_s
+    busy = sum(totals.values())
+    # time the compute stream waited on the host link counts as host-bound
+    idle = max(0.0, end_s - busy)
+    if idle > 0 and any(e.track == "host_link" for e in trace_events):
+        totals[Bound.HOST.value] += idle
+    total = sum(totals.values()) or 1.0
+    return {k: v / total for k, v in totals.items()}
+
+
+def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceBase", *, mode: str = "inference",
+             batch_size: int | None = None, seq_len: int | None = None, image_size: int | None = None,
+             precision: str = "bf16", weight_precision: str | None = None, optimizer: str = "adam",
+             checkpointing: str = "none", grad_accumulation: int = 1, fused_attention: bool = True,
+             power_cap_w: float | None = None, seed: int = 0,
+             overrides: Mapping[str, Any] | None = None) -> SimulationResult:
+    """Simulate one training step or one inference batch of ``workload`` on one ``hardware`` device.
+
+    Args:
+        workload: zoo name, path (.yaml/.onnx/.csv) or a loaded :class:`Workload`.
+        hardware: catalogue name, path (.yaml/.cfg) or a loaded spec.
+        mode: ``"inference"`` (one forward pass) or ``"training"`` (forward, backward, optimizer).
+        batch_size, seq_len, image_size: input shape (workload defaults when None).
+        precision: compute/activation format (fp32, tf32, fp16, bf16, fp8, int16, int8, int4).
+        weight_precision: stored-weight format for weight-only quantization (defaults to ``precision``).
+        optimizer: sgd, momentum, adam, adamw, adafactor (training).
+        checkpointing: none, selective, full (training).
+        grad_accumulation: micro-batches per optimizer step (training).
+        fused_attention: FlashAttention-style attention (no score matrix in memory).
+        power_cap_w: what-if power limit below TDP.
+        seed: recorded for reproducibility (this model is deterministic).
+        overrides: what-if spec changes, e.g. ``{"memory.hbm.bandwidth_gbs": 4000}``.
+
+    Raises:
+        InputError: bad names, files or arguments (one message naming file and field).
+        InfeasibleError: the device cannot run this precision at all.
+
+    Example:
+        >>> r = simulate("resnet50", "nvidia-h100-sxm", mode="training", batch_size=32, precision="bf16")
+        >>> r.bottleneck in ("compute", "memory_bandwidth", "overhead", "memory_capacity")
+        True
+    """
+    hw = load_hardware(hardware, overrides)
+    wl = load_workload(workload)
+    sc = make_scenario(mode=mode, batch_size=batch_size, seq_len=seq_len, image_size=image_size, precision=precision,
+                       weight_precision=weight_precision, optimizer=optimizer, checkpointing=checkpointing,
+                       grad_accumulation=grad_accumulation, fused_attention=fused_attention,
+                       power_cap_w=power_cap_w, seed=seed)
+    return run_scenario(wl, hw, sc)
+
+
+def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int = 0, logits: str = "all",
+                 extra_static_bytes: float = 0.0) -> SimulationResult:
+    """Simulate a validated scenario (see :func:`simulate`); ``extra_static_bytes`` adds resident data (KV cache)."""
+    numerics = Numerics(compute=sc.precision, weights=sc.weights)
+    check_supported(hw, numerics)
+    fwd, graph = build_graph(wl, sc, past_len=past_len, logits=logits)
+    plan = memory_plan(fwd, sc)
+    weight_bytes = plan["weights"]
+    capacity = hw.main_memory.capacity_bytes
+    on_chip = hw.memory[-2].capacity_bytes if len(hw.memory) >= 2 else 0.0
+    weights_on_chip = hw.kind in ("fpga", "asic") and weight_bytes <= on_chip
+    stream = hw.weights_stream_from_host and hw.host_link is not None and weight_bytes > 0.5 * capacity
+    options = CostOptions(fused_attention=sc.fused_attention, weights_on_chip=weights_on_chip or stream,
+                          power_cap_w=sc.power_cap_w)
+    costs = _costs(graph, hw, numerics, options)
+    act = numerics.act_bytes
+    out_bytes = {n: graph.op(n).output_elems * act for n in graph.order}
+    scratch = {n: (graph.op(n).scratch_elems * act if graph.op(n).kind == OpKind.ATTENTION and not sc.fused_attention
+                   else 0.0) for n in graph.order}
+    static = sum(plan.values()) + extra_static_bytes - (weight_bytes if stream else 0.0)
+    ws = None
+    if stream:
+        link = hw.host_link
+        ws = WeightStream(bytes_by_op={n: graph.op(n).weight_read_elems * numerics.weight_bytes for n in graph.order},
+                          bandwidth_bps=link.bandwidth_gbs * GIGA, latency_s=link.latency_us * 1e-6,
+                          energy_j_per_byte=link.energy_pj_per_byte * PICO)
+    once = frozenset(n for n in graph.order if graph.op(n).kind == OpKind.OPTIMIZER)
+    trace = run_device(DeviceRun(device=f"{hw.name}:0", graph=graph, costs=costs, out_bytes=out_bytes,
+                                 scratch_bytes=scratch, static_bytes=static,
+                                 repeat=sc.grad_accumulation if sc.mode == Mode.TRAINING else 1,
+                                 once_at_end=once, weight_stream=ws))
+    return _summarise(wl, hw, sc, fwd, graph, trace, plan, static, numerics, extra_static_bytes)
+
+
+def _summarise(wl, hw, sc, fwd, graph, trace, plan, static, numerics, extra_static_bytes) -> SimulationResult:
+    step = trace.end_s
+    batch = sc.batch_size or wl.defaults.get("batch_size", 1)
+    capacity = hw.main_memory.capacity_bytes
+    peak = trace.peak_bytes
+    breakdown = dict(plan)
+    if extra_static_bytes:
+        breakdown["kv_cache"] = extra_static_bytes
+    breakdown["activations"] = max(0.0, peak - static)
+    fits = peak <= capacity
+    shares = _shares(trace.events, step)
+    dynamic = sum(e.energy_j for e in trace.events)
+    energy = hw.power.idle_w * step + dynamic
+    total_flops = sum(e.flops for e in trace.events if e.track == "compute")
+    peak_rate = matrix_flops_per_s(hw, sc.precision)
+    throttled = sum(e.throttled_s for e in trace.events)
+    bottleneck = max(shares, key=lambda k: (shares[k], k)) if step > 0 else Bound.OVERHEAD.value
+    if not fits:
+        bottleneck = Bound.CAPACITY.value
+    seq = fwd.meta.get("seq_len") if wl.uses_seq_len else None
+    summary = {
+        "workload": wl.name, "hardware": hw.name, "kind": hw.kind, "mode": sc.mode.value,
+        "precision": sc.precision.value, "batch_size": batch,
+        "seq_len": seq, "image_size": fwd.meta.get("image_size") if wl.uses_image_size else None,
+        "step_time_s": step, "throughput_samples_per_s": batch / step if step > 0 else 0.0,
+        "tokens_per_s": (batch * seq / step) if seq and step > 0 else None,
+        "peak_memory_bytes": peak, "memory_capacity_bytes": capacity, "fits_in_memory": fits,
+        "memory_shortfall_bytes": max(0.0, peak - capacity),
+        "memory_dominant": max(breakdown, key=lambda k: (breakdown[k], k)),
+        "energy_j": energy, "average_power_w": energy / step if step > 0 else hw.power.idle_w,
+        "tdp_w": hw.power.tdp_w, "throttled_fraction": throttled / step if step > 0 else 0.0,
+        "bottleneck": bottleneck, "total_flops": total_flops,
+        "utilization": total_flops / (step * peak_rate) if step > 0 and peak_rate > 0 else 0.0,
+        "parameters": fwd.parameters, "op_count": len(graph), "devices": 1,
+    }
+    return SimulationResult(summary=summary, memory_breakdown=breakdown, bottleneck_shares=shares, trace=trace)
+
+
+def describe(workload: "str | Path | Workload", *, batch_size: int | None = None, seq_len: int | None = None,
+             image_size: int | None = None, precision: str = "bf16") -> dict[str, Any]:
+    """Size of a workload at a shape: parameters, forward FLOPs (whole batch), activation bytes, op count.
+
+    Example:
+        >>> d = describe("resnet50", batch_size=1)
+        >>> round(d["parameters"] / 1e6, 1)
+        25.6
+    """
+    from .units import parse_precision
+
+    wl = load_workload(workload)
+    p = parse_precision(precision)
+    g = wl.build(batch_size=batch_size, seq_len=seq_len, image_size=image_size)
+    meta = g.meta
+    return {"workload": wl.name, "family": wl.family, "task": wl.task, "batch_size": meta.get("batch_size"),
+            "seq_len": meta.get("seq_len") if wl.uses_seq_len else None,
+            "image_size": meta.get("image_size") if wl.uses_image_size else None,
+            "parameters": g.parameters, "forward_flops": g.flops, "forward_matrix_flops": g.matrix_flops,
+            "activation_bytes": g.activation_elems * p.bytes, "weight_bytes": g.parameters * p.bytes,
+            "op_count": len(g), "op_kinds": kind_counts(g), "precision": p.value}

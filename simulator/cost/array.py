@@ -1,0 +1,90 @@
+"""Cost of ops on systolic / PE arrays: shared by TPUs (MXUs) and ASICs (PE arrays).
+
+Compute cycles come from :func:`systolic.map_gemm` (folds, fill and drain per dataflow), divided
+by the MACs a PE does per cycle at the precision. Traffic per level follows the dataflow: the
+stationary operand is loaded into the array once per fold, the other two stream through the
+on-chip buffer; DRAM (main memory) sees each operand once when the buffer holds the layer, else the
+streamed operand is re-read per fold column.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..spec.models import Dataflow, _DeviceBase
+from ..workload.ops import Gemm, Op
+from .base import CostOptions, Numerics, OpCost, finish, op_bytes, overhead_s
+from .systolic import map_gemm
+
+
+@dataclass(frozen=True)
+class ArrayShape:
+    """The matrix engine: ``arrays`` arrays of ``rows`` x ``cols`` PEs at ``clock_hz``."""
+
+    rows: int
+    cols: int
+    arrays: int
+    dataflow: Dataflow
+    macs_per_pe_per_cycle: float
+    clock_hz: float
+    vector_flops_per_s: float
+
+
+def buffer_traffic(g: Gemm, rows: int, cols: int, dataflow: Dataflow) -> float:
+    """Elements moved between the on-chip buffer and the array for one GEMM (all folds).
+
+    os: A and B stream in (rows*T + cols*T per fold), outputs drain once (rows*cols per fold).
+    ws / rs: weights loaded once per fold (rows*cols), inputs stream (T*rows), partial sums out (T*cols).
+    is: inputs loaded once per fold, weights stream, partial sums out.
+    """
+    m = map_gemm(g, rows=rows, cols=cols, dataflow=dataflow)
+    folds = m.folds
+    if dataflow == Dataflow.OS:
+        t = g.k
+        return folds * (rows * t + cols * t + rows * cols)
+    t = g.m if dataflow in (Dataflow.WS, Dataflow.RS) else g.n
+    return folds * (rows * cols + t * rows + t * cols)
+
+
+def level_roles(hw: _DeviceBase) -> tuple[str | None, str | None, str]:
+    """(register-file level, buffer level, main level) names from the hierarchy, innermost first.
+
+    Three or more levels: the first is the PE register file, the one before main the buffer.
+    """
+    names = [m.name for m in hw.memory]
+    if len(names) >= 3:
+        return names[0], names[-2], names[-1]
+    if len(names) == 2:
+        return None, names[0], names[1]
+    return None, None, names[0]
+
+
+def array_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions, arr: ArrayShape,
+               *, compute_efficiency: float) -> OpCost:
+    """Cost of ``op`` on a PE-array device; ``compute_cycles`` is the array's stall-free cycle count."""
+    rf, buf, main = level_roles(hw)
+    act_in, act_out, w_read = op_bytes(op, numerics, fused_attention=options.fused_attention)
+    cycles = 0
+    buffer_elems = 0.0
+    for g in op.gemms:
+        mapping = map_gemm(g, rows=arr.rows, cols=arr.cols, dataflow=arr.dataflow, arrays=arr.arrays)
+        cycles += mapping.cycles + 1
+        buffer_elems += buffer_traffic(g, arr.rows, arr.cols, arr.dataflow)
+    macs = sum(g.macs for g in op.gemms)
+    compute_cycles = max(0, cycles - 1) if op.gemms else None
+    compute_s = (cycles / max(arr.macs_per_pe_per_cycle, 1e-9)) / arr.clock_hz / compute_efficiency if cycles else 0.0
+    if arr.vector_flops_per_s > 0:
+        compute_s += op.vector_flops / arr.vector_flops_per_s
+    levels: dict[str, float] = {}
+    if options.weights_on_chip and buf is not None:
+        levels[main] = act_in + act_out
+        levels[buf] = w_read
+    else:
+        levels[main] = act_in + act_out + w_read
+    if buf is not None and buf != main:
+        levels[buf] = levels.get(buf, 0.0) + buffer_elems * numerics.act_bytes
+    if rf is not None:
+        # every MAC reads two operands and updates a partial sum in its register file
+        levels[rf] = macs * 3 * numerics.act_bytes
+    return finish(hw=hw, numerics=numerics, options=options, flops=op.flops, compute_s=compute_s,
+                  bytes_by_level=levels, overhead_s=overhead_s(hw), compute_cycles=compute_cycles)
+

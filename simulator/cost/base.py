@@ -1,0 +1,155 @@
+"""What every cost model returns, and the roofline arithmetic they share.
+
+An :class:`OpCost` is the time, traffic per memory level, and dynamic energy of one op on one
+device. ``finish`` turns a compute time and per-level byte counts into an OpCost: each level's
+time is bytes / (bandwidth x efficiency), compute and traffic overlap (the roofline), the fixed
+per-op overhead is added, and the clock throttles when the op's power would exceed the cap.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from ..spec.models import _DeviceBase, lookup
+from ..units import GIGA, PICO, Precision
+
+
+class Bound(str, Enum):
+    """The resource that set an op's (or a step's) time."""
+
+    COMPUTE = "compute"
+    MEMORY = "memory_bandwidth"
+    OVERHEAD = "overhead"
+    INTERCONNECT = "interconnect"
+    HOST = "host"
+    CAPACITY = "memory_capacity"
+
+
+@dataclass(frozen=True)
+class Numerics:
+    """Number formats of a run: ``compute`` for arithmetic and activations, ``weights`` for stored weights.
+
+    Weight-only quantization is ``Numerics(compute=bf16, weights=int4)``.
+    """
+
+    compute: Precision
+    weights: Precision
+
+    @property
+    def act_bytes(self) -> float:
+        return self.compute.bytes
+
+    @property
+    def weight_bytes(self) -> float:
+        return self.weights.bytes
+
+
+@dataclass(frozen=True)
+class CostOptions:
+    """Choices that change how an op executes.
+
+    ``fused_attention``: FlashAttention-style kernels, no score matrix in memory.
+    ``weights_on_chip``: the whole model's weights sit in on-chip memory (FPGA BRAM/URAM, SRAM devices).
+    ``power_cap_w``: clock throttles so idle + dynamic power stays at or under this (TDP if None).
+    """
+
+    fused_attention: bool = True
+    weights_on_chip: bool = False
+    power_cap_w: float | None = None
+
+
+@dataclass(frozen=True)
+class OpCost:
+    """Cost of one op on one device. Times in s, bytes in B, energy in J.
+
+    ``bytes_by_level`` maps memory level name to bytes moved there; ``level_s`` the time each level
+    would need alone. ``throttled_s`` is the extra time from power capping (included in duration).
+    """
+
+    duration_s: float
+    compute_s: float
+    memory_s: float
+    overhead_s: float
+    flops: float
+    bytes_by_level: dict[str, float]
+    level_s: dict[str, float]
+    bound: Bound
+    dynamic_energy_j: float
+    compute_cycles: int | None = None
+    throttled_s: float = 0.0
+    energy_by_level_j: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def bytes_moved(self) -> float:
+        """Bytes moved at the main memory level (what a roofline plots against)."""
+        return self.bytes_by_level.get("_main", 0.0)
+
+
+def finish(*, hw: _DeviceBase, numerics: Numerics, options: CostOptions, flops: float, compute_s: float,
+           bytes_by_level: dict[str, float], overhead_s: float, compute_cycles: int | None = None,
+           extra_energy_j: float = 0.0, memory_efficiency: float | None = None) -> OpCost:
+    """Combine compute time and traffic into an :class:`OpCost` (roofline + overhead + power cap).
+
+    Main memory runs at ``efficiency.memory`` of its peak; inner levels at their peak.
+
+    Example:
+        >>> # 1 GFLOP at 1 TFLOP/s and 1 GB at 1 TB/s: both 1 ms, so duration = 1 ms + overhead
+    """
+    main = hw.main_memory.name
+    eff_main = memory_efficiency if memory_efficiency is not None else hw.efficiency.memory
+    level_s: dict[str, float] = {}
+    energy_levels: dict[str, float] = {}
+    for level in hw.memory:
+        b = bytes_by_level.get(level.name, 0.0)
+        if b <= 0:
+            continue
+        eff = eff_main if level.name == main else 1.0
+        level_s[level.name] = b / (level.bandwidth_gbs * GIGA * eff)
+        energy_levels[level.name] = b * level.energy_pj_per_byte * PICO
+    memory_s = max(level_s.values(), default=0.0)
+    busy = max(compute_s, memory_s)
+    if busy <= 0 and overhead_s <= 0:
+        bound = Bound.OVERHEAD
+    elif overhead_s > busy:
+        bound = Bound.OVERHEAD
+    else:
+        bound = Bound.COMPUTE if compute_s >= memory_s else Bound.MEMORY
+    energy = flops * lookup(hw.power.energy_pj_per_flop, numerics.compute) * PICO + sum(energy_levels.values())
+    energy += extra_energy_j
+    duration = busy + overhead_s
+    cap = min(hw.power.tdp_w, options.power_cap_w) if options.power_cap_w else hw.power.tdp_w
+    throttled = 0.0
+    headroom = cap - hw.power.idle_w
+    if busy > 0 and energy > 0:
+        need = energy / headroom if headroom > 0 else float("inf")
+        if need > busy:
+            # the clock drops until dynamic power fits under the cap: the op stretches
+            throttled = need - busy if headroom > 0 else 0.0
+            duration += throttled
+    out = dict(bytes_by_level)
+    out["_main"] = bytes_by_level.get(main, 0.0)
+    return OpCost(duration_s=duration, compute_s=compute_s, memory_s=memory_s, overhead_s=overhead_s, flops=flops,
+                  bytes_by_level=out, level_s=level_s, bound=bound, dynamic_energy_j=energy,
+                  compute_cycles=compute_cycles, throttled_s=throttled, energy_by_level_j=energy_levels)
+
+
+def op_bytes(op, numerics: Numerics, *, fused_attention: bool) -> tuple[float, float, float]:
+    """(activation bytes read, activation bytes written, weight bytes read) at main memory, no reuse.
+
+    A non-fused attention writes its score and probability matrices and reads them back.
+    """
+    from ..workload.ops import OpKind
+
+    act_in = op.input_elems * numerics.act_bytes
+    act_out = op.output_elems * numerics.act_bytes
+    if op.kind == OpKind.ATTENTION and not fused_attention:
+        act_in += op.scratch_elems * numerics.act_bytes
+        act_out += op.scratch_elems * numerics.act_bytes
+    # optimizer state and master weights are fp32 whatever the compute precision
+    w_bytes = 4.0 if op.kind == OpKind.OPTIMIZER else numerics.weight_bytes
+    return act_in, act_out, op.weight_read_elems * w_bytes
+
+
+def overhead_s(hw: _DeviceBase) -> float:
+    """Fixed per-op launch / dispatch time of this device."""
+    return hw.efficiency.op_overhead_us * 1e-6

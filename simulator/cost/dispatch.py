@@ -1,0 +1,36 @@
+"""One entry point for all kinds: ``op_cost(op, hw, numerics, options)`` picks the model by ``hw.kind``."""
+from __future__ import annotations
+
+from ..errors import InfeasibleError
+from ..spec.models import _DeviceBase
+from ..workload.ops import Op
+from . import asic, cpu, fpga, gpu, tpu
+from .base import CostOptions, Numerics, OpCost
+from .peaks import matrix_flops_per_s
+
+_MODELS = {"gpu": gpu.cost, "tpu": tpu.cost, "cpu": cpu.cost, "fpga": fpga.cost, "asic": asic.cost}
+
+
+def check_supported(hw: _DeviceBase, numerics: Numerics) -> None:
+    """Raise if the device has no compute path at all for the precision.
+
+    Raises:
+        InfeasibleError: e.g. bf16 on an int8-only Edge TPU.
+    """
+    if matrix_flops_per_s(hw, numerics.compute) <= 0:
+        raise InfeasibleError(f"{hw.name} has no compute path for {numerics.compute.value}")
+
+
+def op_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions = CostOptions()) -> OpCost:
+    """Cost of one op on one device (pure).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> from simulator.workload.ops import matmul
+        >>> from simulator.units import Precision
+        >>> c = op_cost(matmul("fc", batch=1, m=4096, k=4096, n=4096), load_hardware("nvidia-h100-sxm"),
+        ...             Numerics(Precision.BF16, Precision.BF16))
+        >>> c.bound.value
+        'compute'
+    """
+    return _MODELS[hw.kind](op, hw, numerics, options)

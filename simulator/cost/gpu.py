@@ -1,0 +1,85 @@
+"""GPU cost model: thread-block tiles in waves over the SMs on tensor cores, L2 reuse, HBM streaming.
+
+GEMM: the output is cut into ``tile_m x tile_n`` tiles (smaller tiles when the big ones would leave
+SMs idle, as cuBLAS heuristics do); tiles run in waves of ``sm_count``; a wave takes one tile's
+time at the per-SM tensor rate, so a 133-tile GEMM on 132 SMs takes two waves. HBM traffic is each
+operand once if the operands fit in half the L2, else operand panels are re-read once per block of
+concurrently running tiles.
+"""
+from __future__ import annotations
+
+import math
+
+from ..spec.models import GpuSpec, lookup
+from ..units import GIGA
+from ..workload.ops import Gemm, Op, OpKind, ceil_div
+from .base import CostOptions, Numerics, OpCost, finish, op_bytes, overhead_s
+
+
+def _tile_options(c) -> list[tuple[int, int]]:
+    tm, tn = c.tile_m, c.tile_n
+    opts = [(tm, tn)]
+    for cand in ((tm, max(64, tn // 2)), (max(64, tm // 2), max(64, tn // 2)), (64, 64)):
+        if cand not in opts:
+            opts.append(cand)
+    return opts
+
+
+def gemm_time_s(hw: GpuSpec, g: Gemm, rate_per_sm: float) -> tuple[float, int, int]:
+    """(seconds, waves, tiles) for ``g`` at ``rate_per_sm`` FLOP/s per SM, best tile shape."""
+    c = hw.compute
+    best = None
+    for tm, tn in _tile_options(c):
+        tiles = ceil_div(g.m, tm) * ceil_div(g.n, tn) * g.count
+        waves = ceil_div(tiles, c.sm_count)
+        t = waves * (2.0 * tm * tn * g.k) / rate_per_sm
+        if best is None or t < best[0]:
+            best = (t, waves, tiles)
+    return best
+
+
+def gemm_hbm_bytes(hw: GpuSpec, g: Gemm, in_bytes: float, w_bytes: float, out_bytes: float) -> float:
+    """HBM bytes of a GEMM: each operand once if A and B fit in half the L2 (or the GEMM is one of a
+    batch of small ones), else operand panels are re-read once per square block of concurrent tiles."""
+    c = hw.compute
+    a, b, o = g.m * g.k * in_bytes, g.k * g.n * w_bytes, g.m * g.n * out_bytes
+    l2 = hw.memory[0].capacity_bytes if len(hw.memory) > 1 else 0.0
+    if g.count > 1 or a + b <= 0.5 * l2:
+        return (a + b + o) * g.count
+    side = max(1, math.isqrt(c.sm_count))
+    rereads_a = max(1, ceil_div(g.n, c.tile_n * side))
+    rereads_b = max(1, ceil_div(g.m, c.tile_m * side))
+    return a * rereads_a + b * rereads_b + o
+
+
+def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCost:
+    """Cost of ``op`` on a GPU.
+
+    Recurrent ops run their ``sequential_steps`` one after another, one kernel launch each.
+    """
+    c = hw.compute
+    p = numerics.compute
+    eff = hw.efficiency
+    clock = c.clock_ghz * GIGA
+    vector = lookup(c.vector_flops_per_cycle_per_sm, p)
+    rate_per_sm = (lookup(c.tensor_flops_per_cycle_per_sm, p) or vector) * clock * eff.compute
+    vec_rate = vector * c.sm_count * clock * eff.vector
+    act_in, act_out, w_read = op_bytes(op, numerics, fused_attention=options.fused_attention)
+    hbm = act_in + act_out + w_read
+    steps = max(1, op.sequential_steps)
+    compute_s = 0.0
+    for g in op.gemms:
+        per_step = Gemm(m=g.m, n=g.n, k=g.k, count=max(1, g.count // steps)) if steps > 1 else g
+        compute_s += gemm_time_s(hw, per_step, rate_per_sm)[0] * (steps if steps > 1 else 1)
+    attrs = dict(op.attrs)
+    if op.kind == OpKind.ATTENTION and options.fused_attention and attrs.get("causal") and op.phase.value == "forward":
+        # a causal fused kernel skips the tiles above the diagonal
+        compute_s *= 0.5 + 0.5 / max(1, ceil_div(int(attrs.get("q_len", 1)), c.tile_m))
+    if op.kind in (OpKind.MATMUL, OpKind.CONV2D) and len(op.gemms) == 1 and steps == 1:
+        g = op.gemms[0]
+        w_elem = (w_read / (g.k * g.n * g.count)) if w_read else numerics.act_bytes
+        hbm = max(hbm, gemm_hbm_bytes(hw, g, numerics.act_bytes, w_elem, numerics.act_bytes))
+    if vec_rate:
+        compute_s += op.vector_flops / vec_rate
+    return finish(hw=hw, numerics=numerics, options=options, flops=op.flops, compute_s=compute_s,
+                  bytes_by_level={hw.main_memory.name: hbm}, overhead_s=overhead_s(hw) * steps)

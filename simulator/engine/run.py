@@ -1,0 +1,129 @@
+"""Run one device's op graph in SimPy: each op a process that starts when its inputs are ready.
+
+The device has one compute stream (a SimPy resource of capacity 1) and, when weights stream from
+the host, a host link (another resource) that prefetches weights ahead of the compute; the two
+overlap. Outputs are allocated when an op starts and freed when their last consumer finishes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import simpy
+
+from ..cost.base import OpCost
+from ..trace import Trace, TraceEvent
+from ..workload.graph import ComputeGraph
+from .memory import MemoryLedger
+
+
+@dataclass(frozen=True)
+class WeightStream:
+    """Weights streamed over a host link: bytes per op, link bandwidth (B/s), latency (s), prefetch depth."""
+
+    bytes_by_op: dict[str, float]
+    bandwidth_bps: float
+    latency_s: float
+    energy_j_per_byte: float
+    prefetch_ops: int = 2
+
+
+@dataclass(frozen=True)
+class DeviceRun:
+    """What the engine needs for one device: graph, per-op costs, tensor sizes, resident bytes."""
+
+    device: str
+    graph: ComputeGraph
+    costs: dict[str, OpCost]
+    out_bytes: dict[str, float]
+    scratch_bytes: dict[str, float]
+    static_bytes: float
+    repeat: int = 1
+    once_at_end: frozenset[str] = field(default_factory=frozenset)
+    weight_stream: WeightStream | None = None
+
+
+def run_device(spec: DeviceRun) -> Trace:
+    """Simulate ``spec`` and return its :class:`Trace` (deterministic: FIFO resources, insertion order)."""
+    env = simpy.Environment()
+    compute = simpy.Resource(env, capacity=1)
+    ledger = MemoryLedger(spec.device, static_bytes=spec.static_bytes)
+    events: list[TraceEvent] = []
+    g = spec.graph
+    order = g.order
+    repeated = [n for n in order if n not in spec.once_at_end]
+    final = [n for n in order if n in spec.once_at_end]
+    link = simpy.Resource(env, capacity=1) if spec.weight_stream else None
+
+    def op_proc(name: str, waits: list[simpy.Event], done: dict[str, simpy.Event],
+                remaining: dict[str, int], weights_ready: simpy.Event | None, tag: str):
+        if waits:
+            yield env.all_of(waits)
+        if weights_ready is not None:
+            yield weights_ready
+        cost = spec.costs[name]
+        with compute.request() as req:
+            yield req
+            start = env.now
+            ledger.alloc(start, spec.out_bytes[name] + spec.scratch_bytes[name])
+            yield env.timeout(cost.duration_s)
+            ledger.free(env.now, spec.scratch_bytes[name])
+        op = g.op(name)
+        events.append(TraceEvent(name=name + tag, op_type=op.kind.value, phase=op.phase.value, device=spec.device,
+                                 track="compute", start_s=start, end_s=env.now, flops=cost.flops,
+                                 bytes_moved=cost.bytes_moved, bound=cost.bound.value,
+                                 energy_j=cost.dynamic_energy_j, compute_cycles=cost.compute_cycles,
+                                 throttled_s=cost.throttled_s))
+        for p in g.predecessors(name):
+            if p in remaining:
+                remaining[p] -= 1
+                if remaining[p] == 0:
+                    ledger.free(env.now, spec.out_bytes[p])
+        if remaining.get(name) == 0:
+            ledger.free(env.now, spec.out_bytes[name])
+        done[name].succeed()
+
+    def stream_proc(names: list[str], ready: dict[str, simpy.Event], consumed: dict[str, simpy.Event], tag: str):
+        ws = spec.weight_stream
+        for i, name in enumerate(names):
+            nbytes = ws.bytes_by_op.get(name, 0.0)
+            if i >= ws.prefetch_ops:
+                yield consumed[names[i - ws.prefetch_ops]]  # bounded on-chip staging buffer
+            if nbytes > 0:
+                with link.request() as req:
+                    yield req
+                    start = env.now
+                    yield env.timeout(ws.latency_s + nbytes / ws.bandwidth_bps)
+                events.append(TraceEvent(name=f"load {name}{tag}", op_type="transfer", phase="weights",
+                                         device=spec.device, track="host_link", start_s=start, end_s=env.now,
+                                         bytes_moved=nbytes, bound="host", energy_j=nbytes * ws.energy_j_per_byte))
+            ready[name].succeed()
+
+    def launch(names: list[str], after: simpy.Event | None, tag: str) -> simpy.Event:
+        done = {n: env.event() for n in names}
+        members = set(names)
+        remaining = {n: sum(1 for s in g.successors(n) if s in members) for n in names}
+        ready = None
+        if spec.weight_stream:
+            ready = {n: env.event() for n in names}
+            env.process(stream_proc(names, ready, done, tag))
+        for n in names:
+            waits = [done[p] for p in g.predecessors(n) if p in members]
+            if after is not None and not waits:
+                waits = [after]
+            env.process(op_proc(n, waits, done, remaining, ready[n] if ready else None, tag))
+        return env.all_of(list(done.values())) if done else None
+
+    def driver():
+        prev = None
+        for r in range(spec.repeat if repeated else 0):
+            tag = f"#{r}" if spec.repeat > 1 else ""
+            prev = launch(repeated, prev, tag)
+            yield prev
+        if final:
+            yield launch(final, prev, "")
+
+    env.process(driver())
+    env.run()
+    events.sort(key=lambda e: (e.start_s, e.end_s, e.track, e.name))
+    return Trace(events=tuple(events), memory=tuple(ledger.samples), end_s=float(env.now), peak_bytes=ledger.peak,
+                 meta={"peak_time_s": ledger.peak_time_s})

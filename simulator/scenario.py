@@ -1,0 +1,86 @@
+"""Scenario: a frozen value holding everything one run depends on, the seed included."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import Enum
+
+from .errors import ScenarioError
+from .units import Precision, parse_precision
+from .workload.training import Checkpointing, Optimizer, parse_optimizer
+
+
+class Mode(str, Enum):
+    """What one simulated step is: a forward pass or a full training step."""
+
+    INFERENCE = "inference"
+    TRAINING = "training"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything a run depends on besides the workload and the hardware.
+
+    ``weight_precision`` defaults to ``precision`` (set it lower for weight-only quantization);
+    ``power_cap_w`` lowers the device's TDP for a what-if; ``grad_accumulation`` splits the batch
+    into that many micro-batches per optimizer step.
+    """
+
+    mode: Mode = Mode.INFERENCE
+    batch_size: int | None = None
+    seq_len: int | None = None
+    image_size: int | None = None
+    precision: Precision = Precision.BF16
+    weight_precision: Precision | None = None
+    optimizer: Optimizer = Optimizer.ADAM
+    checkpointing: Checkpointing = Checkpointing.NONE
+    grad_accumulation: int = 1
+    fused_attention: bool = True
+    power_cap_w: float | None = None
+    seed: int = 0
+
+    @property
+    def weights(self) -> Precision:
+        return self.weight_precision or self.precision
+
+    def with_(self, **changes: object) -> "Scenario":
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+
+def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = None, seq_len: int | None = None,
+                  image_size: int | None = None, precision: str | Precision = "bf16",
+                  weight_precision: str | Precision | None = None, optimizer: str | Optimizer = "adam",
+                  checkpointing: str | Checkpointing = "none", grad_accumulation: int = 1,
+                  fused_attention: bool = True, power_cap_w: float | None = None, seed: int = 0) -> Scenario:
+    """Validate user-facing arguments into a :class:`Scenario`.
+
+    Raises:
+        ScenarioError: naming the bad argument.
+
+    Example:
+        >>> make_scenario(mode="training", precision="fp16").mode.value
+        'training'
+    """
+    try:
+        m = Mode(str(getattr(mode, "value", mode)).lower())
+    except ValueError:
+        raise ScenarioError(f"mode: unknown mode {mode!r}; choose inference or training") from None
+    try:
+        ck = Checkpointing(str(getattr(checkpointing, "value", checkpointing)).lower())
+    except ValueError:
+        raise ScenarioError(f"checkpointing: unknown value {checkpointing!r}; choose none, selective or full") from None
+    for key, val in (("batch_size", batch_size), ("seq_len", seq_len), ("image_size", image_size)):
+        if val is not None and (not isinstance(val, int) or isinstance(val, bool) or val <= 0):
+            raise ScenarioError(f"{key}: must be a positive integer, got {val!r}")
+    if not isinstance(grad_accumulation, int) or grad_accumulation <= 0 or grad_accumulation > 1_000_000:
+        raise ScenarioError(f"grad_accumulation: must be a positive integer, got {grad_accumulation!r}")
+    if power_cap_w is not None and not (isinstance(power_cap_w, (int, float)) and 0 < power_cap_w < 1e6):
+        raise ScenarioError(f"power_cap_w: must be a positive number of watts, got {power_cap_w!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ScenarioError(f"seed: must be an integer, got {seed!r}")
+    return Scenario(mode=m, batch_size=batch_size, seq_len=seq_len, image_size=image_size,
+                    precision=parse_precision(precision),
+                    weight_precision=parse_precision(weight_precision) if weight_precision else None,
+                    optimizer=parse_optimizer(optimizer), checkpointing=ck, grad_accumulation=grad_accumulation,
+                    fused_attention=bool(fused_attention), power_cap_w=float(power_cap_w) if power_cap_w else None,
+                    seed=seed)

@@ -1,0 +1,217 @@
+"""Training graphs: forward, then per-op backward ops in reverse order, then the optimizer step.
+
+Backward formulas, per op kind (F = forward FLOPs of the matrix part):
+- linear / conv: weight gradient (one GEMM, F) and input gradient (one GEMM, F; skipped for the
+  first layer, whose input needs no gradient): 2F.
+- activation-activation matmul: gradients of both inputs: 2F.
+- attention: dV, dP, dQ, dK (four GEMMs, 2F); a fused kernel also recomputes Q K^T (+F/2).
+- embedding: scatter-add of the rows read into the table gradient.
+- recurrent: 2F, steps still sequential.
+- element-wise, activation, norm, softmax, pool, loss: about twice the forward element work.
+A backward op depends on the backward ops of its forward op's consumers (the incoming gradient)
+and on the producers of its forward op's inputs (saved activations), which keeps those alive.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import networkx as nx
+
+from ..errors import ScenarioError
+from .graph import ComputeGraph
+from .ops import Gemm, Op, OpKind, Phase
+
+
+class Optimizer(str, Enum):
+    """Optimizers and their state per parameter (fp32 elements) and FLOPs per parameter."""
+
+    SGD = "sgd"
+    MOMENTUM = "momentum"
+    ADAM = "adam"
+    ADAMW = "adamw"
+    ADAFACTOR = "adafactor"
+
+
+STATE_PER_PARAM = {Optimizer.SGD: 0.0, Optimizer.MOMENTUM: 1.0, Optimizer.ADAM: 2.0, Optimizer.ADAMW: 2.0,
+                   Optimizer.ADAFACTOR: 0.0}
+FLOPS_PER_PARAM = {Optimizer.SGD: 2.0, Optimizer.MOMENTUM: 4.0, Optimizer.ADAM: 12.0, Optimizer.ADAMW: 14.0,
+                   Optimizer.ADAFACTOR: 14.0}
+
+
+class Checkpointing(str, Enum):
+    """Activation checkpointing: none; selective (attention internals recomputed); full (per layer)."""
+
+    NONE = "none"
+    SELECTIVE = "selective"
+    FULL = "full"
+
+
+def parse_optimizer(value: "str | Optimizer") -> Optimizer:
+    """The :class:`Optimizer` named by ``value``.
+
+    Raises:
+        ScenarioError: unknown optimizer.
+    """
+    try:
+        return Optimizer(str(getattr(value, "value", value)).lower())
+    except ValueError:
+        raise ScenarioError(f"optimizer: unknown optimizer {value!r}; choose one of "
+                            f"{', '.join(o.value for o in Optimizer)}") from None
+
+
+def optimizer_state_elems(graph: ComputeGraph, optimizer: Optimizer) -> float:
+    """fp32 optimizer-state elements: per-parameter moments, or Adafactor's factored rows + columns."""
+    if optimizer != Optimizer.ADAFACTOR:
+        return graph.parameters * STATE_PER_PARAM[optimizer]
+    total = 0.0
+    for op in graph.ops:
+        if not op.param_elems:
+            continue
+        if op.gemms and op.kind in (OpKind.MATMUL, OpKind.CONV2D):
+            g = op.gemms[0]
+            total += (g.k + g.n) * g.count
+        else:
+            total += op.param_elems
+    return total
+
+
+def _backward(op: Op, needs_input_grad: bool) -> Op:
+    name = f"{op.name}.grad"
+    base = dict(phase=Phase.BACKWARD, layer=op.layer, attrs=op.attrs, sequential_steps=op.sequential_steps,
+                param_elems=0.0)
+    grad_in = op.input_elems if needs_input_grad else 0.0
+    if op.kind in (OpKind.MATMUL, OpKind.CONV2D, OpKind.RECURRENT) and op.param_elems:
+        gemms: list[Gemm] = []
+        for g in op.gemms:
+            gemms.append(Gemm(m=g.k, n=g.n, k=g.m, count=g.count))  # dW = X^T dY
+            if needs_input_grad:
+                gemms.append(Gemm(m=g.m, n=g.k, k=g.n, count=g.count))  # dX = dY W^T
+        mat = sum(g.flops for g in gemms)
+        return Op(name, op.kind, flops=float(mat + op.vector_flops * 2), input_elems=op.input_elems + op.output_elems,
+                  output_elems=grad_in, weight_read_elems=op.weight_read_elems * (2 if needs_input_grad else 1),
+                  gemms=tuple(gemms), **base)
+    if op.kind == OpKind.ATTENTION:
+        qk, av = op.gemms
+        gemms = (Gemm(m=av.k, n=av.n, k=av.m, count=av.count), Gemm(m=qk.m, n=qk.n, k=av.n, count=qk.count),
+                 Gemm(m=qk.m, n=qk.k, k=qk.n, count=qk.count), Gemm(m=qk.n, n=qk.k, k=qk.m, count=qk.count), qk)
+        return Op(name, op.kind, flops=float(sum(g.flops for g in gemms) + 2 * op.vector_flops),
+                  input_elems=op.input_elems + 2 * op.output_elems, output_elems=op.input_elems,
+                  scratch_elems=op.scratch_elems, gemms=gemms, **base)
+    if op.kind == OpKind.MATMUL:  # activation x activation
+        gemms = tuple(Gemm(m=g.m, n=g.k, k=g.n, count=g.count) for g in op.gemms) + \
+            tuple(Gemm(m=g.k, n=g.n, k=g.m, count=g.count) for g in op.gemms)
+        return Op(name, op.kind, flops=float(sum(g.flops for g in gemms)), input_elems=op.input_elems + op.output_elems,
+                  output_elems=op.input_elems, gemms=gemms, **base)
+    if op.kind == OpKind.EMBEDDING:
+        return Op(name, op.kind, flops=float(op.output_elems), input_elems=op.output_elems + op.input_elems,
+                  output_elems=op.weight_read_elems, **base)
+    return Op(name, op.kind, flops=2.0 * op.flops, input_elems=op.input_elems + op.output_elems,
+              output_elems=grad_in if needs_input_grad else 0.0, weight_read_elems=op.weight_read_elems, **base)
+
+
+@dataclass(frozen=True)
+class TrainingGraph:
+    """The training step graph plus what a step keeps resident."""
+
+    graph: ComputeGraph
+    parameters: float
+    optimizer_state_elems: float
+
+
+def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADAM,
+                         checkpointing: Checkpointing = Checkpointing.NONE) -> TrainingGraph:
+    """Forward + backward + one fused optimizer step (multi-tensor apply, as fused Adam does).
+
+    With ``Checkpointing.FULL`` every forward op except layer boundaries is recomputed before its
+    backward op (the recompute depends on the saved boundary only); ``SELECTIVE`` recomputes only
+    attention cores, norms, activations and softmax (cheap to recompute, large to keep).
+    """
+    g = nx.DiGraph()
+    idx = 0
+
+    def add(op: Op) -> None:
+        nonlocal idx
+        g.add_node(op.name, op=op, index=idx)
+        idx += 1
+
+    order = fwd.order
+    for name in order:
+        add(fwd.op(name))
+    for u, v, data in fwd.graph.edges(data=True):
+        g.add_edge(u, v, **data)
+    recompute = _recompute_set(fwd, checkpointing)
+    triggers: dict[str, frozenset[str]] = {}
+    for name in reversed(order):
+        op = fwd.op(name)
+        preds = fwd.predecessors(name)
+        needs_input_grad = bool(preds) and op.kind != OpKind.EMBEDDING
+        bop = _backward(op, needs_input_grad)
+        if name in recompute:
+            rop = op.renamed(f"{name}.recompute", phase=Phase.RECOMPUTE, param_elems=0.0)
+            add(rop)
+            for p in preds:
+                g.add_edge(p if p not in recompute else f"{p}.recompute", rop.name, elems=0)
+            for t in _triggers(fwd, name, recompute, triggers):
+                g.add_edge(t, rop.name, elems=0)
+        add(bop)
+        saved_from = f"{name}.recompute" if name in recompute else name
+        g.add_edge(saved_from, bop.name, elems=op.output_elems)
+        for p in preds:
+            src = f"{p}.recompute" if p in recompute else p
+            g.add_edge(src, bop.name, elems=fwd.op(p).output_elems)
+        for s in fwd.successors(name):
+            g.add_edge(f"{s}.grad", bop.name, elems=op.output_elems)
+    state = optimizer_state_elems(fwd, optimizer)
+    params = fwd.parameters
+    opt = Op("optimizer.step", OpKind.OPTIMIZER, phase=Phase.OPTIMIZER, flops=params * FLOPS_PER_PARAM[optimizer],
+             input_elems=0.0, output_elems=0.0, weight_read_elems=(3 + 2 * STATE_PER_PARAM[optimizer]) * params,
+             attrs=(("optimizer", optimizer.value),))
+    add(opt)
+    for name in order:
+        if fwd.op(name).param_elems:
+            g.add_edge(f"{name}.grad", opt.name, elems=0)
+    # forward activations that are recomputed are freed right after the forward pass
+    graph = ComputeGraph(g, name=f"{fwd.name}.train", source=fwd.source, meta={**fwd.meta, "mode": "training"})
+    return TrainingGraph(graph=graph, parameters=params, optimizer_state_elems=state)
+
+
+_SELECTIVE = (OpKind.ATTENTION, OpKind.SOFTMAX, OpKind.ACTIVATION, OpKind.NORM, OpKind.ELEMENTWISE)
+
+
+def _recompute_set(fwd: ComputeGraph, mode: Checkpointing) -> set[str]:
+    if mode == Checkpointing.NONE:
+        return set()
+    if mode == Checkpointing.SELECTIVE:
+        return {n for n in fwd.order if fwd.op(n).kind in _SELECTIVE}
+    # full: keep only the outputs of ops that end a layer (consumed by a different layer), recompute the rest
+    keep = set()
+    for n in fwd.order:
+        layer = _layer_of(n)
+        succ_layers = {_layer_of(s) for s in fwd.successors(n)}
+        if not succ_layers or succ_layers != {layer} or fwd.op(n).kind == OpKind.EMBEDDING:
+            keep.add(n)
+    return {n for n in fwd.order if n not in keep}
+
+
+def _triggers(fwd: ComputeGraph, name: str, recompute: set[str], memo: dict[str, frozenset[str]]) -> frozenset[str]:
+    """Backward ops a recompute must wait for: the gradient entering its checkpointed segment.
+
+    For a recomputed op, follow its consumers through other recomputed ops to the kept ops that end
+    the segment; the segment's incoming gradient is the backward of those kept ops' consumers.
+    Waiting for it runs the recompute just in time, not during the forward pass.
+    """
+    if name in memo:
+        return memo[name]
+    out: set[str] = set()
+    for s in fwd.successors(name):
+        if s in recompute:
+            out |= _triggers(fwd, s, recompute, memo)
+        else:
+            out |= {f"{x}.grad" for x in fwd.successors(s)}
+    memo[name] = frozenset(out)
+    return memo[name]
+
+
+def _layer_of(name: str) -> str:
+    return name.split(".")[0]
