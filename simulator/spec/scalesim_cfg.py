@@ -1,0 +1,236 @@
+"""Read a SCALE-Sim 3 ``.cfg`` file into an :class:`~simulator.spec.models.AsicSpec`.
+
+SCALE-Sim describes one systolic array in an INI file::
+
+    [general]
+    run_name = example
+    [architecture_presets]
+    ArrayHeight: 32
+    ArrayWidth: 32
+    IfmapSramSzkB: 64
+    FilterSramSzkB: 64
+    OfmapSramSzkB: 64
+    Dataflow: ws
+    Bandwidth: 10
+    [run_presets]
+    InterfaceBandwidth: CALC
+
+Mapping and the assumptions it needs (SCALE-Sim is cycle-based and has no clock, precision or energy):
+
+* ``pe_rows = ArrayHeight``, ``pe_cols = ArrayWidth``, one array, the file's dataflow (``os``/``ws``/``is``);
+  one MAC per PE per cycle at every precision (SCALE-Sim counts MACs, not bits).
+* ``clock_ghz = 1.0``, so one cycle is one nanosecond and cycle counts read directly as ns.
+* Memory: ``sram`` holds the three SRAMs (``(Ifmap + Filter + Ofmap) * 1024`` bytes) and is assumed to feed
+  the array edge every cycle (``rows + 2 * cols`` words per cycle); ``dram`` moves ``Bandwidth`` words per
+  cycle (the first value if a list; 10 when absent in CALC mode, SCALE-Sim's own CALC-mode
+  read bandwidth). A word is 1 byte, SCALE-Sim's hard-coded word size, so ``GB/s = words/cycle * 1 GHz``.
+  DRAM capacity is not in the file: 4 GiB is assumed.
+* Energy, power and the vector path are not in a SCALE-Sim cfg: generic 28 nm estimates from
+  Horowitz, "Computing's energy problem", ISSCC 2014 (45 nm figures scaled by about 0.6).
+* Efficiency is 1.0 with no per-op overhead: SCALE-Sim's compute cycles are stall-free and ideal.
+
+Unlike SCALE-Sim (which warns and carries on), anything we cannot honour is refused: an unknown dataflow,
+sparsity support, a duplicate key, a non-integer size, an unknown key in ``[architecture_presets]``.
+"""
+from __future__ import annotations
+
+import configparser
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import SpecError
+from ..validation_errors import spec_error_from_validation
+from .models import AsicSpec
+
+MAX_CFG_BYTES = 1024 * 1024
+MAX_ARRAY_DIM = 65_536
+MAX_SRAM_KB = 10**9
+CLOCK_GHZ = 1.0
+WORD_BYTES = 1  # SCALE-Sim's word size (single_layer_sim.py: word_size = 1)
+CALC_BANDWIDTH_WORDS = 10  # SCALE-Sim's CALC-mode backing read bandwidth, words per cycle
+DRAM_CAPACITY_BYTES = 4 * 1024**3
+HOROWITZ = "not in SCALE-Sim cfg; generic 28 nm estimate (Horowitz ISSCC 2014)"
+# pJ per FLOP (half a MAC): Horowitz 45 nm MAC energies (int8 0.23, fp16 1.5, fp32 4.6 pJ) x ~0.6 / 2, rounded
+ENERGY_PJ_PER_FLOP = {"int8": 0.07, "int16": 0.2, "fp16": 0.45, "bf16": 0.45, "fp32": 1.4}
+SRAM_PJ_PER_BYTE = 3.0  # ~20 pJ per 64-bit read of a 32 KB SRAM at 45 nm, scaled to 28 nm
+DRAM_PJ_PER_BYTE = 160.0  # 1.3-2.6 nJ per 64-bit DRAM access (does not scale with the logic node)
+
+ARCH = "architecture_presets"
+ARCH_KEYS = ("ArrayHeight", "ArrayWidth", "IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB", "IfmapOffset",
+             "FilterOffset", "OfmapOffset", "Bandwidth", "Dataflow", "MemoryBanks", "ReadRequestBuffer",
+             "WriteRequestBuffer")
+KNOWN_SECTIONS = ("general", ARCH, "layout", "sparsity", "run_presets", "network_presets")
+DATAFLOWS = ("os", "ws", "is")
+
+
+def _read_text(path: Path) -> str:
+    source = str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SpecError(source, "", f"cannot read file: {exc.strerror or exc}") from None
+    if size > MAX_CFG_BYTES:
+        raise SpecError(source, "", f"file is {size} bytes, above the limit of {MAX_CFG_BYTES} for a SCALE-Sim cfg")
+    data = path.read_bytes()
+    if b"\0" in data:
+        raise SpecError(source, "", "not a SCALE-Sim cfg: the file is binary")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(source, "", f"not a SCALE-Sim cfg: not UTF-8 text (byte {exc.start})") from None
+
+
+def _parse(text: str, source: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=True, interpolation=None)
+    try:
+        parser.read_string(text, source=source)
+    except configparser.MissingSectionHeaderError as exc:
+        raise SpecError(source, "", f"not a SCALE-Sim cfg: line {exc.lineno} comes before any [section]") from None
+    except configparser.DuplicateSectionError as exc:
+        raise SpecError(source, exc.section, f"duplicate section (line {exc.lineno})") from None
+    except configparser.DuplicateOptionError as exc:
+        raise SpecError(source, f"{exc.section}.{exc.option}", f"duplicate key (line {exc.lineno})") from None
+    except configparser.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise SpecError(source, "", f"not a SCALE-Sim cfg: {first}") from None
+    for section in parser.sections():
+        if section not in KNOWN_SECTIONS:
+            close = difflib.get_close_matches(section, KNOWN_SECTIONS, n=1)
+            hint = f"; did you mean [{close[0]}]?" if close else f"; known: {', '.join(KNOWN_SECTIONS)}"
+            raise SpecError(source, section, f"unknown section{hint}")
+    for section in (ARCH, "run_presets"):
+        if not parser.has_section(section):
+            raise SpecError(source, section, "missing section")
+    lower = {k.lower(): k for k in ARCH_KEYS}
+    for key in parser.options(ARCH):
+        if key not in lower:
+            close = difflib.get_close_matches(key, list(lower), n=1)
+            hint = f"; did you mean {lower[close[0]]}?" if close else ""
+            raise SpecError(source, f"{ARCH}.{key}", f"unknown key{hint}")
+    return parser
+
+
+def _get(parser: configparser.ConfigParser, source: str, section: str, key: str) -> str:
+    if not parser.has_option(section, key):
+        raise SpecError(source, f"{section}.{key}", "missing key")
+    return parser.get(section, key).strip()
+
+
+def _int(parser: configparser.ConfigParser, source: str, key: str, *, high: int, section: str = ARCH) -> int:
+    text = _get(parser, source, section, key)
+    if not re.fullmatch(r"[+]?\d{1,12}", text):
+        raise SpecError(source, f"{section}.{key}", f"must be a positive integer, got {text!r}")
+    value = int(text)
+    if not 0 < value <= high:
+        raise SpecError(source, f"{section}.{key}", f"must be in 1..{high}, got {value}")
+    return value
+
+
+def _dram_words(parser: configparser.ConfigParser, source: str, mode: str) -> int:
+    if not parser.has_option(ARCH, "Bandwidth"):
+        if mode == "USER":
+            raise SpecError(source, f"{ARCH}.Bandwidth", "missing key (required with InterfaceBandwidth: USER)")
+        return CALC_BANDWIDTH_WORDS
+    first = parser.get(ARCH, "Bandwidth").split(",")[0].strip()
+    if not re.fullmatch(r"[+]?\d{1,9}", first) or int(first) <= 0:
+        raise SpecError(source, f"{ARCH}.Bandwidth", f"must be a positive integer (words per cycle), got {first!r}")
+    return int(first)
+
+
+def _check_flags(parser: configparser.ConfigParser, source: str) -> str:
+    mode = _get(parser, source, "run_presets", "InterfaceBandwidth").upper()
+    if mode not in ("CALC", "USER"):
+        raise SpecError(source, "run_presets.InterfaceBandwidth", f"must be CALC or USER, got {mode!r}")
+    if parser.has_option("sparsity", "SparsitySupport"):
+        flag = parser.get("sparsity", "SparsitySupport").strip().lower()
+        if flag not in ("false", "0", "no", "off"):
+            raise SpecError(source, "sparsity.SparsitySupport",
+                            f"sparsity is not modelled; set it to false (got {flag!r})")
+    return mode
+
+
+def spec_name(path: Path) -> str:
+    """Catalogue-style name from a file name: lower case, runs of other characters turned into ``-``.
+
+    Example:
+        >>> spec_name(Path("configs/Google TPU v1.cfg"))
+        'google-tpu-v1'
+    """
+    name = re.sub(r"[^a-z0-9_.\-]+", "-", path.stem.lower()).strip("-._")[:80].rstrip("-._")
+    return name or "scalesim-cfg"
+
+
+def _raw_spec(path: Path, *, rows: int, cols: int, dataflow: str, sram_kb: int, dram_words: int,
+              mode: str) -> dict[str, Any]:
+    precisions = ("int8", "int16", "fp16", "bf16", "fp32")
+    peak_flops = rows * cols * 2 * CLOCK_GHZ * 1e9
+    tdp_w = round(max(0.5, peak_flops * ENERGY_PJ_PER_FLOP["fp32"] * 1e-12 * 1.5), 3)  # +50% for buffers, control
+    cfg = f"SCALE-Sim cfg {path.name}"
+    return {
+        "name": spec_name(path), "kind": "asic", "vendor": "SCALE-Sim config",
+        "display_name": f"SCALE-Sim {rows}x{cols} {dataflow} ({path.name})"[:200],
+        "compute": {
+            "pe_rows": rows, "pe_cols": cols, "arrays": 1, "clock_ghz": CLOCK_GHZ, "dataflow": dataflow,
+            "macs_per_pe_per_cycle": dict.fromkeys(precisions, 1),
+            "vector_flops_per_cycle": dict.fromkeys(precisions, cols),
+            "source": f"{cfg}: ArrayHeight/ArrayWidth/Dataflow; one MAC per PE per cycle at any precision "
+                      "(SCALE-Sim counts MACs); clock 1 GHz assumed (SCALE-Sim is cycle-based); vector path "
+                      "one op per column per cycle assumed (SCALE-Sim models none)",
+        },
+        "memory": [
+            {"name": "sram", "capacity_bytes": sram_kb * 1024, "energy_pj_per_byte": SRAM_PJ_PER_BYTE,
+             "bandwidth_gbs": (rows + 2 * cols) * WORD_BYTES * CLOCK_GHZ,
+             "source": f"{cfg}: Ifmap+Filter+OfmapSramSzkB; bandwidth assumed to feed the array edge every "
+                       f"cycle ((rows + 2 cols) 1-byte words); energy {HOROWITZ}"},
+            {"name": "dram", "capacity_bytes": DRAM_CAPACITY_BYTES, "energy_pj_per_byte": DRAM_PJ_PER_BYTE,
+             "bandwidth_gbs": dram_words * WORD_BYTES * CLOCK_GHZ,
+             "source": f"{cfg}: Bandwidth {dram_words} words/cycle x 1 B (SCALE-Sim word) x 1 GHz "
+                       f"(InterfaceBandwidth {mode}); capacity 4 GiB assumed; energy {HOROWITZ}"},
+        ],
+        "power": {"tdp_w": tdp_w, "idle_w": round(tdp_w * 0.1, 4), "energy_pj_per_flop": ENERGY_PJ_PER_FLOP,
+                  "source": f"{HOROWITZ}; TDP = peak MAC rate x fp32 energy x 1.5, idle 10% of it"},
+        "efficiency": {"compute": 1.0, "vector": 1.0, "memory": 1.0, "op_overhead_us": 0.0,
+                       "fitted_to": "SCALE-Sim compute cycles are ideal and stall-free: no derating"},
+        "notes": "Imported from a SCALE-Sim cfg by simulator/spec/scalesim_cfg.py; see its docstring for the "
+                 "assumptions (1 GHz clock, 1-byte words, energy estimates).",
+    }
+
+
+def load_scalesim_cfg(path: str | Path) -> AsicSpec:
+    """Load a SCALE-Sim 3 ``.cfg`` file as a one-array :class:`AsicSpec` (see the module docstring).
+
+    Raises:
+        SpecError: unreadable, binary or oversized file, not INI, missing section or key, duplicate key,
+            non-integer or non-positive size, unknown dataflow, sparsity enabled (file and key named).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "tpu_like.cfg"
+        >>> _ = p.write_text("[architecture_presets]\\nArrayHeight: 32\\nArrayWidth: 8\\nIfmapSramSzkB: 64\\n"
+        ...                  "FilterSramSzkB: 64\\nOfmapSramSzkB: 32\\nDataflow: ws\\n[run_presets]\\n"
+        ...                  "InterfaceBandwidth: CALC\\n")
+        >>> spec = load_scalesim_cfg(p)
+        >>> spec.name, spec.compute.pe_rows, spec.compute.pe_cols, spec.memory[0].capacity_bytes
+        ('tpu_like', 32, 8, 163840.0)
+    """
+    path = Path(path)
+    source = str(path)
+    parser = _parse(_read_text(path), source)
+    mode = _check_flags(parser, source)
+    rows = _int(parser, source, "ArrayHeight", high=MAX_ARRAY_DIM)
+    cols = _int(parser, source, "ArrayWidth", high=MAX_ARRAY_DIM)
+    sram_kb = sum(_int(parser, source, key, high=MAX_SRAM_KB)
+                  for key in ("IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB"))
+    dataflow = _get(parser, source, ARCH, "Dataflow")
+    if dataflow not in DATAFLOWS:
+        raise SpecError(source, f"{ARCH}.Dataflow", f"must be one of os, ws, is (lower case), got {dataflow!r}")
+    raw = _raw_spec(path, rows=rows, cols=cols, dataflow=dataflow, sram_kb=sram_kb,
+                    dram_words=_dram_words(parser, source, mode), mode=mode)
+    try:
+        return AsicSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise spec_error_from_validation(exc, source, AsicSpec) from None
