@@ -240,6 +240,75 @@ class GraphBuilder:
         """Add a ready-made op (from :mod:`ops`)."""
         return self.add(op, inputs, out_shape)
 
+    # -- small general helpers for vision models ---------------------------------------------
+    def pool_ceil(self, name: str, x: Tensor, kernel: int, stride: int, pad: int = 0) -> Tensor:
+        """Pooling with PyTorch's ``ceil_mode=True`` output size (GoogLeNet): a last partial window counts.
+
+        Raises:
+            WorkloadError: the window is larger than the padded input.
+        """
+        self._check(len(x.shape) == 4, name, f"pool needs an NCHW input, got shape {x.shape}")
+        n, c, h, w = x.shape
+        oh, ow = (_ceil_out(d, kernel, stride, pad) for d in (h, w))
+        self._check(oh > 0 and ow > 0, name, f"pool window {kernel} larger than input {h}x{w}")
+        out = n * c * oh * ow
+        op = Op(name, OpKind.POOL, flops=float(out * kernel * kernel), input_elems=x.elems, output_elems=out,
+                attrs=(("kernel", kernel), ("stride", stride), ("out_h", oh), ("out_w", ow), ("ceil_mode", True)))
+        return self.add(op, [x], (n, c, oh, ow))
+
+    def adaptive_pool(self, name: str, x: Tensor, out_hw: int | tuple[int, int]) -> Tensor:
+        """Adaptive average pooling to a fixed ``out_hw`` grid (torchvision's AlexNet/VGG head).
+
+        Each output reads a window of about ceil(H / out_h) x ceil(W / out_w) inputs; a smaller input
+        is up-sampled (windows repeat), as ``nn.AdaptiveAvgPool2d`` does.
+        """
+        self._check(len(x.shape) == 4, name, f"adaptive pool needs an NCHW input, got shape {x.shape}")
+        n, c, h, w = x.shape
+        oh, ow = (out_hw, out_hw) if isinstance(out_hw, int) else out_hw
+        self._check(oh > 0 and ow > 0, name, f"output size must be positive, got {oh}x{ow}")
+        window = O.ceil_div(h, oh) * O.ceil_div(w, ow)
+        out = n * c * oh * ow
+        op = Op(name, OpKind.POOL, flops=float(out * window), input_elems=x.elems, output_elems=out,
+                attrs=(("out_h", oh), ("out_w", ow), ("adaptive", True)))
+        return self.add(op, [x], (n, c, oh, ow))
+
+    def upsample(self, name: str, x: Tensor, factor: int) -> Tensor:
+        """Nearest-neighbour up-sampling of an NCHW tensor by an integer ``factor``: pure data movement."""
+        self._check(len(x.shape) == 4 and factor >= 1, name, f"upsample needs NCHW and factor >= 1, got {x.shape}")
+        n, c, h, w = x.shape
+        out = (n, c, h * factor, w * factor)
+        op = Op(name, OpKind.DATA_MOVEMENT, flops=0.0, input_elems=x.elems, output_elems=math.prod(out),
+                attrs=(("factor", factor), ("mode", "nearest")))
+        return self.add(op, [x], out)
+
+    def conv_transpose(self, name: str, x: Tensor, out_ch: int, kernel: int, *, stride: int, pad: int = 0,
+                       bias: bool = True) -> Tensor:
+        """Transposed 2-D convolution ("up-convolution", U-Net decoders).
+
+        Every input pixel scatters a ``kernel x kernel x out_ch`` patch, so it is one GEMM of
+        M = N*H*W, N = out_ch*k*k, K = in_ch; output size (H - 1) * stride - 2 * pad + kernel.
+        """
+        self._check(len(x.shape) == 4, name, f"conv_transpose needs an NCHW input, got shape {x.shape}")
+        n, c, h, w = x.shape
+        oh, ow = ((d - 1) * stride - 2 * pad + kernel for d in (h, w))
+        self._check(oh > 0 and ow > 0, name, f"padding {pad} leaves no output for input {h}x{w}")
+        gemm = O.Gemm(m=n * h * w, n=out_ch * kernel * kernel, k=c)
+        params = c * out_ch * kernel * kernel + (out_ch if bias else 0)
+        out = n * out_ch * oh * ow
+        op = Op(name, OpKind.CONV2D, flops=float(gemm.flops + (out if bias else 0)), input_elems=x.elems,
+                output_elems=out, param_elems=params, weight_read_elems=params, gemms=(gemm,),
+                attrs=(("in_ch", c), ("out_ch", out_ch), ("kernel", f"{kernel}x{kernel}"), ("stride", stride),
+                       ("transposed", True), ("out_h", oh), ("out_w", ow)))
+        return self.add(op, [x], (n, out_ch, oh, ow))
+
+
+def _ceil_out(size: int, kernel: int, stride: int, pad: int) -> int:
+    """PyTorch ``ceil_mode`` pooling size: the last window must start inside the input or left padding."""
+    out = -(-(size + 2 * pad - kernel) // stride) + 1
+    if (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
 
 def kind_counts(graph: ComputeGraph) -> dict[str, int]:
     """Number of ops per :class:`OpKind` value."""
