@@ -53,8 +53,11 @@ def spec_error_from_validation(exc: ValidationError, source: str, model: type[Ba
                                            (f"; allowed keys: {', '.join(options)}" if options else ""))
     elif first["type"] == "missing":
         msg = "required field is missing"
-    elif first["type"] == "union_tag_invalid":
-        msg = f"unknown kind {first.get('input')!r}; expected one of cpu, gpu, tpu, fpga, asic"
+    elif first["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        path = ".".join(filter(None, [path, "kind"]))
+    if first["type"] == "union_tag_invalid":
+        tag = (first.get("ctx") or {}).get("tag", first.get("input"))
+        msg = f"unknown kind {tag!r}; expected one of cpu, gpu, tpu, fpga, asic"
     elif first["type"] == "union_tag_not_found":
         msg = "field 'kind' is missing; expected one of cpu, gpu, tpu, fpga, asic"
     extra = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""

@@ -26,15 +26,21 @@ def _tile_options(c) -> list[tuple[int, int]]:
 
 
 def gemm_time_s(hw: GpuSpec, g: Gemm, rate_per_sm: float) -> tuple[float, int, int]:
-    """(seconds, waves, tiles) for ``g`` at ``rate_per_sm`` FLOP/s per SM, best tile shape."""
+    """(seconds, waves, tiles) for ``g`` at ``rate_per_sm`` FLOP/s per SM.
+
+    The spec's tile is used unless it yields less than one full wave, in which case smaller tiles
+    are tried to occupy more SMs (as cuBLAS heuristics do for skinny GEMMs).
+    """
     c = hw.compute
     best = None
-    for tm, tn in _tile_options(c):
+    for i, (tm, tn) in enumerate(_tile_options(c)):
         tiles = ceil_div(g.m, tm) * ceil_div(g.n, tn) * g.count
         waves = ceil_div(tiles, c.sm_count)
         t = waves * (2.0 * tm * tn * g.k) / rate_per_sm
         if best is None or t < best[0]:
             best = (t, waves, tiles)
+        if i == 0 and tiles >= c.sm_count:
+            break
     return best
 
 

@@ -1,0 +1,40 @@
+# Everything installs from the project's own files into .venv.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: app test test-all validate bench fuzz clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## the explorer on built-in defaults
+app: $(STAMP)
+	$(PY) -m streamlit run app.py --server.headless true --browser.gatherUsageStats false
+
+## the default test suite (what CI runs)
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -m "not slow"
+
+## everything, slow tests included
+test-all: $(STAMP)
+	$(PY) -m pytest -n 2
+
+## score predictions against ../shared/calibration and rewrite validation/REPORT.md
+validate: $(STAMP)
+	$(PY) -m validation.harness --write validation/REPORT.md
+
+## speed of the simulator itself, printed as tables
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+## long property-based fuzzing of the loaders (opt-in)
+fuzz: $(STAMP)
+	$(PY) -m pytest -m slow tests/property -p no:randomly --hypothesis-profile=fuzz
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,175 @@
+"""Command line: ``python -m simulator`` / ``accsim``. Exit 0 done, 2 bad input, 1 internal error.
+
+Subcommands: simulate, describe, list. Other modules add theirs through :data:`EXTRA_COMMANDS`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from typing import Callable, Sequence
+
+from .errors import InfeasibleError, InputError, SimulatorError
+from .units import PRECISION_NAMES
+
+# name -> (add_arguments(parser), run(args) -> int); filled by feature modules at import
+EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 on bad usage too; keep one line
+        self.exit(2, f"error: {message}\n")
+
+
+def _parse_overrides(items: Sequence[str] | None) -> dict:
+    out = {}
+    for item in items or ():
+        if "=" not in item:
+            raise InputError(f"--set: expected KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def add_scenario_args(p: argparse.ArgumentParser) -> None:
+    """The workload / hardware / shape / precision flags every run command shares."""
+    p.add_argument("--hardware", required=True, help="catalogue name or path to a YAML / SCALE-Sim .cfg file")
+    p.add_argument("--workload", required=True, help="zoo name or path to a .yaml / .onnx / SCALE-Sim .csv file")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--seq-len", type=int)
+    p.add_argument("--image-size", type=int)
+    p.add_argument("--precision", default="bf16", help=f"one of {', '.join(PRECISION_NAMES)}")
+    p.add_argument("--weight-precision", help="stored-weight format (weight-only quantization)")
+    p.add_argument("--no-fused-attention", action="store_true", help="materialise the attention score matrix")
+    p.add_argument("--power-cap-w", type=float, help="what-if power limit in watts")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="what-if spec override, e.g. memory.hbm.bandwidth_gbs=4000 (repeatable)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--format", choices=("json", "table"), default="table")
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .api import simulate
+
+    r = simulate(args.workload, args.hardware, mode=args.mode, batch_size=args.batch_size, seq_len=args.seq_len,
+                 image_size=args.image_size, precision=args.precision, weight_precision=args.weight_precision,
+                 optimizer=args.optimizer, checkpointing=args.checkpointing, grad_accumulation=args.grad_accumulation,
+                 fused_attention=not args.no_fused_attention, power_cap_w=args.power_cap_w, seed=args.seed,
+                 overrides=_parse_overrides(args.set))
+    if args.ops_csv:
+        r.ops.to_csv(args.ops_csv, index=False)
+    if args.trace:
+        r.to_chrome_trace(args.trace)
+    print(r.to_json() if args.format == "json" else r.table())
+    return 0
+
+
+def _cmd_describe(args: argparse.Namespace) -> int:
+    from .api import describe
+
+    d = describe(args.workload, batch_size=args.batch_size, seq_len=args.seq_len, image_size=args.image_size,
+                 precision=args.precision)
+    if args.format == "json":
+        print(json.dumps(d, indent=2, sort_keys=True))
+    else:
+        for k, v in d.items():
+            print(f"{k:22s} {v}")
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from .api import list_hardware, list_workloads
+
+    rows = list_hardware() if args.what == "hardware" else list_workloads()
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            if args.what == "hardware":
+                print(f"{r['kind']:5s} {r['name']:32s} {r['display_name']}")
+            else:
+                print(f"{r['name']:20s} {r['family']:12s} {r['description']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = _Parser(prog="accsim", description="Accelerator performance simulator")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("simulate", help="one training step or inference batch on one device")
+    add_scenario_args(p)
+    p.add_argument("--mode", default="inference", help="inference or training")
+    p.add_argument("--optimizer", default="adam", help="sgd, momentum, adam, adamw, adafactor")
+    p.add_argument("--checkpointing", default="none", help="none, selective or full")
+    p.add_argument("--grad-accumulation", type=int, default=1)
+    p.add_argument("--ops-csv", help="write the per-op table to this CSV file")
+    p.add_argument("--trace", help="write a Chrome/Perfetto trace JSON to this file")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("describe", help="size of a workload: parameters, FLOPs, activations, ops")
+    p.add_argument("--workload", required=True)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--seq-len", type=int)
+    p.add_argument("--image-size", type=int)
+    p.add_argument("--precision", default="bf16")
+    p.add_argument("--format", choices=("json", "table"), default="table")
+    p.set_defaults(func=_cmd_describe)
+
+    p = sub.add_parser("list", help="list bundled hardware or workloads")
+    p.add_argument("what", choices=("hardware", "workloads"))
+    p.add_argument("--format", choices=("json", "table"), default="table")
+    p.set_defaults(func=_cmd_list)
+
+    for name, (add_args, run) in sorted(EXTRA_COMMANDS.items()):
+        p = sub.add_parser(name)
+        add_args(p)
+        p.set_defaults(func=run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 done, 2 bad input, 1 internal error)."""
+    _load_extra_commands()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (InputError, InfeasibleError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except SimulatorError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"internal error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the one place that turns any bug into exit 1
+        if args.debug:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _load_extra_commands() -> None:
+    """Import modules that register subcommands (generate, serve, sweep) if they exist."""
+    import importlib
+
+    for mod in ("simulator.generation", "simulator.serving_cli", "simulator.sweep"):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Cost-model formulas against hand computations."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from simulator.cost.base import Bound, CostOptions, Numerics, finish
+from simulator.cost.dispatch import op_cost
+from simulator.cost.gpu import gemm_time_s
+from simulator.cost.peaks import matrix_flops_per_s, vector_flops_per_s
+from simulator.cost.systolic import map_gemm
+from simulator.spec.loader import load_hardware
+from simulator.spec.models import Dataflow
+from simulator.units import Precision
+from simulator.workload import ops as O
+from simulator.workload.ops import Gemm
+
+BF16 = Numerics(Precision.BF16, Precision.BF16)
+
+
+def test_h100_peaks_match_datasheet():
+    hw = load_hardware("nvidia-h100-sxm")
+    assert matrix_flops_per_s(hw, Precision.BF16) == pytest.approx(989.4e12, rel=1e-3)
+    assert matrix_flops_per_s(hw, Precision.FP8) == pytest.approx(1978.9e12, rel=1e-3)
+    # no int4 tensor path: falls back to int8
+    assert matrix_flops_per_s(hw, Precision.INT4) == matrix_flops_per_s(hw, Precision.INT8)
+    assert vector_flops_per_s(hw, Precision.FP32) == pytest.approx(132 * 256 * 1.83e9)
+
+
+def test_wave_quantization_133_tiles_on_132_sms_takes_two_waves():
+    hw = load_hardware("nvidia-h100-sxm", {"compute.tile_m": 128, "compute.tile_n": 128})
+    rate = 1e12
+    # 133 output tiles of 128x128: m = 133*128, n = 128
+    t133, waves, tiles = gemm_time_s(hw, Gemm(m=133 * 128, n=128, k=1024), rate)
+    assert tiles == 133 and waves == 2
+    t132, waves132, _ = gemm_time_s(hw, Gemm(m=132 * 128, n=128, k=1024), rate)
+    assert waves132 == 1
+    assert t133 == pytest.approx(2 * t132)
+    assert t132 == pytest.approx(2 * 128 * 128 * 1024 / rate)
+
+
+@pytest.mark.parametrize("df,rows,cols,m,n,k,expected", [
+    # hand computation of the table in systolic.py
+    (Dataflow.OS, 4, 4, 8, 8, 10, 4 * (10 + 4 + 4 - 2) - 1),   # folds ceil(8/4)*ceil(8/4)
+    (Dataflow.WS, 4, 4, 10, 8, 8, 4 * (2 * 4 + 4 + 10 - 2) - 1),  # rows=k=8, cols=n=8, T=m=10
+    (Dataflow.IS, 4, 2, 6, 5, 8, (2 * 3) * (2 * 4 + 2 + 5 - 2) - 1),  # rows=k=8 (2), cols=m=6 (3), T=n
+    (Dataflow.WS, 32, 32, 512, 512, 512, 155135),  # SCALE-Sim's figure (PEERS.md)
+])
+def test_systolic_cycles(df, rows, cols, m, n, k, expected):
+    assert map_gemm(Gemm(m=m, n=n, k=k), rows=rows, cols=cols, dataflow=df).cycles == expected
+
+
+def test_systolic_multiple_arrays_share_folds():
+    one = map_gemm(Gemm(m=512, n=512, k=512), rows=32, cols=32, dataflow=Dataflow.WS, arrays=1)
+    four = map_gemm(Gemm(m=512, n=512, k=512), rows=32, cols=32, dataflow=Dataflow.WS, arrays=4)
+    assert four.cycles + 1 == (one.folds // 4) * one.cycles_per_fold
+
+
+def test_roofline_finish_hand_computed():
+    hw = load_hardware("nvidia-h100-sxm")
+    main = hw.main_memory
+    nbytes = 1e9
+    c = finish(hw=hw, numerics=BF16, options=CostOptions(), flops=0.0, compute_s=1e-4,
+               bytes_by_level={main.name: nbytes}, overhead_s=2e-6)
+    mem_s = nbytes / (main.bandwidth_gbs * 1e9 * hw.efficiency.memory)
+    assert c.memory_s == pytest.approx(mem_s)
+    assert c.duration_s == pytest.approx(max(1e-4, mem_s) + 2e-6)
+    assert c.bound == (Bound.MEMORY if mem_s > 1e-4 else Bound.COMPUTE)
+    assert c.dynamic_energy_j == pytest.approx(nbytes * main.energy_pj_per_byte * 1e-12)
+
+
+def test_power_cap_stretches_an_op_to_the_cap():
+    hw = load_hardware("nvidia-h100-sxm")
+    flops = 1e12
+    compute_s = 1e-3
+    e = flops * hw.power.energy_pj_per_flop[Precision.BF16] * 1e-12  # 0.4 J over 1 ms = 400 W dynamic
+    free = finish(hw=hw, numerics=BF16, options=CostOptions(), flops=flops, compute_s=compute_s,
+                  bytes_by_level={}, overhead_s=0.0)
+    assert free.throttled_s == 0.0
+    capped = finish(hw=hw, numerics=BF16, options=CostOptions(power_cap_w=270.0), flops=flops,
+                    compute_s=compute_s, bytes_by_level={}, overhead_s=0.0)
+    assert capped.duration_s == pytest.approx(e / (270.0 - hw.power.idle_w))
+    assert hw.power.idle_w + capped.dynamic_energy_j / capped.duration_s == pytest.approx(270.0)
+
+
+def test_gemm_on_gpu_is_compute_bound_and_not_faster_than_peak():
+    hw = load_hardware("nvidia-h100-sxm")
+    op = O.matmul("fc", batch=1, m=8192, k=8192, n=8192, bias=False)
+    c = op_cost(op, hw, BF16)
+    assert c.bound == Bound.COMPUTE
+    assert c.duration_s >= op.flops / matrix_flops_per_s(hw, Precision.BF16)
+    # achieved fraction is the fitted compute efficiency (no wave tail: 64*32 tiles on 132 SMs ~ 16 waves)
+    assert op.flops / c.compute_s / matrix_flops_per_s(hw, Precision.BF16) <= hw.efficiency.compute + 1e-9
+
+
+def test_elementwise_on_gpu_is_memory_bound_at_achievable_bandwidth():
+    hw = load_hardware("nvidia-h100-sxm")
+    op = O.elementwise("add", elems=2**28, inputs=2)
+    c = op_cost(op, hw, BF16)
+    assert c.bound == Bound.MEMORY
+    nbytes = 3 * 2**28 * 2
+    assert c.bytes_moved == nbytes
+    assert c.memory_s == pytest.approx(nbytes / (hw.main_memory.bandwidth_gbs * 1e9 * hw.efficiency.memory))
+
+
+def test_unfused_attention_moves_the_score_matrix():
+    hw = load_hardware("nvidia-h100-sxm")
+    op = O.attention("a", batch=1, heads=8, q_len=2048, kv_len=2048, head_dim=64)
+    fused = op_cost(op, hw, BF16, CostOptions(fused_attention=True))
+    plain = op_cost(op, hw, BF16, CostOptions(fused_attention=False))
+    assert plain.bytes_moved - fused.bytes_moved == pytest.approx(2 * 2 * 8 * 2048 * 2048 * 2)
+    assert plain.duration_s > fused.duration_s
+
+
+def test_recurrent_steps_are_sequential():
+    hw = load_hardware("nvidia-h100-sxm")
+    short = op_cost(O.lstm("l", batch=8, steps=10, input_size=256, hidden=256), hw, BF16)
+    long = op_cost(O.lstm("l", batch=8, steps=100, input_size=256, hidden=256), hw, BF16)
+    assert long.duration_s == pytest.approx(10 * short.duration_s, rel=0.05)
+
+
+def test_op_cost_is_pure():
+    hw = load_hardware("nvidia-h100-sxm")
+    op = O.conv2d("c", batch=8, in_ch=64, h=56, w=56, out_ch=64, kernel=3, pad=1)
+    assert op_cost(op, hw, BF16) == op_cost(op, hw, BF16)
+    assert math.isfinite(op_cost(op, hw, BF16).duration_s)
