@@ -84,8 +84,13 @@ def _read_text(path: Path) -> str:
         raise SpecError(source, "", f"not a SCALE-Sim cfg: not UTF-8 text (byte {exc.start})") from None
 
 
-def _parse(text: str, source: str) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(strict=True, interpolation=None)
+Sections = dict[str, dict[str, tuple[str, str]]]  # section -> lower-cased key -> (key as written, value)
+
+
+def _parse(text: str, source: str) -> Sections:
+    """INI text to sections of case-insensitive keys (as SCALE-Sim's ConfigParser), keeping the spelling."""
+    parser = configparser.ConfigParser(strict=True, interpolation=None, default_section="\0none")
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
         parser.read_string(text, source=source)
     except configparser.MissingSectionHeaderError as exc:
@@ -97,31 +102,39 @@ def _parse(text: str, source: str) -> configparser.ConfigParser:
     except configparser.Error as exc:
         first = str(exc).splitlines()[0]
         raise SpecError(source, "", f"not a SCALE-Sim cfg: {first}") from None
+    sections: Sections = {}
     for section in parser.sections():
         if section not in KNOWN_SECTIONS:
             close = difflib.get_close_matches(section, KNOWN_SECTIONS, n=1)
             hint = f"; did you mean [{close[0]}]?" if close else f"; known: {', '.join(KNOWN_SECTIONS)}"
             raise SpecError(source, section, f"unknown section{hint}")
+        keys: dict[str, tuple[str, str]] = {}
+        for key, value in parser.items(section):
+            if key.lower() in keys:
+                raise SpecError(source, f"{section}.{key}", f"duplicate key (also spelt {keys[key.lower()][0]})")
+            keys[key.lower()] = (key, value.strip())
+        sections[section] = keys
     for section in (ARCH, "run_presets"):
-        if not parser.has_section(section):
+        if section not in sections:
             raise SpecError(source, section, "missing section")
     lower = {k.lower(): k for k in ARCH_KEYS}
-    for key in parser.options(ARCH):
-        if key not in lower:
-            close = difflib.get_close_matches(key, list(lower), n=1)
-            hint = f"; did you mean {lower[close[0]]}?" if close else ""
+    for low, (key, _) in sections[ARCH].items():
+        if low not in lower:
+            close = difflib.get_close_matches(low, list(lower), n=1)
+            hint = f"; did you mean {lower[close[0]]}?" if close else f"; known: {', '.join(ARCH_KEYS)}"
             raise SpecError(source, f"{ARCH}.{key}", f"unknown key{hint}")
-    return parser
+    return sections
 
 
-def _get(parser: configparser.ConfigParser, source: str, section: str, key: str) -> str:
-    if not parser.has_option(section, key):
+def _get(sections: Sections, source: str, section: str, key: str) -> str:
+    found = sections.get(section, {}).get(key.lower())
+    if found is None:
         raise SpecError(source, f"{section}.{key}", "missing key")
-    return parser.get(section, key).strip()
+    return found[1]
 
 
-def _int(parser: configparser.ConfigParser, source: str, key: str, *, high: int, section: str = ARCH) -> int:
-    text = _get(parser, source, section, key)
+def _int(sections: Sections, source: str, key: str, *, high: int, section: str = ARCH) -> int:
+    text = _get(sections, source, section, key)
     if not re.fullmatch(r"[+]?\d{1,12}", text):
         raise SpecError(source, f"{section}.{key}", f"must be a positive integer, got {text!r}")
     value = int(text)
@@ -130,23 +143,23 @@ def _int(parser: configparser.ConfigParser, source: str, key: str, *, high: int,
     return value
 
 
-def _dram_words(parser: configparser.ConfigParser, source: str, mode: str) -> int:
-    if not parser.has_option(ARCH, "Bandwidth"):
+def _dram_words(sections: Sections, source: str, mode: str) -> int:
+    if "bandwidth" not in sections[ARCH]:
         if mode == "USER":
             raise SpecError(source, f"{ARCH}.Bandwidth", "missing key (required with InterfaceBandwidth: USER)")
         return CALC_BANDWIDTH_WORDS
-    first = parser.get(ARCH, "Bandwidth").split(",")[0].strip()
+    first = _get(sections, source, ARCH, "Bandwidth").split(",")[0].strip()
     if not re.fullmatch(r"[+]?\d{1,9}", first) or int(first) <= 0:
         raise SpecError(source, f"{ARCH}.Bandwidth", f"must be a positive integer (words per cycle), got {first!r}")
     return int(first)
 
 
-def _check_flags(parser: configparser.ConfigParser, source: str) -> str:
-    mode = _get(parser, source, "run_presets", "InterfaceBandwidth").upper()
+def _check_flags(sections: Sections, source: str) -> str:
+    mode = _get(sections, source, "run_presets", "InterfaceBandwidth")
     if mode not in ("CALC", "USER"):
         raise SpecError(source, "run_presets.InterfaceBandwidth", f"must be CALC or USER, got {mode!r}")
-    if parser.has_option("sparsity", "SparsitySupport"):
-        flag = parser.get("sparsity", "SparsitySupport").strip().lower()
+    if "sparsitysupport" in sections.get("sparsity", {}):
+        flag = _get(sections, source, "sparsity", "SparsitySupport").lower()
         if flag not in ("false", "0", "no", "off"):
             raise SpecError(source, "sparsity.SparsitySupport",
                             f"sparsity is not modelled; set it to false (got {flag!r})")
@@ -219,17 +232,17 @@ def load_scalesim_cfg(path: str | Path) -> AsicSpec:
     """
     path = Path(path)
     source = str(path)
-    parser = _parse(_read_text(path), source)
-    mode = _check_flags(parser, source)
-    rows = _int(parser, source, "ArrayHeight", high=MAX_ARRAY_DIM)
-    cols = _int(parser, source, "ArrayWidth", high=MAX_ARRAY_DIM)
-    sram_kb = sum(_int(parser, source, key, high=MAX_SRAM_KB)
+    sections = _parse(_read_text(path), source)
+    mode = _check_flags(sections, source)
+    rows = _int(sections, source, "ArrayHeight", high=MAX_ARRAY_DIM)
+    cols = _int(sections, source, "ArrayWidth", high=MAX_ARRAY_DIM)
+    sram_kb = sum(_int(sections, source, key, high=MAX_SRAM_KB)
                   for key in ("IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB"))
-    dataflow = _get(parser, source, ARCH, "Dataflow")
+    dataflow = _get(sections, source, ARCH, "Dataflow")
     if dataflow not in DATAFLOWS:
         raise SpecError(source, f"{ARCH}.Dataflow", f"must be one of os, ws, is (lower case), got {dataflow!r}")
     raw = _raw_spec(path, rows=rows, cols=cols, dataflow=dataflow, sram_kb=sram_kb,
-                    dram_words=_dram_words(parser, source, mode), mode=mode)
+                    dram_words=_dram_words(sections, source, mode), mode=mode)
     try:
         return AsicSpec.model_validate(raw)
     except ValidationError as exc:
