@@ -123,9 +123,11 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
                          checkpointing: Checkpointing = Checkpointing.NONE) -> TrainingGraph:
     """Forward + backward + one fused optimizer step (multi-tensor apply, as fused Adam does).
 
-    With ``Checkpointing.FULL`` every forward op except layer boundaries is recomputed before its
-    backward op (the recompute depends on the saved boundary only); ``SELECTIVE`` recomputes only
-    attention cores, norms, activations and softmax (cheap to recompute, large to keep).
+    With ``Checkpointing.FULL`` every forward op except layer boundaries is recomputed when the
+    layer's incoming gradient arrives (the recompute depends on the saved boundaries only);
+    ``SELECTIVE`` recomputes only the attention cores, norms, activations, softmax and element-wise
+    ops inside a layer (cheap to recompute, large to keep). A layer is the first dotted component
+    of an op's name (``h3`` in ``h3.attn.qkv``); layer boundaries are never recomputed.
     """
     g = nx.DiGraph()
     idx = 0
@@ -141,7 +143,7 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
     for u, v, data in fwd.graph.edges(data=True):
         g.add_edge(u, v, **data)
     recompute = _recompute_set(fwd, checkpointing)
-    triggers: dict[str, frozenset[str]] = {}
+    triggers = _layer_triggers(fwd, recompute)
     for name in reversed(order):
         op = fwd.op(name)
         preds = fwd.predecessors(name)
@@ -152,7 +154,7 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
             add(rop)
             for p in preds:
                 g.add_edge(p if p not in recompute else f"{p}.recompute", rop.name, elems=0)
-            for t in _triggers(fwd, name, recompute, triggers):
+            for t in triggers.get(_layer_of(name), ()):
                 g.add_edge(t, rop.name, elems=0)
         add(bop)
         saved_from = f"{name}.recompute" if name in recompute else name
@@ -180,37 +182,43 @@ _SELECTIVE = (OpKind.ATTENTION, OpKind.SOFTMAX, OpKind.ACTIVATION, OpKind.NORM, 
 
 
 def _recompute_set(fwd: ComputeGraph, mode: Checkpointing) -> set[str]:
+    """Forward ops whose outputs are dropped after the forward pass and recomputed in backward.
+
+    Layer boundaries (ops whose output is consumed by another layer, graph outputs, embeddings)
+    are always kept, in both modes: a recomputed segment then never spans layers. Recomputing a
+    residual stream across layers would chain every layer's recompute to the first one's incoming
+    gradient, which is both wrong (nothing is saved) and cyclic.
+    """
     if mode == Checkpointing.NONE:
         return set()
-    if mode == Checkpointing.SELECTIVE:
-        return {n for n in fwd.order if fwd.op(n).kind in _SELECTIVE}
-    # full: keep only the outputs of ops that end a layer (consumed by a different layer), recompute the rest
     keep = set()
     for n in fwd.order:
         layer = _layer_of(n)
         succ_layers = {_layer_of(s) for s in fwd.successors(n)}
         if not succ_layers or succ_layers != {layer} or fwd.op(n).kind == OpKind.EMBEDDING:
             keep.add(n)
+    if mode == Checkpointing.SELECTIVE:
+        return {n for n in fwd.order if n not in keep and fwd.op(n).kind in _SELECTIVE}
+    # full: keep only the layer boundaries, recompute the rest
     return {n for n in fwd.order if n not in keep}
 
 
-def _triggers(fwd: ComputeGraph, name: str, recompute: set[str], memo: dict[str, frozenset[str]]) -> frozenset[str]:
-    """Backward ops a recompute must wait for: the gradient entering its checkpointed segment.
+def _layer_triggers(fwd: ComputeGraph, recompute: set[str]) -> dict[str, frozenset[str]]:
+    """Per layer, the backward ops a recompute in that layer waits for: the layer's incoming gradient.
 
-    For a recomputed op, follow its consumers through other recomputed ops to the kept ops that end
-    the segment; the segment's incoming gradient is the backward of those kept ops' consumers.
-    Waiting for it runs the recompute just in time, not during the forward pass.
+    That is the backward of every op in another layer that consumes one of this layer's outputs,
+    so a layer's dropped activations are rebuilt when its backward starts (as per-layer
+    checkpointing does), not during the forward pass. Recomputed ops are never layer boundaries,
+    so no recompute is consumed outside its layer, and these edges cannot close a cycle.
     """
-    if name in memo:
-        return memo[name]
-    out: set[str] = set()
-    for s in fwd.successors(name):
-        if s in recompute:
-            out |= _triggers(fwd, s, recompute, memo)
-        else:
-            out |= {f"{x}.grad" for x in fwd.successors(s)}
-    memo[name] = frozenset(out)
-    return memo[name]
+    layers = {_layer_of(n) for n in recompute}
+    out: dict[str, set[str]] = {layer: set() for layer in layers}
+    for n in fwd.order:
+        layer = _layer_of(n)
+        if layer not in out:
+            continue
+        out[layer] |= {f"{s}.grad" for s in fwd.successors(n) if _layer_of(s) != layer}
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def _layer_of(name: str) -> str:
