@@ -1,0 +1,105 @@
+"""How much faster than SCALE-Sim is our closed form? Import + mapping time against SCALE-Sim's wall time.
+
+SCALE-Sim is not installed in CI, so its wall times come from ``tests/data/scalesim/scalesim_walltime.json``
+(measured by ``tools/scalesim_reference.py``; the machine is recorded there). Ours are measured now:
+
+* ``import+map``: parse the cfg and the topology CSV, build the graph, :func:`map_gemm` every layer;
+* ``simulate``: the whole public :func:`simulator.simulate` call on the same files (when available).
+
+Both give the same per-layer compute cycles as SCALE-Sim (see tests/golden/test_scalesim_parity.py).
+
+Usage::
+
+    python benchmarks/bench_scalesim.py [--repeat 5] [--only resnet18]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from simulator.cost.systolic import map_gemm  # noqa: E402
+from simulator.spec.scalesim_cfg import load_scalesim_cfg  # noqa: E402
+from simulator.workload.importers.scalesim_csv import load_scalesim_csv  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "scalesim"
+
+
+def import_and_map(topology: Path, config: Path) -> int:
+    """Parse both files, build the graph at batch 1, map every GEMM; return the total compute cycles."""
+    spec = load_scalesim_cfg(config)
+    c = spec.compute
+    graph = load_scalesim_csv(topology).build(batch_size=1)
+    return sum(map_gemm(g, rows=c.pe_rows, cols=c.pe_cols, dataflow=c.dataflow).cycles
+               for op in graph.ops for g in op.gemms)
+
+
+def simulate_once(topology: Path, config: Path) -> int | None:
+    """The public API end to end (fresh loads, no cache); None when ``simulator.simulate`` is missing."""
+    import simulator as sim
+
+    if not hasattr(sim, "simulate"):
+        return None
+    r = sim.simulate(load_scalesim_csv(topology), load_scalesim_cfg(config), mode="inference", batch_size=1)
+    return int(r.ops["compute_cycles"].sum())
+
+
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def best_of(fn, repeat: int) -> tuple[float, object]:
+    """Median wall time of ``repeat`` calls (after one warm-up) and the last result."""
+    result = fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", nargs="*", default=[])
+    args = parser.parse_args(argv)
+    walls = json.loads((DATA / "scalesim_walltime.json").read_text())
+    m = walls["machine"]
+    print(f"SCALE-Sim {m['scalesim']} measured on: {m['cpu']} ({m['logical_cpus']} CPUs), Python {m['python']}")
+    print(f"ours measured now on: {cpu_model()}, Python {platform.python_version()}")
+    head = (f"{'run':34s} {'layers':>6s} {'cycles':>9s} {'SCALE-Sim s':>11s} {'import+map ms':>13s} {'speed-up':>9s}"
+            f" {'simulate ms':>11s} {'speed-up':>9s}")
+    print(head)
+    print("-" * len(head))
+    for key, run in sorted(walls["runs"].items(), key=lambda kv: -kv[1]["wall_s"]):
+        if args.only and not any(s in key for s in args.only):
+            continue
+        golden = json.loads((DATA / "golden" / f"{key}.json").read_text())
+        topo, cfg = DATA / golden["topology"], DATA / golden["config"]
+        t_map, cycles = best_of(lambda: import_and_map(topo, cfg), args.repeat)
+        t_sim, sim_cycles = best_of(lambda: simulate_once(topo, cfg), max(1, args.repeat // 2))
+        if cycles != run["compute_cycles"]:
+            print(f"  WARNING {key}: ours {cycles} cycles, SCALE-Sim {run['compute_cycles']}")
+        sim_cols = (f"{t_sim * 1e3:11.1f} {run['wall_s'] / t_sim:8.0f}x" if sim_cycles is not None
+                    else f"{'n/a':>11s} {'':>9s}")
+        print(f"{key:34s} {run['layers']:6d} {cycles:9d} {run['wall_s']:11.1f} {t_map * 1e3:13.2f} "
+              f"{run['wall_s'] / t_map:8.0f}x {sim_cols}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
