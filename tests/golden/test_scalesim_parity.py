@@ -47,7 +47,7 @@ def test_goldens_cover_shapes_and_dataflows():
     for rows, cols in ((8, 32), (32, 8), (128, 128)):
         for df in ("os", "ws", "is"):
             assert (rows, cols, df) in shapes
-    assert {"conv_mix.csv", "gemm_mix.csv", "resnet18.csv"} <= {topo for _, topo in runs}
+    assert {"conv_mix.csv", "gemm_mix.csv", "conv_edge.csv", "resnet18.csv"} <= {topo for _, topo in runs}
 
 
 @pytest.mark.parametrize("golden_path", GOLDENS, ids=[p.stem for p in GOLDENS])
@@ -75,17 +75,16 @@ def test_batch_multiplies_m():
         assert (b.gemms[0].n, b.gemms[0].k) == (a.gemms[0].n, a.gemms[0].k)
 
 
-@pytest.mark.parametrize("golden_path", [p for p in GOLDENS if p.stem.startswith(("resnet18", "conv_mix__sa_8x32",
-                                                                                  "gemm_mix__sa_32x8"))],
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize("golden_path", GOLDENS, ids=[p.stem for p in GOLDENS])
 def test_simulate_reports_scalesim_compute_cycles(golden_path: Path):
     """The public API's per-op table carries SCALE-Sim's cycles for an imported cfg + topology."""
-    sim = pytest.importorskip("simulator")
+    import simulator as sim
+
     if not hasattr(sim, "simulate"):
         pytest.skip("simulator.simulate is not available yet")
     golden = _golden(golden_path)
-    r = sim.simulate(sim.load_workload(DATA / golden["topology"]), sim.load_hardware(DATA / golden["config"]),
-                     mode="inference", batch_size=1)
-    table = r.ops
-    got = dict(zip(table["name"], (int(x) for x in table["compute_cycles"]), strict=True))
-    assert got == _reference_by_op(golden)
+    workload = sim.load_workload(DATA / golden["topology"])
+    r = sim.simulate(workload, sim.load_hardware(DATA / golden["config"]), mode="inference", batch_size=1)
+    got = dict(zip(r.ops["name"], (int(x) for x in r.ops["compute_cycles"]), strict=True))
+    dp_offset = {op.name: op.gemms[0].count - 1 for op in workload.build(batch_size=1).ops}
+    assert got == {name: cycles + dp_offset[name] for name, cycles in _reference_by_op(golden).items()}
