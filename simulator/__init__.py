@@ -15,3 +15,8 @@ __all__ = ["load_hardware", "load_workload", "simulate", "describe", "list_hardw
            "build_graph", "SimulationResult", "Precision", "SimulatorError", "InputError", "SpecError",
            "WorkloadError", "ScenarioError", "InfeasibleError"]
 __version__ = "0.1.0"
+
+from .capacity import max_batch_size  # noqa: E402
+from .generation import GenerationResult, generate  # noqa: E402
+
+__all__ += ["generate", "GenerationResult", "max_batch_size"]
