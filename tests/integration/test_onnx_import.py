@@ -194,6 +194,38 @@ def test_activation_matmul_and_fixed_batch_override(tmp_path: Path) -> None:
     assert g.op("gram").matrix_flops == 2 * 4 * 10 * 10 * 6 and g.parameters == 0
 
 
+def test_activation_patterns(tmp_path: Path) -> None:
+    lo = numpy_helper.from_array(np.array(0.0, np.float32), "lo")
+    hi = numpy_helper.from_array(np.array(6.0, np.float32), "hi")
+    nodes = [helper.make_node("Clip", ["x", "lo", "hi"], ["c"], name="clip"),
+             helper.make_node("Sigmoid", ["c"], ["s"], name="sig"), helper.make_node("Mul", ["c", "s"], ["y"], name="swish")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 8])], [lo, hi])
+    g = load_onnx(_save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path)).build(
+        batch_size=2)
+    assert [(op.name, dict(op.attrs)["fn"]) for op in g.ops] == [("clip", "relu6"), ("swish", "silu")]
+    assert g.parameters == 0
+
+
+def test_non_square_fixed_image_is_kept_unless_asked(tmp_path: Path) -> None:
+    nodes = [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2], name="pool")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 64, 32])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 32, 16])])
+    wl = load_onnx(_save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path))
+    assert wl.task == "image" and wl.defaults == {"batch_size": 1, "image_size": 64}
+    assert wl.build().op("pool").output_elems == 3 * 32 * 16
+    assert wl.build(batch_size=2, image_size=128).op("pool").output_elems == 2 * 3 * 64 * 64
+
+
+def test_external_data_past_end_of_file(tmp_path: Path) -> None:
+    path = tmp_path / "ext.onnx"
+    onnx.save_model(_linear_model(), str(path), save_as_external_data=True, location="weights.bin",
+                    size_threshold=0)
+    (tmp_path / "weights.bin").write_bytes(b"\0" * 8)
+    with pytest.raises(WorkloadError, match="'W'.*past the end"):
+        load_onnx(path)
+
+
 def test_hard_coded_reshape_is_refused_at_other_batch(tmp_path: Path) -> None:
     shape = numpy_helper.from_array(np.array([1, 24], dtype=np.int64), "shape")
     nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Reshape", ["r", "shape"], ["y"], name="flat")]

@@ -134,6 +134,8 @@ def _read_model(path: Path) -> onnx.ModelProto:
 
 def _all_tensors(graph: onnx.GraphProto):
     yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield from (sparse.values, sparse.indices)
     for node in graph.node:
         for attr in node.attribute:
             if attr.HasField("t"):
@@ -160,6 +162,12 @@ def _check_external_data(model: onnx.ModelProto, path: Path) -> None:
                               f"folder {folder}", where)
         if not target.is_file():
             raise _fail(path, f"tensor {t.name!r}: external data file {loc!r} not found", where)
+        try:
+            end = int(info.get("offset", 0) or 0) + int(info.get("length", 0) or 0)
+        except ValueError:
+            raise _fail(path, f"tensor {t.name!r}: external data offset/length are not integers", where) from None
+        if end > target.stat().st_size:
+            raise _fail(path, f"tensor {t.name!r}: external data runs past the end of {loc!r}", where)
 
 
 def _sorted_nodes(model: onnx.ModelProto, path: Path) -> list[onnx.NodeProto]:
@@ -212,6 +220,8 @@ class _Model:
     inputs: list[_Input]
     task: str
     const_dims: dict[str, tuple[int, ...]]  # initializers and Constant outputs
+    small_values: dict[str, np.ndarray] = field(default_factory=dict)  # scalar-ish constants (Clip bounds)
+    default_image: int | None = None
     sources: dict[str, frozenset[str]] = field(default_factory=dict)  # static tensor -> parameter tensors
     static: set[str] = field(default_factory=set)
     folded: set[int] = field(default_factory=set)  # nodes computed at load time (shape arithmetic)
@@ -243,21 +253,22 @@ def _analyse(model: onnx.ModelProto, path: Path) -> _Model:
     m = _Model(path=path, nodes=nodes, names=names, opsets={o.domain or "": o.version for o in model.opset_import},
                skeleton=b"", inputs=[], task="tabular", const_dims=const_dims)
     m.static = set(inits)
+    m.small_values = {n: numpy_helper.to_array(t) for n, t in inits.items()
+                      if _tensor_numel(t.dims) <= 16 and t.data_location != onnx.TensorProto.EXTERNAL}
     m.sources = {n: frozenset([n]) if n in float_param else frozenset() for n in inits}
     for i, n in enumerate(nodes):
         for x in n.input:
             m.consumers.setdefault(x, []).append(i)
         live = [x for x in n.input if x]
-        if n.domain not in ("", "ai.onnx") or not _supported(n.op_type):
-            m.unsupported.append(i)
-            continue
-        if n.op_type == "Constant":
+        standard = n.domain in ("", "ai.onnx")
+        if n.op_type == "Constant" and standard:
             _constant(n, m)
-        elif n.op_type in ("Shape", "Size"):
+        elif n.op_type in ("Shape", "Size") and standard:
             m.static.update(n.output)
             for o in n.output:
                 m.sources[o] = frozenset()
-        elif live and all(x in m.static for x in live) and not _real_gather(n, m):
+        elif standard and live and all(x in m.static for x in live) and not _real_gather(n, m) \
+                and n.op_type not in ("If", "Loop", "Scan"):  # constant: a runtime computes it once, at load
             m.folded.add(i)
             if n.op_type == "Identity" and live[0] in inits and live[0] in float_param:
                 m.sources[n.output[0]] = frozenset([n.output[0]])  # a distinct parameter (see module doc)
@@ -267,12 +278,18 @@ def _analyse(model: onnx.ModelProto, path: Path) -> _Model:
                 for o in n.output:
                     m.sources[o] = src
             m.static.update(o for o in n.output if o)
+        elif not standard or not _supported(n.op_type):
+            m.unsupported.append(i)
     _find_fusions(m, {o.name for o in g.output})
     m.inputs = [_Input(v.name, tuple(d.dim_value if d.HasField("dim_value") else d.dim_param
                                      for d in v.type.tensor_type.shape.dim), v.type.tensor_type.elem_type)
                 for v in g.input if v.name not in inits]
     m.task = _task(m.inputs)
+    first = m.inputs[0] if m.inputs else None
+    if m.task == "image" and all(isinstance(d, int) and d > 0 for d in first.dims[2:]):
+        m.default_image = first.dims[2]
     m.skeleton = _skeleton(model, nodes, inits).SerializeToString()
+    m.nodes = list(onnx.ModelProto.FromString(m.skeleton).graph.node)  # drop references to the weights
     return m
 
 
@@ -282,6 +299,8 @@ def _constant(n: onnx.NodeProto, m: _Model) -> None:
     for a in n.attribute:
         if a.name == "value" and a.HasField("t"):
             m.const_dims[n.output[0]] = tuple(a.t.dims)
+            if _tensor_numel(a.t.dims) <= 16 and a.t.data_location != onnx.TensorProto.EXTERNAL:
+                m.small_values[n.output[0]] = numpy_helper.to_array(a.t)
             if a.t.data_type in _FLOAT_TYPES and _tensor_numel(a.t.dims) > 1:
                 m.sources[n.output[0]] = frozenset([n.output[0]])
 
@@ -310,10 +329,11 @@ def _find_fusions(m: _Model, outputs: set[str]) -> None:
                 if len(other) == 1 and _is_weight(m, other[0]) and len(m.const_dims.get(
                         next(iter(m.sources[other[0]])), ())) == 1:
                     m.bias_of[i], m.alias[j] = other[0], n.output[0]
-        elif n.op_type == "Sigmoid":
+        elif n.op_type in ("Sigmoid", "HardSigmoid"):  # x * sigmoid(x) = SiLU, x * hardsigmoid(x) = hardswish
             j = only_use(n.output[0])
             if j is not None and m.nodes[j].op_type == "Mul" and n.input[0] in m.nodes[j].input:
-                m.fused[j], m.absorbed = ("silu", n.input[0]), m.absorbed | {i}
+                m.fused[j] = ("silu" if n.op_type == "Sigmoid" else "hardswish", n.input[0])
+                m.absorbed.add(i)
         elif n.op_type == "Erf" and n.input[0] in prod:
             _gelu(m, i, prod, only_use)
 
@@ -324,14 +344,16 @@ def _gelu(m: _Model, erf: int, prod: dict[str, int], only_use: Callable[[str], i
     if m.nodes[d].op_type not in ("Div", "Mul") or not any(x in m.static for x in m.nodes[d].input):
         return
     x = next(v for v in m.nodes[d].input if v not in m.static)
+    if only_use(m.nodes[d].output[0]) != erf:
+        return
     chain, cur = [d, erf], erf
-    for want in ("Add", "Mul"):
-        j = only_use(m.nodes[cur].output[0]) if only_use(m.nodes[chain[-2]].output[0]) is not None else None
+    for want in ("Add", "Mul"):  # every intermediate feeds only the next step
+        j = only_use(m.nodes[cur].output[0])
         if j is None or m.nodes[j].op_type != want:
             return
         chain.append(j)
         cur = j
-    if x not in m.nodes[cur].input:
+    if x not in m.nodes[cur].input or not any(v in m.static for v in m.nodes[chain[2]].input):
         return
     j = only_use(m.nodes[cur].output[0])
     if j is not None and m.nodes[j].op_type == "Mul" and any(v in m.static for v in m.nodes[j].input):
@@ -381,8 +403,9 @@ def _input_dims(m: _Model, shape: Shape) -> dict[str, tuple[int, ...]]:
         for axis, d in enumerate(inp.dims):
             if axis == 0:
                 dims.append(shape.batch_size)
-            elif m.task == "image" and len(inp.dims) == 4 and axis >= 2:
-                dims.append(shape.image_size)
+            elif m.task == "image" and len(inp.dims) == 4 and axis >= 2:  # fixed H, W kept unless asked
+                keep = isinstance(d, int) and d > 0 and shape.image_size == m.default_image
+                dims.append(d if keep else shape.image_size)
             elif isinstance(d, int) and d > 0 and not (m.task == "text" and axis == 1):
                 dims.append(d)
             elif m.task != "image":
@@ -602,8 +625,12 @@ def _map(ctx: _Ctx, i: int, n: onnx.NodeProto, label: str, acts: list[Tensor]) -
 
 
 def _is_relu6(ctx: _Ctx, n: onnx.NodeProto) -> bool:
-    lo, hi = _attr(n, "min"), _attr(n, "max")
-    return (lo, hi) == (0.0, 6.0) or [x.split("/")[-1] for x in n.input[1:]] == []
+    """Clip(0, 6), bounds as attributes (opset < 11) or as constant inputs."""
+    bounds = [_attr(n, "min"), _attr(n, "max")]
+    for k, name in enumerate(n.input[1:3]):
+        if name in ctx.m.small_values:
+            bounds[k] = float(ctx.m.small_values[name].reshape(-1)[0])
+    return bounds == [0.0, 6.0]
 
 
 def _conv(ctx: _Ctx, n: onnx.NodeProto, label: str) -> Op:
@@ -681,9 +708,10 @@ def load_onnx(path: str | Path, *, unsupported: Literal["error", "fallback"] = "
             by name and op type), or a shape the model cannot be built at.
 
     Example:
-        >>> wl = load_onnx("workloads/examples/mlp.onnx")   # doctest: +SKIP
-        >>> wl.build(batch_size=8).parameters               # doctest: +SKIP
-        1863690.0
+        >>> from simulator.workload.loader import ZOO_ROOT
+        >>> wl = load_onnx(ZOO_ROOT / "examples" / "mlp.onnx")
+        >>> (wl.task, wl.build(batch_size=8).parameters)
+        ('tabular', 1863690.0)
     """
     if unsupported not in ("error", "fallback"):
         raise ValueError(f"unsupported must be 'error' or 'fallback', got {unsupported!r}")
@@ -720,9 +748,8 @@ def _defaults(m: _Model, first: _Input | None) -> dict[str, int]:
     out = {}
     if first.dims and isinstance(first.dims[0], int) and first.dims[0] > 0:
         out["batch_size"] = first.dims[0]
-    if m.task == "image" and all(isinstance(d, int) and d > 0 for d in first.dims[2:]) and \
-            first.dims[2] == first.dims[3]:
-        out["image_size"] = first.dims[2]
+    if m.default_image:
+        out["image_size"] = m.default_image
     if m.task == "text" and len(first.dims) > 1 and isinstance(first.dims[1], int) and first.dims[1] > 0:
         out["seq_len"] = first.dims[1]
     return out
