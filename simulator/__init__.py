@@ -20,3 +20,7 @@ from .capacity import max_batch_size  # noqa: E402
 from .generation import GenerationResult, generate  # noqa: E402
 
 __all__ += ["generate", "GenerationResult", "max_batch_size"]
+from .pareto import pareto, sensitivity  # noqa: E402
+from .sweep import sweep  # noqa: E402
+
+__all__ += ["sweep", "pareto", "sensitivity"]

@@ -1,0 +1,339 @@
+"""Design-space sweeps: many :func:`simulator.simulate` calls on a local process pool or a Dask cluster.
+
+Each point is a pure function call (:func:`run_point`) on plain JSON data (names and dicts, never
+loaded specs), so it runs on any :class:`concurrent.futures.Executor`. As each point finishes the parent
+process writes it to an optional :class:`~simulator.sweep_store.SweepStore`, so a killed sweep loses
+nothing and a re-run skips what is done. Invalid points (bad override path, unsupported precision...)
+are recorded with their reason and never stop the sweep. Costs and CO2 are derived in the parent from
+the stored results, so changing the electricity price never re-simulates.
+
+The CLI subcommand ``sweep`` (``python -m simulator sweep sweep.yaml``) lives in :mod:`simulator.sweep_cli`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import sys
+import threading
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, TextIO
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+from .errors import InfeasibleError, InputError
+from .result import SUMMARY_KEYS
+from .sweep_space import RUN_KEYS, make_points
+from .sweep_store import PointOutcome, SweepStore, canonical_json, point_key
+
+__all__ = ["sweep", "run_point", "derive", "RESULT_COLUMNS", "DERIVED_COLUMNS"]
+
+J_PER_KWH = 3.6e6
+RESULT_COLUMNS = tuple(SUMMARY_KEYS) + ("cloud_usd_per_hour",)
+DERIVED_COLUMNS = ("energy_cost_usd", "device_cost_usd", "cost_usd", "co2_kg",
+                   "run_steps", "run_time_s", "run_energy_j", "run_cost_usd", "run_co2_kg")
+STATUS_COLUMNS = ("status", "error", "elapsed_s", "key")
+_SIM_KWARGS = frozenset(RUN_KEYS) - {"workload"}
+
+
+def run_point(point: Mapping[str, Any]) -> dict[str, Any]:
+    """Simulate one sweep point; never raises. Runs in a worker process (or a Dask worker).
+
+    ``point`` holds ``workload`` and ``hardware`` (names or paths), ``overrides`` (dotted spec paths)
+    and any :func:`simulator.simulate` keyword (``mode``, ``batch_size``, ``precision``...).
+
+    Returns:
+        ``{"status": "ok" | "invalid" | "error", "result": JSON text or None, "error": str, "elapsed_s": float}``.
+        ``invalid`` is a point the inputs rule out (InputError, InfeasibleError); ``error`` is a bug.
+
+    Example:
+        >>> out = run_point({"workload": "mlp", "hardware": "nvidia-h100-sxm", "batch_size": 8, "overrides": {}})
+        >>> out["status"]
+        'ok'
+    """
+    start = time.perf_counter()
+    try:
+        from .api import load_hardware, simulate
+
+        hw = load_hardware(point["hardware"], point.get("overrides") or None)
+        kwargs = {k: v for k, v in point.items() if k in _SIM_KWARGS}
+        result = simulate(point["workload"], hw, **kwargs).to_dict()
+        result["cloud_usd_per_hour"] = hw.price.cloud_usd_per_hour if hw.price is not None else None
+        status, text, error = "ok", canonical_json(result), ""
+    except (InputError, InfeasibleError) as exc:
+        status, text, error = "invalid", None, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a failing point is recorded, never stops the sweep
+        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        at = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
+        status, text, error = "error", None, f"{type(exc).__name__}: {exc}{at}"
+    return {"status": status, "result": text, "error": error, "elapsed_s": time.perf_counter() - start}
+
+
+def _nan_if_none(x: Any) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def derive(result: Mapping[str, Any], *, energy_usd_per_kwh: float = 0.12, carbon_g_per_kwh: float = 400.0,
+           train_tokens: float | None = None, train_epochs: float | None = None,
+           dataset_samples: int | None = None) -> dict[str, float]:
+    """Cost and CO2 of one step (and of a whole training run) from a point's result.
+
+    ``cost_usd`` = cloud price per device-hour x step time + energy x electricity price (NaN when the
+    spec has no cloud price); ``co2_kg`` = energy x grid carbon intensity. For training points,
+    ``train_tokens`` (sequence models: batch x seq_len tokens per step) or ``train_epochs`` x
+    ``dataset_samples`` give ``run_steps`` (rounded up) and the run totals; NaN otherwise.
+
+    Example:
+        >>> d = derive({"step_time_s": 3600.0, "energy_j": 3.6e6, "cloud_usd_per_hour": 2.0, "mode": "inference"})
+        >>> round(d["cost_usd"], 2), round(d["co2_kg"], 2)
+        (2.12, 0.4)
+    """
+    step, energy = float(result["step_time_s"]), float(result["energy_j"])
+    kwh = energy / J_PER_KWH
+    energy_cost = kwh * energy_usd_per_kwh
+    device_cost = _nan_if_none(result.get("cloud_usd_per_hour")) * step / 3600.0
+    out = {"energy_cost_usd": energy_cost, "device_cost_usd": device_cost, "cost_usd": device_cost + energy_cost,
+           "co2_kg": kwh * carbon_g_per_kwh / 1000.0}
+    steps = float("nan")
+    if result.get("mode") == "training":
+        batch, seq = result.get("batch_size"), result.get("seq_len")
+        if train_tokens is not None and batch and seq:
+            steps = float(math.ceil(train_tokens / (batch * seq)))
+        elif train_epochs is not None and dataset_samples and batch:
+            steps = float(math.ceil(train_epochs * dataset_samples / batch))
+    out.update(run_steps=steps, run_time_s=steps * step, run_energy_j=steps * energy,
+               run_cost_usd=steps * out["cost_usd"], run_co2_kg=steps * out["co2_kg"])
+    return out
+
+
+def _run_point_dict(params: Mapping[str, Any], workload: str, mode: str) -> dict[str, Any]:
+    """The point sent to :func:`run_point`: space keys split into run keywords and spec overrides."""
+    point: dict[str, Any] = {"workload": workload, "mode": mode, "overrides": {}}
+    for key, value in params.items():
+        if key.startswith("hardware."):
+            point["overrides"][key[len("hardware."):]] = value
+        else:
+            point[key] = value
+    for key in ("workload", "hardware"):
+        if isinstance(point[key], Path):
+            point[key] = str(point[key])
+    return point
+
+
+class _Progress:
+    """Points done / total, rate and ETA on one line of ``stream`` (redrawn on a terminal, else once a second)."""
+
+    def __init__(self, total: int, skipped: int, stream: TextIO | None) -> None:
+        self.total, self.done, self.fresh = total, skipped, 0
+        self.counts = {"ok": 0, "invalid": 0, "error": 0}
+        self.skipped, self.stream, self.start, self.last = skipped, stream, time.monotonic(), 0.0
+        self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
+
+    def update(self, status: str) -> None:
+        self.done += 1
+        self.fresh += 1
+        self.counts[status] = self.counts.get(status, 0) + 1
+        now = time.monotonic()
+        if now - self.last >= (0.2 if self.tty else 1.0):
+            self.last = now
+            self._write(final=False)
+
+    def _write(self, final: bool) -> None:
+        if self.stream is None:
+            return
+        elapsed = max(time.monotonic() - self.start, 1e-9)
+        rate = self.fresh / elapsed
+        left = self.total - self.done
+        eta = f"{int(left / rate) // 60}m{int(left / rate) % 60:02d}s" if rate > 0 else "?"
+        line = (f"sweep: {self.done}/{self.total} points done ({self.skipped} from store, "
+                f"{self.counts['invalid']} invalid, {self.counts['error']} errors)  {rate:.1f} points/s  "
+                + (f"took {elapsed:.1f}s" if final else f"ETA {eta}"))
+        self.stream.write(("\r" + line.ljust(100) if self.tty else line) + ("\n" if final or not self.tty else ""))
+        self.stream.flush()
+
+    def close(self) -> None:
+        self._write(final=True)
+
+
+def _own_executor(workers: int) -> ProcessPoolExecutor:
+    # fork is fastest (workers inherit the imported simulator) but unsafe once the parent runs threads
+    # (a Dask client, a thread pool): then start workers from a clean forkserver process instead.
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        method = "fork"
+    else:
+        method = "forkserver" if "forkserver" in methods else "spawn"
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+
+
+def _as_executor(executor: Any) -> Executor:
+    """Accept a ``distributed.Client`` for convenience: use its concurrent.futures view."""
+    if type(executor).__module__.startswith("distributed") and hasattr(executor, "get_executor"):
+        return executor.get_executor()
+    if not isinstance(executor, Executor) and not hasattr(executor, "submit"):
+        raise InputError(f"executor: expected a concurrent.futures.Executor or distributed.Client, got {executor!r}")
+    return executor
+
+
+def _execute(todo: list[tuple[str, dict[str, Any]]], executor: Executor, max_in_flight: int,
+             on_done: Callable[[PointOutcome, bool], None]) -> None:
+    """Submit points keeping at most ``max_in_flight`` pending; report each as it completes.
+
+    ``on_done(outcome, persistent)``: ``persistent`` is False when the executor itself failed (worker
+    died, pool broken): that point's outcome is not the point's fault, so it is not stored and a re-run
+    tries it again.
+    """
+    pending: dict[Future, tuple[str, dict[str, Any]]] = {}
+    queue = iter(todo)
+    broken: str | None = None
+    try:
+        while True:
+            while broken is None and len(pending) < max_in_flight:
+                item = next(queue, None)
+                if item is None:
+                    break
+                try:
+                    pending[executor.submit(run_point, item[1])] = item
+                except Exception as exc:  # noqa: BLE001 - a broken or shut-down executor
+                    broken = f"not run: executor failed: {type(exc).__name__}: {exc}"
+                    on_done(PointOutcome(item[0], item[1], "error", None, broken, 0.0), False)
+            if not pending:
+                break
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in done:
+                key, point = pending.pop(fut)
+                try:
+                    out = fut.result()
+                except Exception as exc:  # noqa: BLE001 - the executor lost the task
+                    on_done(PointOutcome(key, point, "error", None,
+                                         f"executor failed: {type(exc).__name__}: {exc}", 0.0), False)
+                    continue
+                result = None if out["result"] is None else json.loads(out["result"])
+                on_done(PointOutcome(key, point, out["status"], result, out["error"], out["elapsed_s"]), True)
+        for key, point in queue if broken else ():
+            on_done(PointOutcome(key, point, "error", None, broken, 0.0), False)
+    finally:
+        for fut in pending:
+            fut.cancel()
+
+
+def _table(params: list[dict[str, Any]], keys: list[str], outcomes: Mapping[str, PointOutcome],
+           param_names: list[str], money: Mapping[str, Any]) -> pd.DataFrame:
+    base = [c for c in ("workload", "hardware", "mode") if c not in param_names]
+    results = [c for c in RESULT_COLUMNS if c not in param_names and c not in base]
+    columns = [*param_names, *base, *results, *DERIVED_COLUMNS, *STATUS_COLUMNS]
+    import pandas as pd
+
+    rows = []
+    for p, key in zip(params, keys):
+        o = outcomes[key]
+        row: dict[str, Any] = dict(p)
+        row.update({c: o.point.get(c) for c in base})
+        if o.status == "ok" and o.result is not None:
+            row.update({c: o.result.get(c) for c in results})
+            row.update(derive(o.result, **money))
+        row.update(status=o.status, error=o.error, elapsed_s=o.elapsed_s, key=key)
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=columns)
+    df.attrs["parameters"] = list(param_names)
+    return df
+
+
+def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "training",
+          store: str | Path | SweepStore | None = None, executor: Any = None, sampler: str = "grid",
+          samples: int | None = None, seed: int = 0, energy_usd_per_kwh: float = 0.12,
+          carbon_g_per_kwh: float = 400.0, train_tokens: float | None = None, train_epochs: float | None = None,
+          dataset_samples: int | None = None, progress: bool | TextIO = True, workers: int = 2,
+          retry_errors: bool = False, max_in_flight: int | None = None) -> pd.DataFrame:
+    """Simulate every point of a design space; one table row per distinct point.
+
+    Args:
+        workload: zoo name or workload file path (a space key ``workload`` overrides it).
+        space: parameter -> values, see :mod:`simulator.sweep_space` (``hardware`` is required).
+        mode: ``training`` or ``inference`` unless the space varies ``mode``.
+        store: SQLite file (or open :class:`SweepStore`): finished points are written as they finish
+            and skipped on a re-run. Points that raised a bug (status ``error``) are re-run only with
+            ``retry_errors``.
+        executor: any :class:`concurrent.futures.Executor` (e.g. ``distributed.Client(...).get_executor()``,
+            or the Client itself); None runs a local process pool of ``workers`` processes.
+        sampler, samples, seed: ``grid`` (every combination), ``random`` or ``lhs`` (``samples`` points).
+        energy_usd_per_kwh, carbon_g_per_kwh: electricity price and grid carbon intensity.
+        train_tokens, train_epochs, dataset_samples: size of a whole training run for the ``run_*`` columns.
+        progress: True prints a progress line on stderr; or a text stream; False for none.
+        max_in_flight: points submitted but not finished at once (default 4 per local worker, 64 otherwise).
+
+    Returns:
+        DataFrame: the space's parameter columns, ``workload``/``hardware``/``mode``, the summary fields
+        of :class:`~simulator.result.SimulationResult` (step_time_s, throughput_samples_per_s, energy_j,
+        peak_memory_bytes, fits_in_memory, bottleneck...), ``cloud_usd_per_hour``, the
+        :data:`DERIVED_COLUMNS` (cost_usd, co2_kg, run_time_s, run_cost_usd, run_co2_kg...), and
+        ``status`` (ok / invalid / error), ``error``, ``elapsed_s``, ``key``. Rows are in point order.
+
+    Raises:
+        InputError: a bad space, sampler or argument (bad points do not raise: they become rows).
+
+    Example:
+        >>> from concurrent.futures import ThreadPoolExecutor
+        >>> with ThreadPoolExecutor(2) as ex:
+        ...     t = sweep("mlp", {"hardware": ["nvidia-h100-sxm"], "batch_size": [8, 16], "precision": ["bf16", "int3"]},
+        ...               executor=ex, progress=False)
+        >>> t["status"].tolist()
+        ['ok', 'invalid', 'ok', 'invalid']
+    """
+    if not isinstance(workload, (str, Path)):
+        raise InputError("workload: give a zoo name or a file path (sweeps send names to workers, not loaded objects)")
+    if train_tokens is not None and train_epochs is not None:
+        raise InputError("train_tokens, train_epochs: give one of them, not both")
+    if train_epochs is not None and not dataset_samples:
+        raise InputError("dataset_samples: train_epochs needs the number of samples in one epoch")
+    params = make_points(space, sampler=sampler, samples=samples, seed=seed)
+    points = [_run_point_dict(p, str(workload), mode) for p in params]
+    keys = [point_key(p) for p in points]
+    money = {"energy_usd_per_kwh": energy_usd_per_kwh, "carbon_g_per_kwh": carbon_g_per_kwh,
+             "train_tokens": train_tokens, "train_epochs": train_epochs, "dataset_samples": dataset_samples}
+    own_store = store is not None and not isinstance(store, SweepStore)
+    st = SweepStore(store) if own_store else store
+    own_executor = executor is None
+    ex = _own_executor(workers) if own_executor else _as_executor(executor)
+    try:
+        outcomes = dict(st.get_many(keys)) if st is not None else {}
+        if retry_errors:
+            outcomes = {k: o for k, o in outcomes.items() if o.status != "error"}
+        todo = list({k: p for k, p in zip(keys, points) if k not in outcomes}.items())
+        stream = sys.stderr if progress is True else (progress or None)
+        bar = _Progress(total=len(set(keys)), skipped=len(set(keys)) - len(todo), stream=stream)
+
+        def on_done(outcome: PointOutcome, persistent: bool) -> None:
+            if persistent and st is not None:
+                st.put(outcome)  # committed before the point is counted as done
+            outcomes[outcome.key] = outcome
+            bar.update(outcome.status)
+
+        _execute(todo, ex, max_in_flight or (4 * workers if own_executor else 64), on_done)
+        bar.close()
+    except BaseException:
+        if own_executor:  # Ctrl-C or a store failure: do not wait for running points
+            ex.shutdown(wait=False, cancel_futures=True)
+        raise
+    else:
+        if own_executor:
+            ex.shutdown(wait=True)
+    finally:
+        if own_store:
+            st.close()
+    return _table(params, keys, outcomes, list(dict.fromkeys(k for p in params for k in p)), money)
+
+
+def _register_cli() -> None:
+    from . import sweep_cli
+
+    sweep_cli.register()
+
+
+_register_cli()

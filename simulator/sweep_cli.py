@@ -1,0 +1,172 @@
+"""``python -m simulator sweep sweep.yaml``: the sweep file format and the CLI subcommand.
+
+A sweep file (YAML, unknown keys rejected)::
+
+    workload: resnet50
+    mode: training
+    sampler: grid               # grid | random | lhs
+    samples: null               # random / lhs: how many points
+    seed: 0
+    space:
+      hardware: [nvidia-h100-sxm, nvidia-a100-sxm-80gb]
+      hardware.memory.hbm.bandwidth_gbs: [2000, 3000, 4000]
+      batch_size: {min: 16, max: 256, log: true, steps: 5}
+    energy_usd_per_kwh: 0.12
+    carbon_g_per_kwh: 400
+    train_tokens: null          # or train_epochs + dataset_samples: whole-run time, cost, CO2
+    pareto: {minimize: [step_time_s, energy_j, cost_usd], maximize: []}
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InputError
+
+WORKLOAD_SUFFIXES = (".yaml", ".yml", ".onnx", ".csv")
+SHOW_COLUMNS = ("step_time_s", "throughput_samples_per_s", "energy_j", "peak_memory_bytes", "fits_in_memory",
+                "bottleneck", "cost_usd", "co2_kg", "run_time_s", "run_cost_usd", "run_co2_kg", "status", "error")
+
+
+class ParetoSpec(BaseModel):
+    """Objectives of the Pareto front printed by ``--pareto``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    minimize: list[str] = ["step_time_s", "energy_j", "cost_usd"]
+    maximize: list[str] = []
+
+
+class SweepFile(BaseModel):
+    """The contents of a sweep YAML file (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    description: str = ""
+    workload: str = Field(min_length=1)
+    mode: Literal["training", "inference"] = "training"
+    sampler: Literal["grid", "random", "lhs"] = "grid"
+    samples: int | None = Field(default=None, gt=0)
+    seed: int = 0
+    space: dict[str, Any]
+    energy_usd_per_kwh: float = Field(default=0.12, ge=0, le=1e3)
+    carbon_g_per_kwh: float = Field(default=400.0, ge=0, le=1e5)
+    train_tokens: float | None = Field(default=None, gt=0)
+    train_epochs: float | None = Field(default=None, gt=0)
+    dataset_samples: int | None = Field(default=None, gt=0)
+    pareto: ParetoSpec = ParetoSpec()
+
+
+def load_sweep_file(path: str | Path) -> SweepFile:
+    """Read and validate a sweep file; a relative workload path is taken relative to the file.
+
+    Raises:
+        SpecError: unreadable file, bad YAML, unknown or invalid field (file and field named).
+        InputError: an invalid space (file and ``space.<key>`` named), or more points than the limit.
+
+    Example:
+        >>> load_sweep_file("sweeps/example.yaml").workload
+        'resnet50'
+    """
+    from .sweep_space import SpaceError, count_points, parse_space
+    from .validation_errors import spec_error_from_validation
+    from .yamlio import read_yaml_file
+
+    path = Path(path)
+    raw = read_yaml_file(path)
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    try:
+        spec = SweepFile.model_validate(raw)
+    except ValidationError as exc:
+        raise spec_error_from_validation(exc, str(path), SweepFile) from None
+    try:
+        count_points(parse_space(spec.space), spec.sampler, spec.samples)
+    except SpaceError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    local = path.parent / spec.workload
+    if spec.workload.lower().endswith(WORKLOAD_SUFFIXES) and local.is_file():
+        spec = spec.model_copy(update={"workload": str(local)})
+    return spec
+
+
+def _add_args(p: argparse.ArgumentParser) -> None:
+    p.description = "Run a design-space sweep from a sweep YAML file (resumable with --store)."
+    p.add_argument("file", help="sweep YAML file: workload, mode, space, sampler")
+    p.add_argument("--store", help="SQLite file recording finished points; a re-run skips them")
+    p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 (default: local processes)")
+    p.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--out", help="write the table to this file instead of stdout")
+    p.add_argument("--pareto", action="store_true", help="output only the Pareto front (objectives from the file)")
+    p.add_argument("--sensitivity", metavar="OBJECTIVE", help="output how much each parameter moves OBJECTIVE")
+    p.add_argument("--retry-errors", action="store_true", help="re-run points stored with status 'error'")
+    p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+
+
+def _connect(address: str):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError("--scheduler needs Dask: pip install 'accsim[dask]'") from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"--scheduler: cannot connect to {address}: {exc}") from None
+
+
+def _render(df: pd.DataFrame, fmt: str, params: list[str]) -> str:
+    if fmt == "json":
+        return df.to_json(orient="records", indent=1)
+    if fmt == "csv":
+        return df.to_csv(index=False)
+    cols = [c for c in df.columns if c in params or c in SHOW_COLUMNS or c in ("parameter", "value")]
+    shown = df[cols or list(df.columns)]
+    shown = shown.loc[:, [c for c in shown.columns if not (c.startswith("run_") and shown[c].isna().all())]]
+    return shown.to_string(index=False, max_colwidth=60)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .pareto import pareto, sensitivity
+    from .sweep import sweep
+
+    if args.workers < 1:
+        raise InputError(f"--workers: must be at least 1, got {args.workers}")
+    spec = load_sweep_file(args.file)
+    client = _connect(args.scheduler) if args.scheduler else None
+    try:
+        table = sweep(spec.workload, spec.space, mode=spec.mode, store=args.store, sampler=spec.sampler,
+                      samples=spec.samples, seed=spec.seed, energy_usd_per_kwh=spec.energy_usd_per_kwh,
+                      carbon_g_per_kwh=spec.carbon_g_per_kwh, train_tokens=spec.train_tokens,
+                      train_epochs=spec.train_epochs, dataset_samples=spec.dataset_samples,
+                      executor=client.get_executor() if client is not None else None, workers=args.workers,
+                      progress=not args.no_progress, retry_errors=args.retry_errors)
+    finally:
+        if client is not None:
+            client.close()
+    params = list(table.attrs.get("parameters", []))
+    out = table
+    if args.pareto:
+        out = pareto(table, minimize=spec.pareto.minimize, maximize=spec.pareto.maximize)
+    if args.sensitivity:
+        out = sensitivity(out, args.sensitivity)
+    text = _render(out, args.format, params)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def register() -> None:
+    """Add the ``sweep`` subcommand to :data:`simulator.cli.EXTRA_COMMANDS`."""
+    from .cli import EXTRA_COMMANDS
+
+    EXTRA_COMMANDS["sweep"] = (_add_args, _run)
