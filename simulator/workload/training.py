@@ -61,17 +61,24 @@ def parse_optimizer(value: "str | Optimizer") -> Optimizer:
 
 
 def optimizer_state_elems(graph: ComputeGraph, optimizer: Optimizer) -> float:
-    """fp32 optimizer-state elements: per-parameter moments, or Adafactor's factored rows + columns."""
+    """fp32 optimizer-state elements: per-parameter moments, or Adafactor's factored rows + columns.
+
+    Adafactor (no momentum) keeps, per weight matrix and embedding table, one row and one column
+    accumulator; other parameters keep a full second moment.
+    """
     if optimizer != Optimizer.ADAFACTOR:
         return graph.parameters * STATE_PER_PARAM[optimizer]
     total = 0.0
     for op in graph.ops:
         if not op.param_elems:
             continue
+        attrs = dict(op.attrs)
         if op.gemms and op.kind in (OpKind.MATMUL, OpKind.CONV2D):
             g = op.gemms[0]
             total += (g.k + g.n) * g.count
-        else:
+        elif op.kind == OpKind.EMBEDDING and "vocab" in attrs and "dim" in attrs:
+            total += attrs["vocab"] + attrs["dim"]  # a vocab x dim table is a matrix too
+        else:  # vectors (norm scales, biases) keep an unfactored second moment
             total += op.param_elems
     return total
 
