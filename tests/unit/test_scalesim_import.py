@@ -41,6 +41,9 @@ UseRamulatorTrace: False
 
 CONV_HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
 GEMM_HEADER = "Layer, M, N, K,\n"
+POS = "must be a positive integer up to 10000000, got"
+DATAFLOW = "must be one of os, ws, is (lower case),"
+DENSE = "only a dense N:M sparsity column (e.g. 1:1) is accepted, got"
 
 
 def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
@@ -106,7 +109,8 @@ def test_spec_name_sanitises_stems():
 @pytest.mark.parametrize(("change", "expected"), [
     (("[architecture_presets]", "[architecture_preset]"),
      "architecture_preset: unknown section; did you mean [architecture_presets]?"),
-    (("[general]", "[ramulator]"), "ramulator: unknown section; known: general, architecture_presets, layout, sparsity, "
+    (("[general]", "[ramulator]"),
+     "ramulator: unknown section; known: general, architecture_presets, layout, sparsity, "
                                  "run_presets, network_presets"),
     (("ArrayWidth:     8\n", ""), "architecture_presets.ArrayWidth: missing key"),
     (("Dataflow : os\n", ""), "architecture_presets.Dataflow: missing key"),
@@ -118,14 +122,15 @@ def test_spec_name_sanitises_stems():
     (("ArrayWidth:     8", "ArrayWidth: -8"), "architecture_presets.ArrayWidth: must be a positive integer, got '-8'"),
     (("ArrayHeight:    16", "ArrayHeight: 16 # rows"),
      "architecture_presets.ArrayHeight: must be a positive integer, got '16 # rows'"),
-    (("Dataflow : os", "Dataflow : rs"), "architecture_presets.Dataflow: must be one of os, ws, is (lower case), got 'rs'"),
-    (("Dataflow : os", "Dataflow : WS"), "architecture_presets.Dataflow: must be one of os, ws, is (lower case), got 'WS'"),
+    (("Dataflow : os", "Dataflow : rs"), f"architecture_presets.Dataflow: {DATAFLOW} got 'rs'"),
+    (("Dataflow : os", "Dataflow : WS"), f"architecture_presets.Dataflow: {DATAFLOW} got 'WS'"),
     (("ArrayHeight:    16", "ArrayHieght: 16"),
      "architecture_presets.ArrayHieght: unknown key; did you mean ArrayHeight?"),
     (("MemoryBanks:   1", "MemoryBanks: 1\nArrayWidth: 4"), "architecture_presets.ArrayWidth: duplicate key (line 16)"),
     (("MemoryBanks:   1", "MemoryBanks: 1\narraywidth: 4"),
      "architecture_presets.arraywidth: duplicate key (also spelt ArrayWidth)"),
-    (("InterfaceBandwidth: CALC", "InterfaceBandwidth: FAST"), "run_presets.InterfaceBandwidth: must be CALC or USER, got 'FAST'"),
+    (("InterfaceBandwidth: CALC", "InterfaceBandwidth: FAST"),
+     "run_presets.InterfaceBandwidth: must be CALC or USER, got 'FAST'"),
     (("InterfaceBandwidth: CALC\n", ""), "run_presets.InterfaceBandwidth: missing key"),
     (("[run_presets]\nInterfaceBandwidth: CALC\nUseRamulatorTrace: False\n", ""), "run_presets: missing section"),
     (("SparsitySupport : false", "SparsitySupport : true"),
@@ -161,7 +166,8 @@ def test_binary_cfg(tmp_path):
 
 
 def test_non_utf8_cfg(tmp_path):
-    assert cfg_error(tmp_path, b"[general]\nrun_name = \xff\xfe\n").endswith("not a SCALE-Sim cfg: not UTF-8 text (byte 21)")
+    message = cfg_error(tmp_path, b"[general]\nrun_name = \xff\xfe\n")
+    assert message.endswith("not a SCALE-Sim cfg: not UTF-8 text (byte 21)")
 
 
 def test_oversized_cfg(tmp_path):
@@ -207,19 +213,21 @@ def test_dp_layer_is_depthwise_like_scalesim(tmp_path):
 # -- csv: the bad cases ---------------------------------------------------------------------------
 @pytest.mark.parametrize(("rows", "expected"), [
     ("c1,9,9,3,3,2,4,\n", "row 2, column 8 (Strides): expected 8 columns, got 7"),
-    ("c1,9,9,3,3,2,4,1,1,\n", "row 2, column 9 (extra): only a dense N:M sparsity column (e.g. 1:1) is accepted, got '1'"),
+    ("c1,9,9,3,3,2,4,1,1,\n", "row 2, column 9 (extra): " + DENSE + " '1'"),
     ("c1,9,9,3,3,2,4,1,1:1,1,\n", "row 2, column 9 (extra): expected 8 columns, got 10"),
-    ("c1,9,9,3,3,2,4,1,2:4,\n", "row 2, column 9 (extra): only a dense N:M sparsity column (e.g. 1:1) is accepted, got '2:4'"),
-    ("c1,9,9,3,3,two,4,1,\n", "row 2, column 6 (Channels): must be a positive integer up to 10000000, got 'two'"),
-    ("c1,9,9,3,3,2.5,4,1,\n", "row 2, column 6 (Channels): must be a positive integer up to 10000000, got '2.5'"),
-    ("c1,9,9,3,3,2,0,1,\n", "row 2, column 7 (Num Filter): must be a positive integer up to 10000000, got '0'"),
-    ("c1,9,9,3,3,2,4,-1,\n", "row 2, column 8 (Strides): must be a positive integer up to 10000000, got '-1'"),
-    ("c1,9,9,3,3,2,4,,\n", "row 2, column 8 (Strides): must be a positive integer up to 10000000, got ''"),
-    ("c1,9,9,3,3,2,4,1,\nc2,5,5,7,3,2,4,1,\n", "row 3, column 4 (Filter Height): filter height 7 larger than IFMAP height 5"),
+    ("c1,9,9,3,3,2,4,1,2:4,\n", "row 2, column 9 (extra): " + DENSE + " '2:4'"),
+    ("c1,9,9,3,3,two,4,1,\n", "row 2, column 6 (Channels): " + POS + " 'two'"),
+    ("c1,9,9,3,3,2.5,4,1,\n", "row 2, column 6 (Channels): " + POS + " '2.5'"),
+    ("c1,9,9,3,3,2,0,1,\n", "row 2, column 7 (Num Filter): " + POS + " '0'"),
+    ("c1,9,9,3,3,2,4,-1,\n", "row 2, column 8 (Strides): " + POS + " '-1'"),
+    ("c1,9,9,3,3,2,4,,\n", "row 2, column 8 (Strides): " + POS + " ''"),
+    ("c1,9,9,3,3,2,4,1,\nc2,5,5,7,3,2,4,1,\n",
+     "row 3, column 4 (Filter Height): filter height 7 larger than IFMAP height 5"),
     ("c1,9,4,3,5,2,4,1,\n", "row 2, column 5 (Filter Width): filter width 5 larger than IFMAP width 4"),
     (",9,9,3,3,2,4,1,\n", "row 2, column 1 (Layer name): layer name must be 1 to 200 characters"),
-    ("c1,9,9,3,3,2,4,1,\n\nc1,9,9,3,3,2,4,1,\n", "row 4, column 1 (Layer name): duplicate layer name 'c1' (first on row 2)"),
-    ("c1,99999999,9,3,3,2,4,1,\n", "row 2, column 2 (IFMAP Height): must be a positive integer up to 10000000, got '99999999'"),
+    ("c1,9,9,3,3,2,4,1,\n\nc1,9,9,3,3,2,4,1,\n",
+     "row 4, column 1 (Layer name): duplicate layer name 'c1' (first on row 2)"),
+    ("c1,99999999,9,3,3,2,4,1,\n", "row 2, column 2 (IFMAP Height): " + POS + " '99999999'"),
 ])
 def test_bad_conv_csv(tmp_path, rows, expected):
     assert csv_error(tmp_path, CONV_HEADER + rows).endswith(expected)
@@ -227,8 +235,8 @@ def test_bad_conv_csv(tmp_path, rows, expected):
 
 @pytest.mark.parametrize(("rows", "expected"), [
     ("fc,1,2,\n", "row 2, column 4 (K): expected 4 columns, got 3"),
-    ("fc,1,2,x,\n", "row 2, column 4 (K): must be a positive integer up to 10000000, got 'x'"),
-    ("fc,0,2,3,\n", "row 2, column 2 (M): must be a positive integer up to 10000000, got '0'"),
+    ("fc,1,2,x,\n", "row 2, column 4 (K): " + POS + " 'x'"),
+    ("fc,0,2,3,\n", "row 2, column 2 (M): " + POS + " '0'"),
     ("fc,1,2,3,4,5,\n", "row 2, column 5 (extra): expected 4 columns, got 6"),
 ])
 def test_bad_gemm_csv(tmp_path, rows, expected):
@@ -246,7 +254,8 @@ def test_header_only_csv(tmp_path):
 def test_unknown_header(tmp_path):
     assert csv_error(tmp_path, "name,size\nx,3\n").endswith(
         "row 1: not a SCALE-Sim topology header: expected 8 conv columns (Layer name, IFMAP Height, IFMAP Width, "
-        "Filter Height, Filter Width, Channels, Num Filter, Strides) or GEMM columns (Layer name, M, N, K), got 2 cells")
+        "Filter Height, Filter Width, Channels, Num Filter, Strides) or GEMM columns (Layer name, M, N, K), "
+        "got 2 cells")
 
 
 def test_binary_csv(tmp_path):
