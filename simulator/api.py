@@ -92,7 +92,9 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
              precision: str = "bf16", weight_precision: str | None = None, optimizer: str = "adam",
              checkpointing: str = "none", grad_accumulation: int = 1, fused_attention: bool = True,
              power_cap_w: float | None = None, seed: int = 0,
-             overrides: Mapping[str, Any] | None = None) -> SimulationResult:
+             overrides: Mapping[str, Any] | None = None, devices: int | None = None,
+             parallelism: Any = None, microbatches: int | None = None,
+             symmetric: bool = True) -> SimulationResult:
     """Simulate one training step or one inference batch of ``workload`` on one ``hardware`` device.
 
     Args:
@@ -109,6 +111,11 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         power_cap_w: what-if power limit below TDP.
         seed: recorded for reproducibility (this model is deterministic).
         overrides: what-if spec changes, e.g. ``{"memory.hbm.bandwidth_gbs": 4000}``.
+        devices: number of devices; a system spec (``"dgx-h100"``) defaults to its full size.
+        parallelism: ``dict(data=16, tensor=8, pipeline=8, zero_stage=1, expert=1, schedule="1f1b")`` or
+            ``"dp=16,tp=8,pp=8"``; default: all devices data-parallel.
+        microbatches: pipeline micro-batches per replica (default: up to 4 x stages).
+        symmetric: simulate one device per pipeline stage and replicate (exact for identical peers).
 
     Raises:
         InputError: bad names, files or arguments (one message naming file and field).
@@ -119,12 +126,20 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         >>> r.bottleneck in ("compute", "memory_bandwidth", "overhead", "memory_capacity")
         True
     """
+    from .spec.system import SystemSpec
+
     hw = load_hardware(hardware, overrides)
     wl = load_workload(workload)
     sc = make_scenario(mode=mode, batch_size=batch_size, seq_len=seq_len, image_size=image_size, precision=precision,
                        weight_precision=weight_precision, optimizer=optimizer, checkpointing=checkpointing,
                        grad_accumulation=grad_accumulation, fused_attention=fused_attention,
                        power_cap_w=power_cap_w, seed=seed)
+    if isinstance(hw, SystemSpec) or (devices or 1) > 1 or parallelism is not None:
+        from .distributed import simulate_cluster
+
+        n = devices or (hw.devices_per_node * (hw.max_nodes or 1) if isinstance(hw, SystemSpec) else 1)
+        return simulate_cluster(wl, hw, sc, devices=n, parallelism=parallelism, microbatches=microbatches,
+                                symmetric=symmetric, fused_attention=fused_attention)
     return run_scenario(wl, hw, sc)
 
 

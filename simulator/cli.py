@@ -59,7 +59,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                  image_size=args.image_size, precision=args.precision, weight_precision=args.weight_precision,
                  optimizer=args.optimizer, checkpointing=args.checkpointing, grad_accumulation=args.grad_accumulation,
                  fused_attention=not args.no_fused_attention, power_cap_w=args.power_cap_w, seed=args.seed,
-                 overrides=_parse_overrides(args.set))
+                 overrides=_parse_overrides(args.set), devices=args.devices, parallelism=args.parallel,
+                 microbatches=args.microbatches, symmetric=not args.no_symmetry)
     if args.ops_csv:
         r.ops.to_csv(args.ops_csv, index=False)
     if args.trace:
@@ -110,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grad-accumulation", type=int, default=1)
     p.add_argument("--ops-csv", help="write the per-op table to this CSV file")
     p.add_argument("--trace", help="write a Chrome/Perfetto trace JSON to this file")
+    p.add_argument("--devices", type=int, help="number of devices (a system spec defaults to its size)")
+    p.add_argument("--parallel", help="parallelism, e.g. dp=16,tp=8,pp=8,zero=1,ep=1,schedule=1f1b")
+    p.add_argument("--microbatches", type=int, help="pipeline micro-batches per data-parallel replica")
+    p.add_argument("--no-symmetry", action="store_true", help="simulate every device, not one per stage")
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser("describe", help="size of a workload: parameters, FLOPs, activations, ops")

@@ -54,9 +54,10 @@ class SimulationResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> Any:
-        summary = self.__dict__.get("summary", {})
-        if name in summary:
-            return summary[name]
+        for part in ("summary", "extra"):
+            values = self.__dict__.get(part, {})
+            if name in values:
+                return values[name]
         raise AttributeError(name)
 
     @property

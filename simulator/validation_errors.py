@@ -43,7 +43,7 @@ def spec_error_from_validation(exc: ValidationError, source: str, model: type[Ba
     The union tag pydantic inserts into locations (``'gpu'``) is dropped from the field path.
     """
     first = exc.errors()[0]
-    loc = tuple(p for p in first["loc"] if p not in ("gpu", "tpu", "cpu", "fpga", "asic"))
+    loc = tuple(p for p in first["loc"] if p not in ("gpu", "tpu", "cpu", "fpga", "asic", "system"))
     path = ".".join(str(p) for p in loc)
     msg = first["msg"]
     if first["type"] == "extra_forbidden" and loc:
@@ -57,8 +57,8 @@ def spec_error_from_validation(exc: ValidationError, source: str, model: type[Ba
         path = ".".join(filter(None, [path, "kind"]))
     if first["type"] == "union_tag_invalid":
         tag = (first.get("ctx") or {}).get("tag", first.get("input"))
-        msg = f"unknown kind {tag!r}; expected one of cpu, gpu, tpu, fpga, asic"
+        msg = f"unknown kind {tag!r}; expected one of cpu, gpu, tpu, fpga, asic, system"
     elif first["type"] == "union_tag_not_found":
-        msg = "field 'kind' is missing; expected one of cpu, gpu, tpu, fpga, asic"
+        msg = "field 'kind' is missing; expected one of cpu, gpu, tpu, fpga, asic, system"
     extra = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
     return error_type(source, path, msg + extra)

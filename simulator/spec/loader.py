@@ -23,11 +23,9 @@ _ADAPTER: TypeAdapter = TypeAdapter(HardwareSpec)
 
 @functools.lru_cache(maxsize=1)
 def catalogue() -> dict[str, Path]:
-    """Map of every bundled device name to its YAML file (systems/ excluded)."""
+    """Map of every bundled device and system name to its YAML file."""
     found: dict[str, Path] = {}
     for path in sorted(SPEC_ROOT.glob("*/*.yaml")):
-        if path.parent.name in ("systems", "defaults"):
-            continue
         found[path.stem] = path
     return found
 
@@ -114,6 +112,13 @@ def spec_from_dict(raw: Any, source: str) -> _DeviceBase:
     """
     if not isinstance(raw, dict):
         raise SpecError(source, "", f"expected a mapping at the top level, got {type(raw).__name__}")
+    if raw.get("kind") == "system":
+        from .system import SystemSpec
+
+        try:
+            return SystemSpec.model_validate(raw)
+        except ValidationError as exc:
+            raise spec_error_from_validation(exc, source, SystemSpec) from None
     try:
         return _ADAPTER.validate_python(raw)
     except ValidationError as exc:
@@ -157,7 +162,9 @@ def load_hardware(name_or_path: "str | Path | _DeviceBase", overrides: Mapping[s
         >>> load_hardware("nvidia-h100-sxm").kind
         'gpu'
     """
-    if isinstance(name_or_path, _DeviceBase):
+    from .system import SystemSpec
+
+    if isinstance(name_or_path, (_DeviceBase, SystemSpec)):
         if not overrides:
             return name_or_path
         raw = name_or_path.model_dump(mode="json")

@@ -1,0 +1,82 @@
+"""Closed-form (alpha-beta) costs of collectives; pure. The engine plays them out on link resources.
+
+For ``n`` ranks, message ``S`` bytes per rank, per-rank bandwidth ``B`` (B/s, one direction) and
+per-step latency ``a`` (s):
+
+- ring all-reduce: reduce-scatter then all-gather, ``2 (n-1)`` steps of ``S/n``:
+  ``t = 2 (n-1) (a + S / (n B))``; NCCL's *bus bandwidth* is ``2 (n-1)/n * S / t``, which tends to
+  ``B`` for large messages.
+- reduce-scatter, all-gather: half of that: ``(n-1) (a + S / (n B))``.
+- tree all-reduce (pipelined, double binary tree): ``2 log2(n) a + 2 S / B``.
+- all-to-all: each rank sends ``(n-1)/n`` of its data: ``(n-1) a + (n-1)/n * S / B``.
+- point-to-point: ``a + S / B``.
+- hierarchical all-reduce over nodes of ``g`` devices: reduce-scatter in the node, all-reduce of
+  ``S/g`` across nodes, all-gather in the node.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Collective(str, Enum):
+    """The collectives the engine knows."""
+
+    ALL_REDUCE = "all_reduce"
+    REDUCE_SCATTER = "reduce_scatter"
+    ALL_GATHER = "all_gather"
+    ALL_TO_ALL = "all_to_all"
+    P2P = "p2p"
+
+
+class Algorithm(str, Enum):
+    """All-reduce algorithms."""
+
+    RING = "ring"
+    TREE = "tree"
+    HIERARCHICAL = "hierarchical"
+
+
+@dataclass(frozen=True)
+class LinkModel:
+    """One fabric as a collective sees it: bandwidth per rank per direction (B/s) and latency per step (s)."""
+
+    bandwidth_bps: float
+    latency_s: float
+
+
+def collective_time_s(kind: Collective, *, n: int, nbytes: float, link: LinkModel,
+                      algorithm: Algorithm = Algorithm.RING) -> float:
+    """Time of one collective among ``n`` ranks of ``nbytes`` each (see the module docstring).
+
+    Example:
+        >>> round(collective_time_s(Collective.ALL_REDUCE, n=2, nbytes=1e9, link=LinkModel(1e11, 0.0)), 6)
+        0.01
+    """
+    if n <= 1 or nbytes <= 0:
+        return 0.0
+    a, b = link.latency_s, link.bandwidth_bps
+    if kind == Collective.P2P:
+        return a + nbytes / b
+    if kind == Collective.ALL_TO_ALL:
+        return (n - 1) * a + (n - 1) / n * nbytes / b
+    if kind in (Collective.REDUCE_SCATTER, Collective.ALL_GATHER):
+        return (n - 1) * (a + nbytes / (n * b))
+    if algorithm == Algorithm.TREE:
+        return 2 * math.ceil(math.log2(n)) * a + 2 * nbytes / b
+    return 2 * (n - 1) * (a + nbytes / (n * b))
+
+
+def hierarchical_all_reduce_s(*, nodes: int, per_node: int, nbytes: float, intra: LinkModel,
+                              inter: LinkModel) -> tuple[float, float, float]:
+    """(intra reduce-scatter, inter all-reduce, intra all-gather) times of a 2-level all-reduce."""
+    rs = collective_time_s(Collective.REDUCE_SCATTER, n=per_node, nbytes=nbytes, link=intra)
+    ar = collective_time_s(Collective.ALL_REDUCE, n=nodes, nbytes=nbytes / max(1, per_node), link=inter)
+    ag = collective_time_s(Collective.ALL_GATHER, n=per_node, nbytes=nbytes, link=intra)
+    return rs, ar, ag
+
+
+def bus_bandwidth(*, n: int, nbytes: float, time_s: float) -> float:
+    """NCCL-tests bus bandwidth of an all-reduce: ``2 (n-1)/n * S / t`` (B/s)."""
+    return 2 * (n - 1) / n * nbytes / time_s if time_s > 0 else 0.0

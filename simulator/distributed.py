@@ -1,0 +1,188 @@
+"""Simulate a step on many devices: a system spec (or one device spec replicated over its own links),
+a parallelism layout, micro-batches; returns a SimulationResult with per-device roles.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .cost.base import CostOptions
+from .cost.collectives import LinkModel
+from .cost.peaks import matrix_flops_per_s
+from .engine.cluster import Fabrics, GroupShape, run_cluster
+from .errors import ScenarioError
+from .parallel import Parallelism, default_microbatches, microbatch_size, parse_parallelism
+from .plan import build_plan
+from .result import SimulationResult
+from .scenario import Mode, Scenario
+from .spec.loader import load_hardware
+from .spec.models import LinkKind, _DeviceBase
+from .spec.system import DEFAULT_LINK_EFFICIENCY, Fabric, SystemSpec
+from .trace import Trace
+from .units import GIGA, PICO
+from .workload.loader import Workload
+
+MAX_DEVICES = 1_000_000
+
+
+def implicit_system(hw: _DeviceBase, devices: int) -> SystemSpec:
+    """One node of ``devices`` copies of ``hw`` over the device's own first declared link
+    (NVLink, ICI, NeuronLink, UPI...), or its host link (a PCIe tree) if it declares none.
+
+    Raises:
+        ScenarioError: the device declares no link at all.
+    """
+    link = hw.links[0] if hw.links else hw.host_link
+    if link is None:
+        raise ScenarioError(f"devices: {hw.name} declares no links to connect {devices} devices")
+    topology = {LinkKind.ICI: "torus", LinkKind.PCIE: "pcie_tree", LinkKind.USB: "pcie_tree"}.get(link.kind, "switch")
+    bw = link.bandwidth_gbs / (devices / 2 if topology == "pcie_tree" and devices > 2 else 1)
+    fabric = Fabric(topology=topology, link=link.kind, bandwidth_gbs=bw, latency_us=link.latency_us,
+                    energy_pj_per_byte=link.energy_pj_per_byte, efficiency=DEFAULT_LINK_EFFICIENCY,
+                    source=link.source)
+    return SystemSpec(name=f"{hw.name}-x{devices}", display_name=f"{devices} x {hw.display_name}", vendor=hw.vendor,
+                      kind="system", device=hw.name, devices_per_node=devices, max_nodes=1, intra_node=fabric,
+                      source=f"implicit node over {hw.name}'s {link.name} link")
+
+
+def _link(f: Fabric) -> LinkModel:
+    return LinkModel(bandwidth_bps=f.bandwidth_gbs * GIGA * f.efficiency / f.oversubscription,
+                     latency_s=f.latency_us * 1e-6)
+
+
+def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
+    """Map the tensor, data and expert groups and the pipeline hops onto the system's two fabrics.
+
+    Ranks are ordered tensor fastest, then data, then pipeline (Megatron's order).
+    """
+    per_node = min(system.devices_per_node, devices)
+    if system.inter_node is None and devices > system.devices_per_node:
+        raise ScenarioError(f"devices: {system.name} has {system.devices_per_node} devices per node and no "
+                            f"inter-node network; asked for {devices}")
+    if system.max_nodes and system.nodes_for(devices) > system.max_nodes and system.max_nodes > 1:
+        raise ScenarioError(f"devices: {system.name} has at most {system.max_nodes} nodes "
+                            f"({system.max_nodes * system.devices_per_node} devices); asked for {devices}")
+    tp = GroupShape(p.tensor, 1) if p.tensor <= per_node else GroupShape(per_node, -(-p.tensor // per_node))
+    dp_local = max(1, min(p.data, per_node // p.tensor)) if p.tensor < per_node else 1
+    dp = GroupShape(dp_local, -(-p.data // dp_local))
+    ep_local = min(p.expert, dp_local)
+    ep = GroupShape(ep_local, -(-p.expert // ep_local))
+    pipeline_link = "inter" if (p.tensor * p.data >= per_node and system.inter_node is not None
+                                and devices > per_node) else "intra"
+    inter = system.inter_node
+    return Fabrics(intra=_link(system.intra_node), inter=_link(inter) if inter else None,
+                   intra_energy_j_per_byte=system.intra_node.energy_pj_per_byte * PICO,
+                   inter_energy_j_per_byte=(inter.energy_pj_per_byte if inter else 0.0) * PICO,
+                   groups={"tp": tp, "dp": dp, "ep": ep}, pipeline_link=pipeline_link)
+
+
+def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scenario, *, devices: int,
+                     parallelism: Any = None, microbatches: int | None = None, symmetric: bool = True,
+                     fused_attention: bool = True) -> SimulationResult:
+    """One training step or inference batch on ``devices`` devices (see :func:`simulator.simulate`)."""
+    if not isinstance(devices, int) or isinstance(devices, bool) or not 1 <= devices <= MAX_DEVICES:
+        raise ScenarioError(f"devices: must be an integer in 1..{MAX_DEVICES}, got {devices!r}")
+    system = target if isinstance(target, SystemSpec) else implicit_system(target, devices)
+    hw = load_hardware(system.device)
+    p = parse_parallelism(parallelism, devices)
+    global_batch = sc.batch_size or wl.defaults.get("batch_size", 1)
+    m = microbatches or default_microbatches(global_batch, p)
+    if not isinstance(m, int) or m < 1:
+        raise ScenarioError(f"microbatches: must be a positive integer, got {m!r}")
+    mb = microbatch_size(global_batch, p, m)
+    fwd = wl.build(batch_size=mb, seq_len=sc.seq_len, image_size=sc.image_size)
+    options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)
+    plan = build_plan(fwd, hw, sc, p, m, mb, options=options)
+    fab = fabrics_for(system, p, devices)
+    training = sc.mode == Mode.TRAINING
+    ct = run_cluster(plan, fab, device_name=hw.name, training=training, symmetric=symmetric)
+    return _result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options)
+
+
+def _ideal_step_s(wl: Workload, hw: _DeviceBase, sc: Scenario, fwd, global_batch: int, devices: int,
+                  options: CostOptions) -> float:
+    """Perfect scaling: one device's time per sample (no communication) x global batch / devices."""
+    one = build_plan(fwd, hw, sc, Parallelism(), 1, fwd.meta["batch_size"], options=options)
+    st = one.stages[0]
+    per_mb = sum(s.duration_s for s in st.forward + st.backward if s.collective is None)
+    opt = sum(s.duration_s for s in st.optimizer if s.collective is None)
+    return (per_mb * global_batch / fwd.meta["batch_size"] + opt) / devices
+
+
+def _result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options) -> SimulationResult:
+    step = ct.end_s
+    per_role = []
+    energy = 0.0
+    bubble = 0.0
+    exposed_comm = 0.0
+    busy_total = 0.0
+    fits = True
+    worst = None
+    copies = devices // p.pipeline if len(ct.stats) == p.pipeline else 1
+    for st in ct.stats:
+        ledger = st.ledger
+        stage = plan.stages[st.stage]
+        cap = hw.main_memory.capacity_bytes
+        role_fits = ledger.peak <= cap
+        fits = fits and role_fits
+        if worst is None or ledger.peak > worst[0]:
+            worst = (ledger.peak, st, stage)
+        link_energy = sum(e.energy_j for e in ct.events if e.device == st.name and e.track != "compute")
+        dev_energy = hw.power.idle_w * step + st.energy_dynamic_j + link_energy
+        energy += dev_energy * copies
+        bubble += (st.wait_s + (step - st.end_s)) / step if step > 0 else 0.0
+        exposed_comm = max(exposed_comm, st.comm_blocking_s)
+        busy_total += st.busy_s * copies
+        per_role.append({"role": f"stage {st.stage}" if copies > 1 else st.name, "device": st.name,
+                         "count": copies, "peak_memory_bytes": ledger.peak, "peak_memory_time_s": ledger.peak_time_s,
+                         "fits_in_memory": role_fits, "busy_s": st.busy_s, "idle_s": max(0.0, step - st.busy_s),
+                         "communication_s": st.link_busy_s, "exposed_communication_s": st.comm_blocking_s,
+                         "memory_breakdown": {**stage.static_bytes, "activations": ledger.peak
+                                              - sum(stage.static_bytes.values())}})
+    nodes = system.nodes_for(devices)
+    energy += system.node_overhead_w * nodes * step
+    bubble /= max(1, len(ct.stats))
+    total_flops = sum(e.flops for e in ct.events if e.track == "compute") * copies
+    peak_rate = matrix_flops_per_s(hw, sc.precision) * devices
+    ideal = _ideal_step_s(wl, hw, sc, fwd, global_batch, devices, options) if step > 0 else 0.0
+    cap = hw.main_memory.capacity_bytes
+    peak, st_w, stage_w = worst
+    shares = _shares(ct, step)
+    bottleneck = max(shares, key=lambda k: (shares[k], k)) if step > 0 else "overhead"
+    breakdown = {**stage_w.static_bytes, "activations": max(0.0, peak - sum(stage_w.static_bytes.values()))}
+    if not fits:
+        bottleneck = "memory_capacity"
+    seq = fwd.meta.get("seq_len") if wl.uses_seq_len else None
+    summary = {
+        "workload": wl.name, "hardware": system.name, "kind": hw.kind, "mode": sc.mode.value,
+        "precision": sc.precision.value, "batch_size": global_batch, "seq_len": seq,
+        "image_size": fwd.meta.get("image_size") if wl.uses_image_size else None,
+        "step_time_s": step, "throughput_samples_per_s": global_batch / step if step > 0 else 0.0,
+        "tokens_per_s": global_batch * seq / step if seq and step > 0 else None,
+        "peak_memory_bytes": peak, "memory_capacity_bytes": cap, "fits_in_memory": fits,
+        "memory_shortfall_bytes": max(0.0, peak - cap), "memory_dominant": max(breakdown, key=lambda k: (breakdown[k], k)),
+        "energy_j": energy, "average_power_w": energy / step if step > 0 else 0.0,
+        "tdp_w": hw.power.tdp_w * devices + system.node_overhead_w * nodes,
+        "throttled_fraction": 0.0, "bottleneck": bottleneck, "total_flops": total_flops,
+        "utilization": total_flops / (step * peak_rate) if step > 0 else 0.0,
+        "parameters": fwd.parameters, "op_count": len(fwd), "devices": devices,
+    }
+    extra = {"bubble_fraction": bubble, "communication_time_s": exposed_comm,
+             "scaling_efficiency": min(1.0, ideal / step) if step > 0 else 0.0,
+             "parallelism": {"data": p.data, "tensor": p.tensor, "pipeline": p.pipeline, "expert": p.expert,
+                             "zero_stage": p.zero_stage, "schedule": p.schedule},
+             "microbatches": plan.microbatches, "microbatch_size": plan.microbatch_size, "nodes": nodes,
+             "per_device": per_role, "oom_at_s": st_w.ledger.peak_time_s if not fits else None}
+    trace = Trace(events=ct.events, memory=ct.memory, end_s=step, peak_bytes=peak)
+    return SimulationResult(summary=summary, memory_breakdown=breakdown, bottleneck_shares=shares, trace=trace,
+                            extra=extra)
+
+
+def _shares(ct, step: float) -> dict[str, float]:
+    totals = {"compute": 0.0, "memory_bandwidth": 0.0, "overhead": 0.0, "interconnect": 0.0, "host": 0.0}
+    for st in ct.stats:
+        totals["interconnect"] += st.comm_blocking_s
+    for e in ct.events:
+        if e.track == "compute" and e.bound in totals:
+            totals[e.bound] += e.duration_s
+    total = sum(totals.values()) or 1.0
+    return {k: v / total for k, v in totals.items()}

@@ -1,0 +1,245 @@
+"""Many devices in SimPy: pipeline stages, micro-batch schedules, collectives on contended links.
+
+Every simulated device has a compute stream and two link resources (``intra`` for the node's fabric,
+``inter`` for the network). A collective is a barrier of its group's simulated members followed by
+its phases, each holding the links of every member for its duration, so collectives that share a
+link queue behind each other. With ``symmetric=True`` only one device per pipeline stage is
+simulated: its tensor- and data-parallel peers do identical work at identical times, so their
+collectives are played by the representative alone with the full group size in the cost formula.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import simpy
+
+from ..cost.collectives import Collective, LinkModel, collective_time_s
+from ..plan import ClusterPlan, Segment
+from ..trace import MemorySample, TraceEvent
+from .memory import MemoryLedger
+
+
+@dataclass(frozen=True)
+class GroupShape:
+    """How a communication group lies on the fabric: ``intra`` members per node x ``nodes`` nodes."""
+
+    intra: int
+    nodes: int
+
+    @property
+    def size(self) -> int:
+        return self.intra * self.nodes
+
+
+@dataclass(frozen=True)
+class Fabrics:
+    """The two link levels and how each group and the pipeline's hops map onto them."""
+
+    intra: LinkModel
+    inter: LinkModel | None
+    intra_energy_j_per_byte: float
+    inter_energy_j_per_byte: float
+    groups: dict[str, GroupShape]
+    pipeline_link: str  # "intra" or "inter"
+
+
+@dataclass
+class DeviceStats:
+    """What one simulated device did."""
+
+    name: str
+    stage: int
+    busy_s: float = 0.0
+    comm_blocking_s: float = 0.0
+    link_busy_s: float = 0.0
+    wait_s: float = 0.0
+    end_s: float = 0.0
+    energy_dynamic_j: float = 0.0
+    ledger: MemoryLedger | None = None
+
+
+@dataclass(frozen=True)
+class ClusterTrace:
+    """The outcome of a cluster run."""
+
+    events: tuple[TraceEvent, ...]
+    memory: tuple[MemorySample, ...]
+    end_s: float
+    stats: tuple[DeviceStats, ...] = field(default_factory=tuple)
+
+
+def phases(kind: Collective, nbytes: float, shape: GroupShape, fab: Fabrics) -> list[tuple[str, float]]:
+    """(link, seconds) phases of a collective on the two-level fabric (hierarchical when it spans nodes)."""
+    r, q = shape.intra, shape.nodes
+    if shape.size <= 1 or nbytes <= 0:
+        return []
+    if q == 1 or fab.inter is None:
+        return [("intra", collective_time_s(kind, n=r * q, nbytes=nbytes, link=fab.intra))]
+    if r == 1:
+        return [("inter", collective_time_s(kind, n=q, nbytes=nbytes, link=fab.inter))]
+    if kind == Collective.ALL_TO_ALL:
+        n = r * q
+        cross = (n - r) / n * nbytes
+        return [("intra", collective_time_s(kind, n=r, nbytes=nbytes * r / n, link=fab.intra)),
+                ("inter", (q - 1) * fab.inter.latency_s + cross / fab.inter.bandwidth_bps)]
+    rs = collective_time_s(Collective.REDUCE_SCATTER, n=r, nbytes=nbytes, link=fab.intra)
+    ag = collective_time_s(Collective.ALL_GATHER, n=r, nbytes=nbytes, link=fab.intra)
+    across = collective_time_s(kind, n=q, nbytes=nbytes / r, link=fab.inter)
+    if kind == Collective.ALL_REDUCE:
+        return [("intra", rs), ("inter", across), ("intra", ag)]
+    if kind == Collective.REDUCE_SCATTER:
+        return [("intra", rs), ("inter", across)]
+    return [("inter", across), ("intra", ag)]
+
+
+def schedule(stage: int, stages: int, microbatches: int, kind: str) -> list[tuple[str, int]]:
+    """The order a stage runs forward (F) and backward (B) micro-batches: 1F1B or GPipe.
+
+    Example:
+        >>> schedule(0, 2, 3, "1f1b")
+        [('F', 0), ('F', 1), ('B', 0), ('F', 2), ('B', 1), ('B', 2)]
+    """
+    if kind == "gpipe":
+        return [("F", k) for k in range(microbatches)] + [("B", k) for k in range(microbatches)]
+    warm = min(stages - stage - 1, microbatches)
+    out = [("F", k) for k in range(warm)]
+    f, b = warm, 0
+    while f < microbatches:
+        out.append(("F", f))
+        f += 1
+        out.append(("B", b))
+        b += 1
+    out += [("B", k) for k in range(b, microbatches)]
+    return out
+
+
+def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: bool,
+                symmetric: bool = True) -> ClusterTrace:
+    """Simulate one step of ``plan``; returns events, memory samples and per-device stats."""
+    p = plan.parallelism
+    env = simpy.Environment()
+    coords = [(0, 0, s) for s in range(p.pipeline)] if symmetric else \
+        [(d, t, s) for s in range(p.pipeline) for d in range(p.data) for t in range(p.tensor)]
+    names = {c: f"{device_name}[dp{c[0]},tp{c[1]},pp{c[2]}]" for c in coords}
+    compute = {c: simpy.Resource(env, 1) for c in coords}
+    links = {c: {"intra": simpy.Resource(env, 1), "inter": simpy.Resource(env, 1)} for c in coords}
+    stats = {c: DeviceStats(name=names[c], stage=c[2]) for c in coords}
+    for c in coords:
+        st = plan.stages[c[2]]
+        stats[c].ledger = MemoryLedger(names[c], static_bytes=sum(st.static_bytes.values()))
+    events: list[TraceEvent] = []
+    barrier: dict[tuple, list] = {}
+    arrive = {c: {("F", k): env.event() for k in range(plan.microbatches)} | {("B", k): env.event()
+                                                                             for k in range(plan.microbatches)}
+              for c in coords}
+
+    def members(c, group: str) -> list[tuple]:
+        d, t, s = c
+        if group == "tp":
+            return sorted(x for x in coords if x[0] == d and x[2] == s)
+        return sorted(x for x in coords if x[1] == t and x[2] == s)  # dp and ep groups
+
+    def transfer(key, group_members, seg: Segment, phase: str, done: simpy.Event):
+        shape = fab.groups.get(seg.group, GroupShape(1, 1))
+        for link, secs in phases(seg.collective, seg.nbytes, shape, fab):
+            reqs = [links[m][link].request() for m in group_members]
+            yield env.all_of(reqs)
+            start = env.now
+            yield env.timeout(secs)
+            for m, req in zip(group_members, reqs):
+                links[m][link].release(req)
+                stats[m].link_busy_s += secs
+                e_per_b = fab.intra_energy_j_per_byte if link == "intra" else fab.inter_energy_j_per_byte
+                events.append(TraceEvent(name=seg.label or seg.collective.value, op_type=seg.collective.value,
+                                         phase=phase, device=names[m], track=link, start_s=start, end_s=env.now,
+                                         bytes_moved=seg.nbytes, bound="interconnect",
+                                         energy_j=seg.nbytes * e_per_b))
+        done.succeed()
+
+    def collective(c, seg: Segment, tag: tuple, phase: str):
+        group_members = members(c, seg.group)
+        key = (seg.group, tuple(group_members), tag)
+        entry = barrier.setdefault(key, [0, env.event()])
+        entry[0] += 1
+        if entry[0] == len(group_members):
+            env.process(transfer(key, group_members, seg, phase, entry[1]))
+        return entry[1]
+
+    def run_segments(c, segs, task: tuple, phase: str, pending: list):
+        for i, seg in enumerate(segs):
+            if seg.collective is None:
+                with compute[c].request() as req:
+                    yield req
+                    start = env.now
+                    yield env.timeout(seg.duration_s)
+                stats[c].busy_s += seg.duration_s
+                stats[c].energy_dynamic_j += seg.energy_j
+                events.append(TraceEvent(name=f"{task[0]}{task[1]} {seg.label}", op_type="compute", phase=phase,
+                                         device=names[c], track="compute", start_s=start, end_s=env.now,
+                                         flops=seg.flops, bytes_moved=seg.bytes_moved, bound=seg.bound,
+                                         energy_j=seg.energy_j))
+                continue
+            done = collective(c, seg, (task, i), phase)
+            if seg.async_:
+                pending.append(done)
+            else:
+                t0 = env.now
+                yield done
+                stats[c].comm_blocking_s += env.now - t0
+
+    def send(c, k: int, kind: str, nbytes: float):
+        d, t, s = c
+        dst = (d, t, s + 1) if kind == "F" else (d, t, s - 1)
+        link = links[c][fab.pipeline_link]
+        model = fab.intra if fab.pipeline_link == "intra" or fab.inter is None else fab.inter
+        with link.request() as req:
+            yield req
+            start = env.now
+            yield env.timeout(collective_time_s(Collective.P2P, n=2, nbytes=nbytes, link=model))
+        stats[c].link_busy_s += env.now - start
+        events.append(TraceEvent(name=f"send {kind}{k}", op_type="p2p", phase="pipeline", device=names[c],
+                                 track=fab.pipeline_link, start_s=start, end_s=env.now, bytes_moved=nbytes,
+                                 bound="interconnect"))
+        arrive[dst][(kind, k)].succeed()
+
+    def device(c):
+        s = c[2]
+        st = plan.stages[s]
+        pending: list = []
+        tasks = schedule(s, p.pipeline, plan.microbatches, p.schedule) if training else \
+            [("F", k) for k in range(plan.microbatches)]
+        for kind, k in tasks:
+            wait_on = None
+            if kind == "F" and s > 0:
+                wait_on = arrive[c][("F", k)]
+            elif kind == "B" and s < p.pipeline - 1:
+                wait_on = arrive[c][("B", k)]
+            if wait_on is not None:
+                t0 = env.now
+                yield wait_on
+                stats[c].wait_s += env.now - t0
+            segs = st.forward if kind == "F" else st.backward
+            yield from run_segments(c, segs, (kind, k), "forward" if kind == "F" else "backward", pending)
+            if kind == "F" and training:
+                stats[c].ledger.alloc(env.now, st.activation_bytes_per_microbatch)
+            if kind == "B":
+                stats[c].ledger.free(env.now, st.activation_bytes_per_microbatch)
+            if kind == "F" and s < p.pipeline - 1:
+                env.process(send(c, k, "F", st.boundary_bytes))
+            if kind == "B" and s > 0:
+                env.process(send(c, k, "B", plan.stages[s - 1].boundary_bytes))
+        if pending:
+            t0 = env.now
+            yield env.all_of(pending)
+            stats[c].comm_blocking_s += env.now - t0
+        if training:
+            yield from run_segments(c, st.optimizer, ("O", 0), "optimizer", [])
+        stats[c].end_s = env.now
+
+    for c in coords:
+        env.process(device(c))
+    env.run()
+    events.sort(key=lambda e: (e.start_s, e.end_s, e.device, e.track, e.name))
+    memory = tuple(m for c in coords for m in stats[c].ledger.samples)
+    return ClusterTrace(events=tuple(events), memory=memory, end_s=float(env.now),
+                        stats=tuple(stats[c] for c in coords))

@@ -1,0 +1,221 @@
+"""Data, tensor, pipeline and expert parallelism: how a model's ops are split onto devices. Pure.
+
+Tensor parallelism is Megatron-style for transformer workloads: QKV and FFN-up are column-parallel,
+attention-out and FFN-down row-parallel with an all-reduce of the layer output after each (and of
+the input gradient of QKV / FFN-up in backward); the vocabulary of the embedding and LM head is
+split too. Pipeline parallelism cuts the layer sequence into contiguous stages of equal layer count
+(embedding with the first, head with the last); other models are cut by cumulative FLOPs. Expert
+parallelism spreads MoE experts over the data-parallel group with two all-to-alls per MoE layer.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Mapping
+
+from .errors import ScenarioError
+from .workload.graph import ComputeGraph
+from .workload.ops import Gemm, Op, OpKind, ceil_div
+
+_LAYER = re.compile(r"^h(\d+)\.")
+_COLUMN = (".attn.qkv", ".mlp.up")
+_ROW = (".attn.out", ".mlp.down")
+
+
+@dataclass(frozen=True)
+class Parallelism:
+    """Degrees of parallelism; ``devices = data * tensor * pipeline``. ``expert`` must divide ``data``."""
+
+    data: int = 1
+    tensor: int = 1
+    pipeline: int = 1
+    expert: int = 1
+    zero_stage: int = 0
+    schedule: str = "1f1b"
+
+    @property
+    def devices(self) -> int:
+        return self.data * self.tensor * self.pipeline
+
+
+def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int) -> Parallelism:
+    """Parse ``dict(data=16, tensor=8, pipeline=8, zero_stage=1)`` or ``"dp=16,tp=8,pp=8"``.
+
+    With no value, all ``devices`` do data parallelism.
+
+    Raises:
+        ScenarioError: unknown keys, non-positive degrees, or a product that is not ``devices``.
+
+    Example:
+        >>> parse_parallelism("dp=2,tp=4", 8).tensor
+        4
+    """
+    if isinstance(value, Parallelism):
+        p = value
+    else:
+        if value is None or value == "":
+            items: dict = {"data": devices}
+        elif isinstance(value, str):
+            items = {}
+            for part in value.split(","):
+                if "=" not in part:
+                    raise ScenarioError(f"parallel: expected KEY=N items like dp=16,tp=8,pp=8, got {part!r}")
+                k, v = part.split("=", 1)
+                items[k.strip()] = v.strip()
+        else:
+            items = dict(value)
+        alias = {"dp": "data", "tp": "tensor", "pp": "pipeline", "ep": "expert", "zero": "zero_stage"}
+        clean: dict = {}
+        for k, v in items.items():
+            key = alias.get(k, k)
+            if key not in ("data", "tensor", "pipeline", "expert", "zero_stage", "schedule"):
+                raise ScenarioError(f"parallelism: unknown key {k!r}; use data/dp, tensor/tp, pipeline/pp, "
+                                    "expert/ep, zero_stage, schedule")
+            if key == "schedule":
+                clean[key] = str(v).lower()
+                continue
+            try:
+                clean[key] = int(v)
+            except (TypeError, ValueError):
+                raise ScenarioError(f"parallelism: {k} must be an integer, got {v!r}") from None
+        if "data" not in clean:
+            rest = clean.get("tensor", 1) * clean.get("pipeline", 1)
+            clean["data"] = max(1, devices // rest) if rest else 1
+        p = Parallelism(**clean)
+    for key in ("data", "tensor", "pipeline", "expert"):
+        if getattr(p, key) < 1:
+            raise ScenarioError(f"parallelism: {key} must be >= 1, got {getattr(p, key)}")
+    if p.zero_stage not in (0, 1, 2, 3):
+        raise ScenarioError(f"parallelism: zero_stage must be 0, 1, 2 or 3, got {p.zero_stage}")
+    if p.schedule not in ("1f1b", "gpipe"):
+        raise ScenarioError(f"parallelism: schedule must be 1f1b or gpipe, got {p.schedule!r}")
+    if p.devices != devices:
+        raise ScenarioError(f"parallelism: dp x tp x pp = {p.data} x {p.tensor} x {p.pipeline} = {p.devices}, "
+                            f"but devices = {devices}")
+    if p.data % p.expert:
+        raise ScenarioError(f"parallelism: expert ({p.expert}) must divide data ({p.data})")
+    return p
+
+
+def layer_of(name: str) -> int | None:
+    """Transformer layer index from an op name (``h12.mlp.up`` -> 12), None outside layers."""
+    m = _LAYER.match(name)
+    return int(m.group(1)) if m else None
+
+
+def _div(x: int, t: int) -> int:
+    return max(1, ceil_div(x, t))
+
+
+def shard_op(op: Op, tp: int, ep: int = 1) -> tuple[Op, str | None]:
+    """The part of ``op`` one tensor-parallel rank runs, and the collective that must follow it.
+
+    Returns (op, "tp_all_reduce" | "ep_all_to_all" | None).
+    """
+    name = op.name
+    if op.kind == OpKind.MATMUL and "experts" in dict(op.attrs) and ep > 1:
+        g = tuple(Gemm(m=x.m, n=x.n, k=x.k, count=_div(x.count, ep)) for x in op.gemms)
+        return replace(op, flops=op.flops / ep, param_elems=op.param_elems / ep,
+                       weight_read_elems=op.weight_read_elems / ep, gemms=g), "ep_all_to_all"
+    if tp == 1:
+        return op, None
+    if name.endswith(_COLUMN) or name == "lm_head":
+        g = tuple(Gemm(m=x.m, n=_div(x.n, tp), k=x.k, count=x.count) for x in op.gemms)
+        return replace(op, flops=op.flops / tp, output_elems=op.output_elems / tp, param_elems=op.param_elems / tp,
+                       weight_read_elems=op.weight_read_elems / tp, gemms=g), None
+    if name.endswith(_ROW):
+        g = tuple(Gemm(m=x.m, n=x.n, k=_div(x.k, tp), count=x.count) for x in op.gemms)
+        return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp, param_elems=op.param_elems / tp,
+                       weight_read_elems=op.weight_read_elems / tp, gemms=g), "tp_all_reduce"
+    if op.kind == OpKind.ATTENTION or (layer_of(name) is not None and ".mlp." in name and op.kind in
+                                       (OpKind.ACTIVATION, OpKind.ELEMENTWISE)):
+        g = tuple(Gemm(m=x.m, n=x.n, k=x.k, count=_div(x.count, tp)) for x in op.gemms)
+        return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp, output_elems=op.output_elems / tp,
+                       scratch_elems=op.scratch_elems / tp, gemms=g), None
+    if op.kind == OpKind.EMBEDDING and name == "embed":
+        return replace(op, param_elems=op.param_elems / tp, weight_read_elems=op.weight_read_elems / tp), \
+            "tp_all_reduce"
+    if op.kind == OpKind.LOSS:
+        return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp), None
+    return op, None
+
+
+def stage_of_ops(graph: ComputeGraph, pipeline: int) -> dict[str, int]:
+    """Assign every op to a pipeline stage: by layer index for transformers, else by cumulative FLOPs.
+
+    Raises:
+        ScenarioError: more stages than layers (or ops).
+    """
+    order = graph.order
+    layers = sorted({layer_of(n) for n in order if layer_of(n) is not None})
+    if pipeline == 1:
+        return {n: 0 for n in order}
+    if layers:
+        if pipeline > len(layers):
+            raise ScenarioError(f"parallelism: pipeline ({pipeline}) exceeds the model's {len(layers)} layers")
+        per = len(layers) / pipeline
+        out = {}
+        seen_layers = False
+        for n in order:
+            li = layer_of(n)
+            if li is None:
+                out[n] = pipeline - 1 if seen_layers else 0
+            else:
+                seen_layers = True
+                out[n] = min(pipeline - 1, int(layers.index(li) // per))
+        return out
+    if pipeline > len(order):
+        raise ScenarioError(f"parallelism: pipeline ({pipeline}) exceeds the model's {len(order)} ops")
+    total = sum(graph.op(n).flops for n in order) or 1.0
+    out, acc = {}, 0.0
+    for i, n in enumerate(order):
+        stage = min(pipeline - 1, int(acc / total * pipeline))
+        stage = max(stage, pipeline - (len(order) - i)) if len(order) - i <= pipeline else stage
+        out[n] = stage
+        acc += graph.op(n).flops
+    return out
+
+
+def check_tensor_parallel(graph: ComputeGraph, tp: int) -> None:
+    """Tensor parallelism needs the transformer layout (heads divisible by tp).
+
+    Raises:
+        ScenarioError: a non-transformer workload, or heads not divisible by tp.
+    """
+    if tp == 1:
+        return
+    attn = [graph.op(n) for n in graph.order if graph.op(n).kind == OpKind.ATTENTION]
+    if not attn:
+        raise ScenarioError("parallelism: tensor parallelism is modelled for transformer workloads only")
+    heads = dict(attn[0].attrs).get("heads", 1)
+    kv = dict(attn[0].attrs).get("kv_heads", heads)
+    if heads % tp or (kv % tp and tp % kv):
+        raise ScenarioError(f"parallelism: tensor ({tp}) must divide the attention heads ({heads})")
+
+
+def microbatch_size(global_batch: int, p: Parallelism, microbatches: int) -> int:
+    """Samples per micro-batch per data-parallel replica.
+
+    Raises:
+        ScenarioError: the global batch does not split evenly.
+    """
+    per_replica, rem = divmod(global_batch, p.data)
+    if rem or per_replica == 0:
+        raise ScenarioError(f"batch_size {global_batch} must be a positive multiple of data parallelism {p.data}")
+    mb, rem = divmod(per_replica, microbatches)
+    if rem or mb == 0:
+        raise ScenarioError(f"microbatches ({microbatches}) must divide the per-replica batch ({per_replica})")
+    return mb
+
+
+def default_microbatches(global_batch: int, p: Parallelism) -> int:
+    """With pipelining, as many micro-batches as fit (up to 4 x stages); otherwise 1."""
+    if p.pipeline == 1:
+        return 1
+    per_replica = max(1, global_batch // p.data)
+    best = 1
+    for m in range(1, min(per_replica, 4 * p.pipeline) + 1):
+        if per_replica % m == 0:
+            best = m
+    return best
+

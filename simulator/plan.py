@@ -1,0 +1,232 @@
+"""Turn (workload, device, parallelism) into per-stage work lists for the cluster engine. Pure.
+
+Each pipeline stage's forward and backward pass for one micro-batch is a list of :class:`Segment`:
+runs of consecutive ops merged into one compute segment (times from the cost models), separated
+by the collectives tensor and expert parallelism need. Data-parallel gradient all-reduces are
+bucketed (``bucket_bytes``, as PyTorch DDP does) and marked asynchronous so they overlap with the
+rest of the backward pass.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .cost.base import CostOptions, Numerics, OpCost
+from .cost.collectives import Collective
+from .cost.dispatch import op_cost
+from .parallel import Parallelism, check_tensor_parallel, layer_of, shard_op, stage_of_ops
+from .scenario import Mode, Scenario
+from .spec.models import _DeviceBase
+from .workload.graph import ComputeGraph
+from .workload.ops import OpKind
+from .workload.training import FLOPS_PER_PARAM, STATE_PER_PARAM, Optimizer, _backward, _recompute_set
+
+BUCKET_BYTES = 25 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of one stage's work for one micro-batch.
+
+    ``collective`` is None for compute. ``group`` is "tp", "dp" or "ep"; ``async_`` collectives run
+    on the links while compute continues.
+    """
+
+    duration_s: float = 0.0
+    flops: float = 0.0
+    energy_j: float = 0.0
+    bytes_moved: float = 0.0
+    bound: str = "compute"
+    collective: Collective | None = None
+    group: str = ""
+    nbytes: float = 0.0
+    async_: bool = False
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """Work and memory of one pipeline stage (per device of that stage)."""
+
+    stage: int
+    forward: tuple[Segment, ...]
+    backward: tuple[Segment, ...]
+    optimizer: tuple[Segment, ...]
+    static_bytes: dict[str, float]
+    activation_bytes_per_microbatch: float
+    boundary_bytes: float
+    params: float
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    """All stages, the parallelism, and the micro-batching."""
+
+    stages: tuple[StagePlan, ...]
+    parallelism: Parallelism
+    microbatches: int
+    microbatch_size: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _merge(items: list[tuple[OpCost | None, Segment | None, str]]) -> tuple[Segment, ...]:
+    out: list[Segment] = []
+    acc: dict[str, float] = {"d": 0.0, "f": 0.0, "e": 0.0, "b": 0.0}
+    bounds: dict[str, float] = {}
+    first = ""
+
+    def flush() -> None:
+        nonlocal first
+        if acc["d"] > 0 or acc["f"] > 0:
+            bound = max(bounds, key=lambda k: (bounds[k], k)) if bounds else "compute"
+            out.append(Segment(duration_s=acc["d"], flops=acc["f"], energy_j=acc["e"], bytes_moved=acc["b"],
+                               bound=bound, label=first))
+        acc.update(d=0.0, f=0.0, e=0.0, b=0.0)
+        bounds.clear()
+        first = ""
+
+    for cost, seg, name in items:
+        if cost is not None:
+            first = first or name
+            acc["d"] += cost.duration_s
+            acc["f"] += cost.flops
+            acc["e"] += cost.dynamic_energy_j
+            acc["b"] += cost.bytes_moved
+            bounds[cost.bound.value] = bounds.get(cost.bound.value, 0.0) + cost.duration_s
+        if seg is not None:
+            flush()
+            out.append(seg)
+    flush()
+    return tuple(out)
+
+
+def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism, microbatches: int,
+               mb_size: int, *, options: CostOptions) -> ClusterPlan:
+    """Plan every stage: sharded op costs, collectives, DP buckets, optimizer and resident memory."""
+    check_tensor_parallel(fwd, p.tensor)
+    numerics = Numerics(compute=sc.precision, weights=sc.weights)
+    act = numerics.act_bytes
+    stage_of = stage_of_ops(fwd, p.pipeline)
+    cache: dict[Any, OpCost] = {}
+
+    def cost(op) -> OpCost:
+        key = replace(op, name="", layer="")
+        if key not in cache:
+            cache[key] = op_cost(op, hw, numerics, options)
+        return cache[key]
+
+    hidden_bytes: dict[str, float] = {n: fwd.op(n).output_elems * act for n in fwd.order}
+    training = sc.mode == Mode.TRAINING
+    recompute = _recompute_set(fwd, sc.checkpointing) if training else set()
+    stages = []
+    for s in range(p.pipeline):
+        names = [n for n in fwd.order if stage_of[n] == s]
+        fitems, bitems = [], []
+        params = 0.0
+        layer_params: dict[Any, float] = {}
+        for n in names:
+            layer_params[layer_of(n)] = layer_params.get(layer_of(n), 0.0) + shard_op(fwd.op(n), p.tensor,
+                                                                                     p.expert)[0].param_elems
+        gather = p.zero_stage >= 3 and p.data > 1
+        current: Any = object()
+        for n in names:
+            op, after = shard_op(fwd.op(n), p.tensor, p.expert)
+            params += op.param_elems
+            if gather and layer_of(n) != current:
+                current = layer_of(n)
+                fitems.append((None, _param_gather(layer_params[current], sc, n), ""))
+            fitems.append((cost(op), None, n))
+            if after == "tp_all_reduce":
+                fitems.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp", nbytes=hidden_bytes[n],
+                                             label=f"{n} all-reduce"), ""))
+            elif after == "ep_all_to_all":
+                nbytes = fwd.op(n).input_elems * act
+                fitems.insert(len(fitems) - 1, (None, Segment(collective=Collective.ALL_TO_ALL, group="ep",
+                                                              nbytes=nbytes, label=f"{n} dispatch"), ""))
+                fitems.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
+                                             label=f"{n} combine"), ""))
+        if training:
+            bucket = 0.0
+            current = object()
+            for n in reversed(names):
+                op, after = shard_op(fwd.op(n), p.tensor, p.expert)
+                if gather and layer_of(n) != current:
+                    current = layer_of(n)
+                    bitems.append((None, _param_gather(layer_params[current], sc, n), ""))
+                needs_input_grad = bool(fwd.predecessors(n)) and op.kind != OpKind.EMBEDDING
+                bop = _backward(op, needs_input_grad)
+                if n in recompute:  # checkpointed: run the forward op again just before its backward
+                    bitems.append((cost(op), None, f"{n}.recompute"))
+                bitems.append((cost(bop), None, bop.name))
+                if n.endswith((".attn.qkv", ".mlp.up")) and p.tensor > 1:
+                    bitems.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp",
+                                                 nbytes=fwd.op(n).input_elems * act, label=f"{bop.name} all-reduce"),
+                                   ""))
+                if after == "ep_all_to_all":
+                    nbytes = fwd.op(n).input_elems * act
+                    for tag in ("combine", "dispatch"):
+                        bitems.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
+                                                     label=f"{bop.name} {tag}"), ""))
+                bucket += op.param_elems * sc.precision.bytes
+                if p.data > 1 and bucket >= BUCKET_BYTES:
+                    bitems.append((None, _grad_sync(p, bucket, n), ""))
+                    bucket = 0.0
+            if p.data > 1 and bucket > 0:
+                bitems.append((None, _grad_sync(p, bucket, "last"), ""))
+        static = _static_bytes(params, sc, p)
+        act_saved = sum(shard_op(fwd.op(n), p.tensor, p.expert)[0].output_elems for n in names
+                        if n not in recompute) * act
+        last = names[-1] if names else None
+        boundary = hidden_bytes[last] if last and s < p.pipeline - 1 else 0.0
+        opt = _optimizer_segments(params, sc, p, hw, numerics, options) if training else ()
+        stages.append(StagePlan(stage=s, forward=_merge(fitems), backward=_merge(bitems), optimizer=opt,
+                                static_bytes=static, activation_bytes_per_microbatch=act_saved if training else 0.0,
+                                boundary_bytes=boundary, params=params))
+    return ClusterPlan(stages=tuple(stages), parallelism=p, microbatches=microbatches, microbatch_size=mb_size,
+                       meta={"layers": len({layer_of(n) for n in fwd.order if layer_of(n) is not None})})
+
+
+def _grad_sync(p: Parallelism, nbytes: float, where: str) -> Segment:
+    # ZeRO 2/3 reduce-scatter the gradients instead of all-reducing them (half the traffic)
+    kind = Collective.REDUCE_SCATTER if p.zero_stage >= 2 else Collective.ALL_REDUCE
+    return Segment(collective=kind, group="dp", nbytes=nbytes, async_=True, label=f"grad {kind.value} @{where}")
+
+
+def _param_gather(params: float, sc: Scenario, where: str) -> Segment:
+    # ZeRO-3 keeps 1/dp of each layer's weights and gathers the rest just before use
+    return Segment(collective=Collective.ALL_GATHER, group="dp", nbytes=params * sc.weights.bytes,
+                   label=f"zero-3 weights all-gather @{where}")
+
+
+def _static_bytes(params: float, sc: Scenario, p: Parallelism) -> dict[str, float]:
+    """Resident bytes per device by category, after ZeRO sharding over the data-parallel group."""
+    dp = p.data
+    w = params * sc.weights.bytes
+    out = {"weights": w / dp if p.zero_stage >= 3 else w, "gradients": 0.0, "master_weights": 0.0,
+           "optimizer_state": 0.0}
+    if sc.mode == Mode.TRAINING:
+        g = params * sc.precision.bytes
+        out["gradients"] = g / dp if p.zero_stage >= 2 else g
+        master = params * 4.0 if sc.weights.bytes < 4 else 0.0
+        state = params * STATE_PER_PARAM[sc.optimizer] * 4.0 if sc.optimizer != Optimizer.ADAFACTOR else params * 0.1
+        shard = dp if p.zero_stage >= 1 else 1
+        out["master_weights"] = master / shard
+        out["optimizer_state"] = state / shard
+    return out
+
+
+def _optimizer_segments(params: float, sc: Scenario, p: Parallelism, hw, numerics, options) -> tuple[Segment, ...]:
+    from .workload.ops import Op, Phase
+
+    shard = p.data if p.zero_stage >= 1 else 1
+    local = params / shard
+    op = Op("optimizer.step", OpKind.OPTIMIZER, phase=Phase.OPTIMIZER, flops=local * FLOPS_PER_PARAM[sc.optimizer],
+            input_elems=0.0, output_elems=0.0, weight_read_elems=(3 + 2 * STATE_PER_PARAM[sc.optimizer]) * local)
+    c = op_cost(op, hw, numerics, options)
+    segs = [Segment(duration_s=c.duration_s, flops=c.flops, energy_j=c.dynamic_energy_j, bytes_moved=c.bytes_moved,
+                    bound=c.bound.value, label="optimizer.step")]
+    if p.zero_stage >= 1 and p.data > 1:
+        # each rank updated its shard: gather the updated weights
+        segs.append(Segment(collective=Collective.ALL_GATHER, group="dp", nbytes=params * sc.weights.bytes,
+                            label="weights all-gather"))
+    return tuple(segs)

@@ -1,0 +1,69 @@
+"""Systems: many identical devices joined by an intra-node fabric and, across nodes, a network.
+
+A system spec names its device (a catalogue name) and two fabrics. ``topology`` says how a
+collective's traffic crosses the fabric: ``switch`` (NVSwitch: every device has its full injection
+bandwidth to every other), ``ring`` and ``torus`` (neighbour links; a torus ring per dimension),
+``fat_tree`` / ``rail`` (non-blocking InfiniBand / Ethernet, ``oversubscription`` >= 1 divides the
+bandwidth), ``pcie_tree`` (devices share the host bridge).
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from .models import MAX_BANDWIDTH_GBS, Count, Frozen, LinkKind, Name, Price, Source
+
+Topology = Literal["switch", "ring", "torus", "fat_tree", "rail", "pcie_tree"]
+
+
+# Achievable fraction of link peak for large collectives: NCCL all-reduce bus bandwidth on 8x H100
+# NVLink4 reaches ~360-370 of 450 GB/s per direction (~0.8); see validation/ for the calibration rows.
+DEFAULT_LINK_EFFICIENCY = 0.8
+
+
+class Fabric(Frozen):
+    """One level of interconnect. ``bandwidth_gbs`` is per device, per direction (injection bandwidth);
+    ``efficiency`` is the achievable fraction of it for large collectives."""
+
+    topology: Topology
+    link: LinkKind
+    bandwidth_gbs: Annotated[float, Field(gt=0, le=MAX_BANDWIDTH_GBS)]
+    latency_us: Annotated[float, Field(ge=0, le=1e6)] = 2.0
+    dims: tuple[Count, ...] = ()
+    oversubscription: Annotated[float, Field(ge=1, le=64)] = 1.0
+    efficiency: Annotated[float, Field(gt=0, le=1)] = DEFAULT_LINK_EFFICIENCY
+    energy_pj_per_byte: Annotated[float, Field(ge=0, le=1e5)] = 10.0
+    source: Source
+
+
+class SystemSpec(Frozen):
+    """A node or a cluster of nodes of one device type.
+
+    ``max_nodes`` bounds how far the system scales out (None: any number, over ``inter_node``).
+    ``node_overhead_w`` is the non-accelerator power of a node (CPUs, NICs, fans), counted in energy.
+    """
+
+    name: Name
+    display_name: Annotated[str, Field(min_length=1, max_length=200)]
+    vendor: Annotated[str, Field(min_length=1, max_length=100)]
+    kind: Literal["system"]
+    device: Name
+    devices_per_node: Count
+    max_nodes: Count | None = None
+    intra_node: Fabric
+    inter_node: Fabric | None = None
+    node_overhead_w: Annotated[float, Field(ge=0, le=1e6)] = 0.0
+    price: Price | None = None
+    source: Source
+    notes: Annotated[str, Field(max_length=5000)] = ""
+
+    @model_validator(mode="after")
+    def _scale_out_needs_a_network(self) -> "SystemSpec":
+        if (self.max_nodes or 1) > 1 and self.inter_node is None:
+            raise ValueError("max_nodes > 1 needs an inter_node fabric")
+        return self
+
+    def nodes_for(self, devices: int) -> int:
+        """Nodes needed for ``devices`` devices (ceil)."""
+        return -(-devices // self.devices_per_node)
