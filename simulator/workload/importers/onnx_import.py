@@ -122,7 +122,8 @@ def _read_model(path: Path) -> onnx.ModelProto:
     if size == 0:
         raise _fail(path, "file is empty, not an ONNX model")
     if size > MAX_FILE_BYTES:
-        raise _fail(path, f"file is {size / 2**20:.0f} MiB, above the {MAX_FILE_BYTES // 2**20} MiB limit")
+        raise _fail(path, f"file is {size:,} bytes, above the limit of {MAX_FILE_BYTES:,} bytes "
+                          f"({MAX_FILE_BYTES / 2**20:g} MiB)")
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # DecodeError, RuntimeWarning from truncated varints...
