@@ -9,6 +9,7 @@ concurrently running tiles.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from ..spec.models import GpuSpec, lookup
 from ..units import GIGA
@@ -25,23 +26,63 @@ def _tile_options(c) -> list[tuple[int, int]]:
     return opts
 
 
-def gemm_time_s(hw: GpuSpec, g: Gemm, rate_per_sm: float) -> tuple[float, int, int]:
-    """(seconds, waves, tiles) for ``g`` at ``rate_per_sm`` FLOP/s per SM.
+# Smallest K slice one thread block of a split-K (or stream-K) kernel takes: below it, the
+# partial-sum reduction costs more than the extra parallelism gains (cuBLAS heuristics split K
+# only for skinny GEMMs with long K, e.g. weight gradients dW = X^T dY of convolutions).
+SPLIT_K_MIN = 256
+
+
+@dataclass(frozen=True)
+class GemmPlan:
+    """How one GEMM runs: ``blocks`` thread blocks (output tiles x K slices) in ``waves`` waves."""
+
+    seconds: float
+    waves: int
+    blocks: int
+    split_k: int
+    tile: tuple[int, int]
+
+
+def split_k(sm_count: int, tiles: int, k: int) -> int:
+    """K slices per output tile: enough to give every SM a block when the tiles alone leave SMs idle.
+
+    Example:
+        >>> split_k(108, 1, 401408)   # a 64x64 dW of a 1x1 conv: one tile, K = batch*pixels
+        108
+        >>> split_k(132, 132, 4096)   # a full wave already: no split
+        1
+    """
+    if tiles >= sm_count:
+        return 1
+    return max(1, min(sm_count // tiles, k // SPLIT_K_MIN))
+
+
+def gemm_plan(hw: GpuSpec, g: Gemm, rate_per_sm: float) -> GemmPlan:
+    """The fastest plan for ``g`` at ``rate_per_sm`` FLOP/s per SM.
 
     The spec's tile is used unless it yields less than one full wave, in which case smaller tiles
-    are tried to occupy more SMs (as cuBLAS heuristics do for skinny GEMMs).
+    are tried to occupy more SMs (as cuBLAS heuristics do for skinny GEMMs), and K is split across
+    otherwise idle SMs (split-K) with the partial sums reduced afterwards.
     """
     c = hw.compute
     best = None
     for i, (tm, tn) in enumerate(_tile_options(c)):
         tiles = ceil_div(g.m, tm) * ceil_div(g.n, tn) * g.count
-        waves = ceil_div(tiles, c.sm_count)
-        t = waves * (2.0 * tm * tn * g.k) / rate_per_sm
-        if best is None or t < best[0]:
-            best = (t, waves, tiles)
+        s = split_k(c.sm_count, tiles, g.k)
+        blocks = tiles * s
+        waves = ceil_div(blocks, c.sm_count)
+        t = waves * (2.0 * tm * tn * ceil_div(g.k, s)) / rate_per_sm
+        if best is None or t < best.seconds:
+            best = GemmPlan(seconds=t, waves=waves, blocks=blocks, split_k=s, tile=(tm, tn))
         if i == 0 and tiles >= c.sm_count:
             break
     return best
+
+
+def gemm_time_s(hw: GpuSpec, g: Gemm, rate_per_sm: float) -> tuple[float, int, int]:
+    """(seconds, waves, thread blocks) for ``g`` at ``rate_per_sm`` FLOP/s per SM (see :func:`gemm_plan`)."""
+    plan = gemm_plan(hw, g, rate_per_sm)
+    return plan.seconds, plan.waves, plan.blocks
 
 
 def gemm_hbm_bytes(hw: GpuSpec, g: Gemm, in_bytes: float, w_bytes: float, out_bytes: float) -> float:
@@ -74,9 +115,14 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     hbm = act_in + act_out + w_read
     steps = max(1, op.sequential_steps)
     compute_s = 0.0
+    partials = 0.0
     for g in op.gemms:
         per_step = Gemm(m=g.m, n=g.n, k=g.k, count=max(1, g.count // steps)) if steps > 1 else g
-        compute_s += gemm_time_s(hw, per_step, rate_per_sm)[0] * (steps if steps > 1 else 1)
+        plan = gemm_plan(hw, per_step, rate_per_sm)
+        compute_s += plan.seconds * steps
+        if plan.split_k > 1:
+            # fp32 partial sums of every K slice are written, then read back by the reduction
+            partials += 2.0 * 4.0 * plan.split_k * per_step.m * per_step.n * per_step.count * steps
     attrs = dict(op.attrs)
     if op.kind == OpKind.ATTENTION and options.fused_attention and attrs.get("causal") and op.phase.value == "forward":
         # a causal fused kernel skips the tiles above the diagonal
@@ -88,4 +134,4 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     if vec_rate:
         compute_s += op.vector_flops / vec_rate
     return finish(hw=hw, numerics=numerics, options=options, flops=op.flops, compute_s=compute_s,
-                  bytes_by_level={hw.main_memory.name: hbm}, overhead_s=overhead_s(hw) * steps)
+                  bytes_by_level={hw.main_memory.name: hbm + partials}, overhead_s=overhead_s(hw) * steps)

@@ -1,0 +1,238 @@
+"""Map one measurement row to a :class:`~validation.rows.Case`, or say why it cannot be expressed.
+
+The rules read top to bottom as a checklist: device known? metric a step-level quantity? workload
+in the zoo (or a one-op micro-benchmark)? precision stated? batch and shape known? one device, or a
+data-parallel group within one node? Each refusal names the missing feature.
+"""
+from __future__ import annotations
+
+import re
+
+from .rows import (MAX_DP_DEVICES, Case, Row, Unexpressible, family_of, first_int, parse_precision,
+                   resolve_device)
+
+# workload string (regex, case-insensitive) -> zoo name; first match wins
+WORKLOADS: tuple[tuple[str, str], ...] = (
+    (r"resnet-50|resnet50", "resnet50"),
+    (r"bert-large", "bert-large"),
+    (r"bert-base", "bert-base"),
+    (r"gpt-j", "gptj-6b"),
+    (r"llama 7b|llama-2-7b|llama2-7b", "llama2-7b"),
+    (r"llama[ -]?2[ -]70b|llama 70b|llama2-70b", "llama2-70b"),
+    (r"llama[ -]?3(\.\d)?[ -]70b", "llama3-70b"),
+    (r"llama[ -]?3(\.\d)?[ -]8b", "llama3-8b"),
+    (r"mobilenet v1", "mobilenet-v1"),
+    (r"inception v1", "googlenet"),
+    (r"vgg16", "vgg16"),
+    (r"alexnet conv layers", "alexnet-conv"),
+)
+
+# Offline MLPerf rows do not state the batch; for fixed-shape CNNs throughput saturates well before
+# this per-device batch, so the choice does not move the prediction by more than a few percent.
+OFFLINE_CNN_BATCH = 256
+# Vitis AI "multi-thread" throughput keeps several images in flight on the DPU cores.
+FPGA_THROUGHPUT_BATCH = 8
+
+EAGER = ("pytorch", "tensorflow")  # frameworks that dispatch every op from the host
+
+
+def _refuse(row: Row, reason: str, kind: str = "?") -> Unexpressible:
+    return Unexpressible(row=row, reason=reason, kind=kind)
+
+
+def map_row(row: Row, catalogue: dict, kinds: dict[str, str]) -> Case | Unexpressible:
+    """The simulation that reproduces ``row`` (``kinds`` maps catalogue names to device kinds)."""
+    hardware, overrides = resolve_device(row.device, catalogue)
+    if "maxq" in row.device.lower():
+        return _refuse(row, "power-capped MaxQ run: the cap is not stated (and watts are whole-system wall power)", "gpu")
+    if hardware is None:
+        return _refuse(row, f"no spec for device {row.device!r} in hardware_specs/")
+    kind = kinds[hardware]
+    fam = family_of(hardware, kind)
+    n = row.n_devices or 1
+    wl = row.workload.lower()
+    metric = row.metric
+    base = dict(row=row, hardware=hardware, kind=kind, family=fam, overrides=tuple(sorted(overrides.items())))
+    if metric == "time_to_train_min":
+        return _refuse(row, "time-to-train depends on epochs to converge and evaluation time, not on step time", kind)
+    if re.search(r"all_reduce|sendrecv|transferbench|rccl|nccl", wl):
+        return _refuse(row, "collective / peer-to-peer link benchmark: needs the scale-out (network) feature", kind)
+    if "host-to-device" in wl:
+        return _refuse(row, "host-to-device copy: the engine models the host link only for weight streaming", kind)
+    if metric in ("gbs",):
+        return _stream(row, base)
+    if re.search(r"gemm|matmul", wl) and metric in ("tflops", "tops"):
+        return _gemm(row, base, kind)
+    if metric == "watts":
+        return _power(row, base, kind)
+    if metric.startswith("tflops_per_gpu"):
+        return _refuse(row, "Megatron model FLOP/s: GPT configs with vocab 131072 not in the zoo; multi-node "
+                            "parallelism needs the scale-out feature", kind)
+    return _model(row, base, kind, n)
+
+
+def _gemm(row: Row, base: dict, kind: str) -> Case | Unexpressible:
+    dims = [int(x) for x in re.findall(r"\d+", row.shape)]
+    if "M=N=K" in row.shape and dims:
+        m = n = k = dims[0]
+    elif len(dims) >= 3:
+        m, n, k = dims[:3]
+    else:
+        return _refuse(row, "GEMM shape not stated", kind)
+    count = first_int(row.batch_size) or 1
+    prec = parse_precision(row.precision, kind)
+    if prec is None:
+        return _refuse(row, "precision not stated", kind)
+    return Case(**base, task="gemm", category="gemm", precision=prec, gemm=(m, n, k, count),
+                assumptions=("MAMF shape string read as MxNxK",) if "best shape" in row.shape else ())
+
+
+def _stream(row: Row, base: dict) -> Case | Unexpressible:
+    wl = row.workload.lower()
+    mb = re.search(r"([\d.]+)\s*MB", row.shape)
+    if "triad" in wl:
+        # a[i] = b[i] + s * c[i]: read 2 arrays, write 1 (BabelStream counts 3 x array bytes)
+        return Case(**base, task="stream", category="stream", precision="fp32",
+                    stream=(3 * float(mb.group(1)) * 1e6, 2))
+    if "babelstream copy" in wl:
+        return Case(**base, task="stream", category="stream", precision="fp32", stream=(2 * float(mb.group(1)) * 1e6, 1))
+    if "device-to-device" in wl:
+        # bandwidthTest counts read + write: 2 x size / time
+        return Case(**base, task="stream", category="stream", precision="fp32", stream=(2 * float(mb.group(1)) * 1e6, 1),
+                    assumptions=("32 MB copy: fits in the 40-50 MB L2 of A100/H100 but is counted as HBM traffic",))
+    if "reduction" in wl:
+        n = 2 ** 30 if "2^30" in row.shape else first_int(row.shape)
+        return Case(**base, task="stream", category="stream", precision="fp32", stream=(4.0 * n, 0),
+                    assumptions=("reduction of fp32 elements: read-only traffic",))
+    return _refuse(row, "unknown bandwidth benchmark", base["kind"])
+
+
+def _power(row: Row, base: dict, kind: str) -> Case | Unexpressible:
+    wl = row.workload.lower()
+    if "fleet power" in wl and kind == "tpu":
+        return Case(**base, task="power", category="power", workload="resnet50", mode="training", precision="bf16",
+                    batch=256, image_size=224, optimizer="momentum",
+                    assumptions=("fleet mean of an unspecified workload mix, proxied by ResNet-50 training at "
+                                 "batch 256 bf16",))
+    if "alexnet conv" in wl:
+        case = _model(row, base, kind, 1)
+        if isinstance(case, Case):
+            return Case(**{**case.__dict__, "task": "power", "category": "power"})
+        return case
+    return _refuse(row, "whole-system power: host CPUs, fans and PSU losses are not modelled", kind)
+
+
+def _zoo_name(wl: str) -> str | None:
+    for pattern, name in WORKLOADS:
+        if re.search(pattern, wl, re.I):
+            return name
+    return None
+
+
+def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
+    wl = row.workload
+    name = _zoo_name(wl)
+    if name is None:
+        return _refuse(row, f"workload {wl!r} is not in the zoo", kind)
+    assumptions: list[str] = []
+    metric = row.metric
+    prec = parse_precision(row.precision, kind, vendor_default=_vendor_default(row, kind, name))
+    if prec is None:
+        return _refuse(row, "precision not stated and no documented vendor default", kind)
+    if prec == "fp4":
+        return _refuse(row, "FP4 is not in the precision vocabulary", kind)
+    if row.precision.lower() != prec and not row.precision.lower().startswith(prec):
+        assumptions.append(f"precision {row.precision!r} simulated as {prec}")
+    weight_prec = None
+    if "int8 weights" in row.precision.lower():
+        prec, weight_prec = ("bf16", "int8")
+    mode = "training" if row.mode == "training" else "inference"
+    image = first_int(row.shape) if re.search(r"\d+x\d+", row.shape) else None
+    seq = None
+    m = re.search(r"seq (\d+)|input (\d+)", row.shape)
+    if m:
+        seq = int(m.group(1) or m.group(2))
+    gen = re.search(r"in (\d+) / out (\d+)", row.shape)
+    llm = name.startswith(("gptj", "llama"))
+    if "offline" in wl.lower() or (metric in ("samples_per_s",) and not row.batch_size):
+        if name != "resnet50":
+            return _refuse(row, "MLPerf offline with a dataset of variable sequence lengths and a submitter-chosen "
+                                "batch: neither is in the row", kind)
+    if llm and n > 1:
+        return _refuse(row, f"LLM on {n} devices (tensor/pipeline parallel): needs the scale-out feature", kind)
+    batch, scale, accum, extra = _batch(row, n, name, kind)
+    if batch is None:
+        return _refuse(row, extra or "batch size not stated", kind)
+    assumptions += [extra] if extra else []
+    if scale > 1:
+        if scale > MAX_DP_DEVICES:
+            return _refuse(row, f"{int(scale)} devices span several nodes: needs the scale-out feature", kind)
+        assumptions.append(f"{int(scale)} devices data-parallel, throughput = {int(scale)} x one device "
+                           "(gradient all-reduce not modelled until the scale-out feature lands)")
+    if gen:
+        if metric not in ("tokens_per_s",):
+            return _refuse(row, f"metric {metric} of a generation run needs the serving feature", kind)
+        if not row.batch_size.strip().isdigit():
+            return _refuse(row, "in-flight batching with an unstated batch: needs the serving feature", kind)
+        return Case(**base, task="generate", category="llm", workload=name, mode="inference", precision=prec,
+                    weight_precision=weight_prec, batch=batch, generate=(int(gen.group(1)), int(gen.group(2))),
+                    assumptions=tuple(assumptions + ["static batching: prefill then one decode step per output token"]))
+    if metric not in ("images_per_s", "sequences_per_s", "samples_per_s", "latency_ms", "ttft_ms", "watts"):
+        return _refuse(row, f"metric {metric} needs the serving feature", kind)
+    category = _category(row, mode, batch, metric)
+    eager = any(f in row.software.lower() for f in EAGER) and kind == "gpu"
+    opt = "momentum" if name.startswith("resnet") else "adam"
+    return Case(**base, task="model", category=category, workload=name, mode=mode, precision=prec,
+                weight_precision=weight_prec, batch=batch, seq_len=seq if not image else None,
+                image_size=image, scale=float(scale), accumulation=accum, optimizer=opt, eager=eager,
+                assumptions=tuple(assumptions))
+
+
+def _vendor_default(row: Row, kind: str, name: str) -> str | None:
+    """Precision a row leaves unstated, from the README's documented (unverified) vendor practice."""
+    p = row.precision.lower()
+    if kind == "tpu" and ("bf16 typical" in p or not p):
+        return "bf16"
+    if "mlperf" in row.workload.lower() and "nvidia" in row.device.lower() and row.mode == "inference":
+        return "int8" if name == "resnet50" else "fp8"
+    return None
+
+
+def _batch(row: Row, n: int, name: str, kind: str) -> tuple[int | None, int, int, str]:
+    """(per-device micro-batch, data-parallel devices, accumulation steps, assumption or refusal text)."""
+    text = row.batch_size.lower()
+    notes = row.notes.lower()
+    if "see note" in text:
+        m = re.search(r"global (\d+) with (\d+) accumulation", notes)
+        if not m:
+            return None, 1, 1, "batch size given only as 'see note' without a per-step batch"
+        glob, steps = int(m.group(1)), int(m.group(2))
+        return glob // steps, 1, steps, f"micro-batch {glob // steps} x {steps} accumulation steps (from notes)"
+    if "multi-thread" in text or "threads" in text:
+        return FPGA_THROUGHPUT_BATCH, 1, 1, f"multi-threaded throughput simulated at batch {FPGA_THROUGHPUT_BATCH}"
+    if not text:
+        if name == "resnet50":
+            return OFFLINE_CNN_BATCH, n, 1, f"offline batch not stated; simulated at {OFFLINE_CNN_BATCH} per device"
+        return None, 1, 1, ""
+    b = first_int(text)
+    if b is None:
+        return None, 1, 1, f"batch {row.batch_size!r} not a number"
+    per_device = "/gpu" in text or "/core" in text
+    if n > 1 and not per_device:
+        if row.metric.endswith("_per_gpu"):
+            return b, 1, 1, ""
+        return None, 1, 1, f"{n} devices with a global batch: parallel layout not stated"
+    accum = 1
+    m = re.search(r"accumulation to (\d+) \(ph1\)", notes)
+    if m and "phase 1" in row.workload.lower():
+        accum = max(1, int(m.group(1)) // (b * n))
+    return b, n, accum, (f"gradient accumulation {accum} steps to the global batch {m.group(1)} (notes)"
+                         if accum > 1 else "")
+
+
+def _category(row: Row, mode: str, batch: int, metric: str) -> str:
+    if mode == "training":
+        return "training"
+    if batch == 1 or metric in ("latency_ms", "ttft_ms") and batch <= 4:
+        return "latency"
+    return "inference"

@@ -1,0 +1,152 @@
+"""Run a :class:`~validation.rows.Case` through the public simulator and convert to the row's metric.
+
+Micro-benchmarks are one-op workloads built with :mod:`simulator.workload.ops`: a GEMM row is one
+matmul of the stated shape (TFLOP/s = 2 m n k / time); a bandwidth row is one element-wise op that
+moves the benchmark's bytes (GB/s = bytes / time). Models come from the zoo.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from simulator.api import run_scenario
+from simulator.scenario import make_scenario
+from simulator.spec.loader import load_hardware
+from simulator.workload import ops as O
+from simulator.workload.graph import GraphBuilder
+from simulator.workload.loader import Workload, load_workload
+
+from .rows import Case
+
+# Eager frameworks (PyTorch, TensorFlow without TensorRT) issue ops one at a time from Python on the
+# host while the GPU runs earlier ones asynchronously: a step cannot finish before the host has
+# issued all its ops. Per-op host dispatch time, fitted by validation.calibrate on the fit split
+# (batch-1 framework rows); large-batch steps hide it entirely.
+FRAMEWORK_DISPATCH_US = 25.0
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted metric value and what produced it."""
+
+    value: float
+    step_time_s: float
+    bottleneck: str
+    power_w: float
+
+
+def _one_op_workload(name: str, op, shape: tuple[int, ...]) -> Workload:
+    def build(_shape):
+        b = GraphBuilder(name, batch=1, source="validation micro-benchmark")
+        x = b.input(shape)
+        b.op(op, [x], (1,))
+        return b.build()
+
+    return Workload(name=name, family="micro", params=None, source="validation micro-benchmark", builder=build,
+                    uses_seq_len=False, uses_image_size=False)
+
+
+@functools.lru_cache(maxsize=4)
+def _alexnet_conv() -> Workload:
+    """AlexNet CONV1-5 as in the Eyeriss paper (grouped conv2/4/5, 227x227 input), no classifier."""
+
+    def build(shape):
+        n, size = shape.batch_size, shape.image_size
+        b = GraphBuilder("alexnet-conv", batch=n, source="Krizhevsky et al. 2012; Eyeriss JSSC 2017 (conv layers)")
+        x = b.input((n, 3, size, size))
+        x = b.act("relu1", b.conv("conv1", x, 96, 11, stride=4, pad=0))
+        x = b.pool("pool1", x, 3, 2)
+        x = b.act("relu2", b.conv("conv2", x, 256, 5, pad=2, groups=2))
+        x = b.pool("pool2", x, 3, 2)
+        x = b.act("relu3", b.conv("conv3", x, 384, 3, pad=1))
+        x = b.act("relu4", b.conv("conv4", x, 384, 3, pad=1, groups=2))
+        b.act("relu5", b.conv("conv5", x, 256, 3, pad=1, groups=2))
+        return b.build()
+
+    return Workload(name="alexnet-conv", family="custom", params=None, source="validation", builder=build,
+                    task="image", uses_seq_len=False, uses_image_size=True, defaults={"image_size": 227})
+
+
+def _workload(case: Case) -> Workload:
+    if case.workload == "alexnet-conv":
+        return _alexnet_conv()
+    return load_workload(case.workload)
+
+
+def hardware_for(case: Case, extra: dict | None = None):
+    """The case's device spec with its what-if overrides (and calibration trial values ``extra``)."""
+    overrides = dict(case.overrides)
+    overrides.update(extra or {})
+    return load_hardware(case.hardware, overrides or None)
+
+
+def _scenario(case: Case, *, batch: int, accumulation: int = 1, seq_len: int | None = None):
+    return make_scenario(mode=case.mode, batch_size=batch, seq_len=seq_len or case.seq_len,
+                         image_size=case.image_size, precision=case.precision,
+                         weight_precision=case.weight_precision, optimizer=case.optimizer,
+                         grad_accumulation=accumulation)
+
+
+def _step(case: Case, hw, *, dispatch_us: float) -> tuple[float, object]:
+    wl = _workload(case)
+    r1 = run_scenario(wl, hw, _scenario(case, batch=case.batch))
+    t1 = r1.summary["step_time_s"]
+    if case.eager:
+        t1 = max(t1, r1.summary["op_count"] * dispatch_us * 1e-6)
+    if case.accumulation > 1:
+        # the engine repeats the micro-batch graph and runs the optimizer once: step time is affine
+        # in the number of micro-batches, so two runs give it exactly for any count
+        r2 = run_scenario(wl, hw, _scenario(case, batch=2 * case.batch, accumulation=2))
+        t2 = r2.summary["step_time_s"]
+        per_micro, fixed = t2 - t1, 2 * t1 - t2
+        return case.accumulation * per_micro + fixed, r1
+    return t1, r1
+
+
+def _generate(case: Case, hw) -> tuple[float, object]:
+    wl = _workload(case)
+    n_in, n_out = case.generate
+    pre = run_scenario(wl, hw, _scenario(case, batch=case.batch, seq_len=n_in), logits="last")
+    total = pre.summary["step_time_s"]
+    # decode step time is close to affine in the cache length: Simpson's rule over three lengths
+    pts = (n_in, n_in + (n_out - 1) / 2, n_in + n_out - 1)
+    times = [run_scenario(wl, hw, _scenario(case, batch=case.batch, seq_len=1), past_len=int(p),
+                          logits="last").summary["step_time_s"] for p in pts]
+    total += n_out * (times[0] + 4 * times[1] + times[2]) / 6
+    return total, pre
+
+
+def predict(case: Case, *, extra: dict | None = None, dispatch_us: float = FRAMEWORK_DISPATCH_US) -> Prediction:
+    """Predicted value of ``case.row.metric``.
+
+    Raises:
+        SimulatorError: the simulation itself refuses (reported as unexpressible by the harness).
+    """
+    hw = hardware_for(case, extra)
+    metric = case.row.metric
+    if case.task == "gemm":
+        m, n, k, count = case.gemm
+        op = O.matmul("gemm", batch=count, m=m, k=k, n=n, bias=False, has_weight=count == 1)
+        r = run_scenario(_one_op_workload("gemm", op, (count, m, k)), hw, make_scenario(precision=case.precision))
+        t = r.summary["step_time_s"]
+        return Prediction(2.0 * m * n * k * count / t / 1e12, t, r.summary["bottleneck"], r.summary["average_power_w"])
+    if case.task == "stream":
+        nbytes, reads = case.stream
+        if reads == 0:
+            op = O.reduce_sum("reduce", elems_in=int(nbytes / 4), elems_out=1)
+        else:
+            op = O.elementwise("stream", elems=int(nbytes / (4 * (reads + 1))), inputs=reads, flops_per_elem=float(reads - 1))
+        r = run_scenario(_one_op_workload("stream", op, (1,)), hw, make_scenario(precision="fp32"))
+        t = r.summary["step_time_s"]
+        return Prediction(nbytes / t / 1e9, t, r.summary["bottleneck"], r.summary["average_power_w"])
+    if case.task == "generate":
+        t, r = _generate(case, hw)
+        return Prediction(case.batch * case.generate[1] * case.scale / t, t, r.summary["bottleneck"],
+                          r.summary["average_power_w"])
+    t, r = _step(case, hw, dispatch_us=dispatch_us)
+    power = r.summary["average_power_w"]
+    if case.task == "power" or metric == "watts":
+        return Prediction(power * case.scale, t, r.summary["bottleneck"], power)
+    if metric in ("latency_ms", "ttft_ms"):
+        return Prediction(t * 1e3, t, r.summary["bottleneck"], power)
+    return Prediction(case.batch * case.accumulation * case.scale / t, t, r.summary["bottleneck"], power)

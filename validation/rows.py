@@ -1,0 +1,303 @@
+"""Measurement rows of ../shared/calibration/measurements.csv and how each maps to a simulation.
+
+Every row becomes either a :class:`Case` (what to simulate and how to turn the result into the
+row's metric) or an :class:`Unexpressible` naming the reason. Nothing is dropped silently.
+
+The maps below are explicit tables: device strings to catalogue names, workload strings to zoo
+names (or to the one-op micro-benchmarks built in :mod:`validation.predict`), precision strings to
+formats. A device whose spec is not in ``hardware_specs/`` yet is reported as unexpressible.
+"""
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+MEASUREMENTS = SHARED / "calibration" / "measurements.csv"
+
+# Data-parallel rows up to one node (8 devices) are simulated as n independent devices; beyond a
+# node the network dominates and needs the scale-out feature.
+MAX_DP_DEVICES = 8
+
+# device string in measurements.csv -> catalogue candidates (first present wins) and what-if overrides
+DEVICES: dict[str, tuple[tuple[str, ...], dict]] = {
+    "NVIDIA A100 SXM": (("nvidia-a100-sxm-80gb",), {}),
+    "NVIDIA A100 PCIe": (("nvidia-a100-pcie",), {}),
+    "NVIDIA H100 SXM": (("nvidia-h100-sxm",), {}),
+    "NVIDIA H200 SXM": (("nvidia-h200",), {}),
+    "NVIDIA GH200 (H100-class GPU, 900W, 141GB HBM3e)": (("nvidia-gh200",), {}),
+    "NVIDIA B200 SXM": (("nvidia-b200",), {}),
+    "AMD MI300X": (("amd-mi300x",), {}),
+    # one of the two GCDs: half the CUs, half the HBM stacks, half the L2 (the spec models the module)
+    "AMD MI250X (1 GCD)": (("amd-mi250x",), {"compute.sm_count": 110, "memory.hbm.bandwidth_gbs": 1638.4,
+                                             "memory.hbm.capacity_bytes": 68_719_476_736,
+                                             "memory.l2.capacity_bytes": 8_388_608,
+                                             "power.tdp_w": 280.0, "power.idle_w": 45.0}),
+    "NVIDIA H100 SXM (inferred from 3300 GB/s max)": (("nvidia-h100-sxm",), {}),
+    "NVIDIA A100-SXM4-40GB": (("nvidia-a100-sxm-40gb",), {}),
+    "NVIDIA V100-SXM2-16GB": (("nvidia-v100-sxm2",), {}),
+    "NVIDIA T4": (("nvidia-t4",), {}),
+    "NVIDIA H100 SXM 80GB": (("nvidia-h100-sxm",), {}),
+    "NVIDIA H100 SXM 80GB 80GB": (("nvidia-h100-sxm",), {}),
+    "NVIDIA A100 (8x NVLink)": (("nvidia-a100-sxm-80gb",), {}),
+    "NVIDIA A100 SXM4 80GB": (("nvidia-a100-sxm-80gb",), {}),
+    "NVIDIA V100 SXM2 16GB": (("nvidia-v100-sxm2",), {}),
+    "NVIDIA V100 SXM2 32GB": (("nvidia-v100-sxm2-32gb", "nvidia-v100-sxm2"), {}),
+    "NVIDIA A100 SXM4 40GB": (("nvidia-a100-sxm-40gb",), {}),
+    "NVIDIA A100 40GB": (("nvidia-a100-sxm-40gb",), {}),
+    "NVIDIA H200 SXM 141GB": (("nvidia-h200",), {}),
+    "AMD MI300X 192GB": (("amd-mi300x",), {}),
+    "Google TPU v3": (("google-tpu-v3",), {}),
+    "Google TPU v4": (("google-tpu-v4",), {}),
+    "Google TPU v5e": (("google-tpu-v5e",), {}),
+    "Google TPU v5p": (("google-tpu-v5p",), {}),
+    "Google TPU v6e (Trillium)": (("google-tpu-v6e",), {}),
+    "Intel Xeon Platinum 8480+ (2 sockets)": (("intel-xeon-platinum-8480",), {}),
+    "Intel Xeon Platinum 8480+ (CPU-only)": (("intel-xeon-platinum-8480",), {}),
+    "NVIDIA H100 SXM 80GB (DGX H100, MaxQ power-capped)": (("nvidia-h100-sxm",), {}),
+    "AWS Inferentia2": (("aws-inferentia2",), {}),
+    "AWS Trainium (Trn1)": (("aws-trainium", "aws-trainium1", "aws-trn1"), {}),
+    "NVIDIA A100 (variant not stated)": (("nvidia-a100-sxm-80gb",), {}),
+    "NVIDIA B200 180GB": (("nvidia-b200",), {}),
+    "NVIDIA H100 80GB (NIM benchmark system)": (("nvidia-h100-sxm",), {}),
+    "NVIDIA H100 SXM5 80GB": (("nvidia-h100-sxm",), {}),
+    "NVIDIA H100 SXM5 80GB (Dell XE9680)": (("nvidia-h100-sxm",), {}),
+    "NVIDIA H100 SXM5 80GB (Azure ND H100 v5)": (("nvidia-h100-sxm",), {}),
+    "NVIDIA H200 SXM5 141GB": (("nvidia-h200",), {}),
+    "Intel Gaudi2": (("intel-gaudi2",), {}),
+    "Eyeriss (research ASIC, 168 PEs)": (("mit-eyeriss", "eyeriss"), {}),
+    "Google Edge TPU (USB Accelerator, USB 3.0)": (("google-edge-tpu",), {}),
+    # the Dev Board's Edge TPU sits on the SoC's PCIe link, not USB (see the spec's notes)
+    "Google Edge TPU (Dev Board)": (("google-edge-tpu",), {"host_link.bandwidth_gbs": 0.5,
+                                                         "host_link.latency_us": 20.0}),
+    "AMD/Xilinx Versal VCK190 (XCVC1902)": (("xilinx-vck190", "amd-vck190"), {}),
+    "AMD/Xilinx Versal VCK5000 (XCVC1902)": (("xilinx-vck5000", "amd-vck5000"), {}),
+    "AMD/Xilinx Alveo U50LV": (("xilinx-alveo-u50lv", "xilinx-u50lv", "amd-alveo-u50lv"), {}),
+    "AMD/Xilinx Alveo U200": (("xilinx-alveo-u200", "xilinx-u200", "amd-alveo-u200"), {}),
+    "AMD/Xilinx Alveo U250": (("xilinx-alveo-u250", "xilinx-u250", "amd-alveo-u250"), {}),
+    "AMD/Xilinx Alveo U280": (("xilinx-alveo-u280", "xilinx-u280", "amd-alveo-u280"), {}),
+    "AMD/Xilinx Zynq UltraScale+ ZCU102": (("xilinx-zcu102", "amd-zcu102"), {}),
+    "Desktop CPU (Coral footnote 1; model not captured)": (("intel-xeon-gold-6154",), {}),
+    "Embedded CPU (Coral footnote 2; Arm, model not captured)": (("arm-cortex-a53",), {}),
+}
+
+# Fallback rules for device strings not in the table (held-out rows may spell devices differently):
+# the first regex that matches (case-insensitive) names the catalogue candidates.
+DEVICE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"maxq", ()),  # power-capped runs at an unstated cap: refused (see map_row)
+    (r"h100.*pcie", ("nvidia-h100-pcie",)),
+    (r"gh200", ("nvidia-gh200",)),
+    (r"h100", ("nvidia-h100-sxm",)),
+    (r"h200", ("nvidia-h200",)),
+    (r"b200", ("nvidia-b200",)),
+    (r"a100.*pcie", ("nvidia-a100-pcie",)),
+    (r"a100.*40", ("nvidia-a100-sxm-40gb",)),
+    (r"a100", ("nvidia-a100-sxm-80gb",)),
+    (r"v100.*32", ("nvidia-v100-sxm2-32gb", "nvidia-v100-sxm2")),
+    (r"v100", ("nvidia-v100-sxm2",)),
+    (r"\bt4\b", ("nvidia-t4",)),
+    (r"\bl4\b", ("nvidia-l4",)),
+    (r"4090", ("nvidia-rtx-4090",)),
+    (r"orin", ("nvidia-jetson-agx-orin",)),
+    (r"mi300x", ("amd-mi300x",)),
+    (r"mi250x", ("amd-mi250x",)),
+    (r"tpu v6e|trillium", ("google-tpu-v6e",)),
+    (r"tpu v5p", ("google-tpu-v5p",)),
+    (r"tpu v5e", ("google-tpu-v5e",)),
+    (r"tpu v4", ("google-tpu-v4",)),
+    (r"tpu v3", ("google-tpu-v3",)),
+    (r"tpu v2", ("google-tpu-v2",)),
+    (r"edge tpu", ("google-edge-tpu",)),
+    (r"8480", ("intel-xeon-platinum-8480",)),
+    (r"epyc 9654", ("amd-epyc-9654",)),
+    (r"grace", ("arm-neoverse-v2-grace",)),
+    (r"inferentia2", ("aws-inferentia2",)),
+    (r"trainium2|trn2", ("aws-trainium2",)),
+    (r"trainium|trn1", ("aws-trainium", "aws-trainium1")),
+    (r"eyeriss", ("mit-eyeriss", "eyeriss")),
+    (r"gaudi2", ("intel-gaudi2",)),
+)
+
+# calibration families: devices that share one set of efficiency parameters
+FAMILIES: dict[str, str] = {
+    "nvidia-v100-sxm2": "nvidia-datacenter", "nvidia-v100-sxm2-32gb": "nvidia-datacenter",
+    "nvidia-a100-sxm-40gb": "nvidia-datacenter", "nvidia-a100-sxm-80gb": "nvidia-datacenter",
+    "nvidia-a100-pcie": "nvidia-datacenter", "nvidia-h100-sxm": "nvidia-datacenter",
+    "nvidia-h100-pcie": "nvidia-datacenter", "nvidia-h200": "nvidia-datacenter", "nvidia-gh200": "nvidia-datacenter",
+    "nvidia-b200": "nvidia-datacenter",
+    "nvidia-t4": "nvidia-inference", "nvidia-l4": "nvidia-inference", "nvidia-rtx-4090": "nvidia-inference",
+    "nvidia-jetson-agx-orin": "nvidia-inference",
+    "amd-mi300x": "amd-instinct", "amd-mi250x": "amd-instinct",
+}
+
+
+def family_of(hardware: str, kind: str) -> str:
+    """Calibration family of a catalogue device (its kind-wide family when not listed)."""
+    if hardware in FAMILIES:
+        return FAMILIES[hardware]
+    if hardware.startswith("google-tpu"):
+        return "google-tpu"
+    return f"{kind}-{hardware}" if kind in ("fpga", "asic", "cpu") else kind
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of measurements.csv, typed."""
+
+    id: str
+    device: str
+    n_devices: int | None
+    workload: str
+    mode: str
+    precision: str
+    batch_size: str
+    shape: str
+    metric: str
+    value: float
+    software: str
+    notes: str
+
+    @property
+    def number(self) -> int:
+        return int(re.sub(r"\D", "", self.id) or 0)
+
+    @property
+    def trust(self) -> str:
+        m = re.search(r"trust=(\w+)", self.notes)
+        return m.group(1) if m else "?"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A row expressed as a simulation.
+
+    ``task``: ``model`` (a zoo workload step), ``gemm`` (one matmul), ``stream`` (one element-wise
+    copy-like op), ``generate`` (prefill + decode steps of an LLM) or ``power`` (average power of a
+    proxy step). ``scale`` multiplies per-device throughput (data-parallel rows, no communication).
+    """
+
+    row: Row
+    hardware: str
+    kind: str
+    family: str
+    task: str
+    category: str
+    workload: str = ""
+    mode: str = "inference"
+    precision: str = "bf16"
+    weight_precision: str | None = None
+    batch: int = 1
+    seq_len: int | None = None
+    image_size: int | None = None
+    scale: float = 1.0
+    accumulation: int = 1
+    optimizer: str = "adam"
+    overrides: tuple[tuple[str, object], ...] = ()
+    gemm: tuple[int, int, int, int] | None = None      # m, n, k, count
+    stream: tuple[float, int] | None = None            # bytes moved per pass, tensors read (1 or 2)
+    generate: tuple[int, int] | None = None            # input tokens, output tokens
+    eager: bool = False                                # framework dispatches op by op from Python
+    assumptions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unexpressible:
+    """A row the simulator cannot express yet, and why."""
+
+    row: Row
+    reason: str
+    kind: str = "?"
+
+
+def read_rows(path: Path = MEASUREMENTS) -> list[Row]:
+    """Parse measurements.csv into rows (ids as written, values as floats)."""
+    out = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            n = r.get("n_devices", "").strip()
+            out.append(Row(id=r["id"].strip(), device=r["device"].strip(), n_devices=int(n) if n.isdigit() else None,
+                           workload=r["workload"].strip(), mode=r["mode"].strip(), precision=r["precision"].strip(),
+                           batch_size=r["batch_size"].strip(), shape=r["seq_len_or_image_size"].strip(),
+                           metric=r["metric"].strip(), value=float(r["value"]), software=r.get("software", "").strip(),
+                           notes=r.get("notes", "").strip()))
+    return out
+
+
+def resolve_device(device: str, catalogue: dict) -> tuple[str | None, dict]:
+    """(catalogue name or None, overrides) for a device string."""
+    if device in DEVICES:
+        names, overrides = DEVICES[device]
+    else:
+        names, overrides = (), {}
+        for pattern, cands in DEVICE_RULES:
+            if re.search(pattern, device, re.I):
+                names = cands
+                break
+    for n in names:
+        if n in catalogue:
+            return n, overrides
+    return None, overrides
+
+
+def parse_precision(text: str, kind: str, vendor_default: str | None = None) -> str | None:
+    """Simulator format for a precision cell (AMP -> fp16, or bf16 on TPU); None if not stated."""
+    t = text.lower()
+    half = "bf16" if kind == "tpu" else "fp16"
+    if "nvfp4" in t or "fp4" in t:
+        return "fp4"
+    if "bf16 matmul" in t:
+        return "bf16"
+    if "fp8" in t:
+        return "fp8"
+    if "int8" in t:
+        return "int8"
+    if "16-bit fixed" in t:
+        return "int16"
+    if "tf32" in t:
+        return "tf32"
+    if "fp16" in t or "amp" in t or "mixed precision" in t:
+        return half
+    if "bf16" in t:
+        return "bf16"
+    if "fp32" in t:
+        return "fp32"
+    if "fp64" in t or t == "bytes":
+        return "fp32"  # byte counts are converted explicitly in stream cases
+    return vendor_default
+
+
+def first_int(text: str) -> int | None:
+    m = re.search(r"\d+", text.replace(",", ""))
+    return int(m.group()) if m else None
+
+
+def assign_splits(items: list) -> dict[str, str]:
+    """The fixed train/test split: ``fit`` / ``test`` alternate, in id order, within each stratum
+    (device kind, category); the first row of a stratum is a fit row. Unexpressible rows get ``-``.
+
+    Stratified so that every kind of evidence (GEMM, bandwidth, batch-1 latency, large-batch
+    inference, training, LLM, power) of every device kind has rows on both sides; plain id parity
+    would put whole categories on one side, since the ids come in vendor pairs.
+    """
+    out: dict[str, str] = {}
+    strata: dict[tuple[str, str], list] = {}
+    for it in items:
+        if isinstance(it, Case):
+            strata.setdefault((it.kind, it.category), []).append(it)
+        else:
+            out[it.row.id] = "-"
+    for members in strata.values():
+        for i, it in enumerate(sorted(members, key=lambda c: (c.row.number, c.row.id))):
+            out[it.row.id] = "fit" if i % 2 == 0 else "test"
+    return out
+
+
+@dataclass
+class _Ctx:
+    row: Row
+    hardware: str
+    kind: str
+    overrides: dict
+    assumptions: list[str] = field(default_factory=list)

@@ -1,0 +1,104 @@
+"""Error statistics and uncertainty bands.
+
+Definitions (stated in the report):
+- error % = (predicted - measured) / measured x 100, signed;
+- median absolute error = median of |error %|;
+- geometric-mean absolute error = exp(mean |ln(predicted / measured)|) - 1, in %: the typical
+  factor by which a prediction is off, symmetric for over- and under-prediction;
+- band: predicted x/÷ exp(q), q = the 80th percentile of |ln(predicted / measured)| over the fit rows
+  of the same device kind (pooled over all kinds when a kind has fewer than MIN_BAND_ROWS fit rows).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+BAND_QUANTILE = 0.8
+MIN_BAND_ROWS = 3
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One predicted row: ids, group keys, measured and predicted values."""
+
+    id: str
+    device: str
+    hardware: str
+    kind: str
+    family: str
+    workload: str
+    metric: str
+    split: str
+    category: str
+    measured: float
+    predicted: float
+    bottleneck: str
+
+    @property
+    def error(self) -> float:
+        return (self.predicted - self.measured) / self.measured
+
+    @property
+    def log_error(self) -> float:
+        return math.log(self.predicted / self.measured)
+
+
+def median(xs: list[float]) -> float:
+    s = sorted(xs)
+    if not s:
+        return float("nan")
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else 0.5 * (s[mid - 1] + s[mid])
+
+
+def quantile(xs: list[float], q: float) -> float:
+    """Linear-interpolated quantile (numpy's default method)."""
+    s = sorted(xs)
+    if not s:
+        return float("nan")
+    pos = q * (len(s) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def summary(rows: list[Scored]) -> dict[str, float]:
+    """n, median |error| %, geometric-mean |error| % of a group."""
+    if not rows:
+        return {"n": 0, "median_pct": float("nan"), "geomean_pct": float("nan")}
+    return {"n": len(rows), "median_pct": 100 * median([abs(r.error) for r in rows]),
+            "geomean_pct": 100 * (math.exp(sum(abs(r.log_error) for r in rows) / len(rows)) - 1)}
+
+
+def table(rows: list[Scored]) -> dict[tuple[str, str], dict[str, float]]:
+    """Summary per (kind or 'overall', split)."""
+    out = {}
+    kinds = sorted({r.kind for r in rows})
+    for split in ("fit", "test"):
+        part = [r for r in rows if r.split == split]
+        for k in kinds:
+            out[(k, split)] = summary([r for r in part if r.kind == k])
+        out[("overall", split)] = summary(part)
+    return out
+
+
+def bands(rows: list[Scored]) -> dict[str, float]:
+    """Half-width q (in ln units) of the band per device kind, from the fit split only."""
+    fit = [r for r in rows if r.split == "fit"]
+    pooled = quantile([abs(r.log_error) for r in fit], BAND_QUANTILE) if fit else 0.5
+    out = {"_pooled": pooled}
+    for k in sorted({r.kind for r in rows}):
+        errs = [abs(r.log_error) for r in fit if r.kind == k]
+        out[k] = quantile(errs, BAND_QUANTILE) if len(errs) >= MIN_BAND_ROWS else pooled
+    return out
+
+
+def coverage(rows: list[Scored], q: dict[str, float], split: str = "test") -> dict[str, tuple[int, int]]:
+    """(inside band, total) per kind and overall on ``split``."""
+    out: dict[str, tuple[int, int]] = {}
+    part = [r for r in rows if r.split == split]
+    for k in sorted({r.kind for r in part}) + ["overall"]:
+        sel = part if k == "overall" else [r for r in part if r.kind == k]
+        inside = sum(1 for r in sel if abs(r.log_error) <= q.get(r.kind, q["_pooled"]) + 1e-12)
+        out[k] = (inside, len(sel))
+    return out
