@@ -44,6 +44,10 @@ class ComputeGraph:
         self.meta = dict(meta or {})
         self._validate()
         self._order = list(nx.lexicographical_topological_sort(graph, key=lambda n: graph.nodes[n]["index"]))
+        rank = {n: i for i, n in enumerate(self._order)}
+        # neighbour lists in topological (= deterministic) order, computed once: the engine asks often
+        self._preds = {n: sorted(graph.predecessors(n), key=rank.__getitem__) for n in self._order}
+        self._succs = {n: sorted(graph.successors(n), key=rank.__getitem__) for n in self._order}
 
     def _validate(self) -> None:
         g = self.graph
@@ -71,10 +75,12 @@ class ComputeGraph:
         return self.graph.nodes[name]["op"]
 
     def predecessors(self, name: str) -> list[str]:
-        return sorted(self.graph.predecessors(name), key=lambda n: self.graph.nodes[n]["index"])
+        """Producers of ``name``'s inputs, in topological order."""
+        return self._preds[name]
 
     def successors(self, name: str) -> list[str]:
-        return sorted(self.graph.successors(name), key=lambda n: self.graph.nodes[n]["index"])
+        """Consumers of ``name``'s output, in topological order."""
+        return self._succs[name]
 
     def __len__(self) -> int:
         return self.graph.number_of_nodes()

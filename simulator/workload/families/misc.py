@@ -14,7 +14,7 @@ class MlpParams(FamilyParams):
     """Fully connected network: ``input_features`` -> hidden layers -> ``num_classes``."""
 
     input_features: int = Field(gt=0, le=10**8)
-    hidden: list[int] = Field(min_length=1, max_length=1000)
+    hidden: list[int] = Field(min_length=1, max_length=100_000)
     num_classes: int = Field(gt=0, le=10**8)
     activation: Literal["relu", "gelu", "tanh", "sigmoid", "silu"] = "relu"
 
