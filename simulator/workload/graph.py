@@ -252,6 +252,11 @@ class GraphBuilder:
 
         Raises:
             WorkloadError: the window is larger than the padded input.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> b.pool_ceil("p", b.input((1, 64, 112, 112)), 3, 2).shape
+            (1, 64, 56, 56)
         """
         self._check(len(x.shape) == 4, name, f"pool needs an NCHW input, got shape {x.shape}")
         n, c, h, w = x.shape
@@ -267,6 +272,11 @@ class GraphBuilder:
 
         Each output reads a window of about ceil(H / out_h) x ceil(W / out_w) inputs; a smaller input
         is up-sampled (windows repeat), as ``nn.AdaptiveAvgPool2d`` does.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> b.adaptive_pool("ap", b.input((1, 256, 13, 13)), 6).shape
+            (1, 256, 6, 6)
         """
         self._check(len(x.shape) == 4, name, f"adaptive pool needs an NCHW input, got shape {x.shape}")
         n, c, h, w = x.shape
@@ -279,7 +289,13 @@ class GraphBuilder:
         return self.add(op, [x], (n, c, oh, ow))
 
     def upsample(self, name: str, x: Tensor, factor: int) -> Tensor:
-        """Nearest-neighbour up-sampling of an NCHW tensor by an integer ``factor``: pure data movement."""
+        """Nearest-neighbour up-sampling of an NCHW tensor by an integer ``factor``: pure data movement.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> b.upsample("up", b.input((1, 8, 20, 20)), 2).shape
+            (1, 8, 40, 40)
+        """
         self._check(len(x.shape) == 4 and factor >= 1, name, f"upsample needs NCHW and factor >= 1, got {x.shape}")
         n, c, h, w = x.shape
         out = (n, c, h * factor, w * factor)
@@ -293,6 +309,11 @@ class GraphBuilder:
 
         Every input pixel scatters a ``kernel x kernel x out_ch`` patch, so it is one GEMM of
         M = N*H*W, N = out_ch*k*k, K = in_ch; output size (H - 1) * stride - 2 * pad + kernel.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> b.conv_transpose("up", b.input((1, 64, 16, 16)), 32, 2, stride=2).shape
+            (1, 32, 32, 32)
         """
         self._check(len(x.shape) == 4, name, f"conv_transpose needs an NCHW input, got shape {x.shape}")
         n, c, h, w = x.shape
