@@ -22,7 +22,7 @@ from simulator.workload.families.transformer import TransformerParams
 from simulator.workload.importers import onnx_import
 from simulator.workload.importers.onnx_import import load_onnx
 from simulator.workload.loader import load_workload
-from simulator.workload.ops import OpKind
+from simulator.workload.ops import Gemm, OpKind
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "workloads" / "examples"
@@ -226,13 +226,27 @@ def test_external_data_past_end_of_file(tmp_path: Path) -> None:
         load_onnx(path)
 
 
+def test_einsum_as_gemms(tmp_path: Path) -> None:
+    w = numpy_helper.from_array(np.ones((16, 32), np.float32), "w")
+    nodes = [helper.make_node("Einsum", ["x", "w"], ["h"], equation="bsd,df->bsf", name="proj"),
+             helper.make_node("Einsum", ["h", "h"], ["y"], equation="...nf,...mf->...nm", name="scores"),
+             helper.make_node("Einsum", ["y"], ["z"], equation="bnm->bn", name="rowsum")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "S", 16])],
+                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["B", "S"])], [w])
+    g = load_onnx(_save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path)).build(
+        batch_size=3, seq_len=10)
+    assert g.op("proj").matrix_flops == 2 * 3 * 10 * 16 * 32 and g.parameters == 16 * 32
+    assert g.op("scores").gemms[0] == Gemm(m=10, n=10, k=32, count=3)
+    assert g.op("rowsum").kind == OpKind.REDUCE
+
+
 def test_hard_coded_reshape_is_refused_at_other_batch(tmp_path: Path) -> None:
     shape = numpy_helper.from_array(np.array([1, 24], dtype=np.int64), "shape")
     nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Reshape", ["r", "shape"], ["y"], name="flat")]
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 24])], [shape])
     wl = load_onnx(_save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path))
-    with pytest.raises(WorkloadError, match="flat.*hard-codes a shape"):
+    with pytest.raises(WorkloadError, match="flat.*hard-codes a size"):
         wl.build(batch_size=8)
 
 

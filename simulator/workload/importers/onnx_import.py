@@ -92,7 +92,7 @@ NORMS = {"BatchNormalization": "batchnorm", "LayerNormalization": "layernorm", "
 POOLS = {"MaxPool", "AveragePool", "LpPool", "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"}
 STATIC_SOURCES = {"Constant", "Shape", "Size"}
 # Inputs (by position) that hold trainable weights, per op type; others are data or statistics.
-WEIGHT_INPUTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (0, 1, 2), "MatMul": (0, 1),
+WEIGHT_INPUTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (0, 1, 2), "MatMul": (0, 1), "Einsum": (0, 1),
                  "BatchNormalization": (1, 2), "LayerNormalization": (1, 2), "InstanceNormalization": (1, 2),
                  "GroupNormalization": (1, 2), "RMSNormalization": (1,), "LSTM": (1, 2, 3), "GRU": (1, 2, 3),
                  "Gather": (0,), "PRelu": (1,), "Add": (0, 1), "Sub": (0, 1), "Mul": (0, 1), "Div": (0, 1),
@@ -100,14 +100,14 @@ WEIGHT_INPUTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (0, 1, 2), "Ma
 
 
 def _supported(op_type: str) -> bool:
-    return (op_type in ELEMENTWISE or op_type in ACTIVATIONS or op_type in VIEWS or op_type in DATA_MOVEMENT
+    return op_type == "Einsum" or (op_type in ELEMENTWISE or op_type in ACTIVATIONS or op_type in VIEWS or op_type in DATA_MOVEMENT
             or op_type in REDUCE or op_type in NORMS or op_type in POOLS or op_type in STATIC_SOURCES
             or op_type in {"Conv", "ConvTranspose", "Gemm", "MatMul", "Softmax", "LogSoftmax", "LSTM", "GRU"})
 
 
 SUPPORTED_OPS = sorted(t for t in set(ELEMENTWISE) | set(ACTIVATIONS) | VIEWS | DATA_MOVEMENT | REDUCE
                        | set(NORMS) | POOLS | STATIC_SOURCES
-                       | {"Conv", "ConvTranspose", "Gemm", "MatMul", "Softmax", "LogSoftmax", "LSTM", "GRU"})
+                       | {"Conv", "ConvTranspose", "Gemm", "MatMul", "Softmax", "LogSoftmax", "LSTM", "GRU", "Einsum"})
 
 
 # --- reading the file ---------------------------------------------------------------------------
@@ -279,7 +279,7 @@ def _analyse(model: onnx.ModelProto, path: Path) -> _Model:
                 for o in n.output:
                     m.sources[o] = src
             m.static.update(o for o in n.output if o)
-        elif not standard or not _supported(n.op_type):
+        elif not standard or not _supported(n.op_type) or (n.op_type == "Einsum" and len(live) > 2):
             m.unsupported.append(i)
     _find_fusions(m, {o.name for o in g.output})
     m.inputs = [_Input(v.name, tuple(d.dim_value if d.HasField("dim_value") else d.dim_param
@@ -456,6 +456,10 @@ def _fold(m: _Model, sk: onnx.ModelProto, shapes: dict) -> bool:
     if not unknown:
         return False
     values = {t.name: numpy_helper.to_array(t) for t in sk.graph.initializer}
+    present = {o for n in sk.graph.node for o in n.output}
+    # constants that real ops read (Reshape targets, Resize scales...): inference needs their values
+    boundary = {x for i, n in enumerate(m.nodes) if i not in m.folded for x in n.input
+                if x in m.static and x in present}
     replace: dict[str, np.ndarray] = {}
     for i in sorted(m.folded | {k for k, n in enumerate(m.nodes) if n.op_type in STATIC_SOURCES}):
         n = m.nodes[i]
@@ -478,7 +482,7 @@ def _fold(m: _Model, sk: onnx.ModelProto, shapes: dict) -> bool:
                 continue
         for o, v in zip(n.output, outs):
             values[o] = np.asarray(v)
-            if o in unknown and o not in replace:
+            if o in unknown or o in boundary:
                 replace[o] = np.asarray(v)
     if not replace:
         return False
@@ -558,8 +562,8 @@ def _check_view(ctx: _Ctx, n: onnx.NodeProto, label: str, src: Tensor | None) ->
         out = ctx.numel(n.output[0], label)
         if out != src.elems:
             raise _fail(ctx.m.path, f"node {label!r} ({n.op_type}) turns {src.elems} elements into {out}: the "
-                                    "model hard-codes a shape; export it with a dynamic batch axis",
-                        f"graph.node.{label}")
+                                    "model hard-codes a size (a traced batch or sequence length?), so it cannot "
+                                    f"be built at this shape; export it with dynamic axes", f"graph.node.{label}")
 
 
 def _fallback(ctx: _Ctx, n: onnx.NodeProto, label: str, acts: list[Tensor]) -> Op:
@@ -588,6 +592,8 @@ def _map(ctx: _Ctx, i: int, n: onnx.NodeProto, label: str, acts: list[Tensor]) -
         return _conv(ctx, n, label)
     if t in ("Gemm", "MatMul"):
         return _matmul(ctx, i, n, label)
+    if t == "Einsum":
+        return _einsum(ctx, n, label, acts)
     if t in ("LSTM", "GRU"):
         return _recurrent(ctx, n, label)
     if t == "Gather" and _is_weight(ctx.m, n.input[0]):
@@ -678,6 +684,40 @@ def _matmul(ctx: _Ctx, i: int, n: onnx.NodeProto, label: str) -> Op:
         batch = math.prod(ctx.shape(n.output[0], label)[:-2])
         op = O.matmul(label, batch=batch, m=a[-2], k=k, n=nn, bias=False, has_weight=False)
     return op.renamed(label, param_elems=p, weight_read_elems=p)
+
+
+def _einsum(ctx: _Ctx, n: onnx.NodeProto, label: str, acts: list[Tensor]) -> Op:
+    """One operand: a transpose or a reduction. Two: GEMMs with batch (in both and the output),
+    m / n (in one operand and the output) and k (contracted) index groups; FLOPs = 2 x all sizes."""
+    eq = _attr(n, "equation", b"")
+    eq = (eq.decode() if isinstance(eq, bytes) else eq).replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    shapes = [ctx.shape(x, label) for x in n.input if x]
+    extras = [len(shp) - len(t) + 3 if "..." in t else 0 for t, shp in zip(lhs.split(","), shapes)]
+    ell = [chr(0x2460 + j) for j in range(max(extras, default=0))]  # broadcast dims, right-aligned
+    terms, sizes = [], {}
+    for term, shp, extra in zip(lhs.split(","), shapes, extras):
+        term = term.replace("...", "".join(ell[len(ell) - extra:]))
+        terms.append(term)
+        for ch, d in zip(term, shp):
+            sizes[ch] = max(sizes.get(ch, 1), d)
+    if arrow:
+        out = set(rhs.replace("...", "")) | (set(ell) if "..." in rhs else set())
+    else:  # implicit output: the indices that appear once, and the broadcast dims
+        out = {ch for ch in sizes if "".join(terms).count(ch) == 1} | set(ell)
+    total = math.prod(ctx.shape(n.output[0], label))
+    if len(terms) == 1:
+        if set(terms[0]) - out:
+            return O.reduce_sum(label, elems_in=math.prod(shapes[0]), elems_out=total)
+        return O.data_movement(label, elems=total)
+    a, b = set(terms[0]), set(terms[1])
+    size = lambda letters: math.prod(sizes[c] for c in letters)  # noqa: E731
+    gemm = Gemm(m=size((a - b) & out), n=size((b - a) & out), k=size((a & b) - out) * size((a ^ b) - out),
+                count=size(a & b & out))
+    p = ctx.params(n)
+    return Op(label, OpKind.MATMUL, flops=float(gemm.flops), input_elems=float(sum(t.elems for t in acts)),
+              output_elems=float(total), param_elems=p, weight_read_elems=p, gemms=(gemm,),
+              attrs=(("equation", eq), ("onnx_op", "Einsum")))
 
 
 def _recurrent(ctx: _Ctx, n: onnx.NodeProto, label: str) -> Op:
