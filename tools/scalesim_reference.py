@@ -74,12 +74,14 @@ def run_one(topology: str, kind: str, config: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         layout = Path(tmp) / "layout.csv"
         layout.write_text("Layer name, IFMAP Height, IFMAP Width, Channels,\n")
-        t0 = time.perf_counter()
+        load_before = os.getloadavg()[0]
+        t0, c0 = time.perf_counter(), time.process_time()
         with contextlib.redirect_stdout(io.StringIO()):
             sim = scalesim(save_disk_space=True, verbose=False, config=str(DATA / config),
                            topology=str(DATA / topology), layout=str(layout), input_type_gemm=kind == "gemm")
             sim.run_scale(top_path=str(Path(tmp) / "out"))
-        wall_s = time.perf_counter() - t0
+        wall_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+        load = max(load_before, os.getloadavg()[0])
         names = [row[0] for row in sim.topo.topo_arrays]
         report = Path(tmp) / "out" / sim.config.get_run_name() / "COMPUTE_REPORT.csv"
         rows = list(csv.reader(report.read_text().splitlines()))[1:]
@@ -88,7 +90,8 @@ def run_one(topology: str, kind: str, config: str) -> dict[str, object]:
         cells = [c.strip() for c in row]
         layers.append({"name": name, "compute_cycles": int(float(cells[2])), "stall_cycles": int(float(cells[3])),
                        "total_cycles_incl_prefetch": int(float(cells[1]))})
-    return {"topology": topology, "input_type": kind, "config": config, "layers": layers, "wall_s": round(wall_s, 2)}
+    return {"topology": topology, "input_type": kind, "config": config, "layers": layers,
+            "timing": {"wall_s": round(wall_s, 2), "cpu_s": round(cpu_s, 2), "load_avg_1min": round(load, 2)}}
 
 
 def _job(args: tuple[str, str, str]) -> dict[str, object]:
@@ -104,19 +107,21 @@ def main(argv: list[str] | None = None) -> int:
     GOLDEN.mkdir(parents=True, exist_ok=True)
     walls = json.loads(WALLTIME.read_text()) if WALLTIME.exists() else {"runs": {}}
     walls["machine"] = machine()
-    walls["note"] = ("SCALE-Sim 3.0.0 wall time per run (Python API, save_disk_space=True, CALC bandwidth), "
-                     "measured by tools/scalesim_reference.py with --jobs runs in parallel")
+    walls["note"] = ("SCALE-Sim 3.0.0 time per run (Python API, save_disk_space=True, CALC bandwidth), measured "
+                     "by tools/scalesim_reference.py with jobs_in_parallel runs at once: wall_s is elapsed time, "
+                     "cpu_s the process CPU time (robust to other load), load_avg_1min the machine's load")
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         for result in pool.map(_job, todo):
             key = run_name(str(result["topology"]), str(result["config"]))
-            wall_s = result.pop("wall_s")
+            timing = result.pop("timing")
             result["scalesim_version"] = walls["machine"]["scalesim"]
             (GOLDEN / f"{key}.json").write_text(json.dumps(result, indent=1) + "\n")
             total = sum(int(layer["compute_cycles"]) for layer in result["layers"])
-            walls["runs"][key] = {"wall_s": wall_s, "layers": len(result["layers"]), "compute_cycles": total,
+            walls["runs"][key] = {**timing, "layers": len(result["layers"]), "compute_cycles": total,
                                   "jobs_in_parallel": args.jobs}
             WALLTIME.write_text(json.dumps(walls, indent=1, sort_keys=True) + "\n")
-            print(f"{key:40s} {total:>10d} cycles {wall_s:8.1f} s", flush=True)
+            print(f"{key:40s} {total:>10d} cycles {timing['wall_s']:8.1f} s wall {timing['cpu_s']:8.1f} s CPU "
+                  f"(load {timing['load_avg_1min']})", flush=True)
     return 0
 
 
