@@ -34,6 +34,11 @@ OFFLINE_CNN_BATCH = 256
 FPGA_THROUGHPUT_BATCH = 8
 
 EAGER = ("pytorch", "tensorflow")  # frameworks that dispatch every op from the host
+# Inference stacks that compile the graph and fuse pointwise ops into their producers. Not TF 1.x
+# XLA auto-clustering: its rows (M044, M046) run within 20% of the same GPU's unfused eager rows.
+# Training is never simulated fused: batch-norm statistics and every backward op still make
+# their own passes over the activations.
+COMPILED = r"tensorrt|trt|mlperf|neuron|tflite|edgetpu|vitis|jax|flax"
 
 
 def _refuse(row: Row, reason: str, kind: str = "?") -> Unexpressible:
@@ -174,17 +179,20 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
             return _refuse(row, f"metric {metric} of a generation run needs the serving feature", kind)
         if not row.batch_size.strip().isdigit():
             return _refuse(row, "in-flight batching with an unstated batch: needs the serving feature", kind)
-        return Case(**base, task="generate", category="llm", workload=name, mode="inference", precision=prec,
+        return Case(**base, task="generate", category="llm", workload=name, mode="inference", precision=prec, fused=True,
                     weight_precision=weight_prec, batch=batch, generate=(int(gen.group(1)), int(gen.group(2))),
                     assumptions=tuple(assumptions + ["static batching: prefill then one decode step per output token"]))
     if metric not in ("images_per_s", "sequences_per_s", "samples_per_s", "latency_ms", "ttft_ms", "watts"):
         return _refuse(row, f"metric {metric} needs the serving feature", kind)
     category = _category(row, mode, batch, metric)
-    eager = any(f in row.software.lower() for f in EAGER) and kind == "gpu"
+    stack = f"{row.software} {row.precision} {row.workload}".lower()
+    fused = mode == "inference" and (kind in ("tpu", "asic", "fpga") or re.search(COMPILED, stack) is not None)
+    eager = not fused and any(f in row.software.lower() for f in EAGER) and kind == "gpu"
     opt = "momentum" if name.startswith("resnet") else "adam"
     return Case(**base, task="model", category=category, workload=name, mode=mode, precision=prec,
                 weight_precision=weight_prec, batch=batch, seq_len=seq if not image else None,
-                image_size=image, scale=float(scale), accumulation=accum, optimizer=opt, eager=eager,
+                image_size=image, scale=float(scale), accumulation=accum, optimizer=opt, eager=eager, fused=fused,
+                logits="last" if llm else "all",
                 assumptions=tuple(assumptions))
 
 

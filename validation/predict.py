@@ -16,6 +16,7 @@ from simulator.workload import ops as O
 from simulator.workload.graph import GraphBuilder
 from simulator.workload.loader import Workload, load_workload
 
+from .fusion import fused
 from .rows import Case
 
 # Eager frameworks (PyTorch, TensorFlow without TensorRT) issue ops one at a time from Python on the
@@ -68,9 +69,8 @@ def _alexnet_conv() -> Workload:
 
 
 def _workload(case: Case) -> Workload:
-    if case.workload == "alexnet-conv":
-        return _alexnet_conv()
-    return load_workload(case.workload)
+    wl = _alexnet_conv() if case.workload == "alexnet-conv" else load_workload(case.workload)
+    return fused(wl) if case.fused else wl
 
 
 def hardware_for(case: Case, extra: dict | None = None):
@@ -89,14 +89,14 @@ def _scenario(case: Case, *, batch: int, accumulation: int = 1, seq_len: int | N
 
 def _step(case: Case, hw, *, dispatch_us: float) -> tuple[float, object]:
     wl = _workload(case)
-    r1 = run_scenario(wl, hw, _scenario(case, batch=case.batch))
+    r1 = run_scenario(wl, hw, _scenario(case, batch=case.batch), logits=case.logits)
     t1 = r1.summary["step_time_s"]
     if case.eager:
         t1 = max(t1, r1.summary["op_count"] * dispatch_us * 1e-6)
     if case.accumulation > 1:
         # the engine repeats the micro-batch graph and runs the optimizer once: step time is affine
         # in the number of micro-batches, so two runs give it exactly for any count
-        r2 = run_scenario(wl, hw, _scenario(case, batch=2 * case.batch, accumulation=2))
+        r2 = run_scenario(wl, hw, _scenario(case, batch=2 * case.batch, accumulation=2), logits=case.logits)
         t2 = r2.summary["step_time_s"]
         per_micro, fixed = t2 - t1, 2 * t1 - t2
         return case.accumulation * per_micro + fixed, r1

@@ -199,6 +199,8 @@ class Case:
     stream: tuple[float, int] | None = None            # bytes moved per pass, tensors read (1 or 2)
     generate: tuple[int, int] | None = None            # input tokens, output tokens
     eager: bool = False                                # framework dispatches op by op from Python
+    fused: bool = False                                # a graph compiler fuses pointwise ops
+    logits: str = "all"                                # "last": LLM prefill computes one position's logits
     assumptions: tuple[str, ...] = ()
 
 

@@ -85,13 +85,23 @@ def gemm_time_s(hw: GpuSpec, g: Gemm, rate_per_sm: float) -> tuple[float, int, i
     return plan.seconds, plan.waves, plan.blocks
 
 
-def gemm_hbm_bytes(hw: GpuSpec, g: Gemm, in_bytes: float, w_bytes: float, out_bytes: float) -> float:
-    """HBM bytes of a GEMM: each operand once if A and B fit in half the L2 (or the GEMM is one of a
-    batch of small ones), else operand panels are re-read once per square block of concurrent tiles."""
+def gemm_hbm_bytes(hw: GpuSpec, g: Gemm, in_bytes: float, w_bytes: float, out_bytes: float, *,
+                   a_total_bytes: float | None = None) -> float:
+    """HBM bytes of a GEMM: each operand once if the smaller of A and B fits in half the L2 (it stays
+    resident while the other streams past it), or the GEMM is one of a batch of small ones; else
+    operand panels are re-read once per square block of concurrent tiles.
+
+    ``a_total_bytes`` replaces ``m * k * in_bytes`` for the A operand: an implicit-GEMM convolution
+    reads its input tensor (about once), not the im2col matrix, which is kh*kw times larger.
+
+    Example:
+        >>> # 8192^3 bf16 on H100: 128 MiB operands, 50 MiB L2 -> panels re-read
+    """
     c = hw.compute
-    a, b, o = g.m * g.k * in_bytes, g.k * g.n * w_bytes, g.m * g.n * out_bytes
+    a = g.m * g.k * in_bytes if a_total_bytes is None else a_total_bytes / max(1, g.count)
+    b, o = g.k * g.n * w_bytes, g.m * g.n * out_bytes
     l2 = hw.memory[0].capacity_bytes if len(hw.memory) > 1 else 0.0
-    if g.count > 1 or a + b <= 0.5 * l2:
+    if g.count > 1 or min(a, b) <= 0.5 * l2:
         return (a + b + o) * g.count
     side = max(1, math.isqrt(c.sm_count))
     rereads_a = max(1, ceil_div(g.n, c.tile_n * side))
@@ -130,7 +140,8 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     if op.kind in (OpKind.MATMUL, OpKind.CONV2D) and len(op.gemms) == 1 and steps == 1:
         g = op.gemms[0]
         w_elem = (w_read / (g.k * g.n * g.count)) if w_read else numerics.act_bytes
-        hbm = max(hbm, gemm_hbm_bytes(hw, g, numerics.act_bytes, w_elem, numerics.act_bytes))
+        a_total = act_in if op.kind == OpKind.CONV2D else None
+        hbm = max(hbm, gemm_hbm_bytes(hw, g, numerics.act_bytes, w_elem, numerics.act_bytes, a_total_bytes=a_total))
     if vec_rate:
         compute_s += op.vector_flops / vec_rate
     return finish(hw=hw, numerics=numerics, options=options, flops=op.flops, compute_s=compute_s,
