@@ -11,6 +11,7 @@ The CLI subcommand ``sweep`` (``python -m simulator sweep sweep.yaml``) lives in
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import multiprocessing
@@ -112,8 +113,30 @@ def derive(result: Mapping[str, Any], *, energy_usd_per_kwh: float = 0.12, carbo
     return out
 
 
-def _run_point_dict(params: Mapping[str, Any], workload: str, mode: str) -> dict[str, Any]:
-    """The point sent to :func:`run_point`: space keys split into run keywords and spec overrides."""
+def _file_digest(path: Path, cache: dict[Path, str | None]) -> str | None:
+    if path not in cache:
+        try:
+            cache[path] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        except OSError:
+            cache[path] = None  # an unknown name: the worker records the point as invalid
+    return cache[path]
+
+
+def _inputs(hardware: str, workload: str, cache: dict[Path, str | None]) -> dict[str, str | None]:
+    """Digests of the hardware and workload files, so a store never serves results of an edited spec."""
+    from .spec.loader import catalogue
+    from .workload.loader import zoo
+
+    hw, wl = catalogue().get(hardware, Path(hardware)), zoo().get(workload, Path(workload))
+    return {"hardware": _file_digest(hw, cache), "workload": _file_digest(wl, cache)}
+
+
+def _run_point_dict(params: Mapping[str, Any], workload: str, mode: str,
+                    digests: dict[Path, str | None] | None = None) -> dict[str, Any]:
+    """The point sent to :func:`run_point`: space keys split into run keywords and spec overrides.
+
+    ``inputs`` (file digests) is part of the point, hence of its store key; the worker ignores it.
+    """
     point: dict[str, Any] = {"workload": workload, "mode": mode, "overrides": {}}
     for key, value in params.items():
         if key.startswith("hardware."):
@@ -123,6 +146,8 @@ def _run_point_dict(params: Mapping[str, Any], workload: str, mode: str) -> dict
     for key in ("workload", "hardware"):
         if isinstance(point[key], Path):
             point[key] = str(point[key])
+    if isinstance(point["hardware"], str) and isinstance(point["workload"], str):
+        point["inputs"] = _inputs(point["hardware"], point["workload"], {} if digests is None else digests)
     return point
 
 
@@ -293,7 +318,8 @@ def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "traini
     if train_epochs is not None and not dataset_samples:
         raise InputError("dataset_samples: train_epochs needs the number of samples in one epoch")
     params = make_points(space, sampler=sampler, samples=samples, seed=seed)
-    points = [_run_point_dict(p, str(workload), mode) for p in params]
+    digests: dict[Path, str | None] = {}  # each file read once per sweep
+    points = [_run_point_dict(p, str(workload), mode, digests) for p in params]
     keys = [point_key(p) for p in points]
     money = {"energy_usd_per_kwh": energy_usd_per_kwh, "carbon_g_per_kwh": carbon_g_per_kwh,
              "train_tokens": train_tokens, "train_epochs": train_epochs, "dataset_samples": dataset_samples}

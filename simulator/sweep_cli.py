@@ -19,6 +19,8 @@ A sweep file (YAML, unknown keys rejected)::
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -122,8 +124,10 @@ def _connect(address: str):
 
 
 def _render(df: pd.DataFrame, fmt: str, params: list[str]) -> str:
-    if fmt == "json":
-        return df.to_json(orient="records", indent=1)
+    if fmt == "json":  # json.dumps, not DataFrame.to_json: floats round-trip exactly, NaN becomes null
+        records = [{str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+                   for row in df.astype(object).to_dict(orient="records")]
+        return json.dumps(records, indent=1, default=str)
     if fmt == "csv":
         return df.to_csv(index=False)
     cols = [c for c in df.columns if c in params or c in SHOW_COLUMNS or c in ("parameter", "value")]

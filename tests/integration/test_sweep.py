@@ -2,7 +2,7 @@
 failing and invalid points recorded, sweep files and spaces validated with one clear error."""
 from __future__ import annotations
 
-import io
+import json
 import os
 import re
 import signal
@@ -19,7 +19,8 @@ import pytest
 import simulator.api
 from simulator import cli, pareto, sensitivity, sweep
 from simulator.sweep_space import MAX_POINTS, SpaceError, make_points
-from simulator.sweep_store import SweepStore
+from simulator.sweep import _run_point_dict
+from simulator.sweep_store import SweepStore, point_key
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -104,15 +105,30 @@ def test_killed_sweep_resumes_with_every_reported_point_stored_once(tmp_path, re
         assert st.counts() == reference["status"].value_counts().to_dict()
 
 
-def test_dask_cluster_gives_the_same_table_as_a_local_pool():
+def test_dask_cluster_gives_the_same_table_as_a_local_pool(tmp_path):
     import distributed  # a main dependency, so CI always runs this comparison
     space = {"hardware": ["nvidia-h100-sxm", "nvidia-l4"], "batch_size": [8, 64], "precision": ["bf16", "int8"]}
     local = sweep("bert-base", space, mode="inference", progress=False)  # default: local process pool
+    spec = tmp_path / "dask.yaml"
+    spec.write_text(f"workload: bert-base\nmode: inference\nspace: {json.dumps(space)}\n")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         remote = sweep("bert-base", space, mode="inference", executor=client.get_executor(), progress=False)
+        assert cli.main(["sweep", str(spec), "--scheduler", cluster.scheduler_address, "--no-progress",
+                         "--format", "json", "--out", str(tmp_path / "dask.json")]) == 0
     assert (local["status"] == "ok").all()
     pd.testing.assert_frame_equal(_comparable(remote), _comparable(local))
+    via_cli = json.loads((tmp_path / "dask.json").read_text())
+    assert [r["key"] for r in via_cli] == local["key"].tolist()
+    assert [r["step_time_s"] for r in via_cli] == local["step_time_s"].tolist()
+
+
+def test_editing_a_spec_file_changes_the_point_key(tmp_path):
+    spec = tmp_path / "gpu.yaml"
+    spec.write_text((REPO / "hardware_specs/gpu/nvidia-h100-sxm.yaml").read_text())
+    before = point_key(_run_point_dict({"hardware": str(spec)}, "mlp", "training"))
+    spec.write_text(spec.read_text().replace("tdp_w: 700", "tdp_w: 600"))
+    assert point_key(_run_point_dict({"hardware": str(spec)}, "mlp", "training")) != before
 
 
 def test_failing_and_invalid_points_are_recorded_and_never_stop_the_sweep(tmp_path, monkeypatch):
@@ -208,8 +224,8 @@ def test_cli_prints_the_pareto_front(tmp_path, capsys):
     path.write_text("workload: mlp\nmode: inference\nspace:\n  hardware: [nvidia-h100-sxm, nvidia-l4]\n"
                     "  batch_size: [8, 512]\npareto: {minimize: [step_time_s, cost_usd]}\n")
     assert cli.main(["sweep", str(path), "--no-progress", "--workers", "1", "--pareto", "--format", "json"]) == 0
-    front = pd.read_json(io.StringIO(capsys.readouterr().out))
-    assert 1 <= len(front) <= 4 and set(front["status"]) == {"ok"}
+    front = json.loads(capsys.readouterr().out)
+    assert 1 <= len(front) <= 4 and {r["status"] for r in front} == {"ok"}
 
 
 def test_sensitivity_ranks_the_parameters_that_move_the_objective(reference):
