@@ -282,6 +282,27 @@ def test_external_data_absolute_or_escaping(tmp_path: Path, location: str) -> No
     assert str(tmp_path / "m.onnx") in str(err.value)
 
 
+def test_external_data_symlink_leaving_folder(tmp_path: Path) -> None:
+    inside = tmp_path / "model"
+    inside.mkdir()
+    path = inside / "ext.onnx"
+    onnx.save_model(_linear_model(), str(path), save_as_external_data=True, location="weights.bin",
+                    size_threshold=0)
+    (inside / "weights.bin").rename(tmp_path / "weights.bin")
+    (inside / "weights.bin").symlink_to(tmp_path / "weights.bin")
+    with pytest.raises(WorkloadError, match="'W'.*outside the model's folder"):
+        load_onnx(path)
+
+
+def test_unsorted_nodes_are_accepted(tmp_path: Path) -> None:
+    model = _linear_model()
+    nodes = list(model.graph.node)[::-1]
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    g = load_onnx(_save(model, tmp_path)).build(batch_size=2)
+    assert g.order == ["fc", "act"]
+
+
 def test_fallback_simulates_unsupported_nodes(tmp_path: Path) -> None:
     path = tmp_path / "u.onnx"
     write_unsupported(path)

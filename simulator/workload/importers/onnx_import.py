@@ -137,7 +137,11 @@ def _all_tensors(graph: onnx.GraphProto):
     yield from graph.initializer
     for sparse in graph.sparse_initializer:
         yield from (sparse.values, sparse.indices)
-    for node in graph.node:
+    yield from _node_tensors(graph.node)
+
+
+def _node_tensors(nodes):
+    for node in nodes:
         for attr in node.attribute:
             if attr.HasField("t"):
                 yield attr.t
@@ -149,7 +153,8 @@ def _all_tensors(graph: onnx.GraphProto):
 def _check_external_data(model: onnx.ModelProto, path: Path) -> None:
     """Refuse external-data locations that are absolute or leave the model's folder."""
     folder = path.resolve().parent
-    for t in _all_tensors(model.graph):
+    functions = [t for f in model.functions for t in _node_tensors(f.node)]
+    for t in [*_all_tensors(model.graph), *functions]:
         if t.data_location != onnx.TensorProto.EXTERNAL:
             continue
         info = {e.key: e.value for e in t.external_data}
@@ -531,7 +536,7 @@ def _build(m: _Model, unsupported: str, shape: Shape, name: str) -> ComputeGraph
                            "image_size": shape.image_size, "past_len": shape.past_len})
     tensors: dict[str, Tensor] = {i.name: Tensor(None, ctx.shape(i.name, i.name)) for i in m.inputs}
     for i, n in enumerate(m.nodes):
-        if i in m.folded or n.op_type in STATIC_SOURCES or i in m.absorbed:
+        if i in m.folded or i in m.absorbed or (n.op_type in STATIC_SOURCES and i not in m.unsupported):
             continue
         label = m.names[i]
         acts = [tensors[x] for x in n.input if x in tensors]
