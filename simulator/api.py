@@ -162,19 +162,51 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
     out_bytes = {n: graph.op(n).output_elems * act for n in graph.order}
     scratch = {n: (graph.op(n).scratch_elems * act if graph.op(n).kind == OpKind.ATTENTION and not sc.fused_attention
                    else 0.0) for n in graph.order}
-    static = sum(plan.values()) + extra_static_bytes - (weight_bytes if stream else 0.0)
     ws = None
+    streamed_bytes = 0.0
     if stream:
+        # like the Edge TPU compiler: cache parameters in order while half the memory holds them,
+        # stream the rest over the host link on every pass
         link = hw.host_link
-        ws = WeightStream(bytes_by_op={n: graph.op(n).weight_read_elems * numerics.weight_bytes for n in graph.order},
-                          bandwidth_bps=link.bandwidth_gbs * GIGA, latency_s=link.latency_us * 1e-6,
-                          energy_j_per_byte=link.energy_pj_per_byte * PICO)
+        resident, streamed = 0.0, {}
+        for n in graph.order:
+            b = graph.op(n).weight_read_elems * numerics.weight_bytes
+            if resident + b <= 0.5 * capacity:
+                resident += b
+            else:
+                streamed[n] = b
+        streamed_bytes = weight_bytes - resident
+        ws = WeightStream(bytes_by_op=streamed, bandwidth_bps=link.bandwidth_gbs * GIGA,
+                          latency_s=link.latency_us * 1e-6, energy_j_per_byte=link.energy_pj_per_byte * PICO)
+    static = sum(plan.values()) + extra_static_bytes - streamed_bytes
     once = frozenset(n for n in graph.order if graph.op(n).kind == OpKind.OPTIMIZER)
     trace = run_device(DeviceRun(device=f"{hw.name}:0", graph=graph, costs=costs, out_bytes=out_bytes,
                                  scratch_bytes=scratch, static_bytes=static,
                                  repeat=sc.grad_accumulation if sc.mode == Mode.TRAINING else 1,
                                  once_at_end=once, weight_stream=ws))
-    return _summarise(wl, hw, sc, fwd, graph, trace, plan, static, numerics, extra_static_bytes)
+    result = _summarise(wl, hw, sc, fwd, graph, trace, plan, static, numerics, extra_static_bytes)
+    result.extra["energy_breakdown_j"] = _energy_breakdown(graph, costs, trace, hw, once,
+                                                           sc.grad_accumulation if sc.mode == Mode.TRAINING else 1)
+    return result
+
+
+def _energy_breakdown(graph: ComputeGraph, costs: dict[str, OpCost], trace, hw: _DeviceBase, once: frozenset,
+                      repeat: int) -> dict[str, float]:
+    """Energy of the step by where it was spent: idle (static) power, arithmetic, each memory level, links."""
+    out = {"idle": hw.power.idle_w * trace.end_s, "compute": 0.0}
+    for level in hw.memory:
+        out[level.name] = 0.0
+    for n in graph.order:
+        c = costs[n]
+        times = 1 if n in once else repeat
+        levels = sum(c.energy_by_level_j.values())
+        out["compute"] += (c.dynamic_energy_j - levels) * times
+        for name, e in c.energy_by_level_j.items():
+            out[name] += e * times
+    links = sum(e.energy_j for e in trace.events if e.track != "compute")
+    if links:
+        out["host_link"] = links
+    return out
 
 
 def _summarise(wl, hw, sc, fwd, graph, trace, plan, static, numerics, extra_static_bytes) -> SimulationResult:
