@@ -100,12 +100,10 @@ WEIGHT_INPUTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (0, 1, 2), "Ma
 
 
 def _supported(op_type: str) -> bool:
-    return op_type == "Einsum" or (op_type in ELEMENTWISE or op_type in ACTIVATIONS or op_type in VIEWS or op_type in DATA_MOVEMENT
-            or op_type in REDUCE or op_type in NORMS or op_type in POOLS or op_type in STATIC_SOURCES
-            or op_type in {"Conv", "ConvTranspose", "Gemm", "MatMul", "Softmax", "LogSoftmax", "LSTM", "GRU"})
+    return op_type in SUPPORTED_OPS
 
 
-SUPPORTED_OPS = sorted(t for t in set(ELEMENTWISE) | set(ACTIVATIONS) | VIEWS | DATA_MOVEMENT | REDUCE
+SUPPORTED_OPS = frozenset(t for t in set(ELEMENTWISE) | set(ACTIVATIONS) | VIEWS | DATA_MOVEMENT | REDUCE
                        | set(NORMS) | POOLS | STATIC_SOURCES
                        | {"Conv", "ConvTranspose", "Gemm", "MatMul", "Softmax", "LogSoftmax", "LSTM", "GRU", "Einsum"})
 
