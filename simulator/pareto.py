@@ -5,16 +5,15 @@ columns works) and return new DataFrames; nothing is modified in place.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 from .errors import InputError
 from .sweep_space import RUN_KEYS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _usable(table: pd.DataFrame, columns: Sequence[str], feasible_only: bool) -> pd.DataFrame:

@@ -21,17 +21,15 @@ import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, TextIO
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pandas as pd
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TextIO
 
 from .errors import InfeasibleError, InputError
 from .result import SUMMARY_KEYS
 from .sweep_space import RUN_KEYS, make_points
 from .sweep_store import PointOutcome, SweepStore, canonical_json, point_key
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["sweep", "run_point", "derive", "RESULT_COLUMNS", "DERIVED_COLUMNS"]
 

@@ -23,15 +23,14 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WORKLOAD_SUFFIXES = (".yaml", ".yml", ".onnx", ".csv")
 SHOW_COLUMNS = ("step_time_s", "throughput_samples_per_s", "energy_j", "peak_memory_bytes", "fits_in_memory",
