@@ -35,11 +35,12 @@ KINDS = ("cpu", "gpu", "tpu", "fpga", "asic")
 DEFAULT_WORKLOAD = "resnet50"
 DEFAULT_DEVICE = "nvidia-h100-sxm"
 # first two of these that exist are the default comparison devices
-COMPARE_PREFERENCE = ("nvidia-a100-sxm-80gb", "amd-mi300x", "nvidia-b200", "google-tpu-v5e", "nvidia-a100-pcie")
+COMPARE_PREFERENCE = ("nvidia-a100-sxm-80gb", "google-tpu-v5p", "amd-mi300x", "nvidia-b200", "nvidia-a100-pcie")
 MODES = {"Training step": "training", "Inference batch": "inference"}
 PRECISIONS = [p.value for p in sim.Precision]
 OPTIMIZERS = ["adam", "adamw", "sgd", "momentum", "adafactor"]
 GIB = 1024**3
+BOUND_SHORT = {"memory_bandwidth": "memory BW", "memory_capacity": "capacity", "communication": "comms"}
 BOUND_COLOURS = {"compute": "#4C78A8", "memory_bandwidth": "#F58518", "overhead": "#B279A2", "host": "#54A24B",
                  "communication": "#E45756", "memory_capacity": "#9D755D", "": "#BAB0AC"}
 
@@ -229,7 +230,7 @@ def fmt_usd(x: float | None) -> str:
 
 
 def pct_delta(new: float, old: float) -> str | None:
-    if not old:
+    if not old or abs(new / old - 1) < 5e-4:  # unchanged: no delta rather than a coloured "+0.0%"
         return None
     return f"{(new / old - 1) * 100:+.1f}%"
 
@@ -333,7 +334,8 @@ def sidebar() -> Scenario | None:
 
 
 def _layout(fig: go.Figure, title: str, **kw: Any) -> go.Figure:
-    fig.update_layout(title=title, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"), **kw)
+    fig.update_layout(title=title, margin=dict(l=10, r=10, t=70, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0), **kw)
     return fig
 
 
@@ -472,23 +474,28 @@ def headline(r: sim.SimulationResult, hw: Any, base: tuple[sim.SimulationResult,
     tp_old = (b.tokens_per_s or b.throughput_samples_per_s) if b else None
     row1[1].metric(tp_label, tp, pct_delta(tp_new, tp_old) if b else None)
     fit = "fits" if r.fits_in_memory else f"short by {fmt_bytes(r.memory_shortfall_bytes)}"
-    row1[2].metric("Peak memory", f"{fmt_bytes(r.peak_memory_bytes)} / {fmt_bytes(r.memory_capacity_bytes)}",
-                   pct_delta(r.peak_memory_bytes, b.peak_memory_bytes) if b else fit,
+    cap = f"of {fmt_bytes(r.memory_capacity_bytes)} · {fit}"
+    row1[2].metric("Peak memory", fmt_bytes(r.peak_memory_bytes),
+                   pct_delta(r.peak_memory_bytes, b.peak_memory_bytes) if b else cap,
                    delta_color="inverse" if b else ("normal" if r.fits_in_memory else "inverse"),
-                   help="Peak allocated vs main-memory capacity; " + fit)
+                   delta_arrow="auto" if b else "off", help=f"Peak allocated vs main-memory capacity: {cap}")
     row1[3].metric("Energy per step", f"{r.energy_j:.3g} J", pct_delta(r.energy_j, b.energy_j) if b else None,
                    delta_color="inverse")
     row2 = st.columns(4)
-    row2[0].metric("Average power", f"{r.average_power_w:.0f} W / {r.tdp_w:.0f} W TDP",
-                   pct_delta(r.average_power_w, b.average_power_w) if b else None, delta_color="inverse")
+    row2[0].metric("Average power", f"{r.average_power_w:.0f} W",
+                   pct_delta(r.average_power_w, b.average_power_w) if b else f"of {r.tdp_w:.0f} W TDP",
+                   delta_color="inverse" if b else "off", delta_arrow="auto" if b else "off",
+                   help=f"Energy / step time; TDP {r.tdp_w:.0f} W")
     bcost = cost_per_step(b, bhw) if b else None
     row2[1].metric("Cloud cost per step", fmt_usd(cost), pct_delta(cost, bcost) if (cost and bcost) else None,
-                   delta_color="inverse", help="price.cloud_usd_per_hour x step time")
-    row2[2].metric("Bottleneck", r.bottleneck.replace("_", " "),
-                   f"{r.bottleneck_shares.get(r.bottleneck, 0) * 100:.0f}% of busy time"
-                   if r.bottleneck in r.bottleneck_shares else None, delta_color="off")
+                   delta_color="inverse", help="price.cloud_usd_per_hour x step time (n/a: the spec has no price)")
+    share = r.bottleneck_shares.get(r.bottleneck)
+    row2[2].metric("Bottleneck", BOUND_SHORT.get(r.bottleneck, r.bottleneck.replace("_", " ")),
+                   f"{share * 100:.0f}% of busy time" if share is not None else None, delta_color="off",
+                   delta_arrow="off", help=", ".join(f"{k} {v * 100:.0f}%" for k, v in r.bottleneck_shares.items() if v))
     row2[3].metric("Utilization", f"{r.utilization * 100:.1f}%",
-                   f"{(r.utilization - b.utilization) * 100:+.1f} pts" if b else None)
+                   f"{(r.utilization - b.utilization) * 100:+.1f} pts" if b else None,
+                   help="achieved FLOP/s / matrix peak at this precision")
     if not r.fits_in_memory:
         st.warning(f"Does not fit: needs {fmt_bytes(r.peak_memory_bytes)}, has {fmt_bytes(r.memory_capacity_bytes)} "
                    f"(dominated by {r.memory_dominant.replace('_', ' ')}).")
@@ -817,13 +824,15 @@ def generation_view(g: Any) -> None:
     c[1].metric("Time per output token", fmt_time(g.tpot_s), help="mean decode step")
     c[2].metric("Throughput (tokens/s)", fmt_si(g.tokens_per_s), help=f"over {fmt_time(g.total_time_s)} in all")
     fit = "fits" if g.fits_in_memory else "does NOT fit"
-    c[3].metric("Peak memory", f"{fmt_bytes(g.peak_memory_bytes)} / {fmt_bytes(g.memory_capacity_bytes)}", fit,
-                delta_color="normal" if g.fits_in_memory else "inverse")
+    c[3].metric("Peak memory", fmt_bytes(g.peak_memory_bytes), f"of {fmt_bytes(g.memory_capacity_bytes)} · {fit}",
+                delta_color="normal" if g.fits_in_memory else "inverse", delta_arrow="off")
     c = st.columns(4)
     c[0].metric("KV cache", fmt_bytes(g.kv_cache_bytes), help=f"weights {fmt_bytes(g.weight_bytes)}")
     c[1].metric("Energy per token", f"{g.energy_per_token_j * 1e3:.3g} mJ")
     c[2].metric("Average power", f"{g.average_power_w:.0f} W")
-    c[3].metric("Bottleneck (prefill / decode)", " / ".join(str(v).replace("_", " ") for v in g.bottleneck.values()))
+    bound = {k: BOUND_SHORT.get(str(v), str(v).replace("_", " ")) for k, v in dict(g.bottleneck).items()}
+    c[3].metric("Decode bottleneck", bound.get("decode", "n/a"), f"prefill: {bound.get('prefill', 'n/a')}",
+                delta_color="off", delta_arrow="off")
     samples = getattr(g, "decode", ())
     if samples:
         xs = [d.past_len for d in samples]
@@ -903,8 +912,9 @@ def sweep_figure(df: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(x=g["step_time_s"] * 1e3, y=g[y], mode="markers", name=str(hw), text=text,
                                  marker=dict(size=10), hovertemplate="%{text}<br>%{x:.3f} ms<br>%{y:.3g}<extra></extra>"))
     fig.update_xaxes(title="step time (ms)", type="log")
-    fig.update_yaxes(title=y.replace("_", " "), type="log")
-    return _layout(fig, "Design space: time vs " + y.replace("_", " "))
+    ytitle = "cost per step (USD)" if y == "cost_usd" else "energy per step (J)"
+    fig.update_yaxes(title=ytitle, type="log")
+    return _layout(fig, "Design space: step time vs " + ytitle.split(" (")[0] + " (lower left is better)")
 
 
 def page_sweep(sc: Scenario) -> None:
@@ -946,14 +956,15 @@ def page_sweep(sc: Scenario) -> None:
     okd = df[df["status"] == "ok"] if "status" in df.columns else df
     c = st.columns(3)
     c[0].metric("Points", f"{len(df)}", f"{len(df) - len(okd)} not ok" if len(okd) < len(df) else None,
-                delta_color="off")
+                delta_color="off", delta_arrow="off")
     if len(okd) and "step_time_s" in okd.columns:
         best = okd.loc[okd["step_time_s"].idxmin()]
         c[1].metric("Fastest", fmt_time(float(best["step_time_s"])), f"{best['hardware']} · batch {best.get('batch_size')}",
-                    delta_color="off")
+                    delta_color="off", delta_arrow="off")
         if "cost_usd" in okd.columns and okd["cost_usd"].notna().any():
             cheap = okd.loc[okd["cost_usd"].idxmin()]
-            c[2].metric("Cheapest step", fmt_usd(float(cheap["cost_usd"])), f"{cheap['hardware']}", delta_color="off")
+            c[2].metric("Cheapest step", fmt_usd(float(cheap["cost_usd"])), f"{cheap['hardware']} · batch {cheap.get('batch_size')}",
+                        delta_color="off", delta_arrow="off")
         st.plotly_chart(sweep_figure(df), key="sw_fig")
     st.dataframe(df, hide_index=True)
     st.download_button("Sweep CSV", df.to_csv(index=False).encode(), "sweep.csv", "text/csv", key="dl_sweep")
