@@ -94,7 +94,7 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
              power_cap_w: float | None = None, seed: int = 0,
              overrides: Mapping[str, Any] | None = None, devices: int | None = None,
              parallelism: Any = None, microbatches: int | None = None,
-             symmetric: bool = True) -> SimulationResult:
+             symmetric: bool = True, fpga_dataflow: str = "overlay", cold_start: bool = False) -> SimulationResult:
     """Simulate one training step or one inference batch of ``workload`` on one ``hardware`` device.
 
     Args:
@@ -116,6 +116,9 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
             ``"dp=16,tp=8,pp=8"``; default: all devices data-parallel.
         microbatches: pipeline micro-batches per replica (default: up to 4 x stages).
         symmetric: simulate one device per pipeline stage and replicate (exact for identical peers).
+        fpga_dataflow: ``"overlay"`` (DPU-style, layer after layer) or ``"pipelined"`` (layer-pipelined,
+            one pass per sample streaming through per-layer DSPs; inference only).
+        cold_start: include the FPGA bitstream load (``compute.reconfiguration_s``) before the first op.
 
     Raises:
         InputError: bad names, files or arguments (one message naming file and field).
@@ -133,7 +136,7 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
     sc = make_scenario(mode=mode, batch_size=batch_size, seq_len=seq_len, image_size=image_size, precision=precision,
                        weight_precision=weight_precision, optimizer=optimizer, checkpointing=checkpointing,
                        grad_accumulation=grad_accumulation, fused_attention=fused_attention,
-                       power_cap_w=power_cap_w, seed=seed)
+                       power_cap_w=power_cap_w, seed=seed, fpga_dataflow=fpga_dataflow, cold_start=cold_start)
     if isinstance(hw, SystemSpec) or (devices or 1) > 1 or parallelism is not None:
         from .distributed import simulate_cluster
 
@@ -148,6 +151,8 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
     """Simulate a validated scenario (see :func:`simulate`); ``extra_static_bytes`` adds resident data (KV cache)."""
     numerics = Numerics(compute=sc.precision, weights=sc.weights)
     check_supported(hw, numerics)
+    if sc.fpga_dataflow == "pipelined":
+        return _run_pipelined_fpga(wl, hw, sc, numerics)
     fwd, graph = build_graph(wl, sc, past_len=past_len, logits=logits)
     plan = memory_plan(fwd, sc)
     weight_bytes = plan["weights"]
@@ -183,7 +188,7 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
     trace = run_device(DeviceRun(device=f"{hw.name}:0", graph=graph, costs=costs, out_bytes=out_bytes,
                                  scratch_bytes=scratch, static_bytes=static,
                                  repeat=sc.grad_accumulation if sc.mode == Mode.TRAINING else 1,
-                                 once_at_end=once, weight_stream=ws))
+                                 once_at_end=once, weight_stream=ws, startup_s=_startup_s(hw, sc)))
     result = _summarise(wl, hw, sc, fwd, graph, trace, plan, static, numerics, extra_static_bytes)
     result.extra["energy_breakdown_j"] = _energy_breakdown(graph, costs, trace, hw, once,
                                                            sc.grad_accumulation if sc.mode == Mode.TRAINING else 1)
@@ -207,6 +212,33 @@ def _energy_breakdown(graph: ComputeGraph, costs: dict[str, OpCost], trace, hw: 
     if links:
         out["host_link"] = links
     return out
+
+
+def _startup_s(hw: _DeviceBase, sc: Scenario) -> float:
+    return hw.compute.reconfiguration_s if sc.cold_start and hw.kind == "fpga" else 0.0
+
+
+def _run_pipelined_fpga(wl: Workload, hw: _DeviceBase, sc: Scenario, numerics: Numerics) -> SimulationResult:
+    """Layer-pipelined FPGA: one batch-1 pass per sample, every op on its own DSPs, passes overlapping."""
+    from .cost.fpga_pipeline import pipelined_costs
+
+    if hw.kind != "fpga":
+        raise ScenarioError(f"fpga_dataflow: 'pipelined' needs an FPGA, {hw.name} is a {hw.kind}")
+    batch = sc.batch_size or wl.defaults.get("batch_size", 1)
+    one = sc.with_(batch_size=1)
+    fwd, graph = build_graph(wl, one)
+    options = CostOptions(fused_attention=sc.fused_attention, weights_on_chip=True, power_cap_w=sc.power_cap_w)
+    costs, ii = pipelined_costs(graph, hw, numerics, options)
+    plan = memory_plan(fwd, one)
+    act = numerics.act_bytes
+    trace = run_device(DeviceRun(device=f"{hw.name}:0", graph=graph, costs=costs,
+                                 out_bytes={n: graph.op(n).output_elems * act for n in graph.order},
+                                 scratch_bytes={n: 0.0 for n in graph.order}, static_bytes=sum(plan.values()),
+                                 repeat=batch, spatial=True, startup_s=_startup_s(hw, sc)))
+    result = _summarise(wl, hw, sc, fwd, graph, trace, plan, sum(plan.values()), numerics, 0.0)
+    result.extra["initiation_interval_s"] = ii
+    result.extra["fpga_dataflow"] = "pipelined"
+    return result
 
 
 def _summarise(wl, hw, sc, fwd, graph, trace, plan, static, numerics, extra_static_bytes) -> SimulationResult:

@@ -22,7 +22,9 @@ class Scenario:
 
     ``weight_precision`` defaults to ``precision`` (set it lower for weight-only quantization);
     ``power_cap_w`` lowers the device's TDP for a what-if; ``grad_accumulation`` splits the batch
-    into that many micro-batches per optimizer step.
+    into that many micro-batches per optimizer step. ``fpga_dataflow`` is ``overlay`` (a DPU-style
+    engine runs layer after layer) or ``pipelined`` (every layer on its own DSPs, samples streaming
+    through); ``cold_start`` adds the FPGA's bitstream load before the first op.
     """
 
     mode: Mode = Mode.INFERENCE
@@ -37,6 +39,8 @@ class Scenario:
     fused_attention: bool = True
     power_cap_w: float | None = None
     seed: int = 0
+    fpga_dataflow: str = "overlay"
+    cold_start: bool = False
 
     @property
     def weights(self) -> Precision:
@@ -51,7 +55,8 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
                   image_size: int | None = None, precision: str | Precision = "bf16",
                   weight_precision: str | Precision | None = None, optimizer: str | Optimizer = "adam",
                   checkpointing: str | Checkpointing = "none", grad_accumulation: int = 1,
-                  fused_attention: bool = True, power_cap_w: float | None = None, seed: int = 0) -> Scenario:
+                  fused_attention: bool = True, power_cap_w: float | None = None, seed: int = 0,
+                  fpga_dataflow: str = "overlay", cold_start: bool = False) -> Scenario:
     """Validate user-facing arguments into a :class:`Scenario`.
 
     Raises:
@@ -78,9 +83,13 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
         raise ScenarioError(f"power_cap_w: must be a positive number of watts, got {power_cap_w!r}")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ScenarioError(f"seed: must be an integer, got {seed!r}")
+    if fpga_dataflow not in ("overlay", "pipelined"):
+        raise ScenarioError(f"fpga_dataflow: must be overlay or pipelined, got {fpga_dataflow!r}")
+    if fpga_dataflow == "pipelined" and m == Mode.TRAINING:
+        raise ScenarioError("fpga_dataflow: the layer-pipelined FPGA dataflow is modelled for inference only")
     return Scenario(mode=m, batch_size=batch_size, seq_len=seq_len, image_size=image_size,
                     precision=parse_precision(precision),
                     weight_precision=parse_precision(weight_precision) if weight_precision else None,
                     optimizer=parse_optimizer(optimizer), checkpointing=ck, grad_accumulation=grad_accumulation,
                     fused_attention=bool(fused_attention), power_cap_w=float(power_cap_w) if power_cap_w else None,
-                    seed=seed)
+                    seed=seed, fpga_dataflow=fpga_dataflow, cold_start=bool(cold_start))

@@ -29,7 +29,12 @@ class WeightStream:
 
 @dataclass(frozen=True)
 class DeviceRun:
-    """What the engine needs for one device: graph, per-op costs, tensor sizes, resident bytes."""
+    """What the engine needs for one device: graph, per-op costs, tensor sizes, resident bytes.
+
+    ``spatial``: every op has its own hardware (a layer-pipelined FPGA), and the ``repeat`` passes
+    (one per sample) flow through concurrently instead of one after another.
+    ``startup_s``: time before the first op (e.g. loading an FPGA bitstream).
+    """
 
     device: str
     graph: ComputeGraph
@@ -40,12 +45,15 @@ class DeviceRun:
     repeat: int = 1
     once_at_end: frozenset[str] = field(default_factory=frozenset)
     weight_stream: WeightStream | None = None
+    spatial: bool = False
+    startup_s: float = 0.0
 
 
 def run_device(spec: DeviceRun) -> Trace:
     """Simulate ``spec`` and return its :class:`Trace` (deterministic: FIFO resources, insertion order)."""
     env = simpy.Environment()
     compute = simpy.Resource(env, capacity=1)
+    per_op = {n: simpy.Resource(env, capacity=1) for n in spec.graph.order} if spec.spatial else None
     ledger = MemoryLedger(spec.device, static_bytes=spec.static_bytes)
     events: list[TraceEvent] = []
     g = spec.graph
@@ -61,7 +69,8 @@ def run_device(spec: DeviceRun) -> Trace:
         if weights_ready is not None:
             yield weights_ready
         cost = spec.costs[name]
-        with compute.request() as req:
+        unit = per_op[name] if per_op is not None else compute
+        with unit.request() as req:
             yield req
             start = env.now
             ledger.alloc(start, spec.out_bytes[name] + spec.scratch_bytes[name])
@@ -115,7 +124,15 @@ def run_device(spec: DeviceRun) -> Trace:
 
     def driver():
         prev = None
-        for r in range(spec.repeat if repeated else 0):
+        if spec.startup_s > 0:
+            yield env.timeout(spec.startup_s)
+            events.append(TraceEvent(name="startup", op_type="reconfigure", phase="setup", device=spec.device,
+                                     track="compute", start_s=0.0, end_s=env.now, bound="overhead"))
+        if spec.spatial:
+            passes = [launch(repeated, None, f"#{r}" if spec.repeat > 1 else "") for r in range(spec.repeat)]
+            prev = env.all_of([x for x in passes if x is not None])
+            yield prev
+        for r in range(0 if spec.spatial else (spec.repeat if repeated else 0)):
             tag = f"#{r}" if spec.repeat > 1 else ""
             prev = launch(repeated, prev, tag)
             yield prev
