@@ -60,7 +60,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                  optimizer=args.optimizer, checkpointing=args.checkpointing, grad_accumulation=args.grad_accumulation,
                  fused_attention=not args.no_fused_attention, power_cap_w=args.power_cap_w, seed=args.seed,
                  overrides=_parse_overrides(args.set), devices=args.devices, parallelism=args.parallel,
-                 microbatches=args.microbatches, symmetric=not args.no_symmetry)
+                 microbatches=args.microbatches, symmetric=not args.no_symmetry,
+                 fpga_dataflow=args.fpga_dataflow, cold_start=args.cold_start)
     if args.ops_csv:
         r.ops.to_csv(args.ops_csv, index=False)
     if args.trace:
@@ -115,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parallel", help="parallelism, e.g. dp=16,tp=8,pp=8,zero=1,ep=1,schedule=1f1b")
     p.add_argument("--microbatches", type=int, help="pipeline micro-batches per data-parallel replica")
     p.add_argument("--no-symmetry", action="store_true", help="simulate every device, not one per stage")
+    p.add_argument("--fpga-dataflow", default="overlay", help="overlay or pipelined (FPGA inference)")
+    p.add_argument("--cold-start", action="store_true", help="include the FPGA bitstream load")
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser("describe", help="size of a workload: parameters, FLOPs, activations, ops")
