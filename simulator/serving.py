@@ -1,0 +1,351 @@
+"""Inference serving under load: ``serve`` plays a stream of requests against batched model servers.
+
+Arrivals (``poisson``, ``constant``, ``bursty``: gamma inter-arrival times with coefficient of
+variation 2, or ``trace``: a file) and LLM prompt/output lengths are drawn from
+``numpy.random.default_rng(seed)`` through two spawned child generators, so arrivals and lengths are
+independent streams and changing the rate only rescales the same arrival pattern (common random
+numbers). Service times come from the cost models (:mod:`simulator.serving_costs`); the queueing is
+played by the SimPy engine in :mod:`simulator.engine.serving`.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from .api import load_hardware, load_workload
+from .engine.serving import POLICIES, BatchWork, ContinuousWork, ServeRun, ServeTrace, run_serving
+from .errors import InputError, ScenarioError
+from .generation import kv_cache_bytes_per_token
+from .result import _clean
+from .serving_costs import ServiceModel, is_llm
+from .units import parse_precision
+
+__all__ = ["serve", "ServingResult", "ARRIVALS"]
+
+ARRIVALS = ("poisson", "constant", "bursty", "trace")
+BURSTY_SHAPE = 0.25  # gamma shape k: squared coefficient of variation 1/k = 4
+MAX_REQUESTS = 5_000_000
+DEFAULT_PROMPT_LEN, DEFAULT_OUTPUT_LEN = 128, 32
+
+
+@dataclass(frozen=True, eq=False)
+class ServingResult:
+    """Outcome of a serving run. Times in s, rates per s, energy in J.
+
+    ``mean_requests_in_system`` and ``mean_queue_length`` are time averages over [0, end]; ``utilization``
+    is the busy share of the replicas; ``slo_attainment`` the share of requests within ``slo_ms`` (None
+    without an SLO). LLM runs add ``ttft_*`` and ``tpot_*`` percentiles and ``tokens_per_s``.
+    ``latencies_s`` is a numpy array in request order; :attr:`requests`, :attr:`queue_timeline` and
+    :attr:`batches` are pandas DataFrames.
+
+    Example:
+        >>> import simulator as sim
+        >>> r = sim.serve("mlp", "nvidia-t4", rate_per_s=1000, requests=200, seed=0)
+        >>> r.latency_p99_s >= r.latency_p50_s > 0
+        True
+    """
+
+    summary: dict[str, Any]
+    latencies_s: np.ndarray = field(repr=False)
+    trace: ServeTrace = field(repr=False)
+    prompt_len: np.ndarray | None = field(default=None, repr=False)
+    output_len: np.ndarray | None = field(default=None, repr=False)
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("summary", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(name)
+
+    @property
+    def requests(self):
+        """One row per request: arrival, start, first token, finish, latency (s), and LLM lengths."""
+        import pandas as pd
+
+        t = self.trace
+        df = pd.DataFrame({"arrival_s": t.arrival_s, "start_s": t.start_s, "first_token_s": t.first_token_s,
+                           "finish_s": t.finish_s, "latency_s": self.latencies_s})
+        if self.prompt_len is not None:
+            df["prompt_len"], df["output_len"] = self.prompt_len, self.output_len
+        return df
+
+    @property
+    def queue_timeline(self):
+        """Piecewise-constant samples: from ``time_s`` on, ``queue_length`` wait and ``in_system`` are present."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self.trace.queue), columns=["time_s", "queue_length", "in_system"])
+
+    @property
+    def batches(self):
+        """One row per executed batch (or LLM iteration)."""
+        import pandas as pd
+
+        return pd.DataFrame([b.__dict__ for b in self.trace.batches],
+                            columns=["replica", "start_s", "end_s", "size", "energy_j", "phase"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready data (per-request rows are in :attr:`requests`)."""
+        return _clean(dict(self.summary))
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as JSON with sorted keys."""
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+
+    def table(self) -> str:
+        """A readable multi-line summary."""
+        s = self.summary
+        lines = [f"{s['workload']} on {s['hardware']} x{s['replicas']}: {s['arrival']} arrivals at "
+                 f"{s['rate_per_s']:.1f}/s, {s['requests']} requests, batching {s['batching']}",
+                 f"  latency mean/p50/p90/p99  {s['latency_mean_s'] * 1e3:.3f} / {s['latency_p50_s'] * 1e3:.3f} / "
+                 f"{s['latency_p90_s'] * 1e3:.3f} / {s['latency_p99_s'] * 1e3:.3f} ms",
+                 f"  throughput        {s['throughput_per_s']:.1f} req/s   utilization {s['utilization'] * 100:.1f}%",
+                 f"  in system (mean)  {s['mean_requests_in_system']:.3f}   queue (mean) {s['mean_queue_length']:.3f}"
+                 f"   mean batch {s['mean_batch_size']:.2f}",
+                 f"  energy            {s['energy_j']:.3f} J   {s['energy_per_request_j'] * 1e3:.4f} mJ/request"]
+        if s.get("slo_attainment") is not None:
+            lines.append(f"  SLO {s['slo_ms']} ms attained by {s['slo_attainment'] * 100:.2f}% of requests")
+        if s.get("ttft_p50_s") is not None:
+            lines.append(f"  TTFT p50/p99 {s['ttft_p50_s'] * 1e3:.3f} / {s['ttft_p99_s'] * 1e3:.3f} ms   "
+                         f"TPOT p50/p99 {s['tpot_p50_s'] * 1e3:.3f} / {s['tpot_p99_s'] * 1e3:.3f} ms   "
+                         f"{s['tokens_per_s']:.1f} tokens/s")
+        return "\n".join(lines)
+
+
+def _positive_int(key: str, v: Any, hi: int) -> int:
+    if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 1 <= v <= hi:
+        raise ScenarioError(f"{key}: must be an integer in 1..{hi}, got {v!r}")
+    return int(v)
+
+
+def _number(key: str, v: Any, *, positive: bool) -> float:
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and (v > 0 or
+                                                                                         (not positive and v >= 0))
+    if not ok:
+        raise ScenarioError(f"{key}: must be a {'positive' if positive else 'non-negative'} number, got {v!r}")
+    return float(v)
+
+
+def read_trace_file(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Arrival times (s) and optional prompt/output lengths from a trace file.
+
+    Format: CSV with a header holding ``arrival_s`` (or ``arrival_ms``) and optionally ``prompt_len`` and
+    ``output_len``; or a plain file with one arrival time in seconds per line. Times must be finite,
+    non-negative and non-decreasing.
+
+    Raises:
+        InputError: unreadable file, missing column, bad number, or times out of order (naming the line).
+    """
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: cannot read trace file ({exc.__class__.__name__}: {exc})") from None
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise InputError(f"{p}: trace file has no arrivals")
+    first = lines[0].split(",")[0].strip()
+    try:
+        float(first)
+        rows = [{"arrival_s": ln.split(",")[0]} for ln in lines]
+        start_line, scale, col = 1, 1.0, "arrival_s"
+    except ValueError:
+        rows = list(csv.DictReader(lines))
+        header = [h.strip() for h in (csv.reader([lines[0]]).__next__())]
+        col = "arrival_s" if "arrival_s" in header else "arrival_ms" if "arrival_ms" in header else None
+        if col is None:
+            raise InputError(f"{p}: line 1: trace header needs an 'arrival_s' or 'arrival_ms' column, got {header}")
+        start_line, scale = 2, (1e-3 if col == "arrival_ms" else 1.0)
+    cols: dict[str, list[float]] = {"arrival_s": [], "prompt_len": [], "output_len": []}
+    for k, row in enumerate(rows):
+        for key, src in (("arrival_s", col), ("prompt_len", "prompt_len"), ("output_len", "output_len")):
+            if src not in row or row[src] is None:
+                continue
+            try:
+                v = float(row[src])
+            except ValueError:
+                raise InputError(f"{p}: line {k + start_line}: {src}: not a number: {row[src]!r}") from None
+            if not math.isfinite(v) or v < 0 or (key != "arrival_s" and (v < 1 or v != int(v))):
+                raise InputError(f"{p}: line {k + start_line}: {src}: bad value {row[src]!r}")
+            cols[key].append(v * scale if key == "arrival_s" else v)
+    t = np.asarray(cols["arrival_s"])
+    if np.any(np.diff(t) < 0):
+        bad = int(np.argmax(np.diff(t) < 0)) + 1
+        raise InputError(f"{p}: line {bad + start_line}: arrival times must be non-decreasing")
+    lens = [np.asarray(cols[k], dtype=np.int64) if len(cols[k]) == len(t) else None for k in ("prompt_len", "output_len")]
+    return t, lens[0], lens[1]
+
+
+def make_arrivals(kind: str, rate_per_s: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Arrival times (s) of ``n`` requests at mean rate ``rate_per_s``; draws scale with 1/rate (CRN)."""
+    if kind == "constant":
+        return np.arange(n, dtype=float) / rate_per_s
+    if kind == "poisson":
+        gaps = rng.standard_exponential(n)
+    else:
+        gaps = rng.standard_gamma(BURSTY_SHAPE, n) / BURSTY_SHAPE
+    gaps[0] = 0.0  # the first request arrives at t = 0
+    return np.cumsum(gaps) / rate_per_s
+
+
+def draw_lengths(key: str, spec: Any, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` token counts: an int, or ``{"dist": "uniform", "low", "high"}`` / ``{"dist": "lognormal",
+    "mean", "sigma", "max"?}`` (``mean`` is the mean of the lengths, ``sigma`` of the underlying normal).
+
+    Raises:
+        ScenarioError: naming ``key`` and what is wrong.
+    """
+    if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+        return np.full(n, _positive_int(key, spec, 10**6), dtype=np.int64)
+    if not isinstance(spec, Mapping) or spec.get("dist") not in ("uniform", "lognormal"):
+        raise ScenarioError(f"{key}: expected an integer or {{'dist': 'uniform'|'lognormal', ...}}, got {spec!r}")
+    allowed = {"uniform": {"dist", "low", "high"}, "lognormal": {"dist", "mean", "sigma", "max"}}[spec["dist"]]
+    extra = set(spec) - allowed
+    if extra:
+        raise ScenarioError(f"{key}: unknown keys {sorted(extra)} for {spec['dist']}; allowed {sorted(allowed)}")
+    if spec["dist"] == "uniform":
+        lo = _positive_int(f"{key}.low", spec.get("low"), 10**6)
+        hi = _positive_int(f"{key}.high", spec.get("high"), 10**6)
+        if hi < lo:
+            raise ScenarioError(f"{key}: high ({hi}) is below low ({lo})")
+        return rng.integers(lo, hi + 1, size=n)
+    mean = _number(f"{key}.mean", spec.get("mean"), positive=True)
+    sigma = _number(f"{key}.sigma", spec.get("sigma", 0.5), positive=False)
+    cap = _positive_int(f"{key}.max", spec.get("max", 10**6), 10**6)
+    x = rng.lognormal(math.log(mean) - sigma**2 / 2, sigma, size=n)
+    return np.clip(np.rint(x), 1, cap).astype(np.int64)
+
+
+def _check(arrival, batching, rate_per_s, requests, max_batch_size, max_wait_ms, replicas, slo_ms, trace_file):
+    if arrival not in ARRIVALS:
+        raise ScenarioError(f"arrival: unknown {arrival!r}; choose {', '.join(ARRIVALS)}")
+    if batching not in POLICIES:
+        raise ScenarioError(f"batching: unknown {batching!r}; choose {', '.join(POLICIES)}")
+    if (arrival == "trace") != (trace_file is not None):
+        raise ScenarioError("trace_file: give a trace file exactly when arrival='trace'")
+    _number("rate_per_s", rate_per_s, positive=True)
+    _positive_int("requests", requests, MAX_REQUESTS)
+    _positive_int("max_batch_size", max_batch_size, 4096)
+    _number("max_wait_ms", max_wait_ms, positive=False)
+    _positive_int("replicas", replicas, 4096)
+    if slo_ms is not None:
+        _number("slo_ms", slo_ms, positive=True)
+
+
+def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 50.0, requests: int = 10_000,
+          batching: str = "dynamic", max_batch_size: int = 32, max_wait_ms: float = 5.0, replicas: int = 1,
+          slo_ms: float | None = None, seed: int = 0, trace_file: str | Path | None = None,
+          precision: str = "bf16", prompt_len: Any = None, output_len: Any = None, seq_len: int | None = None,
+          image_size: int | None = None, overrides: Mapping[str, Any] | None = None) -> ServingResult:
+    """Serve ``requests`` inference requests of ``workload`` on ``replicas`` copies of ``hardware``.
+
+    Args:
+        arrival: ``poisson``, ``constant`` (every 1/rate s), ``bursty`` (gamma gaps, CV 2) or ``trace``.
+        rate_per_s: mean arrival rate (ignored for traces).
+        batching: ``none``, ``static`` (full batches), ``dynamic`` (full or oldest waited ``max_wait_ms``),
+            ``continuous`` (LLMs: iteration-level; other models: dynamic without waiting).
+        slo_ms: latency objective for ``slo_attainment``.
+        seed: seeds ``numpy.random.default_rng``; same seed, same latencies.
+        trace_file: CSV/text of arrival times (see :func:`read_trace_file`); lengths from it win for LLMs.
+        prompt_len, output_len: LLM tokens per request: int or a distribution dict (see :func:`draw_lengths`);
+            defaults 128 and 32.
+        seq_len, image_size, overrides, precision: as in :func:`simulator.simulate` (non-LLM shape).
+
+    Raises:
+        InputError: bad arguments or trace file (one message naming the argument, file and line).
+        InfeasibleError: a request cannot fit on the device.
+
+    Example:
+        >>> r = serve("mlp", "nvidia-t4", arrival="constant", rate_per_s=100, requests=50, batching="none")
+        >>> r.mean_queue_length
+        0.0
+    """
+    _check(arrival, batching, rate_per_s, requests, max_batch_size, max_wait_ms, replicas, slo_ms, trace_file)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ScenarioError(f"seed: must be an integer, got {seed!r}")
+    hw = load_hardware(hardware, overrides)
+    wl = load_workload(workload)
+    p = parse_precision(precision).value
+    llm = is_llm(wl)
+    if not llm and (prompt_len is not None or output_len is not None):
+        raise ScenarioError(f"prompt_len/output_len: {wl.name} is not a decoder LLM; use seq_len")
+    rng_arrivals, rng_lengths = np.random.default_rng(seed).spawn(2)
+    t_prompt = t_out = None
+    if arrival == "trace":
+        times, t_prompt, t_out = read_trace_file(trace_file)
+        times = times[:requests]
+    else:
+        times = make_arrivals(arrival, float(rate_per_s), int(requests), rng_arrivals)
+    n = len(times)
+    shape = {k: v for k, v in (("seq_len", seq_len), ("image_size", image_size)) if v is not None}
+    model = ServiceModel(wl=wl, hw=hw, precision=p, max_batch_size=max_batch_size, shape=shape)
+    prompts = outs = None
+    cont = None
+    if llm:
+        prompts = t_prompt[:n] if t_prompt is not None else draw_lengths(
+            "prompt_len", DEFAULT_PROMPT_LEN if prompt_len is None else prompt_len, n, rng_lengths)
+        outs = t_out[:n] if t_out is not None else draw_lengths(
+            "output_len", DEFAULT_OUTPUT_LEN if output_len is None else output_len, n, rng_lengths)
+        work = _llm_batch_work(model, prompts, outs)
+        if batching == "continuous":
+            per_token = kv_cache_bytes_per_token(wl, parse_precision(p).bytes)
+            cont = ContinuousWork(prefill=lambda ids: model.prefill([int(prompts[i]) for i in ids], padded=False),
+                                  decode=model.decode, prompt_len=prompts.tolist(), output_len=outs.tolist(),
+                                  kv_bytes=((prompts + outs) * per_token).tolist(),
+                                  kv_budget_bytes=model.kv_budget_bytes())
+    else:
+        work = _forward_batch_work(model)
+    spec = ServeRun(arrivals_s=times.tolist(), policy=batching, max_batch_size=max_batch_size,
+                    max_wait_s=float(max_wait_ms) * 1e-3, replicas=replicas, batch_work=work, continuous=cont)
+    try:
+        trace = run_serving(spec)
+    except ValueError as exc:
+        from .errors import InfeasibleError
+
+        raise InfeasibleError(str(exc)) from None
+    args = dict(workload=wl.name, hardware=hw.name, precision=p, arrival=arrival,
+                rate_per_s=float(rate_per_s) if arrival != "trace" else (n / times[-1] if times[-1] > 0 else 0.0),
+                requests=n, batching=batching, max_batch_size=max_batch_size, max_wait_ms=float(max_wait_ms),
+                replicas=replicas, slo_ms=slo_ms, seed=seed, llm=llm)
+    from .serving_stats import summarise
+
+    summary, lat = summarise(trace, args, idle_w=hw.power.idle_w, slo_s=slo_ms * 1e-3 if slo_ms else None,
+                             output_len=outs)
+    return ServingResult(summary=summary, latencies_s=lat, trace=trace, prompt_len=prompts, output_len=outs)
+
+
+def _forward_batch_work(model: ServiceModel):
+    def work(ids) -> BatchWork:
+        t, e = model.forward(len(ids))
+        return BatchWork(duration_s=t, energy_j=e, done_s=(t,) * len(ids), first_s=(t,) * len(ids))
+    return work
+
+
+def _llm_batch_work(model: ServiceModel, prompts: np.ndarray, outs: np.ndarray):
+    """A padded generation batch: prefill at the longest prompt, then decode until the longest output.
+
+    Decode step time is linear in the context, so the k-th step's time is interpolated between the first
+    and the last step; each request completes after its own ``output_len - 1`` decode steps.
+    """
+    def work(ids) -> BatchWork:
+        b = len(ids)
+        p = int(max(prompts[i] for i in ids))
+        o = int(max(outs[i] for i in ids))
+        t_pre, e_pre = model.prefill([p] * b, padded=True)
+        steps = o - 1
+        d0 = model.llm("decode", b, p) if steps else (0.0, 0.0)
+        d1 = model.llm("decode", b, p + steps - 1) if steps else (0.0, 0.0)
+
+        def cum(k: int, idx: int) -> float:  # sum of the first k decode steps
+            slope = (d1[idx] - d0[idx]) / (steps - 1) if steps > 1 else 0.0
+            return k * d0[idx] + slope * k * (k - 1) / 2
+        done = tuple(t_pre + cum(int(outs[i]) - 1, 0) for i in ids)
+        return BatchWork(duration_s=t_pre + cum(steps, 0), energy_j=e_pre + cum(steps, 1), done_s=done,
+                         first_s=(t_pre,) * b)
+    return work

@@ -1,0 +1,120 @@
+"""Service times for serving, asked of the cost models and cached: what a batch of ``b`` requests costs.
+
+Every figure comes from :func:`simulator.api.run_scenario` (the same path as ``simulate``); nothing is
+re-derived here. Non-generative models: one forward pass per batch size, cached per ``b``. LLMs: prefill
+and decode passes are simulated at batch sizes and lengths on a power-of-two grid (plus the largest batch)
+and interpolated bilinearly between grid points; decode time is close to linear in the context length
+(see :mod:`simulator.generation`) and near-linear in batch between neighbouring powers of two.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from .api import run_scenario
+from .errors import InfeasibleError, ScenarioError
+from .generation import kv_cache_bytes_per_token
+from .result import SimulationResult
+from .scenario import make_scenario
+from .spec.models import _DeviceBase
+from .workload.loader import Workload
+
+
+def is_llm(wl: Workload) -> bool:
+    """True for decoder transformers (they have a KV cache and generate token by token)."""
+    try:
+        kv_cache_bytes_per_token(wl, 2.0)
+    except Exception:  # noqa: BLE001 - any refusal means "not an LLM"
+        return False
+    return True
+
+
+def _bracket(x: float, grid_max: int | None = None) -> tuple[int, int, float]:
+    """Powers of two ``lo <= x <= hi`` (``hi`` capped at ``grid_max``) and the weight of ``hi``."""
+    if x <= 1:
+        return 1, 1, 0.0
+    lo = 2 ** int(math.floor(math.log2(x)))
+    hi = lo if lo == x else lo * 2
+    if grid_max is not None:
+        hi = min(hi, grid_max)
+        lo = min(lo, hi)
+    w = 0.0 if hi == lo else (x - lo) / (hi - lo)
+    return lo, hi, w
+
+
+@dataclass
+class ServiceModel:
+    """Cached cost-model answers for one workload on one device at one precision.
+
+    ``shape`` holds extra scenario arguments (``seq_len``, ``image_size``). Energies are dynamic
+    (above idle), in J; times in s.
+    """
+
+    wl: Workload
+    hw: _DeviceBase
+    precision: str
+    max_batch_size: int
+    shape: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[tuple, tuple[float, float, float]] = field(default_factory=dict)
+
+    def _run(self, key: tuple, result_fn) -> tuple[float, float, float]:
+        if key not in self._cache:
+            r: SimulationResult = result_fn()
+            if not r.fits_in_memory:
+                raise ScenarioError(f"max_batch_size: a batch of {key[1]} does not fit in {self.hw.name} memory "
+                                    f"({r.peak_memory_bytes / 2**30:.2f} GiB needed); lower max_batch_size")
+            dyn = r.energy_j - self.hw.power.idle_w * r.step_time_s
+            self._cache[key] = (r.step_time_s, max(0.0, dyn), r.peak_memory_bytes)
+        return self._cache[key]
+
+    def forward(self, b: int) -> tuple[float, float]:
+        """(s, J) of one forward pass over a batch of ``b`` requests."""
+        sc = make_scenario(batch_size=b, precision=self.precision, **self.shape)
+        t, e, _ = self._run(("fwd", b), lambda: run_scenario(self.wl, self.hw, sc))
+        return t, e
+
+    def _llm(self, phase: str, b: int, length: int) -> tuple[float, float, float]:
+        if phase == "prefill":
+            sc = make_scenario(batch_size=b, seq_len=length, precision=self.precision)
+            return self._run((phase, b, length), lambda: run_scenario(self.wl, self.hw, sc, logits="last"))
+        sc = make_scenario(batch_size=b, seq_len=1, precision=self.precision)
+        return self._run((phase, b, length), lambda: run_scenario(self.wl, self.hw, sc, past_len=length,
+                                                                 logits="last"))
+
+    def llm(self, phase: str, b: int, length: float) -> tuple[float, float]:
+        """(s, J) of a prefill (``length`` = prompt tokens) or a decode step (``length`` = cached tokens)
+        over ``b`` sequences, interpolated on the power-of-two grid."""
+        b_lo, b_hi, wb = _bracket(b, self.max_batch_size)
+        l_lo, l_hi, wl = _bracket(max(1.0, length))
+        out = [0.0, 0.0]
+        for bb, fb in ((b_lo, 1 - wb), (b_hi, wb)):
+            for ll, fl in ((l_lo, 1 - wl), (l_hi, wl)):
+                if fb * fl == 0:
+                    continue
+                t, e, _ = self._llm(phase, bb, ll)
+                out[0] += fb * fl * t
+                out[1] += fb * fl * e
+        return out[0], out[1]
+
+    def prefill(self, prompts: Sequence[int], *, padded: bool) -> tuple[float, float]:
+        """Prefill of several prompts: padded to the longest (static batches) or packed at their mean."""
+        length = max(prompts) if padded else sum(prompts) / len(prompts)
+        return self.llm("prefill", len(prompts), length)
+
+    def decode(self, contexts: Sequence[int]) -> tuple[float, float]:
+        """One decode iteration for sequences with these cached lengths (attention cost at their mean)."""
+        return self.llm("decode", len(contexts), sum(contexts) / len(contexts))
+
+    def kv_budget_bytes(self) -> float:
+        """Device memory left for KV caches beside weights and the largest decode batch's activations.
+
+        Raises:
+            InfeasibleError: the weights alone do not fit.
+        """
+        _, _, peak = self._llm("decode", self.max_batch_size, 1)
+        budget = self.hw.main_memory.capacity_bytes - peak
+        if budget <= 0:
+            raise InfeasibleError(f"{self.wl.name} does not fit in {self.hw.name} memory at batch "
+                                  f"{self.max_batch_size}, even without a KV cache")
+        return budget
