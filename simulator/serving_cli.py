@@ -1,0 +1,103 @@
+"""``accsim serve`` and ``accsim realtime``: registered into :data:`simulator.cli.EXTRA_COMMANDS` at import."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from . import cli
+from .errors import InputError
+
+
+def _length(text: str | None, flag: str):
+    """An int, or a JSON distribution such as ``{"dist": "uniform", "low": 32, "high": 512}``."""
+    if text is None:
+        return None
+    try:
+        v = json.loads(text)
+    except json.JSONDecodeError:
+        raise InputError(f"{flag}: expected an integer or a JSON distribution, got {text!r}") from None
+    return v
+
+
+def _add_serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hardware", required=True, help="catalogue name or path to a YAML spec")
+    p.add_argument("--workload", required=True, help="zoo name or path")
+    p.add_argument("--arrival", default="poisson", help="poisson, constant, bursty or trace")
+    p.add_argument("--rate-per-s", type=float, default=50.0, help="mean arrival rate, requests per second")
+    p.add_argument("--requests", type=int, default=10_000)
+    p.add_argument("--batching", default="dynamic", help="none, static, dynamic or continuous")
+    p.add_argument("--max-batch-size", type=int, default=32)
+    p.add_argument("--max-wait-ms", type=float, default=5.0)
+    p.add_argument("--replicas", type=int, default=1)
+    p.add_argument("--slo-ms", type=float)
+    p.add_argument("--trace-file", help="CSV of arrival_s (or arrival_ms) [, prompt_len, output_len]")
+    p.add_argument("--precision", default="bf16")
+    p.add_argument("--prompt-len", help='LLM prompt tokens: an integer or JSON, e.g. {"dist":"uniform","low":32,"high":512}')
+    p.add_argument("--output-len", help="LLM output tokens: an integer or a JSON distribution")
+    p.add_argument("--seq-len", type=int)
+    p.add_argument("--image-size", type=int)
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="what-if spec override (repeatable)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--requests-csv", help="write one row per request to this CSV file")
+    p.add_argument("--format", choices=("json", "table"), default="table")
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .serving import serve
+
+    arrival = args.arrival
+    if args.trace_file and arrival == "poisson":
+        arrival = "trace"  # --trace-file alone means replay it
+    r = serve(args.workload, args.hardware, arrival=arrival, rate_per_s=args.rate_per_s, requests=args.requests,
+              batching=args.batching, max_batch_size=args.max_batch_size, max_wait_ms=args.max_wait_ms,
+              replicas=args.replicas, slo_ms=args.slo_ms, seed=args.seed, trace_file=args.trace_file,
+              precision=args.precision, prompt_len=_length(args.prompt_len, "--prompt-len"),
+              output_len=_length(args.output_len, "--output-len"), seq_len=args.seq_len,
+              image_size=args.image_size, overrides=cli._parse_overrides(args.set))
+    if args.requests_csv:
+        r.requests.to_csv(args.requests_csv, index=False)
+    print(r.to_json() if args.format == "json" else r.table())
+    return 0
+
+
+def _add_realtime_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hardware", required=True, help="catalogue name or path")
+    p.add_argument("--stream", action="append", required=True, metavar="WORKLOAD:FPS[:COUNT]",
+                   help="periodic stream, e.g. yolov5s:30:8 (repeatable)")
+    p.add_argument("--deadline-ms", type=float, help="relative deadline (default: each stream's frame period)")
+    p.add_argument("--duration-s", type=float, default=10.0)
+    p.add_argument("--scheduler", default="edf", help="edf or fifo")
+    p.add_argument("--precision", default="bf16")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--format", choices=("json", "table"), default="table")
+
+
+def parse_stream(text: str) -> dict:
+    """``"yolov5s:30:8"`` -> ``{"workload": "yolov5s", "fps": 30.0, "count": 8}``.
+
+    Raises:
+        InputError: not WORKLOAD:FPS[:COUNT] with a positive FPS and count.
+    """
+    parts = text.split(":")
+    try:
+        if len(parts) not in (2, 3):
+            raise ValueError
+        out = {"workload": parts[0], "fps": float(parts[1])}
+        if len(parts) == 3:
+            out["count"] = int(parts[2])
+    except ValueError:
+        raise InputError(f"--stream: expected WORKLOAD:FPS[:COUNT], got {text!r}") from None
+    return out
+
+
+def _cmd_realtime(args: argparse.Namespace) -> int:
+    from .realtime import realtime
+
+    r = realtime([parse_stream(s) for s in args.stream], args.hardware, deadline_ms=args.deadline_ms,
+                 duration_s=args.duration_s, scheduler=args.scheduler, precision=args.precision, seed=args.seed)
+    print(r.to_json() if args.format == "json" else r.table())
+    return 0
+
+
+cli.EXTRA_COMMANDS["serve"] = (_add_serve_args, _cmd_serve)
+cli.EXTRA_COMMANDS["realtime"] = (_add_realtime_args, _cmd_realtime)
