@@ -24,3 +24,7 @@ from .pareto import pareto, sensitivity  # noqa: E402
 from .sweep import sweep  # noqa: E402
 
 __all__ += ["sweep", "pareto", "sensitivity"]
+from .realtime import RealtimeResult, realtime, smallest_device  # noqa: E402
+from .serving import ServingResult, serve  # noqa: E402
+
+__all__ += ["serve", "ServingResult", "realtime", "smallest_device", "RealtimeResult"]
