@@ -1,36 +1,78 @@
 """Safe YAML reading shared by every loader: no code execution, no duplicate keys, bounded size.
 
-``yaml.SafeLoader`` never constructs Python objects; on top of it we refuse duplicate keys,
-documents over :data:`MAX_FILE_BYTES`, more than :data:`MAX_ALIASES` aliases (billion-laughs
-bombs) and nesting deeper than :data:`MAX_DEPTH`.
+``yaml.SafeLoader`` never constructs Python objects; on top of it we refuse duplicate keys and merge
+keys, documents over :data:`MAX_FILE_BYTES`, more than :data:`MAX_ALIASES` aliases (billion-laughs
+bombs), more than :data:`MAX_NODES` nodes and nesting deeper than :data:`MAX_DEPTH`. Scanning and
+parsing run in libyaml's C code when PyYAML has it (pure Python scans ~100 KB/s, so a 2 MB file of
+junk would take many seconds); composing stays in Python so that the limits above apply as the
+document is read, before anything large is built. Every failure is one :class:`SpecError` on one line.
+
+Exponent floats without a dot (``1e9``) are read as numbers, as YAML 1.2 does (PyYAML's YAML 1.1
+would read them as text).
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 from .errors import SpecError
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ALIASES = 50
 MAX_DEPTH = 40
+MAX_NODES = 20_000  # the largest bundled spec has ~300 nodes
+
+try:  # libyaml's scanner and parser, with our Python composer and constructor on top
+    from yaml._yaml import CParser as _Parser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _PyParser(Reader, Scanner, _Parser):  # type: ignore[misc,valid-type]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            _Parser.__init__(self)
+
+    _Parser = _PyParser  # type: ignore[misc,assignment]
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that counts aliases and nesting and rejects duplicate mapping keys."""
+class _Resolver(Resolver):
+    """YAML 1.1 implicit types plus YAML 1.2 exponent floats without a dot (``1e9``, ``-2.5E-3`` is 1.1 already)."""
+
+
+_Resolver.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+                                list("-+0123456789"))
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _StrictLoader(Composer, SafeConstructor, _Resolver, _Parser):  # type: ignore[misc,valid-type]
+    """Safe loader that counts aliases, nodes and nesting and rejects duplicate and merge keys."""
 
     def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+        _Parser.__init__(self, stream)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        _Resolver.__init__(self)
         self._aliases = 0
         self._depth = 0
+        self._nodes = 0
 
     def compose_node(self, parent, index):  # type: ignore[override]
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
                 raise yaml.YAMLError(f"more than {MAX_ALIASES} YAML aliases (possible alias bomb)")
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise yaml.YAMLError(f"more than {MAX_NODES} YAML nodes (values, lists and mappings)")
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise yaml.YAMLError(f"document nested deeper than {MAX_DEPTH} levels")
@@ -42,6 +84,9 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):  # type: ignore[override]
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == _MERGE:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "merge keys (<<) are not supported; write the keys out", key_node.start_mark)
             key = self.construct_object(key_node, deep=deep)
             try:
                 duplicate = key in seen
@@ -55,12 +100,24 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def parse_yaml_text(text: str, source: str) -> Any:
     """Parse YAML ``text``; errors become :class:`SpecError` naming ``source`` and the line.
+
+    Raises:
+        SpecError: too large, binary, malformed, an alias bomb, too many nodes, too deep, a duplicate key.
 
     Example:
         >>> parse_yaml_text("a: 1", "x.yaml")
         {'a': 1}
+        >>> parse_yaml_text("a: 1\\na: 2", "x.yaml")
+        Traceback (most recent call last):
+        ...
+        simulator.errors.SpecError: x.yaml: invalid YAML: duplicate key 'a' (line 2, column 1)
     """
     if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
         raise SpecError(source, "", f"file is larger than the {MAX_FILE_BYTES // 1024} KiB limit")
@@ -75,11 +132,13 @@ def parse_yaml_text(text: str, source: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise SpecError(source, "", f"invalid YAML: {exc.problem or exc.context}{where}") from None
+        raise SpecError(source, "", f"invalid YAML: {_one_line(exc.problem or exc.context)}{where}") from None
     except yaml.YAMLError as exc:
-        raise SpecError(source, "", f"invalid YAML: {exc}") from None
+        raise SpecError(source, "", f"invalid YAML: {_one_line(exc)}") from None
     except RecursionError:
         raise SpecError(source, "", "document is nested too deeply") from None
+    except (ValueError, OverflowError) as exc:  # e.g. a 5,000-digit integer, a date 2020-13-45
+        raise SpecError(source, "", f"invalid YAML value: {_one_line(exc)}") from None
 
 
 def read_yaml_file(path: Path) -> Any:
@@ -93,13 +152,13 @@ def read_yaml_file(path: Path) -> Any:
     except OSError as exc:
         raise SpecError(str(path), "", f"cannot read file: {exc.strerror or exc}") from None
     if size > MAX_FILE_BYTES:
-        raise SpecError(str(path), "", f"file is larger than the {MAX_FILE_BYTES // 1024} KiB limit")
+        raise SpecError(str(path), "", f"file is {size:,} bytes, larger than the {MAX_FILE_BYTES // 1024} KiB limit")
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise SpecError(str(path), "", f"cannot read file: {exc.strerror or exc}") from None
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SpecError(str(path), "", "file is not UTF-8 text (binary?)") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(str(path), "", f"file is not UTF-8 text (binary?): bad byte at offset {exc.start}") from None
     return parse_yaml_text(text, str(path))
