@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import SpecError
-from ..validation_errors import spec_error_from_validation
+from ..validation_errors import check_no_bools, spec_error_from_validation
 from ..yamlio import read_yaml_file
 from .models import HardwareSpec, _DeviceBase
 
@@ -115,10 +115,12 @@ def spec_from_dict(raw: Any, source: str) -> _DeviceBase:
     if raw.get("kind") == "system":
         from .system import SystemSpec
 
+        check_no_bools(raw, SystemSpec, source)
         try:
             return SystemSpec.model_validate(raw)
         except ValidationError as exc:
             raise spec_error_from_validation(exc, source, SystemSpec) from None
+    check_no_bools(raw, HardwareSpec, source)
     try:
         return _ADAPTER.validate_python(raw)
     except ValidationError as exc:

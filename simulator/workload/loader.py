@@ -5,15 +5,16 @@ A YAML workload names a model family and its params; it is built into a graph fo
 from __future__ import annotations
 
 import difflib
+import math
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ScenarioError, WorkloadError
-from ..validation_errors import spec_error_from_validation
+from ..validation_errors import check_no_bools, spec_error_from_validation
 from ..yamlio import read_yaml_file
 from .families import FAMILIES, FamilyParams, Shape, build_family
 from .graph import ComputeGraph
@@ -22,6 +23,7 @@ ZOO_ROOT = Path(__file__).resolve().parents[2] / "workloads"
 MAX_BATCH = 10**7
 MAX_SEQ = 10**7
 MAX_IMAGE = 16384
+MAX_PARAM_SIZE = 10**8  # a layer width, depth or table size in a workload's params
 
 
 class Published(BaseModel):
@@ -43,7 +45,7 @@ class WorkloadFile(BaseModel):
     description: str = ""
     source: str = Field(min_length=3)
     params: dict[str, Any]
-    defaults: dict[Literal["batch_size", "seq_len", "image_size"], int] = {}
+    defaults: dict[Literal["batch_size", "seq_len", "image_size"], Annotated[int, Field(gt=0, le=MAX_BATCH)]] = {}
     published: Published | None = None
 
 
@@ -117,6 +119,22 @@ def list_workloads() -> list[dict[str, str]]:
     return rows
 
 
+def _check_list_sizes(params: dict[str, Any], source: str) -> None:
+    """Every number inside a list param (layer widths, depths, table rows) must be a whole number in
+    1..:data:`MAX_PARAM_SIZE`: a zero width divides by zero later, a negative one gives negative FLOPs."""
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                walk(item, f"{path}.{i}")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and path.count(".") > 1:
+            if not (value == int(value) if math.isfinite(value) else False) or not 0 < value <= MAX_PARAM_SIZE:
+                raise WorkloadError(source, path, f"must be a whole number in 1..{MAX_PARAM_SIZE}, got {value!r}")
+
+    for key, value in params.items():
+        if isinstance(value, (list, tuple)):
+            walk(value, f"params.{key}")
+
+
 def workload_from_dict(raw: Any, source: str) -> Workload:
     """Validate a raw workload mapping.
 
@@ -125,6 +143,7 @@ def workload_from_dict(raw: Any, source: str) -> Workload:
     """
     if not isinstance(raw, dict):
         raise WorkloadError(source, "", f"expected a mapping at the top level, got {type(raw).__name__}")
+    check_no_bools(raw, WorkloadFile, source, WorkloadError)
     try:
         wf = WorkloadFile.model_validate(raw)
     except ValidationError as exc:
@@ -134,6 +153,8 @@ def workload_from_dict(raw: Any, source: str) -> Workload:
         hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(FAMILIES))}"
         raise WorkloadError(source, "family", f"unknown family {wf.family!r}{hint}")
     fam = FAMILIES[wf.family]
+    check_no_bools(wf.params, fam.params, source, WorkloadError, prefix="params")
+    _check_list_sizes(wf.params, source)
     try:
         params = fam.params.model_validate(wf.params)
     except ValidationError as exc:
