@@ -515,21 +515,27 @@ def downloads(r: sim.SimulationResult, stem: str, key: str) -> None:
 
 def detail_tabs(r: sim.SimulationResult, hw: Any, *, key: str, power_cap_w: float | None = None,
                 gantt: dict[str, sim.SimulationResult] | None = None) -> None:
-    tabs = st.tabs(["Roofline", "Timeline", "Memory", "Power", "Breakdowns", "Ops"])
-    with tabs[0]:
-        st.plotly_chart(roofline_figure(r, hw), key=f"roof_{key}")
-    with tabs[1]:
-        st.plotly_chart(gantt_figure(gantt or {r.hardware: r}), key=f"gantt_{key}")
-    with tabs[2]:
-        st.plotly_chart(memory_figure(r), key=f"mem_{key}")
-    with tabs[3]:
-        st.plotly_chart(power_figure(r, hw, power_cap_w), key=f"pow_{key}")
-    with tabs[4]:
-        c = st.columns(2)
+    names = ["Roofline", "Timeline", "Memory", "Power", "Breakdowns", "Ops"]
+    # lazy tabs: only the open one is computed (keeps reruns fast with many devices)
+    tabs = dict(zip(names, st.tabs(names, key=f"tabs_{key}", on_change="rerun")))
+
+    def is_open(name: str) -> bool:
+        return getattr(tabs[name], "open", True) is not False
+
+    if is_open("Roofline"):
+        tabs["Roofline"].plotly_chart(roofline_figure(r, hw), key=f"roof_{key}")
+    if is_open("Timeline"):
+        tabs["Timeline"].plotly_chart(gantt_figure(gantt or {r.hardware: r}), key=f"gantt_{key}")
+    if is_open("Memory"):
+        tabs["Memory"].plotly_chart(memory_figure(r), key=f"mem_{key}")
+    if is_open("Power"):
+        tabs["Power"].plotly_chart(power_figure(r, hw, power_cap_w), key=f"pow_{key}")
+    if is_open("Breakdowns"):
+        c = tabs["Breakdowns"].columns(2)
         c[0].plotly_chart(shares_figure({r.hardware: r}), key=f"shares_{key}")
         c[1].plotly_chart(breakdown_figure({r.hardware: r}), key=f"brk_{key}")
-    with tabs[5]:
-        st.dataframe(r.ops, hide_index=True, height=320)
+    if is_open("Ops"):
+        tabs["Ops"].dataframe(r.ops, hide_index=True, height=320)
 
 
 def stem_of(sc: Scenario, device: str) -> str:

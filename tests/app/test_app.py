@@ -6,6 +6,7 @@ YAML edits and bad uploads are reported with st.error while the app keeps workin
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -91,7 +92,9 @@ def test_other_pages_render(url_path):
 
 @pytest.mark.skipif(not hasattr(sim, "generate"), reason="simulator.generate not in this tree")
 def test_generation_page_renders():
-    at = goto(fresh(), "generate")
+    at = fresh()
+    at.session_state["gen_model"] = "gpt2"  # small: keeps the suite fast
+    goto(at, "generate")
     ok(at)
     assert not at.error, [e.value for e in at.error]
     before = metric(at, "Time to first token").value
@@ -141,6 +144,27 @@ def test_optional_pages_render_against_a_stand_in_api(monkeypatch):
         goto(at, path)
         ok(at)
         assert at.metric or at.json
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def test_every_chart_tab_renders():
+    at = fresh()
+    titles = chart_titles(at)
+    assert any(t.startswith("Roofline") for t in titles)
+    assert "Bottleneck breakdown" in titles and "Memory breakdown at peak vs capacity" in titles
+    for tab, want in (("Timeline", "Timeline of ops"), ("Memory", "Memory over time"), ("Power", "Power over time"),
+                      ("Breakdowns", "Bottleneck breakdown")):
+        at.session_state["tabs_sim"] = tab
+        at.run()
+        ok(at)
+        assert any(t.startswith(want) for t in chart_titles(at)), (tab, chart_titles(at))
+    at.session_state["tabs_sim"] = "Ops"
+    at.run()
+    ok(at)
+    assert any(len(d.value) > 100 for d in at.dataframe)  # the per-op table
 
 
 # -- every control changes what it should ----------------------------------------------------------------------
