@@ -41,7 +41,7 @@ class ServingResult:
     ``mean_requests_in_system`` and ``mean_queue_length`` are time averages over [0, end]; ``utilization``
     is the busy share of the replicas; ``slo_attainment`` the share of requests within ``slo_ms`` (None
     without an SLO). LLM runs add ``ttft_*`` and ``tpot_*`` percentiles and ``tokens_per_s``.
-    ``latencies_s`` is a numpy array in request order; :attr:`requests`, :attr:`queue_timeline` and
+    ``latencies_s`` is a numpy array in request order; :attr:`request_table`, :attr:`queue_timeline` and
     :attr:`batches` are pandas DataFrames.
 
     Example:
@@ -64,7 +64,7 @@ class ServingResult:
         raise AttributeError(name)
 
     @property
-    def requests(self):
+    def request_table(self):
         """One row per request: arrival, start, first token, finish, latency (s), and LLM lengths."""
         import pandas as pd
 
@@ -91,7 +91,7 @@ class ServingResult:
                             columns=["replica", "start_s", "end_s", "size", "energy_j", "phase"])
 
     def to_dict(self) -> dict[str, Any]:
-        """The summary as JSON-ready data (per-request rows are in :attr:`requests`)."""
+        """The summary as JSON-ready data (per-request rows are in :attr:`request_table`)."""
         return _clean(dict(self.summary))
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -321,9 +321,14 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
 
 
 def _forward_batch_work(model: ServiceModel):
+    cache: dict[int, BatchWork] = {}
+
     def work(ids) -> BatchWork:
-        t, e = model.forward(len(ids))
-        return BatchWork(duration_s=t, energy_j=e, done_s=(t,) * len(ids), first_s=(t,) * len(ids))
+        b = len(ids)
+        if b not in cache:
+            t, e = model.forward(b)
+            cache[b] = BatchWork(duration_s=t, energy_j=e, done_s=(t,) * b, first_s=(t,) * b)
+        return cache[b]
     return work
 
 

@@ -55,7 +55,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
               output_len=_length(args.output_len, "--output-len"), seq_len=args.seq_len,
               image_size=args.image_size, overrides=cli._parse_overrides(args.set))
     if args.requests_csv:
-        r.requests.to_csv(args.requests_csv, index=False)
+        r.request_table.to_csv(args.requests_csv, index=False)
     print(r.to_json() if args.format == "json" else r.table())
     return 0
 

@@ -162,7 +162,7 @@ def run_serving(spec: ServeRun) -> ServeTrace:
             if q > 0:
                 if spec.policy in ("none",):
                     return st.take(1)
-                if spec.policy == "continuous" or q >= cap or no_more:
+                if spec.policy == "continuous" or q >= cap or (no_more and spec.policy == "static"):
                     return st.take(cap)
                 if spec.policy == "dynamic":
                     deadline = spec.arrivals_s[st.waiting[st.head]] + spec.max_wait_s
@@ -185,10 +185,16 @@ def run_serving(spec: ServeRun) -> ServeTrace:
                 first[i] = t0 + work.first_s[k]
                 finish[i] = t0 + work.done_s[k]
             batches.append(BatchRecord(r, t0, t0 + work.duration_s, len(ids), work.energy_j))
-            for d in sorted(set(work.done_s)):  # requests leave the system when their own output is done
+            ends = work.done_s
+            if ends[0] == ends[-1] == work.duration_s and len(set(ends)) == 1:
+                yield env.timeout(work.duration_s)  # the common case: the whole batch leaves together
+                st.done += len(ids)
+                st.sample(env.now)
+                continue
+            for d in sorted(set(ends)):  # requests leave the system when their own output is done
                 if t0 + d > env.now:
                     yield env.timeout(t0 + d - env.now)
-                st.done += sum(1 for x in work.done_s if x == d)
+                st.done += sum(1 for x in ends if x == d)
                 st.sample(env.now)
             if t0 + work.duration_s > env.now:
                 yield env.timeout(t0 + work.duration_s - env.now)
