@@ -54,6 +54,8 @@ def spec_error_from_validation(exc: ValidationError, source: str, model: type[Ba
     loc = tuple(p for p in first["loc"] if p not in ("gpu", "tpu", "cpu", "fpga", "asic", "system", "[key]"))
     path = ".".join(str(p) for p in loc)
     msg = first["msg"]
+    if first["type"] == "value_error" and msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
     if first["type"] == "extra_forbidden" and loc:
         options = _allowed_keys(model, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), options, n=1)

@@ -9,7 +9,7 @@ import math
 from enum import Enum
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..units import Precision
 
@@ -18,6 +18,20 @@ MAX_BYTES = 1e16  # 10 PB: larger than any single device's memory
 MAX_BANDWIDTH_GBS = 1e6
 MAX_CLOCK_GHZ = 10.0
 MAX_COUNT = 10_000_000
+# Floors on rates, clocks and fractions: a positive but tiny value (1e-300) divides a FLOP or byte count
+# into a time that overflows to inf. At these floors the slowest possible run still stays finite.
+MIN_RATE = 1e-6  # GB/s, FLOP or MAC per cycle, pJ per FLOP
+MIN_CLOCK_GHZ = 1e-3
+MIN_FRACTION = 1e-4
+
+
+def at_least(floor: float) -> AfterValidator:
+    """A validator refusing positive values below ``floor`` (they would overflow simulated times)."""
+    def check(x: float) -> float:
+        if x < floor:
+            raise ValueError(f"must be at least {floor:g}; smaller values overflow the simulated time")
+        return x
+    return AfterValidator(check)
 
 
 class Frozen(BaseModel):
@@ -30,10 +44,10 @@ Source = Annotated[str, Field(min_length=3, max_length=2000)]
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=80)]
 Pos = Annotated[float, Field(gt=0)]
 NonNeg = Annotated[float, Field(ge=0)]
-Fraction = Annotated[float, Field(gt=0, le=1)]
+Fraction = Annotated[float, Field(gt=0, le=1), at_least(MIN_FRACTION)]
 Count = Annotated[int, Field(gt=0, le=MAX_COUNT)]
-Clock = Annotated[float, Field(gt=0, le=MAX_CLOCK_GHZ)]
-PrecisionMap = dict[Precision, Annotated[float, Field(gt=0, le=1e7)]]
+Clock = Annotated[float, Field(gt=0, le=MAX_CLOCK_GHZ), at_least(MIN_CLOCK_GHZ)]
+PrecisionMap = dict[Precision, Annotated[float, Field(gt=0, le=1e7), at_least(MIN_RATE)]]
 
 # When a device lacks a native path for a precision, it runs in the next one it has.
 FALLBACK: dict[Precision, tuple[Precision, ...]] = {
@@ -94,8 +108,8 @@ class MemoryLevel(Frozen):
     """
 
     name: Name
-    capacity_bytes: Annotated[float, Field(gt=0, le=MAX_BYTES)]
-    bandwidth_gbs: Annotated[float, Field(gt=0, le=MAX_BANDWIDTH_GBS)]
+    capacity_bytes: Annotated[float, Field(gt=0, le=MAX_BYTES), at_least(1.0)]
+    bandwidth_gbs: Annotated[float, Field(gt=0, le=MAX_BANDWIDTH_GBS), at_least(MIN_RATE)]
     energy_pj_per_byte: Annotated[float, Field(ge=0, le=1e5)]
     source: Source
 
@@ -105,7 +119,7 @@ class Link(Frozen):
 
     name: Name
     kind: LinkKind
-    bandwidth_gbs: Annotated[float, Field(gt=0, le=MAX_BANDWIDTH_GBS)]
+    bandwidth_gbs: Annotated[float, Field(gt=0, le=MAX_BANDWIDTH_GBS), at_least(MIN_RATE)]
     latency_us: Annotated[float, Field(ge=0, le=1e6)] = 1.0
     energy_pj_per_byte: Annotated[float, Field(ge=0, le=1e5)] = 10.0
     source: Source
@@ -118,7 +132,7 @@ class Power(Frozen):
     precisions missing fall back like compute rates do.
     """
 
-    tdp_w: Annotated[float, Field(gt=0, le=1e5)]
+    tdp_w: Annotated[float, Field(gt=0, le=1e5), at_least(MIN_RATE)]
     idle_w: Annotated[float, Field(ge=0, le=1e5)]
     energy_pj_per_flop: PrecisionMap
     source: Source

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .models import MAX_BANDWIDTH_GBS, Count, Frozen, LinkKind, Name, Price, Source
+from .models import MAX_BANDWIDTH_GBS, MIN_FRACTION, MIN_RATE, Count, Frozen, LinkKind, Name, Price, Source, at_least
 
 Topology = Literal["switch", "ring", "torus", "fat_tree", "rail", "pcie_tree"]
 
@@ -28,11 +28,11 @@ class Fabric(Frozen):
 
     topology: Topology
     link: LinkKind
-    bandwidth_gbs: Annotated[float, Field(gt=0, le=MAX_BANDWIDTH_GBS)]
+    bandwidth_gbs: Annotated[float, Field(gt=0, le=MAX_BANDWIDTH_GBS), at_least(MIN_RATE)]
     latency_us: Annotated[float, Field(ge=0, le=1e6)] = 2.0
     dims: tuple[Count, ...] = ()
     oversubscription: Annotated[float, Field(ge=1, le=64)] = 1.0
-    efficiency: Annotated[float, Field(gt=0, le=1)] = DEFAULT_LINK_EFFICIENCY
+    efficiency: Annotated[float, Field(gt=0, le=1), at_least(MIN_FRACTION)] = DEFAULT_LINK_EFFICIENCY
     energy_pj_per_byte: Annotated[float, Field(ge=0, le=1e5)] = 10.0
     source: Source
 
