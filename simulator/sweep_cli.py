@@ -48,13 +48,13 @@ class ParetoSpec(BaseModel):
 class SweepFile(BaseModel):
     """The contents of a sweep YAML file (see the module docstring)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     description: str = ""
     workload: str = Field(min_length=1)
     mode: Literal["training", "inference"] = "training"
     sampler: Literal["grid", "random", "lhs"] = "grid"
     samples: int | None = Field(default=None, gt=0)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)  # numpy's generators refuse negative seeds
     space: dict[str, Any]
     energy_usd_per_kwh: float = Field(default=0.12, ge=0, le=1e3)
     carbon_g_per_kwh: float = Field(default=400.0, ge=0, le=1e5)
@@ -76,13 +76,14 @@ def load_sweep_file(path: str | Path) -> SweepFile:
         'resnet50'
     """
     from .sweep_space import SpaceError, count_points, parse_space
-    from .validation_errors import spec_error_from_validation
+    from .validation_errors import check_no_bools, spec_error_from_validation
     from .yamlio import read_yaml_file
 
     path = Path(path)
     raw = read_yaml_file(path)
     if not isinstance(raw, dict):
         raise InputError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    check_no_bools(raw, SweepFile, str(path))
     try:
         spec = SweepFile.model_validate(raw)
     except ValidationError as exc:
