@@ -121,12 +121,15 @@ def _file_digest(path: Path, cache: dict[Path, str | None]) -> str | None:
 
 
 def _inputs(hardware: str, workload: str, cache: dict[Path, str | None]) -> dict[str, str | None]:
-    """Digests of the hardware and workload files, so a store never serves results of an edited spec."""
+    """Digests of the hardware and workload files and the accsim version: a store never serves results
+    of an edited spec or of another release (edits to the simulator's code within a release are not seen)."""
     from .spec.loader import catalogue
     from .workload.loader import zoo
 
     hw, wl = catalogue().get(hardware, Path(hardware)), zoo().get(workload, Path(workload))
-    return {"hardware": _file_digest(hw, cache), "workload": _file_digest(wl, cache)}
+    from . import __version__
+
+    return {"hardware": _file_digest(hw, cache), "workload": _file_digest(wl, cache), "accsim": __version__}
 
 
 def _run_point_dict(params: Mapping[str, Any], workload: str, mode: str,
@@ -268,6 +271,14 @@ def _table(params: list[dict[str, Any]], keys: list[str], outcomes: Mapping[str,
     return df
 
 
+def _check_numbers(**values: Any) -> None:
+    """Prices, intensities and run sizes: finite and non-negative (None allowed)."""
+    for name, v in values.items():
+        ok = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0)
+        if not ok:
+            raise InputError(f"{name}: must be a finite non-negative number, got {v!r}")
+
+
 def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "training",
           store: str | Path | SweepStore | None = None, executor: Any = None, sampler: str = "grid",
           samples: int | None = None, seed: int = 0, energy_usd_per_kwh: float = 0.12,
@@ -311,6 +322,10 @@ def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "traini
     """
     if not isinstance(workload, (str, Path)):
         raise InputError("workload: give a zoo name or a file path (sweeps send names to workers, not loaded objects)")
+    _check_numbers(energy_usd_per_kwh=energy_usd_per_kwh, carbon_g_per_kwh=carbon_g_per_kwh,
+                   train_tokens=train_tokens, train_epochs=train_epochs, dataset_samples=dataset_samples)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise InputError(f"workers: must be a positive integer, got {workers!r}")
     if train_tokens is not None and train_epochs is not None:
         raise InputError("train_tokens, train_epochs: give one of them, not both")
     if train_epochs is not None and not dataset_samples:

@@ -216,6 +216,8 @@ def make_points(space: Mapping[str, Any], *, sampler: str = "grid", samples: int
         >>> make_points({"hardware": ["a", "b"], "batch_size": [1, 2]})[:2]
         [{'hardware': 'a', 'batch_size': 1}, {'hardware': 'a', 'batch_size': 2}]
     """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise SpaceError(f"seed: must be a non-negative integer, got {seed!r}")
     parsed = parse_space(space)
     n = count_points(parsed, sampler, samples)
     points = _grid(parsed) if sampler == "grid" else _draw(parsed, n, seed, latin=sampler == "lhs")
