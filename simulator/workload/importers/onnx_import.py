@@ -768,7 +768,7 @@ def load_onnx(path: str | Path, *, unsupported: Literal["error", "fallback"] = "
     try:  # the weight-free skeleton: the checker would otherwise look for external files from the cwd
         onnx.checker.check_model(onnx.ModelProto.FromString(m.skeleton))
     except Exception as exc:
-        raise _fail(p, f"ONNX checker: {str(exc).strip().splitlines()[0]}") from None
+        raise _fail(p, f"ONNX checker: {' '.join(str(exc).split())[:400]}") from None  # one line, node named
     if m.unsupported and unsupported == "error":
         listed = ", ".join(f"{m.names[i]} ({m.nodes[i].domain + '.' if m.nodes[i].domain else ''}"
                            f"{m.nodes[i].op_type})" for i in m.unsupported)
