@@ -28,3 +28,6 @@ from .realtime import RealtimeResult, realtime, smallest_device  # noqa: E402
 from .serving import ServingResult, serve  # noqa: E402
 
 __all__ += ["serve", "ServingResult", "realtime", "smallest_device", "RealtimeResult"]
+from .distributed import collective_benchmark  # noqa: E402
+
+__all__ += ["collective_benchmark"]

@@ -186,3 +186,54 @@ def _shares(ct, step: float) -> dict[str, float]:
             totals[e.bound] += e.duration_s
     total = sum(totals.values()) or 1.0
     return {k: v / total for k, v in totals.items()}
+
+
+def collective_benchmark(hardware: "str | SystemSpec | _DeviceBase", *, collective: str = "all_reduce",
+                         nbytes: float, devices: int | None = None) -> dict[str, float]:
+    """Play one collective among ``devices`` data-parallel ranks in the engine, like nccl-tests.
+
+    Returns ``time_s``, ``algbw_gbs`` (S / t) and ``busbw_gbs`` (nccl-tests' bus bandwidth: all-reduce
+    x 2(n-1)/n, all-gather / reduce-scatter x (n-1)/n, p2p x 1), in decimal GB/s.
+
+    Raises:
+        ScenarioError: unknown collective, non-positive size or device count.
+
+    Example:
+        >>> r = collective_benchmark("dgx-h100", nbytes=2**30)
+        >>> 300 < r["busbw_gbs"] < 450
+        True
+    """
+    from .cost.collectives import Collective
+    from .engine.cluster import run_cluster
+    from .plan import ClusterPlan, Segment, StagePlan
+
+    try:
+        kind = Collective(collective)
+    except ValueError:
+        raise ScenarioError(f"collective: unknown {collective!r}; choose one of "
+                            f"{', '.join(c.value for c in Collective)}") from None
+    if not nbytes > 0 or nbytes > 1e15:
+        raise ScenarioError(f"nbytes: must be in (0, 1e15], got {nbytes!r}")
+    target = load_hardware(hardware)
+    n = devices or (target.devices_per_node * (target.max_nodes or 1) if isinstance(target, SystemSpec) else 2)
+    if not isinstance(n, int) or n < 2 or n > MAX_DEVICES:
+        raise ScenarioError(f"devices: a collective needs 2..{MAX_DEVICES} devices, got {n!r}")
+    system = target if isinstance(target, SystemSpec) else implicit_system(target, n)
+    p = Parallelism(data=n)
+    fab = fabrics_for(system, p, n)
+    if kind == Collective.P2P:
+        # sendrecv: every rank sends to its neighbour at once; each uses its own link once
+        seg = Segment(collective=kind, group="dp", nbytes=nbytes)
+        from .cost.collectives import collective_time_s
+        link = fab.intra if fab.groups["dp"].nodes == 1 or fab.inter is None else fab.inter
+        t = collective_time_s(kind, n=2, nbytes=nbytes, link=link)
+        return {"time_s": t, "algbw_gbs": nbytes / t / GIGA, "busbw_gbs": nbytes / t / GIGA, "devices": n}
+    stage = StagePlan(stage=0, forward=(Segment(collective=kind, group="dp", nbytes=nbytes, label=kind.value),),
+                      backward=(), optimizer=(), static_bytes={}, activation_bytes_per_microbatch=0.0,
+                      boundary_bytes=0.0, params=0.0)
+    ct = run_cluster(ClusterPlan(stages=(stage,), parallelism=p, microbatches=1, microbatch_size=1), fab,
+                     device_name=system.device, training=False)
+    t = ct.end_s
+    factor = {Collective.ALL_REDUCE: 2 * (n - 1) / n, Collective.ALL_GATHER: (n - 1) / n,
+              Collective.REDUCE_SCATTER: (n - 1) / n, Collective.ALL_TO_ALL: (n - 1) / n}[kind]
+    return {"time_s": t, "algbw_gbs": nbytes / t / GIGA, "busbw_gbs": nbytes / t / GIGA * factor, "devices": n}

@@ -68,28 +68,36 @@ class ClusterTrace:
     stats: tuple[DeviceStats, ...] = field(default_factory=tuple)
 
 
-def phases(kind: Collective, nbytes: float, shape: GroupShape, fab: Fabrics) -> list[tuple[str, float]]:
-    """(link, seconds) phases of a collective on the two-level fabric (hierarchical when it spans nodes)."""
+# NCCL splits a hierarchical collective into many chunks, so its intra- and inter-node phases
+# overlap; the pipeline-fill cost is one chunk's worth of the shorter side.
+CHUNKS = 8
+
+
+def phases(kind: Collective, nbytes: float, shape: GroupShape, fab: Fabrics) -> list[tuple[tuple[str, ...], float]]:
+    """(links held, seconds) phases of a collective on the two-level fabric.
+
+    Within one node (or one network level) a collective is one phase on that link. Across nodes it
+    is hierarchical (reduce-scatter in the node, the operation across nodes on 1/g of the data,
+    all-gather in the node), pipelined over chunks: both links are held for
+    ``max(intra, inter) + min(intra, inter) / CHUNKS``.
+    """
     r, q = shape.intra, shape.nodes
     if shape.size <= 1 or nbytes <= 0:
         return []
     if q == 1 or fab.inter is None:
-        return [("intra", collective_time_s(kind, n=r * q, nbytes=nbytes, link=fab.intra))]
+        return [(("intra",), collective_time_s(kind, n=r * q, nbytes=nbytes, link=fab.intra))]
     if r == 1:
-        return [("inter", collective_time_s(kind, n=q, nbytes=nbytes, link=fab.inter))]
+        return [(("inter",), collective_time_s(kind, n=q, nbytes=nbytes, link=fab.inter))]
     if kind == Collective.ALL_TO_ALL:
         n = r * q
-        cross = (n - r) / n * nbytes
-        return [("intra", collective_time_s(kind, n=r, nbytes=nbytes * r / n, link=fab.intra)),
-                ("inter", (q - 1) * fab.inter.latency_s + cross / fab.inter.bandwidth_bps)]
-    rs = collective_time_s(Collective.REDUCE_SCATTER, n=r, nbytes=nbytes, link=fab.intra)
-    ag = collective_time_s(Collective.ALL_GATHER, n=r, nbytes=nbytes, link=fab.intra)
-    across = collective_time_s(kind, n=q, nbytes=nbytes / r, link=fab.inter)
-    if kind == Collective.ALL_REDUCE:
-        return [("intra", rs), ("inter", across), ("intra", ag)]
-    if kind == Collective.REDUCE_SCATTER:
-        return [("intra", rs), ("inter", across)]
-    return [("inter", across), ("intra", ag)]
+        intra = collective_time_s(kind, n=r, nbytes=nbytes * r / n, link=fab.intra)
+        inter = (q - 1) * fab.inter.latency_s + (n - r) / n * nbytes / fab.inter.bandwidth_bps
+    else:
+        rs = collective_time_s(Collective.REDUCE_SCATTER, n=r, nbytes=nbytes, link=fab.intra)
+        ag = collective_time_s(Collective.ALL_GATHER, n=r, nbytes=nbytes, link=fab.intra)
+        inter = collective_time_s(kind, n=q, nbytes=nbytes / r, link=fab.inter)
+        intra = {Collective.ALL_REDUCE: rs + ag, Collective.REDUCE_SCATTER: rs, Collective.ALL_GATHER: ag}.get(kind, rs)
+    return [(("intra", "inter"), max(intra, inter) + min(intra, inter) / CHUNKS)]
 
 
 def schedule(stage: int, stages: int, microbatches: int, kind: str) -> list[tuple[str, int]]:
@@ -141,19 +149,21 @@ def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: 
 
     def transfer(key, group_members, seg: Segment, phase: str, done: simpy.Event):
         shape = fab.groups.get(seg.group, GroupShape(1, 1))
-        for link, secs in phases(seg.collective, seg.nbytes, shape, fab):
-            reqs = [links[m][link].request() for m in group_members]
-            yield env.all_of(reqs)
+        for held, secs in phases(seg.collective, seg.nbytes, shape, fab):
+            reqs = [(m, link, links[m][link].request()) for m in group_members for link in held]
+            yield env.all_of([r for _, _, r in reqs])
             start = env.now
             yield env.timeout(secs)
-            for m, req in zip(group_members, reqs):
+            for m, link, req in reqs:
                 links[m][link].release(req)
+            for m in group_members:
                 stats[m].link_busy_s += secs
-                e_per_b = fab.intra_energy_j_per_byte if link == "intra" else fab.inter_energy_j_per_byte
-                events.append(TraceEvent(name=seg.label or seg.collective.value, op_type=seg.collective.value,
-                                         phase=phase, device=names[m], track=link, start_s=start, end_s=env.now,
-                                         bytes_moved=seg.nbytes, bound="interconnect",
-                                         energy_j=seg.nbytes * e_per_b))
+                for link in held:
+                    e_per_b = fab.intra_energy_j_per_byte if link == "intra" else fab.inter_energy_j_per_byte
+                    events.append(TraceEvent(name=seg.label or seg.collective.value, op_type=seg.collective.value,
+                                             phase=phase, device=names[m], track=link, start_s=start,
+                                             end_s=env.now, bytes_moved=seg.nbytes / len(held), bound="interconnect",
+                                             energy_j=seg.nbytes / len(held) * e_per_b))
         done.succeed()
 
     def collective(c, seg: Segment, tag: tuple, phase: str):
