@@ -94,7 +94,8 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
              power_cap_w: float | None = None, seed: int = 0,
              overrides: Mapping[str, Any] | None = None, devices: int | None = None,
              parallelism: Any = None, microbatches: int | None = None,
-             symmetric: bool = True, fpga_dataflow: str = "overlay", cold_start: bool = False) -> SimulationResult:
+             symmetric: bool = True, fpga_dataflow: str = "overlay", cold_start: bool = False,
+             input_workers: int | None = None, prefetch: int = 2, host: "str | Path | None" = None) -> SimulationResult:
     """Simulate one training step or one inference batch of ``workload`` on one ``hardware`` device.
 
     Args:
@@ -119,6 +120,9 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         fpga_dataflow: ``"overlay"`` (DPU-style, layer after layer) or ``"pipelined"`` (layer-pipelined,
             one pass per sample streaming through per-layer DSPs; inference only).
         cold_start: include the FPGA bitstream load (``compute.reconfiguration_s``) before the first op.
+        input_workers: host CPU workers decoding input samples (see :mod:`simulator.input_pipeline`);
+            None: the host keeps up. ``prefetch``: batches the host may have ready; ``host``: CPU spec
+            (default intel-xeon-platinum-8480). A starved device makes ``bottleneck`` ``"host"``.
 
     Raises:
         InputError: bad names, files or arguments (one message naming file and field).
@@ -141,9 +145,16 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         from .distributed import simulate_cluster
 
         n = devices or (hw.devices_per_node * (hw.max_nodes or 1) if isinstance(hw, SystemSpec) else 1)
+        if input_workers is not None:
+            raise ScenarioError("input_workers: the host input pipeline is simulated for one device only")
         return simulate_cluster(wl, hw, sc, devices=n, parallelism=parallelism, microbatches=microbatches,
                                 symmetric=symmetric, fused_attention=fused_attention)
-    return run_scenario(wl, hw, sc)
+    r = run_scenario(wl, hw, sc)
+    if input_workers is not None:
+        from .input_pipeline import apply_input_pipeline
+
+        r = apply_input_pipeline(r, wl, hw, workers=input_workers, prefetch=prefetch, host=host)
+    return r
 
 
 def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int = 0, logits: str = "all",

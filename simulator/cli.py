@@ -61,7 +61,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                  fused_attention=not args.no_fused_attention, power_cap_w=args.power_cap_w, seed=args.seed,
                  overrides=_parse_overrides(args.set), devices=args.devices, parallelism=args.parallel,
                  microbatches=args.microbatches, symmetric=not args.no_symmetry,
-                 fpga_dataflow=args.fpga_dataflow, cold_start=args.cold_start)
+                 fpga_dataflow=args.fpga_dataflow, cold_start=args.cold_start,
+                 input_workers=args.input_workers, prefetch=args.prefetch, host=args.host)
     if args.ops_csv:
         r.ops.to_csv(args.ops_csv, index=False)
     if args.trace:
@@ -117,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--microbatches", type=int, help="pipeline micro-batches per data-parallel replica")
     p.add_argument("--no-symmetry", action="store_true", help="simulate every device, not one per stage")
     p.add_argument("--fpga-dataflow", default="overlay", help="overlay or pipelined (FPGA inference)")
+    p.add_argument("--input-workers", type=int, help="host CPU workers decoding inputs (default: host keeps up)")
+    p.add_argument("--prefetch", type=int, default=2, help="batches the host input pipeline may have ready")
+    p.add_argument("--host", help="host CPU spec for --input-workers (default intel-xeon-platinum-8480)")
     p.add_argument("--cold-start", action="store_true", help="include the FPGA bitstream load")
     p.set_defaults(func=_cmd_simulate)
 
