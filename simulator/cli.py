@@ -99,6 +99,18 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_collective(args: argparse.Namespace) -> int:
+    from .distributed import collective_benchmark
+
+    r = collective_benchmark(args.hardware, collective=args.collective, nbytes=args.bytes, devices=args.devices)
+    if args.format == "json":
+        print(json.dumps(r, indent=2, sort_keys=True))
+    else:
+        print(f"{args.collective} of {args.bytes:.4g} B on {r['devices']} x {args.hardware}: "
+              f"{r['time_s'] * 1e3:.3f} ms, algbw {r['algbw_gbs']:.1f} GB/s, busbw {r['busbw_gbs']:.1f} GB/s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = _Parser(prog="accsim", description="Accelerator performance simulator")
@@ -132,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", default="bf16")
     p.add_argument("--format", choices=("json", "table"), default="table")
     p.set_defaults(func=_cmd_describe)
+
+    p = sub.add_parser("collective", help="one collective on a system, nccl-tests style (time, algbw, busbw)")
+    p.add_argument("--hardware", required=True, help="system or device name")
+    p.add_argument("--collective", default="all_reduce",
+                   help="all_reduce, all_gather, reduce_scatter, all_to_all or p2p")
+    p.add_argument("--bytes", type=float, default=2.0**30, help="message size per rank in bytes")
+    p.add_argument("--devices", type=int)
+    p.add_argument("--format", choices=("json", "table"), default="table")
+    p.set_defaults(func=_cmd_collective)
 
     p = sub.add_parser("list", help="list bundled hardware or workloads")
     p.add_argument("what", choices=("hardware", "workloads"))
