@@ -53,9 +53,10 @@ def add_scenario_args(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .api import simulate
+    from .api import load_workload, simulate
 
-    r = simulate(args.workload, args.hardware, mode=args.mode, batch_size=args.batch_size, seq_len=args.seq_len,
+    workload = load_workload(args.workload, unsupported=args.unsupported_ops)
+    r = simulate(workload, args.hardware, mode=args.mode, batch_size=args.batch_size, seq_len=args.seq_len,
                  image_size=args.image_size, precision=args.precision, weight_precision=args.weight_precision,
                  optimizer=args.optimizer, checkpointing=args.checkpointing, grad_accumulation=args.grad_accumulation,
                  fused_attention=not args.no_fused_attention, power_cap_w=args.power_cap_w, seed=args.seed,
@@ -130,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--microbatches", type=int, help="pipeline micro-batches per data-parallel replica")
     p.add_argument("--no-symmetry", action="store_true", help="simulate every device, not one per stage")
     p.add_argument("--fpga-dataflow", default="overlay", help="overlay or pipelined (FPGA inference)")
+    p.add_argument("--unsupported-ops", choices=("error", "fallback"), default="error",
+                   help="ONNX ops we cannot map: refuse (default) or simulate as element-wise ops")
     p.add_argument("--input-workers", type=int, help="host CPU workers decoding inputs (default: host keeps up)")
     p.add_argument("--prefetch", type=int, default=2, help="batches the host input pipeline may have ready")
     p.add_argument("--host", help="host CPU spec for --input-workers (default intel-xeon-platinum-8480)")

@@ -166,13 +166,13 @@ def workload_from_dict(raw: Any, source: str) -> Workload:
 
 
 @functools.lru_cache(maxsize=256)
-def _load_path(path_text: str) -> Workload:
+def _load_path(path_text: str, unsupported: str = "error") -> Workload:
     path = Path(path_text)
     suffix = path.suffix.lower()
     if suffix == ".onnx":
         from .importers.onnx_import import load_onnx
 
-        return load_onnx(path)
+        return load_onnx(path, unsupported=unsupported)
     if suffix == ".csv":
         from .importers.scalesim_csv import load_scalesim_csv
 
@@ -180,8 +180,11 @@ def _load_path(path_text: str) -> Workload:
     return workload_from_dict(read_yaml_file(path), str(path))
 
 
-def load_workload(name_or_path: "str | Path | Workload") -> Workload:
+def load_workload(name_or_path: "str | Path | Workload", *, unsupported: str = "error") -> Workload:
     """Load a workload by zoo name (``"resnet50"``) or path (``.yaml``, ``.onnx``, SCALE-Sim ``.csv``).
+
+    ``unsupported="fallback"`` lets an ONNX model with ops we cannot map run anyway, each such op
+    simulated as an element-wise op (1 FLOP per output element, its inputs read, outputs written).
 
     Raises:
         WorkloadError: unknown name, or an invalid file (file and field named).
@@ -199,7 +202,9 @@ def load_workload(name_or_path: "str | Path | Workload") -> Workload:
     if path.suffix.lower() in (".yaml", ".yml", ".onnx", ".csv") or path.exists():
         if not path.exists():
             raise WorkloadError(text, "", "no such file")
-        return _load_path(str(path.resolve()))
+        if unsupported not in ("error", "fallback"):
+            raise WorkloadError(text, "unsupported", f"must be 'error' or 'fallback', got {unsupported!r}")
+        return _load_path(str(path.resolve()), unsupported)
     close = difflib.get_close_matches(text, list(zoo()), n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else "; `python -m simulator list workloads` shows the names"
     raise WorkloadError(text, "", f"no such workload name or file{hint}")
