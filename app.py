@@ -334,8 +334,7 @@ def sidebar() -> Scenario | None:
 
 
 def _layout(fig: go.Figure, title: str, **kw: Any) -> go.Figure:
-    fig.update_layout(title=title, margin=dict(l=10, r=10, t=70, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0), **kw)
+    fig.update_layout(title=title, margin=dict(l=10, r=10, t=40, b=10), **kw)
     return fig
 
 
@@ -615,7 +614,7 @@ def page_simulate(sc: Scenario) -> None:
                 st.caption(f"{r.bottleneck.replace('_', ' ')} · {fmt_bytes(r.peak_memory_bytes)} "
                            f"{'fits' if r.fits_in_memory else 'does NOT fit'} · {fmt_usd(cost_per_step(r, dhw))}/step")
         df = pd.DataFrame([compare_row(r, device_spec(d), base) for d, r in results.items()])
-        st.dataframe(df, hide_index=True)
+        st.dataframe(df.dropna(axis=1, how="all"), hide_index=True)
         c = st.columns(2)
         c[0].plotly_chart(compare_bars(df), key="cmp_bars")
         c[1].plotly_chart(breakdown_figure(results), key="cmp_brk")
@@ -792,20 +791,6 @@ def _jsonable(x: Any) -> Any:
     return x if isinstance(x, (str, int, float, bool)) or x is None else str(x)
 
 
-def _call_page(fn_name: str, sc: Scenario, candidates: dict[str, Any], key: str) -> None:
-    fn = getattr(sim, fn_name)
-    with st.spinner(f"Running simulator.{fn_name}..."):
-        try:
-            out = call_with_known_args(fn, (workload_of(sc), sc.device), candidates)
-        except (sim.SimulatorError, UploadError, TypeError, ValueError) as exc:
-            st.error(f"{fn_name}: {exc}")
-            return
-        except Exception as exc:
-            st.error(f"{fn_name}: {type(exc).__name__}: {exc}")
-            return
-    show_any_result(out, key)
-
-
 @st.cache_data(show_spinner=False, max_entries=128)
 def _generate(workload: str, upload_digest: str | None, _upload: Upload | None, hardware: str, batch_size: int,
               prompt_len: int, output_len: int, precision: str) -> Any:
@@ -885,18 +870,97 @@ def page_generate(sc: Scenario) -> None:
         show_any_result(g, "gen")
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _serve(workload: str, upload_digest: str | None, _upload: Upload | None, hardware: str,
+           knobs: tuple[tuple[str, Any], ...]) -> Any:
+    wl = _upload_workload(upload_digest, _upload) if _upload else workload
+    return call_with_known_args(sim.serve, (wl, hardware), dict(knobs))
+
+
+def _serve_controls(sc: Scenario) -> dict[str, Any]:
+    c = st.columns(4)
+    knobs: dict[str, Any] = {
+        "arrival": c[0].selectbox("Arrivals", ["poisson", "constant", "bursty"], key="srv_arrival"),
+        "rate_per_s": c[1].number_input("Rate (requests/s)", 0.01, 1e6, 200.0, key="srv_rate"),
+        "requests": c[2].number_input("Requests", 10, 100_000, 1000, step=100, key="srv_n"),
+        "batching": c[3].selectbox("Batching", ["dynamic", "continuous", "static", "none"], key="srv_batching"),
+    }
+    c = st.columns(4)
+    knobs["max_batch_size"] = c[0].number_input("Max batch", 1, 4096, 32, key="srv_max_batch")
+    knobs["max_wait_ms"] = c[1].number_input("Max wait (ms)", 0.0, 10_000.0, 5.0, key="srv_wait")
+    knobs["replicas"] = c[2].number_input("Replicas", 1, 1024, 1, key="srv_replicas")
+    slo = c[3].number_input("Latency SLO (ms, 0 = none)", 0.0, 1e6, 0.0, key="srv_slo")
+    knobs["slo_ms"] = slo or None
+    knobs["precision"] = sc.precision
+    if sc.seq_len:
+        knobs["seq_len"] = sc.seq_len
+    if sc.image_size:
+        knobs["image_size"] = sc.image_size
+    return knobs
+
+
+def serving_view(r: Any) -> None:
+    """Latency percentiles, throughput and utilisation; latency histogram and queue over time."""
+    s = r.summary
+    c = st.columns(4)
+    c[0].metric("Latency p50", fmt_time(s["latency_p50_s"]))
+    c[1].metric("Latency p99", fmt_time(s["latency_p99_s"]), f"max {fmt_time(s['latency_max_s'])}",
+                delta_color="off", delta_arrow="off")
+    c[2].metric("Throughput (requests/s)", fmt_si(s["throughput_per_s"]))
+    c[3].metric("Utilization", f"{s['utilization'] * 100:.1f}%", f"mean batch {s['mean_batch_size']:.1f}",
+                delta_color="off", delta_arrow="off")
+    c = st.columns(4)
+    slo = s.get("slo_attainment")
+    c[0].metric("SLO attainment", "n/a" if slo is None else f"{slo * 100:.1f}%")
+    c[1].metric("Mean queue length", f"{s['mean_queue_length']:.2f}", f"max {s['max_queue_length']}",
+                delta_color="off", delta_arrow="off")
+    c[2].metric("Energy per request", f"{s['energy_per_request_j']:.3g} J")
+    c[3].metric("Average power", f"{s['average_power_w']:.0f} W")
+    if s.get("llm"):
+        c = st.columns(4)
+        c[0].metric("TTFT p50", fmt_time(s["ttft_p50_s"]))
+        c[1].metric("TTFT p99", fmt_time(s["ttft_p99_s"]))
+        c[2].metric("TPOT p50", fmt_time(s["tpot_p50_s"]))
+        c[3].metric("Tokens/s", fmt_si(s["tokens_per_s"]))
+    cc = st.columns(2)
+    lat = go.Figure(go.Histogram(x=[x * 1e3 for x in r.latencies_s], nbinsx=60, name="latency"))
+    if s.get("slo_ms"):
+        lat.add_vline(x=s["slo_ms"], line=dict(color="red", dash="dash"), annotation_text="SLO")
+    lat.update_xaxes(title="latency (ms)")
+    lat.update_yaxes(title="requests")
+    cc[0].plotly_chart(_layout(lat, "Latency distribution"), key="srv_lat")
+    q = r.queue_timeline
+    qf = go.Figure([go.Scatter(x=q.time_s.to_numpy(), y=q.queue_length.to_numpy(), mode="lines", line_shape="hv",
+                               name="waiting"),
+                    go.Scatter(x=q.time_s.to_numpy(), y=q.in_system.to_numpy(), mode="lines", line_shape="hv",
+                               name="in system")])
+    qf.update_xaxes(title="time (s)")
+    qf.update_yaxes(title="requests", rangemode="tozero")
+    cc[1].plotly_chart(_layout(qf, "Queue over time"), key="srv_queue")
+    d = st.columns(2)
+    d[0].download_button("Requests CSV", r.request_table.to_csv(index=False).encode(), "requests.csv", "text/csv",
+                         key="dl_srv_csv")
+    d[1].download_button("Serving JSON", r.to_json().encode(), "serving.json", "application/json", key="dl_srv_json")
+
+
 def page_serve(sc: Scenario) -> None:
     st.title("Serving")
-    st.caption(f"{sc.workload} on {sc.device} · {sc.precision}")
-    c = st.columns(4)
-    rate = c[0].number_input("Arrival rate (requests/s)", 0.01, 1e5, 4.0, key="srv_rate")
-    n = c[1].number_input("Requests", 1, 100000, 200, key="srv_n")
-    prompt = c[2].number_input("Prompt tokens", 1, 131072, 512, key="srv_prompt")
-    out = c[3].number_input("Output tokens", 1, 131072, 128, key="srv_out")
-    cand = {"arrival_rate": rate, "request_rate": rate, "rate": rate, "qps": rate, "rate_per_s": rate,
-            "num_requests": n, "requests": n, "n_requests": n, "prompt_len": prompt, "input_len": prompt,
-            "output_len": out, "output_tokens": out, "max_batch_size": sc.batch_size, "precision": sc.precision}
-    _call_page("serve", sc, cand, "srv")
+    knobs = _serve_controls(sc)
+    st.caption(f"{sc.workload} on {knobs['replicas']} x {sc.device} · {sc.precision} · inference requests")
+    with st.spinner("Simulating the request stream..."):
+        try:
+            r = _serve(sc.workload, sc.upload.digest if sc.upload else None, sc.upload, sc.device,
+                       tuple(sorted(knobs.items())))
+        except (sim.SimulatorError, UploadError) as exc:
+            st.error(str(exc))
+            return
+        except Exception as exc:
+            st.error(f"serve: {type(exc).__name__}: {exc}")
+            return
+    if hasattr(r, "summary") and "latency_p50_s" in getattr(r, "summary", {}):
+        serving_view(r)
+    else:
+        show_any_result(r, "srv")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -98,7 +98,7 @@ def test_generation_page_renders():
     ok(at)
     assert not at.error, [e.value for e in at.error]
     before = metric(at, "Time to first token").value
-    at.number_input(key="gen_prompt").set_value(2048).run()
+    at.number_input(key="gen_prompt").set_value(256).run()
     ok(at)
     assert metric(at, "Time to first token").value != before
 
@@ -107,6 +107,14 @@ def test_generation_page_renders():
 def test_serving_page_renders():
     at = goto(fresh(), "serve")
     ok(at)
+    assert not at.error, [e.value for e in at.error]
+    before = metric(at, "Latency p99").value
+    at.number_input(key="srv_rate").set_value(2000.0)
+    at.number_input(key="srv_slo").set_value(5.0)
+    at.run()
+    ok(at)
+    assert metric(at, "Latency p99").value != before
+    assert metric(at, "SLO attainment").value.endswith("%")
 
 
 @pytest.mark.skipif(not hasattr(sim, "sweep"), reason="simulator.sweep not in this tree")
