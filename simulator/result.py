@@ -90,6 +90,37 @@ class SimulationResult:
                  "bytes_moved": e.bytes_moved} for e in self.trace.events if e.track != "compute"]
         return pd.DataFrame(rows, columns=["name", "track", "device", "start_s", "end_s", "bytes_moved"])
 
+    @property
+    def energy_per_sample_j(self) -> float:
+        """Energy of the step divided by the samples it processed (J)."""
+        return self.summary["energy_j"] / self.summary["batch_size"] if self.summary["batch_size"] else 0.0
+
+    @property
+    def energy_per_token_j(self) -> float | None:
+        """Energy per processed token (J) for sequence workloads, else None."""
+        seq = self.summary.get("seq_len")
+        return self.energy_per_sample_j / seq if seq else None
+
+    @property
+    def power_timeline(self):
+        """pandas DataFrame of power over the step, piecewise constant, one block of rows per device.
+
+        Columns: ``device``, ``time_s``/``end_s`` (the interval), ``power_w`` = ``idle_w`` + ``compute_w``
+        + ``memory_w`` + ``communication_w``. Each op draws its dynamic energy evenly over its duration;
+        transfers and collectives (non-compute tracks) count as communication. An op's energy is split
+        between arithmetic and memory traffic in the proportion of the step's ``energy_breakdown_j`` (the
+        trace keeps one energy per op). ``idle_w`` is known for single-device results; cluster results
+        show dynamic power only (``idle_w`` 0). Integrating ``power_w`` over a single-device step gives
+        ``energy_j``.
+
+        Example:
+            >>> import simulator as sim
+            >>> df = sim.simulate("mlp", "nvidia-t4", batch_size=64).power_timeline
+            >>> bool((df.power_w >= df.idle_w).all())
+            True
+        """
+        return power_timeline(self)
+
     def to_dict(self) -> dict[str, Any]:
         """Summary, memory breakdown and bottleneck shares as plain JSON-ready data (no per-op rows)."""
         out = {k: self.summary[k] for k in self.summary}
@@ -122,3 +153,47 @@ class SimulationResult:
             + ", ".join(f"{k} {v * 100:.0f}%" for k, v in self.bottleneck_shares.items() if v > 0) + ")",
         ]
         return "\n".join(lines)
+
+
+POWER_COLUMNS = ("device", "time_s", "end_s", "duration_s", "power_w", "idle_w", "compute_w", "memory_w",
+                 "communication_w")
+
+
+def _idle_and_memory_share(r: SimulationResult) -> tuple[float, float]:
+    eb = r.extra.get("energy_breakdown_j") or {}
+    step = r.summary.get("step_time_s") or 0.0
+    levels = sum(v for k, v in eb.items() if k not in ("idle", "compute", "host_link"))
+    share = levels / (levels + eb.get("compute", 0.0)) if levels + eb.get("compute", 0.0) > 0 else 0.0
+    if r.summary.get("devices", 1) != 1 or step <= 0:
+        return 0.0, share
+    if "idle" in eb:
+        return eb["idle"] / step, share
+    dynamic = sum(e.energy_j for e in r.trace.events)
+    return max(0.0, (r.summary["energy_j"] - dynamic) / step), share
+
+
+def power_timeline(r: SimulationResult):
+    """See :attr:`SimulationResult.power_timeline`."""
+    import pandas as pd
+
+    idle, mem_share = _idle_and_memory_share(r)
+    end = r.summary.get("step_time_s") or r.trace.end_s
+    rows: list[dict[str, Any]] = []
+    for dev in sorted({e.device for e in r.trace.events}):
+        deltas: dict[float, list[float]] = {0.0: [0.0, 0.0], end: [0.0, 0.0]}
+        for e in r.trace.events:
+            if e.device != dev or e.duration_s <= 0 or e.energy_j <= 0:
+                continue
+            col = 0 if e.track == "compute" else 1
+            p = e.energy_j / e.duration_s
+            deltas.setdefault(e.start_s, [0.0, 0.0])[col] += p
+            deltas.setdefault(e.end_s, [0.0, 0.0])[col] -= p
+        times = sorted(deltas)
+        level = [0.0, 0.0]
+        for t0, t1 in zip(times, times[1:]):
+            level = [level[0] + deltas[t0][0], level[1] + deltas[t0][1]]
+            comp, comm = max(0.0, level[0]), max(0.0, level[1])
+            rows.append({"device": dev, "time_s": t0, "end_s": t1, "duration_s": t1 - t0,
+                         "power_w": idle + comp + comm, "idle_w": idle, "compute_w": comp * (1 - mem_share),
+                         "memory_w": comp * mem_share, "communication_w": comm})
+    return pd.DataFrame(rows, columns=list(POWER_COLUMNS))
