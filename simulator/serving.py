@@ -56,6 +56,7 @@ class ServingResult:
     trace: ServeTrace = field(repr=False)
     prompt_len: np.ndarray | None = field(default=None, repr=False)
     output_len: np.ndarray | None = field(default=None, repr=False)
+    idle_w: float = 0.0
 
     def __getattr__(self, name: str) -> Any:
         values = self.__dict__.get("summary", {})
@@ -89,6 +90,29 @@ class ServingResult:
 
         return pd.DataFrame([b.__dict__ for b in self.trace.batches],
                             columns=["replica", "start_s", "end_s", "size", "energy_j", "phase"])
+
+    @property
+    def power_timeline(self):
+        """Power of all replicas over the run, piecewise constant: ``time_s``, ``end_s``, ``power_w``.
+
+        Idle power of every replica plus each batch's dynamic energy spread evenly over its duration;
+        integrates to ``energy_j``.
+        """
+        import pandas as pd
+
+        deltas: dict[float, float] = {0.0: 0.0, self.trace.end_s: 0.0}
+        for b in self.trace.batches:
+            if b.end_s > b.start_s:
+                p = b.energy_j / (b.end_s - b.start_s)
+                deltas[b.start_s] = deltas.get(b.start_s, 0.0) + p
+                deltas[b.end_s] = deltas.get(b.end_s, 0.0) - p
+        times = sorted(deltas)
+        base = self.idle_w * self.summary["replicas"]
+        level, rows = 0.0, []
+        for t0, t1 in zip(times, times[1:]):
+            level += deltas[t0]
+            rows.append((t0, t1, base + max(0.0, level)))
+        return pd.DataFrame(rows, columns=["time_s", "end_s", "power_w"])
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as JSON-ready data (per-request rows are in :attr:`request_table`)."""
@@ -317,7 +341,8 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
 
     summary, lat = summarise(trace, args, idle_w=hw.power.idle_w, slo_s=slo_ms * 1e-3 if slo_ms else None,
                              output_len=outs)
-    return ServingResult(summary=summary, latencies_s=lat, trace=trace, prompt_len=prompts, output_len=outs)
+    return ServingResult(summary=summary, latencies_s=lat, trace=trace, prompt_len=prompts, output_len=outs,
+                         idle_w=hw.power.idle_w)
 
 
 def _forward_batch_work(model: ServiceModel):

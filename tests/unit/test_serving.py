@@ -98,6 +98,9 @@ def test_energy_counts_idle_and_batches(service_s):
     idle = sim.load_hardware(HW).power.idle_w
     assert r.energy_j == pytest.approx(idle * r.duration_s + 10 * (one.energy_j - idle * one.step_time_s))
     assert r.energy_per_request_j == pytest.approx(r.energy_j / 10)
+    df = r.power_timeline
+    assert ((df.end_s - df.time_s) * df.power_w).sum() == pytest.approx(r.energy_j, rel=1e-9)
+    assert df.power_w.min() == idle
 
 
 def test_continuous_batching_respects_kv_budget():
