@@ -41,5 +41,21 @@ class ScenarioError(InputError):
     """An argument of a run (batch size, precision, mode, parallelism...) is invalid."""
 
 
+class SimulationTimeout(InputError):
+    """A run went past the wall-time limit its caller set (``simulate(..., time_limit_s=...)``).
+
+    An input error because the caller chose both the work and the limit: CLI exit status 2.
+
+    Example:
+        >>> str(SimulationTimeout(0.5, "building the graph"))
+        'time_limit_s: the simulation took longer than the limit of 0.5 s (stopped while building the graph)'
+    """
+
+    def __init__(self, limit_s: float, phase: str) -> None:
+        self.limit_s, self.phase = limit_s, phase
+        super().__init__(f"time_limit_s: the simulation took longer than the limit of {limit_s:g} s "
+                         f"(stopped while {phase})")
+
+
 class InfeasibleError(SimulatorError):
     """The requested run cannot be carried out on this hardware (e.g. unsupported precision)."""
