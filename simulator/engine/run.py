@@ -6,11 +6,13 @@ overlap. Outputs are allocated when an op starts and freed when their last consu
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import simpy
 
 from ..cost.base import OpCost
+from ..errors import SimulationTimeout
 from ..trace import Trace, TraceEvent
 from ..workload.graph import ComputeGraph
 from .memory import MemoryLedger
@@ -25,6 +27,48 @@ class WeightStream:
     latency_s: float
     energy_j_per_byte: float
     prefetch_ops: int = 2
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A wall-clock limit on a run: ``at`` is a :func:`time.perf_counter` value, ``limit_s`` the limit as given.
+
+    Example:
+        >>> Deadline.after(60.0).expired()
+        False
+    """
+
+    at: float
+    limit_s: float
+
+    @classmethod
+    def after(cls, limit_s: float) -> "Deadline":
+        """The deadline ``limit_s`` seconds from now."""
+        return cls(at=time.perf_counter() + limit_s, limit_s=limit_s)
+
+    def expired(self) -> bool:
+        return time.perf_counter() > self.at
+
+    def check(self, phase: str) -> None:
+        """Raise :class:`SimulationTimeout` naming ``phase`` if the deadline has passed."""
+        if self.expired():
+            raise SimulationTimeout(self.limit_s, phase)
+
+
+CHECK_EVERY_EVENTS = 1024  # how often the event loop looks at the clock (a perf_counter call is ~50 ns)
+
+
+def _run_until_done(env: simpy.Environment, deadline: Deadline | None) -> None:
+    """``env.run()``, looking at the wall clock every :data:`CHECK_EVERY_EVENTS` events when there is a deadline."""
+    if deadline is None:
+        env.run()
+        return
+    steps = 0
+    while env.peek() != float("inf"):
+        env.step()
+        steps += 1
+        if steps % CHECK_EVERY_EVENTS == 0:
+            deadline.check("running the event simulation")
 
 
 @dataclass(frozen=True)
@@ -47,10 +91,15 @@ class DeviceRun:
     weight_stream: WeightStream | None = None
     spatial: bool = False
     startup_s: float = 0.0
+    deadline: Deadline | None = None
 
 
 def run_device(spec: DeviceRun) -> Trace:
-    """Simulate ``spec`` and return its :class:`Trace` (deterministic: FIFO resources, insertion order)."""
+    """Simulate ``spec`` and return its :class:`Trace` (deterministic: FIFO resources, insertion order).
+
+    Raises:
+        SimulationTimeout: ``spec.deadline`` passed while events were still being processed.
+    """
     env = simpy.Environment()
     compute = simpy.Resource(env, capacity=1)
     per_op = {n: simpy.Resource(env, capacity=1) for n in spec.graph.order} if spec.spatial else None
@@ -140,7 +189,7 @@ def run_device(spec: DeviceRun) -> Trace:
             yield launch(final, prev, "")
 
     env.process(driver())
-    env.run()
+    _run_until_done(env, spec.deadline)
     events.sort(key=lambda e: (e.start_s, e.end_s, e.track, e.name))
     return Trace(events=tuple(events), memory=tuple(ledger.samples), end_s=float(env.now), peak_bytes=ledger.peak,
                  meta={"peak_time_s": ledger.peak_time_s})
