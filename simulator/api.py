@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from .cost.base import Bound, CostOptions, Numerics, OpCost
 from .cost.dispatch import check_supported, op_cost
 from .cost.peaks import matrix_flops_per_s
-from .engine.run import DeviceRun, WeightStream, run_device
+from .engine.run import Deadline, DeviceRun, WeightStream, run_device
 from .errors import ScenarioError
 from .result import SimulationResult
 from .scenario import Mode, Scenario, make_scenario
@@ -61,10 +61,13 @@ def memory_plan(fwd: ComputeGraph, sc: Scenario) -> dict[str, float]:
     return plan
 
 
-def _costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, options: CostOptions) -> dict[str, OpCost]:
+def _costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, options: CostOptions,
+           deadline: Deadline | None = None) -> dict[str, OpCost]:
     cache: dict[Any, OpCost] = {}
     out: dict[str, OpCost] = {}
-    for name in graph.order:
+    for i, name in enumerate(graph.order):
+        if deadline is not None and i % 256 == 0:
+            deadline.check("computing op costs")
         op = graph.op(name)
         key = replace(op, name="", layer="")
         if key not in cache:
@@ -95,7 +98,8 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
              overrides: Mapping[str, Any] | None = None, devices: int | None = None,
              parallelism: Any = None, microbatches: int | None = None,
              symmetric: bool = True, fpga_dataflow: str = "overlay", cold_start: bool = False,
-             input_workers: int | None = None, prefetch: int = 2, host: "str | Path | None" = None) -> SimulationResult:
+             input_workers: int | None = None, prefetch: int = 2, host: "str | Path | None" = None,
+             time_limit_s: float | None = None) -> SimulationResult:
     """Simulate one training step or one inference batch of ``workload`` on one ``hardware`` device.
 
     Args:
@@ -123,9 +127,13 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         input_workers: host CPU workers decoding input samples (see :mod:`simulator.input_pipeline`);
             None: the host keeps up. ``prefetch``: batches the host may have ready; ``host``: CPU spec
             (default intel-xeon-platinum-8480). A starved device makes ``bottleneck`` ``"host"``.
+        time_limit_s: wall-time limit of this call in seconds (None: none). Checked after loading, after
+            the graph build, every 256 op costs and every 1,024 engine events of a one-device run; a
+            multi-device run is checked only before it starts.
 
     Raises:
         InputError: bad names, files or arguments (one message naming file and field).
+        SimulationTimeout: the call went past ``time_limit_s`` (an :class:`InputError`: CLI exit 2).
         InfeasibleError: the device cannot run this precision at all.
 
     Example:
@@ -135,6 +143,7 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
     """
     from .spec.system import SystemSpec
 
+    deadline = _deadline(time_limit_s)
     hw = load_hardware(hardware, overrides)
     wl = load_workload(workload)
     sc = make_scenario(mode=mode, batch_size=batch_size, seq_len=seq_len, image_size=image_size, precision=precision,
@@ -147,9 +156,11 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         n = devices or (hw.devices_per_node * (hw.max_nodes or 1) if isinstance(hw, SystemSpec) else 1)
         if input_workers is not None:
             raise ScenarioError("input_workers: the host input pipeline is simulated for one device only")
+        if deadline is not None:
+            deadline.check("loading the inputs")
         return simulate_cluster(wl, hw, sc, devices=n, parallelism=parallelism, microbatches=microbatches,
                                 symmetric=symmetric, fused_attention=fused_attention)
-    r = run_scenario(wl, hw, sc)
+    r = run_scenario(wl, hw, sc, deadline=deadline)
     if input_workers is not None:
         from .input_pipeline import apply_input_pipeline
 
@@ -157,14 +168,35 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
     return r
 
 
+def _deadline(time_limit_s: float | None) -> Deadline | None:
+    """The :class:`Deadline` of a ``time_limit_s`` argument (None: no limit).
+
+    Raises:
+        ScenarioError: not a positive, finite number of seconds.
+    """
+    if time_limit_s is None:
+        return None
+    if isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float)) or not 0 < time_limit_s < 1e9:
+        raise ScenarioError(f"time_limit_s: must be a number of seconds in (0, 1e9), got {time_limit_s!r}")
+    return Deadline.after(float(time_limit_s))
+
+
 def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int = 0, logits: str = "all",
-                 extra_static_bytes: float = 0.0) -> SimulationResult:
-    """Simulate a validated scenario (see :func:`simulate`); ``extra_static_bytes`` adds resident data (KV cache)."""
+                 extra_static_bytes: float = 0.0, deadline: Deadline | None = None) -> SimulationResult:
+    """Simulate a validated scenario (see :func:`simulate`); ``extra_static_bytes`` adds resident data (KV cache).
+
+    Raises:
+        SimulationTimeout: ``deadline`` passed (checked between phases and in the event loop).
+    """
     numerics = Numerics(compute=sc.precision, weights=sc.weights)
     check_supported(hw, numerics)
+    if deadline is not None:
+        deadline.check("loading the inputs")
     if sc.fpga_dataflow == "pipelined":
         return _run_pipelined_fpga(wl, hw, sc, numerics)
     fwd, graph = build_graph(wl, sc, past_len=past_len, logits=logits)
+    if deadline is not None:
+        deadline.check("building the graph")
     plan = memory_plan(fwd, sc)
     weight_bytes = plan["weights"]
     capacity = hw.main_memory.capacity_bytes
@@ -173,7 +205,7 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
     stream = hw.weights_stream_from_host and hw.host_link is not None and weight_bytes > 0.5 * capacity
     options = CostOptions(fused_attention=sc.fused_attention, weights_on_chip=weights_on_chip or stream,
                           power_cap_w=sc.power_cap_w)
-    costs = _costs(graph, hw, numerics, options)
+    costs = _costs(graph, hw, numerics, options, deadline)
     act = numerics.act_bytes
     out_bytes = {n: graph.op(n).output_elems * act for n in graph.order}
     scratch = {n: (graph.op(n).scratch_elems * act if graph.op(n).kind == OpKind.ATTENTION and not sc.fused_attention
@@ -199,7 +231,8 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
     trace = run_device(DeviceRun(device=f"{hw.name}:0", graph=graph, costs=costs, out_bytes=out_bytes,
                                  scratch_bytes=scratch, static_bytes=static,
                                  repeat=sc.grad_accumulation if sc.mode == Mode.TRAINING else 1,
-                                 once_at_end=once, weight_stream=ws, startup_s=_startup_s(hw, sc)))
+                                 once_at_end=once, weight_stream=ws, startup_s=_startup_s(hw, sc),
+                                 deadline=deadline))
     result = _summarise(wl, hw, sc, fwd, graph, trace, plan, static, numerics, extra_static_bytes)
     result.extra["energy_breakdown_j"] = _energy_breakdown(graph, costs, trace, hw, once,
                                                            sc.grad_accumulation if sc.mode == Mode.TRAINING else 1)
