@@ -240,5 +240,68 @@ def test_input_error_with_debug_shows_the_traceback(capsys: pytest.CaptureFixtur
     assert "Traceback" in err and err.strip().splitlines()[-1].startswith("error: ")
 
 
-def test_simulation_timeout_is_an_input_error() -> None:
+# --- the wall-time limit -----------------------------------------------------------------------------
+def _device_run(deadline: Any):
+    from simulator.api import _costs
+    from simulator.cost.base import CostOptions, Numerics
+    from simulator.engine.run import DeviceRun
+    from simulator.units import Precision
+
+    g = load_workload("mlp").build(batch_size=4)
+    hw = load_hardware("nvidia-h100-sxm")
+    costs = _costs(g, hw, Numerics(compute=Precision.BF16, weights=Precision.BF16), CostOptions())
+    return DeviceRun(device="d", graph=g, costs=costs, out_bytes={n: 1.0 for n in g.order},
+                     scratch_bytes={n: 0.0 for n in g.order}, static_bytes=0.0, deadline=deadline)
+
+
+def test_engine_stops_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.engine import run as engine_run
+
+    monkeypatch.setattr(engine_run, "CHECK_EVERY_EVENTS", 1)
+    expired = engine_run.Deadline(at=time.perf_counter() - 1.0, limit_s=0.25)
+    with pytest.raises(SimulationTimeout, match=r"limit of 0\.25 s \(stopped while running the event simulation\)"):
+        engine_run.run_device(_device_run(expired))
+
+
+def test_a_generous_limit_changes_nothing() -> None:
+    from simulator.api import simulate
+    from simulator.engine import run as engine_run
+
+    free = engine_run.run_device(_device_run(None))
+    limited = engine_run.run_device(_device_run(engine_run.Deadline.after(600.0)))
+    assert free == limited
+    a = simulate("resnet18", "nvidia-h100-sxm", batch_size=4)
+    b = simulate("resnet18", "nvidia-h100-sxm", batch_size=4, time_limit_s=600.0)
+    assert a.to_json() == b.to_json()
+
+
+def test_simulate_times_out_between_phases() -> None:
+    from simulator.api import simulate
+
+    start = time.perf_counter()
+    with pytest.raises(SimulationTimeout, match="time_limit_s: .*limit of 1e-09 s"):
+        simulate("resnet50", "nvidia-h100-sxm", mode="training", batch_size=8, time_limit_s=1e-9)
+    assert time.perf_counter() - start < 5.0
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), "10", True, 1e12])
+def test_time_limit_must_be_a_positive_finite_number(bad: Any) -> None:
+    from simulator.api import simulate
+    from simulator.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match="time_limit_s"):
+        simulate("mlp", "nvidia-h100-sxm", time_limit_s=bad)
+
+
+def test_timeout_is_an_input_error_so_the_cli_exits_2(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import simulator.api
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        raise SimulationTimeout(2.0, "running the event simulation")
+
     assert issubclass(SimulationTimeout, InputError)
+    monkeypatch.setattr(simulator.api, "simulate", slow)
+    assert cli.main(["simulate", "--hardware", "nvidia-h100-sxm", "--workload", "mlp"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "time_limit_s" in err and "Traceback" not in err
