@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -233,3 +233,26 @@ def test_sensitivity_ranks_the_parameters_that_move_the_objective(reference):
     assert set(table["parameter"]) == {"hardware", "hardware.memory.hbm.bandwidth_gbs", "batch_size"}
     assert table["spread"].is_monotonic_decreasing and table.loc[0, "parameter"] == "batch_size"
     assert pareto(reference, minimize=["step_time_s", "cost_usd"])["status"].eq("ok").all()
+
+
+class _LosesOneTask(ThreadPoolExecutor):
+    """A pool whose worker 'dies' on batch size 4: the future fails, the point itself never ran."""
+
+    def submit(self, fn, point):
+        if point.get("batch_size") == 4:
+            fut = Future()
+            fut.set_exception(RuntimeError("worker lost"))
+            return fut
+        return super().submit(fn, point)
+
+
+def test_a_task_lost_by_the_executor_is_reported_but_not_stored(tmp_path):
+    space = {"hardware": ["nvidia-h100-sxm"], "batch_size": [2, 4]}
+    store = tmp_path / "lost.sqlite"
+    with _LosesOneTask(1) as ex:
+        t = sweep("mlp", space, store=store, executor=ex, progress=False)
+    assert t["status"].tolist() == ["ok", "error"] and "executor failed: RuntimeError: worker lost" in t["error"][1]
+    with SweepStore(store) as st:
+        assert st.counts() == {"ok": 1}
+    with ThreadPoolExecutor(1) as ex:  # the re-run retries it
+        assert sweep("mlp", space, store=store, executor=ex, progress=False)["status"].tolist() == ["ok", "ok"]
