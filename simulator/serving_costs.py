@@ -61,6 +61,9 @@ class ServiceModel:
     def _run(self, key: tuple, result_fn) -> tuple[float, float, float]:
         if key not in self._cache:
             r: SimulationResult = result_fn()
+            if not r.fits_in_memory and key[1] == 1:
+                raise InfeasibleError(f"{self.wl.name} does not fit in {self.hw.name} memory even at batch 1 "
+                                      f"({r.peak_memory_bytes / 2**30:.2f} GiB needed)")
             if not r.fits_in_memory:
                 raise ScenarioError(f"max_batch_size: a batch of {key[1]} does not fit in {self.hw.name} memory "
                                     f"({r.peak_memory_bytes / 2**30:.2f} GiB needed); lower max_batch_size")

@@ -178,3 +178,17 @@ def test_cli_serve_json_and_bad_trace(tmp_path):
     bad.write_text("arrival_s\n1\n0\n")
     r = cli("serve", "--hardware", HW, "--workload", WL, "--trace-file", str(bad))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "non-decreasing" in r.stderr
+
+
+def test_bursty_arrivals_wait_longer_than_poisson_and_constant(service_s):
+    kw = dict(rate_per_s=0.6 / service_s, requests=4000, batching="none", seed=4)
+    const, pois, burst = (sim.serve(WL, HW, arrival=a, **kw) for a in ("constant", "poisson", "bursty"))
+    assert const.waiting_mean_s == 0.0 < pois.waiting_mean_s < burst.waiting_mean_s
+    assert pois.latency_p99_s < burst.latency_p99_s
+    for r in (pois, burst):  # same mean rate within sampling error
+        assert r.requests / r.request_table.arrival_s.iloc[-1] == pytest.approx(0.6 / service_s, rel=0.1)
+
+
+def test_model_that_never_fits_is_infeasible():
+    with pytest.raises(sim.InfeasibleError, match="even at batch 1"):
+        sim.serve("llama2-70b", HW, requests=4, output_len=2, prompt_len=8)
