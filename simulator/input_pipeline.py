@@ -56,7 +56,8 @@ def apply_input_pipeline(r: SimulationResult, wl, hw, *, workers: int, prefetch:
 
     The device step from ``r`` is replayed behind the pipeline (:mod:`simulator.engine.input_pipeline`)
     for at least ``4 (prefetch + workers) + 16`` steps in whole waves of ``workers`` batches; the steady
-    state is the mean step interval over the second half of the waves. ``extra["input_pipeline"]`` holds the figures; ``device_step_time_s`` the step without waiting.
+    state is the mean step interval over the second half of the waves. ``extra["input_pipeline"]`` holds
+    the figures; its ``device_step_time_s`` is the step without waiting.
 
     Raises:
         ScenarioError: bad ``workers``/``prefetch``, or ``host`` is not a CPU spec.

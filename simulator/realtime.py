@@ -114,7 +114,8 @@ def realtime(streams: Sequence[Mapping[str, Any]], hardware, *, deadline_ms: flo
         shape = {key: s[key] for key in ("image_size", "seq_len") if key in s}
         key = (s["workload"], tuple(sorted(shape.items())))
         if key not in service:
-            r = run_scenario(load_workload(s["workload"]), hw, make_scenario(batch_size=1, precision=precision, **shape))
+            sc = make_scenario(batch_size=1, precision=precision, **shape)
+            r = run_scenario(load_workload(s["workload"]), hw, sc)
             service[key] = r.step_time_s
         s["service_s"] = service[key]
         period = 1.0 / s["fps"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from .api import load_hardware, load_workload
 from .engine.serving import POLICIES, BatchWork, ContinuousWork, ServeRun, ServeTrace, run_serving
-from .errors import InputError, ScenarioError
+from .errors import InfeasibleError, InputError, ScenarioError
 from .generation import kv_cache_bytes_per_token
 from .result import _clean
 from .serving_costs import ServiceModel, is_llm
@@ -202,7 +202,8 @@ def read_trace_file(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, np
     if np.any(np.diff(t) < 0):
         bad = int(np.argmax(np.diff(t) < 0)) + 1
         raise InputError(f"{p}: line {bad + start_line}: arrival times must be non-decreasing")
-    lens = [np.asarray(cols[k], dtype=np.int64) if len(cols[k]) == len(t) else None for k in ("prompt_len", "output_len")]
+    lens = [np.asarray(cols[k], dtype=np.int64) if len(cols[k]) == len(t) else None
+            for k in ("prompt_len", "output_len")]
     return t, lens[0], lens[1]
 
 
@@ -309,20 +310,14 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
     n = len(times)
     shape = {k: v for k, v in (("seq_len", seq_len), ("image_size", image_size)) if v is not None}
     model = ServiceModel(wl=wl, hw=hw, precision=p, max_batch_size=max_batch_size, shape=shape)
-    prompts = outs = None
-    cont = None
+    prompts = outs = cont = None
     if llm:
         prompts = t_prompt[:n] if t_prompt is not None else draw_lengths(
             "prompt_len", DEFAULT_PROMPT_LEN if prompt_len is None else prompt_len, n, rng_lengths)
         outs = t_out[:n] if t_out is not None else draw_lengths(
             "output_len", DEFAULT_OUTPUT_LEN if output_len is None else output_len, n, rng_lengths)
         work = _llm_batch_work(model, prompts, outs)
-        if batching == "continuous":
-            per_token = kv_cache_bytes_per_token(wl, parse_precision(p).bytes)
-            cont = ContinuousWork(prefill=lambda ids: model.prefill([int(prompts[i]) for i in ids], padded=False),
-                                  decode=model.decode, prompt_len=prompts.tolist(), output_len=outs.tolist(),
-                                  kv_bytes=((prompts + outs) * per_token).tolist(),
-                                  kv_budget_bytes=model.kv_budget_bytes())
+        cont = _continuous_work(model, prompts, outs) if batching == "continuous" else None
     else:
         work = _forward_batch_work(model)
     spec = ServeRun(arrivals_s=times.tolist(), policy=batching, max_batch_size=max_batch_size,
@@ -330,8 +325,6 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
     try:
         trace = run_serving(spec)
     except ValueError as exc:
-        from .errors import InfeasibleError
-
         raise InfeasibleError(str(exc)) from None
     args = dict(workload=wl.name, hardware=hw.name, precision=p, arrival=arrival,
                 rate_per_s=float(rate_per_s) if arrival != "trace" else (n / times[-1] if times[-1] > 0 else 0.0),
@@ -343,6 +336,17 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
                              output_len=outs)
     return ServingResult(summary=summary, latencies_s=lat, trace=trace, prompt_len=prompts, output_len=outs,
                          idle_w=hw.power.idle_w)
+
+
+def _continuous_work(model: ServiceModel, prompts: np.ndarray, outs: np.ndarray) -> ContinuousWork:
+    """Iteration-level callbacks: packed prefill of new requests, one decode step, KV bytes per request.
+
+    A request reserves its whole KV cache (``prompt_len + output_len`` tokens) when admitted (no paging).
+    """
+    per_token = kv_cache_bytes_per_token(model.wl, parse_precision(model.precision).bytes)
+    return ContinuousWork(prefill=lambda ids: model.prefill([int(prompts[i]) for i in ids], padded=False),
+                          decode=model.decode, prompt_len=prompts.tolist(), output_len=outs.tolist(),
+                          kv_bytes=((prompts + outs) * per_token).tolist(), kv_budget_bytes=model.kv_budget_bytes())
 
 
 def _forward_batch_work(model: ServiceModel):

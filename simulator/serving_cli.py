@@ -32,7 +32,8 @@ def _add_serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--slo-ms", type=float)
     p.add_argument("--trace-file", help="CSV of arrival_s (or arrival_ms) [, prompt_len, output_len]")
     p.add_argument("--precision", default="bf16")
-    p.add_argument("--prompt-len", help='LLM prompt tokens: an integer or JSON, e.g. {"dist":"uniform","low":32,"high":512}')
+    p.add_argument("--prompt-len",
+                   help='LLM prompt tokens: an integer or JSON, e.g. {"dist":"uniform","low":32,"high":512}')
     p.add_argument("--output-len", help="LLM output tokens: an integer or a JSON distribution")
     p.add_argument("--seq-len", type=int)
     p.add_argument("--image-size", type=int)
