@@ -62,3 +62,13 @@ def test_tighter_power_cap_never_shortens_a_step(a, b, batch):
     assert tight.step_time_s >= loose.step_time_s * (1 - 1e-12)
     assert tight.throttled_fraction >= loose.throttled_fraction - 1e-12
     assert tight.average_power_w <= lo * (1 + 1e-9)  # every op stretched to fit under the cap
+
+
+@given(seed=st.integers(0, 2**31), batching=st.sampled_from(["none", "static", "dynamic", "continuous"]),
+       arrival=st.sampled_from(["poisson", "bursty"]), replicas=st.integers(1, 2))
+def test_same_seed_same_latencies(seed, batching, arrival, replicas):
+    kw = dict(arrival=arrival, rate_per_s=1.5 / _service_s(), requests=120, batching=batching, max_batch_size=4,
+              max_wait_ms=_service_s() * 1e3, replicas=replicas, seed=seed)
+    a, b = sim.serve(WL, HW, **kw), sim.serve(WL, HW, **kw)
+    assert np.array_equal(a.latencies_s, b.latencies_s) and a.to_json() == b.to_json()
+    assert np.all(a.latencies_s > 0)
