@@ -162,7 +162,7 @@ def _result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options
         "memory_shortfall_bytes": max(0.0, peak - cap), "memory_dominant": max(breakdown, key=lambda k: (breakdown[k], k)),
         "energy_j": energy, "average_power_w": energy / step if step > 0 else 0.0,
         "tdp_w": hw.power.tdp_w * devices + system.node_overhead_w * nodes,
-        "throttled_fraction": 0.0, "bottleneck": bottleneck, "total_flops": total_flops,
+        "throttled_fraction": _throttled_fraction(ct, step), "bottleneck": bottleneck, "total_flops": total_flops,
         "utilization": total_flops / (step * peak_rate) if step > 0 else 0.0,
         "parameters": fwd.parameters, "op_count": len(fwd), "devices": devices,
     }
@@ -175,6 +175,16 @@ def _result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options
     trace = Trace(events=ct.events, memory=ct.memory, end_s=step, peak_bytes=peak)
     return SimulationResult(summary=summary, memory_breakdown=breakdown, bottleneck_shares=shares, trace=trace,
                             extra=extra)
+
+
+def _throttled_fraction(ct, step: float) -> float:
+    """Share of the step the most throttled device spent stretched by its power cap."""
+    if step <= 0:
+        return 0.0
+    per_device: dict[str, float] = {}
+    for e in ct.events:
+        per_device[e.device] = per_device.get(e.device, 0.0) + e.throttled_s
+    return min(1.0, max(per_device.values(), default=0.0) / step)
 
 
 def _shares(ct, step: float) -> dict[str, float]:

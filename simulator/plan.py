@@ -42,6 +42,7 @@ class Segment:
     nbytes: float = 0.0
     async_: bool = False
     label: str = ""
+    throttled_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class ClusterPlan:
 
 def _merge(items: list[tuple[OpCost | None, Segment | None, str]]) -> tuple[Segment, ...]:
     out: list[Segment] = []
-    acc: dict[str, float] = {"d": 0.0, "f": 0.0, "e": 0.0, "b": 0.0}
+    acc: dict[str, float] = {"d": 0.0, "f": 0.0, "e": 0.0, "b": 0.0, "t": 0.0}
     bounds: dict[str, float] = {}
     first = ""
 
@@ -80,8 +81,8 @@ def _merge(items: list[tuple[OpCost | None, Segment | None, str]]) -> tuple[Segm
         if acc["d"] > 0 or acc["f"] > 0:
             bound = max(bounds, key=lambda k: (bounds[k], k)) if bounds else "compute"
             out.append(Segment(duration_s=acc["d"], flops=acc["f"], energy_j=acc["e"], bytes_moved=acc["b"],
-                               bound=bound, label=first))
-        acc.update(d=0.0, f=0.0, e=0.0, b=0.0)
+                               bound=bound, label=first, throttled_s=acc["t"]))
+        acc.update(d=0.0, f=0.0, e=0.0, b=0.0, t=0.0)
         bounds.clear()
         first = ""
 
@@ -92,6 +93,7 @@ def _merge(items: list[tuple[OpCost | None, Segment | None, str]]) -> tuple[Segm
             acc["f"] += cost.flops
             acc["e"] += cost.dynamic_energy_j
             acc["b"] += cost.bytes_moved
+            acc["t"] += cost.throttled_s
             bounds[cost.bound.value] = bounds.get(cost.bound.value, 0.0) + cost.duration_s
         if seg is not None:
             flush()
@@ -224,7 +226,7 @@ def _optimizer_segments(params: float, sc: Scenario, p: Parallelism, hw, numeric
             input_elems=0.0, output_elems=0.0, weight_read_elems=(3 + 2 * STATE_PER_PARAM[sc.optimizer]) * local)
     c = op_cost(op, hw, numerics, options)
     segs = [Segment(duration_s=c.duration_s, flops=c.flops, energy_j=c.dynamic_energy_j, bytes_moved=c.bytes_moved,
-                    bound=c.bound.value, label="optimizer.step")]
+                    bound=c.bound.value, label="optimizer.step", throttled_s=c.throttled_s)]
     if p.zero_stage >= 1 and p.data > 1:
         # each rank updated its shard: gather the updated weights
         segs.append(Segment(collective=Collective.ALL_GATHER, group="dp", nbytes=params * sc.weights.bytes,

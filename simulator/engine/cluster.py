@@ -187,7 +187,7 @@ def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: 
                 events.append(TraceEvent(name=f"{task[0]}{task[1]} {seg.label}", op_type="compute", phase=phase,
                                          device=names[c], track="compute", start_s=start, end_s=env.now,
                                          flops=seg.flops, bytes_moved=seg.bytes_moved, bound=seg.bound,
-                                         energy_j=seg.energy_j))
+                                         energy_j=seg.energy_j, throttled_s=seg.throttled_s))
                 continue
             done = collective(c, seg, (task, i), phase)
             if seg.async_:

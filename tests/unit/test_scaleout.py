@@ -135,3 +135,11 @@ def test_more_devices_than_the_system_allows():
         sim.simulate("gpt2", "h100-ib-cluster-1024", mode="training", batch_size=2048, seq_len=128, devices=2048)
     with pytest.raises(ScenarioError, match="tensor parallelism is modelled for transformer"):
         sim.simulate("resnet50", "dgx-h100", mode="training", batch_size=64, parallelism="tp=8")
+
+
+def test_power_cap_throttling_is_reported_for_clusters():
+    free = sim.simulate("resnet50", "nvidia-h100-sxm", mode="training", batch_size=64, devices=2)
+    capped = sim.simulate("resnet50", "nvidia-h100-sxm", mode="training", batch_size=64, devices=2, power_cap_w=200)
+    assert free.throttled_fraction == 0.0
+    assert capped.step_time_s > free.step_time_s
+    assert 0.0 < capped.throttled_fraction < 1.0
