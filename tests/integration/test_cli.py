@@ -65,3 +65,41 @@ def test_bad_file_exits_2(tmp_path):
     p.write_text("name: x\nkind: gpu\ncompute: {sm_count: -1}\n")
     r = cli("simulate", "--hardware", str(p), "--workload", "mlp")
     assert r.returncode == 2 and str(p) in r.stderr and "Traceback" not in r.stderr
+
+
+# Every subcommand that prints JSON prints the same bytes in two fresh processes.
+DETERMINISTIC = {
+    "generate": ["generate", "--hardware", "nvidia-h100-sxm", "--workload", "gpt2", "--prompt-len", "64",
+                 "--output-len", "8", "--batch-size", "2", "--format", "json"],
+    "serve": ["serve", "--hardware", "nvidia-h100-sxm", "--workload", "bert-base", "--requests", "40",
+              "--rate-per-s", "200", "--seed", "3", "--format", "json"],
+    "realtime": ["realtime", "--hardware", "nvidia-jetson-agx-orin", "--stream", "resnet18:30:4", "--seed", "1",
+                 "--format", "json"],
+    "collective": ["collective", "--hardware", "dgx-h100", "--collective", "all_reduce", "--bytes", "1000000",
+                   "--format", "json"],
+    "describe": ["describe", "--workload", "resnet50", "--batch-size", "4", "--format", "json"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(DETERMINISTIC))
+def test_subcommand_json_is_deterministic_across_processes(name):
+    if name not in cli("--help").stdout:
+        pytest.skip(f"no '{name}' subcommand")
+    a, b = cli(*DETERMINISTIC[name]), cli(*DETERMINISTIC[name])
+    assert a.returncode == 0, a.stderr
+    assert a.stdout == b.stdout
+    json.loads(a.stdout)
+
+
+def test_sweep_json_is_deterministic_except_wall_time(tmp_path):
+    """The sweep table's ``elapsed_s`` column is each point's wall time; every other byte is identical."""
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text("workload: mlp\nmode: inference\nspace: {hardware: [nvidia-h100-sxm, nvidia-l4], batch_size: [8, 16]}\n")
+    args = ("sweep", str(spec), "--format", "json", "--no-progress", "--workers", "1")
+    a, b = cli(*args), cli(*args)
+    assert a.returncode == 0, a.stderr
+    rows_a, rows_b = json.loads(a.stdout), json.loads(b.stdout)
+    assert len(rows_a) == 4 and all(r["status"] == "ok" for r in rows_a)
+    for row in (*rows_a, *rows_b):
+        assert row.pop("elapsed_s") >= 0
+    assert json.dumps(rows_a, sort_keys=True) == json.dumps(rows_b, sort_keys=True)
