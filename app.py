@@ -16,7 +16,7 @@ import inspect
 import math
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,7 +31,7 @@ from simulator.spec import loader as spec_loader
 
 MAX_UPLOAD_BYTES = 50 * 10**6  # 50 MB: the largest workload file the app accepts
 UPLOAD_SUFFIXES = (".onnx", ".yaml", ".yml", ".csv")
-KINDS = ("cpu", "gpu", "tpu", "fpga", "asic")
+KINDS = ("cpu", "gpu", "tpu", "fpga", "asic", "system")  # systems: nodes and clusters of one device
 DEFAULT_WORKLOAD = "resnet50"
 DEFAULT_DEVICE = "nvidia-h100-sxm"
 # first two of these that exist are the default comparison devices
@@ -339,7 +339,8 @@ def _layout(fig: go.Figure, title: str, **kw: Any) -> go.Figure:
 
 
 def roofline_figure(r: sim.SimulationResult, hw: Any) -> go.Figure:
-    """Every op at (arithmetic intensity, achieved FLOP/s) under min(peak, AI x bandwidth)."""
+    """Every op at (arithmetic intensity, achieved FLOP/s) under min(peak, AI x bandwidth) of one device."""
+    hw = unit_spec(hw)
     p = sim.Precision(r.precision)
     bw = peaks.memory_bandwidth(hw)  # B/s
     matrix, vector = peaks.matrix_flops_per_s(hw, p), peaks.vector_flops_per_s(hw, p)
@@ -414,6 +415,11 @@ def power_series(r: sim.SimulationResult, idle_w: float) -> tuple[list[float], l
 
 
 def power_figure(r: sim.SimulationResult, hw: Any, power_cap_w: float | None = None) -> go.Figure:
+    system = is_system(hw)
+    hw = unit_spec(hw)
+    if system:  # one device of the system: its ops and its own idle power and TDP
+        first = next((e.device for e in r.events if e.track == "compute"), None)
+        r = replace(r, trace=replace(r.trace, events=tuple(e for e in r.events if e.device == first)))
     xs, ys = power_series(r, hw.power.idle_w)
     fig = go.Figure(go.Scatter(x=[x * 1e3 for x in xs], y=ys, mode="lines", name="power"))
     fig.add_hline(y=hw.power.tdp_w, line=dict(color="red", dash="dash"), annotation_text=f"TDP {hw.power.tdp_w:.0f} W")
@@ -421,7 +427,8 @@ def power_figure(r: sim.SimulationResult, hw: Any, power_cap_w: float | None = N
         fig.add_hline(y=power_cap_w, line=dict(color="orange", dash="dot"), annotation_text=f"cap {power_cap_w:.0f} W")
     fig.update_xaxes(title="time (ms)")
     fig.update_yaxes(title="W", rangemode="tozero")
-    return _layout(fig, f"Power over time (average {r.average_power_w:.0f} W)")
+    title = "Power over time of one device" if system else f"Power over time (average {r.average_power_w:.0f} W)"
+    return _layout(fig, title)
 
 
 def shares_figure(results: dict[str, sim.SimulationResult]) -> go.Figure:
@@ -491,7 +498,8 @@ def headline(r: sim.SimulationResult, hw: Any, base: tuple[sim.SimulationResult,
     share = r.bottleneck_shares.get(r.bottleneck)
     row2[2].metric("Bottleneck", BOUND_SHORT.get(r.bottleneck, r.bottleneck.replace("_", " ")),
                    f"{share * 100:.0f}% of busy time" if share is not None else None, delta_color="off",
-                   delta_arrow="off", help=", ".join(f"{k} {v * 100:.0f}%" for k, v in r.bottleneck_shares.items() if v))
+                   delta_arrow="off",
+                   help=", ".join(f"{k} {v * 100:.0f}%" for k, v in r.bottleneck_shares.items() if v))
     row2[3].metric("Utilization", f"{r.utilization * 100:.1f}%",
                    f"{(r.utilization - b.utilization) * 100:+.1f} pts" if b else None,
                    help="achieved FLOP/s / matrix peak at this precision")
@@ -630,9 +638,27 @@ def _scaled(value: float, scale: float, integer: bool = False) -> float:
     return max(1, round(v)) if integer else v
 
 
+def is_system(hw: Any) -> bool:
+    return getattr(hw, "kind", "") == "system"
+
+
+def unit_spec(hw: Any) -> Any:
+    """The single-device spec behind ``hw``: a system's device, or ``hw`` itself (for roofline and power)."""
+    return sim.load_hardware(hw.device) if is_system(hw) else hw
+
+
 def whatif_overrides(hw: Any, s: dict[str, float]) -> dict[str, Any]:
-    """Dotted-path overrides for the slider scales ``s`` (1.0 = unchanged) on spec ``hw``."""
+    """Dotted-path overrides for the slider scales ``s`` (1.0 = unchanged) on spec ``hw``.
+
+    A system names its device rather than containing it, so only its fabrics scale here.
+    """
     out: dict[str, Any] = {}
+    if is_system(hw):
+        for fabric in ("intra_node", "inter_node"):
+            f = getattr(hw, fabric, None)
+            if f is not None and s["link"] != 1:
+                out[f"{fabric}.bandwidth_gbs"] = _scaled(f.bandwidth_gbs, s["link"])
+        return out
     if s["clock"] != 1:
         out["compute.clock_ghz"] = _scaled(hw.compute.clock_ghz, s["clock"])
     unit = UNIT_FIELDS.get(hw.kind)
@@ -677,20 +703,25 @@ def _yaml_editor(device: str) -> str | None:
 
 
 def _sliders(hw: Any) -> tuple[dict[str, float], float | None]:
-    unit = UNIT_FIELDS.get(hw.kind, "units").replace("_", " ")
+    system = is_system(hw)
+    dev = unit_spec(hw)
+    off = "a system names its device: choose the device itself to scale compute and memory" if system else None
+    unit = UNIT_FIELDS.get(dev.kind, "units").replace("_", " ")
+    main = dev.main_memory
     c = st.columns(3)
-    s = {"clock": c[0].slider("Compute clock ×", 0.25, 4.0, 1.0, 0.05, key="s_clock",
-                              help=f"compute.clock_ghz (now {hw.compute.clock_ghz} GHz)"),
-         "units": c[0].slider(f"Compute units ({unit}) ×", 0.25, 4.0, 1.0, 0.05, key="s_units"),
-         "bandwidth": c[1].slider(f"Memory bandwidth ({hw.main_memory.name}) ×", 0.25, 4.0, 1.0, 0.05, key="s_bw",
-                                  help=f"now {hw.main_memory.bandwidth_gbs:.0f} GB/s"),
-         "capacity": c[1].slider(f"Memory capacity ({hw.main_memory.name}) ×", 0.25, 4.0, 1.0, 0.05, key="s_cap",
-                                 help=f"now {fmt_bytes(hw.main_memory.capacity_bytes)}"),
+    s = {"clock": c[0].slider("Compute clock ×", 0.25, 4.0, 1.0, 0.05, key="s_clock", disabled=system,
+                              help=off or f"compute.clock_ghz (now {dev.compute.clock_ghz} GHz)"),
+         "units": c[0].slider(f"Compute units ({unit}) ×", 0.25, 4.0, 1.0, 0.05, key="s_units", disabled=system,
+                              help=off),
+         "bandwidth": c[1].slider(f"Memory bandwidth ({main.name}) ×", 0.25, 4.0, 1.0, 0.05, key="s_bw",
+                                  disabled=system, help=off or f"now {main.bandwidth_gbs:.0f} GB/s"),
+         "capacity": c[1].slider(f"Memory capacity ({main.name}) ×", 0.25, 4.0, 1.0, 0.05, key="s_cap",
+                                 disabled=system, help=off or f"now {fmt_bytes(main.capacity_bytes)}"),
          "link": c[2].slider("Interconnect bandwidth ×", 0.25, 4.0, 1.0, 0.05, key="s_link",
-                             help="every link and the host link")}
-    tdp = float(hw.power.tdp_w)
-    lo = float(max(1, round(hw.power.idle_w * 1.05)))
-    cap = c[2].slider("Power cap (W)", lo, tdp, tdp, float(max(1, round(tdp / 100))), key="s_cap_w",
+                             help="intra- and inter-node fabrics" if system else "every link and the host link")}
+    tdp = float(dev.power.tdp_w)
+    lo = float(max(1, round(dev.power.idle_w * 1.05)))
+    cap = c[2].slider("Power cap (W per device)", lo, tdp, tdp, float(max(1, round(tdp / 100))), key="s_cap_w",
                       help="simulate(power_cap_w=...); at TDP there is no cap")
     return s, (cap if cap < tdp else None)
 
@@ -978,9 +1009,11 @@ def sweep_figure(df: pd.DataFrame) -> go.Figure:
     y = "cost_usd" if "cost_usd" in ok.columns and ok["cost_usd"].notna().any() else "energy_j"
     fig = go.Figure()
     for hw, g in ok.groupby("hardware"):
-        text = [f"batch {b} · {p}" for b, p in zip(g.get("batch_size", [""] * len(g)), g.get("precision", [""] * len(g)))]
+        blank = [""] * len(g)
+        text = [f"batch {b} · {p}" for b, p in zip(g.get("batch_size", blank), g.get("precision", blank))]
         fig.add_trace(go.Scatter(x=g["step_time_s"] * 1e3, y=g[y], mode="markers", name=str(hw), text=text,
-                                 marker=dict(size=10), hovertemplate="%{text}<br>%{x:.3f} ms<br>%{y:.3g}<extra></extra>"))
+                                 marker=dict(size=10),
+                                 hovertemplate="%{text}<br>%{x:.3f} ms<br>%{y:.3g}<extra></extra>"))
     fig.update_xaxes(title="step time (ms)", type="log")
     ytitle = "cost per step (USD)" if y == "cost_usd" else "energy per step (J)"
     fig.update_yaxes(title=ytitle, type="log")
@@ -1029,11 +1062,13 @@ def page_sweep(sc: Scenario) -> None:
                 delta_color="off", delta_arrow="off")
     if len(okd) and "step_time_s" in okd.columns:
         best = okd.loc[okd["step_time_s"].idxmin()]
-        c[1].metric("Fastest", fmt_time(float(best["step_time_s"])), f"{best['hardware']} · batch {best.get('batch_size')}",
+        c[1].metric("Fastest", fmt_time(float(best["step_time_s"])),
+                    f"{best['hardware']} · batch {best.get('batch_size')}",
                     delta_color="off", delta_arrow="off")
         if "cost_usd" in okd.columns and okd["cost_usd"].notna().any():
             cheap = okd.loc[okd["cost_usd"].idxmin()]
-            c[2].metric("Cheapest step", fmt_usd(float(cheap["cost_usd"])), f"{cheap['hardware']} · batch {cheap.get('batch_size')}",
+            c[2].metric("Cheapest step", fmt_usd(float(cheap["cost_usd"])),
+                        f"{cheap['hardware']} · batch {cheap.get('batch_size')}",
                         delta_color="off", delta_arrow="off")
         st.plotly_chart(sweep_figure(df), key="sw_fig")
     st.dataframe(df, hide_index=True)

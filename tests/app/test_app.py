@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest
 
-import simulator as sim  # noqa: E402
+import simulator as sim
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -197,6 +197,46 @@ def test_batch_size_precision_mode_and_optimizer_change_the_headline():
         seen.append(metric(at, "Step time").value)
     assert len(set(seen)) == len(seen), seen
     assert at.selectbox(key="optimizer").disabled
+
+
+def test_infeasible_device_is_an_error_not_a_crash():
+    """A device without a compute path for the precision is reported inline; others still compare."""
+    rows = sim.list_hardware()
+    fpga = next((h["name"] for h in rows if h["kind"] == "fpga"), None)
+    if fpga is None:
+        pytest.skip("no FPGA spec bundled")
+    at = fresh()
+    at.selectbox(key="device").set_value(fpga).run()
+    ok(at)
+    try:
+        sim.simulate("resnet50", fpga, mode="training", batch_size=256, precision="bf16")
+    except sim.SimulatorError as exc:
+        assert any(fpga in e.value for e in at.error), [e.value for e in at.error]
+        assert str(exc).split(":")[0] in " ".join(e.value for e in at.error)
+    else:
+        assert metric(at, "Step time").value
+
+
+def test_system_device_on_every_page():
+    systems = [h["name"] for h in sim.list_hardware() if h["kind"] == "system"]
+    if "dgx-h100" not in systems:
+        pytest.skip("no dgx-h100 system spec bundled")
+    at = fresh()
+    before = metric(at, "Step time").value
+    at.selectbox(key="device").set_value("dgx-h100").run()
+    ok(at)
+    assert metric(at, "Step time").value != before
+    at.session_state["tabs_sim"] = "Power"
+    at.run()
+    ok(at)
+    goto(at, "what-if")
+    ok(at)
+    assert at.slider(key="s_clock").disabled and not at.slider(key="s_link").disabled
+    base = metric(at, "Step time").value
+    at.slider(key="s_link").set_value(0.25).run()
+    ok(at)
+    assert metric(at, "Step time").value != base  # 8-way data parallel: the all-reduce slows down
+    assert not at.error, [e.value for e in at.error]
 
 
 def test_workload_change_resets_shape_and_shows_seq_len():
