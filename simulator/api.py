@@ -4,6 +4,7 @@ Everything else (CLI, app, sweeps) calls these.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -30,16 +31,41 @@ __all__ = ["load_hardware", "load_workload", "simulate", "describe", "list_hardw
 def build_graph(wl: Workload, sc: Scenario, *, past_len: int = 0, logits: str = "all") -> tuple[ComputeGraph, ComputeGraph]:
     """(forward graph, graph to execute) for a scenario; training adds backward and optimizer ops.
 
+    Graphs depend only on the workload and the shape, not on the hardware, so they are cached:
+    a what-if sweep over device variants builds each graph once.
+
     Raises:
         ScenarioError: the batch does not split into ``grad_accumulation`` micro-batches.
     """
     batch = sc.batch_size or wl.defaults.get("batch_size", 1)
     if batch % sc.grad_accumulation:
         raise ScenarioError(f"grad_accumulation: batch_size {batch} is not divisible by {sc.grad_accumulation}")
-    micro = batch // sc.grad_accumulation
-    fwd = wl.build(batch_size=micro, seq_len=sc.seq_len, image_size=sc.image_size, past_len=past_len, logits=logits)
-    if sc.mode == Mode.TRAINING:
-        return fwd, build_training_graph(fwd, sc.optimizer, sc.checkpointing).graph
+    training = sc.mode == Mode.TRAINING
+    return _cached_graphs(_WorkloadKey(wl), batch // sc.grad_accumulation, sc.seq_len, sc.image_size, past_len, logits, training,
+                          sc.optimizer if training else None, sc.checkpointing if training else None)
+
+
+class _WorkloadKey:
+    """Hashable identity of a workload for the graph cache: family, name, source, params, builder."""
+
+    def __init__(self, wl: Workload) -> None:
+        self.wl = wl
+        params = wl.params.model_dump_json() if wl.params is not None else ""
+        self.key = (wl.family, wl.name, wl.source, params, wl.builder)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _WorkloadKey) and self.key == other.key
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_graphs(wk: _WorkloadKey, micro: int, seq_len, image_size, past_len: int, logits: str, training: bool,
+                   optimizer, checkpointing) -> tuple[ComputeGraph, ComputeGraph]:
+    fwd = wk.wl.build(batch_size=micro, seq_len=seq_len, image_size=image_size, past_len=past_len, logits=logits)
+    if training:
+        return fwd, build_training_graph(fwd, optimizer, checkpointing).graph
     return fwd, fwd
 
 
