@@ -34,8 +34,22 @@ def build_graph(wl: Workload, sc: Scenario, *, past_len: int = 0, logits: str = 
     Graphs depend only on the workload and the shape, not on the hardware, so they are cached:
     a what-if sweep over device variants builds each graph once.
 
+    Args:
+        wl: the loaded workload.
+        sc: the scenario; its batch is split into ``grad_accumulation`` micro-batches.
+        past_len: tokens already in the KV cache (decode steps), 0 otherwise.
+        logits: ``"all"`` or ``"last"`` (only the last position's LM head, as in generation).
+
     Raises:
         ScenarioError: the batch does not split into ``grad_accumulation`` micro-batches.
+
+    Example:
+        >>> from simulator.scenario import make_scenario
+        >>> fwd, step = build_graph(load_workload("resnet50"), make_scenario(mode="training", batch_size=8))
+        >>> len(step) > len(fwd)         # backward and optimizer ops added
+        True
+        >>> round(fwd.parameters / 1e6, 1)
+        25.6
     """
     batch = sc.batch_size or wl.defaults.get("batch_size", 1)
     if batch % sc.grad_accumulation:
@@ -74,6 +88,18 @@ def memory_plan(fwd: ComputeGraph, sc: Scenario) -> dict[str, float]:
 
     Mixed precision keeps fp32 master weights when weights are stored below fp32; gradients are held
     at the compute precision; optimizer state is fp32 (Adam: 2 values per parameter).
+
+    Returns:
+        bytes per category (keys ``weights``, ``gradients``, ``master_weights``, ``optimizer_state``);
+        all but ``weights`` are 0 for inference. Raises nothing: the scenario is already validated.
+
+    Example:
+        >>> from simulator.scenario import make_scenario
+        >>> sc = make_scenario(mode="training", batch_size=8, precision="bf16")
+        >>> fwd, _ = build_graph(load_workload("resnet50"), sc)
+        >>> plan = memory_plan(fwd, sc)       # Adam, bf16: 2 + 2 + 4 + 8 bytes per parameter
+        >>> {k: round(v / fwd.parameters) for k, v in plan.items()}
+        {'weights': 2, 'gradients': 2, 'master_weights': 4, 'optimizer_state': 8}
     """
     from .workload.training import optimizer_state_elems
 
@@ -213,6 +239,15 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
 
     Raises:
         SimulationTimeout: ``deadline`` passed (checked between phases and in the event loop).
+        InfeasibleError: the device cannot run the scenario's precision.
+        ScenarioError: a pipelined FPGA dataflow on a device that is not an FPGA.
+
+    Example:
+        >>> from simulator.scenario import make_scenario
+        >>> sc = make_scenario(mode="inference", batch_size=8)
+        >>> r = run_scenario(load_workload("resnet50"), load_hardware("nvidia-h100-sxm"), sc)
+        >>> r.summary["batch_size"], r.fits_in_memory, r.step_time_s > 0
+        (8, True, True)
     """
     numerics = Numerics(compute=sc.precision, weights=sc.weights)
     check_supported(hw, numerics)
@@ -352,6 +387,15 @@ def _summarise(wl, hw, sc, fwd, graph, trace, plan, static, numerics, extra_stat
 def describe(workload: "str | Path | Workload", *, batch_size: int | None = None, seq_len: int | None = None,
              image_size: int | None = None, precision: str = "bf16") -> dict[str, Any]:
     """Size of a workload at a shape: parameters, forward FLOPs (whole batch), activation bytes, op count.
+
+    Returns:
+        a dict: ``parameters`` (count), ``forward_flops`` and ``forward_matrix_flops`` (FLOP for the
+        whole batch), ``activation_bytes`` and ``weight_bytes`` (B at ``precision``), ``op_count``,
+        ``op_kinds`` (count per op kind) and the resolved shape.
+
+    Raises:
+        InputError: unknown workload name or bad file (a :class:`WorkloadError` names file and field).
+        ScenarioError: unknown precision or an invalid shape.
 
     Example:
         >>> d = describe("resnet50", batch_size=1)
