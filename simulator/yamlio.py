@@ -2,7 +2,7 @@
 
 ``yaml.SafeLoader`` never constructs Python objects; on top of it we refuse duplicate keys and merge
 keys, documents over :data:`MAX_FILE_BYTES`, more than :data:`MAX_ALIASES` aliases (billion-laughs
-bombs), more than :data:`MAX_NODES` nodes and nesting deeper than :data:`MAX_DEPTH`. Scanning and
+bombs), recursive aliases (a list that contains itself), more than :data:`MAX_NODES` nodes and nesting deeper than :data:`MAX_DEPTH`. Scanning and
 parsing run in libyaml's C code when PyYAML has it (pure Python scans ~100 KB/s, so a 2 MB file of
 junk would take many seconds); composing stays in Python so that the limits above apply as the
 document is read, before anything large is built. Every failure is one :class:`SpecError` on one line.
@@ -64,22 +64,31 @@ class _StrictLoader(Composer, SafeConstructor, _Resolver, _Parser):  # type: ign
         self._aliases = 0
         self._depth = 0
         self._nodes = 0
+        self._open: set[str] = set()  # anchors of the nodes being composed (an alias to one is a cycle)
 
     def compose_node(self, parent, index):  # type: ignore[override]
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
                 raise yaml.YAMLError(f"more than {MAX_ALIASES} YAML aliases (possible alias bomb)")
+            event = self.peek_event()
+            if event.anchor in self._open:
+                raise yaml.composer.ComposerError(None, None, f"recursive alias *{event.anchor} (a value that "
+                                                  "contains itself)", event.start_mark)
         self._nodes += 1
         if self._nodes > MAX_NODES:
             raise yaml.YAMLError(f"more than {MAX_NODES} YAML nodes (values, lists and mappings)")
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise yaml.YAMLError(f"document nested deeper than {MAX_DEPTH} levels")
+        anchor = None if self.check_event(yaml.AliasEvent) else self.peek_event().anchor
+        if anchor is not None:
+            self._open.add(anchor)
         try:
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+            self._open.discard(anchor)
 
     def construct_mapping(self, node, deep=False):  # type: ignore[override]
         seen: set[Any] = set()
@@ -132,7 +141,8 @@ def parse_yaml_text(text: str, source: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise SpecError(source, "", f"invalid YAML: {_one_line(exc.problem or exc.context)}{where}") from None
+        what = "; ".join(filter(None, [exc.context, exc.problem]))
+        raise SpecError(source, "", f"invalid YAML: {_one_line(what)}{where}") from None
     except yaml.YAMLError as exc:
         raise SpecError(source, "", f"invalid YAML: {_one_line(exc)}") from None
     except RecursionError:

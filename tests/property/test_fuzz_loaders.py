@@ -6,6 +6,7 @@ Each property runs twice: a few dozen examples in the default suite, and a ``slo
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import time
@@ -69,7 +70,7 @@ def _simulates_finite(hw: Any, workload: Any = "mlp", **kw: Any) -> None:
 # --- YAML-ish text ----------------------------------------------------------------------------------
 TOKENS = ["name", "kind", "gpu", "tpu", "system", "memory", "compute", "sm_count", "clock_ghz", "power", "tdp_w",
           "family", "mlp", "params", "hidden", "workload", "space", "hardware", ":", ": ", "- ", "-", "[", "]",
-          "{", "}", ",", "&a ", "*a", "&b ", "*b", "<<: ", "!!str ", "!!python/object ", "!tag ", "? ", "|", ">",
+          "{", "}", ",", "&a ", "*a", "&b ", "*b", "&a [*a]", "&a {k: *a}", "<<: ", "!!str ", "!!python/object ", "!tag ", "? ", "|", ">",
           "'", '"', "#", "---", "...", "%YAML 1.1", "0", "-1", "1e999", ".nan", ".inf", "yes", "no", "~", "null",
           "2024-13-45", "0x1F", "0o17", "1_000", "9" * 60, "\t", "  ", "    ", "\\", "\u00e9", "\ufeff", "\x07",
           "\x85", "\u2028"]
@@ -135,7 +136,7 @@ def mutated_specs(draw: st.DrawFn) -> tuple[str, dict]:
         if action == "delete":
             del parent[key]
         elif action == "extreme":
-            parent[key] = draw(st.sampled_from(EXTREMES))
+            parent[key] = copy.deepcopy(draw(st.sampled_from(EXTREMES)))  # never share a mutable value
         elif action == "scale" and isinstance(parent[key], (int, float)) and not isinstance(parent[key], bool):
             parent[key] = parent[key] * draw(st.sampled_from([0, -1, 1e-9, 1e-6, 1e6, 1e12, 1e300]))
         elif action == "extra" and isinstance(parent[key], dict):
@@ -174,7 +175,8 @@ def test_mutated_hardware_loads_valid_or_refused_fuzz(case: tuple[str, dict]) ->
 
 # --- workload params -----------------------------------------------------------------------------------
 small_ints = st.integers(-2, 64)
-values = st.one_of(small_ints, st.sampled_from(EXTREMES), st.lists(small_ints, max_size=5),
+extremes = st.sampled_from(EXTREMES).map(copy.deepcopy)
+values = st.one_of(small_ints, extremes, st.lists(small_ints, max_size=5),
                    st.lists(st.lists(small_ints, max_size=3), max_size=3), st.text(max_size=6),
                    st.sampled_from(["gelu", "relu", "swiglu", "learned", "rotary", "layernorm", "rmsnorm", "pre",
                                     "post", "basic", "bottleneck"]))
@@ -297,8 +299,8 @@ def test_scalesim_cfg_loads_valid_or_refused_fuzz(scratch: Path, text: str) -> N
 # --- sweep files ---------------------------------------------------------------------------------------
 SWEEP_KEYS = ["workload", "mode", "sampler", "samples", "seed", "space", "energy_usd_per_kwh", "carbon_g_per_kwh",
               "train_tokens", "train_epochs", "dataset_samples", "pareto", "sampels", "description"]
-space_values = st.one_of(values, st.fixed_dictionaries({"min": st.one_of(small_ints, st.sampled_from(EXTREMES)),
-                                                        "max": st.one_of(small_ints, st.sampled_from(EXTREMES))},
+space_values = st.one_of(values, st.fixed_dictionaries({"min": st.one_of(small_ints, extremes),
+                                                        "max": st.one_of(small_ints, extremes)},
                                                        optional={"steps": values, "log": values, "integer": values,
                                                                  "step": values}))
 
