@@ -62,15 +62,43 @@ class SimulationResult:
 
     @property
     def events(self) -> tuple[TraceEvent, ...]:
+        """Every recorded interval (ops, transfers, collectives) in event order; times in s.
+
+        Example:
+            >>> import simulator as sim
+            >>> r = sim.simulate("mlp", "nvidia-h100-sxm", batch_size=64)
+            >>> all(e.end_s >= e.start_s for e in r.events)
+            True
+        """
         return self.trace.events
 
     @property
     def memory_timeline(self) -> tuple[MemorySample, ...]:
+        """Allocated bytes (B) per device over time (s): one sample per change, never above the peak.
+
+        Example:
+            >>> import simulator as sim
+            >>> r = sim.simulate("mlp", "nvidia-h100-sxm", batch_size=64)
+            >>> max(m.bytes for m in r.memory_timeline) == r.peak_memory_bytes
+            True
+        """
         return self.trace.memory
 
     @property
     def ops(self):
-        """pandas DataFrame, one row per executed op, in start order (see :data:`OPS_COLUMNS`)."""
+        """pandas DataFrame, one row per executed op, in start order (see :data:`OPS_COLUMNS`).
+
+        Times in s, ``flops`` in FLOP, ``bytes_moved`` in B, ``energy_j`` in J (dynamic energy only),
+        ``bound`` the op's limiting resource; ``compute_cycles`` is set for systolic devices.
+
+        Example:
+            >>> import simulator as sim
+            >>> ops = sim.simulate("mlp", "nvidia-h100-sxm", batch_size=64).ops
+            >>> list(ops.columns[:4])
+            ['name', 'op_type', 'phase', 'device']
+            >>> bool((ops.duration_s >= 0).all())
+            True
+        """
         import pandas as pd
 
         rows = [{"name": e.name, "op_type": e.op_type, "phase": e.phase, "device": e.device, "start_s": e.start_s,
@@ -83,7 +111,14 @@ class SimulationResult:
 
     @property
     def transfers(self):
-        """pandas DataFrame of non-compute intervals (weight loads, communication)."""
+        """pandas DataFrame of non-compute intervals (weight loads, communication); times s, bytes B.
+
+        Example:
+            >>> import simulator as sim
+            >>> t = sim.simulate("mlp", "nvidia-h100-sxm", batch_size=64).transfers
+            >>> list(t.columns)
+            ['name', 'track', 'device', 'start_s', 'end_s', 'bytes_moved']
+        """
         import pandas as pd
 
         rows = [{"name": e.name, "track": e.track, "device": e.device, "start_s": e.start_s, "end_s": e.end_s,
@@ -92,12 +127,27 @@ class SimulationResult:
 
     @property
     def energy_per_sample_j(self) -> float:
-        """Energy of the step divided by the samples it processed (J)."""
+        """Energy of the step divided by the samples it processed (J).
+
+        Example:
+            >>> import simulator as sim
+            >>> r = sim.simulate("mlp", "nvidia-h100-sxm", batch_size=64)
+            >>> abs(r.energy_per_sample_j * 64 - r.energy_j) < 1e-12
+            True
+        """
         return self.summary["energy_j"] / self.summary["batch_size"] if self.summary["batch_size"] else 0.0
 
     @property
     def energy_per_token_j(self) -> float | None:
-        """Energy per processed token (J) for sequence workloads, else None."""
+        """Energy per processed token (J) for sequence workloads, else None.
+
+        Example:
+            >>> import simulator as sim
+            >>> sim.simulate("mlp", "nvidia-h100-sxm", batch_size=64).energy_per_token_j is None
+            True
+            >>> sim.simulate("gpt2", "nvidia-h100-sxm", batch_size=1, seq_len=128).energy_per_token_j > 0
+            True
+        """
         seq = self.summary.get("seq_len")
         return self.energy_per_sample_j / seq if seq else None
 
@@ -122,7 +172,19 @@ class SimulationResult:
         return power_timeline(self)
 
     def to_dict(self) -> dict[str, Any]:
-        """Summary, memory breakdown and bottleneck shares as plain JSON-ready data (no per-op rows)."""
+        """Summary, memory breakdown and bottleneck shares as plain JSON-ready data (no per-op rows).
+
+        Units as in the key names (``_s``, ``_bytes``, ``_j``, ``_w``).
+
+        Raises:
+            ValueError: a NaN or infinite number in the result (never produced by a valid run).
+
+        Example:
+            >>> import simulator as sim
+            >>> d = sim.simulate("mlp", "nvidia-h100-sxm", batch_size=64).to_dict()
+            >>> d["workload"], d["batch_size"], sorted(d["memory_breakdown"])[:2]
+            ('mlp', 64, ['activations', 'gradients'])
+        """
         out = {k: self.summary[k] for k in self.summary}
         out["memory_breakdown"] = dict(self.memory_breakdown)
         out["bottleneck_shares"] = dict(self.bottleneck_shares)
@@ -130,15 +192,44 @@ class SimulationResult:
         return _clean(out)
 
     def to_json(self, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as JSON with sorted keys (byte-identical for identical inputs)."""
+        """:meth:`to_dict` as JSON with sorted keys (byte-identical for identical inputs).
+
+        Raises:
+            ValueError: as :meth:`to_dict`.
+
+        Example:
+            >>> import json, simulator as sim
+            >>> json.loads(sim.simulate("mlp", "nvidia-h100-sxm", batch_size=64).to_json())["hardware"]
+            'nvidia-h100-sxm'
+        """
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
 
     def to_chrome_trace(self, path: str | Path) -> Path:
-        """Write a Chrome / Perfetto trace of every op, transfer and the memory counter to ``path``."""
+        """Write a Chrome / Perfetto trace of every op, transfer and the memory counter to ``path``.
+
+        Raises:
+            OSError: ``path`` cannot be written.
+
+        Example:
+            >>> import json, tempfile, pathlib, simulator as sim
+            >>> r = sim.simulate("mlp", "nvidia-h100-sxm", batch_size=64)
+            >>> with tempfile.TemporaryDirectory() as tmp:
+            ...     p = r.to_chrome_trace(pathlib.Path(tmp) / "trace.json")
+            ...     "traceEvents" in json.loads(p.read_text())
+            True
+        """
         return write_chrome_trace(path, self.trace.events, self.trace.memory)
 
     def table(self) -> str:
-        """A readable multi-line summary for terminals."""
+        """A readable multi-line summary for terminals (ms, samples/s, GiB, J, W).
+
+        Example:
+            >>> import simulator as sim
+            >>> print(sim.simulate("mlp", "nvidia-h100-sxm", batch_size=64).table())  # doctest: +ELLIPSIS
+            mlp on nvidia-h100-sxm (gpu), inference, batch 64, bf16
+              step time ... ms
+            ...
+        """
         s = self.summary
         gib = 1024**3
         lines = [
@@ -173,7 +264,14 @@ def _idle_and_memory_share(r: SimulationResult) -> tuple[float, float]:
 
 
 def power_timeline(r: SimulationResult):
-    """See :attr:`SimulationResult.power_timeline`."""
+    """See :attr:`SimulationResult.power_timeline`: power (W) over the step (s) of result ``r``.
+
+    Example:
+        >>> import simulator as sim
+        >>> df = power_timeline(sim.simulate("mlp", "nvidia-t4", batch_size=64))
+        >>> list(df.columns[:5])
+        ['device', 'time_s', 'end_s', 'duration_s', 'power_w']
+    """
     import pandas as pd
 
     idle, mem_share = _idle_and_memory_share(r)

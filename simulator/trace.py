@@ -11,7 +11,17 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class TraceEvent:
-    """One interval on one device's track. Times in s, bytes in B, energy in J."""
+    """One interval on one device's track. Times in s, bytes in B, energy in J.
+
+    ``track`` is ``compute`` for ops, else the link or transfer stream; ``compute_cycles`` is set by
+    systolic cost models; ``throttled_s`` is the part of the interval added by a power cap.
+
+    Example:
+        >>> e = TraceEvent(name="fc1", op_type="matmul", phase="forward", device="gpu:0", track="compute",
+        ...                start_s=0.5, end_s=0.75, flops=1e9)
+        >>> e.duration_s
+        0.25
+    """
 
     name: str
     op_type: str
@@ -29,12 +39,18 @@ class TraceEvent:
 
     @property
     def duration_s(self) -> float:
+        """``end_s - start_s`` in s."""
         return self.end_s - self.start_s
 
 
 @dataclass(frozen=True)
 class MemorySample:
-    """Bytes allocated on ``device`` from ``time_s`` on."""
+    """Bytes (B) allocated on ``device`` from ``time_s`` (s) on.
+
+    Example:
+        >>> MemorySample(time_s=0.0, device="gpu:0", bytes=2**30).bytes
+        1073741824
+    """
 
     time_s: float
     device: str
@@ -43,7 +59,13 @@ class MemorySample:
 
 @dataclass(frozen=True)
 class Trace:
-    """Everything one simulated run recorded, in event order."""
+    """Everything one simulated run recorded, in event order; ``end_s`` in s, ``peak_bytes`` in B.
+
+    Example:
+        >>> t = Trace(events=(), memory=(MemorySample(0.0, "gpu:0", 8.0),), end_s=0.0, peak_bytes=8.0)
+        >>> t.peak_bytes
+        8.0
+    """
 
     events: tuple[TraceEvent, ...]
     memory: tuple[MemorySample, ...]
@@ -53,7 +75,15 @@ class Trace:
 
 
 def chrome_trace(events: tuple[TraceEvent, ...] | list[TraceEvent], memory: tuple[MemorySample, ...] = ()) -> dict:
-    """The Trace Event Format object (``{"traceEvents": [...]}``), times in microseconds."""
+    """The Trace Event Format object (``{"traceEvents": [...]}``), times in microseconds.
+
+    One process per device, one thread per track, a ``memory_bytes`` counter per device.
+
+    Example:
+        >>> e = TraceEvent("fc1", "matmul", "forward", "gpu:0", "compute", start_s=0.0, end_s=2e-3)
+        >>> [x["dur"] for x in chrome_trace([e])["traceEvents"] if x["ph"] == "X"]
+        [2000.0]
+    """
     devices = sorted({e.device for e in events} | {m.device for m in memory})
     pid = {d: i + 1 for i, d in enumerate(devices)}
     tracks = sorted({(e.device, e.track) for e in events})
@@ -75,7 +105,19 @@ def chrome_trace(events: tuple[TraceEvent, ...] | list[TraceEvent], memory: tupl
 
 
 def write_chrome_trace(path: str | Path, events, memory=()) -> Path:
-    """Write :func:`chrome_trace` to ``path`` as JSON; returns the path."""
+    """Write :func:`chrome_trace` to ``path`` as JSON; returns the path.
+
+    Raises:
+        OSError: ``path`` cannot be written.
+
+    Example:
+        >>> import json, tempfile
+        >>> e = TraceEvent("fc1", "matmul", "forward", "gpu:0", "compute", start_s=0.0, end_s=1e-3)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     p = write_chrome_trace(Path(tmp) / "t.json", [e])
+        ...     len(json.loads(p.read_text())["traceEvents"])
+        3
+    """
     p = Path(path)
     p.write_text(json.dumps(chrome_trace(events, memory), separators=(",", ":")))
     return p
