@@ -7,11 +7,25 @@ from __future__ import annotations
 
 
 class SimulatorError(Exception):
-    """Base of every exception the simulator raises on purpose."""
+    """Base of every exception the simulator raises on purpose.
+
+    Example:
+        >>> issubclass(SpecError, SimulatorError) and issubclass(InfeasibleError, SimulatorError)
+        True
+    """
 
 
 class InputError(SimulatorError):
-    """The user gave something we cannot use (bad file, bad argument). CLI exit status 2."""
+    """The user gave something we cannot use (bad file, bad argument). CLI exit status 2.
+
+    Example:
+        >>> import simulator as sim
+        >>> try:
+        ...     sim.load_hardware("no-such-chip")
+        ... except InputError as exc:
+        ...     print(type(exc).__name__)
+        SpecError
+    """
 
 
 class SpecError(InputError):
@@ -34,11 +48,24 @@ class SpecError(InputError):
 
 
 class WorkloadError(SpecError):
-    """A workload (YAML, ONNX, CSV, or a built graph) is invalid; names the file and field."""
+    """A workload (YAML, ONNX, CSV, or a built graph) is invalid; names the file and field.
+
+    Example:
+        >>> str(WorkloadError("net.yaml", "params.layers", "must be > 0"))
+        'net.yaml: params.layers: must be > 0'
+    """
 
 
 class ScenarioError(InputError):
-    """An argument of a run (batch size, precision, mode, parallelism...) is invalid."""
+    """An argument of a run (batch size, precision, mode, parallelism...) is invalid.
+
+    Example:
+        >>> import simulator as sim
+        >>> sim.simulate("mlp", "nvidia-t4", mode="serving")
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ScenarioError: mode: unknown mode 'serving'; choose inference or training
+    """
 
 
 class SimulationTimeout(InputError):
@@ -58,4 +85,15 @@ class SimulationTimeout(InputError):
 
 
 class InfeasibleError(SimulatorError):
-    """The requested run cannot be carried out on this hardware (e.g. unsupported precision)."""
+    """The requested run cannot be carried out on this hardware (e.g. unsupported precision).
+
+    Not an :class:`InputError`: the inputs are valid, the device just cannot do it (CLI exit 1).
+
+    Example:
+        >>> import simulator as sim
+        >>> try:
+        ...     sim.simulate("mlp", "google-edge-tpu", precision="bf16")   # an int8-only chip
+        ... except InfeasibleError as exc:
+        ...     print(exc)
+        google-edge-tpu has no compute path for bf16
+    """

@@ -10,7 +10,12 @@ from .workload.training import Checkpointing, Optimizer, parse_optimizer
 
 
 class Mode(str, Enum):
-    """What one simulated step is: a forward pass or a full training step."""
+    """What one simulated step is: a forward pass or a full training step.
+
+    Example:
+        >>> Mode("training") is Mode.TRAINING
+        True
+    """
 
     INFERENCE = "inference"
     TRAINING = "training"
@@ -25,6 +30,15 @@ class Scenario:
     into that many micro-batches per optimizer step. ``fpga_dataflow`` is ``overlay`` (a DPU-style
     engine runs layer after layer) or ``pipelined`` (every layer on its own DSPs, samples streaming
     through); ``cold_start`` adds the FPGA's bitstream load before the first op.
+
+    Units: ``power_cap_w`` in W; ``batch_size`` in samples, ``seq_len`` in tokens, ``image_size`` in
+    pixels per side (None: the workload's default). Build it with :func:`make_scenario`, which
+    validates; the constructor itself does not check (and so raises nothing).
+
+    Example:
+        >>> sc = make_scenario(mode="training", batch_size=32, precision="bf16", weight_precision="int8")
+        >>> sc.weights.value, sc.precision.value, sc.with_(batch_size=64).batch_size
+        ('int8', 'bf16', 64)
     """
 
     mode: Mode = Mode.INFERENCE
@@ -44,10 +58,19 @@ class Scenario:
 
     @property
     def weights(self) -> Precision:
+        """The stored-weight format: ``weight_precision`` if set, else ``precision``."""
         return self.weight_precision or self.precision
 
     def with_(self, **changes: object) -> "Scenario":
-        """A copy with ``changes`` applied."""
+        """A copy with ``changes`` applied (not re-validated).
+
+        Raises:
+            TypeError: a name that is not a Scenario field.
+
+        Example:
+            >>> Scenario().with_(seed=7).seed
+            7
+        """
         return replace(self, **changes)
 
 
@@ -65,6 +88,10 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
     Example:
         >>> make_scenario(mode="training", precision="fp16").mode.value
         'training'
+        >>> make_scenario(batch_size=0)
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ScenarioError: batch_size: must be a positive integer, got 0
     """
     try:
         m = Mode(str(getattr(mode, "value", mode)).lower())

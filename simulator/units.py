@@ -19,6 +19,10 @@ MICRO = 1e-6
 class Precision(str, Enum):
     """Numeric formats. ``tf32`` is stored as 32-bit; ``int16`` is fixed point for research ASICs.
 
+    Raises:
+        ValueError: ``Precision(name)`` of an unknown name (use :func:`parse_precision` for a
+            :class:`~simulator.errors.ScenarioError` listing the known ones).
+
     Example:
         >>> Precision("bf16").bytes
         2.0
@@ -35,12 +39,22 @@ class Precision(str, Enum):
 
     @property
     def bytes(self) -> float:
-        """Storage size of one element in bytes."""
+        """Storage size of one element in bytes (B; 0.5 for int4).
+
+        Example:
+            >>> [Precision(p).bytes for p in ("fp32", "tf32", "fp8", "int4")]
+            [4.0, 4.0, 1.0, 0.5]
+        """
         return _BYTES[self]
 
     @property
     def is_float(self) -> bool:
-        """True for floating-point formats."""
+        """True for floating-point formats.
+
+        Example:
+            >>> Precision.FP8.is_float, Precision.INT8.is_float
+            (True, False)
+        """
         return self in (Precision.FP32, Precision.TF32, Precision.FP16, Precision.BF16, Precision.FP8)
 
 
@@ -57,6 +71,14 @@ def parse_precision(value: "str | Precision") -> Precision:
 
     Raises:
         ScenarioError: for an unknown name, listing the known ones.
+
+    Example:
+        >>> parse_precision("BF16")
+        <Precision.BF16: 'bf16'>
+        >>> parse_precision("fp64")
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ScenarioError: precision: unknown precision 'fp64'; choose one of fp32, tf32, fp16, bf16, fp8, int16, int8, int4
     """
     from .errors import ScenarioError
 

@@ -156,6 +156,18 @@ def read_yaml_file(path: Path) -> Any:
 
     Raises:
         SpecError: missing, unreadable, too large, binary or malformed file.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     p = Path(tmp) / "chip.yaml"
+        ...     _ = p.write_text("bandwidth_gbs: 1e3\\nname: chip\\n")
+        ...     read_yaml_file(p)
+        {'bandwidth_gbs': 1000.0, 'name': 'chip'}
+        >>> read_yaml_file(Path("no/such/file.yaml"))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        simulator.errors.SpecError: no/such/file.yaml: cannot read file: ...
     """
     try:
         size = path.stat().st_size
