@@ -24,7 +24,16 @@ _ROW = (".attn.out", ".mlp.down")
 
 @dataclass(frozen=True)
 class Parallelism:
-    """Degrees of parallelism; ``devices = data * tensor * pipeline``. ``expert`` must divide ``data``."""
+    """Degrees of parallelism; ``devices = data * tensor * pipeline``. ``expert`` must divide ``data``.
+
+    ``zero_stage`` 0-3 shards optimizer state / gradients / weights over the data-parallel group;
+    ``schedule`` is the pipeline schedule (``1f1b`` or ``gpipe``). Not validated here: build it with
+    :func:`parse_parallelism`, which raises :class:`~simulator.errors.ScenarioError`.
+
+    Example:
+        >>> Parallelism(data=16, tensor=8, pipeline=8).devices
+        1024
+    """
 
     data: int = 1
     tensor: int = 1
@@ -35,6 +44,7 @@ class Parallelism:
 
     @property
     def devices(self) -> int:
+        """Devices the layout occupies: ``data * tensor * pipeline``."""
         return self.data * self.tensor * self.pipeline
 
 
@@ -98,7 +108,12 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
 
 
 def layer_of(name: str) -> int | None:
-    """Transformer layer index from an op name (``h12.mlp.up`` -> 12), None outside layers."""
+    """Transformer layer index from an op name (``h12.mlp.up`` -> 12), None outside layers.
+
+    Example:
+        >>> layer_of("h12.mlp.up"), layer_of("lm_head")
+        (12, None)
+    """
     m = _LAYER.match(name)
     return int(m.group(1)) if m else None
 
@@ -110,7 +125,17 @@ def _div(x: int, t: int) -> int:
 def shard_op(op: Op, tp: int, ep: int = 1) -> tuple[Op, str | None]:
     """The part of ``op`` one tensor-parallel rank runs, and the collective that must follow it.
 
-    Returns (op, "tp_all_reduce" | "ep_all_to_all" | None).
+    Returns (op, "tp_all_reduce" | "ep_all_to_all" | None). Pure; raises nothing (degrees are
+    checked by :func:`parse_parallelism` and :func:`check_tensor_parallel`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> g = load_workload("gpt2").build(batch_size=1, seq_len=64)
+        >>> part, collective = shard_op(g.op("h0.attn.out"), tp=4)   # row-parallel: all-reduce after
+        >>> part.flops / g.op("h0.attn.out").flops, collective
+        (0.25, 'tp_all_reduce')
+        >>> shard_op(g.op("h0.attn.qkv"), tp=4)[0].gemms             # column-parallel: N split
+        (Gemm(m=64, n=576, k=768, count=1),)
     """
     name = op.name
     if op.kind == OpKind.MATMUL and "experts" in dict(op.attrs) and ep > 1:
@@ -145,6 +170,13 @@ def stage_of_ops(graph: ComputeGraph, pipeline: int) -> dict[str, int]:
 
     Raises:
         ScenarioError: more stages than layers (or ops).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> g = load_workload("gpt2").build(batch_size=1, seq_len=64)    # 12 layers
+        >>> stages = stage_of_ops(g, 4)
+        >>> stages["embed"], stages["h2.attn.qkv"], stages["h3.attn.qkv"], stages["loss"]
+        (0, 0, 1, 3)
     """
     order = graph.order
     layers = sorted({layer_of(n) for n in order if layer_of(n) is not None})
@@ -181,6 +213,14 @@ def check_tensor_parallel(graph: ComputeGraph, tp: int) -> None:
 
     Raises:
         ScenarioError: a non-transformer workload, or heads not divisible by tp.
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> check_tensor_parallel(load_workload("gpt2").build(batch_size=1, seq_len=64), 4)  # 12 heads: fine
+        >>> check_tensor_parallel(load_workload("gpt2").build(batch_size=1, seq_len=64), 5)
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ScenarioError: parallelism: tensor (5) must divide the attention heads (12)
     """
     if tp == 1:
         return
@@ -198,6 +238,10 @@ def microbatch_size(global_batch: int, p: Parallelism, microbatches: int) -> int
 
     Raises:
         ScenarioError: the global batch does not split evenly.
+
+    Example:
+        >>> microbatch_size(64, Parallelism(data=4, pipeline=2), 4)    # 16 per replica, 4 micro-batches
+        4
     """
     per_replica, rem = divmod(global_batch, p.data)
     if rem or per_replica == 0:
@@ -209,7 +253,14 @@ def microbatch_size(global_batch: int, p: Parallelism, microbatches: int) -> int
 
 
 def default_microbatches(global_batch: int, p: Parallelism) -> int:
-    """With pipelining, as many micro-batches as fit (up to 4 x stages); otherwise 1."""
+    """With pipelining, as many micro-batches as fit (up to 4 x stages); otherwise 1.
+
+    The largest divisor of the per-replica batch not above ``4 * pipeline``. Raises nothing.
+
+    Example:
+        >>> default_microbatches(64, Parallelism(data=4, pipeline=2)), default_microbatches(64, Parallelism(data=4))
+        (8, 1)
+    """
     if p.pipeline == 1:
         return 1
     per_replica = max(1, global_batch // p.data)
