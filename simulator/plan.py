@@ -29,7 +29,12 @@ class Segment:
     """A piece of one stage's work for one micro-batch.
 
     ``collective`` is None for compute. ``group`` is "tp", "dp" or "ep"; ``async_`` collectives run
-    on the links while compute continues.
+    on the links while compute continues. Units: ``duration_s`` and ``throttled_s`` in s, ``flops``
+    in FLOP, ``energy_j`` in J, ``bytes_moved`` (memory traffic) and ``nbytes`` (collective payload) in B.
+
+    Example:
+        >>> Segment(collective=Collective.ALL_REDUCE, group="dp", nbytes=25 * 2**20, async_=True).bound
+        'compute'
     """
 
     duration_s: float = 0.0
@@ -47,7 +52,12 @@ class Segment:
 
 @dataclass(frozen=True)
 class StagePlan:
-    """Work and memory of one pipeline stage (per device of that stage)."""
+    """Work and memory of one pipeline stage (per device of that stage).
+
+    ``static_bytes``: resident B by category (weights, gradients, master_weights, optimizer_state);
+    ``activation_bytes_per_microbatch`` and ``boundary_bytes`` (sent to the next stage) in B;
+    ``params``: parameter count held by one device of the stage. See :func:`build_plan`.
+    """
 
     stage: int
     forward: tuple[Segment, ...]
@@ -61,7 +71,10 @@ class StagePlan:
 
 @dataclass(frozen=True)
 class ClusterPlan:
-    """All stages, the parallelism, and the micro-batching."""
+    """All stages, the parallelism, and the micro-batching (``microbatch_size`` in samples).
+
+    See :func:`build_plan` for an example.
+    """
 
     stages: tuple[StagePlan, ...]
     parallelism: Parallelism
@@ -104,7 +117,27 @@ def _merge(items: list[tuple[OpCost | None, Segment | None, str]]) -> tuple[Segm
 
 def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism, microbatches: int,
                mb_size: int, *, options: CostOptions) -> ClusterPlan:
-    """Plan every stage: sharded op costs, collectives, DP buckets, optimizer and resident memory."""
+    """Plan every stage: sharded op costs, collectives, DP buckets, optimizer and resident memory.
+
+    ``fwd`` is the forward graph at the micro-batch size ``mb_size``; ``microbatches`` per replica.
+
+    Raises:
+        ScenarioError: tensor parallelism on a non-transformer or heads not divisible by it, or more
+            pipeline stages than layers. The precision is not checked here (the caller runs
+            :func:`~simulator.cost.dispatch.check_supported` first).
+
+    Example:
+        >>> from simulator.scenario import make_scenario
+        >>> from simulator.spec.loader import load_hardware
+        >>> from simulator.workload.loader import load_workload
+        >>> fwd = load_workload("gpt2").build(batch_size=2, seq_len=128)
+        >>> plan = build_plan(fwd, load_hardware("nvidia-h100-sxm"), make_scenario(mode="training"),
+        ...                   Parallelism(data=2, tensor=2, pipeline=2), 4, 2, options=CostOptions())
+        >>> len(plan.stages), sorted({s.group for st in plan.stages for s in st.backward if s.collective})
+        (2, ['dp', 'tp'])
+        >>> sorted(plan.stages[0].static_bytes)
+        ['gradients', 'master_weights', 'optimizer_state', 'weights']
+    """
     check_tensor_parallel(fwd, p.tensor)
     numerics = Numerics(compute=sc.precision, weights=sc.weights)
     act = numerics.act_bytes
