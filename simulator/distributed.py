@@ -28,8 +28,17 @@ def implicit_system(hw: _DeviceBase, devices: int) -> SystemSpec:
     """One node of ``devices`` copies of ``hw`` over the device's own first declared link
     (NVLink, ICI, NeuronLink, UPI...), or its host link (a PCIe tree) if it declares none.
 
+    A PCIe tree shares the host link: each of more than 2 devices gets ``bandwidth_gbs / (devices / 2)``.
+
     Raises:
         ScenarioError: the device declares no link at all.
+
+    Example:
+        >>> s = implicit_system(load_hardware("nvidia-h100-sxm"), 8)
+        >>> s.name, s.intra_node.topology, s.intra_node.bandwidth_gbs
+        ('nvidia-h100-sxm-x8', 'switch', 450.0)
+        >>> implicit_system(load_hardware("nvidia-l4"), 4).intra_node.topology     # no NVLink: PCIe
+        'pcie_tree'
     """
     link = hw.links[0] if hw.links else hw.host_link
     if link is None:
@@ -52,7 +61,17 @@ def _link(f: Fabric) -> LinkModel:
 def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
     """Map the tensor, data and expert groups and the pipeline hops onto the system's two fabrics.
 
-    Ranks are ordered tensor fastest, then data, then pipeline (Megatron's order).
+    Ranks are ordered tensor fastest, then data, then pipeline (Megatron's order). Link bandwidths
+    in the result are effective B/s (declared GB/s x efficiency / oversubscription), latencies in s.
+
+    Raises:
+        ScenarioError: more devices than the system holds (nodes x devices per node), or more than
+            one node's worth on a system without an inter-node network.
+
+    Example:
+        >>> f = fabrics_for(load_hardware("h100-ib-cluster-1024"), Parallelism(data=16, tensor=8, pipeline=8), 1024)
+        >>> f.groups["tp"], f.groups["dp"], f.pipeline_link     # TP inside a node, DP across nodes
+        (GroupShape(intra=8, nodes=1), GroupShape(intra=1, nodes=16), 'inter')
     """
     per_node = min(system.devices_per_node, devices)
     if system.inter_node is None and devices > system.devices_per_node:
@@ -78,7 +97,24 @@ def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
 def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scenario, *, devices: int,
                      parallelism: Any = None, microbatches: int | None = None, symmetric: bool = True,
                      fused_attention: bool = True) -> SimulationResult:
-    """One training step or inference batch on ``devices`` devices (see :func:`simulator.simulate`)."""
+    """One training step or inference batch on ``devices`` devices (see :func:`simulator.simulate`).
+
+    ``sc.batch_size`` is the global batch (samples) over all data-parallel replicas; the result adds
+    ``bubble_fraction``, ``communication_time_s`` (s), ``scaling_efficiency`` and ``per_device``.
+
+    Raises:
+        ScenarioError: a device count outside 1..1,000,000, a bad parallelism layout or micro-batch
+            count, a batch that does not split, or more devices than the system holds.
+
+    Example:
+        >>> from simulator.scenario import make_scenario
+        >>> from simulator.workload.loader import load_workload
+        >>> sc = make_scenario(mode="training", batch_size=64, seq_len=512)
+        >>> r = simulate_cluster(load_workload("gpt2"), load_hardware("dgx-h100"), sc, devices=8,
+        ...                      parallelism="dp=4,tp=2")
+        >>> r.devices, r.fits_in_memory, 0 <= r.bubble_fraction < 1
+        (8, True, True)
+    """
     if not isinstance(devices, int) or isinstance(devices, bool) or not 1 <= devices <= MAX_DEVICES:
         raise ScenarioError(f"devices: must be an integer in 1..{MAX_DEVICES}, got {devices!r}")
     system = target if isinstance(target, SystemSpec) else implicit_system(target, devices)
