@@ -21,6 +21,7 @@ class MemoryLedger:
         self.samples: list[MemorySample] = [MemorySample(0.0, device, self.current)]
 
     def alloc(self, t: float, nbytes: float) -> None:
+        """Allocate ``nbytes`` (B) at simulated time ``t`` (s); non-positive sizes are ignored."""
         if nbytes <= 0:
             return
         self.current += nbytes
@@ -29,6 +30,7 @@ class MemoryLedger:
         self._sample(t)
 
     def free(self, t: float, nbytes: float) -> None:
+        """Free ``nbytes`` (B) at simulated time ``t`` (s); non-positive sizes are ignored."""
         if nbytes <= 0:
             return
         self.current -= nbytes

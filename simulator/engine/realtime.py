@@ -18,7 +18,12 @@ SCHEDULERS = ("edf", "fifo")
 
 @dataclass(frozen=True)
 class Job:
-    """One frame: release and absolute deadline (s), its stream, and its service time (s)."""
+    """One frame: release and absolute deadline (s), its stream, and its service time (s).
+
+    Example:
+        >>> Job(release_s=0.0, deadline_s=1 / 30, stream=0, service_s=0.004).stream
+        0
+    """
 
     release_s: float
     deadline_s: float
@@ -28,7 +33,7 @@ class Job:
 
 @dataclass(frozen=True)
 class JobTimes:
-    """When each job (same order as the input) started and finished, in s."""
+    """When each job (same order as the input) started and finished, in s; ``end_s`` the last finish."""
 
     start_s: tuple[float, ...]
     finish_s: tuple[float, ...]
@@ -40,6 +45,13 @@ def run_periodic(jobs: Sequence[Job], *, scheduler: str) -> JobTimes:
 
     Raises:
         ValueError: unknown scheduler.
+
+    Example:
+        >>> jobs = [Job(0.0, 0.010, 0, 0.004), Job(0.0, 0.005, 1, 0.003)]   # both released at t = 0
+        >>> run_periodic(jobs, scheduler="edf").start_s      # the tighter deadline goes first
+        (0.003, 0)
+        >>> run_periodic(jobs, scheduler="fifo").start_s     # same release: lower stream first
+        (0, 0.004)
     """
     if scheduler not in SCHEDULERS:
         raise ValueError(f"unknown scheduler {scheduler!r}")
