@@ -21,19 +21,29 @@ from .memory import MemoryLedger
 
 @dataclass(frozen=True)
 class GroupShape:
-    """How a communication group lies on the fabric: ``intra`` members per node x ``nodes`` nodes."""
+    """How a communication group lies on the fabric: ``intra`` members per node x ``nodes`` nodes.
+
+    Example:
+        >>> GroupShape(intra=8, nodes=16).size
+        128
+    """
 
     intra: int
     nodes: int
 
     @property
     def size(self) -> int:
+        """Members of the group: ``intra * nodes``."""
         return self.intra * self.nodes
 
 
 @dataclass(frozen=True)
 class Fabrics:
-    """The two link levels and how each group and the pipeline's hops map onto them."""
+    """The two link levels and how each group and the pipeline's hops map onto them.
+
+    Energies in J per byte; ``groups`` maps "tp", "dp", "ep" to a :class:`GroupShape`. Built by
+    :func:`simulator.distributed.fabrics_for`; see :func:`run_cluster` for an example.
+    """
 
     intra: LinkModel
     inter: LinkModel | None
@@ -45,7 +55,8 @@ class Fabrics:
 
 @dataclass
 class DeviceStats:
-    """What one simulated device did."""
+    """What one simulated device did: busy, blocked-on-communication, link-busy and waiting time (s),
+    end (s), dynamic energy (J) and its memory ledger."""
 
     name: str
     stage: int
@@ -60,7 +71,7 @@ class DeviceStats:
 
 @dataclass(frozen=True)
 class ClusterTrace:
-    """The outcome of a cluster run."""
+    """The outcome of a cluster run: events and memory samples of the simulated devices, end (s), stats."""
 
     events: tuple[TraceEvent, ...]
     memory: tuple[MemorySample, ...]
@@ -79,7 +90,16 @@ def phases(kind: Collective, nbytes: float, shape: GroupShape, fab: Fabrics) -> 
     Within one node (or one network level) a collective is one phase on that link. Across nodes it
     is hierarchical (reduce-scatter in the node, the operation across nodes on 1/g of the data,
     all-gather in the node), pipelined over chunks: both links are held for
-    ``max(intra, inter) + min(intra, inter) / CHUNKS``.
+    ``max(intra, inter) + min(intra, inter) / CHUNKS``. ``nbytes`` per rank in B. Raises nothing.
+
+    Example:
+        >>> link = LinkModel(bandwidth_bps=1e11, latency_s=0.0)
+        >>> fab = Fabrics(intra=link, inter=link, intra_energy_j_per_byte=0.0, inter_energy_j_per_byte=0.0,
+        ...               groups={}, pipeline_link="intra")
+        >>> phases(Collective.ALL_REDUCE, 1e9, GroupShape(4, 1), fab)     # ring: 2 (n-1)/n S / B
+        [(('intra',), 0.015)]
+        >>> [links for links, _ in phases(Collective.ALL_REDUCE, 1e9, GroupShape(4, 2), fab)]
+        [('intra', 'inter')]
     """
     r, q = shape.intra, shape.nodes
     if shape.size <= 1 or nbytes <= 0:
@@ -123,7 +143,24 @@ def schedule(stage: int, stages: int, microbatches: int, kind: str) -> list[tupl
 
 def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: bool,
                 symmetric: bool = True) -> ClusterTrace:
-    """Simulate one step of ``plan``; returns events, memory samples and per-device stats."""
+    """Simulate one step of ``plan``; returns events, memory samples and per-device stats.
+
+    Raises nothing for a plan from :func:`simulator.plan.build_plan` (which validates).
+
+    Example:
+        >>> from simulator.parallel import Parallelism
+        >>> from simulator.plan import StagePlan
+        >>> link = LinkModel(bandwidth_bps=1e11, latency_s=0.0)
+        >>> fab = Fabrics(intra=link, inter=None, intra_energy_j_per_byte=0.0, inter_energy_j_per_byte=0.0,
+        ...               groups={"tp": GroupShape(1, 1), "dp": GroupShape(4, 1), "ep": GroupShape(1, 1)},
+        ...               pipeline_link="intra")
+        >>> stage = StagePlan(stage=0, forward=(Segment(collective=Collective.ALL_REDUCE, group="dp", nbytes=1e9),),
+        ...                   backward=(), optimizer=(), static_bytes={}, activation_bytes_per_microbatch=0.0,
+        ...                   boundary_bytes=0.0, params=0.0)
+        >>> plan = ClusterPlan(stages=(stage,), parallelism=Parallelism(data=4), microbatches=1, microbatch_size=1)
+        >>> round(run_cluster(plan, fab, device_name="gpu", training=False).end_s, 6)
+        0.015
+    """
     p = plan.parallelism
     env = simpy.Environment()
     coords = [(0, 0, s) for s in range(p.pipeline)] if symmetric else \

@@ -20,7 +20,14 @@ from .memory import MemoryLedger
 
 @dataclass(frozen=True)
 class WeightStream:
-    """Weights streamed over a host link: bytes per op, link bandwidth (B/s), latency (s), prefetch depth."""
+    """Weights streamed over a host link: bytes per op, link bandwidth (B/s), latency (s), prefetch depth.
+
+    ``energy_j_per_byte`` (J/B) is charged to each transfer; ``prefetch_ops`` transfers run ahead.
+
+    Example:
+        >>> WeightStream(bytes_by_op={"fc1": 4e6}, bandwidth_bps=4e8, latency_s=1e-4, energy_j_per_byte=1e-11).prefetch_ops
+        2
+    """
 
     bytes_by_op: dict[str, float]
     bandwidth_bps: float
@@ -43,14 +50,25 @@ class Deadline:
 
     @classmethod
     def after(cls, limit_s: float) -> "Deadline":
-        """The deadline ``limit_s`` seconds from now."""
+        """The deadline ``limit_s`` seconds (wall clock) from now."""
         return cls(at=time.perf_counter() + limit_s, limit_s=limit_s)
 
     def expired(self) -> bool:
+        """True once the wall clock is past ``at``."""
         return time.perf_counter() > self.at
 
     def check(self, phase: str) -> None:
-        """Raise :class:`SimulationTimeout` naming ``phase`` if the deadline has passed."""
+        """Raise :class:`SimulationTimeout` naming ``phase`` if the deadline has passed.
+
+        Raises:
+            SimulationTimeout: the deadline has passed.
+
+        Example:
+            >>> Deadline(at=0.0, limit_s=0.5).check("building the graph")
+            Traceback (most recent call last):
+            ...
+            simulator.errors.SimulationTimeout: time_limit_s: the simulation took longer than the limit of 0.5 s (stopped while building the graph)
+        """
         if self.expired():
             raise SimulationTimeout(self.limit_s, phase)
 
@@ -78,6 +96,9 @@ class DeviceRun:
     ``spatial``: every op has its own hardware (a layer-pipelined FPGA), and the ``repeat`` passes
     (one per sample) flow through concurrently instead of one after another.
     ``startup_s``: time before the first op (e.g. loading an FPGA bitstream).
+    Units: ``out_bytes``, ``scratch_bytes`` and ``static_bytes`` in B, ``startup_s`` in s; ``repeat``
+    passes of the graph (gradient accumulation), ops in ``once_at_end`` (optimizer) run once after them.
+    See :func:`run_device` for an example.
     """
 
     device: str
@@ -99,6 +120,23 @@ def run_device(spec: DeviceRun) -> Trace:
 
     Raises:
         SimulationTimeout: ``spec.deadline`` passed while events were still being processed.
+
+    Example:
+        >>> from simulator.cost.base import Numerics
+        >>> from simulator.cost.dispatch import op_cost
+        >>> from simulator.spec.loader import load_hardware
+        >>> from simulator.units import Precision
+        >>> from simulator.workload.loader import load_workload
+        >>> g = load_workload("mlp").build(batch_size=64)          # a chain of ops
+        >>> hw = load_hardware("nvidia-h100-sxm")
+        >>> costs = {n: op_cost(g.op(n), hw, Numerics(Precision.BF16, Precision.BF16)) for n in g.order}
+        >>> t = run_device(DeviceRun(device="h100:0", graph=g, costs=costs,
+        ...                          out_bytes={n: g.op(n).output_elems * 2 for n in g.order},
+        ...                          scratch_bytes={n: 0.0 for n in g.order}, static_bytes=1e6))
+        >>> abs(t.end_s - sum(c.duration_s for c in costs.values())) < 1e-12   # one stream: durations add
+        True
+        >>> t.peak_bytes > 1e6
+        True
     """
     env = simpy.Environment()
     compute = simpy.Resource(env, capacity=1)

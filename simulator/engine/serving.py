@@ -32,6 +32,10 @@ class BatchWork:
 
     ``done_s[i]``: when the i-th request of the batch completes; ``first_s[i]``: its first output token
     (equal to ``done_s`` for non-generative models).
+
+    Example:
+        >>> BatchWork(duration_s=0.01, energy_j=2.5, done_s=(0.01, 0.01), first_s=(0.01, 0.01)).energy_j
+        2.5
     """
 
     duration_s: float
@@ -59,7 +63,11 @@ class ContinuousWork:
 
 @dataclass(frozen=True)
 class ServeRun:
-    """Inputs of one serving simulation (times in s)."""
+    """Inputs of one serving simulation (times in s).
+
+    ``policy`` is one of :data:`POLICIES`; ``batch_work(request ids)`` returns the :class:`BatchWork`
+    of a batch; ``continuous`` is required for ``policy="continuous"``. See :func:`run_serving`.
+    """
 
     arrivals_s: Sequence[float]
     policy: str
@@ -126,6 +134,15 @@ def run_serving(spec: ServeRun) -> ServeTrace:
 
     Raises:
         ValueError: unknown policy, or continuous batching of a request whose KV cache never fits.
+
+    Example:
+        >>> work = lambda ids: BatchWork(duration_s=0.01, energy_j=1.0, done_s=(0.01,) * len(ids),
+        ...                              first_s=(0.01,) * len(ids))
+        >>> run = ServeRun(arrivals_s=[0.0, 0.001, 0.002, 0.003], policy="dynamic", max_batch_size=2,
+        ...                max_wait_s=0.005, replicas=1, batch_work=work)
+        >>> t = run_serving(run)
+        >>> [b.size for b in t.batches], [round(f, 3) for f in t.finish_s]
+        ([2, 2], [0.011, 0.011, 0.021, 0.021])
     """
     if spec.policy not in POLICIES:
         raise ValueError(f"unknown batching policy {spec.policy!r}")
