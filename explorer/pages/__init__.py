@@ -1,0 +1,1 @@
+"""The explorer's pages: each module offers one ``page_*(sc: Scenario)`` function for ``st.navigation``."""
