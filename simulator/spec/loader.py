@@ -23,7 +23,12 @@ _ADAPTER: TypeAdapter = TypeAdapter(HardwareSpec)
 
 @functools.lru_cache(maxsize=1)
 def catalogue() -> dict[str, Path]:
-    """Map of every bundled device and system name to its YAML file."""
+    """Map of every bundled device and system name to its YAML file. Raises nothing.
+
+    Example:
+        >>> catalogue()["nvidia-l4"].relative_to(SPEC_ROOT).as_posix()
+        'gpu/nvidia-l4.yaml'
+    """
     found: dict[str, Path] = {}
     for path in sorted(SPEC_ROOT.glob("*/*.yaml")):
         found[path.stem] = path
@@ -32,6 +37,9 @@ def catalogue() -> dict[str, Path]:
 
 def list_hardware() -> list[dict[str, str]]:
     """Every bundled device as ``{"name", "kind", "display_name", "vendor"}``, sorted by kind then name.
+
+    Raises:
+        SpecError: a bundled file is invalid (the golden tests keep this from happening).
 
     Example:
         >>> any(d["name"] == "nvidia-h100-sxm" for d in list_hardware())
@@ -109,6 +117,17 @@ def spec_from_dict(raw: Any, source: str) -> _DeviceBase:
 
     Raises:
         SpecError: naming ``source`` and the key path of the first problem.
+
+    Example:
+        >>> raw = raw_spec("nvidia-l4")
+        >>> raw["memory"][1]["bandwidth_gbs"] = 600
+        >>> spec_from_dict(raw, "my.yaml").main_memory.bandwidth_gbs
+        600.0
+        >>> raw["compute"]["sm_countt"] = 1
+        >>> spec_from_dict(raw, "my.yaml")
+        Traceback (most recent call last):
+        ...
+        simulator.errors.SpecError: my.yaml: compute.sm_countt: unknown key 'sm_countt'; did you mean 'sm_count'?
     """
     if not isinstance(raw, dict):
         raise SpecError(source, "", f"expected a mapping at the top level, got {type(raw).__name__}")
@@ -144,7 +163,15 @@ def _load_cached(path_text: str) -> _DeviceBase:
 
 
 def raw_spec(name_or_path: str | Path) -> dict[str, Any]:
-    """The raw YAML mapping of a spec (for editing in the app); validated first."""
+    """The raw YAML mapping of a spec (for editing in the app); validated first.
+
+    Raises:
+        SpecError: unknown name, unreadable or invalid file.
+
+    Example:
+        >>> list(raw_spec("nvidia-l4"))[:4]
+        ['name', 'display_name', 'vendor', 'kind']
+    """
     path = _resolve_source(name_or_path)
     _load_cached(str(path))
     return read_yaml_file(path)
@@ -163,6 +190,12 @@ def load_hardware(name_or_path: "str | Path | _DeviceBase", overrides: Mapping[s
     Example:
         >>> load_hardware("nvidia-h100-sxm").kind
         'gpu'
+        >>> load_hardware("nvidia-h100-sxm", {"memory.hbm.bandwidth_gbs": 6700}).main_memory.bandwidth_gbs
+        6700.0
+        >>> load_hardware("nvidia-h100")
+        Traceback (most recent call last):
+        ...
+        simulator.errors.SpecError: nvidia-h100: no such hardware name or file; did you mean nvidia-h200, nvidia-gh200, nvidia-h100-sxm?
     """
     from .system import SystemSpec
 
