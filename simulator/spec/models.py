@@ -26,7 +26,19 @@ MIN_FRACTION = 1e-4
 
 
 def at_least(floor: float) -> AfterValidator:
-    """A validator refusing positive values below ``floor`` (they would overflow simulated times)."""
+    """A validator refusing positive values below ``floor`` (they would overflow simulated times).
+
+    The returned validator raises ``ValueError`` (a pydantic ``ValidationError`` once in a model).
+
+    Example:
+        >>> from pydantic import TypeAdapter
+        >>> from pydantic import TypeAdapter, ValidationError
+        >>> try:
+        ...     TypeAdapter(Annotated[float, at_least(1e-3)]).validate_python(1e-9)
+        ... except ValidationError as exc:
+        ...     print(exc.errors()[0]["msg"])
+        Value error, must be at least 0.001; smaller values overflow the simulated time
+    """
     def check(x: float) -> float:
         if x < floor:
             raise ValueError(f"must be at least {floor:g}; smaller values overflow the simulated time")
@@ -35,7 +47,22 @@ def at_least(floor: float) -> AfterValidator:
 
 
 class Frozen(BaseModel):
-    """Base: immutable, unknown keys rejected, NaN/inf rejected."""
+    """Base: immutable, unknown keys rejected, NaN/inf rejected.
+
+    Raises:
+        pydantic.ValidationError: on construction from bad data (the loader turns it into a
+            :class:`~simulator.errors.SpecError` naming the file and key path).
+
+    Example:
+        >>> Link(name="nvlink", kind="nvlink", bandwidth_gbs=450, source="datasheet").latency_us
+        1.0
+        >>> from pydantic import ValidationError
+        >>> try:
+        ...     Link(name="nvlink", kind="nvlink", bandwidth_gbs=450, source="datasheet", lanes=18)
+        ... except ValidationError as exc:
+        ...     print(exc.errors()[0]["loc"], exc.errors()[0]["msg"])
+        ('lanes',) Extra inputs are not permitted
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -76,7 +103,12 @@ def lookup(rates: dict[Precision, float], precision: Precision) -> float:
 
 
 class Dataflow(str, Enum):
-    """Systolic / PE-array dataflows: output-, weight-, input- and row-stationary."""
+    """Systolic / PE-array dataflows: output-, weight-, input- and row-stationary.
+
+    Example:
+        >>> Dataflow("ws") is Dataflow.WS
+        True
+    """
 
     OS = "os"
     WS = "ws"
@@ -85,7 +117,12 @@ class Dataflow(str, Enum):
 
 
 class LinkKind(str, Enum):
-    """Physical interconnects a device or system declares."""
+    """Physical interconnects a device or system declares.
+
+    Example:
+        >>> LinkKind("infiniband").value
+        'infiniband'
+    """
 
     NVLINK = "nvlink"
     PCIE = "pcie"
@@ -105,6 +142,11 @@ class MemoryLevel(Frozen):
 
     ``capacity_bytes`` is per device; ``bandwidth_gbs`` is the aggregate peak (decimal GB/s);
     ``energy_pj_per_byte`` is the access energy of one byte moved at this level.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> [(m.name, m.bandwidth_gbs) for m in load_hardware("nvidia-l4").memory]
+        [('l2', 2500.0), ('gddr6', 300.0)]
     """
 
     name: Name
@@ -115,7 +157,11 @@ class MemoryLevel(Frozen):
 
 
 class Link(Frozen):
-    """An interconnect port group: ``bandwidth_gbs`` per direction, summed over its lanes/links."""
+    """An interconnect port group: ``bandwidth_gbs`` per direction, summed over its lanes/links.
+
+    ``latency_us`` per message step in microseconds, ``energy_pj_per_byte`` per byte sent. See
+    :class:`Frozen` for an example.
+    """
 
     name: Name
     kind: LinkKind
@@ -129,7 +175,18 @@ class Power(Frozen):
     """Power envelope and energy per operation.
 
     ``energy_pj_per_flop`` is the dynamic energy of one FLOP (half a MAC) by precision;
-    precisions missing fall back like compute rates do.
+    precisions missing fall back like compute rates do. ``tdp_w`` and ``idle_w`` in W.
+
+    Raises:
+        pydantic.ValidationError: ``idle_w`` not below ``tdp_w``, or a bound broken.
+
+    Example:
+        >>> from pydantic import ValidationError
+        >>> try:
+        ...     Power(tdp_w=10, idle_w=20, energy_pj_per_flop={"fp16": 1}, source="test")
+        ... except ValidationError as exc:
+        ...     print(exc.errors()[0]["msg"])
+        Value error, idle_w (20.0) must be below tdp_w (10.0)
     """
 
     tdp_w: Annotated[float, Field(gt=0, le=1e5), at_least(MIN_RATE)]
@@ -145,7 +202,12 @@ class Power(Frozen):
 
 
 class Price(Frozen):
-    """What the device costs: cloud rental per device-hour and purchase price, in USD."""
+    """What the device costs: cloud rental per device-hour and purchase price, in USD.
+
+    Example:
+        >>> Price(cloud_usd_per_hour=2.99, source="price list").purchase_usd is None
+        True
+    """
 
     cloud_usd_per_hour: Annotated[float, Field(ge=0, le=1e6)] | None = None
     purchase_usd: Annotated[float, Field(ge=0, le=1e9)] | None = None
@@ -160,6 +222,10 @@ class Efficiency(Frozen):
     ``memory``: fraction of main-memory peak bandwidth a streaming kernel reaches.
     ``op_overhead_us``: fixed launch / dispatch time per op (kernel launch, framework dispatch).
     ``fitted_to``: which measurements (calibration row ids) or reference this was fitted to.
+
+    Example:
+        >>> Efficiency().compute, Efficiency().op_overhead_us
+        (0.75, 5.0)
     """
 
     compute: Fraction = 0.75
@@ -174,6 +240,12 @@ class GpuCompute(Frozen):
 
     Peak matrix FLOP/s = ``sm_count * clock_ghz * 1e9 * tensor_flops_per_cycle_per_sm[p]``.
     ``tile_m`` x ``tile_n`` is the output tile one thread block computes (wave quantization).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> c = load_hardware("nvidia-l4").compute
+        >>> round(c.sm_count * c.clock_ghz * 1e9 * c.tensor_flops_per_cycle_per_sm[Precision.BF16] / 1e12, 1)
+        121.2
     """
 
     sm_count: Count
@@ -189,6 +261,14 @@ class TpuCompute(Frozen):
     """TPU: cores, each with MXU systolic arrays and a vector unit.
 
     Peak matrix FLOP/s = cores * mxus * rows * cols * 2 * macs_per_pe[p] * clock.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> c = load_hardware("google-tpu-v5e").compute
+        >>> peak = (c.cores_per_chip * c.mxus_per_core * c.mxu_rows * c.mxu_cols * 2
+        ...         * c.mxu_macs_per_pe_per_cycle[Precision.BF16] * c.clock_ghz * 1e9)
+        >>> round(peak / 1e12, 1)
+        196.6
     """
 
     cores_per_chip: Count
@@ -208,6 +288,12 @@ class CpuCompute(Frozen):
     Vector FLOP/cycle/core for a precision in ``simd_precisions`` =
     ``simd_width_bits / bits(p) * fma_units_per_core * 2``.
     ``clock_ghz`` is the sustained all-core clock, ``single_core_clock_ghz`` the one-core turbo.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> c = load_hardware("intel-xeon-platinum-8480").compute
+        >>> c.cores, c.simd_width_bits // 32 * c.fma_units_per_core * 2      # fp32 FLOP/cycle/core
+        (56, 64)
     """
 
     cores: Count
@@ -226,6 +312,12 @@ class FpgaCompute(Frozen):
     The overlay uses ``dsp_utilization`` of ``dsp_slices`` DSPs, each doing
     ``macs_per_dsp_per_cycle[p]`` MACs per cycle at the achieved ``clock_ghz``. Versal parts add
     AI-Engine tiles. ``reconfiguration_s`` is the cost of loading a new bitstream.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> c = load_hardware("amd-alveo-u250").compute
+        >>> c.dsp_slices, c.dsp_utilization
+        (12288, 0.6667)
     """
 
     dsp_slices: Count
@@ -242,7 +334,14 @@ class FpgaCompute(Frozen):
 
 
 class AsicCompute(Frozen):
-    """ASIC: ``arrays`` PE arrays of ``pe_rows`` x ``pe_cols`` with a declared dataflow."""
+    """ASIC: ``arrays`` PE arrays of ``pe_rows`` x ``pe_cols`` with a declared dataflow.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> c = load_hardware("aws-inferentia2").compute
+        >>> c.arrays, c.pe_rows, c.pe_cols, c.dataflow.value
+        (2, 128, 128, 'ws')
+    """
 
     pe_rows: Count
     pe_cols: Count
@@ -299,35 +398,65 @@ class _DeviceBase(Frozen):
 
 
 class GpuSpec(_DeviceBase):
-    """A GPU device (see :class:`GpuCompute`)."""
+    """A GPU device (see :class:`GpuCompute`).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> isinstance(load_hardware("nvidia-h100-sxm"), GpuSpec)
+        True
+    """
 
     kind: Literal["gpu"]
     compute: GpuCompute
 
 
 class TpuSpec(_DeviceBase):
-    """A TPU chip (see :class:`TpuCompute`)."""
+    """A TPU chip (see :class:`TpuCompute`).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> isinstance(load_hardware("google-tpu-v4"), TpuSpec)
+        True
+    """
 
     kind: Literal["tpu"]
     compute: TpuCompute
 
 
 class CpuSpec(_DeviceBase):
-    """A CPU socket (see :class:`CpuCompute`)."""
+    """A CPU socket (see :class:`CpuCompute`).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> isinstance(load_hardware("amd-epyc-9654"), CpuSpec)
+        True
+    """
 
     kind: Literal["cpu"]
     compute: CpuCompute
 
 
 class FpgaSpec(_DeviceBase):
-    """An FPGA card with its overlay (see :class:`FpgaCompute`)."""
+    """An FPGA card with its overlay (see :class:`FpgaCompute`).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> isinstance(load_hardware("amd-alveo-u250"), FpgaSpec)
+        True
+    """
 
     kind: Literal["fpga"]
     compute: FpgaCompute
 
 
 class AsicSpec(_DeviceBase):
-    """A fixed-function accelerator (see :class:`AsicCompute`)."""
+    """A fixed-function accelerator (see :class:`AsicCompute`).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> isinstance(load_hardware("groq-lpu"), AsicSpec)
+        True
+    """
 
     kind: Literal["asic"]
     compute: AsicCompute
@@ -338,5 +467,10 @@ KINDS = ("cpu", "gpu", "tpu", "fpga", "asic")
 
 
 def is_finite(x: float) -> bool:
-    """True when ``x`` is a finite number (NaN and inf are not)."""
+    """True when ``x`` is a finite number (NaN and inf are not).
+
+    Example:
+        >>> is_finite(1e308), is_finite(float("inf")), is_finite(float("nan"))
+        (True, False, False)
+    """
     return math.isfinite(x)
