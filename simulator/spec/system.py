@@ -24,7 +24,16 @@ DEFAULT_LINK_EFFICIENCY = 0.8
 
 class Fabric(Frozen):
     """One level of interconnect. ``bandwidth_gbs`` is per device, per direction (injection bandwidth);
-    ``efficiency`` is the achievable fraction of it for large collectives."""
+    ``efficiency`` is the achievable fraction of it for large collectives.
+
+    ``latency_us`` per step in microseconds, ``energy_pj_per_byte`` per byte sent; ``dims`` the torus
+    shape. Raises ``pydantic.ValidationError`` on bad values (see :class:`~simulator.spec.models.Frozen`).
+
+    Example:
+        >>> f = Fabric(topology="switch", link="nvlink", bandwidth_gbs=450, source="DGX H100 datasheet")
+        >>> f.efficiency, f.latency_us
+        (0.8, 2.0)
+    """
 
     topology: Topology
     link: LinkKind
@@ -42,6 +51,15 @@ class SystemSpec(Frozen):
 
     ``max_nodes`` bounds how far the system scales out (None: any number, over ``inter_node``).
     ``node_overhead_w`` is the non-accelerator power of a node (CPUs, NICs, fans), counted in energy.
+
+    Raises:
+        pydantic.ValidationError: bad values, or ``max_nodes > 1`` without an ``inter_node`` fabric.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> s = load_hardware("h100-ib-cluster-1024")
+        >>> s.device, s.devices_per_node, s.max_nodes, s.intra_node.topology, s.inter_node.topology
+        ('nvidia-h100-sxm', 8, 128, 'switch', 'rail')
     """
 
     name: Name
@@ -65,5 +83,11 @@ class SystemSpec(Frozen):
         return self
 
     def nodes_for(self, devices: int) -> int:
-        """Nodes needed for ``devices`` devices (ceil)."""
+        """Nodes needed for ``devices`` devices (ceil).
+
+        Example:
+            >>> from simulator.spec.loader import load_hardware
+            >>> load_hardware("dgx-h100").nodes_for(12)
+            2
+        """
         return -(-devices // self.devices_per_node)
