@@ -12,7 +12,12 @@ from enum import Enum
 
 
 class OpKind(str, Enum):
-    """Every op type the simulator knows. Closed: importers map onto these or refuse."""
+    """Every op type the simulator knows. Closed: importers map onto these or refuse.
+
+    Example:
+        >>> OpKind("conv2d") is OpKind.CONV2D, len(OpKind)
+        (True, 14)
+    """
 
     MATMUL = "matmul"
     CONV2D = "conv2d"
@@ -31,7 +36,12 @@ class OpKind(str, Enum):
 
 
 class Phase(str, Enum):
-    """Where in a step an op belongs."""
+    """Where in a step an op belongs.
+
+    Example:
+        >>> [p.value for p in Phase]
+        ['forward', 'backward', 'recompute', 'optimizer']
+    """
 
     FORWARD = "forward"
     BACKWARD = "backward"
@@ -55,10 +65,12 @@ class Gemm:
 
     @property
     def flops(self) -> int:
+        """FLOP of all ``count`` GEMMs: ``2 * m * n * k * count``."""
         return 2 * self.m * self.n * self.k * self.count
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates of all ``count`` GEMMs: ``m * n * k * count``."""
         return self.m * self.n * self.k * self.count
 
 
@@ -76,6 +88,16 @@ class Op:
         sequential_steps: steps that must run one after another (recurrent time steps).
         scratch_elems: elements of an intermediate a non-fused kernel writes to memory and reads
             back (the S x S attention scores); 0 when the op has none.
+
+    Build ops with the constructors below (:func:`matmul`, :func:`conv2d`...), which raise
+    ``ValueError`` for impossible shapes; the dataclass itself does not validate.
+
+    Example:
+        >>> op = matmul("fc", batch=8, m=1, k=1024, n=1024, bias=False)
+        >>> op.kind.value, op.param_elems, op.matrix_flops
+        ('matmul', 1048576, 16777216.0)
+        >>> op.renamed("fc2").name
+        'fc2'
     """
 
     name: str
@@ -94,21 +116,35 @@ class Op:
 
     @property
     def matrix_flops(self) -> float:
-        """FLOPs of the matrix part (what FLOP counters of conv/linear layers report)."""
+        """FLOPs of the matrix part (what FLOP counters of conv/linear layers report).
+
+        Example:
+            >>> matmul("fc", batch=1, m=2, k=3, n=4).matrix_flops     # bias adds are vector FLOPs
+            48.0
+        """
         return float(sum(g.flops for g in self.gemms))
 
     @property
     def vector_flops(self) -> float:
-        """FLOPs outside the matrix part."""
+        """FLOPs outside the matrix part.
+
+        Example:
+            >>> matmul("fc", batch=1, m=2, k=3, n=4).vector_flops     # one bias add per output
+            8.0
+        """
         return max(0.0, self.flops - self.matrix_flops)
 
     def renamed(self, name: str, **changes: object) -> "Op":
-        """A copy with a new name (and any other field changes)."""
+        """A copy with a new name (and any other field changes).
+
+        Raises:
+            TypeError: a change names a field :class:`Op` does not have.
+        """
         return replace(self, name=name, **changes)
 
 
 def conv_out(size: int, kernel: int, stride: int, pad: int, dilation: int = 1) -> int:
-    """Output spatial size of a convolution or pooling window.
+    """Output spatial size of a convolution or pooling window (floor, as PyTorch); may be <= 0.
 
     Example:
         >>> conv_out(224, 7, 2, 3)
@@ -119,6 +155,8 @@ def conv_out(size: int, kernel: int, stride: int, pad: int, dilation: int = 1) -
 
 def matmul(name: str, *, batch: int, m: int, k: int, n: int, bias: bool = True, has_weight: bool = True) -> Op:
     """A linear layer (``has_weight``) or an activation-activation matmul, ``batch`` x (m x k) @ (k x n).
+
+    Counts in elements; FLOPs include one add per output for the bias. Raises nothing.
 
     Example:
         >>> matmul("fc", batch=1, m=2, k=3, n=4).flops
@@ -139,9 +177,14 @@ def conv2d(name: str, *, batch: int, in_ch: int, h: int, w: int, out_ch: int, ke
 
     Per group: M = batch * out pixels, N = out_ch / groups, K = kh * kw * in_ch / groups.
 
+    Raises:
+        ValueError: channels not divisible by ``groups``, or a kernel larger than the padded input.
+
     Example:
         >>> conv2d("c", batch=1, in_ch=3, h=224, w=224, out_ch=64, kernel=7, stride=2, pad=3).matrix_flops
-        236027904
+        236027904.0
+        >>> conv2d("dw", batch=1, in_ch=32, h=56, w=56, out_ch=32, kernel=3, pad=1, groups=32).gemms
+        (Gemm(m=3136, n=1, k=9, count=32),)
     """
     kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
     ph, pw = (pad, pad) if isinstance(pad, int) else pad
@@ -162,7 +205,13 @@ def conv2d(name: str, *, batch: int, in_ch: int, h: int, w: int, out_ch: int, ke
 
 def pool(name: str, *, batch: int, ch: int, h: int, w: int, kernel: int, stride: int, pad: int = 0,
          global_pool: bool = False) -> Op:
-    """Max or average pooling: one FLOP per window element."""
+    """Max or average pooling: one FLOP per window element.
+
+    Example:
+        >>> p = pool("pool", batch=1, ch=64, h=112, w=112, kernel=3, stride=2, pad=1)
+        >>> p.output_elems, p.flops
+        (200704, 1806336.0)
+    """
     if global_pool:
         oh = ow = 1
         kernel_elems = h * w
@@ -176,7 +225,12 @@ def pool(name: str, *, batch: int, ch: int, h: int, w: int, kernel: int, stride:
 
 def elementwise(name: str, *, elems: int, inputs: int = 2, flops_per_elem: float = 1.0,
                 kind: OpKind = OpKind.ELEMENTWISE) -> Op:
-    """Element-wise op over ``elems`` outputs reading ``inputs`` tensors of the same size."""
+    """Element-wise op over ``elems`` outputs reading ``inputs`` tensors of the same size.
+
+    Example:
+        >>> elementwise("add", elems=1000).input_elems
+        2000
+    """
     return Op(name, kind, flops=float(elems * flops_per_elem), input_elems=elems * inputs, output_elems=elems)
 
 
@@ -186,7 +240,15 @@ ACTIVATION_FLOPS = {"relu": 1.0, "relu6": 2.0, "gelu": 8.0, "silu": 5.0, "swish"
 
 
 def activation(name: str, *, elems: int, fn: str = "relu") -> Op:
-    """Activation function; ``fn`` is one of :data:`ACTIVATION_FLOPS`."""
+    """Activation function; ``fn`` is one of :data:`ACTIVATION_FLOPS`.
+
+    Raises:
+        ValueError: an unknown ``fn``.
+
+    Example:
+        >>> activation("act", elems=1000, fn="gelu").flops
+        8000.0
+    """
     if fn not in ACTIVATION_FLOPS:
         raise ValueError(f"{name}: unknown activation {fn!r}; known: {', '.join(ACTIVATION_FLOPS)}")
     return Op(name, OpKind.ACTIVATION, flops=elems * ACTIVATION_FLOPS[fn], input_elems=elems, output_elems=elems,
@@ -194,7 +256,12 @@ def activation(name: str, *, elems: int, fn: str = "relu") -> Op:
 
 
 def norm(name: str, *, elems: int, channels: int, kind: str = "layernorm", affine: bool = True) -> Op:
-    """Batch / layer / RMS normalisation: ~5 FLOPs per element (mean, variance, scale, shift)."""
+    """Batch / layer / RMS normalisation: ~5 FLOPs per element (mean, variance, scale, shift).
+
+    Example:
+        >>> norm("ln", elems=4096, channels=1024).param_elems, norm("rms", elems=4096, channels=1024, kind="rmsnorm").param_elems
+        (2048, 1024)
+    """
     n_affine = 2 * channels if kind != "rmsnorm" else channels
     params = n_affine if affine else 0
     return Op(name, OpKind.NORM, flops=5.0 * elems, input_elems=elems, output_elems=elems, param_elems=params,
@@ -202,7 +269,12 @@ def norm(name: str, *, elems: int, channels: int, kind: str = "layernorm", affin
 
 
 def softmax(name: str, *, elems: int) -> Op:
-    """Softmax: max, subtract, exp, sum, divide, ~5 FLOPs per element."""
+    """Softmax: max, subtract, exp, sum, divide, ~5 FLOPs per element.
+
+    Example:
+        >>> softmax("sm", elems=100).flops
+        500.0
+    """
     return Op(name, OpKind.SOFTMAX, flops=5.0 * elems, input_elems=elems, output_elems=elems)
 
 
@@ -232,7 +304,13 @@ def attention(name: str, *, batch: int, heads: int, q_len: int, kv_len: int, hea
 
 
 def embedding(name: str, *, tokens: int, vocab: int, dim: int, bags: int = 1) -> Op:
-    """Table lookup: reads ``tokens * bags`` rows of a ``vocab x dim`` table (sums bags, DLRM-style)."""
+    """Table lookup: reads ``tokens * bags`` rows of a ``vocab x dim`` table (sums bags, DLRM-style).
+
+    Example:
+        >>> e = embedding("embed", tokens=512, vocab=32000, dim=4096)
+        >>> e.param_elems, e.weight_read_elems           # only the looked-up rows are read
+        (131072000, 2097152)
+    """
     rows = tokens * bags
     return Op(name, OpKind.EMBEDDING, flops=float(max(0, bags - 1) * tokens * dim), input_elems=tokens * bags,
               output_elems=tokens * dim, param_elems=vocab * dim, weight_read_elems=min(rows, vocab) * dim,
@@ -243,6 +321,11 @@ def lstm(name: str, *, batch: int, steps: int, input_size: int, hidden: int) -> 
     """One LSTM layer over ``steps`` time steps; the steps run one after another.
 
     Per step: gates = [x, h] @ W (4 gates), then ~10 element-wise FLOPs per hidden unit.
+
+    Example:
+        >>> op = lstm("lstm0", batch=20, steps=35, input_size=1500, hidden=1500)
+        >>> op.sequential_steps, op.gemms[0]
+        (35, Gemm(m=20, n=6000, k=3000, count=35))
     """
     gemm = Gemm(m=batch, n=4 * hidden, k=input_size + hidden, count=steps)
     params = 4 * hidden * (input_size + hidden) + 8 * hidden
@@ -253,27 +336,58 @@ def lstm(name: str, *, batch: int, steps: int, input_size: int, hidden: int) -> 
 
 
 def reduce_sum(name: str, *, elems_in: int, elems_out: int) -> Op:
-    """Reduction (sum/mean) of ``elems_in`` into ``elems_out``."""
+    """Reduction (sum/mean) of ``elems_in`` into ``elems_out``.
+
+    Example:
+        >>> reduce_sum("mean", elems_in=1000, elems_out=10).flops
+        1000.0
+    """
     return Op(name, OpKind.REDUCE, flops=float(elems_in), input_elems=elems_in, output_elems=elems_out)
 
 
 def data_movement(name: str, *, elems: int) -> Op:
-    """Concat / transpose / copy: moves bytes, no arithmetic."""
+    """Concat / transpose / copy: moves bytes, no arithmetic.
+
+    Example:
+        >>> data_movement("cat", elems=64).flops
+        0.0
+    """
     return Op(name, OpKind.DATA_MOVEMENT, flops=0.0, input_elems=elems, output_elems=elems)
 
 
 def loss(name: str, *, batch: int, classes: int) -> Op:
-    """Softmax cross-entropy over ``classes`` logits per sample."""
+    """Softmax cross-entropy over ``classes`` logits per sample.
+
+    Example:
+        >>> loss("loss", batch=32, classes=1000).output_elems
+        32
+    """
     elems = batch * classes
     return Op(name, OpKind.LOSS, flops=6.0 * elems, input_elems=elems, output_elems=batch)
 
 
 def ceil_div(a: int, b: int) -> int:
-    """Integer ceiling of a / b."""
+    """Integer ceiling of a / b.
+
+    Raises:
+        ZeroDivisionError: ``b == 0``.
+
+    Example:
+        >>> ceil_div(7, 2), ceil_div(8, 2)
+        (4, 4)
+    """
     return -(-a // b)
 
 
 def isqrt_ceil(x: int) -> int:
-    """Smallest integer whose square is at least x."""
+    """Smallest integer whose square is at least x.
+
+    Raises:
+        ValueError: a negative ``x``.
+
+    Example:
+        >>> isqrt_ceil(16), isqrt_ceil(17)
+        (4, 5)
+    """
     r = math.isqrt(x)
     return r if r * r >= x else r + 1
