@@ -20,13 +20,19 @@ MAX_OPS = 200_000
 
 @dataclass(frozen=True)
 class Tensor:
-    """A value flowing between ops: who produced it (``None`` for a graph input) and its shape."""
+    """A value flowing between ops: who produced it (``None`` for a graph input) and its shape.
+
+    Example:
+        >>> Tensor(None, (2, 3, 4)).elems
+        24
+    """
 
     producer: str | None
     shape: tuple[int, ...]
 
     @property
     def elems(self) -> int:
+        """Number of elements: the product of ``shape``."""
         return math.prod(self.shape)
 
 
@@ -35,6 +41,14 @@ class ComputeGraph:
 
     Raises:
         WorkloadError: the graph has a cycle, a dangling edge, or too many ops.
+
+    Example:
+        >>> b = GraphBuilder("res", batch=1)
+        >>> a = b.linear("fc1", b.input((1, 8)), 4)
+        >>> _ = b.add_tensors("add", a, b.act("relu", a))      # fc1 -> relu -> add, fc1 -> add
+        >>> g = b.build()
+        >>> len(g), g.order
+        (3, ['fc1', 'relu', 'add'])
     """
 
     def __init__(self, graph: nx.DiGraph, *, name: str, source: str = "", meta: dict | None = None) -> None:
@@ -63,23 +77,70 @@ class ComputeGraph:
 
     @property
     def ops(self) -> list[Op]:
-        """Ops in deterministic topological order."""
+        """Ops in deterministic topological order.
+
+    Example:
+        >>> b = GraphBuilder("res", batch=1)
+        >>> a = b.linear("fc1", b.input((1, 8)), 4)
+        >>> _ = b.add_tensors("add", a, b.act("relu", a))      # fc1 -> relu -> add, fc1 -> add
+        >>> g = b.build()
+        >>> [op.kind.value for op in g.ops]
+        ['matmul', 'activation', 'elementwise']
+        """
         return [self.graph.nodes[n]["op"] for n in self._order]
 
     @property
     def order(self) -> list[str]:
-        """Op names in deterministic topological order."""
+        """Op names in deterministic topological order (a fresh list each call).
+
+    Example:
+        >>> b = GraphBuilder("res", batch=1)
+        >>> a = b.linear("fc1", b.input((1, 8)), 4)
+        >>> _ = b.add_tensors("add", a, b.act("relu", a))      # fc1 -> relu -> add, fc1 -> add
+        >>> g = b.build()
+        >>> g.order
+        ['fc1', 'relu', 'add']
+        """
         return list(self._order)
 
     def op(self, name: str) -> Op:
+        """The :class:`Op` called ``name``.
+
+        Raises:
+            KeyError: no op of that name.
+        """
         return self.graph.nodes[name]["op"]
 
     def predecessors(self, name: str) -> list[str]:
-        """Producers of ``name``'s inputs, in topological order."""
+        """Producers of ``name``'s inputs, in topological order.
+
+        Raises:
+            KeyError: no op of that name.
+
+    Example:
+        >>> b = GraphBuilder("res", batch=1)
+        >>> a = b.linear("fc1", b.input((1, 8)), 4)
+        >>> _ = b.add_tensors("add", a, b.act("relu", a))      # fc1 -> relu -> add, fc1 -> add
+        >>> g = b.build()
+        >>> g.predecessors("add")
+        ['fc1', 'relu']
+        """
         return self._preds[name]
 
     def successors(self, name: str) -> list[str]:
-        """Consumers of ``name``'s output, in topological order."""
+        """Consumers of ``name``'s output, in topological order.
+
+        Raises:
+            KeyError: no op of that name.
+
+    Example:
+        >>> b = GraphBuilder("res", batch=1)
+        >>> a = b.linear("fc1", b.input((1, 8)), 4)
+        >>> _ = b.add_tensors("add", a, b.act("relu", a))      # fc1 -> relu -> add, fc1 -> add
+        >>> g = b.build()
+        >>> g.successors("fc1")
+        ['relu', 'add']
+        """
         return self._succs[name]
 
     def __len__(self) -> int:
@@ -87,26 +148,71 @@ class ComputeGraph:
 
     @property
     def parameters(self) -> float:
-        """Trainable parameter count (elements)."""
+        """Trainable parameter count (elements).
+
+    Example:
+        >>> b = GraphBuilder("res", batch=1)
+        >>> a = b.linear("fc1", b.input((1, 8)), 4)
+        >>> _ = b.add_tensors("add", a, b.act("relu", a))      # fc1 -> relu -> add, fc1 -> add
+        >>> g = b.build()
+        >>> g.parameters                  # 8 x 4 weights + 4 biases
+        36.0
+        """
         return float(sum(op.param_elems for op in self.ops))
 
     @property
     def flops(self) -> float:
-        """Total FLOPs of all ops."""
+        """Total FLOPs of all ops (FLOP, whole batch).
+
+    Example:
+        >>> b = GraphBuilder("res", batch=1)
+        >>> a = b.linear("fc1", b.input((1, 8)), 4)
+        >>> _ = b.add_tensors("add", a, b.act("relu", a))      # fc1 -> relu -> add, fc1 -> add
+        >>> g = b.build()
+        >>> g.flops                       # matmul 64 + bias 4, relu 4, add 4
+        76.0
+        """
         return float(sum(op.flops for op in self.ops))
 
     @property
     def matrix_flops(self) -> float:
-        """FLOPs of the matrix parts (conv / linear / attention matmuls)."""
+        """FLOPs of the matrix parts (conv / linear / attention matmuls), in FLOP.
+
+    Example:
+        >>> b = GraphBuilder("res", batch=1)
+        >>> a = b.linear("fc1", b.input((1, 8)), 4)
+        >>> _ = b.add_tensors("add", a, b.act("relu", a))      # fc1 -> relu -> add, fc1 -> add
+        >>> g = b.build()
+        >>> g.matrix_flops
+        64.0
+        """
         return float(sum(op.matrix_flops for op in self.ops))
 
     @property
     def activation_elems(self) -> float:
-        """Sum of every op's output elements (what a training step saves, without checkpointing)."""
+        """Sum of every op's output elements (what a training step saves, without checkpointing).
+
+    Example:
+        >>> b = GraphBuilder("res", batch=1)
+        >>> a = b.linear("fc1", b.input((1, 8)), 4)
+        >>> _ = b.add_tensors("add", a, b.act("relu", a))      # fc1 -> relu -> add, fc1 -> add
+        >>> g = b.build()
+        >>> g.activation_elems
+        12.0
+        """
         return float(sum(op.output_elems for op in self.ops))
 
     def critical_path(self) -> list[str]:
-        """Longest chain by FLOPs (networkx ``dag_longest_path``)."""
+        """Longest chain by FLOPs (networkx ``dag_longest_path``).
+
+    Example:
+        >>> b = GraphBuilder("res", batch=1)
+        >>> a = b.linear("fc1", b.input((1, 8)), 4)
+        >>> _ = b.add_tensors("add", a, b.act("relu", a))      # fc1 -> relu -> add, fc1 -> add
+        >>> g = b.build()
+        >>> g.critical_path()
+        ['fc1', 'relu', 'add']
+        """
         for u, v in self.graph.edges:
             self.graph.edges[u, v]["w"] = self.graph.nodes[v]["op"].flops
         return nx.dag_longest_path(self.graph, weight="w")
@@ -133,13 +239,35 @@ class GraphBuilder:
 
     # -- core -------------------------------------------------------------------------------
     def input(self, shape: Sequence[int]) -> Tensor:
-        """A graph input (data from the host), no producer."""
+        """A graph input (data from the host), no producer.
+
+        Raises:
+            WorkloadError: a non-positive dimension.
+
+        Example:
+            >>> GraphBuilder("g", batch=1).input((1, 3, 224, 224)).producer is None
+            True
+        """
         if any(int(d) <= 0 for d in shape):
             raise WorkloadError(self.source, "input", f"input shape must be positive, got {tuple(shape)}")
         return Tensor(None, tuple(int(d) for d in shape))
 
     def add(self, op: Op, inputs: Iterable[Tensor], out_shape: Sequence[int], layer: str = "") -> Tensor:
-        """Add ``op`` consuming ``inputs``; returns its output tensor of ``out_shape``."""
+        """Add ``op`` consuming ``inputs``; returns its output tensor of ``out_shape``.
+
+        Raises:
+            WorkloadError: a duplicate op name, or more than :data:`MAX_OPS` ops.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> x = b.input((1, 16))
+            >>> b.add(O.softmax("sm", elems=16), [x], (1, 16)).producer
+            'sm'
+            >>> b.add(O.softmax("sm", elems=16), [x], (1, 16))
+            Traceback (most recent call last):
+            ...
+            simulator.errors.WorkloadError: g: ops.sm: duplicate op name
+        """
         if op.name in self.graph:
             raise WorkloadError(self.source, f"ops.{op.name}", "duplicate op name")
         if len(self.graph) >= MAX_OPS:
@@ -157,7 +285,17 @@ class GraphBuilder:
         return Tensor(op.name, tuple(int(d) for d in out_shape))
 
     def build(self) -> ComputeGraph:
-        """Validate and freeze the graph."""
+        """Validate and freeze the graph.
+
+        Raises:
+            WorkloadError: as :class:`ComputeGraph`.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> _ = b.linear("fc", b.input((1, 4)), 2)
+            >>> b.build().order
+            ['fc']
+        """
         return ComputeGraph(self.graph, name=self.name, source=self.source, meta=self.meta)
 
     def _check(self, cond: bool, where: str, message: str) -> None:
@@ -166,14 +304,29 @@ class GraphBuilder:
 
     # -- layers -----------------------------------------------------------------------------
     def linear(self, name: str, x: Tensor, out_features: int, *, bias: bool = True) -> Tensor:
-        """Linear layer over the last dimension."""
+        """Linear layer over the last dimension.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=4)
+            >>> b.linear("fc", b.input((4, 128, 768)), 3072).shape
+            (4, 128, 3072)
+        """
         rows = math.prod(x.shape[:-1])
         op = O.matmul(name, batch=1, m=rows, k=x.shape[-1], n=out_features, bias=bias)
         return self.add(op, [x], (*x.shape[:-1], out_features))
 
     def conv(self, name: str, x: Tensor, out_ch: int, kernel: int | tuple[int, int], *, stride: int = 1,
              pad: int | tuple[int, int] | None = None, groups: int = 1, bias: bool = False) -> Tensor:
-        """2-D convolution on an NCHW tensor; ``pad=None`` means 'same' padding (kernel // 2)."""
+        """2-D convolution on an NCHW tensor; ``pad=None`` means 'same' padding (kernel // 2).
+
+        Raises:
+            WorkloadError: not NCHW, channels not divisible by ``groups``, or a kernel larger than the input.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> b.conv("conv1", b.input((1, 3, 224, 224)), 64, 7, stride=2).shape
+            (1, 64, 112, 112)
+        """
         self._check(len(x.shape) == 4, name, f"conv2d needs an NCHW input, got shape {x.shape}")
         n, c, h, w = x.shape
         kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
@@ -188,6 +341,16 @@ class GraphBuilder:
         return self.add(op, [x], (n, out_ch, attrs["out_h"], attrs["out_w"]))
 
     def pool(self, name: str, x: Tensor, kernel: int, stride: int, pad: int = 0) -> Tensor:
+        """Max / average pooling of an NCHW tensor (floor output size).
+
+        Raises:
+            WorkloadError: the window is larger than the input.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> b.pool("pool", b.input((1, 64, 112, 112)), 3, 2, 1).shape
+            (1, 64, 56, 56)
+        """
         n, c, h, w = x.shape
         op = O.pool(name, batch=n, ch=c, h=h, w=w, kernel=kernel, stride=stride, pad=pad)
         attrs = dict(op.attrs)
@@ -195,28 +358,79 @@ class GraphBuilder:
         return self.add(op, [x], (n, c, attrs["out_h"], attrs["out_w"]))
 
     def global_pool(self, name: str, x: Tensor) -> Tensor:
+        """Average over the whole H x W map of an NCHW tensor: (N, C).
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> b.global_pool("gap", b.input((1, 2048, 7, 7))).shape
+            (1, 2048)
+        """
         n, c, h, w = x.shape
         op = O.pool(name, batch=n, ch=c, h=h, w=w, kernel=h, stride=1, global_pool=True)
         return self.add(op, [x], (n, c))
 
     def norm(self, name: str, x: Tensor, *, kind: str = "batchnorm") -> Tensor:
+        """Normalisation (``batchnorm`` over dim 1, ``layernorm``/``rmsnorm`` over the last dim).
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> _ = b.norm("bn", b.input((1, 64, 8, 8)))
+            >>> b.build().parameters          # scale and shift per channel
+            128.0
+        """
         channels = x.shape[1] if kind == "batchnorm" else x.shape[-1]
         return self.add(O.norm(name, elems=x.elems, channels=channels, kind=kind), [x], x.shape)
 
     def act(self, name: str, x: Tensor, fn: str = "relu") -> Tensor:
+        """Activation ``fn`` (see :data:`~simulator.workload.ops.ACTIVATION_FLOPS`), same shape.
+
+        Raises:
+            ValueError: an unknown ``fn``.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> b.act("gelu", b.input((1, 10)), "gelu").shape
+            (1, 10)
+        """
         return self.add(O.activation(name, elems=x.elems, fn=fn), [x], x.shape)
 
     def add_tensors(self, name: str, a: Tensor, b: Tensor) -> Tensor:
-        """Element-wise sum (residual connection); shapes must agree."""
+        """Element-wise sum (residual connection); shapes must agree.
+
+        Raises:
+            WorkloadError: the shapes differ.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> b.add_tensors("add", b.input((1, 4)), b.input((1, 5)))
+            Traceback (most recent call last):
+            ...
+            simulator.errors.WorkloadError: g: ops.add: shape mismatch in add: (1, 4) vs (1, 5)
+        """
         self._check(a.shape == b.shape, name, f"shape mismatch in add: {a.shape} vs {b.shape}")
         return self.add(O.elementwise(name, elems=a.elems, inputs=2), [a, b], a.shape)
 
     def mul_tensors(self, name: str, a: Tensor, b: Tensor) -> Tensor:
-        """Element-wise product; ``b`` may broadcast (e.g. squeeze-excite scales)."""
+        """Element-wise product; ``b`` may broadcast (e.g. squeeze-excite scales).
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> b.mul_tensors("se", b.input((1, 32, 8, 8)), b.input((1, 32, 1, 1))).shape
+            (1, 32, 8, 8)
+        """
         return self.add(O.elementwise(name, elems=a.elems, inputs=1 + b.elems / a.elems), [a, b], a.shape)
 
     def concat(self, name: str, tensors: Sequence[Tensor], axis: int = 1) -> Tensor:
-        """Concatenate along ``axis``; other dimensions must agree."""
+        """Concatenate along ``axis``; other dimensions must agree.
+
+        Raises:
+            WorkloadError: the other dimensions differ.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> b.concat("cat", [b.input((1, 16, 8, 8)), b.input((1, 32, 8, 8))]).shape
+            (1, 48, 8, 8)
+        """
         base = list(tensors[0].shape)
         for t in tensors[1:]:
             other = [d for i, d in enumerate(t.shape) if i != axis]
@@ -227,23 +441,59 @@ class GraphBuilder:
         return self.add(O.data_movement(name, elems=out.elems), tensors, base)
 
     def flatten(self, x: Tensor) -> Tensor:
-        """Reshape to (N, features): no op, no data movement."""
+        """Reshape to (N, features): no op, no data movement.
+
+        Example:
+            >>> GraphBuilder("g", batch=1).flatten(Tensor("pool", (2, 512, 7, 7))).shape
+            (2, 25088)
+        """
         return Tensor(x.producer, (x.shape[0], math.prod(x.shape[1:])))
 
     def reshape(self, x: Tensor, shape: Sequence[int]) -> Tensor:
-        """View with a new shape of the same size: no op."""
+        """View with a new shape of the same size: no op.
+
+        Raises:
+            WorkloadError: the element counts differ.
+
+        Example:
+            >>> GraphBuilder("g", batch=1).reshape(Tensor("fc", (2, 768)), (2, 12, 64)).shape
+            (2, 12, 64)
+        """
         self._check(math.prod(shape) == x.elems, "reshape", f"cannot reshape {x.shape} to {tuple(shape)}")
         return Tensor(x.producer, tuple(shape))
 
     def softmax(self, name: str, x: Tensor) -> Tensor:
+        """Softmax over the last dimension, same shape.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> b.softmax("sm", b.input((1, 1000))).shape
+            (1, 1000)
+        """
         return self.add(O.softmax(name, elems=x.elems), [x], x.shape)
 
     def loss(self, name: str, logits: Tensor) -> Tensor:
+        """Softmax cross-entropy of (..., classes) logits; one value per sample.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=8)
+            >>> b.loss("loss", b.input((8, 10))).shape
+            (8,)
+        """
         return self.add(O.loss(name, batch=math.prod(logits.shape[:-1]), classes=logits.shape[-1]), [logits],
                         (logits.shape[0],))
 
     def op(self, op: Op, inputs: Sequence[Tensor], out_shape: Sequence[int]) -> Tensor:
-        """Add a ready-made op (from :mod:`ops`)."""
+        """Add a ready-made op (from :mod:`ops`).
+
+        Raises:
+            WorkloadError: as :meth:`add`.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> b.op(O.data_movement("copy", elems=16), [b.input((1, 16))], (1, 16)).shape
+            (1, 16)
+        """
         return self.add(op, inputs, out_shape)
 
     # -- small general helpers for vision models ---------------------------------------------
@@ -338,7 +588,14 @@ def _ceil_out(size: int, kernel: int, stride: int, pad: int) -> int:
 
 
 def kind_counts(graph: ComputeGraph) -> dict[str, int]:
-    """Number of ops per :class:`OpKind` value."""
+    """Number of ops per :class:`OpKind` value, sorted by name.
+
+    Example:
+        >>> b = GraphBuilder("g", batch=1)
+        >>> _ = b.act("relu", b.linear("fc", b.input((1, 4)), 4))
+        >>> kind_counts(b.build())
+        {'activation': 1, 'matmul': 1}
+    """
     out: dict[str, int] = {}
     for op in graph.ops:
         out[op.kind.value] = out.get(op.kind.value, 0) + 1
