@@ -27,7 +27,14 @@ MAX_PARAM_SIZE = 10**8  # a layer width, depth or table size in a workload's par
 
 
 class Published(BaseModel):
-    """Published figures for golden tests: parameter count and forward multiply-accumulates."""
+    """Published figures for golden tests: parameter count and forward multiply-accumulates.
+
+    ``at``: the shape the figures hold at (e.g. ``{"image_size": 224}``).
+
+    Example:
+        >>> load_workload("gpt2").published.parameters
+        124439808.0
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     parameters: float | None = Field(default=None, gt=0)
@@ -37,7 +44,16 @@ class Published(BaseModel):
 
 
 class WorkloadFile(BaseModel):
-    """Schema of a workload YAML file."""
+    """Schema of a workload YAML file.
+
+    Raises ``pydantic.ValidationError`` on bad data; :func:`workload_from_dict` turns it into a
+    :class:`~simulator.errors.WorkloadError` naming the file and field.
+
+    Example:
+        >>> WorkloadFile(name="tiny", family="mlp", source="hand written",
+        ...              params={"input_features": 8, "hidden": [16], "num_classes": 2}).defaults
+        {}
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=80)
@@ -54,7 +70,13 @@ class Workload:
     """A model that can be built at any batch size, sequence length and image size.
 
     ``builder`` is set for graphs that come from files with a fixed structure (ONNX, SCALE-Sim CSV);
-    otherwise the family builds the graph.
+    otherwise the family builds the graph. ``defaults`` hold ``batch_size`` (samples), ``seq_len``
+    (tokens) and ``image_size`` (pixels per side). Load one with :func:`load_workload`.
+
+    Example:
+        >>> wl = load_workload("mlp")
+        >>> wl.family, wl.task, wl.defaults, wl.uses_seq_len
+        ('mlp', 'tabular', {'batch_size': 64}, False)
     """
 
     name: str
@@ -75,6 +97,10 @@ class Workload:
 
         Raises:
             ScenarioError: a non-positive or absurd size.
+
+        Example:
+            >>> load_workload("gpt2").shape(batch_size=4)
+            Shape(batch_size=4, seq_len=1024, image_size=224, past_len=0, logits='all')
         """
         vals = {"batch_size": batch_size or self.defaults.get("batch_size", 1),
                 "seq_len": seq_len or self.defaults.get("seq_len", 128),
@@ -93,6 +119,12 @@ class Workload:
 
         Raises:
             WorkloadError: the params cannot produce a valid graph at this shape.
+            ScenarioError: a non-positive or absurd size (see :meth:`shape`).
+
+        Example:
+            >>> g = load_workload("mlp").build(batch_size=1)
+            >>> g.order, g.parameters
+            (['fc0', 'act0', 'fc1', 'act1', 'classifier', 'loss'], 1863690.0)
         """
         shape = self.shape(batch_size=batch_size, seq_len=seq_len, image_size=image_size, past_len=past_len,
                            logits=logits)
@@ -106,12 +138,25 @@ class Workload:
 
 @functools.lru_cache(maxsize=1)
 def zoo() -> dict[str, Path]:
-    """Map of every bundled workload name to its YAML file."""
+    """Map of every bundled workload name to its YAML file. Raises nothing.
+
+    Example:
+        >>> zoo()["resnet50"].name
+        'resnet50.yaml'
+    """
     return {p.stem: p for p in sorted(ZOO_ROOT.glob("*.yaml"))}
 
 
 def list_workloads() -> list[dict[str, str]]:
-    """Every bundled workload as ``{"name", "family", "task", "description"}``."""
+    """Every bundled workload as ``{"name", "family", "task", "description"}``, sorted by name.
+
+    Raises:
+        WorkloadError: a bundled file is invalid (the golden tests keep this from happening).
+
+    Example:
+        >>> [w["family"] for w in list_workloads() if w["name"] == "llama2-7b"]
+        ['transformer']
+    """
     rows = []
     for name in zoo():
         wl = load_workload(name)
@@ -140,6 +185,16 @@ def workload_from_dict(raw: Any, source: str) -> Workload:
 
     Raises:
         WorkloadError: naming ``source`` and the field.
+
+    Example:
+        >>> raw = {"name": "tiny", "family": "mlp", "source": "hand written",
+        ...        "params": {"input_features": 8, "hidden": [16], "num_classes": 2}}
+        >>> workload_from_dict(raw, "tiny.yaml").build(batch_size=1).parameters
+        178.0
+        >>> workload_from_dict({**raw, "family": "mpl"}, "tiny.yaml")
+        Traceback (most recent call last):
+        ...
+        simulator.errors.WorkloadError: tiny.yaml: family: unknown family 'mpl'; did you mean 'mlp'?
     """
     if not isinstance(raw, dict):
         raise WorkloadError(source, "", f"expected a mapping at the top level, got {type(raw).__name__}")
@@ -192,6 +247,10 @@ def load_workload(name_or_path: "str | Path | Workload", *, unsupported: str = "
     Example:
         >>> load_workload("resnet50").family
         'resnet'
+        >>> load_workload("resnet5")
+        Traceback (most recent call last):
+        ...
+        simulator.errors.WorkloadError: resnet5: no such workload name or file; did you mean resnet50, resnet152, resnet18?
     """
     if isinstance(name_or_path, Workload):
         return name_or_path
