@@ -24,7 +24,12 @@ from .ops import Gemm, Op, OpKind, Phase
 
 
 class Optimizer(str, Enum):
-    """Optimizers and their state per parameter (fp32 elements) and FLOPs per parameter."""
+    """Optimizers and their state per parameter (fp32 elements) and FLOPs per parameter.
+
+    Example:
+        >>> STATE_PER_PARAM[Optimizer.ADAM], FLOPS_PER_PARAM[Optimizer.ADAM]
+        (2.0, 12.0)
+    """
 
     SGD = "sgd"
     MOMENTUM = "momentum"
@@ -40,7 +45,12 @@ FLOPS_PER_PARAM = {Optimizer.SGD: 2.0, Optimizer.MOMENTUM: 4.0, Optimizer.ADAM: 
 
 
 class Checkpointing(str, Enum):
-    """Activation checkpointing: none; selective (attention internals recomputed); full (per layer)."""
+    """Activation checkpointing: none; selective (attention internals recomputed); full (per layer).
+
+    Example:
+        >>> Checkpointing("full") is Checkpointing.FULL
+        True
+    """
 
     NONE = "none"
     SELECTIVE = "selective"
@@ -52,6 +62,14 @@ def parse_optimizer(value: "str | Optimizer") -> Optimizer:
 
     Raises:
         ScenarioError: unknown optimizer.
+
+    Example:
+        >>> parse_optimizer("AdamW")
+        <Optimizer.ADAMW: 'adamw'>
+        >>> parse_optimizer("lamb")
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ScenarioError: optimizer: unknown optimizer 'lamb'; choose one of sgd, momentum, adam, adamw, adafactor
     """
     try:
         return Optimizer(str(getattr(value, "value", value)).lower())
@@ -64,7 +82,13 @@ def optimizer_state_elems(graph: ComputeGraph, optimizer: Optimizer) -> float:
     """fp32 optimizer-state elements: per-parameter moments, or Adafactor's factored rows + columns.
 
     Adafactor (no momentum) keeps, per weight matrix and embedding table, one row and one column
-    accumulator; other parameters keep a full second moment.
+    accumulator; other parameters keep a full second moment. Raises nothing.
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> g = load_workload("mlp").build(batch_size=1)           # 1,863,690 parameters
+        >>> [optimizer_state_elems(g, o) for o in (Optimizer.SGD, Optimizer.ADAM, Optimizer.ADAFACTOR)]
+        [0.0, 3727380.0, 4890.0]
     """
     if optimizer != Optimizer.ADAFACTOR:
         return graph.parameters * STATE_PER_PARAM[optimizer]
@@ -119,7 +143,10 @@ def _backward(op: Op, needs_input_grad: bool) -> Op:
 
 @dataclass(frozen=True)
 class TrainingGraph:
-    """The training step graph plus what a step keeps resident."""
+    """The training step graph plus what a step keeps resident (parameter and state counts in elements).
+
+    See :func:`build_training_graph` for an example.
+    """
 
     graph: ComputeGraph
     parameters: float
@@ -135,6 +162,18 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
     ``SELECTIVE`` recomputes only the attention cores, norms, activations, softmax and element-wise
     ops inside a layer (cheap to recompute, large to keep). A layer is the first dotted component
     of an op's name (``h3`` in ``h3.attn.qkv``); layer boundaries are never recomputed.
+
+    Raises:
+        WorkloadError: the resulting graph is invalid (as :class:`ComputeGraph`; not expected for a
+            valid forward graph).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> t = build_training_graph(load_workload("mlp").build(batch_size=1))
+        >>> t.graph.order[5:]
+        ['loss', 'loss.grad', 'classifier.grad', 'act1.grad', 'fc1.grad', 'act0.grad', 'fc0.grad', 'optimizer.step']
+        >>> t.parameters, t.optimizer_state_elems
+        (1863690.0, 3727380.0)
     """
     g = nx.DiGraph()
     idx = 0
