@@ -10,7 +10,17 @@ from . import Family, FamilyParams, Shape, register
 
 
 class ResnetParams(FamilyParams):
-    """ResNet v1.5 (stride in the 3x3 conv of bottlenecks), as torchvision builds it."""
+    """ResNet v1.5 (stride in the 3x3 conv of bottlenecks), as torchvision builds it.
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> p = load_workload("resnet50").params
+        >>> p.depths
+        [3, 4, 6, 3]
+    """
 
     depths: list[int] = Field(min_length=1, max_length=10)
     block: Literal["basic", "bottleneck"]
@@ -21,7 +31,20 @@ class ResnetParams(FamilyParams):
 
 def conv_bn_act(b: GraphBuilder, name: str, x: Tensor, out_ch: int, k: int, stride: int = 1, act: str | None = "relu",
                 groups: int = 1) -> Tensor:
-    """Conv (no bias) -> batch norm -> optional activation: the unit most CNNs repeat."""
+    """Conv (no bias) -> batch norm -> optional activation: the unit most CNNs repeat.
+
+    Returns the output tensor; ``k`` is the square kernel size, ``act=None`` skips the activation.
+
+    Raises:
+        WorkloadError: as :meth:`GraphBuilder.conv` (not NCHW, bad groups, kernel larger than the input).
+
+    Example:
+        >>> b = GraphBuilder("g", batch=1)
+        >>> conv_bn_act(b, "stem", b.input((1, 3, 224, 224)), 64, 7, 2).shape
+        (1, 64, 112, 112)
+        >>> b.build().order
+        ['stem.conv', 'stem.bn', 'stem.relu']
+    """
     x = b.norm(f"{name}.bn", b.conv(f"{name}.conv", x, out_ch, k, stride=stride, groups=groups), kind="batchnorm")
     return b.act(f"{name}.{act}", x, act) if act else x
 
@@ -42,6 +65,19 @@ def _block(b: GraphBuilder, name: str, x: Tensor, planes: int, stride: int, bott
 
 
 def build_resnet(b: GraphBuilder, p: ResnetParams, s: Shape) -> None:
+    """Build the ``resnet`` family into ``b`` at shape ``s`` (batch of samples; images are
+    ``s.image_size`` pixels square, sequences ``s.seq_len`` tokens).
+
+    Raises:
+        WorkloadError: the params give an impossible graph at this shape (e.g. an image too small).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("resnet50", batch=1)
+        >>> build_resnet(b, load_workload("resnet50").params, Shape(batch_size=1, seq_len=1, image_size=224))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        25.56
+    """
     x = b.input((s.batch_size, p.in_channels, s.image_size, s.image_size))
     x = conv_bn_act(b, "stem", x, p.width, 7, 2)
     x = b.pool("stem.maxpool", x, 3, 2, 1)

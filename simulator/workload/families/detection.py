@@ -16,7 +16,17 @@ from .cnn import conv_bn_act
 
 
 class Yolov5Params(FamilyParams):
-    """YOLOv5 scaling constants and head size. YOLOv5s: depth 0.33, width 0.50."""
+    """YOLOv5 scaling constants and head size. YOLOv5s: depth 0.33, width 0.50.
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> p = load_workload("yolov5s").params
+        >>> p.depth_multiple, p.width_multiple
+        (0.33, 0.5)
+    """
 
     depth_multiple: float = Field(default=0.33, gt=0, le=4)
     width_multiple: float = Field(default=0.50, gt=0, le=4)
@@ -49,6 +59,19 @@ def _sppf(b: GraphBuilder, name: str, x: Tensor, ch: int, k: int = 5) -> Tensor:
 
 
 def build_yolov5(b: GraphBuilder, p: Yolov5Params, s: Shape) -> None:
+    """Build the ``yolov5`` family into ``b`` at shape ``s`` (batch of samples; images are
+    ``s.image_size`` pixels square, sequences ``s.seq_len`` tokens).
+
+    Raises:
+        WorkloadError: the params give an impossible graph at this shape (e.g. an image too small).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("yolov5s", batch=1)
+        >>> build_yolov5(b, load_workload("yolov5s").params, Shape(batch_size=1, seq_len=1, image_size=640))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        7.24
+    """
     if s.image_size % 32:
         raise ValueError(f"YOLOv5 needs an image size divisible by 32 (its largest stride), got {s.image_size}")
 

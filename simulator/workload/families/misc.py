@@ -11,7 +11,17 @@ from . import Family, FamilyParams, Shape, register
 
 
 class MlpParams(FamilyParams):
-    """Fully connected network: ``input_features`` -> hidden layers -> ``num_classes``."""
+    """Fully connected network: ``input_features`` -> hidden layers -> ``num_classes``.
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> p = load_workload("mlp").params
+        >>> p.hidden
+        [1024, 1024]
+    """
 
     input_features: int = Field(gt=0, le=10**8)
     hidden: list[int] = Field(min_length=1, max_length=100_000)
@@ -20,6 +30,19 @@ class MlpParams(FamilyParams):
 
 
 def build_mlp(b: GraphBuilder, p: MlpParams, s: Shape) -> None:
+    """Build the ``mlp`` family into ``b`` at shape ``s`` (batch of samples; images are
+    ``s.image_size`` pixels square, sequences ``s.seq_len`` tokens).
+
+    Raises:
+        WorkloadError: the params give an impossible graph at this shape (e.g. an image too small).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("mlp", batch=1)
+        >>> build_mlp(b, load_workload("mlp").params, Shape(batch_size=1, seq_len=1, image_size=224))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        1.86
+    """
     x = b.input((s.batch_size, p.input_features))
     for i, width in enumerate(p.hidden):
         x = b.act(f"act{i}", b.linear(f"fc{i}", x, width), p.activation)
@@ -27,7 +50,17 @@ def build_mlp(b: GraphBuilder, p: MlpParams, s: Shape) -> None:
 
 
 class LstmParams(FamilyParams):
-    """Stacked LSTM language/sequence model; time steps run sequentially."""
+    """Stacked LSTM language/sequence model; time steps run sequentially.
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> p = load_workload("lstm").params
+        >>> p.layers, p.hidden
+        (2, 1500)
+    """
 
     vocab: int = Field(gt=0, le=10**8)
     embed: int = Field(gt=0, le=10**6)
@@ -37,6 +70,19 @@ class LstmParams(FamilyParams):
 
 
 def build_lstm(b: GraphBuilder, p: LstmParams, s: Shape) -> None:
+    """Build the ``lstm`` family into ``b`` at shape ``s`` (batch of samples; images are
+    ``s.image_size`` pixels square, sequences ``s.seq_len`` tokens).
+
+    Raises:
+        WorkloadError: the params give an impossible graph at this shape (e.g. an image too small).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("lstm", batch=1)
+        >>> build_lstm(b, load_workload("lstm").params, Shape(batch_size=1, seq_len=35, image_size=224))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        66.03
+    """
     tokens = s.batch_size * s.seq_len
     x = b.op(O.embedding("embed", tokens=tokens, vocab=p.vocab, dim=p.embed), [], (s.batch_size, s.seq_len, p.embed))
     size = p.embed
@@ -48,7 +94,17 @@ def build_lstm(b: GraphBuilder, p: LstmParams, s: Shape) -> None:
 
 
 class DlrmParams(FamilyParams):
-    """DLRM (Naumov et al. 2019): bottom MLP on dense features, embedding tables, dot interaction, top MLP."""
+    """DLRM (Naumov et al. 2019): bottom MLP on dense features, embedding tables, dot interaction, top MLP.
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> p = load_workload("dlrm").params
+        >>> len(p.table_rows), p.embed_dim
+        (26, 128)
+    """
 
     dense_features: int = Field(gt=0, le=10**5)
     table_rows: list[int] = Field(min_length=1, max_length=1000)
@@ -59,6 +115,19 @@ class DlrmParams(FamilyParams):
 
 
 def build_dlrm(b: GraphBuilder, p: DlrmParams, s: Shape) -> None:
+    """Build the ``dlrm`` family into ``b`` at shape ``s`` (batch of samples; images are
+    ``s.image_size`` pixels square, sequences ``s.seq_len`` tokens).
+
+    Raises:
+        WorkloadError: the params give an impossible graph at this shape (e.g. an image too small).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("dlrm", batch=1)
+        >>> build_dlrm(b, load_workload("dlrm").params, Shape(batch_size=1, seq_len=1, image_size=224))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        24036.6
+    """
     n = s.batch_size
     x = b.input((n, p.dense_features))
     for i, width in enumerate(p.bottom_mlp):

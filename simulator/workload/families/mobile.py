@@ -26,7 +26,17 @@ def make_divisible(value: float, divisor: int = 8) -> int:
 
 
 class MobilenetV1Params(FamilyParams):
-    """MobileNet v1 (Howard et al. 2017), Keras layout: conv-BN-ReLU6 everywhere, FC classifier with bias."""
+    """MobileNet v1 (Howard et al. 2017), Keras layout: conv-BN-ReLU6 everywhere, FC classifier with bias.
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> p = load_workload("mobilenet-v1").params
+        >>> p.width_multiplier
+        1.0
+    """
 
     width_multiplier: float = Field(default=1.0, gt=0, le=8)
     in_channels: int = Field(default=3, gt=0, le=1024)
@@ -39,6 +49,19 @@ _V1_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1
 
 
 def build_mobilenet_v1(b: GraphBuilder, p: MobilenetV1Params, s: Shape) -> None:
+    """Build the ``mobilenet_v1`` family into ``b`` at shape ``s`` (batch of samples; images are
+    ``s.image_size`` pixels square, sequences ``s.seq_len`` tokens).
+
+    Raises:
+        WorkloadError: the params give an impossible graph at this shape (e.g. an image too small).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("mobilenet-v1", batch=1)
+        >>> build_mobilenet_v1(b, load_workload("mobilenet-v1").params, Shape(batch_size=1, seq_len=1, image_size=224))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        4.23
+    """
     x = b.input((s.batch_size, p.in_channels, s.image_size, s.image_size))
     x = conv_bn_act(b, "stem", x, int(32 * p.width_multiplier), 3, 2, act="relu6")
     for i, (ch, stride) in enumerate(_V1_BLOCKS):
@@ -49,7 +72,17 @@ def build_mobilenet_v1(b: GraphBuilder, p: MobilenetV1Params, s: Shape) -> None:
 
 
 class MobilenetV2Params(FamilyParams):
-    """MobileNet v2 (Sandler et al. 2018), torchvision layout: inverted residuals with linear bottlenecks."""
+    """MobileNet v2 (Sandler et al. 2018), torchvision layout: inverted residuals with linear bottlenecks.
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> p = load_workload("mobilenet-v2").params
+        >>> p.width_multiplier
+        1.0
+    """
 
     width_multiplier: float = Field(default=1.0, gt=0, le=8)
     in_channels: int = Field(default=3, gt=0, le=1024)
@@ -71,6 +104,19 @@ def _inverted_residual(b: GraphBuilder, name: str, x: Tensor, out_ch: int, strid
 
 
 def build_mobilenet_v2(b: GraphBuilder, p: MobilenetV2Params, s: Shape) -> None:
+    """Build the ``mobilenet_v2`` family into ``b`` at shape ``s`` (batch of samples; images are
+    ``s.image_size`` pixels square, sequences ``s.seq_len`` tokens).
+
+    Raises:
+        WorkloadError: the params give an impossible graph at this shape (e.g. an image too small).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("mobilenet-v2", batch=1)
+        >>> build_mobilenet_v2(b, load_workload("mobilenet-v2").params, Shape(batch_size=1, seq_len=1, image_size=224))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        3.5
+    """
     x = b.input((s.batch_size, p.in_channels, s.image_size, s.image_size))
     x = conv_bn_act(b, "stem", x, make_divisible(32 * p.width_multiplier), 3, 2, act="relu6")
     block = 0
@@ -85,7 +131,17 @@ def build_mobilenet_v2(b: GraphBuilder, p: MobilenetV2Params, s: Shape) -> None:
 
 
 class EfficientnetParams(FamilyParams):
-    """EfficientNet (Tan & Le 2019), torchvision layout. B0 is width 1.0 / depth 1.0; B1..B7 scale both."""
+    """EfficientNet (Tan & Le 2019), torchvision layout. B0 is width 1.0 / depth 1.0; B1..B7 scale both.
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> p = load_workload("efficientnet-b0").params
+        >>> p.width_multiplier, p.depth_multiplier
+        (1.0, 1.0)
+    """
 
     width_multiplier: float = Field(default=1.0, gt=0, le=8)
     depth_multiplier: float = Field(default=1.0, gt=0, le=8)
@@ -117,6 +173,19 @@ def _mbconv(b: GraphBuilder, name: str, x: Tensor, *, expand: int, kernel: int, 
 
 
 def build_efficientnet(b: GraphBuilder, p: EfficientnetParams, s: Shape) -> None:
+    """Build the ``efficientnet`` family into ``b`` at shape ``s`` (batch of samples; images are
+    ``s.image_size`` pixels square, sequences ``s.seq_len`` tokens).
+
+    Raises:
+        WorkloadError: the params give an impossible graph at this shape (e.g. an image too small).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("efficientnet-b0", batch=1)
+        >>> build_efficientnet(b, load_workload("efficientnet-b0").params, Shape(batch_size=1, seq_len=1, image_size=224))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        5.29
+    """
     x = b.input((s.batch_size, p.in_channels, s.image_size, s.image_size))
     x = conv_bn_act(b, "stem", x, make_divisible(32 * p.width_multiplier), 3, 2, act="silu")
     block = 0

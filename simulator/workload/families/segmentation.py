@@ -15,7 +15,17 @@ from .cnn import conv_bn_act
 
 
 class UnetParams(FamilyParams):
-    """U-Net: ``levels`` down-sampling stages starting at ``features`` filters, doubling per level."""
+    """U-Net: ``levels`` down-sampling stages starting at ``features`` filters, doubling per level.
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> p = load_workload("unet").params
+        >>> p.features, p.levels
+        (32, 4)
+    """
 
     features: int = Field(default=32, gt=0, le=4096)
     levels: int = Field(default=4, gt=0, le=8)
@@ -28,6 +38,19 @@ def _double_conv(b: GraphBuilder, name: str, x: Tensor, ch: int) -> Tensor:
 
 
 def build_unet(b: GraphBuilder, p: UnetParams, s: Shape) -> None:
+    """Build the ``unet`` family into ``b`` at shape ``s`` (batch of samples; images are
+    ``s.image_size`` pixels square, sequences ``s.seq_len`` tokens).
+
+    Raises:
+        WorkloadError: the params give an impossible graph at this shape (e.g. an image too small).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("unet", batch=1)
+        >>> build_unet(b, load_workload("unet").params, Shape(batch_size=1, seq_len=1, image_size=256))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        7.76
+    """
     step = 2**p.levels
     if s.image_size % step:
         raise ValueError(f"U-Net with {p.levels} levels needs an image size divisible by {step}, "

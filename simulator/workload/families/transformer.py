@@ -17,6 +17,15 @@ class TransformerParams(FamilyParams):
     ``positions``: learned (a table of ``max_positions``) or rotary (no parameters).
     ``norm_position``: pre (GPT, Llama) or post (BERT). ``experts > 0`` makes every FFN a
     mixture of experts with ``top_k`` routing. ``patch_size > 0`` makes it a vision transformer.
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> p = load_workload("llama2-7b").params
+        >>> p.layers, p.hidden, p.heads, p.ffn, p.norm
+        (32, 4096, 32, 11008, 'rmsnorm')
     """
 
     layers: int = Field(gt=0, le=1000)
@@ -62,6 +71,13 @@ class TransformerParams(FamilyParams):
 
     @property
     def dim_head(self) -> int:
+        """Size of one attention head: ``head_dim`` if set, else ``hidden // heads``.
+
+        Example:
+            >>> from simulator.workload.loader import load_workload
+            >>> load_workload("llama2-7b").params.dim_head
+            128
+        """
         return self.head_dim or self.hidden // self.heads
 
 
@@ -157,6 +173,19 @@ def _embed(b: GraphBuilder, p: TransformerParams, s: Shape) -> tuple[Tensor, int
 
 
 def build_transformer(b: GraphBuilder, p: TransformerParams, s: Shape) -> None:
+    """Build the ``transformer`` family into ``b`` at shape ``s`` (batch of samples; images are
+    ``s.image_size`` pixels square, sequences ``s.seq_len`` tokens).
+
+    Raises:
+        WorkloadError: the params give an impossible graph at this shape (e.g. an image too small).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("gpt2", batch=1)
+        >>> build_transformer(b, load_workload("gpt2").params, Shape(batch_size=1, seq_len=128, image_size=224))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        124.44
+    """
     x, seq = _embed(b, p, s)
     for i in range(p.layers):
         x = _layer(b, i, x, p, s, seq)

@@ -19,6 +19,15 @@ class LenetParams(FamilyParams):
 
     The first fully connected layer reads the flattened last feature map, so its size (and the
     parameter count) follows the image size: 16 x 5 x 5 inputs at the classic 32 x 32.
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> p = load_workload("lenet5").params
+        >>> p.activation
+        'tanh'
     """
 
     in_channels: int = Field(default=1, gt=0, le=1024)
@@ -27,6 +36,19 @@ class LenetParams(FamilyParams):
 
 
 def build_lenet(b: GraphBuilder, p: LenetParams, s: Shape) -> None:
+    """Build the ``lenet`` family into ``b`` at shape ``s`` (batch of samples; images are
+    ``s.image_size`` pixels square, sequences ``s.seq_len`` tokens).
+
+    Raises:
+        WorkloadError: the params give an impossible graph at this shape (e.g. an image too small).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("lenet5", batch=1)
+        >>> build_lenet(b, load_workload("lenet5").params, Shape(batch_size=1, seq_len=1, image_size=32))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        0.06
+    """
     x = b.input((s.batch_size, p.in_channels, s.image_size, s.image_size))
     for i, ch in enumerate((6, 16)):
         x = b.act(f"c{2 * i + 1}.{p.activation}", b.conv(f"c{2 * i + 1}", x, ch, 5, pad=0, bias=True), p.activation)
@@ -38,7 +60,17 @@ def build_lenet(b: GraphBuilder, p: LenetParams, s: Shape) -> None:
 
 
 class AlexnetParams(FamilyParams):
-    """AlexNet, torchvision's single-tower variant (64-192-384-256-256 filters, 6 x 6 adaptive pool)."""
+    """AlexNet, torchvision's single-tower variant (64-192-384-256-256 filters, 6 x 6 adaptive pool).
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> p = load_workload("alexnet").params
+        >>> p.num_classes
+        1000
+    """
 
     in_channels: int = Field(default=3, gt=0, le=1024)
     num_classes: int = Field(default=1000, gt=0, le=10**6)
@@ -53,6 +85,19 @@ def _classifier(b: GraphBuilder, x: Tensor, widths: tuple[int, ...], num_classes
 
 
 def build_alexnet(b: GraphBuilder, p: AlexnetParams, s: Shape) -> None:
+    """Build the ``alexnet`` family into ``b`` at shape ``s`` (batch of samples; images are
+    ``s.image_size`` pixels square, sequences ``s.seq_len`` tokens).
+
+    Raises:
+        WorkloadError: the params give an impossible graph at this shape (e.g. an image too small).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("alexnet", batch=1)
+        >>> build_alexnet(b, load_workload("alexnet").params, Shape(batch_size=1, seq_len=1, image_size=224))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        61.1
+    """
     x = b.input((s.batch_size, p.in_channels, s.image_size, s.image_size))
     x = b.act("conv1.relu", b.conv("conv1", x, 64, 11, stride=4, pad=2, bias=True))
     x = b.pool("pool1", x, 3, 2)
@@ -68,6 +113,15 @@ class VggParams(FamilyParams):
     """VGG (Simonyan & Zisserman 2014): ``stages`` of 3x3 convs, each stage ending in a 2x2 max pool.
 
     ``[[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]]`` is VGG-16.
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> p = load_workload("vgg16").params
+        >>> [len(s) for s in p.stages]
+        [2, 2, 3, 3, 3]
     """
 
     stages: list[list[int]] = Field(min_length=1, max_length=10)
@@ -77,6 +131,19 @@ class VggParams(FamilyParams):
 
 
 def build_vgg(b: GraphBuilder, p: VggParams, s: Shape) -> None:
+    """Build the ``vgg`` family into ``b`` at shape ``s`` (batch of samples; images are
+    ``s.image_size`` pixels square, sequences ``s.seq_len`` tokens).
+
+    Raises:
+        WorkloadError: the params give an impossible graph at this shape (e.g. an image too small).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("vgg16", batch=1)
+        >>> build_vgg(b, load_workload("vgg16").params, Shape(batch_size=1, seq_len=1, image_size=224))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        138.36
+    """
     x = b.input((s.batch_size, p.in_channels, s.image_size, s.image_size))
     for si, stage in enumerate(p.stages):
         if not stage or any(ch <= 0 for ch in stage):
@@ -104,6 +171,15 @@ class GooglenetParams(FamilyParams):
     """GoogLeNet / Inception v1 (Szegedy et al. 2014) as torchvision builds it: BN after every conv,
     ceil-mode pooling, and a 3x3 conv in the "5x5" branch (a known torchvision quirk that its
     published weights use). The auxiliary classifiers are training-only and left out.
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> p = load_workload("googlenet").params
+        >>> p.num_classes
+        1000
     """
 
     in_channels: int = Field(default=3, gt=0, le=1024)
@@ -120,6 +196,19 @@ def _inception(b: GraphBuilder, name: str, x: Tensor, cfg: tuple[int, ...]) -> T
 
 
 def build_googlenet(b: GraphBuilder, p: GooglenetParams, s: Shape) -> None:
+    """Build the ``googlenet`` family into ``b`` at shape ``s`` (batch of samples; images are
+    ``s.image_size`` pixels square, sequences ``s.seq_len`` tokens).
+
+    Raises:
+        WorkloadError: the params give an impossible graph at this shape (e.g. an image too small).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("googlenet", batch=1)
+        >>> build_googlenet(b, load_workload("googlenet").params, Shape(batch_size=1, seq_len=1, image_size=224))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        6.62
+    """
     x = b.input((s.batch_size, p.in_channels, s.image_size, s.image_size))
     x = b.pool_ceil("maxpool1", conv_bn_act(b, "conv1", x, 64, 7, 2), 3, 2)
     x = conv_bn_act(b, "conv3", conv_bn_act(b, "conv2", x, 64, 1), 192, 3)
