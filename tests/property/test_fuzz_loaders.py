@@ -15,13 +15,14 @@ from typing import Any, Callable
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from simulator.api import simulate
 from simulator.errors import InfeasibleError, InputError
 from simulator.spec.loader import catalogue, load_hardware, spec_from_dict
 from simulator.sweep_cli import load_sweep_file
+from simulator.testing import _family_params
 from simulator.workload.families import FAMILIES
 from simulator.workload.loader import load_workload, workload_from_dict
 from simulator.yamlio import parse_yaml_text
@@ -155,6 +156,7 @@ def _mutated_case(case: tuple[str, dict]) -> None:
     except yaml.YAMLError:
         return
     spec = _accepts_or_refuses(lambda: spec_from_dict(parse_yaml_text(text, f"{name}.yaml"), f"{name}.yaml"))
+    event("mutated spec accepted" if spec is not None else "mutated spec refused")
     if spec is not None and spec.kind != "system":
         _simulates_finite(spec)
         _simulates_finite(spec, "resnet18", mode="training")
@@ -184,10 +186,14 @@ values = st.one_of(small_ints, extremes, st.lists(small_ints, max_size=5),
 
 @st.composite
 def workload_docs(draw: st.DrawFn) -> dict:
-    family = draw(st.sampled_from(sorted(FAMILIES)))
+    """Valid small params of a family (half the time), then 0-3 keys set to random values."""
+    if draw(st.booleans()):
+        family, params = draw(_family_params())
+    else:
+        family, params = draw(st.sampled_from(sorted(FAMILIES))), {}
     fields = list(FAMILIES[family].params.model_fields)
-    keys = draw(st.lists(st.sampled_from([*fields, "extra", "hiden"]), unique=True, max_size=len(fields) + 1))
-    params = {k: draw(values) for k in keys}
+    for key in draw(st.lists(st.sampled_from([*fields, "extra", "hiden"]), unique=True, max_size=3)):
+        params[key] = draw(values)
     doc: dict[str, Any] = {"name": "fuzz", "family": family, "source": "fuzz test", "params": params}
     if draw(st.booleans()):
         doc["defaults"] = {draw(st.sampled_from(["batch_size", "seq_len", "image_size", "batchsize"])): draw(values)}
@@ -204,6 +210,7 @@ def _small(value: Any) -> bool:
 
 def _workload_case(doc: dict) -> None:
     wl = _accepts_or_refuses(lambda: workload_from_dict(doc, "fuzz.yaml"))
+    event("workload accepted" if wl is not None else "workload refused")
     if wl is None or not _small(doc):
         return  # legitimately huge models (a 10^8-wide layer) are valid but not quick to build
     graph = _accepts_or_refuses(lambda: wl.build(batch_size=1, seq_len=16, image_size=64))
@@ -233,16 +240,39 @@ HEADERS = ["Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, 
 
 
 @st.composite
+def _valid_rows(draw: st.DrawFn, conv: bool) -> list[list[str]]:
+    rows = []
+    for i in range(draw(st.integers(1, 4))):
+        if conv:
+            h, w = draw(st.integers(1, 64)), draw(st.integers(1, 64))
+            dims = [h, w, draw(st.integers(1, h)), draw(st.integers(1, w)), *draw(st.lists(st.integers(1, 64),
+                                                                                              min_size=3, max_size=3))]
+        else:
+            dims = draw(st.lists(st.integers(1, 512), min_size=3, max_size=3))
+        rows.append([draw(st.sampled_from([f"layer{i}", f"DPconv{i}"])), *map(str, dims)])
+    return rows
+
+
+@st.composite
 def topologies(draw: st.DrawFn) -> str:
-    header = draw(st.sampled_from(HEADERS))
-    width = draw(st.sampled_from([4, 5, 8, 9, 10]))
-    rows = draw(st.lists(st.lists(cells, min_size=width - 2, max_size=width + 1), max_size=6))
+    """Half the time a valid conv or GEMM topology with 0-2 cells replaced by junk; else junk rows."""
+    index = draw(st.sampled_from([0, 1, 0, 1, 2, 3]))
+    header = HEADERS[index]
+    if index < 2 and draw(st.booleans()):
+        rows = draw(_valid_rows(index == 0))
+        for _ in range(draw(st.integers(0, 2))):
+            row = draw(st.sampled_from(rows))
+            row[draw(st.integers(0, len(row) - 1))] = draw(cells)
+    else:
+        width = draw(st.sampled_from([[8, 8, 9, 7], [4, 4, 5, 3]][index] if index < 2 else [4, 8]))
+        rows = draw(st.lists(st.lists(cells, min_size=width, max_size=width), min_size=1, max_size=4))
     trailing = draw(st.booleans())
     return header + "\n" + "".join(",".join(r) + ("," if trailing else "") + "\n" for r in rows)
 
 
 def _csv_case(folder: Path, text: str) -> None:
     wl = _accepts_or_refuses(lambda: load_workload(_write(folder, ".csv", text)))
+    event("topology accepted" if wl is not None else "topology refused")
     if wl is not None and _accepts_or_refuses(lambda: wl.build(batch_size=1)) is not None:
         _simulates_finite("nvidia-h100-sxm", wl)
 
@@ -264,21 +294,35 @@ CFG_KEYS = ["ArrayHeight", "ArrayWidth", "IfmapSramSzkB", "FilterSramSzkB", "Ofm
             "arraywidth", "ArrayWidht", "SparsitySupport", "InterfaceBandwidth"]
 
 
+VALID_CFG = {"general": {"run_name": "fuzz"},
+             "architecture_presets": {"ArrayHeight": "32", "ArrayWidth": "8", "IfmapSramSzkB": "64",
+                                      "FilterSramSzkB": "64", "OfmapSramSzkB": "32", "Dataflow": "ws"},
+             "run_presets": {"InterfaceBandwidth": "CALC"}}
+cfg_values = st.one_of(cells, st.sampled_from(["ws", "os", "is", "WS", "rs", "CALC", "USER", "true", "false", "%(x)s"]))
+
+
 @st.composite
 def cfg_files(draw: st.DrawFn) -> str:
+    """A valid SCALE-Sim cfg with 0-4 keys changed, added or deleted, or sections renamed."""
+    sections = copy.deepcopy(VALID_CFG)
+    for _ in range(draw(st.integers(0, 4))):
+        section = draw(st.sampled_from([*sections, "sparsity", "genral"]))
+        keys = sections.setdefault(section, {})
+        key = draw(st.sampled_from([*keys, *CFG_KEYS]))
+        if keys and draw(st.booleans()) and key in keys:
+            del keys[key]
+        else:
+            keys[key] = draw(cfg_values)
     lines = []
-    for section in draw(st.lists(st.sampled_from(["general", "architecture_presets", "run_presets", "sparsity",
-                                                  "genral"]), min_size=1, max_size=4)):
+    for section, keys in sections.items():
         lines.append(f"[{section}]")
-        for key in draw(st.lists(st.sampled_from(CFG_KEYS), max_size=8)):
-            value = draw(st.one_of(cells, st.sampled_from(["ws", "os", "is", "WS", "rs", "CALC", "USER", "true",
-                                                           "false", "%(x)s"])))
-            lines.append(f"{key}{draw(st.sampled_from([': ', ' = ', ':']))}{value}")
+        lines.extend(f"{k}{draw(st.sampled_from([': ', ' = ', ':']))}{v}" for k, v in keys.items())
     return "\n".join(lines) + "\n"
 
 
 def _cfg_case(folder: Path, text: str) -> None:
     spec = _accepts_or_refuses(lambda: load_hardware(_write(folder, ".cfg", text)))
+    event("cfg accepted" if spec is not None else "cfg refused")
     if spec is not None:
         _simulates_finite(spec)
 
@@ -307,11 +351,14 @@ space_values = st.one_of(values, st.fixed_dictionaries({"min": st.one_of(small_i
 
 @st.composite
 def sweep_docs(draw: st.DrawFn) -> dict:
-    doc = {k: draw(values) for k in draw(st.lists(st.sampled_from(SWEEP_KEYS), unique=True, max_size=6))}
-    doc.setdefault("workload", "mlp")
+    doc: dict[str, Any] = {"workload": "mlp", "mode": "inference"}
+    doc.update({k: draw(values) for k in draw(st.lists(st.sampled_from(SWEEP_KEYS), unique=True, max_size=2))})
     keys = draw(st.lists(st.sampled_from(["hardware", "batch_size", "seq_len", "precision", "hardware.memory.hbm.bandwidth_gbs",
                                           "batchsize", "hardware.", "mode"]), unique=True, max_size=4))
-    doc["space"] = {k: draw(space_values) for k in keys}
+    space = {"hardware": "nvidia-h100-sxm"} if draw(st.booleans()) else {}
+    space.update({k: draw(st.one_of(space_values, st.lists(st.integers(1, 64), min_size=1, max_size=3)))
+                  for k in keys})
+    doc["space"] = space
     return doc
 
 
@@ -320,7 +367,8 @@ def _sweep_case(folder: Path, doc: dict) -> None:
         text = yaml.safe_dump(doc)
     except yaml.YAMLError:
         return
-    _accepts_or_refuses(lambda: load_sweep_file(_write(folder, ".yaml", text)))
+    loaded = _accepts_or_refuses(lambda: load_sweep_file(_write(folder, ".yaml", text)))
+    event("sweep file accepted" if loaded is not None else "sweep file refused")
 
 
 @FUZZ
