@@ -16,13 +16,27 @@ def check_supported(hw: _DeviceBase, numerics: Numerics) -> None:
 
     Raises:
         InfeasibleError: e.g. bf16 on an int8-only Edge TPU.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> from simulator.units import Precision
+        >>> check_supported(load_hardware("google-edge-tpu"), Numerics(Precision.INT8, Precision.INT8))
+        >>> check_supported(load_hardware("google-edge-tpu"), Numerics(Precision.BF16, Precision.BF16))
+        Traceback (most recent call last):
+        ...
+        simulator.errors.InfeasibleError: google-edge-tpu has no compute path for bf16
     """
     if matrix_flops_per_s(hw, numerics.compute) <= 0:
         raise InfeasibleError(f"{hw.name} has no compute path for {numerics.compute.value}")
 
 
 def op_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions = CostOptions()) -> OpCost:
-    """Cost of one op on one device (pure).
+    """Cost of one op on one device (pure): duration (s), bytes per memory level (B), energy (J), bound.
+
+    Raises:
+        KeyError: ``hw.kind`` is not a device kind (a system spec has no single-op cost).
+
+    Call :func:`check_supported` first: a precision with no compute path is not refused here.
 
     Example:
         >>> from simulator.spec.loader import load_hardware

@@ -15,8 +15,14 @@ _BITS = {Precision.FP32: 32, Precision.TF32: 32, Precision.FP16: 16, Precision.B
 def cpu_vector_flops_per_cycle_per_core(hw: CpuSpec, p: Precision) -> float:
     """SIMD FLOP per cycle per core: width / bits * FMA units * 2, for precisions the SIMD unit supports.
 
+    A precision the SIMD unit lacks falls back to the next it has (fp32 at worst). Raises nothing.
+
     Example:
         >>> # 512-bit AVX-512 with 2 FMA units at fp32: 512/32 * 2 * 2 = 64
+        >>> from simulator.spec.loader import load_hardware
+        >>> xeon = load_hardware("intel-xeon-platinum-8480")
+        >>> cpu_vector_flops_per_cycle_per_core(xeon, Precision.FP32), cpu_vector_flops_per_cycle_per_core(xeon, Precision.BF16)
+        (64.0, 128.0)
     """
     c = hw.compute
     for q in _fallback(p):
@@ -32,7 +38,16 @@ def _fallback(p: Precision) -> tuple[Precision, ...]:
 
 
 def matrix_flops_per_s(hw: _DeviceBase, p: Precision) -> float:
-    """Peak dense matrix-unit FLOP/s at precision ``p`` (falls back to vector peak if no matrix path)."""
+    """Peak dense matrix-unit FLOP/s at precision ``p`` (falls back to vector peak if no matrix path).
+
+    Raises:
+        TypeError: ``hw`` is not one of the five device kinds (e.g. a system spec).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> round(matrix_flops_per_s(load_hardware("nvidia-h100-sxm"), Precision.BF16) / 1e12, 1)   # TFLOP/s
+        989.4
+    """
     c = hw.compute
     if isinstance(hw, GpuSpec):
         rate = lookup(c.tensor_flops_per_cycle_per_sm, p) or lookup(c.vector_flops_per_cycle_per_sm, p)
@@ -52,7 +67,13 @@ def matrix_flops_per_s(hw: _DeviceBase, p: Precision) -> float:
 
 
 def fpga_macs_per_s(hw: FpgaSpec, p: Precision) -> float:
-    """MAC/s of the overlay: DSP slices in use x MACs per DSP per cycle x clock, plus AI-Engine tiles."""
+    """MAC/s of the overlay: DSP slices in use x MACs per DSP per cycle x clock, plus AI-Engine tiles.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> round(fpga_macs_per_s(load_hardware("amd-alveo-u250"), Precision.INT8) / 1e12, 2)   # tera-MAC/s
+        9.83
+    """
     c = hw.compute
     dsp = c.dsp_slices * c.dsp_utilization * lookup(c.macs_per_dsp_per_cycle, p) * c.clock_ghz * GIGA
     aie = c.ai_engine_tiles * lookup(c.ai_engine_macs_per_tile_per_cycle, p) * c.ai_engine_clock_ghz * GIGA
@@ -60,7 +81,16 @@ def fpga_macs_per_s(hw: FpgaSpec, p: Precision) -> float:
 
 
 def vector_flops_per_s(hw: _DeviceBase, p: Precision) -> float:
-    """Peak FLOP/s of the vector / element-wise path at precision ``p``."""
+    """Peak FLOP/s of the vector / element-wise path at precision ``p``.
+
+    Raises:
+        TypeError: ``hw`` is not one of the five device kinds.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> round(vector_flops_per_s(load_hardware("nvidia-h100-sxm"), Precision.FP32) / 1e12, 1)   # TFLOP/s
+        61.8
+    """
     c = hw.compute
     if isinstance(hw, GpuSpec):
         return c.sm_count * c.clock_ghz * GIGA * lookup(c.vector_flops_per_cycle_per_sm, p)
@@ -76,16 +106,41 @@ def vector_flops_per_s(hw: _DeviceBase, p: Precision) -> float:
 
 
 def peak_flops(hw: _DeviceBase, p: Precision) -> float:
-    """The headline peak: the larger of matrix and vector FLOP/s."""
+    """The headline peak: the larger of matrix and vector FLOP/s.
+
+    Raises:
+        TypeError: ``hw`` is not one of the five device kinds.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> round(peak_flops(load_hardware("google-tpu-v5e"), Precision.BF16) / 1e12, 1)   # TFLOP/s
+        196.6
+    """
     return max(matrix_flops_per_s(hw, p), vector_flops_per_s(hw, p))
 
 
 def memory_bandwidth(hw: _DeviceBase, level: str | None = None) -> float:
-    """Peak bandwidth in B/s of a memory level (the main memory by default)."""
+    """Peak bandwidth in B/s of a memory level (the main memory by default).
+
+    Raises:
+        KeyError: no memory level called ``level``.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> h100 = load_hardware("nvidia-h100-sxm")
+        >>> memory_bandwidth(h100) / 1e12, memory_bandwidth(h100, "l2") / 1e12      # TB/s
+        (3.35, 5.5)
+    """
     m = hw.main_memory if level is None else hw.level(level)
     return m.bandwidth_gbs * GIGA
 
 
 def clock_hz(hw: _DeviceBase) -> float:
-    """The compute clock in Hz."""
+    """The compute clock in Hz.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> clock_hz(load_hardware("nvidia-h100-sxm")) / 1e9
+        1.83
+    """
     return hw.compute.clock_ghz * GIGA

@@ -31,7 +31,11 @@ from ..workload.ops import Gemm, ceil_div
 
 @dataclass(frozen=True)
 class SystolicMapping:
-    """How one GEMM maps onto the array: folds, cycles per fold, total cycles, PE utilization."""
+    """How one GEMM maps onto the array: folds, cycles per fold, total cycles, PE utilization.
+
+    ``cycles`` are compute cycles counted from 0 as SCALE-Sim does; ``utilization`` is MACs over
+    PE-cycles (0..1). See :func:`map_gemm`.
+    """
 
     folds: int
     cycles_per_fold: int
@@ -42,9 +46,14 @@ class SystolicMapping:
 def map_gemm(g: Gemm, *, rows: int, cols: int, dataflow: Dataflow, arrays: int = 1) -> SystolicMapping:
     """Map ``g`` (``count`` times) onto ``arrays`` arrays of ``rows`` x ``cols`` PEs.
 
+    Pure; raises nothing (sizes come from validated specs and ops).
+
     Example:
         >>> map_gemm(Gemm(m=512, n=512, k=512), rows=32, cols=32, dataflow=Dataflow.WS).cycles
         155135
+        >>> m = map_gemm(Gemm(m=512, n=512, k=512), rows=32, cols=32, dataflow=Dataflow.OS)
+        >>> m.folds, m.cycles_per_fold, m.cycles, round(m.utilization, 3)     # 16 x 16 folds of 512 + 62
+        (256, 574, 146943, 0.892)
     """
     if dataflow == Dataflow.OS:
         on_rows, on_cols, t = g.m, g.n, g.k
