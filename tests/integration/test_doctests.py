@@ -8,27 +8,69 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import pkgutil
 
 import pytest
 
 MODULES = [
+    # the public API and its values
     "simulator",
     "simulator.api",
-    "simulator.result",
-    "simulator.trace",
-    "simulator.scenario",
-    "simulator.units",
     "simulator.errors",
+    "simulator.result",
+    "simulator.scenario",
+    "simulator.trace",
+    "simulator.units",
     "simulator.yamlio",
+    # many devices
+    "simulator.distributed",
     "simulator.parallel",
     "simulator.plan",
-    "simulator.distributed",
+    # engine
     "simulator.engine.cluster",
     "simulator.engine.input_pipeline",
     "simulator.engine.memory",
     "simulator.engine.realtime",
     "simulator.engine.run",
     "simulator.engine.serving",
+    # hardware specs
+    "simulator.spec.loader",
+    "simulator.spec.models",
+    "simulator.spec.scalesim_cfg",
+    "simulator.spec.system",
+    # workloads
+    "simulator.workload.graph",
+    "simulator.workload.loader",
+    "simulator.workload.ops",
+    "simulator.workload.training",
+    "simulator.workload.families",
+    "simulator.workload.families.cnn",
+    "simulator.workload.families.detection",
+    "simulator.workload.families.misc",
+    "simulator.workload.families.mobile",
+    "simulator.workload.families.segmentation",
+    "simulator.workload.families.transformer",
+    "simulator.workload.families.vision",
+    "simulator.workload.importers.onnx_import",
+    "simulator.workload.importers.scalesim_csv",
+    # cost models
+    "simulator.cost.collectives",
+    "simulator.cost.dispatch",
+    "simulator.cost.gpu",
+    "simulator.cost.peaks",
+    "simulator.cost.systolic",
+    # generation, serving, sweeps and the rest
+    "simulator.capacity",
+    "simulator.generation",
+    "simulator.pareto",
+    "simulator.realtime",
+    "simulator.serving",
+    "simulator.sweep",
+    "simulator.sweep_cli",
+    "simulator.sweep_space",
+    "simulator.sweep_store",
+    "simulator.testing",
+    "simulator.validation_errors",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
@@ -41,3 +83,14 @@ def test_docstring_examples_run(name):
     assert attempted > 0, f"{name} has no docstring examples"
     assert failed == 0, f"{failed} of {attempted} docstring examples of {name} failed; run " \
                         f"`python -m pytest --doctest-modules {name.replace('.', '/')}.py` to see them"
+
+
+def test_every_module_with_examples_is_listed():
+    """A module that gains runnable docstring examples must be added above, or its examples can drift."""
+    package = importlib.import_module("simulator")
+    names = {"simulator"} | {m.name for m in pkgutil.walk_packages(package.__path__, "simulator.")
+                             if not m.name.endswith("__main__")}
+    finder = doctest.DocTestFinder()
+    with_examples = {n for n in names
+                     if any(t.examples for t in finder.find(importlib.import_module(n)))}
+    assert sorted(with_examples - set(MODULES)) == []
