@@ -11,6 +11,7 @@ Every row is either predicted or listed with the reason it cannot be expressed y
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from dataclasses import dataclass, field
@@ -67,8 +68,17 @@ def score(case: Case, split: str, **kwargs) -> Scored:
                   measured=r.value, predicted=p.value, bottleneck=p.bottleneck)
 
 
-def run(rows: list[Row] | None = None, *, ids: set[str] | None = None) -> Report:
-    """Map, predict and score ``rows`` (all of measurements.csv by default; ``ids`` selects a subset)."""
+def _trial_overrides(case: Case, trial: dict | None) -> dict:
+    params = (trial or {}).get("families", {}).get(case.family, {}).get("params", {})
+    return {f"efficiency.{k}": v for k, v in params.items()}
+
+
+def run(rows: list[Row] | None = None, *, ids: set[str] | None = None, trial: dict | None = None) -> Report:
+    """Map, predict and score ``rows`` (all of measurements.csv by default; ``ids`` selects a subset).
+
+    ``trial``: calibration results (validation/calibration.json) applied as what-if overrides, to
+    score a fit before it is written into the specs.
+    """
     rows = read_rows(MEASUREMENTS) if rows is None else rows
     items = map_rows(rows)
     splits = assign_splits(items)  # from every row, so a subset run keeps each row's split
@@ -80,7 +90,7 @@ def run(rows: list[Row] | None = None, *, ids: set[str] | None = None) -> Report
             rep.refused.append(item)
             continue
         try:
-            rep.scored.append(score(item, splits[item.row.id]))
+            rep.scored.append(score(item, splits[item.row.id], extra=_trial_overrides(item, trial)))
             rep.cases[item.row.id] = item
         except SimulatorError as exc:
             rep.refused.append(Unexpressible(row=item.row, reason=f"simulator refused: {exc}", kind=item.kind))
@@ -99,9 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m validation.harness", description=__doc__.splitlines()[0])
     ap.add_argument("--write", type=Path, help="write the Markdown report here")
     ap.add_argument("--rows", help="comma-separated row ids (default: all)")
+    ap.add_argument("--trial", type=Path, help="apply a calibration JSON as overrides (before writing specs)")
     args = ap.parse_args(argv)
     ids = set(args.rows.split(",")) if args.rows else None
-    rep = run(ids=ids)
+    trial = json.loads(args.trial.read_text()) if args.trial else None
+    rep = run(ids=ids, trial=trial)
     text = render(rep)
     print(text)
     if args.write:

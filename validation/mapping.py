@@ -192,7 +192,7 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
     return Case(**base, task="model", category=category, workload=name, mode=mode, precision=prec,
                 weight_precision=weight_prec, batch=batch, seq_len=seq if not image else None,
                 image_size=image, scale=float(scale), accumulation=accum, optimizer=opt, eager=eager, fused=fused,
-                logits="last" if llm else "all",
+                logits="last" if llm else "all", fused_attention=not eager,
                 assumptions=tuple(assumptions))
 
 

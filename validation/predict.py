@@ -7,7 +7,9 @@ moves the benchmark's bytes (GB/s = bytes / time). Models come from the zoo.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from simulator.api import run_scenario
 from simulator.scenario import make_scenario
@@ -23,7 +25,15 @@ from .rows import Case
 # host while the GPU runs earlier ones asynchronously: a step cannot finish before the host has
 # issued all its ops. Per-op host dispatch time, fitted by validation.calibrate on the fit split
 # (batch-1 framework rows); large-batch steps hide it entirely.
-FRAMEWORK_DISPATCH_US = 25.0
+def _fitted_dispatch_us(default: float = 25.0) -> float:
+    path = Path(__file__).resolve().parent / "calibration.json"
+    try:
+        return float(json.loads(path.read_text())["framework_dispatch_us"]["value"])
+    except (OSError, KeyError, ValueError):
+        return default
+
+
+FRAMEWORK_DISPATCH_US = _fitted_dispatch_us()
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,7 @@ def _scenario(case: Case, *, batch: int, accumulation: int = 1, seq_len: int | N
     return make_scenario(mode=case.mode, batch_size=batch, seq_len=seq_len or case.seq_len,
                          image_size=case.image_size, precision=case.precision,
                          weight_precision=case.weight_precision, optimizer=case.optimizer,
-                         grad_accumulation=accumulation)
+                         grad_accumulation=accumulation, fused_attention=case.fused_attention)
 
 
 def _step(case: Case, hw, *, dispatch_us: float) -> tuple[float, object]:

@@ -133,13 +133,27 @@ FAMILIES: dict[str, str] = {
 }
 
 
+FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("google-edge-tpu", "google-edge-tpu"),
+    ("google-tpu", "google-tpu"),
+    ("aws-", "aws-neuron"),
+    ("amd-alveo", "xilinx-dpu"), ("amd-versal", "xilinx-dpu"), ("amd-zcu", "xilinx-dpu"), ("xilinx-", "xilinx-dpu"),
+)
+
+
 def family_of(hardware: str, kind: str) -> str:
-    """Calibration family of a catalogue device (its kind-wide family when not listed)."""
+    """Calibration family of a catalogue device: devices sharing one set of efficiency parameters.
+
+    Example:
+        >>> family_of("nvidia-h100-sxm", "gpu"), family_of("amd-alveo-u200", "fpga")
+        ('nvidia-datacenter', 'xilinx-dpu')
+    """
     if hardware in FAMILIES:
         return FAMILIES[hardware]
-    if hardware.startswith("google-tpu"):
-        return "google-tpu"
-    return f"{kind}-{hardware}" if kind in ("fpga", "asic", "cpu") else kind
+    for prefix, fam in FAMILY_PREFIXES:
+        if hardware.startswith(prefix):
+            return fam
+    return f"{kind}-{hardware}"
 
 
 @dataclass(frozen=True)
@@ -201,6 +215,7 @@ class Case:
     eager: bool = False                                # framework dispatches op by op from Python
     fused: bool = False                                # a graph compiler fuses pointwise ops
     logits: str = "all"                                # "last": LLM prefill computes one position's logits
+    fused_attention: bool = True                       # FlashAttention-style kernel (not in 2021 eager stacks)
     assumptions: tuple[str, ...] = ()
 
 

@@ -27,6 +27,7 @@ class ArrayShape:
     macs_per_pe_per_cycle: float
     clock_hz: float
     vector_flops_per_s: float
+    vector_depthwise: bool = False   # the compiler may run per-channel (depthwise) GEMMs on the vector unit
 
 
 def buffer_traffic(g: Gemm, rows: int, cols: int, dataflow: Dataflow) -> float:
@@ -58,6 +59,20 @@ def level_roles(hw: _DeviceBase) -> tuple[str | None, str | None, str]:
     return None, None, names[0]
 
 
+def depthwise_on_vector(g: Gemm, array_cycles: int, arr: ArrayShape, compute_efficiency: float) -> bool:
+    """True when a per-channel GEMM (depthwise conv: ``count`` groups of one output column each)
+    runs faster on the vector unit than on the array, where each group would occupy one column of
+    a fold (1/cols utilisation). Compilers for TPUs and the Edge TPU make this choice.
+
+    Example:
+        >>> # 32 channels of 3x3 taps over 112x112 pixels on a 64x64 array: vector unit wins
+    """
+    if not arr.vector_depthwise or g.n != 1 or g.count <= 1 or arr.vector_flops_per_s <= 0:
+        return False
+    array_s = (array_cycles / max(arr.macs_per_pe_per_cycle, 1e-9)) / arr.clock_hz / compute_efficiency
+    return 2.0 * g.macs / arr.vector_flops_per_s < array_s
+
+
 def array_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions, arr: ArrayShape,
                *, compute_efficiency: float) -> OpCost:
     """Cost of ``op`` on a PE-array device; ``compute_cycles`` is the array's stall-free cycle count."""
@@ -65,13 +80,18 @@ def array_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions
     act_in, act_out, w_read = op_bytes(op, numerics, fused_attention=options.fused_attention)
     cycles = 0
     buffer_elems = 0.0
+    on_vector_s = 0.0
     for g in op.gemms:
         mapping = map_gemm(g, rows=arr.rows, cols=arr.cols, dataflow=arr.dataflow, arrays=arr.arrays)
+        if depthwise_on_vector(g, mapping.cycles + 1, arr, compute_efficiency):
+            on_vector_s += 2.0 * g.macs / arr.vector_flops_per_s
+            continue
         cycles += mapping.cycles + 1
         buffer_elems += buffer_traffic(g, arr.rows, arr.cols, arr.dataflow)
     macs = sum(g.macs for g in op.gemms)
-    compute_cycles = max(0, cycles - 1) if op.gemms else None
+    compute_cycles = max(0, cycles - 1) if cycles else None
     compute_s = (cycles / max(arr.macs_per_pe_per_cycle, 1e-9)) / arr.clock_hz / compute_efficiency if cycles else 0.0
+    compute_s += on_vector_s
     if arr.vector_flops_per_s > 0:
         compute_s += op.vector_flops / arr.vector_flops_per_s
     levels: dict[str, float] = {}

@@ -17,19 +17,43 @@ from ..workload.ops import Gemm, Op, OpKind, ceil_div
 from .base import CostOptions, Numerics, OpCost, finish, op_bytes, overhead_s
 
 
-def _tile_options(c) -> list[tuple[int, int]]:
+def _tile_options(c, g: Gemm | None = None) -> list[tuple[int, int]]:
+    """Thread-block tiles to try, the spec's first. A GEMM dimension smaller than the tile gets a
+    tile cut down to it (rounded up to a power of two, at least the 16-wide MMA fragment): a
+    decode-step attention with one query row is not padded to a 128-row tile."""
     tm, tn = c.tile_m, c.tile_n
+    if g is not None:
+        tm = min(tm, _fit_dim(g.m))
+        tn = min(tn, _fit_dim(g.n))
     opts = [(tm, tn)]
     for cand in ((tm, max(64, tn // 2)), (max(64, tm // 2), max(64, tn // 2)), (64, 64)):
+        cand = (min(cand[0], tm), min(cand[1], tn))
         if cand not in opts:
             opts.append(cand)
     return opts
+
+
+def _fit_dim(n: int) -> int:
+    """Smallest power of two >= n, at least 16 (the MMA fragment)."""
+    return max(16, 1 << max(0, (n - 1).bit_length()))
 
 
 # Smallest K slice one thread block of a split-K (or stream-K) kernel takes: below it, the
 # partial-sum reduction costs more than the extra parallelism gains (cuBLAS heuristics split K
 # only for skinny GEMMs with long K, e.g. weight gradients dW = X^T dY of convolutions).
 SPLIT_K_MIN = 256
+# Pipeline fill and epilogue of one wave of tiles, in units of K: before the first MMA a tile waits
+# for its first operand slabs to arrive through the multi-stage copy pipeline, and after the last
+# it converts and stores its output tile. Equivalent to the R + C - 2 fill/drain cycles of a
+# systolic fold. It is why long-K GEMMs (MAMF shapes, K >= 4096) get much closer to peak than
+# implicit-GEMM convolutions (K = 576..4608) at the same efficiency. Fitted with
+# ``efficiency.compute`` on the nvidia-datacenter fit rows (validation/REPORT.md).
+TILE_FILL_K = 256
+# cuDNN runs 3x3 stride-1 convolutions without a tensor-core path (fp32 on V100/T4) as Winograd
+# F(2x2, 3x3): 16 instead of 36 multiplies per 2x2 output tile (2.25x), less the input/output
+# transforms; Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016,
+# measure 1.5-2x over direct convolution on Maxwell in fp32. Midpoint.
+WINOGRAD_SPEEDUP = 1.75
 
 
 @dataclass(frozen=True)
@@ -66,7 +90,7 @@ def gemm_plan(hw: GpuSpec, g: Gemm, rate_per_sm: float) -> GemmPlan:
     """
     c = hw.compute
     best = None
-    for i, (tm, tn) in enumerate(_tile_options(c)):
+    for i, (tm, tn) in enumerate(_tile_options(c, g)):
         tiles = ceil_div(g.m, tm) * ceil_div(g.n, tn) * g.count
         s = split_k(c.sm_count, tiles, g.k)
         blocks = tiles * s
@@ -126,14 +150,17 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     steps = max(1, op.sequential_steps)
     compute_s = 0.0
     partials = 0.0
+    attrs = dict(op.attrs)
+    winograd = (op.kind == OpKind.CONV2D and not lookup(c.tensor_flops_per_cycle_per_sm, p)
+                and attrs.get("kernel") == "3x3" and attrs.get("stride") == 1 and attrs.get("groups", 1) == 1)
     for g in op.gemms:
         per_step = Gemm(m=g.m, n=g.n, k=g.k, count=max(1, g.count // steps)) if steps > 1 else g
         plan = gemm_plan(hw, per_step, rate_per_sm)
-        compute_s += plan.seconds * steps
+        fill = plan.waves * 2.0 * plan.tile[0] * plan.tile[1] * TILE_FILL_K / rate_per_sm
+        compute_s += (plan.seconds + fill) * steps / (WINOGRAD_SPEEDUP if winograd else 1.0)
         if plan.split_k > 1:
             # fp32 partial sums of every K slice are written, then read back by the reduction
             partials += 2.0 * 4.0 * plan.split_k * per_step.m * per_step.n * per_step.count * steps
-    attrs = dict(op.attrs)
     if op.kind == OpKind.ATTENTION and options.fused_attention and attrs.get("causal") and op.phase.value == "forward":
         # a causal fused kernel skips the tiles above the diagonal
         compute_s *= 0.5 + 0.5 / max(1, ceil_div(int(attrs.get("q_len", 1)), c.tile_m))

@@ -9,11 +9,16 @@ from .base import CostOptions, Numerics, OpCost
 
 
 def cost(op: Op, hw: TpuSpec, numerics: Numerics, options: CostOptions) -> OpCost:
-    """Cost of ``op`` on a TPU chip: ``cores_per_chip * mxus_per_core`` arrays work on its folds."""
+    """Cost of ``op`` on a TPU chip: ``cores_per_chip * mxus_per_core`` arrays work on its folds.
+
+    Depthwise convolutions run on the vector units when that is faster (XLA and the Edge TPU
+    compiler do so), see :func:`~simulator.cost.array.depthwise_on_vector`.
+    """
     c = hw.compute
     arr = ArrayShape(rows=c.mxu_rows, cols=c.mxu_cols, arrays=c.cores_per_chip * c.mxus_per_core,
                      dataflow=c.dataflow, macs_per_pe_per_cycle=lookup(c.mxu_macs_per_pe_per_cycle, numerics.compute),
                      clock_hz=c.clock_ghz * GIGA,
                      vector_flops_per_s=c.cores_per_chip * c.clock_ghz * GIGA
-                     * lookup(c.vector_flops_per_cycle_per_core, numerics.compute) * hw.efficiency.vector)
+                     * lookup(c.vector_flops_per_cycle_per_core, numerics.compute) * hw.efficiency.vector,
+                     vector_depthwise=True)
     return array_cost(op, hw, numerics, options, arr, compute_efficiency=hw.efficiency.compute)
