@@ -1,0 +1,95 @@
+"""Cost-model mechanisms added for calibration, checked against hand computations.
+
+Split-K for skinny GEMMs, tile fill per wave, tiles cut to small GEMM dimensions, implicit-GEMM
+conv traffic, fp32 Winograd, depthwise convs on a TPU's vector unit.
+"""
+from __future__ import annotations
+
+import pytest
+
+from simulator.cost import gpu
+from simulator.cost.array import ArrayShape, depthwise_on_vector
+from simulator.cost.base import Numerics
+from simulator.cost.dispatch import op_cost
+from simulator.spec.loader import load_hardware
+from simulator.spec.models import Dataflow
+from simulator.units import Precision
+from simulator.workload import ops as O
+from simulator.workload.ops import Gemm
+
+BF16 = Numerics(Precision.BF16, Precision.BF16)
+FP32 = Numerics(Precision.FP32, Precision.FP32)
+
+
+def test_split_k_fills_idle_sms_by_hand():
+    # one 64x64 output tile, K = 401408: 108 SMs, 401408 // 256 = 1568 slices possible -> 108
+    assert gpu.split_k(108, 1, 401408) == 108
+    # K too short to split further than K / 256
+    assert gpu.split_k(108, 1, 1024) == 4
+    # a full wave: no split
+    assert gpu.split_k(132, 132, 1 << 20) == 1
+
+
+def test_weight_gradient_gemm_uses_every_sm():
+    hw = load_hardware("nvidia-a100-sxm-80gb")
+    rate = 1e12
+    g = Gemm(m=64, n=64, k=256 * 56 * 56)  # dW of a 64->64 1x1 conv at batch 256
+    plan = gpu.gemm_plan(hw, g, rate)
+    # tile cut to 64x64 (the GEMM is 64 wide), one tile, split 108 ways, one wave
+    assert plan.tile == (64, 64)
+    assert plan.split_k == 108 and plan.waves == 1
+    assert plan.seconds == pytest.approx(2 * 64 * 64 * gpu.ceil_div(g.k, 108) / rate)
+
+
+def test_small_gemm_dimension_gets_a_small_tile():
+    hw = load_hardware("nvidia-h100-sxm")
+    # decode attention: one query row against 192 keys, 4096 heads x batch
+    plan = gpu.gemm_plan(hw, Gemm(m=1, n=192, k=128, count=4096), 1e12)
+    assert plan.tile[0] == 16          # not padded to a 128-row tile
+    assert plan.tile[1] == 256         # 192 rounds up to 256 = the spec's tile_n
+    assert gpu._fit_dim(1) == 16 and gpu._fit_dim(17) == 32 and gpu._fit_dim(128) == 128
+
+
+def test_tile_fill_adds_one_fill_per_wave():
+    hw = load_hardware("nvidia-h100-sxm")
+    op = O.matmul("fc", batch=1, m=132 * 128, k=4096, n=256, bias=False)  # 132 tiles of 128x256: one wave
+    rate = 4096 * hw.compute.clock_ghz * 1e9 * hw.efficiency.compute
+    expected = 2 * 128 * 256 * (4096 + gpu.TILE_FILL_K) / rate
+    assert op_cost(op, hw, BF16).compute_s == pytest.approx(expected)
+
+
+def test_conv_hbm_traffic_is_the_input_tensor_not_im2col():
+    hw = load_hardware("nvidia-h100-sxm")
+    op = O.conv2d("c", batch=64, in_ch=256, h=28, w=28, out_ch=256, kernel=3, pad=1)
+    cost = op_cost(op, hw, BF16)
+    act_in, act_out, w = op.input_elems * 2, op.output_elems * 2, op.weight_read_elems * 2
+    assert cost.bytes_moved == pytest.approx(act_in + act_out + w)
+    im2col = op.gemms[0].m * op.gemms[0].k * 2
+    assert cost.bytes_moved < im2col  # 9x the input tensor
+
+
+def test_fp32_3x3_conv_without_tensor_path_uses_winograd():
+    hw = load_hardware("nvidia-v100-sxm2")  # no fp32 tensor-core path
+    k3 = O.conv2d("c3", batch=32, in_ch=128, h=28, w=28, out_ch=128, kernel=3, pad=1)
+    c3 = op_cost(k3, hw, FP32)
+    # the same GEMM shape but a 1x1 conv over 9x the channels: no Winograd
+    k1 = O.conv2d("c1", batch=32, in_ch=128 * 9, h=28, w=28, out_ch=128, kernel=1)
+    c1 = op_cost(k1, hw, FP32)
+    assert k3.gemms[0] == k1.gemms[0]
+    assert c1.compute_s == pytest.approx(c3.compute_s * gpu.WINOGRAD_SPEEDUP, rel=1e-9)
+    # with a tensor path (fp16) there is no Winograd discount
+    h3 = op_cost(k3, hw, Numerics(Precision.FP16, Precision.FP16))
+    h1 = op_cost(k1, hw, Numerics(Precision.FP16, Precision.FP16))
+    assert h3.compute_s == pytest.approx(h1.compute_s)
+
+
+def test_depthwise_goes_to_vector_unit_only_when_faster_and_allowed():
+    g = Gemm(m=112 * 112, n=1, k=9, count=32)
+    arr = ArrayShape(rows=64, cols=64, arrays=1, dataflow=Dataflow.WS, macs_per_pe_per_cycle=1, clock_hz=480e6,
+                     vector_flops_per_s=61e9, vector_depthwise=True)
+    # array: each channel one fold of 2*64 + 64 + 12544 - 2 cycles; vector: 2 * macs / rate
+    array_cycles = 32 * (2 * 64 + 64 + 112 * 112 - 2)
+    assert 2 * g.macs / 61e9 < array_cycles / 480e6
+    assert depthwise_on_vector(g, array_cycles, arr, 1.0)
+    assert not depthwise_on_vector(g, array_cycles, ArrayShape(**{**arr.__dict__, "vector_depthwise": False}), 1.0)
+    assert not depthwise_on_vector(Gemm(m=100, n=64, k=9), array_cycles, arr, 1.0)  # not per-channel
