@@ -104,6 +104,54 @@ def fit_family(cases: list[Case], dispatch_us: float) -> dict:
     return {"params": params, "fitted_to": used}
 
 
+POWER_LIMITED = 0.97  # a max-achievable GEMM runs at (just under) the device's power limit
+
+
+def _energy_overrides(case: Case, scale: float, params: dict) -> dict:
+    from simulator.spec.loader import load_hardware
+
+    hw = load_hardware(case.hardware)
+    extra = {f"efficiency.{k}": v for k, v in params.items()}
+    extra["power.energy_pj_per_flop"] = {k.value: v * scale for k, v in hw.power.energy_pj_per_flop.items()}
+    return extra
+
+
+def fit_energy(cases: list[Case], params: dict) -> dict | None:
+    """Scale of a family's ``power.energy_pj_per_flop`` (all precisions together, keeping the spec's
+    ratios) so that measured power rows are met and a max-achievable GEMM draws the power limit.
+
+    Power rows (category ``power``): the predicted watts match the measurement. MAMF rows: the
+    GEMM's predicted power reaches POWER_LIMITED x TDP (GPUs hold their clocks at the power limit
+    in such runs). Each row gives a scale by bisection; the family takes their median.
+    """
+    from simulator.spec.loader import load_hardware
+
+    scales, used = [], []
+    for c in cases:
+        mamf = c.category == "gemm" and "max achievable" in c.row.workload.lower()
+        if c.category != "power" and not mamf:
+            continue
+        hw = load_hardware(c.hardware, dict(c.overrides) or None)
+        target = c.row.value if c.category == "power" else POWER_LIMITED * hw.power.tdp_w
+
+        def watts(scale, c=c):
+            p = P.predict(c, extra=_energy_overrides(c, scale, params))
+            return p.value if c.category == "power" else p.power_w
+
+        lo, hi = 0.05, 20.0
+        if not (watts(lo) <= target <= watts(hi)):
+            continue
+        for _ in range(30):
+            mid = math.sqrt(lo * hi)
+            lo, hi = (mid, hi) if watts(mid) < target else (lo, mid)
+        scales.append(math.sqrt(lo * hi))
+        used.append(c.row.id)
+    if not scales:
+        return None
+    scales.sort()
+    return {"scale": round(scales[len(scales) // 2], 3), "fitted_to": used}
+
+
 def fit_all() -> dict:
     """Fit every family with fit rows, then the eager-framework dispatch time."""
     items = map_rows(read_rows(MEASUREMENTS))
@@ -115,6 +163,9 @@ def fit_all() -> dict:
     out: dict = {"families": {}, "split": "fit rows of validation.rows.assign_splits"}
     for fam, cs in sorted(fams.items()):
         out["families"][fam] = fit_family([c for c in cs if c.task != "power"], P.FRAMEWORK_DISPATCH_US)
+        energy = fit_energy(cs, out["families"][fam]["params"])
+        if energy:
+            out["families"][fam]["energy"] = energy
     eager = [c for c in fit if c.eager and c.category == "latency"]
     if eager:
         def f(x):
@@ -128,6 +179,50 @@ def fit_all() -> dict:
         out["framework_dispatch_us"] = {"value": golden(f, *BOUNDS["dispatch_us"]),
                                         "fitted_to": sorted(c.row.id for c in eager)}
     return out
+
+
+# An energy scale is applied only if, after it, running the matrix peak at the main precision needs
+# at most this many times the power headroom (TDP - idle): a device may throttle at peak (H100 FP8
+# does), but a fit that implies far more (a weak proxy row) is reported and not applied.
+MAX_PEAK_POWER_RATIO = 2.0
+
+
+def energy_plausible(name: str, scale: float) -> tuple[bool, float]:
+    """(apply?, peak power / headroom) for scaling ``name``'s energy per FLOP by ``scale``."""
+    from simulator.cost.peaks import matrix_flops_per_s
+    from simulator.spec.loader import load_hardware
+    from simulator.spec.models import lookup
+    from simulator.units import Precision
+
+    hw = load_hardware(name)
+    ratios = []
+    for prec in (Precision.BF16, Precision.FP16, Precision.INT16, Precision.INT8):
+        e = lookup(hw.power.energy_pj_per_flop, prec)
+        rate = matrix_flops_per_s(hw, prec)
+        if e and rate:
+            ratios.append(e * scale * 1e-12 * rate / (hw.power.tdp_w - hw.power.idle_w))
+            break
+    ratio = ratios[0] if ratios else float("inf")
+    return ratio <= MAX_PEAK_POWER_RATIO, round(ratio, 2)
+
+
+def apply_energy(path: Path, scale: float, fitted_to: list[str]) -> None:
+    """Scale the flow mapping on the ``energy_pj_per_flop:`` line and note the fit in power.source."""
+    text = path.read_text(encoding="utf-8")
+    m = re.search(r"^(\s*energy_pj_per_flop:\s*)\{([^}]*)\}", text, re.M)
+    if not m:
+        return
+    items = []
+    for part in m.group(2).split(","):
+        k, v = part.split(":")
+        items.append(f"{k.strip()}: {round(float(v) * scale, 3)}")
+    text = text[: m.start()] + m.group(1) + "{" + ", ".join(items) + "}" + text[m.end():]
+    src = re.compile(r'^(  source: ".*)"\s*$', re.M).search(text, m.start())
+    note = (f"; energy_pj_per_flop = estimate x {scale} fitted by validation.calibrate on "
+            f"{', '.join(fitted_to)} (max-achievable GEMM at the power limit / measured power)")
+    if src:
+        text = text[: src.end(1)] + note + '"' + text[src.end():]
+    path.write_text(text, encoding="utf-8")
 
 
 def efficiency_block(params: dict, fitted_to: dict, family: str) -> str:
@@ -173,6 +268,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# {path.relative_to(SPEC_ROOT.parent)}\n{block}")
         if args.apply:
             apply_block(path, block)
+        energy = res["families"][fam].get("energy")
+        if energy:
+            ok, ratio = energy_plausible(name, energy["scale"])
+            print(f"# energy x{energy['scale']} ({', '.join(energy['fitted_to'])}): peak power / headroom = {ratio}"
+                  f" -> {'applied' if ok and args.apply else 'proposed' if ok else 'REJECTED (implausible)'}")
+            if ok and args.apply:
+                apply_energy(path, energy["scale"], energy["fitted_to"])
     print(json.dumps(res.get("framework_dispatch_us", {}), indent=2))
     return 0
 

@@ -199,6 +199,8 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
 def _vendor_default(row: Row, kind: str, name: str) -> str | None:
     """Precision a row leaves unstated, from the README's documented (unverified) vendor practice."""
     p = row.precision.lower()
+    if "eyeriss" in row.device.lower() and not p:
+        return "int16"  # the same run as its throughput row, which states 16-bit fixed point
     if kind == "tpu" and ("bf16 typical" in p or not p):
         return "bf16"
     if "mlperf" in row.workload.lower() and "nvidia" in row.device.lower() and row.mode == "inference":

@@ -1,7 +1,9 @@
 """Markdown rendering of a validation :class:`~validation.harness.Report`."""
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 from .stats import BAND_QUANTILE, MIN_BAND_ROWS, coverage
 
@@ -35,6 +37,49 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
+CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
+
+MECHANISMS = """\
+## Cost-model mechanisms this calibration relies on
+
+* GPU split-K: a GEMM whose output tiles leave SMs idle splits K across them (weight gradients of
+  convolutions: a 64x64 dW with K = batch x pixels ran on one SM before), fp32 partial sums
+  written and re-read (`simulator/cost/gpu.py: split_k, gemm_plan`).
+* GPU tile fill/epilogue: each wave of tiles pays `TILE_FILL_K` = 256 K-steps of pipeline fill and
+  output store, so short-K GEMMs (convolutions) run further from peak than long-K MAMF shapes.
+* GPU tiles are cut down to small GEMM dimensions (decode attention: 1 query row is not padded to a
+  128-row tile); implicit-GEMM convolutions read their input tensor, not the 9x larger im2col matrix;
+  the smaller GEMM operand stays in L2 while the larger streams.
+* GPU fp32 3x3 stride-1 convolutions without a tensor-core path run as Winograd F(2x2,3x3), 1.75x.
+* TPU depthwise convolutions run on the vector units when faster than on the MXU.
+* Software stacks (harness, per row, from the `software`/`precision` columns): compiled inference
+  stacks (TensorRT, MLPerf, Neuron, TFLite/Edge TPU, Vitis AI, TPU) fuse pointwise ops into their
+  producers (`validation/fusion.py`); eager PyTorch/TF rows use unfused attention (2021 stacks) and
+  cannot finish a step before the host has dispatched every op (`framework_dispatch_us` per op).
+"""
+
+
+def _calibration_section() -> list[str]:
+    try:
+        cal = json.loads(CALIBRATION.read_text())
+    except (OSError, ValueError):
+        return []
+    lines = ["## Fitted parameters (`python -m validation.calibrate`, fit split only)", "",
+             "| family | parameter | value | fitted to |", "|---|---|---:|---|"]
+    for fam, v in sorted(cal.get("families", {}).items()):
+        for k, val in sorted(v.get("params", {}).items()):
+            lines.append(f"| {fam} | efficiency.{k} | {val} | {', '.join(v['fitted_to'].get(k, []))} |")
+        if v.get("energy"):
+            e = v["energy"]
+            lines.append(f"| {fam} | energy_pj_per_flop scale | x{e['scale']} | {', '.join(e['fitted_to'])} |")
+    d = cal.get("framework_dispatch_us")
+    if d:
+        lines.append(f"| eager PyTorch / TF stacks | host dispatch per op (us) | {d['value']} | {', '.join(d['fitted_to'])} |")
+    return lines + ["", "Energy scales are written into a spec only when running its matrix peak would then need at most"
+                    " 2x its power headroom (TDP - idle); the TPU scale fitted on the fleet-power proxy (M157) implies"
+                    " about 7x and is not applied: the proxy workload, not the energy figures, is the weak link.", ""]
+
+
 def render_markdown(rep, *, command: str) -> str:
     lines = ["# Validation report", "", f"Produced by `{command}` (also `make validate`).", "",
              INTRO.format(q=100 * BAND_QUANTILE, n=MIN_BAND_ROWS), "## Summary", "",
@@ -49,6 +94,7 @@ def render_markdown(rep, *, command: str) -> str:
         q = rep.bands.get(k, rep.bands.get("_pooled", float("nan"))) if k != "overall" else float("nan")
         band = f"{math.exp(q):.2f}" if math.isfinite(q) else "per kind"
         lines.append(f"| {k} | {band} | {inside}/{total} |")
+    lines += [""] + _calibration_section() + [MECHANISMS]
     lines += ["", "## Predicted rows", "",
               "| id | split | device | workload | metric | measured | predicted | band | error % | bound |",
               "|---|---|---|---|---|---:|---:|---|---:|---|"]
