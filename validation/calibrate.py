@@ -251,6 +251,7 @@ def apply_block(path: Path, block: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m validation.calibrate", description=__doc__.splitlines()[0])
     ap.add_argument("--apply", action="store_true", help="write efficiency blocks into hardware_specs/")
+    ap.add_argument("--efficiency-only", action="store_true", help="with --apply: leave power blocks alone")
     args = ap.parse_args(argv)
     res = fit_all()
     OUT.write_text(json.dumps(res, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             ok, ratio = energy_plausible(name, energy["scale"])
             print(f"# energy x{energy['scale']} ({', '.join(energy['fitted_to'])}): peak power / headroom = {ratio}"
                   f" -> {'applied' if ok and args.apply else 'proposed' if ok else 'REJECTED (implausible)'}")
-            if ok and args.apply:
+            if ok and args.apply and not args.efficiency_only:
                 apply_energy(path, energy["scale"], energy["fitted_to"])
     print(json.dumps(res.get("framework_dispatch_us", {}), indent=2))
     return 0

@@ -226,6 +226,8 @@ def _batch(row: Row, n: int, name: str, kind: str) -> tuple[int | None, int, int
         return None, 1, 1, ""
     b = first_int(text)
     if b is None:
+        if "ifb" in text or "concurrency" in text:
+            return None, 1, 1, "in-flight batching at an unstated batch: needs the serving feature"
         return None, 1, 1, f"batch {row.batch_size!r} not a number"
     per_device = "/gpu" in text or "/core" in text
     if n > 1 and not per_device:

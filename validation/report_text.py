@@ -107,7 +107,16 @@ def render_markdown(rep, *, command: str) -> str:
     if assumed:
         lines += ["", "### Assumptions per row", ""]
         lines += [f"* **{rid}**: " + "; ".join(a) for rid, a in assumed]
-    lines += ["", "## Rows not expressible yet", "", "| id | split | device | workload | metric | reason |",
+    by_reason: dict[str, int] = {}
+    for u in rep.refused:
+        key = u.reason.split(":")[0] if u.reason.startswith(("no spec", "workload")) else u.reason
+        key = "no spec for the device" if key.startswith("no spec") else key
+        key = "workload not in the zoo" if key.startswith("workload") else key
+        by_reason[key] = by_reason.get(key, 0) + 1
+    lines += ["", "## Rows not expressible yet", "",
+              f"{len(rep.refused)} of {len(rep.refused) + len(rep.scored)} rows; by reason:", ""]
+    lines += [f"* {n} x {reason}" for reason, n in sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))]
+    lines += ["", "| id | split | device | workload | metric | reason |",
               "|---|---|---|---|---|---|"]
     for u in sorted(rep.refused, key=lambda u: u.row.id):
         r = u.row

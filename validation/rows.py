@@ -72,13 +72,13 @@ DEVICES: dict[str, tuple[tuple[str, ...], dict]] = {
     # the Dev Board's Edge TPU sits on the SoC's PCIe link, not USB (see the spec's notes)
     "Google Edge TPU (Dev Board)": (("google-edge-tpu",), {"host_link.bandwidth_gbs": 0.5,
                                                          "host_link.latency_us": 20.0}),
-    "AMD/Xilinx Versal VCK190 (XCVC1902)": (("xilinx-vck190", "amd-vck190"), {}),
-    "AMD/Xilinx Versal VCK5000 (XCVC1902)": (("xilinx-vck5000", "amd-vck5000"), {}),
-    "AMD/Xilinx Alveo U50LV": (("xilinx-alveo-u50lv", "xilinx-u50lv", "amd-alveo-u50lv"), {}),
-    "AMD/Xilinx Alveo U200": (("xilinx-alveo-u200", "xilinx-u200", "amd-alveo-u200"), {}),
-    "AMD/Xilinx Alveo U250": (("xilinx-alveo-u250", "xilinx-u250", "amd-alveo-u250"), {}),
-    "AMD/Xilinx Alveo U280": (("xilinx-alveo-u280", "xilinx-u280", "amd-alveo-u280"), {}),
-    "AMD/Xilinx Zynq UltraScale+ ZCU102": (("xilinx-zcu102", "amd-zcu102"), {}),
+    "AMD/Xilinx Versal VCK190 (XCVC1902)": (("amd-versal-vck190",), {}),
+    "AMD/Xilinx Versal VCK5000 (XCVC1902)": (("amd-versal-vck5000",), {}),
+    "AMD/Xilinx Alveo U50LV": (("amd-alveo-u50lv",), {}),
+    "AMD/Xilinx Alveo U200": (("amd-alveo-u200",), {}),
+    "AMD/Xilinx Alveo U250": (("amd-alveo-u250",), {}),
+    "AMD/Xilinx Alveo U280": (("amd-alveo-u280",), {}),
+    "AMD/Xilinx Zynq UltraScale+ ZCU102": (("amd-zcu102",), {}),
     "Desktop CPU (Coral footnote 1; model not captured)": (("intel-xeon-gold-6154",), {}),
     "Embedded CPU (Coral footnote 2; Arm, model not captured)": (("arm-cortex-a53",), {}),
 }
@@ -118,6 +118,15 @@ DEVICE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"trainium|trn1", ("aws-trainium", "aws-trainium1")),
     (r"eyeriss", ("mit-eyeriss", "eyeriss")),
     (r"gaudi2", ("intel-gaudi2",)),
+    (r"groq", ("groq-lpu",)),
+    (r"vck190", ("amd-versal-vck190",)),
+    (r"vck5000", ("amd-versal-vck5000",)),
+    (r"u50lv", ("amd-alveo-u50lv",)),
+    (r"u200", ("amd-alveo-u200",)),
+    (r"u250", ("amd-alveo-u250",)),
+    (r"u280", ("amd-alveo-u280",)),
+    (r"zcu102", ("amd-zcu102",)),
+    (r"stratix 10 nx", ("intel-stratix-10-nx",)),
 )
 
 # calibration families: devices that share one set of efficiency parameters
@@ -137,7 +146,8 @@ FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
     ("google-edge-tpu", "google-edge-tpu"),
     ("google-tpu", "google-tpu"),
     ("aws-", "aws-neuron"),
-    ("amd-alveo", "xilinx-dpu"), ("amd-versal", "xilinx-dpu"), ("amd-zcu", "xilinx-dpu"), ("xilinx-", "xilinx-dpu"),
+    # Vitis AI DPUs: AI-Engine overlays on Versal vs DSP-slice overlays on Alveo / Zynq
+    ("amd-versal", "xilinx-versal-aie-dpu"), ("amd-alveo", "xilinx-dsp-dpu"), ("amd-zcu", "xilinx-dsp-dpu"),
 )
 
 
@@ -146,7 +156,7 @@ def family_of(hardware: str, kind: str) -> str:
 
     Example:
         >>> family_of("nvidia-h100-sxm", "gpu"), family_of("amd-alveo-u200", "fpga")
-        ('nvidia-datacenter', 'xilinx-dpu')
+        ('nvidia-datacenter', 'xilinx-dsp-dpu')
     """
     if hardware in FAMILIES:
         return FAMILIES[hardware]
