@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .cost.base import CostOptions
+from .cost.base import CostOptions, Numerics
+from .cost.dispatch import check_supported
 from .cost.collectives import LinkModel
 from .cost.peaks import matrix_flops_per_s
 from .engine.cluster import Fabrics, GroupShape, run_cluster
@@ -127,6 +128,7 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     mb = microbatch_size(global_batch, p, m)
     fwd = wl.build(batch_size=mb, seq_len=sc.seq_len, image_size=sc.image_size)
     options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)
+    check_supported(hw, Numerics(compute=sc.precision, weights=sc.weights))
     plan = build_plan(fwd, hw, sc, p, m, mb, options=options)
     fab = fabrics_for(system, p, devices)
     training = sc.mode == Mode.TRAINING

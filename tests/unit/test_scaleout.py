@@ -143,3 +143,8 @@ def test_power_cap_throttling_is_reported_for_clusters():
     assert free.throttled_fraction == 0.0
     assert capped.step_time_s > free.step_time_s
     assert 0.0 < capped.throttled_fraction < 1.0
+
+
+def test_cluster_refuses_a_precision_the_device_lacks():
+    with pytest.raises(sim.InfeasibleError, match="no compute path for bf16"):
+        sim.simulate("mlp", "google-edge-tpu", devices=2, precision="bf16")
