@@ -47,4 +47,8 @@ def op_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions = 
         >>> c.bound.value
         'compute'
     """
-    return _MODELS[hw.kind](op, hw, numerics, options)
+    model = _MODELS.get(getattr(hw, "kind", ""))
+    if model is None:
+        raise InfeasibleError(f"{getattr(hw, 'name', hw)}: op costs need a single device spec, "
+                              f"not a {getattr(hw, 'kind', type(hw).__name__)!s}")
+    return model(op, hw, numerics, options)
