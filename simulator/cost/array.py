@@ -49,13 +49,20 @@ def buffer_traffic(g: Gemm, rows: int, cols: int, dataflow: Dataflow) -> float:
 def level_roles(hw: _DeviceBase) -> tuple[str | None, str | None, str]:
     """(register-file level, buffer level, main level) names from the hierarchy, innermost first.
 
-    Three or more levels: the first is the PE register file, the one before main the buffer.
+    An ASIC with three or more levels (Eyeriss: rf, glb, dram) has per-PE register files first and
+    its global buffer just before main memory. Other array devices (TPU: vmem, cmem, hbm) have no
+    register-file level: operands pass from PE to PE, and the innermost level feeds the arrays.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> level_roles(load_hardware("mit-eyeriss")), level_roles(load_hardware("google-tpu-v4"))
+        (('rf', 'glb', 'dram'), (None, 'vmem', 'hbm'))
     """
     names = [m.name for m in hw.memory]
-    if len(names) >= 3:
+    if len(names) >= 3 and hw.kind == "asic":
         return names[0], names[-2], names[-1]
-    if len(names) == 2:
-        return None, names[0], names[1]
+    if len(names) >= 2:
+        return None, names[0], names[-1]
     return None, None, names[0]
 
 

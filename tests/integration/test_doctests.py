@@ -54,6 +54,7 @@ MODULES = [
     "simulator.workload.importers.onnx_import",
     "simulator.workload.importers.scalesim_csv",
     # cost models
+    "simulator.cost.array",
     "simulator.cost.collectives",
     "simulator.cost.dispatch",
     "simulator.cost.gpu",
