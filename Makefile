@@ -32,9 +32,9 @@ validate: $(STAMP)
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
-## long property-based fuzzing of the loaders (opt-in)
+## long property-based fuzzing of the loaders (opt-in): 10,000 examples per property; tools/fuzz_atheris.py for coverage-guided
 fuzz: $(STAMP)
-	$(PY) -m pytest -m slow tests/property -p no:randomly --hypothesis-profile=fuzz
+	$(PY) -m pytest -m slow tests/property -p no:randomly --hypothesis-profile=fuzz --hypothesis-show-statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
