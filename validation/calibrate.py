@@ -15,8 +15,9 @@ Staged, so every parameter is pinned by the evidence that is about it:
 3. ``op_overhead_us``: per-kernel launch / dispatch time, from batch-1 latency rows;
 4. the framework dispatch time of eager stacks (one number for all GPUs), from eager batch-1 rows.
 
-Each 1-D fit minimises the mean of min(0.5, |ln(predicted / measured)|) (a capped, outlier-robust
-loss) by golden-section search in log space.
+Each 1-D fit minimises the mean of min(0.5, |ln(predicted / measured)|)^2 (least squares in log
+space, capped so an outlier row cannot drag a family) by a grid then golden-section search in log
+space.
 Test rows are never read here.
 """
 from __future__ import annotations
@@ -49,13 +50,19 @@ def _err(cases: list[Case], extra: dict, dispatch_us: float) -> float:
             p = P.predict(c, extra=extra, dispatch_us=dispatch_us)
         except SimulatorError:
             continue
-        errs.append(min(ROBUST_CAP, abs(math.log(p.value / c.row.value))))
+        errs.append(min(ROBUST_CAP, abs(math.log(p.value / c.row.value))) ** 2)
     return sum(errs) / len(errs) if errs else float("inf")
 
 
-def golden(f, lo: float, hi: float, iters: int = 16) -> float:
-    """Minimiser of ``f`` on [lo, hi], searched in log space (parameters are scale-like)."""
-    a, b = math.log(lo), math.log(hi)
+def golden(f, lo: float, hi: float, iters: int = 14, grid: int = 13) -> float:
+    """Minimiser of ``f`` on [lo, hi] in log space: a coarse grid (the capped loss has flat
+    stretches a bracketing search alone would wander into), then golden-section search between the
+    grid neighbours of the best point."""
+    la, lb = math.log(lo), math.log(hi)
+    xs = [la + (lb - la) * i / (grid - 1) for i in range(grid)]
+    vals = [f(math.exp(x)) for x in xs]
+    i = min(range(grid), key=lambda j: (vals[j], j))
+    a, b = xs[max(0, i - 1)], xs[min(grid - 1, i + 1)]
     g = (math.sqrt(5) - 1) / 2
     c, d = b - g * (b - a), a + g * (b - a)
     fc, fd = f(math.exp(c)), f(math.exp(d))
@@ -68,7 +75,8 @@ def golden(f, lo: float, hi: float, iters: int = 16) -> float:
             a, c, fc = c, d, fd
             d = a + g * (b - a)
             fd = f(math.exp(d))
-    return round(math.exp((a + b) / 2), 3)
+    best = (a + b) / 2
+    return round(math.exp(best if f(math.exp(best)) <= vals[i] else xs[i]), 3)
 
 
 def _stage_rows(cases: list[Case], stage: str) -> list[Case]:
@@ -131,6 +139,8 @@ def fit_energy(cases: list[Case], params: dict) -> dict | None:
         mamf = c.category == "gemm" and "max achievable" in c.row.workload.lower()
         if c.category != "power" and not mamf:
             continue
+        if any("proxied" in a for a in c.assumptions):
+            continue  # a fleet mean over an unknown workload mix cannot pin energy per FLOP
         hw = load_hardware(c.hardware, dict(c.overrides) or None)
         target = c.row.value if c.category == "power" else POWER_LIMITED * hw.power.tdp_w
 
@@ -152,6 +162,11 @@ def fit_energy(cases: list[Case], params: dict) -> dict | None:
     return {"scale": round(scales[len(scales) // 2], 3), "fitted_to": used}
 
 
+# Kernel-launch overhead is a driver / runtime property: a family without its own batch-1 rows
+# takes it from the family named here (same vendor stack).
+OVERHEAD_FROM = {"nvidia-inference": "nvidia-datacenter"}
+
+
 def fit_all() -> dict:
     """Fit every family with fit rows, then the eager-framework dispatch time."""
     items = map_rows(read_rows(MEASUREMENTS))
@@ -161,8 +176,12 @@ def fit_all() -> dict:
     for c in fit:
         fams.setdefault(c.family, []).append(c)
     out: dict = {"families": {}, "split": "fit rows of validation.rows.assign_splits"}
-    for fam, cs in sorted(fams.items()):
+    for fam, cs in sorted(fams.items(), key=lambda kv: (kv[0] in OVERHEAD_FROM, kv[0])):
         out["families"][fam] = fit_family([c for c in cs if c.task != "power"], P.FRAMEWORK_DISPATCH_US)
+        donor = out["families"].get(OVERHEAD_FROM.get(fam, ""), {})
+        if "op_overhead_us" not in out["families"][fam]["params"] and "op_overhead_us" in donor.get("params", {}):
+            out["families"][fam]["params"]["op_overhead_us"] = donor["params"]["op_overhead_us"]
+            out["families"][fam]["fitted_to"]["op_overhead_us"] = donor["fitted_to"]["op_overhead_us"]
         energy = fit_energy(cs, out["families"][fam]["params"])
         if energy:
             out["families"][fam]["energy"] = energy
@@ -181,32 +200,29 @@ def fit_all() -> dict:
     return out
 
 
-# An energy scale is applied only if, after it, running the matrix peak at the main precision needs
-# at most this many times the power headroom (TDP - idle): a device may throttle at peak (H100 FP8
-# does), but a fit that implies far more (a weak proxy row) is reported and not applied.
-MAX_PEAK_POWER_RATIO = 2.0
+# share of the headroom the arithmetic may take at matrix peak (the rest: memory traffic, links)
+PEAK_POWER_SHARE = 0.95
 
 
-def energy_plausible(name: str, scale: float) -> tuple[bool, float]:
-    """(apply?, peak power / headroom) for scaling ``name``'s energy per FLOP by ``scale``."""
+def energy_cap(name: str, scale: float) -> tuple[float, float]:
+    """(scale to apply, peak-power ratio at the fitted scale) for ``name``.
+
+    The hardware library's convention is that running the matrix peak at any precision needs at
+    most the power headroom (TDP - idle); PEAK_POWER_SHARE of it is left to the arithmetic. The fitted scale is applied up to that bound; the ratio
+    says how far the fit wanted to go beyond it (> 1: the device would throttle at peak).
+    """
     from simulator.cost.peaks import matrix_flops_per_s
     from simulator.spec.loader import load_hardware
-    from simulator.spec.models import lookup
-    from simulator.units import Precision
 
     hw = load_hardware(name)
-    ratios = []
-    for prec in (Precision.BF16, Precision.FP16, Precision.INT16, Precision.INT8):
-        e = lookup(hw.power.energy_pj_per_flop, prec)
-        rate = matrix_flops_per_s(hw, prec)
-        if e and rate:
-            ratios.append(e * scale * 1e-12 * rate / (hw.power.tdp_w - hw.power.idle_w))
-            break
-    ratio = ratios[0] if ratios else float("inf")
-    return ratio <= MAX_PEAK_POWER_RATIO, round(ratio, 2)
+    headroom = hw.power.tdp_w - hw.power.idle_w
+    ratio = max((e * scale * 1e-12 * matrix_flops_per_s(hw, prec) / headroom
+                 for prec, e in hw.power.energy_pj_per_flop.items()), default=0.0)
+    applied = scale if ratio <= PEAK_POWER_SHARE else scale * PEAK_POWER_SHARE / ratio
+    return round(applied, 3), round(ratio, 2)
 
 
-def apply_energy(path: Path, scale: float, fitted_to: list[str]) -> None:
+def apply_energy(path: Path, scale: float, fitted_to: list[str], *, fitted: float | None = None) -> None:
     """Scale the flow mapping on the ``energy_pj_per_flop:`` line and note the fit in power.source."""
     text = path.read_text(encoding="utf-8")
     m = re.search(r"^(\s*energy_pj_per_flop:\s*)\{([^}]*)\}", text, re.M)
@@ -218,8 +234,10 @@ def apply_energy(path: Path, scale: float, fitted_to: list[str]) -> None:
         items.append(f"{k.strip()}: {round(float(v) * scale, 3)}")
     text = text[: m.start()] + m.group(1) + "{" + ", ".join(items) + "}" + text[m.end():]
     src = re.compile(r'^(  source: ".*)"\s*$', re.M).search(text, m.start())
-    note = (f"; energy_pj_per_flop = estimate x {scale} fitted by validation.calibrate on "
-            f"{', '.join(fitted_to)} (max-achievable GEMM at the power limit / measured power)")
+    capped = f" (fit wanted x {fitted}; capped so peak-rate dynamic power stays within TDP - idle)" \
+        if fitted and fitted != scale else ""
+    note = (f"; energy_pj_per_flop = previous estimate x {scale}, validation.calibrate on {', '.join(fitted_to)}: "
+            f"max-achievable GEMM at the power limit / measured power{capped}")
     if src:
         text = text[: src.end(1)] + note + '"' + text[src.end():]
     path.write_text(text, encoding="utf-8")
@@ -258,24 +276,25 @@ def main(argv: list[str] | None = None) -> int:
     kd = kinds()
     for name, path in sorted(catalogue().items()):
         fam = family_of(name, kd[name])
-        if fam not in res["families"] or not res["families"][fam]["params"]:
+        if fam not in res["families"]:
             continue
         from simulator.spec.loader import load_hardware
 
-        current = load_hardware(name).efficiency
-        params = {"compute": current.compute, "vector": current.vector, "memory": current.memory,
-                  "op_overhead_us": current.op_overhead_us, **res["families"][fam]["params"]}
-        block = efficiency_block(params, res["families"][fam]["fitted_to"], fam)
-        print(f"# {path.relative_to(SPEC_ROOT.parent)}\n{block}")
-        if args.apply:
-            apply_block(path, block)
+        if res["families"][fam]["params"]:
+            current = load_hardware(name).efficiency
+            params = {"compute": current.compute, "vector": current.vector, "memory": current.memory,
+                      "op_overhead_us": current.op_overhead_us, **res["families"][fam]["params"]}
+            block = efficiency_block(params, res["families"][fam]["fitted_to"], fam)
+            print(f"# {path.relative_to(SPEC_ROOT.parent)}\n{block}")
+            if args.apply:
+                apply_block(path, block)
         energy = res["families"][fam].get("energy")
         if energy:
-            ok, ratio = energy_plausible(name, energy["scale"])
-            print(f"# energy x{energy['scale']} ({', '.join(energy['fitted_to'])}): peak power / headroom = {ratio}"
-                  f" -> {'applied' if ok and args.apply else 'proposed' if ok else 'REJECTED (implausible)'}")
-            if ok and args.apply and not args.efficiency_only:
-                apply_energy(path, energy["scale"], energy["fitted_to"])
+            applied, ratio = energy_cap(name, energy["scale"])
+            print(f"# energy fitted x{energy['scale']} ({', '.join(energy['fitted_to'])}); peak power / headroom "
+                  f"at that scale = {ratio}; applied x{applied}")
+            if args.apply and not args.efficiency_only and applied != 1.0:
+                apply_energy(path, applied, energy["fitted_to"], fitted=energy["scale"])
     print(json.dumps(res.get("framework_dispatch_us", {}), indent=2))
     return 0
 
