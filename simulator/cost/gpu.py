@@ -1,10 +1,14 @@
 """GPU cost model: thread-block tiles in waves over the SMs on tensor cores, L2 reuse, HBM streaming.
 
 GEMM: the output is cut into ``tile_m x tile_n`` tiles (smaller tiles when the big ones would leave
-SMs idle, as cuBLAS heuristics do); tiles run in waves of ``sm_count``; a wave takes one tile's
-time at the per-SM tensor rate, so a 133-tile GEMM on 132 SMs takes two waves. HBM traffic is each
-operand once if the operands fit in half the L2, else operand panels are re-read once per block of
-concurrently running tiles.
+SMs idle, as cuBLAS heuristics do, and never larger than the GEMM itself rounded up to a power of
+two); tiles run in waves of ``sm_count``; a wave takes one tile's time at the per-SM tensor rate, so
+a 133-tile GEMM on 132 SMs takes two waves. When the tiles alone leave SMs idle, K is split across
+them (split-K) and the fp32 partial sums are reduced through memory. Every wave also pays a fixed
+pipeline fill / epilogue (``TILE_FILL_K``). fp32 3x3 stride-1 convolutions without a tensor-core
+path run as Winograd. HBM traffic is each operand once if the smaller one fits in half the L2 (an
+implicit-GEMM convolution's A operand is its input tensor, not the im2col matrix), else operand
+panels are re-read once per block of concurrently running tiles.
 """
 from __future__ import annotations
 
