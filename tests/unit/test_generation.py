@@ -68,15 +68,15 @@ def test_memory_bound_decode_tpot_is_weight_bytes_over_achievable_bandwidth(llam
     """Batch-1 decode of Llama 2 7B is memory bound: each step streams every weight once.
 
     Stated tolerance: tpot is at least the weight bytes read / achievable bandwidth (HBM peak x
-    efficiency.memory) and at most 1.35x it; the excess is per-op launch overhead (4 us x ~356
-    kernels = 1.4 ms) plus the KV read. Bytes + overhead reproduce it within 3%.
+    efficiency.memory); the excess is the per-op launch overhead (efficiency.op_overhead_us x ~356
+    kernels) plus the KV read. Bytes + overhead reproduce it within 3%.
     """
     g = llama7b_bs1
     hw = sim.load_hardware(H100)
     bw = hw.main_memory.bandwidth_gbs * 1e9 * hw.efficiency.memory  # B/s
     streamed = g.weight_bytes - 32000 * 4096 * 2  # the embedding table is gathered, not streamed
     assert g.bottleneck["decode"] == "memory_bandwidth"
-    assert streamed / bw <= g.tpot_s <= 1.35 * g.weight_bytes / bw
+    assert streamed / bw <= g.tpot_s
     mean_kv = sum(d.kv_cache_bytes for d in g.decode) / len(g.decode)
     ops = g.decode[0].result.op_count
     expect = (streamed + mean_kv) / bw + ops * hw.efficiency.op_overhead_us * 1e-6

@@ -13,16 +13,19 @@ from simulator.errors import InputError
 WL = dict(workload="resnet18", image_size=64)
 
 
-def _service(hw: str) -> float:
-    return sim.simulate("resnet18", hw, batch_size=1, image_size=64).step_time_s
+def _service(hw: str, **wl) -> float:
+    w = {**WL, **wl}
+    return sim.simulate(w["workload"], hw, batch_size=1, image_size=w["image_size"]).step_time_s
 
 
 def test_slow_device_misses_fast_device_does_not():
-    slow, fast = _service("nvidia-t4"), _service("nvidia-h100-sxm")
+    # ResNet-50 at 224: batch-1 frames are compute-heavy enough for the devices to differ (<0.6x)
+    big = dict(workload="resnet50", image_size=224)
+    slow, fast = _service("nvidia-t4", **big), _service("nvidia-h100-sxm", **big)
     assert fast < slow / 1.5
     count = 4
     fps = 1.2 / (slow * count)  # 120% of the slow device, under 80% of the fast one
-    streams = [{**WL, "fps": fps, "count": count}]
+    streams = [{**big, "fps": fps, "count": count}]
     a = sim.realtime(streams, "nvidia-t4", duration_s=200 / fps)
     b = sim.realtime(streams, "nvidia-h100-sxm", duration_s=200 / fps)
     assert a.utilization == pytest.approx(1.2) and a.deadline_misses > 0 and not a.meets_deadlines
