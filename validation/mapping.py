@@ -172,8 +172,8 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
     if scale > 1:
         if scale > MAX_DP_DEVICES:
             return _refuse(row, f"{int(scale)} devices span several nodes: needs the scale-out feature", kind)
-        assumptions.append(f"{int(scale)} devices data-parallel, throughput = {int(scale)} x one device "
-                           "(gradient all-reduce not modelled until the scale-out feature lands)")
+        assumptions.append(f"{int(scale)} devices data-parallel in one node: throughput = {int(scale)} x one device's "
+                           "batch over (its step + the gradient all-reduce time the cluster engine finds exposed)")
     if gen:
         if metric not in ("tokens_per_s",):
             return _refuse(row, f"metric {metric} of a generation run needs the serving feature", kind)

@@ -113,6 +113,18 @@ def _step(case: Case, hw, *, dispatch_us: float) -> tuple[float, object]:
     return t1, r1
 
 
+def _exposed_gradient_sync_s(case: Case, hw) -> float:
+    """Data-parallel training on ``case.scale`` devices in one node: the gradient all-reduce time
+    the backward pass does not hide, from the cluster engine (bucketed, overlapped with backward)."""
+    from simulator.distributed import simulate_cluster
+
+    n = int(case.scale)
+    sc = _scenario(case, batch=case.batch * n)
+    r = simulate_cluster(_workload(case), hw, sc, devices=n, parallelism={"data": n},
+                         fused_attention=case.fused_attention)
+    return float(r.extra["communication_time_s"])
+
+
 def _generate(case: Case, hw) -> tuple[float, object]:
     wl = _workload(case)
     n_in, n_out = case.generate
@@ -154,6 +166,8 @@ def predict(case: Case, *, extra: dict | None = None, dispatch_us: float = FRAME
         return Prediction(case.batch * case.generate[1] * case.scale / t, t, r.summary["bottleneck"],
                           r.summary["average_power_w"])
     t, r = _step(case, hw, dispatch_us=dispatch_us)
+    if case.scale > 1 and case.mode == "training":
+        t += _exposed_gradient_sync_s(case, hw)
     power = r.summary["average_power_w"]
     if case.task == "power" or metric == "watts":
         return Prediction(power * case.scale, t, r.summary["bottleneck"], power)

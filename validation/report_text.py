@@ -22,8 +22,9 @@ Predictions of `accsim` scored against the published measurements in
 * **Band**: prediction x/÷ exp(q), q = {q:.0f}th percentile of |ln(pred/meas)| over the fit rows of
   the same device kind (pooled over kinds when a kind has fewer than {n} fit rows). Coverage is
   reported on the test split.
-* Data-parallel rows within one node (n_devices <= 8) are simulated as n independent devices:
-  gradient all-reduce is not modelled until the scale-out feature lands, so those rows lean high.
+* Data-parallel training rows within one node (n_devices <= 8) add the gradient all-reduce time
+  that the cluster engine finds exposed (bucketed, overlapped with backward); input pipelines and
+  host work are not modelled, so those rows lean high.
 """
 
 
@@ -70,7 +71,7 @@ KNOWN_GAPS = """\
 * Eager-framework BERT (M077, M079) is ~1.6-2x slower than predicted even with unfused attention;
   TF32 rows of TF 20.06 (M032, M041) likewise; TRT-LLM v0.5 batch-1 prefill (M105, M109) is ~40 %
   slower than a weight-streaming roofline.
-* Data-parallel rows assume linear scaling (no all-reduce), so they lean high.
+* Data-parallel rows model the exposed all-reduce but not the data loader or host, so they lean high.
 * Power: with energy per FLOP capped by the TDP - idle convention, H100 ResNet-50 training still
   averages ~235 W (was ~170-200 W); the gap to the ~500-700 W such runs draw is power that is not per FLOP or per
   byte (SM clocks and schedulers active during memory-bound kernels).
