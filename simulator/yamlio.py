@@ -151,6 +151,42 @@ def parse_yaml_text(text: str, source: str) -> Any:
         raise SpecError(source, "", f"invalid YAML value: {_one_line(exc)}") from None
 
 
+def read_bounded_text(path: Path, *, limit_bytes: int, what: str, error_type: type[SpecError] = SpecError,
+                      encoding: str = "utf-8") -> str:
+    """Read an untrusted text file (a SCALE-Sim cfg or topology...) with one clear error per problem.
+
+    Args:
+        path: the file.
+        limit_bytes: largest size accepted.
+        what: what the file should be, for messages (``"a SCALE-Sim cfg"``).
+        error_type: the :class:`SpecError` subclass to raise (``WorkloadError`` for workloads).
+        encoding: ``"utf-8"`` or ``"utf-8-sig"`` (accepts a byte-order mark).
+
+    Raises:
+        SpecError: (or ``error_type``) missing or unreadable, larger than ``limit_bytes``, binary, not UTF-8.
+
+    Example:
+        >>> read_bounded_text(Path("no/such.cfg"), limit_bytes=10, what="a cfg")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        simulator.errors.SpecError: no/such.cfg: cannot read file: ...
+    """
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > limit_bytes:
+            raise error_type(source, "", f"file is {size} bytes, above the limit of {limit_bytes} for {what}")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise error_type(source, "", f"cannot read file: {exc.strerror or exc}") from None
+    if b"\0" in data:
+        raise error_type(source, "", f"not {what}: the file is binary")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise error_type(source, "", f"not {what}: not UTF-8 text (byte {exc.start})") from None
+
+
 def read_yaml_file(path: Path) -> Any:
     """Read and parse a YAML file with the limits above.
 

@@ -43,6 +43,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import SpecError
+from ..yamlio import read_bounded_text
 from ..validation_errors import spec_error_from_validation
 from .models import AsicSpec
 
@@ -65,23 +66,6 @@ ARCH_KEYS = ("ArrayHeight", "ArrayWidth", "IfmapSramSzkB", "FilterSramSzkB", "Of
              "WriteRequestBuffer")
 KNOWN_SECTIONS = ("general", ARCH, "layout", "sparsity", "run_presets", "network_presets")
 DATAFLOWS = ("os", "ws", "is")
-
-
-def _read_text(path: Path) -> str:
-    source = str(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise SpecError(source, "", f"cannot read file: {exc.strerror or exc}") from None
-    if size > MAX_CFG_BYTES:
-        raise SpecError(source, "", f"file is {size} bytes, above the limit of {MAX_CFG_BYTES} for a SCALE-Sim cfg")
-    data = path.read_bytes()
-    if b"\0" in data:
-        raise SpecError(source, "", "not a SCALE-Sim cfg: the file is binary")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SpecError(source, "", f"not a SCALE-Sim cfg: not UTF-8 text (byte {exc.start})") from None
 
 
 Sections = dict[str, dict[str, tuple[str, str]]]  # section -> lower-cased key -> (key as written, value)
@@ -232,7 +216,7 @@ def load_scalesim_cfg(path: str | Path) -> AsicSpec:
     """
     path = Path(path)
     source = str(path)
-    sections = _parse(_read_text(path), source)
+    sections = _parse(read_bounded_text(path, limit_bytes=MAX_CFG_BYTES, what="a SCALE-Sim cfg"), source)
     mode = _check_flags(sections, source)
     rows = _int(sections, source, "ArrayHeight", high=MAX_ARRAY_DIM)
     cols = _int(sections, source, "ArrayWidth", high=MAX_ARRAY_DIM)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import WorkloadError
+from ...yamlio import read_bounded_text
 from ..families import Shape
 from ..graph import MAX_OPS, ComputeGraph, GraphBuilder
 from ..loader import Workload
@@ -55,20 +56,8 @@ class Layer:
 
 
 def _read_lines(path: Path) -> list[str]:
-    source = str(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise WorkloadError(source, "", f"cannot read file: {exc.strerror or exc}") from None
-    if size > MAX_CSV_BYTES:
-        raise WorkloadError(source, "", f"file is {size} bytes, above the limit of {MAX_CSV_BYTES} for a topology")
-    data = path.read_bytes()
-    if b"\0" in data:
-        raise WorkloadError(source, "", "not a SCALE-Sim topology CSV: the file is binary")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise WorkloadError(source, "", f"not a SCALE-Sim topology CSV: not UTF-8 text (byte {exc.start})") from None
+    text = read_bounded_text(path, limit_bytes=MAX_CSV_BYTES, what="a SCALE-Sim topology CSV",
+                             error_type=WorkloadError, encoding="utf-8-sig")
     return text.splitlines()
 
 
