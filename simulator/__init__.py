@@ -7,27 +7,27 @@ Example:
     True
 """
 from .api import build_graph, describe, list_hardware, list_workloads, load_hardware, load_workload, simulate
+from .capacity import max_batch_size
+from .distributed import collective_benchmark
 from .errors import InfeasibleError, InputError, ScenarioError, SimulatorError, SpecError, WorkloadError
+from .generation import GenerationResult, generate
+from .pareto import pareto, sensitivity
+from .realtime import RealtimeResult, realtime, smallest_device
 from .result import SimulationResult
+from .serving import ServingResult, serve
+from .sweep import sweep
 from .units import Precision
 
-__all__ = ["load_hardware", "load_workload", "simulate", "describe", "list_hardware", "list_workloads",
-           "build_graph", "SimulationResult", "Precision", "SimulatorError", "InputError", "SpecError",
-           "WorkloadError", "ScenarioError", "InfeasibleError"]
+__all__ = [
+    # one step on one device or many
+    "simulate", "SimulationResult", "describe", "build_graph", "max_batch_size", "collective_benchmark",
+    # LLM generation, serving, real time
+    "generate", "GenerationResult", "serve", "ServingResult", "realtime", "smallest_device", "RealtimeResult",
+    # design-space exploration
+    "sweep", "pareto", "sensitivity",
+    # inputs
+    "load_hardware", "load_workload", "list_hardware", "list_workloads", "Precision",
+    # errors
+    "SimulatorError", "InputError", "SpecError", "WorkloadError", "ScenarioError", "InfeasibleError",
+]
 __version__ = "0.1.0"
-
-from .capacity import max_batch_size  # noqa: E402
-from .generation import GenerationResult, generate  # noqa: E402
-
-__all__ += ["generate", "GenerationResult", "max_batch_size"]
-from .pareto import pareto, sensitivity  # noqa: E402
-from .sweep import sweep  # noqa: E402
-
-__all__ += ["sweep", "pareto", "sensitivity"]
-from .realtime import RealtimeResult, realtime, smallest_device  # noqa: E402
-from .serving import ServingResult, serve  # noqa: E402
-
-__all__ += ["serve", "ServingResult", "realtime", "smallest_device", "RealtimeResult"]
-from .distributed import collective_benchmark  # noqa: E402
-
-__all__ += ["collective_benchmark"]
