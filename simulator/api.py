@@ -18,7 +18,7 @@ from .result import SimulationResult
 from .scenario import Mode, Scenario, make_scenario
 from .spec.loader import list_hardware, load_hardware
 from .spec.models import _DeviceBase
-from .units import GIGA, PICO, Precision
+from .units import GIGA, PICO
 from .workload.graph import ComputeGraph, kind_counts
 from .workload.loader import Workload, list_workloads, load_workload
 from .workload.ops import OpKind
@@ -106,16 +106,12 @@ def memory_plan(fwd: ComputeGraph, sc: Scenario) -> dict[str, float]:
         >>> {k: round(v / fwd.parameters) for k, v in plan.items()}
         {'weights': 2, 'gradients': 2, 'master_weights': 4, 'optimizer_state': 8}
     """
+    from .cost.memory import resident_bytes
     from .workload.training import optimizer_state_elems
 
-    params = fwd.parameters
-    plan = {"weights": params * sc.weights.bytes, "gradients": 0.0, "master_weights": 0.0, "optimizer_state": 0.0}
-    if sc.mode == Mode.TRAINING:
-        plan["gradients"] = params * sc.precision.bytes
-        if sc.weights.bytes < 4:
-            plan["master_weights"] = params * 4.0
-        plan["optimizer_state"] = optimizer_state_elems(fwd, sc.optimizer) * 4.0
-    return plan
+    training = sc.mode == Mode.TRAINING
+    return resident_bytes(params=fwd.parameters, state_elems=optimizer_state_elems(fwd, sc.optimizer) if training else 0.0,
+                          training=training, compute=sc.precision, weights=sc.weights)
 
 
 def _costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, options: CostOptions,

@@ -19,7 +19,8 @@ from .scenario import Mode, Scenario
 from .spec.models import _DeviceBase
 from .workload.graph import ComputeGraph
 from .workload.ops import OpKind
-from .workload.training import FLOPS_PER_PARAM, STATE_PER_PARAM, Optimizer, _backward, _recompute_set
+from .cost.memory import resident_bytes
+from .workload.training import FLOPS_PER_PARAM, STATE_PER_PARAM, _backward, _recompute_set, optimizer_state_elems
 
 BUCKET_BYTES = 25 * 1024 * 1024
 
@@ -153,6 +154,8 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
     hidden_bytes: dict[str, float] = {n: fwd.op(n).output_elems * act for n in fwd.order}
     training = sc.mode == Mode.TRAINING
     recompute = _recompute_set(fwd, sc.checkpointing) if training else set()
+    # optimizer state per parameter of the whole model (Adafactor's factored state included)
+    state_per_param = optimizer_state_elems(fwd, sc.optimizer) / max(fwd.parameters, 1.0) if training else 0.0
     stages = []
     for s in range(p.pipeline):
         names = [n for n in fwd.order if stage_of[n] == s]
@@ -208,7 +211,9 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
                     bucket = 0.0
             if p.data > 1 and bucket > 0:
                 bitems.append((None, _grad_sync(p, bucket, "last"), ""))
-        static = _static_bytes(params, sc, p)
+        static = resident_bytes(params=params, state_elems=params * state_per_param, training=training,
+                                compute=sc.precision, weights=sc.weights, zero_stage=p.zero_stage,
+                                data_parallel=p.data)
         act_saved = sum(shard_op(fwd.op(n), p.tensor, p.expert)[0].output_elems for n in names
                         if n not in recompute) * act
         last = names[-1] if names else None
@@ -231,23 +236,6 @@ def _param_gather(params: float, sc: Scenario, where: str) -> Segment:
     # ZeRO-3 keeps 1/dp of each layer's weights and gathers the rest just before use
     return Segment(collective=Collective.ALL_GATHER, group="dp", nbytes=params * sc.weights.bytes,
                    label=f"zero-3 weights all-gather @{where}")
-
-
-def _static_bytes(params: float, sc: Scenario, p: Parallelism) -> dict[str, float]:
-    """Resident bytes per device by category, after ZeRO sharding over the data-parallel group."""
-    dp = p.data
-    w = params * sc.weights.bytes
-    out = {"weights": w / dp if p.zero_stage >= 3 else w, "gradients": 0.0, "master_weights": 0.0,
-           "optimizer_state": 0.0}
-    if sc.mode == Mode.TRAINING:
-        g = params * sc.precision.bytes
-        out["gradients"] = g / dp if p.zero_stage >= 2 else g
-        master = params * 4.0 if sc.weights.bytes < 4 else 0.0
-        state = params * STATE_PER_PARAM[sc.optimizer] * 4.0 if sc.optimizer != Optimizer.ADAFACTOR else params * 0.1
-        shard = dp if p.zero_stage >= 1 else 1
-        out["master_weights"] = master / shard
-        out["optimizer_state"] = state / shard
-    return out
 
 
 def _optimizer_segments(params: float, sc: Scenario, p: Parallelism, hw, numerics, options) -> tuple[Segment, ...]:

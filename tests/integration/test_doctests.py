@@ -55,6 +55,7 @@ MODULES = [
     "simulator.workload.importers.scalesim_csv",
     # cost models
     "simulator.cost.array",
+    "simulator.cost.memory",
     "simulator.cost.collectives",
     "simulator.cost.dispatch",
     "simulator.cost.gpu",
