@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .cost.base import Bound, CostOptions, Numerics, OpCost
-from .cost.dispatch import check_supported, op_cost
+from .cost.dispatch import check_supported, device_numerics, op_cost
 from .cost.peaks import matrix_flops_per_s
 from .engine.run import Deadline, DeviceRun, WeightStream, run_device
 from .errors import ScenarioError
@@ -250,6 +250,21 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
         >>> r.summary["batch_size"], r.fits_in_memory, r.step_time_s > 0
         (8, True, True)
     """
+    numerics = device_numerics(hw, sc.precision, sc.weight_precision)
+    check_supported(hw, numerics)
+    if numerics.compute == sc.precision:
+        return _run_scenario(wl, hw, sc, past_len=past_len, logits=logits, extra_static_bytes=extra_static_bytes,
+                             deadline=deadline)
+    # the device has no path for the requested format: it computes and stores the fallback
+    result = _run_scenario(wl, hw, sc.with_(precision=numerics.compute), past_len=past_len, logits=logits,
+                           extra_static_bytes=extra_static_bytes, deadline=deadline)
+    result.summary["precision"] = sc.precision.value
+    result.extra["effective_precision"] = numerics.compute.value
+    return result
+
+
+def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int, logits: str,
+                  extra_static_bytes: float, deadline: Deadline | None) -> SimulationResult:
     numerics = Numerics(compute=sc.precision, weights=sc.weights)
     check_supported(hw, numerics)
     if deadline is not None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .cost.base import CostOptions, Numerics
-from .cost.dispatch import check_supported
+from .cost.base import CostOptions
+from .cost.dispatch import check_supported, device_numerics
 from .cost.collectives import LinkModel
 from .cost.peaks import matrix_flops_per_s
 from .engine.cluster import Fabrics, GroupShape, run_cluster
@@ -128,12 +128,19 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     mb = microbatch_size(global_batch, p, m)
     fwd = wl.build(batch_size=mb, seq_len=sc.seq_len, image_size=sc.image_size)
     options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)
-    check_supported(hw, Numerics(compute=sc.precision, weights=sc.weights))
+    numerics = device_numerics(hw, sc.precision, sc.weight_precision)
+    check_supported(hw, numerics)
+    requested = sc.precision
+    sc = sc.with_(precision=numerics.compute)  # what the device really computes and stores
     plan = build_plan(fwd, hw, sc, p, m, mb, options=options)
     fab = fabrics_for(system, p, devices)
     training = sc.mode == Mode.TRAINING
     ct = run_cluster(plan, fab, device_name=hw.name, training=training, symmetric=symmetric)
-    return _result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options)
+    result = _result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options)
+    if requested != sc.precision:
+        result.summary["precision"] = requested.value
+        result.extra["effective_precision"] = sc.precision.value
+    return result
 
 
 def _ideal_step_s(wl: Workload, hw: _DeviceBase, sc: Scenario, fwd, global_batch: int, devices: int,
@@ -271,7 +278,6 @@ def collective_benchmark(hardware: "str | SystemSpec | _DeviceBase", *, collecti
     fab = fabrics_for(system, p, n)
     if kind == Collective.P2P:
         # sendrecv: every rank sends to its neighbour at once; each uses its own link once
-        seg = Segment(collective=kind, group="dp", nbytes=nbytes)
         from .cost.collectives import collective_time_s
         link = fab.intra if fab.groups["dp"].nodes == 1 or fab.inter is None else fab.inter
         t = collective_time_s(kind, n=2, nbytes=nbytes, link=link)

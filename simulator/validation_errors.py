@@ -17,7 +17,7 @@ from .errors import SpecError
 
 def _allowed_keys(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
     """Field names valid at ``loc`` (best effort), to suggest a fix for an unknown key."""
-    from typing import get_args, get_origin
+    from typing import get_args
 
     current: Any = model
     for part in loc:

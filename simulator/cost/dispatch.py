@@ -52,3 +52,23 @@ def op_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions = 
         raise InfeasibleError(f"{getattr(hw, 'name', hw)}: op costs need a single device spec, "
                               f"not a {getattr(hw, 'kind', type(hw).__name__)!s}")
     return model(op, hw, numerics, options)
+
+
+def device_numerics(hw: _DeviceBase, precision, weight_precision=None) -> Numerics:
+    """The :class:`Numerics` a device really runs a requested precision in.
+
+    Compute and activations use :func:`native_precision`; stored weights follow them unless a
+    weight-only format was asked for (``weight_precision``), which any device can dequantize.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> from simulator.units import Precision
+        >>> n = device_numerics(load_hardware("nvidia-a100-sxm-80gb"), Precision.FP8)
+        >>> (n.compute.value, n.weights.value)
+        ('fp16', 'fp16')
+    """
+    from .peaks import native_precision
+
+    compute = native_precision(hw, precision)
+    return Numerics(compute=compute, weights=weight_precision or compute)
+

@@ -144,3 +144,37 @@ def clock_hz(hw: _DeviceBase) -> float:
         1.83
     """
     return hw.compute.clock_ghz * GIGA
+
+
+def _native_rates(hw: _DeviceBase) -> list[dict]:
+    c = hw.compute
+    if isinstance(hw, GpuSpec):
+        return [c.tensor_flops_per_cycle_per_sm, c.vector_flops_per_cycle_per_sm]
+    if isinstance(hw, TpuSpec):
+        return [c.mxu_macs_per_pe_per_cycle]
+    if isinstance(hw, AsicSpec):
+        return [c.macs_per_pe_per_cycle]
+    if isinstance(hw, FpgaSpec):
+        return [c.macs_per_dsp_per_cycle, c.ai_engine_macs_per_tile_per_cycle]
+    if isinstance(hw, CpuSpec):
+        return [c.matrix_flops_per_cycle_per_core, dict.fromkeys(c.simd_precisions, 1.0)]
+    return []
+
+
+def native_precision(hw: _DeviceBase, p: Precision) -> Precision:
+    """The format the device really computes and stores ``p`` in: ``p`` itself if it has a path for it,
+    else the first fallback it has (fp8 on an A100 runs, and is stored, as fp16).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> native_precision(load_hardware("nvidia-a100-sxm-80gb"), Precision.FP8).value
+        'fp16'
+        >>> native_precision(load_hardware("nvidia-h100-sxm"), Precision.FP8).value
+        'fp8'
+    """
+    rates = _native_rates(hw)
+    for q in _fallback(p):
+        if any(q in r for r in rates):
+            return q
+    return p
+

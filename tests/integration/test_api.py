@@ -97,3 +97,13 @@ def test_grad_accumulation_keeps_flops_and_lowers_memory():
 def test_bad_arguments(kwargs, fragment):
     with pytest.raises(sim.InputError, match=fragment):
         sim.simulate("mlp", "nvidia-h100-sxm", **kwargs)
+
+
+def test_a_precision_the_device_lacks_runs_and_is_stored_in_its_fallback():
+    bf16 = sim.simulate("gpt2", "nvidia-a100-sxm-80gb", mode="training", batch_size=4, seq_len=128, precision="fp16")
+    fp8 = sim.simulate("gpt2", "nvidia-a100-sxm-80gb", mode="training", batch_size=4, seq_len=128, precision="fp8")
+    assert fp8.precision == "fp8" and fp8.effective_precision == "fp16"
+    assert fp8.step_time_s == pytest.approx(bf16.step_time_s)
+    assert fp8.peak_memory_bytes == pytest.approx(bf16.peak_memory_bytes)
+    h100 = sim.simulate("gpt2", "nvidia-h100-sxm", mode="training", batch_size=4, seq_len=128, precision="fp8")
+    assert "effective_precision" not in h100.to_dict()
