@@ -20,7 +20,7 @@ from .spec.models import _DeviceBase
 from .workload.graph import ComputeGraph
 from .workload.ops import OpKind
 from .cost.memory import resident_bytes
-from .workload.training import FLOPS_PER_PARAM, STATE_PER_PARAM, _backward, _recompute_set, optimizer_state_elems
+from .workload.training import backward_op, recompute_set, optimizer_op, optimizer_state_elems
 
 BUCKET_BYTES = 25 * 1024 * 1024
 
@@ -153,7 +153,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
 
     hidden_bytes: dict[str, float] = {n: fwd.op(n).output_elems * act for n in fwd.order}
     training = sc.mode == Mode.TRAINING
-    recompute = _recompute_set(fwd, sc.checkpointing) if training else set()
+    recompute = recompute_set(fwd, sc.checkpointing) if training else set()
     # optimizer state per parameter of the whole model (Adafactor's factored state included)
     state_per_param = optimizer_state_elems(fwd, sc.optimizer) / max(fwd.parameters, 1.0) if training else 0.0
     stages = []
@@ -192,7 +192,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
                     current = layer_of(n)
                     bitems.append((None, _param_gather(layer_params[current], sc, n), ""))
                 needs_input_grad = bool(fwd.predecessors(n)) and op.kind != OpKind.EMBEDDING
-                bop = _backward(op, needs_input_grad)
+                bop = backward_op(op, needs_input_grad)
                 if n in recompute:  # checkpointed: run the forward op again just before its backward
                     bitems.append((cost(op), None, f"{n}.recompute"))
                 bitems.append((cost(bop), None, bop.name))
@@ -239,13 +239,8 @@ def _param_gather(params: float, sc: Scenario, where: str) -> Segment:
 
 
 def _optimizer_segments(params: float, sc: Scenario, p: Parallelism, hw, numerics, options) -> tuple[Segment, ...]:
-    from .workload.ops import Op, Phase
-
-    shard = p.data if p.zero_stage >= 1 else 1
-    local = params / shard
-    op = Op("optimizer.step", OpKind.OPTIMIZER, phase=Phase.OPTIMIZER, flops=local * FLOPS_PER_PARAM[sc.optimizer],
-            input_elems=0.0, output_elems=0.0, weight_read_elems=(3 + 2 * STATE_PER_PARAM[sc.optimizer]) * local)
-    c = op_cost(op, hw, numerics, options)
+    shard = p.data if p.zero_stage >= 1 else 1  # ZeRO: each rank updates its shard
+    c = op_cost(optimizer_op(params / shard, sc.optimizer), hw, numerics, options)
     segs = [Segment(duration_s=c.duration_s, flops=c.flops, energy_j=c.dynamic_energy_j, bytes_moved=c.bytes_moved,
                     bound=c.bound.value, label="optimizer.step", throttled_s=c.throttled_s)]
     if p.zero_stage >= 1 and p.data > 1:

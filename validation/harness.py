@@ -23,7 +23,7 @@ from simulator.spec.loader import catalogue, load_hardware
 from .mapping import map_row
 from .predict import predict
 from .rows import MEASUREMENTS, Case, Row, Unexpressible, assign_splits, read_rows
-from .stats import Scored, bands, coverage, table
+from .stats import Scored, bands, table
 
 COMMAND = "python -m validation.harness --write validation/REPORT.md"
 

@@ -10,8 +10,7 @@ per-step latency ``a`` (s):
 - tree all-reduce (pipelined, double binary tree): ``2 log2(n) a + 2 S / B``.
 - all-to-all: each rank sends ``(n-1)/n`` of its data: ``(n-1) a + (n-1)/n * S / B``.
 - point-to-point: ``a + S / B``.
-- hierarchical all-reduce over nodes of ``g`` devices: reduce-scatter in the node, all-reduce of
-  ``S/g`` across nodes, all-gather in the node.
+The hierarchical (two-level) form lives with the fabrics, in ``engine/cluster.py``'s ``phases``.
 """
 from __future__ import annotations
 
@@ -40,12 +39,11 @@ class Algorithm(str, Enum):
 
     Example:
         >>> [a.value for a in Algorithm]
-        ['ring', 'tree', 'hierarchical']
+        ['ring', 'tree']
     """
 
     RING = "ring"
     TREE = "tree"
-    HIERARCHICAL = "hierarchical"
 
 
 @dataclass(frozen=True)
@@ -86,24 +84,6 @@ def collective_time_s(kind: Collective, *, n: int, nbytes: float, link: LinkMode
     if algorithm == Algorithm.TREE:
         return 2 * math.ceil(math.log2(n)) * a + 2 * nbytes / b
     return 2 * (n - 1) * (a + nbytes / (n * b))
-
-
-def hierarchical_all_reduce_s(*, nodes: int, per_node: int, nbytes: float, intra: LinkModel,
-                              inter: LinkModel) -> tuple[float, float, float]:
-    """(intra reduce-scatter, inter all-reduce, intra all-gather) times of a 2-level all-reduce.
-
-    Times in s for ``nbytes`` (B) per rank; raises nothing.
-
-    Example:
-        >>> nvlink, ib = LinkModel(4.5e11, 0.0), LinkModel(5e10, 0.0)
-        >>> [round(t * 1e3, 3) for t in hierarchical_all_reduce_s(nodes=2, per_node=8, nbytes=1e9,
-        ...                                                      intra=nvlink, inter=ib)]   # ms
-        [1.944, 2.5, 1.944]
-    """
-    rs = collective_time_s(Collective.REDUCE_SCATTER, n=per_node, nbytes=nbytes, link=intra)
-    ar = collective_time_s(Collective.ALL_REDUCE, n=nodes, nbytes=nbytes / max(1, per_node), link=inter)
-    ag = collective_time_s(Collective.ALL_GATHER, n=per_node, nbytes=nbytes, link=intra)
-    return rs, ar, ag
 
 
 def bus_bandwidth(*, n: int, nbytes: float, time_s: float) -> float:

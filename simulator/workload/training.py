@@ -107,7 +107,7 @@ def optimizer_state_elems(graph: ComputeGraph, optimizer: Optimizer) -> float:
     return total
 
 
-def _backward(op: Op, needs_input_grad: bool) -> Op:
+def backward_op(op: Op, needs_input_grad: bool) -> Op:
     name = f"{op.name}.grad"
     base = dict(phase=Phase.BACKWARD, layer=op.layer, attrs=op.attrs, sequential_steps=op.sequential_steps,
                 param_elems=0.0)
@@ -139,6 +139,21 @@ def _backward(op: Op, needs_input_grad: bool) -> Op:
                   output_elems=op.weight_read_elems, **base)
     return Op(name, op.kind, flops=2.0 * op.flops, input_elems=op.input_elems + op.output_elems,
               output_elems=grad_in if needs_input_grad else 0.0, weight_read_elems=op.weight_read_elems, **base)
+
+
+def optimizer_op(params: float, optimizer: Optimizer) -> Op:
+    """One fused optimizer step over ``params`` parameters (multi-tensor apply).
+
+    Reads weights, gradients and master weights and the optimizer's state, writes them back:
+    ``(3 + 2 * state) * params`` fp32 elements, ``FLOPS_PER_PARAM`` FLOPs per parameter.
+
+    Example:
+        >>> optimizer_op(1e6, Optimizer.ADAM).flops, optimizer_op(1e6, Optimizer.ADAM).weight_read_elems
+        (12000000.0, 7000000.0)
+    """
+    return Op("optimizer.step", OpKind.OPTIMIZER, phase=Phase.OPTIMIZER, flops=params * FLOPS_PER_PARAM[optimizer],
+              input_elems=0.0, output_elems=0.0, weight_read_elems=(3 + 2 * STATE_PER_PARAM[optimizer]) * params,
+              attrs=(("optimizer", optimizer.value),))
 
 
 @dataclass(frozen=True)
@@ -188,13 +203,13 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
         add(fwd.op(name))
     for u, v, data in fwd.graph.edges(data=True):
         g.add_edge(u, v, **data)
-    recompute = _recompute_set(fwd, checkpointing)
+    recompute = recompute_set(fwd, checkpointing)
     triggers = _layer_triggers(fwd, recompute)
     for name in reversed(order):
         op = fwd.op(name)
         preds = fwd.predecessors(name)
         needs_input_grad = bool(preds) and op.kind != OpKind.EMBEDDING
-        bop = _backward(op, needs_input_grad)
+        bop = backward_op(op, needs_input_grad)
         if name in recompute:
             rop = op.renamed(f"{name}.recompute", phase=Phase.RECOMPUTE, param_elems=0.0)
             add(rop)
@@ -212,9 +227,7 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
             g.add_edge(f"{s}.grad", bop.name, elems=op.output_elems)
     state = optimizer_state_elems(fwd, optimizer)
     params = fwd.parameters
-    opt = Op("optimizer.step", OpKind.OPTIMIZER, phase=Phase.OPTIMIZER, flops=params * FLOPS_PER_PARAM[optimizer],
-             input_elems=0.0, output_elems=0.0, weight_read_elems=(3 + 2 * STATE_PER_PARAM[optimizer]) * params,
-             attrs=(("optimizer", optimizer.value),))
+    opt = optimizer_op(params, optimizer)
     add(opt)
     for name in order:
         if fwd.op(name).param_elems:
@@ -227,7 +240,7 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
 _SELECTIVE = (OpKind.ATTENTION, OpKind.SOFTMAX, OpKind.ACTIVATION, OpKind.NORM, OpKind.ELEMENTWISE)
 
 
-def _recompute_set(fwd: ComputeGraph, mode: Checkpointing) -> set[str]:
+def recompute_set(fwd: ComputeGraph, mode: Checkpointing) -> set[str]:
     """Forward ops whose outputs are dropped after the forward pass and recomputed in backward.
 
     Layer boundaries (ops whose output is consumed by another layer, graph outputs, embeddings)
