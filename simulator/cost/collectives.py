@@ -10,6 +10,8 @@ per-step latency ``a`` (s):
 - tree all-reduce (pipelined, double binary tree): ``2 log2(n) a + 2 S / B``.
 - all-to-all: each rank sends ``(n-1)/n`` of its data: ``(n-1) a + (n-1)/n * S / B``.
 - point-to-point: ``a + S / B``.
+- on a fully connected mesh of ``L`` peer links per device (``LinkModel.peer_links``), ``n`` ranks
+  use ``n - 1`` of them: ``B`` becomes ``B * min(1, (n-1)/L)`` (one link for point-to-point).
 The hierarchical (two-level) form lives with the fabrics, in ``engine/cluster.py``'s ``phases``.
 """
 from __future__ import annotations
@@ -57,6 +59,7 @@ class LinkModel:
 
     bandwidth_bps: float
     latency_s: float
+    peer_links: int = 1  # a fully connected mesh splits bandwidth_bps over one link per peer
 
 
 def collective_time_s(kind: Collective, *, n: int, nbytes: float, link: LinkModel,
@@ -75,6 +78,9 @@ def collective_time_s(kind: Collective, *, n: int, nbytes: float, link: LinkMode
     if n <= 1 or nbytes <= 0:
         return 0.0
     a, b = link.latency_s, link.bandwidth_bps
+    # on a mesh, n ranks reach each other over n - 1 of each device's peer links (one for a
+    # point-to-point transfer); a switch port gives its whole bandwidth to any peer
+    b *= min(1.0, (n - 1) / link.peer_links)
     if kind == Collective.P2P:
         return a + nbytes / b
     if kind == Collective.ALL_TO_ALL:

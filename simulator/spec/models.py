@@ -159,7 +159,9 @@ class MemoryLevel(Frozen):
 class Link(Frozen):
     """An interconnect port group: ``bandwidth_gbs`` per direction, summed over its lanes/links.
 
-    ``latency_us`` per message step in microseconds, ``energy_pj_per_byte`` per byte sent. See
+    ``latency_us`` per message step in microseconds, ``energy_pj_per_byte`` per byte sent.
+    ``peer_links`` > 1: the links go straight to that many peers (a fully connected mesh such as
+    MI300X's seven xGMI links), so one peer gets ``bandwidth_gbs / peer_links``. See
     :class:`Frozen` for an example.
     """
 
@@ -168,6 +170,7 @@ class Link(Frozen):
     bandwidth_gbs: Annotated[float, Field(gt=0, le=MAX_BANDWIDTH_GBS), at_least(MIN_RATE)]
     latency_us: Annotated[float, Field(ge=0, le=1e6)] = 1.0
     energy_pj_per_byte: Annotated[float, Field(ge=0, le=1e5)] = 10.0
+    peer_links: Annotated[int, Field(ge=1, le=1024)] = 1
     source: Source
 
 

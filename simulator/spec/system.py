@@ -4,7 +4,8 @@ A system spec names its device (a catalogue name) and two fabrics. ``topology`` 
 collective's traffic crosses the fabric: ``switch`` (NVSwitch: every device has its full injection
 bandwidth to every other), ``ring`` and ``torus`` (neighbour links; a torus ring per dimension),
 ``fat_tree`` / ``rail`` (non-blocking InfiniBand / Ethernet, ``oversubscription`` >= 1 divides the
-bandwidth), ``pcie_tree`` (devices share the host bridge).
+bandwidth), ``pcie_tree`` (devices share the host bridge), ``mesh`` (fully connected: one direct link
+per peer, ``peer_links`` of them sharing the per-device bandwidth, as AMD's xGMI platforms).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pydantic import Field, model_validator
 
 from .models import MAX_BANDWIDTH_GBS, MIN_FRACTION, MIN_RATE, Count, Frozen, LinkKind, Name, Price, Source, at_least
 
-Topology = Literal["switch", "ring", "torus", "fat_tree", "rail", "pcie_tree"]
+Topology = Literal["switch", "ring", "torus", "fat_tree", "rail", "pcie_tree", "mesh"]
 
 
 # Achievable fraction of link peak for large collectives: NCCL all-reduce bus bandwidth on 8x H100
@@ -27,7 +28,8 @@ class Fabric(Frozen):
     ``efficiency`` is the achievable fraction of it for large collectives.
 
     ``latency_us`` per step in microseconds, ``energy_pj_per_byte`` per byte sent; ``dims`` the torus
-    shape. Raises ``pydantic.ValidationError`` on bad values (see :class:`~simulator.spec.models.Frozen`).
+    shape; ``peer_links``: direct links the bandwidth is split over (a mesh): a point-to-point
+    transfer gets one link's share, collectives over all peers use all of them. Raises ``pydantic.ValidationError`` on bad values (see :class:`~simulator.spec.models.Frozen`).
 
     Example:
         >>> f = Fabric(topology="switch", link="nvlink", bandwidth_gbs=450, source="DGX H100 datasheet")
@@ -43,6 +45,7 @@ class Fabric(Frozen):
     oversubscription: Annotated[float, Field(ge=1, le=64)] = 1.0
     efficiency: Annotated[float, Field(gt=0, le=1), at_least(MIN_FRACTION)] = DEFAULT_LINK_EFFICIENCY
     energy_pj_per_byte: Annotated[float, Field(ge=0, le=1e5)] = 10.0
+    peer_links: Count = 1
     source: Source
 
 
