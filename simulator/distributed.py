@@ -3,6 +3,7 @@ a parallelism layout, micro-batches; returns a SimulationResult with per-device 
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from .cost.base import CostOptions
@@ -21,6 +22,7 @@ from .spec.system import DEFAULT_LINK_EFFICIENCY, Fabric, SystemSpec
 from .trace import Trace
 from .units import GIGA, PICO
 from .workload.loader import Workload
+from .workload.ops import OpKind
 
 MAX_DEVICES = 1_000_000
 
@@ -45,10 +47,12 @@ def implicit_system(hw: _DeviceBase, devices: int) -> SystemSpec:
     if link is None:
         raise ScenarioError(f"devices: {hw.name} declares no links to connect {devices} devices")
     topology = {LinkKind.ICI: "torus", LinkKind.PCIE: "pcie_tree", LinkKind.USB: "pcie_tree"}.get(link.kind, "switch")
+    if link.peer_links > 1:
+        topology = "mesh"
     bw = link.bandwidth_gbs / (devices / 2 if topology == "pcie_tree" and devices > 2 else 1)
     fabric = Fabric(topology=topology, link=link.kind, bandwidth_gbs=bw, latency_us=link.latency_us,
                     energy_pj_per_byte=link.energy_pj_per_byte, efficiency=DEFAULT_LINK_EFFICIENCY,
-                    source=link.source)
+                    peer_links=link.peer_links, source=link.source)
     return SystemSpec(name=f"{hw.name}-x{devices}", display_name=f"{devices} x {hw.display_name}", vendor=hw.vendor,
                       kind="system", device=hw.name, devices_per_node=devices, max_nodes=1, intra_node=fabric,
                       source=f"implicit node over {hw.name}'s {link.name} link")
@@ -56,7 +60,7 @@ def implicit_system(hw: _DeviceBase, devices: int) -> SystemSpec:
 
 def _link(f: Fabric) -> LinkModel:
     return LinkModel(bandwidth_bps=f.bandwidth_gbs * GIGA * f.efficiency / f.oversubscription,
-                     latency_s=f.latency_us * 1e-6)
+                     latency_s=f.latency_us * 1e-6, peer_links=f.peer_links)
 
 
 def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
@@ -97,15 +101,21 @@ def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
 
 def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scenario, *, devices: int,
                      parallelism: Any = None, microbatches: int | None = None, symmetric: bool = True,
-                     fused_attention: bool = True) -> SimulationResult:
+                     fused_attention: bool = True, past_len: int = 0, logits: str = "all",
+                     kv_cache_bytes: float = 0.0) -> SimulationResult:
     """One training step or inference batch on ``devices`` devices (see :func:`simulator.simulate`).
 
     ``sc.batch_size`` is the global batch (samples) over all data-parallel replicas; the result adds
     ``bubble_fraction``, ``communication_time_s`` (s), ``scaling_efficiency`` and ``per_device``.
+    For LLM serving (inference only), ``past_len`` and ``logits`` shape a decode step as in
+    :func:`simulator.api.build_graph`, and ``kv_cache_bytes`` (the whole batch's KV cache, B) is
+    resident memory split over the devices: by data replica, pipeline stage and tensor rank, KV
+    heads replicated when tensor parallelism exceeds them (``tp > kv_heads``).
 
     Raises:
         ScenarioError: a device count outside 1..1,000,000, a bad parallelism layout or micro-batch
-            count, a batch that does not split, or more devices than the system holds.
+            count, a batch that does not split, or more devices than the system holds; a KV cache
+            or past context in training.
 
     Example:
         >>> from simulator.scenario import make_scenario
@@ -126,13 +136,17 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     if not isinstance(m, int) or m < 1:
         raise ScenarioError(f"microbatches: must be a positive integer, got {m!r}")
     mb = microbatch_size(global_batch, p, m)
-    fwd = wl.build(batch_size=mb, seq_len=sc.seq_len, image_size=sc.image_size)
+    if sc.mode == Mode.TRAINING and (past_len or kv_cache_bytes):
+        raise ScenarioError("past_len / kv_cache_bytes: a KV cache is for inference (decode steps), not training")
+    fwd = wl.build(batch_size=mb, seq_len=sc.seq_len, image_size=sc.image_size, past_len=past_len, logits=logits)
     options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
     check_supported(hw, numerics)
     requested = sc.precision
     sc = sc.with_(precision=numerics.compute)  # what the device really computes and stores
     plan = build_plan(fwd, hw, sc, p, m, mb, options=options)
+    if kv_cache_bytes:
+        plan = _with_kv_cache(plan, fwd, p, kv_cache_bytes)
     fab = fabrics_for(system, p, devices)
     training = sc.mode == Mode.TRAINING
     ct = run_cluster(plan, fab, device_name=hw.name, training=training, symmetric=symmetric)
@@ -141,6 +155,15 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
         result.summary["precision"] = requested.value
         result.extra["effective_precision"] = sc.precision.value
     return result
+
+
+def _with_kv_cache(plan, fwd, p: Parallelism, kv_cache_bytes: float):
+    """``plan`` with each device's share of the KV cache added to its resident memory."""
+    attn = [fwd.op(n) for n in fwd.order if fwd.op(n).kind == OpKind.ATTENTION]
+    kv_heads = dict(attn[0].attrs).get("kv_heads", dict(attn[0].attrs).get("heads", 1)) if attn else p.tensor
+    per_device = kv_cache_bytes / p.devices * max(1.0, p.tensor / kv_heads)
+    stages = tuple(replace(st, static_bytes={**st.static_bytes, "kv_cache": per_device}) for st in plan.stages)
+    return replace(plan, stages=stages)
 
 
 def _ideal_step_s(wl: Workload, hw: _DeviceBase, sc: Scenario, fwd, global_batch: int, devices: int,
@@ -214,7 +237,8 @@ def _result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options
     extra = {"bubble_fraction": bubble, "communication_time_s": exposed_comm,
              "scaling_efficiency": min(1.0, ideal / step) if step > 0 else 0.0,
              "parallelism": {"data": p.data, "tensor": p.tensor, "pipeline": p.pipeline, "expert": p.expert,
-                             "zero_stage": p.zero_stage, "schedule": p.schedule},
+                             "zero_stage": p.zero_stage, "schedule": p.schedule,
+                             "sequence_parallel": p.sequence_parallel, "tp_overlap": p.tp_overlap},
              "microbatches": plan.microbatches, "microbatch_size": plan.microbatch_size, "nodes": nodes,
              "per_device": per_role, "oom_at_s": st_w.ledger.peak_time_s if not fits else None}
     trace = Trace(events=ct.events, memory=ct.memory, end_s=step, peak_bytes=peak)

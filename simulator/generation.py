@@ -210,7 +210,8 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
              prompt_len: int = 512, output_len: int = 128, precision: str = "bf16",
              weight_precision: str | None = None, kv_precision: str | None = None, fused_attention: bool = True,
              power_cap_w: float | None = None, overrides: Mapping[str, Any] | None = None,
-             decode_samples: int | None = DEFAULT_DECODE_SAMPLES) -> GenerationResult:
+             decode_samples: int | None = DEFAULT_DECODE_SAMPLES, devices: int | None = None,
+             parallelism: Any = None, microbatches: int | None = None) -> GenerationResult:
     """Simulate autoregressive generation: prefill of the prompt, then ``output_len - 1`` decode steps.
 
     Args:
@@ -225,6 +226,11 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         fused_attention, power_cap_w, overrides: as in :func:`simulator.simulate`.
         decode_samples: decode positions simulated (>= 2; first and last always included), the rest
             interpolated; ``None`` simulates every step.
+        devices, parallelism, microbatches: serve on several devices (a system spec defaults to its
+            full size), e.g. ``devices=2, parallelism="tp=2"`` for a 70B model on two GPUs: every
+            prefill and decode step then runs in the cluster engine with its tensor-parallel
+            all-reduces and pipeline hops, and each device holds its share of the KV cache.
+            ``batch_size`` is then the global batch over the data-parallel replicas.
 
     Raises:
         InputError: bad names, files or arguments; a workload without a KV cache.
@@ -242,21 +248,36 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
     per_token = kv_cache_bytes_per_token(wl, kv_p.bytes) * batch_size  # B per token position, whole batch
     base = dict(mode="inference", batch_size=batch_size, precision=precision, weight_precision=weight_precision,
                 fused_attention=fused_attention, power_cap_w=power_cap_w)
-    prefill = run_scenario(wl, hw, make_scenario(seq_len=prompt_len, **base), logits="last",
-                           extra_static_bytes=per_token * prompt_len)
+    step = _stepper(wl, hw, devices=devices, parallelism=parallelism, microbatches=microbatches,
+                    fused_attention=fused_attention)
+    prefill = step(make_scenario(seq_len=prompt_len, **base), 0, per_token * prompt_len)
     step_sc = make_scenario(seq_len=1, **base)
     positions = decode_positions(output_len - 1, decode_samples)
     samples = tuple(
         DecodeSample(position=t, past_len=prompt_len + t, kv_cache_bytes=per_token * (prompt_len + t + 1),
-                     result=run_scenario(wl, hw, step_sc, past_len=prompt_len + t, logits="last",
-                                         extra_static_bytes=per_token * (prompt_len + t + 1)))
+                     result=step(step_sc, prompt_len + t, per_token * (prompt_len + t + 1)))
         for t in positions)
-    return _combine(wl, hw, prefill, samples, batch_size=batch_size, prompt_len=prompt_len, output_len=output_len,
+    return _combine(wl, prefill, samples, batch_size=batch_size, prompt_len=prompt_len, output_len=output_len,
                     kv_total=per_token * (prompt_len + output_len),
                     weight_precision=parse_precision(weight_precision or precision).value, kv_precision=kv_p.value)
 
 
-def _combine(wl: Workload, hw: _DeviceBase, prefill: SimulationResult, samples: tuple[DecodeSample, ...], *,
+def _stepper(wl: Workload, hw, *, devices: int | None, parallelism: Any, microbatches: int | None,
+             fused_attention: bool):
+    """``step(scenario, past_len, kv_cache_bytes) -> SimulationResult`` on one device or a cluster."""
+    from .spec.system import SystemSpec
+
+    if not (isinstance(hw, SystemSpec) or (devices or 1) > 1 or parallelism is not None):
+        return lambda sc, past, kv: run_scenario(wl, hw, sc, past_len=past, logits="last", extra_static_bytes=kv)
+    from .distributed import simulate_cluster
+
+    n = devices or (hw.devices_per_node * (hw.max_nodes or 1) if isinstance(hw, SystemSpec) else 1)
+    return lambda sc, past, kv: simulate_cluster(wl, hw, sc, devices=n, parallelism=parallelism,
+                                                 microbatches=microbatches, fused_attention=fused_attention,
+                                                 past_len=past, logits="last", kv_cache_bytes=kv)
+
+
+def _combine(wl: Workload, prefill: SimulationResult, samples: tuple[DecodeSample, ...], *,
              batch_size: int, prompt_len: int, output_len: int, kv_total: float, weight_precision: str,
              kv_precision: str) -> GenerationResult:
     w = decode_weights(tuple(d.position for d in samples))
@@ -280,13 +301,13 @@ def _combine(wl: Workload, hw: _DeviceBase, prefill: SimulationResult, samples: 
     tokens = batch_size * output_len
     steps = output_len - 1
     return GenerationResult(
-        workload=wl.name, hardware=hw.name, batch_size=batch_size, prompt_len=prompt_len, output_len=output_len,
+        workload=wl.name, hardware=prefill.summary["hardware"], batch_size=batch_size, prompt_len=prompt_len, output_len=output_len,
         precision=prefill.summary["precision"], weight_precision=weight_precision, kv_precision=kv_precision,
         ttft_s=prefill.step_time_s, tpot_s=decode_s / steps if steps else 0.0, decode_time_s=decode_s,
         total_time_s=total, tokens_per_s=tokens / total if total > 0 else 0.0, kv_cache_bytes=kv_total,
         weight_bytes=prefill.memory_breakdown["weights"], peak_memory_bytes=peak, memory_capacity_bytes=capacity,
         fits_in_memory=fits, energy_j=energy, energy_per_token_j=energy / tokens,
-        average_power_w=energy / total if total > 0 else hw.power.idle_w,
+        average_power_w=energy / total if total > 0 else prefill.average_power_w,
         bottleneck={"prefill": prefill.bottleneck, "decode": decode_bn}, decode_steps=steps,
         prefill=prefill, decode=samples)
 
@@ -300,6 +321,9 @@ def _add_cli_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kv-precision", help="KV-cache format (defaults to --precision)")
     p.add_argument("--decode-samples", type=int, default=DEFAULT_DECODE_SAMPLES,
                    help="decode positions simulated, the rest interpolated (0: every step)")
+    p.add_argument("--devices", type=int, help="serve on this many devices (a system spec defaults to its size)")
+    p.add_argument("--parallel", help="parallelism, e.g. tp=2 or dp=2,tp=4,pp=2")
+    p.add_argument("--microbatches", type=int, help="pipeline micro-batches per data-parallel replica")
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -312,7 +336,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                  output_len=args.output_len, precision=args.precision, weight_precision=args.weight_precision,
                  kv_precision=args.kv_precision, fused_attention=not args.no_fused_attention,
                  power_cap_w=args.power_cap_w, overrides=_parse_overrides(args.set),
-                 decode_samples=args.decode_samples or None)
+                 decode_samples=args.decode_samples or None, devices=args.devices, parallelism=args.parallel,
+                 microbatches=args.microbatches)
     print(g.to_json() if args.format == "json" else g.table())
     return 0
 

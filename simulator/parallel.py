@@ -27,7 +27,13 @@ class Parallelism:
     """Degrees of parallelism; ``devices = data * tensor * pipeline``. ``expert`` must divide ``data``.
 
     ``zero_stage`` 0-3 shards optimizer state / gradients / weights over the data-parallel group;
-    ``schedule`` is the pipeline schedule (``1f1b`` or ``gpipe``). Not validated here: build it with
+    ``schedule`` is the pipeline schedule (``1f1b`` or ``gpipe``); ``sequence_parallel`` splits the
+    ops between tensor-parallel blocks (norms, residual adds, dropout) along the sequence over the
+    tensor ranks, as Megatron's sequence parallelism does (Korthikanti et al., MLSys 2023): their
+    activations and work divide by ``tensor``, and each all-reduce becomes a reduce-scatter plus an
+    all-gather of the same total time. ``tp_overlap`` runs the tensor-parallel collectives alongside
+    the next GEMMs of the same pass (Megatron's ``--tp-comm-overlap``: chunked and pipelined with
+    the GEMMs), so only what outlasts that pass's compute is exposed. Not validated here: build it with
     :func:`parse_parallelism`, which raises :class:`~simulator.errors.ScenarioError`.
 
     Example:
@@ -41,6 +47,8 @@ class Parallelism:
     expert: int = 1
     zero_stage: int = 0
     schedule: str = "1f1b"
+    sequence_parallel: bool = False
+    tp_overlap: bool = False
 
     @property
     def devices(self) -> int:
@@ -74,13 +82,20 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
                 items[k.strip()] = v.strip()
         else:
             items = dict(value)
-        alias = {"dp": "data", "tp": "tensor", "pp": "pipeline", "ep": "expert", "zero": "zero_stage"}
+        alias = {"dp": "data", "tp": "tensor", "pp": "pipeline", "ep": "expert", "zero": "zero_stage",
+                 "sp": "sequence_parallel"}
+        flags = ("sequence_parallel", "tp_overlap")
         clean: dict = {}
         for k, v in items.items():
             key = alias.get(k, k)
-            if key not in ("data", "tensor", "pipeline", "expert", "zero_stage", "schedule"):
+            if key not in ("data", "tensor", "pipeline", "expert", "zero_stage", "schedule") + flags:
                 raise ScenarioError(f"parallelism: unknown key {k!r}; use data/dp, tensor/tp, pipeline/pp, "
-                                    "expert/ep, zero_stage, schedule")
+                                    "expert/ep, zero_stage, schedule, sequence_parallel/sp, tp_overlap")
+            if key in flags:
+                if str(v).lower() not in ("0", "1", "true", "false"):
+                    raise ScenarioError(f"parallelism: {k} must be 0/1 or true/false, got {v!r}")
+                clean[key] = str(v).lower() in ("1", "true")
+                continue
             if key == "schedule":
                 clean[key] = str(v).lower()
                 continue
@@ -122,8 +137,11 @@ def _div(x: int, t: int) -> int:
     return max(1, ceil_div(x, t))
 
 
-def shard_op(op: Op, tp: int, ep: int = 1) -> tuple[Op, str | None]:
+def shard_op(op: Op, tp: int, ep: int = 1, sequence_parallel: bool = False) -> tuple[Op, str | None]:
     """The part of ``op`` one tensor-parallel rank runs, and the collective that must follow it.
+
+    With ``sequence_parallel``, a layer's remaining ops (norms, residual adds) run on 1/tp of the
+    sequence.
 
     Returns (op, "tp_all_reduce" | "ep_all_to_all" | None). Pure; raises nothing (degrees are
     checked by :func:`parse_parallelism` and :func:`check_tensor_parallel`).
@@ -150,8 +168,10 @@ def shard_op(op: Op, tp: int, ep: int = 1) -> tuple[Op, str | None]:
                        weight_read_elems=op.weight_read_elems / tp, gemms=g), None
     if name.endswith(_ROW):
         g = tuple(Gemm(m=x.m, n=x.n, k=_div(x.k, tp), count=x.count) for x in op.gemms)
-        return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp, param_elems=op.param_elems / tp,
-                       weight_read_elems=op.weight_read_elems / tp, gemms=g), "tp_all_reduce"
+        out = op.output_elems / tp if sequence_parallel else op.output_elems  # reduce-scattered
+        return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp, output_elems=out,
+                       param_elems=op.param_elems / tp, weight_read_elems=op.weight_read_elems / tp,
+                       gemms=g), "tp_all_reduce"
     if op.kind == OpKind.ATTENTION or (layer_of(name) is not None and ".mlp." in name and op.kind in
                                        (OpKind.ACTIVATION, OpKind.ELEMENTWISE)):
         g = tuple(Gemm(m=x.m, n=x.n, k=x.k, count=_div(x.count, tp)) for x in op.gemms)
@@ -162,6 +182,9 @@ def shard_op(op: Op, tp: int, ep: int = 1) -> tuple[Op, str | None]:
             "tp_all_reduce"
     if op.kind == OpKind.LOSS:
         return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp), None
+    if sequence_parallel and layer_of(name) is not None and not op.gemms:
+        return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp,
+                       output_elems=op.output_elems / tp), None
     return op, None
 
 

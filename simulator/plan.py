@@ -29,8 +29,10 @@ BUCKET_BYTES = 25 * 1024 * 1024
 class Segment:
     """A piece of one stage's work for one micro-batch.
 
-    ``collective`` is None for compute. ``group`` is "tp", "dp" or "ep"; ``async_`` collectives run
-    on the links while compute continues. Units: ``duration_s`` and ``throttled_s`` in s, ``flops``
+    ``collective`` is None for compute. ``group`` is "tp", "dp" or "ep"; ``async_`` collectives
+    (gradient syncs) run once per step, in the last micro-batch's backward, on the links while
+    compute continues until the end of the step; ``overlap`` ones until the end
+    of the pass (forward or backward of one micro-batch) they belong to. Units: ``duration_s`` and ``throttled_s`` in s, ``flops``
     in FLOP, ``energy_j`` in J, ``bytes_moved`` (memory traffic) and ``nbytes`` (collective payload) in B.
 
     Example:
@@ -47,6 +49,7 @@ class Segment:
     group: str = ""
     nbytes: float = 0.0
     async_: bool = False
+    overlap: bool = False
     label: str = ""
     throttled_s: float = 0.0
 
@@ -168,7 +171,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
         gather = p.zero_stage >= 3 and p.data > 1
         current: Any = object()
         for n in names:
-            op, after = shard_op(fwd.op(n), p.tensor, p.expert)
+            op, after = shard_op(fwd.op(n), p.tensor, p.expert, p.sequence_parallel)
             params += op.param_elems
             if gather and layer_of(n) != current:
                 current = layer_of(n)
@@ -176,7 +179,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
             fitems.append((cost(op), None, n))
             if after == "tp_all_reduce":
                 fitems.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp", nbytes=hidden_bytes[n],
-                                             label=f"{n} all-reduce"), ""))
+                                             overlap=p.tp_overlap, label=f"{n} all-reduce"), ""))
             elif after == "ep_all_to_all":
                 nbytes = fwd.op(n).input_elems * act
                 fitems.insert(len(fitems) - 1, (None, Segment(collective=Collective.ALL_TO_ALL, group="ep",
@@ -187,7 +190,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
             bucket = 0.0
             current = object()
             for n in reversed(names):
-                op, after = shard_op(fwd.op(n), p.tensor, p.expert)
+                op, after = shard_op(fwd.op(n), p.tensor, p.expert, p.sequence_parallel)
                 if gather and layer_of(n) != current:
                     current = layer_of(n)
                     bitems.append((None, _param_gather(layer_params[current], sc, n), ""))
@@ -198,8 +201,8 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
                 bitems.append((cost(bop), None, bop.name))
                 if n.endswith((".attn.qkv", ".mlp.up")) and p.tensor > 1:
                     bitems.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp",
-                                                 nbytes=fwd.op(n).input_elems * act, label=f"{bop.name} all-reduce"),
-                                   ""))
+                                                 nbytes=fwd.op(n).input_elems * act, overlap=p.tp_overlap,
+                                                 label=f"{bop.name} all-reduce"), ""))
                 if after == "ep_all_to_all":
                     nbytes = fwd.op(n).input_elems * act
                     for tag in ("combine", "dispatch"):
@@ -214,10 +217,12 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
         static = resident_bytes(params=params, state_elems=params * state_per_param, training=training,
                                 compute=sc.precision, weights=sc.weights, zero_stage=p.zero_stage,
                                 data_parallel=p.data)
-        act_saved = sum(shard_op(fwd.op(n), p.tensor, p.expert)[0].output_elems for n in names
+        act_saved = sum(shard_op(fwd.op(n), p.tensor, p.expert, p.sequence_parallel)[0].output_elems for n in names
                         if n not in recompute) * act
         last = names[-1] if names else None
         boundary = hidden_bytes[last] if last and s < p.pipeline - 1 else 0.0
+        if p.sequence_parallel:
+            boundary /= p.tensor  # each tensor rank sends its sequence shard to its peer of the next stage
         opt = _optimizer_segments(params, sc, p, hw, numerics, options) if training else ()
         stages.append(StagePlan(stage=s, forward=_merge(fitems), backward=_merge(bitems), optimizer=opt,
                                 static_bytes=static, activation_bytes_per_microbatch=act_saved if training else 0.0,
@@ -227,8 +232,11 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
 
 
 def _grad_sync(p: Parallelism, nbytes: float, where: str) -> Segment:
-    # ZeRO 2/3 reduce-scatter the gradients instead of all-reducing them (half the traffic)
-    kind = Collective.REDUCE_SCATTER if p.zero_stage >= 2 else Collective.ALL_REDUCE
+    # With any ZeRO stage a rank updates only its shard, so it needs only its shard's reduced
+    # gradients: a reduce-scatter (half an all-reduce's traffic), paired with the all-gather of the
+    # updated weights after the optimizer: 2x the model bytes per step, as plain data parallelism
+    # (Rajbhandari et al., ZeRO, SC20, sec. 7.2.1; Megatron's distributed optimizer does the same)
+    kind = Collective.REDUCE_SCATTER if p.zero_stage >= 1 else Collective.ALL_REDUCE
     return Segment(collective=kind, group="dp", nbytes=nbytes, async_=True, label=f"grad {kind.value} @{where}")
 
 

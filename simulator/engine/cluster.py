@@ -213,6 +213,7 @@ def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: 
         return entry[1]
 
     def run_segments(c, segs, task: tuple, phase: str, pending: list):
+        in_pass: list = []  # overlapped collectives: done before this pass ends
         for i, seg in enumerate(segs):
             if seg.collective is None:
                 with compute[c].request() as req:
@@ -226,13 +227,22 @@ def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: 
                                          flops=seg.flops, bytes_moved=seg.bytes_moved, bound=seg.bound,
                                          energy_j=seg.energy_j, throttled_s=seg.throttled_s))
                 continue
+            if seg.async_ and task[1] != plan.microbatches - 1:
+                # gradients accumulate over the micro-batches: one sync per step, in the last backward
+                continue
             done = collective(c, seg, (task, i), phase)
             if seg.async_:
                 pending.append(done)
+            elif seg.overlap:
+                in_pass.append(done)
             else:
                 t0 = env.now
                 yield done
                 stats[c].comm_blocking_s += env.now - t0
+        if in_pass:
+            t0 = env.now
+            yield env.all_of(in_pass)
+            stats[c].comm_blocking_s += env.now - t0
 
     def send(c, k: int, kind: str, nbytes: float):
         d, t, s = c
