@@ -1,13 +1,15 @@
 """Map one measurement row to a :class:`~validation.rows.Case`, or say why it cannot be expressed.
 
 The rules read top to bottom as a checklist: device known? metric a step-level quantity? workload
-in the zoo (or a one-op micro-benchmark)? precision stated? batch and shape known? one device, or a
-data-parallel group within one node? Each refusal names the missing feature.
+in the zoo (or a one-op micro-benchmark)? precision stated? batch and shape known? one device, a
+data-parallel group within one node, or a multi-device layout (collectives, tensor-parallel
+serving, multi-node training: :mod:`validation.cluster_rows`)? Each refusal names the missing feature.
 """
 from __future__ import annotations
 
 import re
 
+from .cluster_rows import cluster_training_case, collective_case, serving_case
 from .rows import (MAX_DP_DEVICES, Case, Row, Unexpressible, family_of, first_int, parse_precision,
                    resolve_device)
 
@@ -25,6 +27,11 @@ WORKLOADS: tuple[tuple[str, str], ...] = (
     (r"inception v1", "googlenet"),
     (r"vgg16", "vgg16"),
     (r"alexnet conv layers", "alexnet-conv"),
+    (r"gpt 1\.7b", "megatron-gpt-1.7b"),
+    (r"gpt 16b", "megatron-gpt-16b"),
+    (r"gpt 177b", "megatron-gpt-177b"),
+    (r"gpt 462b", "megatron-gpt-462b"),
+    (r"gpt-3 175b", "gpt3-175b"),
 )
 
 # Offline MLPerf rows do not state the batch; for fixed-shape CNNs throughput saturates well before
@@ -61,7 +68,7 @@ def map_row(row: Row, catalogue: dict, kinds: dict[str, str]) -> Case | Unexpres
     if metric == "time_to_train_min":
         return _refuse(row, "time-to-train depends on epochs to converge and evaluation time, not on step time", kind)
     if re.search(r"all_reduce|sendrecv|transferbench|rccl|nccl", wl):
-        return _refuse(row, "collective / peer-to-peer link benchmark: needs the scale-out (network) feature", kind)
+        return collective_case(row, base, kind)
     if "host-to-device" in wl:
         return _refuse(row, "host-to-device copy: the engine models the host link only for weight streaming", kind)
     if metric in ("gbs",):
@@ -70,9 +77,6 @@ def map_row(row: Row, catalogue: dict, kinds: dict[str, str]) -> Case | Unexpres
         return _gemm(row, base, kind)
     if metric == "watts":
         return _power(row, base, kind)
-    if metric.startswith("tflops_per_gpu"):
-        return _refuse(row, "Megatron model FLOP/s: GPT configs with vocab 131072 not in the zoo; multi-node "
-                            "parallelism needs the scale-out feature", kind)
     return _model(row, base, kind, n)
 
 
@@ -158,13 +162,15 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
     if m:
         seq = int(m.group(1) or m.group(2))
     gen = re.search(r"in (\d+) / out (\d+)", row.shape)
-    llm = name.startswith(("gptj", "llama"))
+    llm = name.startswith(("gpt", "llama", "megatron-gpt"))
     if "offline" in wl.lower() or (metric in ("samples_per_s",) and not row.batch_size):
         if name != "resnet50":
             return _refuse(row, "MLPerf offline with a dataset of variable sequence lengths and a submitter-chosen "
                                 "batch: neither is in the row", kind)
-    if llm and n > 1:
-        return _refuse(row, f"LLM on {n} devices (tensor/pipeline parallel): needs the scale-out feature", kind)
+    if n > 1 and (llm or n > MAX_DP_DEVICES) and "offline" not in wl.lower():
+        if mode == "training":
+            return cluster_training_case(row, base, kind, name, prec, seq, image, assumptions)
+        return serving_case(row, base, kind, name, prec, weight_prec, assumptions)
     batch, scale, accum, extra = _batch(row, n, name, kind)
     if batch is None:
         return _refuse(row, extra or "batch size not stated", kind)
@@ -178,7 +184,7 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
         if metric not in ("tokens_per_s",):
             return _refuse(row, f"metric {metric} of a generation run needs the serving feature", kind)
         if not row.batch_size.strip().isdigit():
-            return _refuse(row, "in-flight batching with an unstated batch: needs the serving feature", kind)
+            return _refuse(row, "in-flight batching at an unstated batch or request rate: simulator.serve needs one of them", kind)
         return Case(**base, task="generate", category="llm", workload=name, mode="inference", precision=prec, fused=True,
                     weight_precision=weight_prec, batch=batch, generate=(int(gen.group(1)), int(gen.group(2))),
                     assumptions=tuple(assumptions + ["static batching: prefill then one decode step per output token"]))
@@ -227,7 +233,7 @@ def _batch(row: Row, n: int, name: str, kind: str) -> tuple[int | None, int, int
     b = first_int(text)
     if b is None:
         if "ifb" in text or "concurrency" in text:
-            return None, 1, 1, "in-flight batching at an unstated batch: needs the serving feature"
+            return None, 1, 1, "in-flight batching at an unstated batch or request rate: simulator.serve needs one of them"
         return None, 1, 1, f"batch {row.batch_size!r} not a number"
     per_device = "/gpu" in text or "/core" in text
     if n > 1 and not per_device:

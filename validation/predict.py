@@ -11,13 +11,17 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.api import run_scenario
+from simulator.api import run_scenario, simulate
+from simulator.distributed import collective_benchmark
+from simulator.errors import SimulatorError
+from simulator.generation import generate
 from simulator.scenario import make_scenario
 from simulator.spec.loader import load_hardware
 from simulator.workload import ops as O
 from simulator.workload.graph import GraphBuilder
 from simulator.workload.loader import Workload, load_workload
 
+from .cluster_rows import megatron_model_flops
 from .fusion import fused
 from .rows import Case
 
@@ -125,17 +129,49 @@ def _exposed_gradient_sync_s(case: Case, hw) -> float:
     return float(r.extra["communication_time_s"])
 
 
-def _generate(case: Case, hw) -> tuple[float, object]:
-    wl = _workload(case)
+def _generate(case: Case, hw) -> Prediction:
+    """Prefill + decode through :func:`simulator.generate` (decode step time is close to affine in
+    the cache length: three sampled positions, interpolated), on one device or ``case.devices``."""
     n_in, n_out = case.generate
-    pre = run_scenario(wl, hw, _scenario(case, batch=case.batch, seq_len=n_in), logits="last")
-    total = pre.summary["step_time_s"]
-    # decode step time is close to affine in the cache length: Simpson's rule over three lengths
-    pts = (n_in, n_in + (n_out - 1) / 2, n_in + n_out - 1)
-    times = [run_scenario(wl, hw, _scenario(case, batch=case.batch, seq_len=1), past_len=int(p),
-                          logits="last").summary["step_time_s"] for p in pts]
-    total += n_out * (times[0] + 4 * times[1] + times[2]) / 6
-    return total, pre
+    cluster = case.devices > 1
+    g = generate(_workload(case), load_hardware(case.system) if cluster and case.system != case.hardware else hw,
+                 batch_size=case.batch, prompt_len=n_in, output_len=n_out, precision=case.precision,
+                 weight_precision=case.weight_precision, fused_attention=case.fused_attention,
+                 decode_samples=3 if n_out > 2 else None, devices=case.devices if cluster else None,
+                 parallelism=case.parallelism or None)
+    metric = case.served_metric or case.row.metric
+    value = {"ttft_ms": g.ttft_s * 1e3, "latency_ms": g.ttft_s * 1e3, "itl_ms": g.tpot_s * 1e3,
+             "tokens_per_s_per_gpu": g.tokens_per_s / max(1, case.devices)}.get(metric, g.tokens_per_s * case.scale)
+    bound = g.bottleneck["decode"] if n_out > 1 else g.bottleneck["prefill"]
+    return Prediction(value, g.total_time_s, bound, g.average_power_w)
+
+
+def _collective(case: Case) -> Prediction:
+    op, nbytes = case.collective
+    r = collective_benchmark(case.system, collective=op, nbytes=nbytes, devices=case.devices)
+    return Prediction(r["busbw_gbs"], r["time_s"], "interconnect", 0.0)
+
+
+def _cluster(case: Case) -> Prediction:
+    """A training step of the case's layout on its system (public :func:`simulator.simulate`)."""
+    r = simulate(_workload(case), case.system, mode="training", batch_size=case.batch, seq_len=case.seq_len,
+                 image_size=case.image_size, precision=case.precision, optimizer=case.optimizer,
+                 checkpointing=case.checkpointing, fused_attention=case.fused_attention, devices=case.devices,
+                 parallelism=case.parallelism, microbatches=case.microbatches)
+    if not r.fits_in_memory:
+        raise SimulatorError(f"the layout does not fit: peak {r.peak_memory_bytes / 2**30:.1f} GiB per device")
+    step = r.step_time_s
+    metric = case.row.metric
+    if metric == "tflops_per_gpu":
+        wl = _workload(case)
+        value = megatron_model_flops(wl.params, case.batch, case.seq_len) / step / case.devices / 1e12
+    elif metric == "step_time_s":
+        value = step
+    elif metric == "tokens_per_s":
+        value = case.batch * case.seq_len / step
+    else:
+        value = case.batch / step
+    return Prediction(value, step, r.bottleneck, r.average_power_w)
 
 
 def predict(case: Case, *, extra: dict | None = None, dispatch_us: float = FRAMEWORK_DISPATCH_US) -> Prediction:
@@ -162,9 +198,11 @@ def predict(case: Case, *, extra: dict | None = None, dispatch_us: float = FRAME
         t = r.summary["step_time_s"]
         return Prediction(nbytes / t / 1e9, t, r.summary["bottleneck"], r.summary["average_power_w"])
     if case.task == "generate":
-        t, r = _generate(case, hw)
-        return Prediction(case.batch * case.generate[1] * case.scale / t, t, r.summary["bottleneck"],
-                          r.summary["average_power_w"])
+        return _generate(case, hw)
+    if case.task == "collective":
+        return _collective(case)
+    if case.task == "cluster":
+        return _cluster(case)
     t, r = _step(case, hw, dispatch_us=dispatch_us)
     if case.scale > 1 and case.mode == "training":
         t += _exposed_gradient_sync_s(case, hw)

@@ -12,7 +12,8 @@ Predictions of `accsim` scored against the published measurements in
 `../shared/calibration/measurements.csv` (each row's source and trust tag are there).
 
 * **Split** (fixed, documented in `validation.rows.assign_splits`): rows are grouped into strata by
-  (device kind, category: gemm, stream, latency, inference, training, llm, power); within a stratum,
+  (device kind, category: gemm, stream, latency, inference, training, llm, power, collective,
+  serving, scaleout); within a stratum,
   in id order, rows alternate *fit*, *test*, *fit*, ... Efficiency parameters are fitted on fit rows
   only (`python -m validation.calibrate`); test rows are never used for fitting. Stratified rather
   than id parity, because the ids come in vendor pairs and parity puts whole categories (every
@@ -25,6 +26,11 @@ Predictions of `accsim` scored against the published measurements in
 * Data-parallel training rows within one node (n_devices <= 8) add the gradient all-reduce time
   that the cluster engine finds exposed (bucketed, overlapped with backward); input pipelines and
   host work are not modelled, so those rows lean high.
+* Multi-device rows (categories collective, serving, scaleout; `validation/cluster_rows.py`) run
+  through the public multi-device API: `collective_benchmark` for nccl-tests / rccl-tests /
+  TransferBench, `generate(devices=, parallelism=)` for tensor-parallel serving, `simulate` on a
+  system spec (DGX nodes on their InfiniBand, trn1.32xlarge on EFA, GCP A3 Mega on TCPXO) for
+  multi-node training, with the layout read from the row. No efficiency parameter is fitted on them.
 """
 
 
@@ -72,6 +78,14 @@ KNOWN_GAPS = """\
   TF32 rows of TF 20.06 (M032, M041) likewise; TRT-LLM v0.5 batch-1 prefill (M105, M109) is ~40 %
   slower than a weight-streaming roofline.
 * Data-parallel rows model the exposed all-reduce but not the data loader or host, so they lean high.
+* Trainium training (M096, M097, M098) is predicted ~1.7-2x faster than AWS publishes: the Neuron
+  family's compute efficiency is fitted on Inferentia2 inference rows, and nothing here models the
+  compiler's lower efficiency on training graphs (or the stochastic-rounding / FP32-optimizer work).
+* MLPerf GPT-3 on 512 H100 (M134) runs FP8 in the model at 2x the BF16 rate; NeMo's FP8 (casts,
+  amax history, BF16 attention) gets less, so the step is predicted ~25 % short. Megatron-Core BF16
+  rows (M124-M129) land within -2..+16 %.
+* Tensor-parallel LLM serving: prefill (TTFT, M107, M118, M120) is predicted ~30 % fast, as the
+  one-device prefill rows; the TRT-LLM v0.6 peak-throughput row at batch 1024 (M102) 60 % high.
 * Power: with energy per FLOP capped by the TDP - idle convention, H100 ResNet-50 training still
   averages ~235 W (was ~170-200 W); the gap to the ~500-700 W such runs draw is power that is not per FLOP or per
   byte (SM clocks and schedulers active during memory-bound kernels).
@@ -135,6 +149,15 @@ def render_markdown(rep, *, command: str) -> str:
         lo, hi = r.predicted * math.exp(-q), r.predicted * math.exp(q)
         lines.append(f"| {r.id} | {r.split} | {r.hardware} | {r.workload[:48]} | {r.metric} | {_fmt(r.measured)} | "
                      f"{_fmt(r.predicted)} | {_fmt(lo)}-{_fmt(hi)} | {100 * r.error:+.1f} | {r.bottleneck} |")
+    multi = [r for r in sorted(rep.scored, key=lambda r: r.id) if rep.cases[r.id].devices > 1]
+    if multi:
+        lines += ["", "### Multi-device rows", "",
+                  "| id | split | devices | system | layout | metric | measured | predicted | error % |",
+                  "|---|---|---:|---|---|---|---:|---:|---:|"]
+        for r in multi:
+            c = rep.cases[r.id]
+            lines.append(f"| {r.id} | {r.split} | {c.devices} | {c.system} | {c.parallelism or c.collective[0]} | "
+                         f"{r.metric} | {_fmt(r.measured)} | {_fmt(r.predicted)} | {100 * r.error:+.1f} |")
     assumed = [(rid, c.assumptions) for rid, c in sorted(rep.cases.items()) if c.assumptions]
     if assumed:
         lines += ["", "### Assumptions per row", ""]

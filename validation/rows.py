@@ -18,7 +18,7 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MEASUREMENTS = SHARED / "calibration" / "measurements.csv"
 
 # Data-parallel rows up to one node (8 devices) are simulated as n independent devices; beyond a
-# node the network dominates and needs the scale-out feature.
+# node they run as a system spec in the cluster engine (validation.cluster_rows).
 MAX_DP_DEVICES = 8
 
 # device string in measurements.csv -> catalogue candidates (first present wins) and what-if overrides
@@ -198,8 +198,10 @@ class Case:
     """A row expressed as a simulation.
 
     ``task``: ``model`` (a zoo workload step), ``gemm`` (one matmul), ``stream`` (one element-wise
-    copy-like op), ``generate`` (prefill + decode steps of an LLM) or ``power`` (average power of a
-    proxy step). ``scale`` multiplies per-device throughput (data-parallel rows, no communication).
+    copy-like op), ``generate`` (prefill + decode steps of an LLM, on ``devices`` devices),
+    ``power`` (average power of a proxy step), ``collective`` (one nccl-tests style collective) or
+    ``cluster`` (a training step of a parallel layout over a system's nodes). ``scale`` multiplies
+    per-device throughput (data-parallel rows within a node).
     """
 
     row: Row
@@ -226,6 +228,15 @@ class Case:
     fused: bool = False                                # a graph compiler fuses pointwise ops
     logits: str = "all"                                # "last": LLM prefill computes one position's logits
     fused_attention: bool = True                       # FlashAttention-style kernel (not in 2021 eager stacks)
+    # multi-device rows (validation.cluster_rows): devices, the system spec or device they run on,
+    # the parallel layout ("dp=48,tp=8,pp=6,zero=1"), micro-batches per replica, recompute policy
+    devices: int = 1
+    system: str = ""
+    parallelism: str = ""
+    microbatches: int | None = None
+    checkpointing: str = "none"
+    collective: tuple[str, float] | None = None        # operation, bytes per rank
+    served_metric: str = ""                            # generate rows: ttft_ms, itl_ms, tokens_per_s(_per_gpu)
     assumptions: tuple[str, ...] = ()
 
 
@@ -240,10 +251,12 @@ class Unexpressible:
 
 def read_rows(path: Path = MEASUREMENTS) -> list[Row]:
     """Parse measurements.csv into rows (ids as written, values as floats)."""
-    out = []
+    out: list[Row] = []
     with open(path, newline="", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
             n = r.get("n_devices", "").strip()
+            if r["precision"].strip().lower() == "see above" and out:
+                r["precision"] = f"{out[-1].precision} (from row {out[-1].id}: 'see above')"
             out.append(Row(id=r["id"].strip(), device=r["device"].strip(), n_devices=int(n) if n.isdigit() else None,
                            workload=r["workload"].strip(), mode=r["mode"].strip(), precision=r["precision"].strip(),
                            batch_size=r["batch_size"].strip(), shape=r["seq_len_or_image_size"].strip(),
