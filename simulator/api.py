@@ -14,6 +14,7 @@ from .cost.dispatch import check_supported, device_numerics, op_cost
 from .cost.peaks import matrix_flops_per_s
 from .engine.run import Deadline, DeviceRun, WeightStream, run_device
 from .errors import ScenarioError
+from .gcpause import paused_gc
 from .result import SimulationResult
 from .scenario import Mode, Scenario, make_scenario
 from .spec.loader import list_hardware, load_hardware
@@ -263,6 +264,7 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
     return result
 
 
+@paused_gc()
 def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int, logits: str,
                   extra_static_bytes: float, deadline: Deadline | None) -> SimulationResult:
     numerics = Numerics(compute=sc.precision, weights=sc.weights)

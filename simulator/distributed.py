@@ -12,6 +12,7 @@ from .cost.collectives import LinkModel
 from .cost.peaks import matrix_flops_per_s
 from .engine.cluster import Fabrics, GroupShape, run_cluster
 from .errors import ScenarioError
+from .gcpause import paused_gc
 from .parallel import Parallelism, default_microbatches, microbatch_size, parse_parallelism
 from .plan import build_plan
 from .result import SimulationResult
@@ -99,6 +100,7 @@ def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
                    groups={"tp": tp, "dp": dp, "ep": ep}, pipeline_link=pipeline_link)
 
 
+@paused_gc()
 def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scenario, *, devices: int,
                      parallelism: Any = None, microbatches: int | None = None, symmetric: bool = True,
                      fused_attention: bool = True, past_len: int = 0, logits: str = "all",

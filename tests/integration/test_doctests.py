@@ -17,6 +17,7 @@ MODULES = [
     "simulator",
     "simulator.api",
     "simulator.errors",
+    "simulator.gcpause",
     "simulator.result",
     "simulator.scenario",
     "simulator.trace",
