@@ -52,6 +52,9 @@ MECHANISMS = """\
 * GPU split-K: a GEMM whose output tiles leave SMs idle splits K across them (weight gradients of
   convolutions: a 64x64 dW with K = batch x pixels ran on one SM before), fp32 partial sums
   written and re-read (`simulator/cost/gpu.py: split_k, gemm_plan`).
+* GPU stream-K: a few-wave GEMM with a long K loop (K >= 4096) whose tiles leave a partial last
+  wave runs as a persistent stream-K kernel (K-iterations dealt evenly over the SMs, one fix-up
+  fill), as cuBLAS / CUTLASS do; MAMF shapes were predicted up to 38 % low without it (M005).
 * GPU tile fill/epilogue: each wave of tiles pays `TILE_FILL_K` = 256 K-steps of pipeline fill and
   output store, so short-K GEMMs (convolutions) run further from peak than long-K MAMF shapes.
 * GPU tiles are cut down to small GEMM dimensions (decode attention: 1 query row is not padded to a

@@ -3,8 +3,9 @@
 GEMM: the output is cut into ``tile_m x tile_n`` tiles (smaller tiles when the big ones would leave
 SMs idle, as cuBLAS heuristics do, and never larger than the GEMM itself rounded up to a power of
 two); tiles run in waves of ``sm_count``; a wave takes one tile's time at the per-SM tensor rate, so
-a 133-tile GEMM on 132 SMs takes two waves. When the tiles alone leave SMs idle, K is split across
-them (split-K) and the fp32 partial sums are reduced through memory. Every wave also pays a fixed
+a 133-tile GEMM on 132 SMs takes two waves, unless a persistent stream-K kernel (K-iterations dealt
+evenly over the SMs, a fix-up for shared tiles) is faster. When the tiles alone leave SMs idle, K is
+split across them (split-K) and the fp32 partial sums are reduced through memory. Every wave also pays a fixed
 pipeline fill / epilogue (``TILE_FILL_K``). fp32 3x3 stride-1 convolutions without a tensor-core
 path run as Winograd. HBM traffic is each operand once if the smaller one fits in half the L2 (an
 implicit-GEMM convolution's A operand is its input tensor, not the im2col matrix), else operand
@@ -58,6 +59,15 @@ TILE_FILL_K = 256
 # transforms; Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016,
 # measure 1.5-2x over direct convolution on Maxwell in fp32. Midpoint.
 WINOGRAD_SPEEDUP = 1.75
+# Stream-K (Osama et al., PPoPP 2023; CUTLASS 2.11+ and cuBLAS's persistent kernels): instead of
+# whole tiles in waves, the GEMM's tiles x K-iterations are dealt out evenly to one persistent
+# block per SM, so a partial last wave costs its share, not a whole tile time. SMs whose share
+# straddles a tile boundary fix the tile up through L2: counted as one more pipeline fill.
+STREAM_K_BLOCK = 64  # K per main-loop iteration of the persistent kernel
+# Libraries choose stream-K for few-wave GEMMs with a long K loop, where the fix-up of shared tiles
+# and the lost tile-level L2 locality are amortised over many iterations; short-K GEMMs (most
+# convolutions, the classic 133-tiles-on-132-SMs case at K = 1024) keep whole-tile waves.
+STREAM_K_MIN_K = 4096
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,7 @@ class GemmPlan:
     blocks: int
     split_k: int
     tile: tuple[int, int]
+    stream_k: bool = False
 
 
 def split_k(sm_count: int, tiles: int, k: int) -> int:
@@ -103,8 +114,28 @@ def gemm_plan(hw: GpuSpec, g: Gemm, rate_per_sm: float) -> GemmPlan:
         if best is None or t < best.seconds:
             best = GemmPlan(seconds=t, waves=waves, blocks=blocks, split_k=s, tile=(tm, tn))
         if i == 0 and tiles >= c.sm_count:
+            if tiles % c.sm_count and g.k >= STREAM_K_MIN_K:
+                streamed = stream_k_plan(c.sm_count, tiles, g.k, (tm, tn), rate_per_sm)
+                best = streamed if streamed.seconds < best.seconds else best
             break
     return best
+
+
+def stream_k_plan(sm_count: int, tiles: int, k: int, tile: tuple[int, int], rate_per_sm: float) -> GemmPlan:
+    """Stream-K: ``tiles x ceil(k / STREAM_K_BLOCK)`` main-loop iterations shared evenly by the SMs.
+
+    ``waves`` counts pipeline fills per SM: its whole tiles plus one for a tile it shares.
+
+    Example:
+        >>> p = stream_k_plan(132, 160, 12032, (128, 256), 1.0)   # 160 tiles on 132 SMs
+        >>> p.waves, round(p.seconds / (2 * 128 * 256 * 12032), 3)     # 1.21 tiles' work, not 2
+        (3, 1.213)
+    """
+    iters = tiles * ceil_div(k, STREAM_K_BLOCK)
+    per_sm = ceil_div(iters, sm_count)
+    t = per_sm * 2.0 * tile[0] * tile[1] * STREAM_K_BLOCK / rate_per_sm
+    return GemmPlan(seconds=t, waves=ceil_div(tiles, sm_count) + 1, blocks=sm_count, split_k=1, tile=tile,
+                    stream_k=True)
 
 
 def gemm_time_s(hw: GpuSpec, g: Gemm, rate_per_sm: float) -> tuple[float, int, int]:

@@ -40,6 +40,22 @@ def test_wave_quantization_133_tiles_on_132_sms_takes_two_waves():
     assert t132 == pytest.approx(2 * 128 * 128 * 1024 / rate)
 
 
+def test_long_k_few_wave_gemm_runs_stream_k_by_hand():
+    from simulator.cost.gpu import STREAM_K_BLOCK, gemm_plan
+
+    hw = load_hardware("nvidia-h200")  # 132 SMs, 128x256 tiles
+    rate = 1e12
+    g = Gemm(m=1280, n=4096, k=12032)  # M005's MAMF shape: 10 x 16 = 160 tiles, 1.21 waves
+    plan = gemm_plan(hw, g, rate)
+    assert plan.stream_k and plan.waves == 3  # 2 whole-tile fills + 1 fix-up
+    iters = 160 * math.ceil(12032 / STREAM_K_BLOCK)
+    assert plan.seconds == pytest.approx(math.ceil(iters / 132) * 2 * 128 * 256 * STREAM_K_BLOCK / rate)
+    tiled = 2 * 2 * 128 * 256 * 12032 / rate  # two whole-tile waves
+    assert plan.seconds < 0.65 * tiled
+    # whole waves already: no stream-K
+    assert not gemm_plan(hw, Gemm(m=132 * 128, n=256, k=12032), rate).stream_k
+
+
 @pytest.mark.parametrize("df,rows,cols,m,n,k,expected", [
     # hand computation of the table in systolic.py
     (Dataflow.OS, 4, 4, 8, 8, 10, 4 * (10 + 4 + 4 - 2) - 1),   # folds ceil(8/4)*ceil(8/4)
