@@ -17,9 +17,11 @@ from .errors import ScenarioError
 from .gcpause import paused_gc
 from .result import SimulationResult
 from .scenario import Mode, Scenario, make_scenario
+from .software import EAGER_DISPATCH_US, Stack
 from .spec.loader import list_hardware, load_hardware
 from .spec.models import _DeviceBase
 from .units import GIGA, PICO
+from .workload.fusion import fuse_pointwise
 from .workload.graph import ComputeGraph, kind_counts
 from .workload.loader import Workload, list_workloads, load_workload
 from .workload.ops import OpKind
@@ -61,8 +63,9 @@ def build_graph(wl: Workload, sc: Scenario, *, past_len: int = 0, logits: str = 
     if batch % sc.grad_accumulation:
         raise ScenarioError(f"grad_accumulation: batch_size {batch} is not divisible by {sc.grad_accumulation}")
     training = sc.mode == Mode.TRAINING
+    fuse = sc.stack == Stack.COMPILED and not training  # see simulator.software
     return _cached_graphs(_WorkloadKey(wl), batch // sc.grad_accumulation, sc.seq_len, sc.image_size, past_len, logits, training,
-                          sc.optimizer if training else None, sc.checkpointing if training else None)
+                          sc.optimizer if training else None, sc.checkpointing if training else None, fuse)
 
 
 class _WorkloadKey:
@@ -82,8 +85,10 @@ class _WorkloadKey:
 
 @functools.lru_cache(maxsize=16)
 def _cached_graphs(wk: _WorkloadKey, micro: int, seq_len, image_size, past_len: int, logits: str, training: bool,
-                   optimizer, checkpointing) -> tuple[ComputeGraph, ComputeGraph]:
+                   optimizer, checkpointing, fuse: bool = False) -> tuple[ComputeGraph, ComputeGraph]:
     fwd = wk.wl.build(batch_size=micro, seq_len=seq_len, image_size=image_size, past_len=past_len, logits=logits)
+    if fuse:
+        fwd = fuse_pointwise(fwd)
     if training:
         return fwd, build_training_graph(fwd, optimizer, checkpointing).graph
     return fwd, fwd
@@ -130,15 +135,16 @@ def _costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, options: Co
     return out
 
 
-def _shares(trace_events, end_s: float) -> dict[str, float]:
+def _shares(trace_events, end_s: float, host_dispatch: bool = False) -> dict[str, float]:
     totals = {b.value: 0.0 for b in Bound if b != Bound.CAPACITY}
     for e in trace_events:
         if e.track == "compute" and e.bound in totals:
             totals[e.bound] += e.duration_s
     busy = sum(totals.values())
-    # time the compute stream waited on the host link counts as host-bound
+    # time the compute stream waited on the host (weight streaming over its link, or an eager
+    # framework still dispatching) counts as host-bound
     idle = max(0.0, end_s - busy)
-    if idle > 0 and any(e.track == "host_link" for e in trace_events):
+    if idle > 0 and (host_dispatch or any(e.track == "host_link" for e in trace_events)):
         totals[Bound.HOST.value] += idle
     total = sum(totals.values()) or 1.0
     return {k: v / total for k, v in totals.items()}
@@ -153,7 +159,8 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
              parallelism: Any = None, microbatches: int | None = None,
              symmetric: bool = True, fpga_dataflow: str = "overlay", cold_start: bool = False,
              input_workers: int | None = None, prefetch: int = 2, host: "str | Path | None" = None,
-             time_limit_s: float | None = None) -> SimulationResult:
+             time_limit_s: float | None = None, stack: str = "default",
+             dispatch_us: float | None = None) -> SimulationResult:
     """Simulate one training step or one inference batch of ``workload`` on one ``hardware`` device.
 
     Args:
@@ -181,6 +188,11 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         input_workers: host CPU workers decoding input samples (see :mod:`simulator.input_pipeline`);
             None: the host keeps up. ``prefetch``: batches the host may have ready; ``host``: CPU spec
             (default intel-xeon-platinum-8480). A starved device makes ``bottleneck`` ``"host"``.
+        stack: software stack (:mod:`simulator.software`): ``"default"`` (op after op, host ahead),
+            ``"eager"`` (the host dispatches each op, ``dispatch_us`` apart; one device only) or
+            ``"compiled"`` (pointwise ops fused into their producers; inference).
+        dispatch_us: eager host time per op in microseconds (default
+            :data:`~simulator.software.EAGER_DISPATCH_US`).
         time_limit_s: wall-time limit of this call in seconds (None: none). Checked after loading, after
             the graph build, every 256 op costs and every 1,024 engine events of a one-device run; a
             multi-device run is checked only before it starts.
@@ -203,7 +215,8 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
     sc = make_scenario(mode=mode, batch_size=batch_size, seq_len=seq_len, image_size=image_size, precision=precision,
                        weight_precision=weight_precision, optimizer=optimizer, checkpointing=checkpointing,
                        grad_accumulation=grad_accumulation, fused_attention=fused_attention,
-                       power_cap_w=power_cap_w, seed=seed, fpga_dataflow=fpga_dataflow, cold_start=cold_start)
+                       power_cap_w=power_cap_w, seed=seed, fpga_dataflow=fpga_dataflow, cold_start=cold_start,
+                       stack=stack, dispatch_us=dispatch_us)
     if isinstance(hw, SystemSpec) or (devices or 1) > 1 or parallelism is not None:
         from .distributed import simulate_cluster
 
@@ -220,6 +233,13 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
 
         r = apply_input_pipeline(r, wl, hw, workers=input_workers, prefetch=prefetch, host=host)
     return r
+
+
+def _dispatch_s(sc: Scenario) -> float:
+    """Host time per op of the scenario's stack, in s (0 unless eager)."""
+    if sc.stack != Stack.EAGER:
+        return 0.0
+    return (EAGER_DISPATCH_US if sc.dispatch_us is None else sc.dispatch_us) * 1e-6
 
 
 def _deadline(time_limit_s: float | None) -> Deadline | None:
@@ -316,7 +336,7 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
                                  scratch_bytes=scratch, static_bytes=static,
                                  repeat=sc.grad_accumulation if sc.mode == Mode.TRAINING else 1,
                                  once_at_end=once, weight_stream=ws, startup_s=_startup_s(hw, sc),
-                                 deadline=deadline))
+                                 deadline=deadline, dispatch_s=_dispatch_s(sc)))
     result = _summarise(wl, hw, sc, fwd, graph, trace, plan, static, numerics, extra_static_bytes)
     result.extra["energy_breakdown_j"] = _energy_breakdown(graph, costs, trace, hw, once,
                                                            sc.grad_accumulation if sc.mode == Mode.TRAINING else 1)
@@ -379,7 +399,7 @@ def _summarise(wl, hw, sc, fwd, graph, trace, plan, static, numerics, extra_stat
         breakdown["kv_cache"] = extra_static_bytes
     breakdown["activations"] = max(0.0, peak - static)
     fits = peak <= capacity
-    shares = _shares(trace.events, step)
+    shares = _shares(trace.events, step, host_dispatch=_dispatch_s(sc) > 0)
     dynamic = sum(e.energy_j for e in trace.events)
     energy = hw.power.idle_w * step + dynamic
     total_flops = sum(e.flops for e in trace.events if e.track == "compute")
@@ -404,7 +424,9 @@ def _summarise(wl, hw, sc, fwd, graph, trace, plan, static, numerics, extra_stat
         "utilization": total_flops / (step * peak_rate) if step > 0 and peak_rate > 0 else 0.0,
         "parameters": fwd.parameters, "op_count": len(graph), "devices": 1,
     }
-    return SimulationResult(summary=summary, memory_breakdown=breakdown, bottleneck_shares=shares, trace=trace)
+    result = SimulationResult(summary=summary, memory_breakdown=breakdown, bottleneck_shares=shares, trace=trace)
+    result.extra["stack"] = sc.stack.value
+    return result
 
 
 def describe(workload: "str | Path | Workload", *, batch_size: int | None = None, seq_len: int | None = None,

@@ -63,6 +63,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                  overrides=_parse_overrides(args.set), devices=args.devices, parallelism=args.parallel,
                  microbatches=args.microbatches, symmetric=not args.no_symmetry,
                  fpga_dataflow=args.fpga_dataflow, cold_start=args.cold_start, time_limit_s=args.time_limit_s,
+                 stack=args.stack, dispatch_us=args.dispatch_us,
                  input_workers=args.input_workers, prefetch=args.prefetch, host=args.host)
     if args.ops_csv:
         r.ops.to_csv(args.ops_csv, index=False)
@@ -137,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefetch", type=int, default=2, help="batches the host input pipeline may have ready")
     p.add_argument("--host", help="host CPU spec for --input-workers (default intel-xeon-platinum-8480)")
     p.add_argument("--cold-start", action="store_true", help="include the FPGA bitstream load")
+    p.add_argument("--stack", default="default", help="software stack: default, eager or compiled")
+    p.add_argument("--dispatch-us", type=float, help="eager host time per op in microseconds")
     p.add_argument("--time-limit-s", type=float, help="stop with an error if the simulation takes longer (wall s)")
     p.set_defaults(func=_cmd_simulate)
 

@@ -17,11 +17,13 @@ from .parallel import Parallelism, default_microbatches, microbatch_size, parse_
 from .plan import build_plan
 from .result import SimulationResult
 from .scenario import Mode, Scenario
+from .software import Stack
 from .spec.loader import load_hardware
 from .spec.models import LinkKind, _DeviceBase
 from .spec.system import DEFAULT_LINK_EFFICIENCY, Fabric, SystemSpec
 from .trace import Trace
 from .units import GIGA, PICO
+from .workload.fusion import fuse_pointwise
 from .workload.loader import Workload
 from .workload.ops import OpKind
 
@@ -140,7 +142,12 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     mb = microbatch_size(global_batch, p, m)
     if sc.mode == Mode.TRAINING and (past_len or kv_cache_bytes):
         raise ScenarioError("past_len / kv_cache_bytes: a KV cache is for inference (decode steps), not training")
+    if sc.stack == Stack.EAGER:
+        raise ScenarioError("stack: the eager host's per-op dispatch is modelled for one device; use default "
+                            "or compiled with several devices")
     fwd = wl.build(batch_size=mb, seq_len=sc.seq_len, image_size=sc.image_size, past_len=past_len, logits=logits)
+    if sc.stack == Stack.COMPILED and sc.mode == Mode.INFERENCE:
+        fwd = fuse_pointwise(fwd)
     options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
     check_supported(hw, numerics)

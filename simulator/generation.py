@@ -211,7 +211,7 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
              weight_precision: str | None = None, kv_precision: str | None = None, fused_attention: bool = True,
              power_cap_w: float | None = None, overrides: Mapping[str, Any] | None = None,
              decode_samples: int | None = DEFAULT_DECODE_SAMPLES, devices: int | None = None,
-             parallelism: Any = None, microbatches: int | None = None) -> GenerationResult:
+             parallelism: Any = None, microbatches: int | None = None, stack: str = "default") -> GenerationResult:
     """Simulate autoregressive generation: prefill of the prompt, then ``output_len - 1`` decode steps.
 
     Args:
@@ -226,6 +226,8 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         fused_attention, power_cap_w, overrides: as in :func:`simulator.simulate`.
         decode_samples: decode positions simulated (>= 2; first and last always included), the rest
             interpolated; ``None`` simulates every step.
+        stack: software stack (:mod:`simulator.software`); serving engines (TensorRT-LLM, vLLM)
+            are ``"compiled"``: pointwise ops fused into their producers.
         devices, parallelism, microbatches: serve on several devices (a system spec defaults to its
             full size), e.g. ``devices=2, parallelism="tp=2"`` for a 70B model on two GPUs: every
             prefill and decode step then runs in the cluster engine with its tensor-parallel
@@ -247,7 +249,7 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
     kv_p = parse_precision(kv_precision or precision)
     per_token = kv_cache_bytes_per_token(wl, kv_p.bytes) * batch_size  # B per token position, whole batch
     base = dict(mode="inference", batch_size=batch_size, precision=precision, weight_precision=weight_precision,
-                fused_attention=fused_attention, power_cap_w=power_cap_w)
+                fused_attention=fused_attention, power_cap_w=power_cap_w, stack=stack)
     step = _stepper(wl, hw, devices=devices, parallelism=parallelism, microbatches=microbatches,
                     fused_attention=fused_attention)
     prefill = step(make_scenario(seq_len=prompt_len, **base), 0, per_token * prompt_len)
@@ -324,6 +326,7 @@ def _add_cli_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--devices", type=int, help="serve on this many devices (a system spec defaults to its size)")
     p.add_argument("--parallel", help="parallelism, e.g. tp=2 or dp=2,tp=4,pp=2")
     p.add_argument("--microbatches", type=int, help="pipeline micro-batches per data-parallel replica")
+    p.add_argument("--stack", default="default", help="software stack: default, eager or compiled")
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -337,7 +340,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                  kv_precision=args.kv_precision, fused_attention=not args.no_fused_attention,
                  power_cap_w=args.power_cap_w, overrides=_parse_overrides(args.set),
                  decode_samples=args.decode_samples or None, devices=args.devices, parallelism=args.parallel,
-                 microbatches=args.microbatches)
+                 microbatches=args.microbatches, stack=args.stack)
     print(g.to_json() if args.format == "json" else g.table())
     return 0
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from .errors import ScenarioError
+from .software import Stack
 from .units import Precision, parse_precision
 from .workload.training import Checkpointing, Optimizer, parse_optimizer
 
@@ -29,7 +30,9 @@ class Scenario:
     ``power_cap_w`` lowers the device's TDP for a what-if; ``grad_accumulation`` splits the batch
     into that many micro-batches per optimizer step. ``fpga_dataflow`` is ``overlay`` (a DPU-style
     engine runs layer after layer) or ``pipelined`` (every layer on its own DSPs, samples streaming
-    through); ``cold_start`` adds the FPGA's bitstream load before the first op.
+    through); ``cold_start`` adds the FPGA's bitstream load before the first op. ``stack`` is the
+    software stack (:mod:`simulator.software`: default, eager, compiled); ``dispatch_us`` the eager
+    host's time per op (None: :data:`~simulator.software.EAGER_DISPATCH_US`).
 
     Units: ``power_cap_w`` in W; ``batch_size`` in samples, ``seq_len`` in tokens, ``image_size`` in
     pixels per side (None: the workload's default). Build it with :func:`make_scenario`, which
@@ -55,6 +58,8 @@ class Scenario:
     seed: int = 0
     fpga_dataflow: str = "overlay"
     cold_start: bool = False
+    stack: Stack = Stack.DEFAULT
+    dispatch_us: float | None = None
 
     @property
     def weights(self) -> Precision:
@@ -79,7 +84,8 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
                   weight_precision: str | Precision | None = None, optimizer: str | Optimizer = "adam",
                   checkpointing: str | Checkpointing = "none", grad_accumulation: int = 1,
                   fused_attention: bool = True, power_cap_w: float | None = None, seed: int = 0,
-                  fpga_dataflow: str = "overlay", cold_start: bool = False) -> Scenario:
+                  fpga_dataflow: str = "overlay", cold_start: bool = False, stack: str | Stack = "default",
+                  dispatch_us: float | None = None) -> Scenario:
     """Validate user-facing arguments into a :class:`Scenario`.
 
     Raises:
@@ -112,6 +118,13 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
         raise ScenarioError(f"seed: must be an integer, got {seed!r}")
     if fpga_dataflow not in ("overlay", "pipelined"):
         raise ScenarioError(f"fpga_dataflow: must be overlay or pipelined, got {fpga_dataflow!r}")
+    try:
+        st = Stack(str(getattr(stack, "value", stack)).lower())
+    except ValueError:
+        raise ScenarioError(f"stack: unknown software stack {stack!r}; choose default, eager or compiled") from None
+    if dispatch_us is not None and not (isinstance(dispatch_us, (int, float)) and not isinstance(dispatch_us, bool)
+                                        and 0 <= dispatch_us <= 1e6):
+        raise ScenarioError(f"dispatch_us: must be a number of microseconds in 0..1e6, got {dispatch_us!r}")
     if fpga_dataflow == "pipelined" and m == Mode.TRAINING:
         raise ScenarioError("fpga_dataflow: the layer-pipelined FPGA dataflow is modelled for inference only")
     return Scenario(mode=m, batch_size=batch_size, seq_len=seq_len, image_size=image_size,
@@ -119,4 +132,5 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
                     weight_precision=parse_precision(weight_precision) if weight_precision else None,
                     optimizer=parse_optimizer(optimizer), checkpointing=ck, grad_accumulation=grad_accumulation,
                     fused_attention=bool(fused_attention), power_cap_w=float(power_cap_w) if power_cap_w else None,
-                    seed=seed, fpga_dataflow=fpga_dataflow, cold_start=bool(cold_start))
+                    seed=seed, fpga_dataflow=fpga_dataflow, cold_start=bool(cold_start), stack=st,
+                    dispatch_us=float(dispatch_us) if dispatch_us is not None else None)

@@ -15,6 +15,7 @@ from simulator.api import run_scenario, simulate
 from simulator.distributed import collective_benchmark
 from simulator.errors import SimulatorError
 from simulator.generation import generate
+from simulator.software import EAGER_DISPATCH_US
 from simulator.scenario import make_scenario
 from simulator.spec.loader import load_hardware
 from simulator.workload import ops as O
@@ -22,14 +23,12 @@ from simulator.workload.graph import GraphBuilder
 from simulator.workload.loader import Workload, load_workload
 
 from .cluster_rows import megatron_model_flops
-from .fusion import fused
 from .rows import Case
 
 # Eager frameworks (PyTorch, TensorFlow without TensorRT) issue ops one at a time from Python on the
-# host while the GPU runs earlier ones asynchronously: a step cannot finish before the host has
-# issued all its ops. Per-op host dispatch time, fitted by validation.calibrate on the fit split
-# (batch-1 framework rows); large-batch steps hide it entirely.
-def _fitted_dispatch_us(default: float = 25.0) -> float:
+# host (simulate's ``stack="eager"``). Per-op host dispatch time as last fitted by validation.calibrate
+# on the fit split (batch-1 framework rows); the simulator's default (simulator.software) is kept equal.
+def _fitted_dispatch_us(default: float = EAGER_DISPATCH_US) -> float:
     path = Path(__file__).resolve().parent / "calibration.json"
     try:
         return float(json.loads(path.read_text())["framework_dispatch_us"]["value"])
@@ -83,8 +82,13 @@ def _alexnet_conv() -> Workload:
 
 
 def _workload(case: Case) -> Workload:
-    wl = _alexnet_conv() if case.workload == "alexnet-conv" else load_workload(case.workload)
-    return fused(wl) if case.fused else wl
+    return _alexnet_conv() if case.workload == "alexnet-conv" else load_workload(case.workload)
+
+
+def _stack(case: Case) -> str:
+    """The row's software stack: compiled inference stacks fuse pointwise ops, eager ones dispatch
+    op by op from the host (see validation.mapping.COMPILED / EAGER)."""
+    return "compiled" if case.fused else "eager" if case.eager else "default"
 
 
 def hardware_for(case: Case, extra: dict | None = None):
@@ -94,23 +98,24 @@ def hardware_for(case: Case, extra: dict | None = None):
     return load_hardware(case.hardware, overrides or None)
 
 
-def _scenario(case: Case, *, batch: int, accumulation: int = 1, seq_len: int | None = None):
+def _scenario(case: Case, *, batch: int, accumulation: int = 1, seq_len: int | None = None,
+              dispatch_us: float | None = None, stack: str | None = None):
     return make_scenario(mode=case.mode, batch_size=batch, seq_len=seq_len or case.seq_len,
                          image_size=case.image_size, precision=case.precision,
                          weight_precision=case.weight_precision, optimizer=case.optimizer,
-                         grad_accumulation=accumulation, fused_attention=case.fused_attention)
+                         grad_accumulation=accumulation, fused_attention=case.fused_attention,
+                         stack=stack or _stack(case), dispatch_us=dispatch_us)
 
 
 def _step(case: Case, hw, *, dispatch_us: float) -> tuple[float, object]:
     wl = _workload(case)
-    r1 = run_scenario(wl, hw, _scenario(case, batch=case.batch), logits=case.logits)
+    r1 = run_scenario(wl, hw, _scenario(case, batch=case.batch, dispatch_us=dispatch_us), logits=case.logits)
     t1 = r1.summary["step_time_s"]
-    if case.eager:
-        t1 = max(t1, r1.summary["op_count"] * dispatch_us * 1e-6)
     if case.accumulation > 1:
         # the engine repeats the micro-batch graph and runs the optimizer once: step time is affine
         # in the number of micro-batches, so two runs give it exactly for any count
-        r2 = run_scenario(wl, hw, _scenario(case, batch=2 * case.batch, accumulation=2), logits=case.logits)
+        r2 = run_scenario(wl, hw, _scenario(case, batch=2 * case.batch, accumulation=2, dispatch_us=dispatch_us),
+                          logits=case.logits)
         t2 = r2.summary["step_time_s"]
         per_micro, fixed = t2 - t1, 2 * t1 - t2
         return case.accumulation * per_micro + fixed, r1
@@ -123,7 +128,7 @@ def _exposed_gradient_sync_s(case: Case, hw) -> float:
     from simulator.distributed import simulate_cluster
 
     n = int(case.scale)
-    sc = _scenario(case, batch=case.batch * n)
+    sc = _scenario(case, batch=case.batch * n, stack="default")  # the host is modelled on one device only
     r = simulate_cluster(_workload(case), hw, sc, devices=n, parallelism={"data": n},
                          fused_attention=case.fused_attention)
     return float(r.extra["communication_time_s"])
@@ -136,7 +141,7 @@ def _generate(case: Case, hw) -> Prediction:
     cluster = case.devices > 1
     g = generate(_workload(case), load_hardware(case.system) if cluster and case.system != case.hardware else hw,
                  batch_size=case.batch, prompt_len=n_in, output_len=n_out, precision=case.precision,
-                 weight_precision=case.weight_precision, fused_attention=case.fused_attention,
+                 weight_precision=case.weight_precision, fused_attention=case.fused_attention, stack=_stack(case),
                  decode_samples=3 if n_out > 2 else None, devices=case.devices if cluster else None,
                  parallelism=case.parallelism or None)
     metric = case.served_metric or case.row.metric

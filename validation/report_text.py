@@ -62,10 +62,11 @@ MECHANISMS = """\
   the smaller GEMM operand stays in L2 while the larger streams.
 * GPU fp32 3x3 stride-1 convolutions without a tensor-core path run as Winograd F(2x2,3x3), 1.75x.
 * TPU depthwise convolutions run on the vector units when faster than on the MXU.
-* Software stacks (harness, per row, from the `software`/`precision` columns): compiled inference
-  stacks (TensorRT, MLPerf, Neuron, TFLite/Edge TPU, Vitis AI, TPU) fuse pointwise ops into their
-  producers (`validation/fusion.py`); eager PyTorch/TF rows use unfused attention (2021 stacks) and
-  cannot finish a step before the host has dispatched every op (`framework_dispatch_us` per op).
+* Software stacks (per row, from the `software`/`precision` columns, run as simulate's `stack`,
+  `simulator/software.py`): compiled inference stacks (TensorRT, MLPerf, Neuron, TFLite/Edge TPU,
+  Vitis AI, TPU) fuse pointwise ops into their producers (`simulator/workload/fusion.py`); eager
+  PyTorch/TF rows use unfused attention (2021 stacks) and an op cannot start before the host has
+  dispatched it (`framework_dispatch_us` per op, the engine's host process).
 """
 
 

@@ -95,8 +95,9 @@ class DeviceRun:
 
     ``spatial``: every op has its own hardware (a layer-pipelined FPGA), and the ``repeat`` passes
     (one per sample) flow through concurrently instead of one after another.
-    ``startup_s``: time before the first op (e.g. loading an FPGA bitstream).
-    Units: ``out_bytes``, ``scratch_bytes`` and ``static_bytes`` in B, ``startup_s`` in s; ``repeat``
+    ``startup_s``: time before the first op (e.g. loading an FPGA bitstream). ``dispatch_s``: an
+    eager host issues each op that long after the previous one; an op waits to be issued.
+    Units: ``out_bytes``, ``scratch_bytes`` and ``static_bytes`` in B, ``startup_s`` and ``dispatch_s`` in s; ``repeat``
     passes of the graph (gradient accumulation), ops in ``once_at_end`` (optimizer) run once after them.
     See :func:`run_device` for an example.
     """
@@ -113,6 +114,7 @@ class DeviceRun:
     spatial: bool = False
     startup_s: float = 0.0
     deadline: Deadline | None = None
+    dispatch_s: float = 0.0
 
 
 def run_device(spec: DeviceRun) -> Trace:
@@ -150,7 +152,10 @@ def run_device(spec: DeviceRun) -> Trace:
     link = simpy.Resource(env, capacity=1) if spec.weight_stream else None
 
     def op_proc(name: str, waits: list[simpy.Event], done: dict[str, simpy.Event],
-                remaining: dict[str, int], weights_ready: simpy.Event | None, tag: str):
+                remaining: dict[str, int], weights_ready: simpy.Event | None, tag: str,
+                issued: simpy.Event | None = None):
+        if issued is not None:
+            yield issued
         if waits:
             yield env.all_of(waits)
         if weights_ready is not None:
@@ -194,6 +199,12 @@ def run_device(spec: DeviceRun) -> Trace:
                                          bytes_moved=nbytes, bound="host", energy_j=nbytes * ws.energy_j_per_byte))
             ready[name].succeed()
 
+    def host_proc(names: list[str], issued: dict[str, simpy.Event]):
+        # an eager framework's host issues the ops one after another, in program order
+        for name in names:
+            yield env.timeout(spec.dispatch_s)
+            issued[name].succeed()
+
     def launch(names: list[str], after: simpy.Event | None, tag: str) -> simpy.Event:
         done = {n: env.event() for n in names}
         members = set(names)
@@ -202,11 +213,16 @@ def run_device(spec: DeviceRun) -> Trace:
         if spec.weight_stream:
             ready = {n: env.event() for n in names}
             env.process(stream_proc(names, ready, done, tag))
+        issued = None
+        if spec.dispatch_s > 0:
+            issued = {n: env.event() for n in names}
+            env.process(host_proc(names, issued))
         for n in names:
             waits = [done[p] for p in g.predecessors(n) if p in members]
             if after is not None and not waits:
                 waits = [after]
-            env.process(op_proc(n, waits, done, remaining, ready[n] if ready else None, tag))
+            env.process(op_proc(n, waits, done, remaining, ready[n] if ready else None, tag,
+                                issued[n] if issued else None))
         return env.all_of(list(done.values())) if done else None
 
     def driver():

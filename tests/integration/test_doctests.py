@@ -18,6 +18,7 @@ MODULES = [
     "simulator.api",
     "simulator.errors",
     "simulator.gcpause",
+    "simulator.software",
     "simulator.result",
     "simulator.scenario",
     "simulator.trace",
@@ -40,6 +41,7 @@ MODULES = [
     "simulator.spec.scalesim_cfg",
     "simulator.spec.system",
     # workloads
+    "simulator.workload.fusion",
     "simulator.workload.graph",
     "simulator.workload.loader",
     "simulator.workload.ops",

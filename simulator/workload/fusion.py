@@ -3,7 +3,7 @@
 Eager frameworks run every batch-norm, activation and residual add as its own kernel that reads
 and writes the whole activation tensor. Compiled stacks fuse them into the producing kernel's
 epilogue: the intermediate never reaches main memory. This module rewrites a forward graph that
-way, so a row measured on a compiled stack is simulated with the traffic that stack really has.
+way (``stack="compiled"``), so a compiled stack is simulated with the traffic it really has.
 
 Rule: a pointwise op (norm, activation, element-wise, softmax) whose input producer has no other
 consumer is merged into that producer: FLOPs and parameters add up, the merged op reads the
@@ -16,9 +16,8 @@ import dataclasses
 
 import networkx as nx
 
-from simulator.workload.graph import ComputeGraph
-from simulator.workload.loader import Workload
-from simulator.workload.ops import Op, OpKind
+from .graph import ComputeGraph
+from .ops import Op, OpKind
 
 POINTWISE = (OpKind.NORM, OpKind.ACTIVATION, OpKind.ELEMENTWISE, OpKind.SOFTMAX)
 
@@ -71,14 +70,3 @@ def fuse_pointwise(graph: ComputeGraph) -> ComputeGraph:
             else:
                 out.add_edge(hu, hv, elems=data.get("elems", 0))
     return ComputeGraph(out, name=graph.name, source=graph.source, meta=graph.meta)
-
-
-def fused(wl: Workload) -> Workload:
-    """``wl`` whose graphs are built with pointwise fusion applied."""
-
-    def build(shape):
-        base = wl.build(batch_size=shape.batch_size, seq_len=shape.seq_len, image_size=shape.image_size,
-                        past_len=shape.past_len, logits=shape.logits)
-        return fuse_pointwise(base)
-
-    return dataclasses.replace(wl, name=wl.name, builder=build)
