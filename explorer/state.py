@@ -31,6 +31,8 @@ COMPARE_PREFERENCE = ("nvidia-a100-sxm-80gb", "google-tpu-v5p", "amd-mi300x", "n
 MODES = {"Training step": "training", "Inference batch": "inference"}
 PRECISIONS = [p.value for p in sim.Precision]
 OPTIMIZERS = ["adam", "adamw", "sgd", "momentum", "adafactor"]
+STACKS = {"Default (op after op)": "default", "Eager (host dispatches each op)": "eager",
+          "Compiled (pointwise ops fused)": "compiled"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -63,6 +65,7 @@ class Scenario:
     precision: str
     optimizer: str
     device: str
+    stack: str = "default"
 
     @property
     def label(self) -> str:
@@ -71,7 +74,8 @@ class Scenario:
             shape += f", seq {self.seq_len}"
         if self.image_size:
             shape += f", {self.image_size}px"
-        return f"{self.workload} · {self.mode} · {shape} · {self.precision}"
+        stack = "" if self.stack == "default" else f" · {self.stack}"
+        return f"{self.workload} · {self.mode} · {shape} · {self.precision}{stack}"
 
 
 def load_upload(filename: str, data: bytes) -> Any:
@@ -173,12 +177,15 @@ def workload_of(sc: Scenario) -> Any:
 @st.cache_data(show_spinner=False, max_entries=512)
 def _run(workload: str, upload_digest: str | None, _upload: Upload | None, hardware: str, mode: str, batch_size: int,
          seq_len: int | None, image_size: int | None, precision: str, optimizer: str, power_cap_w: float | None,
-         overrides: tuple[tuple[str, Any], ...], spec_yaml: str | None) -> sim.SimulationResult:
+         overrides: tuple[tuple[str, Any], ...], spec_yaml: str | None, stack: str = "default") -> sim.SimulationResult:
     wl = upload_workload(upload_digest, _upload) if _upload else workload
     hw = spec_from_yaml(spec_yaml) if spec_yaml else hardware
+    # the eager host is modelled for one device: a system runs the default stack
+    if stack == "eager" and is_system(sim.load_hardware(hw)):
+        stack = "default"
     return sim.simulate(wl, hw, mode=mode, batch_size=batch_size, seq_len=seq_len, image_size=image_size,
                         precision=precision, optimizer=optimizer, power_cap_w=power_cap_w,
-                        overrides=dict(overrides) or None)
+                        overrides=dict(overrides) or None, stack=stack)
 
 
 def run(sc: Scenario, device: str | None = None, *, overrides: dict[str, Any] | None = None,
@@ -187,7 +194,7 @@ def run(sc: Scenario, device: str | None = None, *, overrides: dict[str, Any] | 
     try:
         r = _run(sc.workload, sc.upload.digest if sc.upload else None, sc.upload, device or sc.device, sc.mode,
                  sc.batch_size, sc.seq_len, sc.image_size, sc.precision, sc.optimizer, power_cap_w,
-                 overrides_key(overrides), spec_yaml)
+                 overrides_key(overrides), spec_yaml, sc.stack)
         return r, ""
     except (sim.SimulatorError, UploadError) as exc:
         return None, str(exc)
@@ -288,10 +295,13 @@ def sidebar() -> Scenario | None:
     st.session_state.setdefault("precision", "bf16")
     precision = side.selectbox("Precision", PRECISIONS, key="precision")
     optimizer = side.selectbox("Optimizer", OPTIMIZERS, key="optimizer", disabled=mode != "training")
+    stack = STACKS[side.selectbox("Software stack", list(STACKS), key="stack",
+                                  help="eager: the host dispatches every op (small batches become host-bound); "
+                                       "compiled: pointwise ops fused into their producers (inference)")]
     device = _sidebar_device()
     if chosen is None:
         return None
     return Scenario(workload=chosen[0], upload=chosen[1], mode=mode, batch_size=int(batch),
                     seq_len=int(seq) if seq and wl.uses_seq_len else None,
                     image_size=int(image) if image and wl.uses_image_size else None,
-                    precision=precision, optimizer=optimizer, device=device)
+                    precision=precision, optimizer=optimizer, device=device, stack=stack)

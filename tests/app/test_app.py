@@ -199,6 +199,19 @@ def test_batch_size_precision_mode_and_optimizer_change_the_headline():
     assert at.selectbox(key="optimizer").disabled
 
 
+def test_software_stack_changes_the_headline():
+    at = fresh()
+    at.number_input(key="batch_size").set_value(1).run()
+    at.radio(key="mode").set_value("Inference batch").run()
+    default = metric(at, "Step time").value
+    at.selectbox(key="stack").set_value("Eager (host dispatches each op)").run()
+    ok(at)
+    eager = metric(at, "Step time").value
+    at.selectbox(key="stack").set_value("Compiled (pointwise ops fused)").run()
+    ok(at)
+    assert len({default, eager, metric(at, "Step time").value}) == 3
+
+
 def test_infeasible_device_is_an_error_not_a_crash():
     """A device without a compute path for the precision is reported inline; others still compare."""
     rows = sim.list_hardware()
