@@ -176,7 +176,8 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         fused_attention: FlashAttention-style attention (no score matrix in memory).
         power_cap_w: what-if power limit below TDP.
         seed: recorded for reproducibility (this model is deterministic).
-        overrides: what-if spec changes, e.g. ``{"memory.hbm.bandwidth_gbs": 4000}``.
+        overrides: what-if spec changes, e.g. ``{"memory.hbm.bandwidth_gbs": 4000}``; on a system spec,
+            ``device.``-prefixed keys change its device (``{"device.memory.hbm.bandwidth_gbs": 4000}``).
         devices: number of devices; a system spec (``"dgx-h100"``) defaults to its full size.
         parallelism: ``dict(data=16, tensor=8, pipeline=8, zero_stage=1, expert=1, schedule="1f1b")`` or
             ``"dp=16,tp=8,pp=8"``; default: all devices data-parallel.
@@ -209,8 +210,10 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
     """
     from .spec.system import SystemSpec
 
+    from .distributed import load_target
+
     deadline = _deadline(time_limit_s)
-    hw = load_hardware(hardware, overrides)
+    hw, device_overrides = load_target(hardware, overrides)
     wl = load_workload(workload)
     sc = make_scenario(mode=mode, batch_size=batch_size, seq_len=seq_len, image_size=image_size, precision=precision,
                        weight_precision=weight_precision, optimizer=optimizer, checkpointing=checkpointing,
@@ -226,7 +229,8 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         if deadline is not None:
             deadline.check("loading the inputs")
         return simulate_cluster(wl, hw, sc, devices=n, parallelism=parallelism, microbatches=microbatches,
-                                symmetric=symmetric, fused_attention=fused_attention)
+                                symmetric=symmetric, fused_attention=fused_attention,
+                                device_overrides=device_overrides)
     r = run_scenario(wl, hw, sc, deadline=deadline)
     if input_workers is not None:
         from .input_pipeline import apply_input_pipeline

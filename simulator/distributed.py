@@ -30,6 +30,28 @@ from .workload.ops import OpKind
 MAX_DEVICES = 1_000_000
 
 
+def load_target(hardware: Any, overrides: "dict | None") -> tuple[Any, dict | None]:
+    """(device or system spec, overrides of a system's device): ``device.``-prefixed keys of
+    ``overrides`` change the device a system is built of (``{"device.memory.hbm.bandwidth_gbs":
+    4000}`` on ``dgx-h100``); the other keys change the spec itself.
+
+    Raises:
+        SpecError: a bad file, name or override; ScenarioError: ``device.`` keys on a device spec.
+
+    Example:
+        >>> sys_, dev = load_target("dgx-h100", {"device.memory.hbm.bandwidth_gbs": 4000})
+        >>> sys_.name, dev
+        ('dgx-h100', {'memory.hbm.bandwidth_gbs': 4000})
+    """
+    own = {k: v for k, v in (overrides or {}).items() if not str(k).startswith("device.")}
+    dev = {str(k)[len("device."):]: v for k, v in (overrides or {}).items() if str(k).startswith("device.")}
+    target = load_hardware(hardware, own or None)
+    if dev and not isinstance(target, SystemSpec):
+        raise ScenarioError(f"overrides: 'device.' keys change a system's device; {target.name} is a device spec, "
+                            "so give its fields directly (e.g. memory.hbm.bandwidth_gbs)")
+    return target, dev or None
+
+
 def implicit_system(hw: _DeviceBase, devices: int) -> SystemSpec:
     """One node of ``devices`` copies of ``hw`` over the device's own first declared link
     (NVLink, ICI, NeuronLink, UPI...), or its host link (a PCIe tree) if it declares none.
@@ -106,7 +128,7 @@ def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
 def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scenario, *, devices: int,
                      parallelism: Any = None, microbatches: int | None = None, symmetric: bool = True,
                      fused_attention: bool = True, past_len: int = 0, logits: str = "all",
-                     kv_cache_bytes: float = 0.0) -> SimulationResult:
+                     kv_cache_bytes: float = 0.0, device_overrides: "dict | None" = None) -> SimulationResult:
     """One training step or inference batch on ``devices`` devices (see :func:`simulator.simulate`).
 
     ``sc.batch_size`` is the global batch (samples) over all data-parallel replicas; the result adds
@@ -114,7 +136,8 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     For LLM serving (inference only), ``past_len`` and ``logits`` shape a decode step as in
     :func:`simulator.api.build_graph`, and ``kv_cache_bytes`` (the whole batch's KV cache, B) is
     resident memory split over the devices: by data replica, pipeline stage and tensor rank, KV
-    heads replicated when tensor parallelism exceeds them (``tp > kv_heads``).
+    heads replicated when tensor parallelism exceeds them (``tp > kv_heads``). ``device_overrides``
+    are what-if changes of a system spec's device (a device spec carries its own).
 
     Raises:
         ScenarioError: a device count outside 1..1,000,000, a bad parallelism layout or micro-batch
@@ -133,7 +156,8 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     if not isinstance(devices, int) or isinstance(devices, bool) or not 1 <= devices <= MAX_DEVICES:
         raise ScenarioError(f"devices: must be an integer in 1..{MAX_DEVICES}, got {devices!r}")
     system = target if isinstance(target, SystemSpec) else implicit_system(target, devices)
-    hw = load_hardware(system.device)
+    # a device spec given directly keeps its what-if overrides; a system names its device
+    hw = target if not isinstance(target, SystemSpec) else load_hardware(system.device, device_overrides)
     p = parse_parallelism(parallelism, devices)
     global_batch = sc.batch_size or wl.defaults.get("batch_size", 1)
     m = microbatches or default_microbatches(global_batch, p)

@@ -244,14 +244,16 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         True
     """
     _check_lengths(batch_size, prompt_len, output_len, decode_samples)
-    hw = load_hardware(hardware, overrides)
+    from .distributed import load_target
+
+    hw, device_overrides = load_target(hardware, overrides)
     wl = load_workload(workload)
     kv_p = parse_precision(kv_precision or precision)
     per_token = kv_cache_bytes_per_token(wl, kv_p.bytes) * batch_size  # B per token position, whole batch
     base = dict(mode="inference", batch_size=batch_size, precision=precision, weight_precision=weight_precision,
                 fused_attention=fused_attention, power_cap_w=power_cap_w, stack=stack)
     step = _stepper(wl, hw, devices=devices, parallelism=parallelism, microbatches=microbatches,
-                    fused_attention=fused_attention)
+                    fused_attention=fused_attention, device_overrides=device_overrides)
     prefill = step(make_scenario(seq_len=prompt_len, **base), 0, per_token * prompt_len)
     step_sc = make_scenario(seq_len=1, **base)
     positions = decode_positions(output_len - 1, decode_samples)
@@ -265,7 +267,7 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
 
 
 def _stepper(wl: Workload, hw, *, devices: int | None, parallelism: Any, microbatches: int | None,
-             fused_attention: bool):
+             fused_attention: bool, device_overrides: dict | None = None):
     """``step(scenario, past_len, kv_cache_bytes) -> SimulationResult`` on one device or a cluster."""
     from .spec.system import SystemSpec
 
@@ -276,7 +278,8 @@ def _stepper(wl: Workload, hw, *, devices: int | None, parallelism: Any, microba
     n = devices or (hw.devices_per_node * (hw.max_nodes or 1) if isinstance(hw, SystemSpec) else 1)
     return lambda sc, past, kv: simulate_cluster(wl, hw, sc, devices=n, parallelism=parallelism,
                                                  microbatches=microbatches, fused_attention=fused_attention,
-                                                 past_len=past, logits="last", kv_cache_bytes=kv)
+                                                 past_len=past, logits="last", kv_cache_bytes=kv,
+                                                 device_overrides=device_overrides)
 
 
 def _combine(wl: Workload, prefill: SimulationResult, samples: tuple[DecodeSample, ...], *,

@@ -10,8 +10,8 @@ Staged, so every parameter is pinned by the evidence that is about it:
 1. ``memory``: the achievable fraction of main-memory bandwidth, from bandwidth rows (BabelStream,
    bandwidthTest, reduction kernels);
 2. ``compute``: the achievable fraction of matrix peak, from "max achievable" GEMM rows (MAMF)
-   together with the family's large-batch model rows (inference, training, LLM generation): the
-   GEMM rows alone would credit every kernel with MAMF-level efficiency;
+   together with the family's large-batch model rows (inference, training, LLM generation,
+   multi-node training): the GEMM rows alone would credit every kernel with MAMF-level efficiency;
 3. ``op_overhead_us``: per-kernel launch / dispatch time, from batch-1 latency rows;
 4. the framework dispatch time of eager stacks (one number for all GPUs), from eager batch-1 rows.
 
@@ -84,7 +84,7 @@ def _stage_rows(cases: list[Case], stage: str) -> list[Case]:
         return [c for c in cases if c.category == "stream"]
     if stage == "compute":
         mamf = [c for c in cases if c.category == "gemm" and "max achievable" in c.row.workload.lower()]
-        big = [c for c in cases if c.category in ("inference", "training", "llm")]
+        big = [c for c in cases if c.category in ("inference", "training", "llm", "scaleout")]
         # edge devices only publish batch-1 latency: there it is the evidence for compute
         return (mamf + big) or [c for c in cases if c.category == "latency"]
     if stage == "op_overhead_us":
@@ -164,7 +164,7 @@ def fit_energy(cases: list[Case], params: dict) -> dict | None:
 
 # Kernel-launch overhead is a driver / runtime property: a family without its own batch-1 rows
 # takes it from the family named here (same vendor stack).
-OVERHEAD_FROM = {"nvidia-inference": "nvidia-datacenter"}
+OVERHEAD_FROM = {"nvidia-inference": "nvidia-datacenter", "aws-trainium": "aws-neuron"}
 
 
 def fit_all() -> dict:

@@ -134,12 +134,13 @@ def _exposed_gradient_sync_s(case: Case, hw) -> float:
     return float(r.extra["communication_time_s"])
 
 
-def _generate(case: Case, hw) -> Prediction:
+def _generate(case: Case, hw, extra: dict | None = None) -> Prediction:
     """Prefill + decode through :func:`simulator.generate` (decode step time is close to affine in
     the cache length: three sampled positions, interpolated), on one device or ``case.devices``."""
     n_in, n_out = case.generate
     cluster = case.devices > 1
-    g = generate(_workload(case), load_hardware(case.system) if cluster and case.system != case.hardware else hw,
+    target, overrides = _target(case, hw, extra)
+    g = generate(_workload(case), target, overrides=overrides,
                  batch_size=case.batch, prompt_len=n_in, output_len=n_out, precision=case.precision,
                  weight_precision=case.weight_precision, fused_attention=case.fused_attention, stack=_stack(case),
                  decode_samples=3 if n_out > 2 else None, devices=case.devices if cluster else None,
@@ -157,9 +158,20 @@ def _collective(case: Case) -> Prediction:
     return Prediction(r["busbw_gbs"], r["time_s"], "interconnect", 0.0)
 
 
-def _cluster(case: Case) -> Prediction:
+def _target(case: Case, hw, extra: dict | None) -> tuple[object, dict | None]:
+    """(hardware, overrides) for a case: the device spec itself (what-ifs applied) when the row runs
+    within one node of it, else its system with the device's what-ifs (the row's overrides and the
+    calibration trial ``extra``) as ``device.`` overrides, so calibration trials reach clusters too."""
+    if case.devices <= 1 or case.system == case.hardware:
+        return hw, None
+    changes = {**dict(case.overrides), **(extra or {})}
+    return case.system, {f"device.{k}": v for k, v in changes.items()} or None
+
+
+def _cluster(case: Case, hw, extra: dict | None) -> Prediction:
     """A training step of the case's layout on its system (public :func:`simulator.simulate`)."""
-    r = simulate(_workload(case), case.system, mode="training", batch_size=case.batch, seq_len=case.seq_len,
+    target, overrides = _target(case, hw, extra)
+    r = simulate(_workload(case), target, overrides=overrides, mode="training", batch_size=case.batch, seq_len=case.seq_len,
                  image_size=case.image_size, precision=case.precision, optimizer=case.optimizer,
                  checkpointing=case.checkpointing, fused_attention=case.fused_attention, devices=case.devices,
                  parallelism=case.parallelism, microbatches=case.microbatches)
@@ -203,11 +215,11 @@ def predict(case: Case, *, extra: dict | None = None, dispatch_us: float = FRAME
         t = r.summary["step_time_s"]
         return Prediction(nbytes / t / 1e9, t, r.summary["bottleneck"], r.summary["average_power_w"])
     if case.task == "generate":
-        return _generate(case, hw)
+        return _generate(case, hw, extra)
     if case.task == "collective":
         return _collective(case)
     if case.task == "cluster":
-        return _cluster(case)
+        return _cluster(case, hw, extra)
     t, r = _step(case, hw, dispatch_us=dispatch_us)
     if case.scale > 1 and case.mode == "training":
         t += _exposed_gradient_sync_s(case, hw)

@@ -145,6 +145,9 @@ FAMILIES: dict[str, str] = {
 FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
     ("google-edge-tpu", "google-edge-tpu"),
     ("google-tpu", "google-tpu"),
+    # Trainium and Inferentia2 share the NeuronCore-v2 but not their evidence: Inferentia2's rows
+    # are compiled inference, Trainium's are training; one efficiency would be wrong for both
+    ("aws-trainium", "aws-trainium"),
     ("aws-", "aws-neuron"),
     # Vitis AI DPUs: AI-Engine overlays on Versal vs DSP-slice overlays on Alveo / Zynq
     ("amd-versal", "xilinx-versal-aie-dpu"), ("amd-alveo", "xilinx-dsp-dpu"), ("amd-zcu", "xilinx-dsp-dpu"),

@@ -114,3 +114,15 @@ def test_a_kv_cache_in_training_is_refused():
     sc = make_scenario(mode="training", batch_size=2, seq_len=64)
     with pytest.raises(ScenarioError, match="KV cache"):
         simulate_cluster(load_workload("gpt2"), load_hardware("nvidia-h100-sxm"), sc, devices=2, past_len=8)
+
+
+def test_what_ifs_reach_the_devices_of_a_cluster():
+    kw = dict(mode="training", batch_size=64, seq_len=512)
+    base = sim.simulate("gpt2", "nvidia-h100-sxm", devices=8, **kw).step_time_s
+    slow = sim.simulate("gpt2", "nvidia-h100-sxm", devices=8, overrides={"efficiency.compute": 0.4}, **kw)
+    assert slow.step_time_s > 1.2 * base  # a device spec's overrides survive the implicit node
+    node = sim.simulate("gpt2", "dgx-h100", **kw).step_time_s
+    node_slow = sim.simulate("gpt2", "dgx-h100", overrides={"device.efficiency.compute": 0.4}, **kw).step_time_s
+    assert node_slow > 1.2 * node
+    with pytest.raises(ScenarioError, match="device spec"):
+        sim.simulate("gpt2", "nvidia-h100-sxm", overrides={"device.efficiency.compute": 0.4}, **kw)
