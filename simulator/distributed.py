@@ -163,6 +163,9 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     m = microbatches or default_microbatches(global_batch, p)
     if not isinstance(m, int) or m < 1:
         raise ScenarioError(f"microbatches: must be a positive integer, got {m!r}")
+    if p.virtual_stages > 1 and m % p.pipeline:
+        raise ScenarioError(f"microbatches: the interleaved pipeline needs a multiple of pipeline ({p.pipeline}) "
+                            f"micro-batches per replica, got {m}")
     mb = microbatch_size(global_batch, p, m)
     if sc.mode == Mode.TRAINING and (past_len or kv_cache_bytes):
         raise ScenarioError("past_len / kv_cache_bytes: a KV cache is for inference (decode steps), not training")
@@ -209,6 +212,15 @@ def _ideal_step_s(wl: Workload, hw: _DeviceBase, sc: Scenario, fwd, global_batch
     return (per_mb * global_batch / fwd.meta["batch_size"] + opt) / devices
 
 
+def _rank_static_bytes(plan, p: Parallelism, rank: int) -> dict[str, float]:
+    """Resident bytes by category of pipeline rank ``rank``: its model chunks' together."""
+    out: dict[str, float] = {}
+    for x in range(rank, p.chunks, p.pipeline):
+        for k, v in plan.stages[x].static_bytes.items():
+            out[k] = out.get(k, 0.0) + v
+    return out
+
+
 def _result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options) -> SimulationResult:
     step = ct.end_s
     per_role = []
@@ -221,12 +233,12 @@ def _result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options
     copies = devices // p.pipeline if len(ct.stats) == p.pipeline else 1
     for st in ct.stats:
         ledger = st.ledger
-        stage = plan.stages[st.stage]
+        static = _rank_static_bytes(plan, p, st.stage)
         cap = hw.main_memory.capacity_bytes
         role_fits = ledger.peak <= cap
         fits = fits and role_fits
         if worst is None or ledger.peak > worst[0]:
-            worst = (ledger.peak, st, stage)
+            worst = (ledger.peak, st, static)
         link_energy = sum(e.energy_j for e in ct.events if e.device == st.name and e.track != "compute")
         dev_energy = hw.power.idle_w * step + st.energy_dynamic_j + link_energy
         energy += dev_energy * copies
@@ -237,8 +249,7 @@ def _result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options
                          "count": copies, "peak_memory_bytes": ledger.peak, "peak_memory_time_s": ledger.peak_time_s,
                          "fits_in_memory": role_fits, "busy_s": st.busy_s, "idle_s": max(0.0, step - st.busy_s),
                          "communication_s": st.link_busy_s, "exposed_communication_s": st.comm_blocking_s,
-                         "memory_breakdown": {**stage.static_bytes, "activations": ledger.peak
-                                              - sum(stage.static_bytes.values())}})
+                         "memory_breakdown": {**static, "activations": ledger.peak - sum(static.values())}})
     nodes = system.nodes_for(devices)
     energy += system.node_overhead_w * nodes * step
     bubble /= max(1, len(ct.stats))
@@ -246,10 +257,10 @@ def _result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options
     peak_rate = matrix_flops_per_s(hw, sc.precision) * devices
     ideal = _ideal_step_s(wl, hw, sc, fwd, global_batch, devices, options) if step > 0 else 0.0
     cap = hw.main_memory.capacity_bytes
-    peak, st_w, stage_w = worst
+    peak, st_w, static_w = worst
     shares = _shares(ct, step)
     bottleneck = max(shares, key=lambda k: (shares[k], k)) if step > 0 else "overhead"
-    breakdown = {**stage_w.static_bytes, "activations": max(0.0, peak - sum(stage_w.static_bytes.values()))}
+    breakdown = {**static_w, "activations": max(0.0, peak - sum(static_w.values()))}
     if not fits:
         bottleneck = "memory_capacity"
     seq = fwd.meta.get("seq_len") if wl.uses_seq_len else None
@@ -271,7 +282,8 @@ def _result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options
              "scaling_efficiency": min(1.0, ideal / step) if step > 0 else 0.0,
              "parallelism": {"data": p.data, "tensor": p.tensor, "pipeline": p.pipeline, "expert": p.expert,
                              "zero_stage": p.zero_stage, "schedule": p.schedule,
-                             "sequence_parallel": p.sequence_parallel, "tp_overlap": p.tp_overlap},
+                             "sequence_parallel": p.sequence_parallel, "tp_overlap": p.tp_overlap,
+                             "virtual_stages": p.virtual_stages},
              "microbatches": plan.microbatches, "microbatch_size": plan.microbatch_size, "nodes": nodes,
              "per_device": per_role, "oom_at_s": st_w.ledger.peak_time_s if not fits else None}
     trace = Trace(events=ct.events, memory=ct.memory, end_s=step, peak_bytes=peak)

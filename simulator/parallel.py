@@ -33,7 +33,10 @@ class Parallelism:
     activations and work divide by ``tensor``, and each all-reduce becomes a reduce-scatter plus an
     all-gather of the same total time. ``tp_overlap`` runs the tensor-parallel collectives alongside
     the next GEMMs of the same pass (Megatron's ``--tp-comm-overlap``: chunked and pipelined with
-    the GEMMs), so only what outlasts that pass's compute is exposed. Not validated here: build it with
+    the GEMMs), so only what outlasts that pass's compute is exposed. ``virtual_stages`` > 1 is
+    Megatron's interleaved 1F1B: the layers are cut into ``pipeline * virtual_stages`` chunks and
+    pipeline rank ``s`` holds chunks ``s, s + pipeline, ...``, which divides the bubble by
+    ``virtual_stages`` for more point-to-point traffic. Not validated here: build it with
     :func:`parse_parallelism`, which raises :class:`~simulator.errors.ScenarioError`.
 
     Example:
@@ -49,6 +52,12 @@ class Parallelism:
     schedule: str = "1f1b"
     sequence_parallel: bool = False
     tp_overlap: bool = False
+    virtual_stages: int = 1
+
+    @property
+    def chunks(self) -> int:
+        """Model chunks the layers are cut into: ``pipeline * virtual_stages``."""
+        return self.pipeline * self.virtual_stages
 
     @property
     def devices(self) -> int:
@@ -83,14 +92,15 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
         else:
             items = dict(value)
         alias = {"dp": "data", "tp": "tensor", "pp": "pipeline", "ep": "expert", "zero": "zero_stage",
-                 "sp": "sequence_parallel"}
+                 "sp": "sequence_parallel", "vp": "virtual_stages"}
         flags = ("sequence_parallel", "tp_overlap")
         clean: dict = {}
         for k, v in items.items():
             key = alias.get(k, k)
-            if key not in ("data", "tensor", "pipeline", "expert", "zero_stage", "schedule") + flags:
+            if key not in ("data", "tensor", "pipeline", "expert", "zero_stage", "schedule", "virtual_stages") + flags:
                 raise ScenarioError(f"parallelism: unknown key {k!r}; use data/dp, tensor/tp, pipeline/pp, "
-                                    "expert/ep, zero_stage, schedule, sequence_parallel/sp, tp_overlap")
+                                    "expert/ep, zero_stage, schedule, sequence_parallel/sp, tp_overlap, "
+                                    "virtual_stages/vp")
             if key in flags:
                 if str(v).lower() not in ("0", "1", "true", "false"):
                     raise ScenarioError(f"parallelism: {k} must be 0/1 or true/false, got {v!r}")
@@ -107,9 +117,12 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
             rest = clean.get("tensor", 1) * clean.get("pipeline", 1)
             clean["data"] = max(1, devices // rest) if rest else 1
         p = Parallelism(**clean)
-    for key in ("data", "tensor", "pipeline", "expert"):
+    for key in ("data", "tensor", "pipeline", "expert", "virtual_stages"):
         if getattr(p, key) < 1:
             raise ScenarioError(f"parallelism: {key} must be >= 1, got {getattr(p, key)}")
+    if p.virtual_stages > 1 and (p.pipeline == 1 or p.schedule != "1f1b"):
+        raise ScenarioError("parallelism: virtual_stages (interleaved pipeline) needs pipeline > 1 and the 1f1b "
+                            "schedule")
     if p.zero_stage not in (0, 1, 2, 3):
         raise ScenarioError(f"parallelism: zero_stage must be 0, 1, 2 or 3, got {p.zero_stage}")
     if p.schedule not in ("1f1b", "gpipe"):
@@ -288,7 +301,8 @@ def default_microbatches(global_batch: int, p: Parallelism) -> int:
         return 1
     per_replica = max(1, global_batch // p.data)
     best = 1
-    for m in range(1, min(per_replica, 4 * p.pipeline) + 1):
+    step = p.pipeline if p.virtual_stages > 1 else 1  # interleaving runs micro-batches in groups of pipeline
+    for m in range(step, max(min(per_replica, 4 * p.pipeline), step) + 1, step):
         if per_replica % m == 0:
             best = m
     return best

@@ -56,7 +56,8 @@ class Segment:
 
 @dataclass(frozen=True)
 class StagePlan:
-    """Work and memory of one pipeline stage (per device of that stage).
+    """Work and memory of one pipeline stage (per device of that stage); with an interleaved
+    pipeline, of one model chunk (pipeline rank ``s`` holds chunks ``s, s + pipeline, ...``).
 
     ``static_bytes``: resident B by category (weights, gradients, master_weights, optimizer_state);
     ``activation_bytes_per_microbatch`` and ``boundary_bytes`` (sent to the next stage) in B;
@@ -145,7 +146,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
     check_tensor_parallel(fwd, p.tensor)
     numerics = Numerics(compute=sc.precision, weights=sc.weights)
     act = numerics.act_bytes
-    stage_of = stage_of_ops(fwd, p.pipeline)
+    stage_of = stage_of_ops(fwd, p.chunks)  # interleaving: chunk c*pipeline + s lives on rank s
     cache: dict[Any, OpCost] = {}
 
     def cost(op) -> OpCost:
@@ -160,7 +161,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
     # optimizer state per parameter of the whole model (Adafactor's factored state included)
     state_per_param = optimizer_state_elems(fwd, sc.optimizer) / max(fwd.parameters, 1.0) if training else 0.0
     stages = []
-    for s in range(p.pipeline):
+    for s in range(p.chunks):
         names = [n for n in fwd.order if stage_of[n] == s]
         fitems, bitems = [], []
         params = 0.0
@@ -220,7 +221,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
         act_saved = sum(shard_op(fwd.op(n), p.tensor, p.expert, p.sequence_parallel)[0].output_elems for n in names
                         if n not in recompute) * act
         last = names[-1] if names else None
-        boundary = hidden_bytes[last] if last and s < p.pipeline - 1 else 0.0
+        boundary = hidden_bytes[last] if last and s < p.chunks - 1 else 0.0
         if p.sequence_parallel:
             boundary /= p.tensor  # each tensor rank sends its sequence shard to its peer of the next stage
         opt = _optimizer_segments(params, sc, p, hw, numerics, options) if training else ()

@@ -31,12 +31,12 @@ NODES: dict[str, str] = {
 # micro-batch size, recompute, source). Stated in the report as the row's assumption.
 LAYOUTS: dict[str, tuple[str, int, str, str]] = {
     # NVIDIA MLPerf Training v3.1, eos_n64 (512 x H100), NeMo 23.09 GPT-3 175B
-    "M134": ("tp=4,pp=8,dp=16,zero=1", 1, "none",
+    "M134": ("tp=4,pp=8,dp=16,zero=1,vp=12", 1, "none",
              "mlcommons/training_results_v3.1 NVIDIA/benchmarks/gpt3/implementations/pytorch: config "
              "config_DGXH100_64x8x128x4x8_mbs1.sh = 64 nodes x 8 GPUs, mini-batch 128, TP 4, PP 8, micro-batch 1; "
              "the run log's gradient accumulation 128 = 2048 / (DP 16 x 1) agrees; conf/custom.yaml defaults: "
-             "no activation recompute, distributed optimizer; its interleaved pipeline (12 virtual stages) is "
-             "run here as plain 1F1B"),
+             "no activation recompute, distributed optimizer, interleaved pipeline of 12 virtual stages "
+             "(1 layer per chunk); the config files that could override these defaults are not in the index"),
 }
 
 # Megatron-Core benchmark runs (M124-M129) overlap DP/TP/PP communication with compute and use the
@@ -165,7 +165,7 @@ def cluster_training_case(row: Row, base: dict, kind: str, name: str, prec: str,
     if deg is None and row.id in LAYOUTS:
         spec, micro, checkpointing, source = LAYOUTS[row.id]
         d = dict(kv.split("=") for kv in spec.split(","))
-        deg = {"tp": int(d["tp"]), "pp": int(d["pp"]), "dp": int(d["dp"])}
+        deg = {"tp": int(d["tp"]), "pp": int(d["pp"]), "dp": int(d["dp"]), "vp": int(d.get("vp", 1))}
         zero = int(d.get("zero", 0))
         assumptions.append(f"layout not in the row: {spec}, micro-batch {micro}, {checkpointing} recompute ({source})")
     if "megatron" in row.software.lower() or "megatron" in row.workload.lower():
@@ -201,6 +201,8 @@ def cluster_training_case(row: Row, base: dict, kind: str, name: str, prec: str,
         assumptions.append(f"{microbatches} micro-batches of {micro} per replica "
                            + ("(pipelined)" if pp > 1 else "(gradient accumulation)"))
     parallel = f"dp={dp},tp={tp},pp={pp}" + (f",zero={zero}" if zero else "")
+    if deg.get("vp", 1) > 1:
+        parallel += f",vp={deg['vp']}"
     if tp > 1 and re.search(SEQUENCE_PARALLEL, row.software.lower()):
         parallel += ",sp=1"
         assumptions.append("sequence parallelism with TP (the stack's default)")

@@ -141,6 +141,44 @@ def schedule(stage: int, stages: int, microbatches: int, kind: str) -> list[tupl
     return out
 
 
+def interleaved_schedule(stage: int, stages: int, chunks_per_stage: int, microbatches: int,
+                         training: bool = True) -> list[tuple[str, int, int]]:
+    """Megatron's interleaved 1F1B order for pipeline rank ``stage``: ``(F|B, micro-batch, chunk)``.
+
+    Chunk ``c * stages + stage`` is the rank's ``c``-th model chunk. Virtual micro-batch ``i`` runs
+    micro-batch ``(i // (stages * v)) * stages + i % stages`` on the rank's chunk ``(i // stages) % v``
+    (reversed for backward); warm-up is ``2 (stages - stage - 1) + (v - 1) stages`` forwards, all of
+    them when ``microbatches == stages`` (megatron/core/pipeline_parallel/schedules.py). With ``v = 1``
+    this is :func:`schedule`'s 1F1B. ``microbatches`` must be a multiple of ``stages`` when ``v > 1``
+    (checked by the caller).
+
+    Example:
+        >>> interleaved_schedule(0, 2, 2, 2)[:4]    # rank 0 of 2, chunks 0 and 2
+        [('F', 0, 0), ('F', 1, 0), ('F', 0, 2), ('F', 1, 2)]
+    """
+    v, p = chunks_per_stage, stages
+    total = microbatches * v
+
+    def chunk(i: int, forward: bool) -> int:
+        c = (i % (p * v)) // p
+        return (c if forward else v - 1 - c) * p + stage
+
+    def micro(i: int) -> int:
+        return (i // (p * v)) * p + i % p
+
+    if not training:
+        return [("F", micro(i), chunk(i, True)) for i in range(total)]
+    if v == 1:
+        return [(kind, k, stage) for kind, k in schedule(stage, stages, microbatches, "1f1b")]
+    warm = total if microbatches == p else min(total, 2 * (p - stage - 1) + (v - 1) * p)
+    out = [("F", micro(i), chunk(i, True)) for i in range(warm)]
+    for i in range(total - warm):
+        out.append(("F", micro(warm + i), chunk(warm + i, True)))
+        out.append(("B", micro(i), chunk(i, False)))
+    out += [("B", micro(i), chunk(i, False)) for i in range(total - warm, total)]
+    return out
+
+
 def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: bool,
                 symmetric: bool = True) -> ClusterTrace:
     """Simulate one step of ``plan``; returns events, memory samples and per-device stats.
@@ -169,14 +207,15 @@ def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: 
     compute = {c: simpy.Resource(env, 1) for c in coords}
     links = {c: {"intra": simpy.Resource(env, 1), "inter": simpy.Resource(env, 1)} for c in coords}
     stats = {c: DeviceStats(name=names[c], stage=c[2]) for c in coords}
+    chunks = p.chunks
     for c in coords:
-        st = plan.stages[c[2]]
-        stats[c].ledger = MemoryLedger(names[c], static_bytes=sum(st.static_bytes.values()))
+        static = sum(sum(plan.stages[x].static_bytes.values()) for x in range(c[2], chunks, p.pipeline))
+        stats[c].ledger = MemoryLedger(names[c], static_bytes=static)
     events: list[TraceEvent] = []
     barrier: dict[tuple, list] = {}
-    arrive = {c: {("F", k): env.event() for k in range(plan.microbatches)} | {("B", k): env.event()
-                                                                             for k in range(plan.microbatches)}
-              for c in coords}
+    # arrival of micro-batch k's activations (F) or gradients (B) at model chunk x
+    arrive = {c: {(kind, k, x): env.event() for kind in "FB" for k in range(plan.microbatches)
+                  for x in range(c[2], chunks, p.pipeline)} for c in coords}
 
     def members(c, group: str) -> list[tuple]:
         d, t, s = c
@@ -244,9 +283,10 @@ def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: 
             yield env.all_of(in_pass)
             stats[c].comm_blocking_s += env.now - t0
 
-    def send(c, k: int, kind: str, nbytes: float):
-        d, t, s = c
-        dst = (d, t, s + 1) if kind == "F" else (d, t, s - 1)
+    def send(c, k: int, kind: str, nbytes: float, x: int):
+        d, t, _ = c
+        to = x + 1 if kind == "F" else x - 1  # the neighbouring model chunk, on the next / previous rank
+        dst = (d, t, to % p.pipeline)
         link = links[c][fab.pipeline_link]
         model = fab.intra if fab.pipeline_link == "intra" or fab.inter is None else fab.inter
         with link.request() as req:
@@ -257,40 +297,43 @@ def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: 
         events.append(TraceEvent(name=f"send {kind}{k}", op_type="p2p", phase="pipeline", device=names[c],
                                  track=fab.pipeline_link, start_s=start, end_s=env.now, bytes_moved=nbytes,
                                  bound="interconnect"))
-        arrive[dst][(kind, k)].succeed()
+        arrive[dst][(kind, k, to)].succeed()
 
     def device(c):
         s = c[2]
-        st = plan.stages[s]
         pending: list = []
-        tasks = schedule(s, p.pipeline, plan.microbatches, p.schedule) if training else \
-            [("F", k) for k in range(plan.microbatches)]
-        for kind, k in tasks:
+        if p.virtual_stages > 1 or not training:
+            tasks = interleaved_schedule(s, p.pipeline, p.virtual_stages, plan.microbatches, training)
+        else:
+            tasks = [(kind, k, s) for kind, k in schedule(s, p.pipeline, plan.microbatches, p.schedule)]
+        for kind, k, x in tasks:
+            st = plan.stages[x]
             wait_on = None
-            if kind == "F" and s > 0:
-                wait_on = arrive[c][("F", k)]
-            elif kind == "B" and s < p.pipeline - 1:
-                wait_on = arrive[c][("B", k)]
+            if kind == "F" and x > 0:
+                wait_on = arrive[c][("F", k, x)]
+            elif kind == "B" and x < chunks - 1:
+                wait_on = arrive[c][("B", k, x)]
             if wait_on is not None:
                 t0 = env.now
                 yield wait_on
                 stats[c].wait_s += env.now - t0
             segs = st.forward if kind == "F" else st.backward
-            yield from run_segments(c, segs, (kind, k), "forward" if kind == "F" else "backward", pending)
+            yield from run_segments(c, segs, (kind, k, x), "forward" if kind == "F" else "backward", pending)
             if kind == "F" and training:
                 stats[c].ledger.alloc(env.now, st.activation_bytes_per_microbatch)
             if kind == "B":
                 stats[c].ledger.free(env.now, st.activation_bytes_per_microbatch)
-            if kind == "F" and s < p.pipeline - 1:
-                env.process(send(c, k, "F", st.boundary_bytes))
-            if kind == "B" and s > 0:
-                env.process(send(c, k, "B", plan.stages[s - 1].boundary_bytes))
+            if kind == "F" and x < chunks - 1:
+                env.process(send(c, k, "F", st.boundary_bytes, x))
+            if kind == "B" and x > 0:
+                env.process(send(c, k, "B", plan.stages[x - 1].boundary_bytes, x))
         if pending:
             t0 = env.now
             yield env.all_of(pending)
             stats[c].comm_blocking_s += env.now - t0
         if training:
-            yield from run_segments(c, st.optimizer, ("O", 0), "optimizer", [])
+            for x in range(s, chunks, p.pipeline):
+                yield from run_segments(c, plan.stages[x].optimizer, ("O", 0, x), "optimizer", [])
         stats[c].end_s = env.now
 
     for c in coords:

@@ -126,3 +126,37 @@ def test_what_ifs_reach_the_devices_of_a_cluster():
     assert node_slow > 1.2 * node
     with pytest.raises(ScenarioError, match="device spec"):
         sim.simulate("gpt2", "nvidia-h100-sxm", overrides={"device.efficiency.compute": 0.4}, **kw)
+
+
+@pytest.mark.parametrize("p,v,m", [(4, 1, 8), (4, 2, 8), (4, 4, 8), (2, 2, 4), (4, 2, 4)])
+def test_interleaved_pipeline_bubble_is_divided_by_the_virtual_stages(p, v, m):
+    """Megatron (Narayanan et al., SC21): step = m (tf + tb) + (p - 1)(tf + tb) / v for equal chunks."""
+    from simulator.engine.cluster import Fabrics, GroupShape, run_cluster
+    from simulator.plan import ClusterPlan, Segment, StagePlan
+
+    link = LinkModel(bandwidth_bps=1e18, latency_s=0.0)
+    fab = Fabrics(intra=link, inter=None, intra_energy_j_per_byte=0.0, inter_energy_j_per_byte=0.0,
+                  groups={"tp": GroupShape(1, 1), "dp": GroupShape(1, 1), "ep": GroupShape(1, 1)},
+                  pipeline_link="intra")
+    chunk = StagePlan(stage=0, forward=(Segment(duration_s=1.0 / v),), backward=(Segment(duration_s=2.0 / v),),
+                      optimizer=(), static_bytes={"weights": 1.0}, activation_bytes_per_microbatch=0.0,
+                      boundary_bytes=0.0, params=0.0)
+    plan = ClusterPlan(stages=(chunk,) * (p * v), parallelism=Parallelism(pipeline=p, virtual_stages=v),
+                       microbatches=m, microbatch_size=1)
+    ct = run_cluster(plan, fab, device_name="g", training=True)
+    assert ct.end_s == pytest.approx(m * 3.0 + (p - 1) * 3.0 / v)
+    assert all(s.ledger.peak == pytest.approx(v * 1.0) for s in ct.stats)  # each rank holds v chunks
+
+
+def test_interleaved_pipeline_in_a_real_model_and_its_checks():
+    kw = dict(mode="training", batch_size=8, seq_len=512, devices=4, microbatches=8)
+    plain = sim.simulate("gpt2", "nvidia-h100-sxm", parallelism="pp=4", **kw)
+    inter = sim.simulate("gpt2", "nvidia-h100-sxm", parallelism="pp=4,vp=2", **kw)
+    assert inter.step_time_s < plain.step_time_s and inter.bubble_fraction < plain.bubble_fraction
+    assert inter.extra["parallelism"]["virtual_stages"] == 2
+    with pytest.raises(ScenarioError, match="multiple of pipeline"):
+        sim.simulate("gpt2", "nvidia-h100-sxm", parallelism="pp=4,vp=2", **{**kw, "microbatches": 2})
+    with pytest.raises(ScenarioError, match="needs pipeline > 1"):
+        parse_parallelism("dp=4,vp=2", 4)
+    with pytest.raises(ScenarioError, match="exceeds the model's 12 layers"):
+        sim.simulate("gpt2", "nvidia-h100-sxm", parallelism="pp=4,vp=4", **kw)
