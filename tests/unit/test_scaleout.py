@@ -112,7 +112,7 @@ def test_zero_stages_never_grow_per_device_memory():
 
 
 def test_symmetric_shortcut_matches_full_simulation_on_small_clusters():
-    for par in ("dp=8", "pp=4,dp=2", "tp=4,dp=2", "dp=2,tp=2,pp=2"):
+    for par in ("dp=8", "pp=4,dp=2", "tp=4,dp=2", "dp=2,tp=2,pp=2", "dp=2,tp=2,pp=2,vp=2"):
         kw = dict(mode="training", batch_size=16, seq_len=256, devices=8, parallelism=par)
         sym = sim.simulate("gpt2", "nvidia-h100-sxm", **kw)
         full = sim.simulate("gpt2", "nvidia-h100-sxm", symmetric=False, **kw)
