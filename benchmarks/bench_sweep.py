@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from simulator.sweep import _run_point_dict, run_point, sweep  # noqa: E402
-from simulator.sweep_space import make_points  # noqa: E402
-from simulator.sweep_store import PointOutcome, SweepStore  # noqa: E402
+from simulator.sweep.run import _run_point_dict, run_point, sweep  # noqa: E402
+from simulator.sweep.space import make_points  # noqa: E402
+from simulator.sweep.store import PointOutcome, SweepStore  # noqa: E402
 
 GPUS = ["nvidia-h100-sxm", "nvidia-h100-pcie", "nvidia-a100-sxm-80gb", "nvidia-h200", "nvidia-b200"]
 SPACE = {

@@ -11,11 +11,10 @@ from .capacity import max_batch_size
 from .distributed import collective_benchmark
 from .errors import InfeasibleError, InputError, ScenarioError, SimulatorError, SpecError, WorkloadError
 from .generation import GenerationResult, generate
-from .pareto import pareto, sensitivity
 from .realtime import RealtimeResult, realtime, smallest_device
 from .result import SimulationResult
 from .serving import ServingResult, serve
-from .sweep import sweep
+from .sweep import pareto, sensitivity, sweep
 from .units import Precision
 
 __all__ = [

@@ -203,7 +203,7 @@ def _load_extra_commands() -> None:
     """Import modules that register subcommands (generate, serve, sweep) if they exist."""
     import importlib
 
-    for mod in ("simulator.generation", "simulator.serving_cli", "simulator.sweep"):
+    for mod in ("simulator.generation", "simulator.serving.cli", "simulator.sweep"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:

@@ -24,7 +24,7 @@ import atheris
 with atheris.instrument_imports(include=["simulator"]):
     from simulator.api import load_hardware, load_workload, simulate
     from simulator.errors import InfeasibleError, InputError
-    from simulator.sweep_cli import load_sweep_file
+    from simulator.sweep.cli import load_sweep_file
 
 TARGETS = ((".yaml", load_hardware), (".cfg", load_hardware), (".yaml", load_workload), (".csv", load_workload),
            (".onnx", load_workload), (".yaml", load_sweep_file))

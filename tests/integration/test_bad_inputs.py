@@ -20,7 +20,7 @@ import yaml
 from simulator import cli
 from simulator.errors import InputError, SimulationTimeout, WorkloadError
 from simulator.spec.loader import load_hardware
-from simulator.sweep_cli import load_sweep_file
+from simulator.sweep.cli import load_sweep_file
 from simulator.workload import graph as graph_mod
 from simulator.workload.graph import MAX_OPS, ComputeGraph, GraphBuilder
 from simulator.workload.importers import scalesim_csv

@@ -18,9 +18,9 @@ import pytest
 
 import simulator.api
 from simulator import cli, pareto, sensitivity, sweep
-from simulator.sweep_space import MAX_POINTS, SpaceError, make_points
-from simulator.sweep import _run_point_dict
-from simulator.sweep_store import SweepStore, point_key
+from simulator.sweep.space import MAX_POINTS, SpaceError, make_points
+from simulator.sweep.run import _run_point_dict
+from simulator.sweep.store import SweepStore, point_key
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from simulator.api import simulate
 from simulator.errors import InfeasibleError, InputError
 from simulator.spec.loader import catalogue, load_hardware, spec_from_dict
-from simulator.sweep_cli import load_sweep_file
+from simulator.sweep.cli import load_sweep_file
 from simulator.testing import _family_params
 from simulator.workload.families import FAMILIES
 from simulator.workload.loader import load_workload, workload_from_dict

@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.pareto import pareto, sensitivity
+from simulator.sweep.pareto import pareto, sensitivity
 
 # small integer values make ties and duplicates common, where dominance bugs hide
 value = st.one_of(st.integers(0, 4).map(float), st.just(math.nan))

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import InputError
+from ..errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,9 +75,9 @@ def load_sweep_file(path: str | Path) -> SweepFile:
         >>> load_sweep_file("sweeps/example.yaml").workload
         'resnet50'
     """
-    from .sweep_space import SpaceError, count_points, parse_space
-    from .validation_errors import check_no_bools, spec_error_from_validation
-    from .yamlio import read_yaml_file
+    from .space import SpaceError, count_points, parse_space
+    from ..validation_errors import check_no_bools, spec_error_from_validation
+    from ..yamlio import read_yaml_file
 
     path = Path(path)
     raw = read_yaml_file(path)
@@ -138,7 +138,7 @@ def _render(df: pd.DataFrame, fmt: str, params: list[str]) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from .pareto import pareto, sensitivity
-    from .sweep import sweep
+    from .run import sweep
 
     if args.workers < 1:
         raise InputError(f"--workers: must be at least 1, got {args.workers}")
@@ -171,6 +171,6 @@ def _run(args: argparse.Namespace) -> int:
 
 def register() -> None:
     """Add the ``sweep`` subcommand to :data:`simulator.cli.EXTRA_COMMANDS`."""
-    from .cli import EXTRA_COMMANDS
+    from ..cli import EXTRA_COMMANDS
 
     EXTRA_COMMANDS["sweep"] = (_add_args, _run)

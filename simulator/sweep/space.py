@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 MAX_POINTS = 100_000  # the largest sweep we accept: beyond it, sample (random / lhs) instead
 RUN_KEYS = ("workload", "mode", "batch_size", "seq_len", "image_size", "precision", "weight_precision", "optimizer",

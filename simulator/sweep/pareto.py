@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from .errors import InputError
-from .sweep_space import RUN_KEYS
+from ..errors import InputError
+from .space import RUN_KEYS
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -2,12 +2,12 @@
 
 Each point is a pure function call (:func:`run_point`) on plain JSON data (names and dicts, never
 loaded specs), so it runs on any :class:`concurrent.futures.Executor`. As each point finishes the parent
-process writes it to an optional :class:`~simulator.sweep_store.SweepStore`, so a killed sweep loses
+process writes it to an optional :class:`~simulator.sweep.store.SweepStore`, so a killed sweep loses
 nothing and a re-run skips what is done. Invalid points (bad override path, unsupported precision...)
 are recorded with their reason and never stop the sweep. Costs and CO2 are derived in the parent from
 the stored results, so changing the electricity price never re-simulates.
 
-The CLI subcommand ``sweep`` (``python -m simulator sweep sweep.yaml``) lives in :mod:`simulator.sweep_cli`.
+The CLI subcommand ``sweep`` (``python -m simulator sweep sweep.yaml``) lives in :mod:`simulator.sweep.cli`.
 """
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TextIO
 
-from .errors import InfeasibleError, InputError
-from .result import SUMMARY_KEYS
-from .sweep_space import RUN_KEYS, make_points
-from .sweep_store import PointOutcome, SweepStore, canonical_json, point_key
+from ..errors import InfeasibleError, InputError
+from ..result import SUMMARY_KEYS
+from .space import RUN_KEYS, make_points
+from .store import PointOutcome, SweepStore, canonical_json, point_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,7 +58,7 @@ def run_point(point: Mapping[str, Any]) -> dict[str, Any]:
     """
     start = time.perf_counter()
     try:
-        from .api import load_hardware, simulate
+        from ..api import load_hardware, simulate
 
         hw = load_hardware(point["hardware"], point.get("overrides") or None)
         kwargs = {k: v for k, v in point.items() if k in _SIM_KWARGS}
@@ -123,11 +123,11 @@ def _file_digest(path: Path, cache: dict[Path, str | None]) -> str | None:
 def _inputs(hardware: str, workload: str, cache: dict[Path, str | None]) -> dict[str, str | None]:
     """Digests of the hardware and workload files and the accsim version: a store never serves results
     of an edited spec or of another release (edits to the simulator's code within a release are not seen)."""
-    from .spec.loader import catalogue
-    from .workload.loader import zoo
+    from ..spec.loader import catalogue
+    from ..workload.loader import zoo
 
     hw, wl = catalogue().get(hardware, Path(hardware)), zoo().get(workload, Path(workload))
-    from . import __version__
+    from .. import __version__
 
     return {"hardware": _file_digest(hw, cache), "workload": _file_digest(wl, cache), "accsim": __version__}
 
@@ -289,7 +289,7 @@ def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "traini
 
     Args:
         workload: zoo name or workload file path (a space key ``workload`` overrides it).
-        space: parameter -> values, see :mod:`simulator.sweep_space` (``hardware`` is required).
+        space: parameter -> values, see :mod:`simulator.sweep.space` (``hardware`` is required).
         mode: ``training`` or ``inference`` unless the space varies ``mode``.
         store: SQLite file (or open :class:`SweepStore`): finished points are written as they finish
             and skipped on a re-run. Points that raised a bug (status ``error``) are re-run only with
@@ -370,9 +370,9 @@ def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "traini
 
 
 def _register_cli() -> None:
-    from . import sweep_cli
+    from . import cli
 
-    sweep_cli.register()
+    cli.register()
 
 
 _register_cli()

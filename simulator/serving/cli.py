@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from . import cli
-from .errors import InputError
+from .. import cli
+from ..errors import InputError
 
 
 def _length(text: str | None, flag: str):
@@ -44,7 +44,7 @@ def _add_serve_args(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .serving import serve
+    from .run import serve
 
     arrival = args.arrival
     if args.trace_file and arrival == "poisson":
@@ -92,7 +92,7 @@ def parse_stream(text: str) -> dict:
 
 
 def _cmd_realtime(args: argparse.Namespace) -> int:
-    from .realtime import realtime
+    from ..realtime import realtime
 
     r = realtime([parse_stream(s) for s in args.stream], args.hardware, deadline_ms=args.deadline_ms,
                  duration_s=args.duration_s, scheduler=args.scheduler, precision=args.precision, seed=args.seed)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine.serving import ServeTrace
+from ..engine.serving import ServeTrace
 
 
 def _pct(x: np.ndarray, q: float) -> float:

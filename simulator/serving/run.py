@@ -4,7 +4,7 @@ Arrivals (``poisson``, ``constant``, ``bursty``: gamma inter-arrival times with 
 variation 2, or ``trace``: a file) and LLM prompt/output lengths are drawn from
 ``numpy.random.default_rng(seed)`` through two spawned child generators, so arrivals and lengths are
 independent streams and changing the rate only rescales the same arrival pattern (common random
-numbers). Service times come from the cost models (:mod:`simulator.serving_costs`); the queueing is
+numbers). Service times come from the cost models (:mod:`simulator.serving.costs`); the queueing is
 played by the SimPy engine in :mod:`simulator.engine.serving`.
 """
 from __future__ import annotations
@@ -18,13 +18,13 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .api import load_hardware, load_workload
-from .engine.serving import POLICIES, BatchWork, ContinuousWork, ServeRun, ServeTrace, run_serving
-from .errors import InfeasibleError, InputError, ScenarioError
-from .generation import kv_cache_bytes_per_token
-from .result import _clean
-from .serving_costs import ServiceModel, is_llm
-from .units import parse_precision
+from ..api import load_hardware, load_workload
+from ..engine.serving import POLICIES, BatchWork, ContinuousWork, ServeRun, ServeTrace, run_serving
+from ..errors import InfeasibleError, InputError, ScenarioError
+from ..generation import kv_cache_bytes_per_token
+from ..result import _clean
+from .costs import ServiceModel, is_llm
+from ..units import parse_precision
 
 __all__ = ["serve", "ServingResult", "ARRIVALS"]
 
@@ -330,7 +330,7 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
                 rate_per_s=float(rate_per_s) if arrival != "trace" else (n / times[-1] if times[-1] > 0 else 0.0),
                 requests=n, batching=batching, max_batch_size=max_batch_size, max_wait_ms=float(max_wait_ms),
                 replicas=replicas, slo_ms=slo_ms, seed=seed, llm=llm)
-    from .serving_stats import summarise
+    from .stats import summarise
 
     summary, lat = summarise(trace, args, idle_w=hw.power.idle_w, slo_s=slo_ms * 1e-3 if slo_ms else None,
                              output_len=outs)

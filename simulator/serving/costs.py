@@ -12,13 +12,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from .api import run_scenario
-from .errors import InfeasibleError, ScenarioError
-from .generation import kv_cache_bytes_per_token
-from .result import SimulationResult
-from .scenario import make_scenario
-from .spec.models import _DeviceBase
-from .workload.loader import Workload
+from ..api import run_scenario
+from ..errors import InfeasibleError, ScenarioError
+from ..generation import kv_cache_bytes_per_token
+from ..result import SimulationResult
+from ..scenario import make_scenario
+from ..spec.models import _DeviceBase
+from ..workload.loader import Workload
 
 
 def is_llm(wl: Workload) -> bool:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .errors import InputError
+from ..errors import InputError
 
 SCHEMA_VERSION = 1
 
