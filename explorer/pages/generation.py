@@ -8,17 +8,21 @@ import streamlit as st
 import simulator as sim
 from explorer.charts import decode_figures
 from explorer.format import BOUND_SHORT, fmt_bytes, fmt_si, fmt_time
-from explorer.state import Scenario, Upload, UploadError, call_with_known_args, upload_workload, workload_table
+from explorer.state import (Scenario, Upload, UploadError, call_with_known_args, is_system, upload_workload,
+                            workload_table)
 from explorer.views import show_any_result
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _generate(workload: str, upload_digest: str | None, _upload: Upload | None, hardware: str, batch_size: int,
-              prompt_len: int, output_len: int, precision: str) -> Any:
+              prompt_len: int, output_len: int, precision: str, tensor_parallel: int = 1, stack: str = "default") -> Any:
     wl = upload_workload(upload_digest, _upload) if _upload else workload
+    extra: dict[str, Any] = {"stack": "default" if stack == "eager" else stack}  # eager host: one device only
+    if tensor_parallel > 1 or is_system(sim.load_hardware(hardware)):
+        extra.update(devices=tensor_parallel, parallelism=f"tp={tensor_parallel}")
     return call_with_known_args(sim.generate, (wl, hardware),
                                 {"batch_size": batch_size, "prompt_len": prompt_len, "output_len": output_len,
-                                 "precision": precision})
+                                 "precision": precision, **extra})
 
 
 def _text_workloads(sc: Scenario) -> tuple[list[str], int]:
@@ -64,17 +68,19 @@ def page_generate(sc: Scenario) -> None:
     """Prompt and output lengths and batch for a decoder model on the sidebar device."""
     st.title("LLM generation")
     names, idx = _text_workloads(sc)
-    c = st.columns(4)
+    c = st.columns(5)
     model = c[0].selectbox("Decoder model", names, index=idx, key="gen_model")
     prompt = c[1].number_input("Prompt tokens", 1, 131072, 512, key="gen_prompt")
     out = c[2].number_input("Generated tokens", 1, 131072, 128, key="gen_out")
     batch = c[3].number_input("Sequences in the batch", 1, 4096, 8, key="gen_batch")
-    st.caption(f"{model} on {sc.device} · {sc.precision}")
+    tp = c[4].number_input("Tensor-parallel devices", 1, 64, 1, key="gen_tp",
+                           help="serve on this many devices of the sidebar's kind, the model split Megatron-style")
+    st.caption(f"{model} on {int(tp)} x {sc.device} · {sc.precision}" if tp > 1 else f"{model} on {sc.device} · {sc.precision}")
     upload = sc.upload if (sc.upload is not None and model == sc.workload) else None
     with st.spinner("Simulating generation..."):
         try:
             g = _generate(model, upload.digest if upload else None, upload, sc.device, int(batch), int(prompt),
-                          int(out), sc.precision)
+                          int(out), sc.precision, int(tp), sc.stack)
         except (sim.SimulatorError, UploadError) as exc:
             st.error(str(exc))
             return

@@ -101,6 +101,11 @@ def test_generation_page_renders():
     at.number_input(key="gen_prompt").set_value(256).run()
     ok(at)
     assert metric(at, "Time to first token").value != before
+    one = metric(at, "Time per output token").value
+    at.number_input(key="gen_tp").set_value(2).run()  # gpt2's 12 heads split over 2 devices
+    ok(at)
+    assert not at.error, [e.value for e in at.error]
+    assert metric(at, "Time per output token").value != one
 
 
 @pytest.mark.skipif(not hasattr(sim, "serve"), reason="simulator.serve not in this tree")
