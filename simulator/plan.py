@@ -23,6 +23,7 @@ from .cost.memory import resident_bytes
 from .workload.training import backward_op, recompute_set, optimizer_op, optimizer_state_elems
 
 BUCKET_BYTES = 25 * 1024 * 1024
+ZERO3_LIVE_LAYERS = 2  # the layer being computed and the one being prefetched
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,11 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
         static = resident_bytes(params=params, state_elems=params * state_per_param, training=training,
                                 compute=sc.precision, weights=sc.weights, zero_stage=p.zero_stage,
                                 data_parallel=p.data)
+        if gather and layer_params:
+            # ZeRO-3 gathers a layer's full weights before use and prefetches the next layer's: at
+            # most the two largest layers live at once (DeepSpeed prefetches one bucket ahead)
+            live = sum(sorted(layer_params.values())[-ZERO3_LIVE_LAYERS:])
+            static["gathered_weights"] = live * sc.weights.bytes
         act_saved = sum(shard_op(fwd.op(n), p.tensor, p.expert, p.sequence_parallel)[0].output_elems for n in names
                         if n not in recompute) * act
         last = names[-1] if names else None
