@@ -3,7 +3,7 @@ a parallelism layout, micro-batches; returns a SimulationResult with per-device 
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .cost.base import CostOptions
@@ -50,6 +50,77 @@ def load_target(hardware: Any, overrides: "dict | None") -> tuple[Any, dict | No
         raise ScenarioError(f"overrides: 'device.' keys change a system's device; {target.name} is a device spec, "
                             "so give its fields directly (e.g. memory.hbm.bandwidth_gbs)")
     return target, dev or None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one copy of a model runs: one device, or ``devices`` devices of a system (or of one
+    device spec over its own links) with a parallel layout. Built by :func:`placement`.
+
+    ``device`` is the device spec with its what-ifs; ``target`` what :func:`simulate_cluster` takes.
+    """
+
+    device: _DeviceBase
+    target: Any = None
+    devices: int = 1
+    parallelism: Parallelism | None = None
+    device_overrides: dict | None = None
+    microbatches: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The device's name, or the system's (``nvidia-h100-sxm-x2`` for two H100 over NVLink)."""
+        if self.target is None:
+            return self.device.name
+        return self.target.name if isinstance(self.target, SystemSpec) else f"{self.device.name}-x{self.devices}"
+
+    def run(self, wl: Workload, sc: Scenario, *, past_len: int = 0, logits: str = "all",
+            kv_cache_bytes: float = 0.0, fused_attention: bool = True) -> SimulationResult:
+        """One step of ``sc`` here (:func:`simulator.api.run_scenario` or :func:`simulate_cluster`)."""
+        if self.target is None:
+            from .api import run_scenario
+
+            return run_scenario(wl, self.device, sc, past_len=past_len, logits=logits,
+                                extra_static_bytes=kv_cache_bytes)
+        return simulate_cluster(wl, self.target, sc, devices=self.devices, parallelism=self.parallelism,
+                                microbatches=self.microbatches, fused_attention=fused_attention, past_len=past_len,
+                                logits=logits, kv_cache_bytes=kv_cache_bytes, device_overrides=self.device_overrides)
+
+    def kv_share(self, wl: Workload) -> float:
+        """Share of a model copy's KV cache one device holds: split over tensor ranks and pipeline
+        stages, KV heads replicated when tensor ranks outnumber them (as :func:`simulate_cluster`)."""
+        if self.parallelism is None:
+            return 1.0
+        p = self.parallelism
+        params = wl.params
+        kv_heads = (getattr(params, "kv_heads", None) or getattr(params, "heads", None) or p.tensor) if params else p.tensor
+        return max(1.0, p.tensor / kv_heads) / (p.tensor * p.pipeline * p.data)
+
+
+def placement(hardware: Any, overrides: "dict | None" = None, *, devices: int | None = None, parallelism: Any = None,
+              microbatches: int | None = None) -> Placement:
+    """Resolve ``hardware`` (+ what-ifs) and a device count / layout into a :class:`Placement`.
+
+    One device unless ``hardware`` is a system spec (default: all its devices), ``devices > 1`` or a
+    ``parallelism`` is given.
+
+    Raises:
+        SpecError, ScenarioError: a bad name, override or layout.
+
+    Example:
+        >>> pl = placement("nvidia-h100-sxm", devices=2, parallelism="tp=2")
+        >>> pl.name, pl.parallelism.tensor
+        ('nvidia-h100-sxm-x2', 2)
+    """
+    target, device_overrides = load_target(hardware, overrides)
+    if not (isinstance(target, SystemSpec) or (devices or 1) > 1 or parallelism is not None):
+        return Placement(device=target)
+    n = devices or (target.devices_per_node * (target.max_nodes or 1) if isinstance(target, SystemSpec) else 1)
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_DEVICES:
+        raise ScenarioError(f"devices: must be an integer in 1..{MAX_DEVICES}, got {n!r}")
+    device = load_hardware(target.device, device_overrides) if isinstance(target, SystemSpec) else target
+    return Placement(device=device, target=target, devices=n, parallelism=parse_parallelism(parallelism, n),
+                     device_overrides=device_overrides, microbatches=microbatches)
 
 
 def implicit_system(hw: _DeviceBase, devices: int) -> SystemSpec:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .api import load_hardware, load_workload, run_scenario
+from .api import load_workload
 from .errors import ScenarioError, WorkloadError
 from .result import SimulationResult, _clean
 from .scenario import make_scenario
@@ -244,16 +244,17 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         True
     """
     _check_lengths(batch_size, prompt_len, output_len, decode_samples)
-    from .distributed import load_target
+    from .distributed import placement
 
-    hw, device_overrides = load_target(hardware, overrides)
+    where = placement(hardware, overrides, devices=devices, parallelism=parallelism, microbatches=microbatches)
     wl = load_workload(workload)
     kv_p = parse_precision(kv_precision or precision)
     per_token = kv_cache_bytes_per_token(wl, kv_p.bytes) * batch_size  # B per token position, whole batch
     base = dict(mode="inference", batch_size=batch_size, precision=precision, weight_precision=weight_precision,
                 fused_attention=fused_attention, power_cap_w=power_cap_w, stack=stack)
-    step = _stepper(wl, hw, devices=devices, parallelism=parallelism, microbatches=microbatches,
-                    fused_attention=fused_attention, device_overrides=device_overrides)
+    def step(sc, past: int, kv: float) -> SimulationResult:
+        return where.run(wl, sc, past_len=past, logits="last", kv_cache_bytes=kv, fused_attention=fused_attention)
+
     prefill = step(make_scenario(seq_len=prompt_len, **base), 0, per_token * prompt_len)
     step_sc = make_scenario(seq_len=1, **base)
     positions = decode_positions(output_len - 1, decode_samples)
@@ -264,22 +265,6 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
     return _combine(wl, prefill, samples, batch_size=batch_size, prompt_len=prompt_len, output_len=output_len,
                     kv_total=per_token * (prompt_len + output_len),
                     weight_precision=parse_precision(weight_precision or precision).value, kv_precision=kv_p.value)
-
-
-def _stepper(wl: Workload, hw, *, devices: int | None, parallelism: Any, microbatches: int | None,
-             fused_attention: bool, device_overrides: dict | None = None):
-    """``step(scenario, past_len, kv_cache_bytes) -> SimulationResult`` on one device or a cluster."""
-    from .spec.system import SystemSpec
-
-    if not (isinstance(hw, SystemSpec) or (devices or 1) > 1 or parallelism is not None):
-        return lambda sc, past, kv: run_scenario(wl, hw, sc, past_len=past, logits="last", extra_static_bytes=kv)
-    from .distributed import simulate_cluster
-
-    n = devices or (hw.devices_per_node * (hw.max_nodes or 1) if isinstance(hw, SystemSpec) else 1)
-    return lambda sc, past, kv: simulate_cluster(wl, hw, sc, devices=n, parallelism=parallelism,
-                                                 microbatches=microbatches, fused_attention=fused_attention,
-                                                 past_len=past, logits="last", kv_cache_bytes=kv,
-                                                 device_overrides=device_overrides)
 
 
 def _combine(wl: Workload, prefill: SimulationResult, samples: tuple[DecodeSample, ...], *,

@@ -29,6 +29,8 @@ def _add_serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-batch-size", type=int, default=32)
     p.add_argument("--max-wait-ms", type=float, default=5.0)
     p.add_argument("--replicas", type=int, default=1)
+    p.add_argument("--devices", type=int, help="devices per replica (a model copy split over them)")
+    p.add_argument("--parallel", help="layout of a replica's devices, e.g. tp=8 or tp=4,pp=2")
     p.add_argument("--slo-ms", type=float)
     p.add_argument("--trace-file", help="CSV of arrival_s (or arrival_ms) [, prompt_len, output_len]")
     p.add_argument("--precision", default="bf16")
@@ -54,7 +56,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
               replicas=args.replicas, slo_ms=args.slo_ms, seed=args.seed, trace_file=args.trace_file,
               precision=args.precision, prompt_len=_length(args.prompt_len, "--prompt-len"),
               output_len=_length(args.output_len, "--output-len"), seq_len=args.seq_len,
-              image_size=args.image_size, overrides=cli._parse_overrides(args.set))
+              image_size=args.image_size, overrides=cli._parse_overrides(args.set), devices=args.devices,
+              parallelism=args.parallel)
     if args.requests_csv:
         r.request_table.to_csv(args.requests_csv, index=False)
     print(r.to_json() if args.format == "json" else r.table())

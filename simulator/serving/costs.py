@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..api import run_scenario
+from ..distributed import Placement
 from ..errors import InfeasibleError, ScenarioError
 from ..generation import kv_cache_bytes_per_token
 from ..result import SimulationResult
@@ -45,10 +45,11 @@ def _bracket(x: float, grid_max: int | None = None) -> tuple[int, int, float]:
 
 @dataclass
 class ServiceModel:
-    """Cached cost-model answers for one workload on one device at one precision.
+    """Cached cost-model answers for one workload on one model copy at one precision.
 
-    ``shape`` holds extra scenario arguments (``seq_len``, ``image_size``). Energies are dynamic
-    (above idle), in J; times in s.
+    ``where`` is the copy's placement: one device, or several with a tensor / pipeline layout
+    (:func:`simulator.distributed.placement`). ``shape`` holds extra scenario arguments
+    (``seq_len``, ``image_size``). Energies are dynamic (above the copy's idle power), in J; times in s.
     """
 
     wl: Workload
@@ -56,18 +57,29 @@ class ServiceModel:
     precision: str
     max_batch_size: int
     shape: dict[str, Any] = field(default_factory=dict)
+    where: Placement | None = None
     _cache: dict[tuple, tuple[float, float, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.where is None:
+            self.where = Placement(device=self.hw)
+
+    @property
+    def idle_w(self) -> float:
+        """Idle power of one model copy (all its devices), W."""
+        return self.hw.power.idle_w * self.where.devices
 
     def _run(self, key: tuple, result_fn) -> tuple[float, float, float]:
         if key not in self._cache:
             r: SimulationResult = result_fn()
+            name = self.where.name
             if not r.fits_in_memory and key[1] == 1:
-                raise InfeasibleError(f"{self.wl.name} does not fit in {self.hw.name} memory even at batch 1 "
-                                      f"({r.peak_memory_bytes / 2**30:.2f} GiB needed)")
+                raise InfeasibleError(f"{self.wl.name} does not fit in {name} memory even at batch 1 "
+                                      f"({r.peak_memory_bytes / 2**30:.2f} GiB needed per device)")
             if not r.fits_in_memory:
-                raise ScenarioError(f"max_batch_size: a batch of {key[1]} does not fit in {self.hw.name} memory "
-                                    f"({r.peak_memory_bytes / 2**30:.2f} GiB needed); lower max_batch_size")
-            dyn = r.energy_j - self.hw.power.idle_w * r.step_time_s
+                raise ScenarioError(f"max_batch_size: a batch of {key[1]} does not fit in {name} memory "
+                                    f"({r.peak_memory_bytes / 2**30:.2f} GiB needed per device); lower max_batch_size")
+            dyn = r.energy_j - self.idle_w * r.step_time_s
             self._cache[key] = (r.step_time_s, max(0.0, dyn), r.peak_memory_bytes)
         return self._cache[key]
 
@@ -77,7 +89,7 @@ class ServiceModel:
             t, e, _ = self._cache[("fwd", b)]
             return t, e
         sc = make_scenario(batch_size=b, precision=self.precision, **self.shape)
-        t, e, _ = self._run(("fwd", b), lambda: run_scenario(self.wl, self.hw, sc))
+        t, e, _ = self._run(("fwd", b), lambda: self.where.run(self.wl, sc))
         return t, e
 
     def _llm(self, phase: str, b: int, length: int) -> tuple[float, float, float]:
@@ -85,10 +97,9 @@ class ServiceModel:
             return self._cache[(phase, b, length)]
         if phase == "prefill":
             sc = make_scenario(batch_size=b, seq_len=length, precision=self.precision)
-            return self._run((phase, b, length), lambda: run_scenario(self.wl, self.hw, sc, logits="last"))
+            return self._run((phase, b, length), lambda: self.where.run(self.wl, sc, logits="last"))
         sc = make_scenario(batch_size=b, seq_len=1, precision=self.precision)
-        return self._run((phase, b, length), lambda: run_scenario(self.wl, self.hw, sc, past_len=length,
-                                                                 logits="last"))
+        return self._run((phase, b, length), lambda: self.where.run(self.wl, sc, past_len=length, logits="last"))
 
     def llm(self, phase: str, b: int, length: float) -> tuple[float, float]:
         """(s, J) of a prefill (``length`` = prompt tokens) or a decode step (``length`` = cached tokens)
@@ -115,7 +126,8 @@ class ServiceModel:
         return self.llm("decode", len(contexts), sum(contexts) / len(contexts))
 
     def kv_budget_bytes(self) -> float:
-        """Device memory left for KV caches beside weights and the largest decode batch's activations.
+        """KV-cache bytes one model copy can hold: each device's memory left beside its weights and
+        the largest decode batch's activations, over the share of the cache a device holds.
 
         Raises:
             InfeasibleError: the weights alone do not fit.
@@ -123,6 +135,6 @@ class ServiceModel:
         _, _, peak = self._llm("decode", self.max_batch_size, 1)
         budget = self.hw.main_memory.capacity_bytes - peak
         if budget <= 0:
-            raise InfeasibleError(f"{self.wl.name} does not fit in {self.hw.name} memory at batch "
+            raise InfeasibleError(f"{self.wl.name} does not fit in {self.where.name} memory at batch "
                                   f"{self.max_batch_size}, even without a KV cache")
-        return budget
+        return budget / self.where.kv_share(self.wl)

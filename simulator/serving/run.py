@@ -18,7 +18,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..api import load_hardware, load_workload
+from ..api import load_workload
+from ..distributed import placement
 from ..engine.serving import POLICIES, BatchWork, ContinuousWork, ServeRun, ServeTrace, run_serving
 from ..errors import InfeasibleError, InputError, ScenarioError
 from ..generation import kv_cache_bytes_per_token
@@ -267,7 +268,8 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
           batching: str = "dynamic", max_batch_size: int = 32, max_wait_ms: float = 5.0, replicas: int = 1,
           slo_ms: float | None = None, seed: int = 0, trace_file: str | Path | None = None,
           precision: str = "bf16", prompt_len: Any = None, output_len: Any = None, seq_len: int | None = None,
-          image_size: int | None = None, overrides: Mapping[str, Any] | None = None) -> ServingResult:
+          image_size: int | None = None, overrides: Mapping[str, Any] | None = None, devices: int | None = None,
+          parallelism: Any = None) -> ServingResult:
     """Serve ``requests`` inference requests of ``workload`` on ``replicas`` copies of ``hardware``.
 
     Args:
@@ -281,6 +283,10 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
         prompt_len, output_len: LLM tokens per request: int or a distribution dict (see :func:`draw_lengths`);
             defaults 128 and 32.
         seq_len, image_size, overrides, precision: as in :func:`simulator.simulate` (non-LLM shape).
+        devices, parallelism: each replica is ``devices`` devices with a tensor / pipeline layout
+            (``devices=8, parallelism="tp=8"`` serves a 70B model per 8-GPU node; a system spec
+            defaults to all its devices); the KV budget is the replica's devices' together.
+            Data parallelism is ``replicas``, so ``parallelism`` must not have ``data > 1``.
 
     Raises:
         InputError: bad arguments or trace file (one message naming the argument, file and line).
@@ -294,7 +300,11 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
     _check(arrival, batching, rate_per_s, requests, max_batch_size, max_wait_ms, replicas, slo_ms, trace_file)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ScenarioError(f"seed: must be an integer, got {seed!r}")
-    hw = load_hardware(hardware, overrides)
+    where = placement(hardware, overrides, devices=devices, parallelism=parallelism)
+    if where.parallelism is not None and where.parallelism.data > 1:
+        raise ScenarioError("parallelism: a replica is one model copy; use replicas= for data parallelism "
+                            f"(got data={where.parallelism.data})")
+    hw = where.device
     wl = load_workload(workload)
     p = parse_precision(precision).value
     llm = is_llm(wl)
@@ -309,7 +319,7 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
         times = make_arrivals(arrival, float(rate_per_s), int(requests), rng_arrivals)
     n = len(times)
     shape = {k: v for k, v in (("seq_len", seq_len), ("image_size", image_size)) if v is not None}
-    model = ServiceModel(wl=wl, hw=hw, precision=p, max_batch_size=max_batch_size, shape=shape)
+    model = ServiceModel(wl=wl, hw=hw, precision=p, max_batch_size=max_batch_size, shape=shape, where=where)
     prompts = outs = cont = None
     if llm:
         prompts = t_prompt[:n] if t_prompt is not None else draw_lengths(
@@ -326,16 +336,16 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
         trace = run_serving(spec)
     except ValueError as exc:
         raise InfeasibleError(str(exc)) from None
-    args = dict(workload=wl.name, hardware=hw.name, precision=p, arrival=arrival,
+    args = dict(workload=wl.name, hardware=where.name, precision=p, arrival=arrival,
                 rate_per_s=float(rate_per_s) if arrival != "trace" else (n / times[-1] if times[-1] > 0 else 0.0),
                 requests=n, batching=batching, max_batch_size=max_batch_size, max_wait_ms=float(max_wait_ms),
                 replicas=replicas, slo_ms=slo_ms, seed=seed, llm=llm)
     from .stats import summarise
 
-    summary, lat = summarise(trace, args, idle_w=hw.power.idle_w, slo_s=slo_ms * 1e-3 if slo_ms else None,
+    summary, lat = summarise(trace, args, idle_w=model.idle_w, slo_s=slo_ms * 1e-3 if slo_ms else None,
                              output_len=outs)
     return ServingResult(summary=summary, latencies_s=lat, trace=trace, prompt_len=prompts, output_len=outs,
-                         idle_w=hw.power.idle_w)
+                         idle_w=model.idle_w)
 
 
 def _continuous_work(model: ServiceModel, prompts: np.ndarray, outs: np.ndarray) -> ContinuousWork:

@@ -192,3 +192,31 @@ def test_bursty_arrivals_wait_longer_than_poisson_and_constant(service_s):
 def test_model_that_never_fits_is_infeasible():
     with pytest.raises(sim.InfeasibleError, match="even at batch 1"):
         sim.serve("llama2-70b", HW, requests=4, output_len=2, prompt_len=8)
+
+
+def test_a_replica_can_span_several_devices_with_tensor_parallelism():
+    kw = dict(precision="fp16", arrival="constant", rate_per_s=4, requests=24, batching="continuous",
+              max_batch_size=8, prompt_len=256, output_len=16, seed=0)
+    one = sim.serve("llama2-7b", "nvidia-a100-sxm-80gb", **kw)
+    two = sim.serve("llama2-7b", "nvidia-a100-sxm-80gb", devices=2, parallelism="tp=2", **kw)
+    assert two.hardware == "nvidia-a100-sxm-80gb-x2"
+    assert two.tpot_p50_s < one.tpot_p50_s  # decode weight reads split over two HBMs
+    idle = sim.load_hardware("nvidia-a100-sxm-80gb").power.idle_w
+    assert two.energy_j >= 2 * idle * two.trace.end_s  # both devices idle-draw for the whole run
+    with pytest.raises(sim.ScenarioError, match="replicas="):
+        sim.serve("llama2-7b", "nvidia-a100-sxm-80gb", devices=2, parallelism="dp=2", **kw)
+
+
+def test_kv_budget_of_a_tensor_parallel_replica_is_its_devices_together():
+    from simulator.distributed import placement
+    from simulator.serving.costs import ServiceModel
+    from simulator.workload.loader import load_workload
+
+    wl = load_workload("llama2-7b")
+    hw = sim.load_hardware("nvidia-a100-sxm-80gb")
+    one = ServiceModel(wl=wl, hw=hw, precision="fp16", max_batch_size=8)
+    where = placement(hw, devices=2, parallelism="tp=2")
+    two = ServiceModel(wl=wl, hw=hw, precision="fp16", max_batch_size=8, where=where)
+    # each device holds half the weights and half the KV heads: more than twice the budget
+    assert two.kv_budget_bytes() > 2 * one.kv_budget_bytes()
+    assert where.kv_share(wl) == 0.5
