@@ -47,6 +47,13 @@ MEGATRON = {"zero": 1, "checkpointing": "selective"}
 SEQUENCE_PARALLEL = r"megatron|nemo|neuronx distributed"
 
 
+# Saturated in-flight batching rows (trtllm-bench with requests at an unbounded rate): TensorRT-LLM's
+# default max_batch_size is 2048 (the KV cache caps the batch first for long sequences), and the
+# benchmark's request count is not in the rows: 1,000 requests (steady state dominates the run).
+IFB_MAX_BATCH = 2048
+SATURATED_REQUESTS = 1000
+
+
 def _refuse(row: Row, reason: str, kind: str) -> Unexpressible:
     return Unexpressible(row=row, reason=reason, kind=kind)
 
@@ -234,14 +241,27 @@ def serving_case(row: Row, base: dict, kind: str, name: str, prec: str, weight_p
     assumptions = assumptions + notes + more
     if deg is None:
         deg = {"tp": n, "pp": 1, "dp": 1}
-        assumptions.append(f"tensor parallel over the {n} devices (TP={n}; not in the row's notes)")
+        if n > 1:
+            assumptions.append(f"tensor parallel over the {n} devices (TP={n}; not in the row's notes)")
     if deg["tp"] * deg["pp"] * deg["dp"] != n:
         return _refuse(row, f"stated layout TP {deg['tp']} x PP {deg['pp']} x DP {deg['dp']} is not the row's {n} "
                             "devices (NeuronCores, not chips?)", kind)
     gen = re.search(r"in (\d+) / out (\d+)", row.shape)
     inp = re.search(r"input (\d+)", row.shape)
+    text = row.batch_size.lower()
+    saturated = None
+    if "ifb" in text or "concurrency" in text:
+        # in-flight batching with requests at an unbounded rate: as many in flight as the stack allows
+        # (TensorRT-LLM's default max_batch_size, or the client's concurrency) and the KV cache holds
+        limit = first_int(text) if "concurrency" in text else IFB_MAX_BATCH
+        saturated = (limit, max(SATURATED_REQUESTS, 4 * limit))
+        assumptions.append(f"continuous batching at saturation: at most {limit} requests in flight "
+                           + ("(the client's concurrency)" if "concurrency" in text else
+                              "(TensorRT-LLM's default max_batch_size)")
+                           + f", KV cache permitting; {saturated[1]} requests, all queued at the start "
+                             "(the benchmark's request count is not in the row)")
     batch = first_int(row.batch_size) if row.batch_size.strip().isdigit() else None
-    if batch is None:
+    if batch is None and saturated is None:
         return _refuse(row, "in-flight batching at an unstated batch or request rate: simulator.serve needs one of them", kind)
     if gen:
         n_in, n_out = int(gen.group(1)), int(gen.group(2))
@@ -260,6 +280,13 @@ def serving_case(row: Row, base: dict, kind: str, name: str, prec: str, weight_p
     elif metric not in ("itl_ms", "tokens_per_s", "tokens_per_s_per_gpu"):
         return _refuse(row, f"metric {metric} of a multi-device generation run", kind)
     parallel = f"dp={deg['dp']},tp={deg['tp']},pp={deg['pp']}"
+    if saturated is not None:
+        if metric not in ("tokens_per_s", "tokens_per_s_per_gpu"):
+            return _refuse(row, f"metric {metric} of a saturated serving run", kind)
+        return Case(**base, task="serve", category="serving", workload=name, mode="inference", precision=prec,
+                    weight_precision=weight_prec, batch=saturated[0], generate=(n_in, n_out), fused=True,
+                    logits="last", devices=n, system=system, parallelism=parallel, served_metric=metric,
+                    saturated=saturated, assumptions=tuple(assumptions))
     return Case(**base, task="generate", category="serving", workload=name, mode="inference", precision=prec,
                 weight_precision=weight_prec, batch=batch, generate=(n_in, n_out), fused=True, logits="last",
                 devices=n, system=system, parallelism=parallel, served_metric=metric,

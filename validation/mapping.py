@@ -21,6 +21,7 @@ WORKLOADS: tuple[tuple[str, str], ...] = (
     (r"gpt-j", "gptj-6b"),
     (r"llama 7b|llama-2-7b|llama2-7b", "llama2-7b"),
     (r"llama[ -]?2[ -]70b|llama 70b|llama2-70b", "llama2-70b"),
+    (r"llama[ -]?3(\.\d)?[ -]405b", "llama3.1-405b"),
     (r"llama[ -]?3(\.\d)?[ -]70b", "llama3-70b"),
     (r"llama[ -]?3(\.\d)?[ -]8b", "llama3-8b"),
     (r"mobilenet v1", "mobilenet-v1"),
@@ -167,6 +168,8 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
         if name != "resnet50":
             return _refuse(row, "MLPerf offline with a dataset of variable sequence lengths and a submitter-chosen "
                                 "batch: neither is in the row", kind)
+    if gen and re.search(r"ifb|concurrency", row.batch_size.lower()):
+        return serving_case(row, base, kind, name, prec, weight_prec, assumptions)
     if n > 1 and (llm or n > MAX_DP_DEVICES) and "offline" not in wl.lower():
         if mode == "training":
             return cluster_training_case(row, base, kind, name, prec, seq, image, assumptions)

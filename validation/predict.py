@@ -15,6 +15,7 @@ from simulator.api import run_scenario, simulate
 from simulator.distributed import collective_benchmark
 from simulator.errors import SimulatorError
 from simulator.generation import generate
+from simulator.serving import serve
 from simulator.software import EAGER_DISPATCH_US
 from simulator.scenario import make_scenario
 from simulator.spec.loader import load_hardware
@@ -152,6 +153,22 @@ def _generate(case: Case, hw, extra: dict | None = None) -> Prediction:
     return Prediction(value, g.total_time_s, bound, g.average_power_w)
 
 
+def _serve(case: Case, hw, extra: dict | None) -> Prediction:
+    """Continuous batching at saturation: every request queued at the start, at most
+    ``case.saturated[0]`` in flight (KV cache permitting), through :func:`simulator.serve`."""
+    n_in, n_out = case.generate
+    limit, requests = case.saturated
+    target, overrides = _target(case, hw, extra)
+    cluster = case.devices > 1
+    r = serve(_workload(case), target, overrides=overrides, arrival="constant", rate_per_s=1e9, requests=requests,
+              batching="continuous", max_batch_size=limit, precision=case.precision, prompt_len=n_in,
+              output_len=n_out, devices=case.devices if cluster else None,
+              parallelism=case.parallelism if cluster else None)
+    tokens = r.summary["tokens_per_s"]
+    value = tokens / case.devices if case.served_metric == "tokens_per_s_per_gpu" else tokens
+    return Prediction(value, r.summary["duration_s"], "serving", r.summary["average_power_w"])
+
+
 def _collective(case: Case) -> Prediction:
     op, nbytes = case.collective
     r = collective_benchmark(case.system, collective=op, nbytes=nbytes, devices=case.devices)
@@ -216,6 +233,8 @@ def predict(case: Case, *, extra: dict | None = None, dispatch_us: float = FRAME
         return Prediction(nbytes / t / 1e9, t, r.summary["bottleneck"], r.summary["average_power_w"])
     if case.task == "generate":
         return _generate(case, hw, extra)
+    if case.task == "serve":
+        return _serve(case, hw, extra)
     if case.task == "collective":
         return _collective(case)
     if case.task == "cluster":

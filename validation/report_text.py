@@ -26,9 +26,11 @@ Predictions of `accsim` scored against the published measurements in
 * Data-parallel training rows within one node (n_devices <= 8) add the gradient all-reduce time
   that the cluster engine finds exposed (bucketed, overlapped with backward); input pipelines and
   host work are not modelled, so those rows lean high.
-* Multi-device rows (categories collective, serving, scaleout; `validation/cluster_rows.py`) run
-  through the public multi-device API: `collective_benchmark` for nccl-tests / rccl-tests /
-  TransferBench, `generate(devices=, parallelism=)` for tensor-parallel serving, `simulate` on a
+* Multi-device and serving rows (categories collective, serving, scaleout;
+  `validation/cluster_rows.py`) run through the public API: `collective_benchmark` for nccl-tests /
+  rccl-tests / TransferBench, `generate(devices=, parallelism=)` for static-batch tensor-parallel
+  serving, `serve(batching="continuous")` at saturation for in-flight-batching throughput rows
+  (trtllm-bench, NIM at a stated concurrency), `simulate` on a
   system spec (DGX nodes on their InfiniBand, trn1.32xlarge on EFA, GCP A3 Mega on TCPXO) for
   multi-node training, with the layout read from the row. No efficiency parameter is fitted on them.
 """

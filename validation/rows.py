@@ -203,7 +203,8 @@ class Case:
     ``task``: ``model`` (a zoo workload step), ``gemm`` (one matmul), ``stream`` (one element-wise
     copy-like op), ``generate`` (prefill + decode steps of an LLM, on ``devices`` devices),
     ``power`` (average power of a proxy step), ``collective`` (one nccl-tests style collective) or
-    ``cluster`` (a training step of a parallel layout over a system's nodes). ``scale`` multiplies
+    ``cluster`` (a training step of a parallel layout over a system's nodes) or ``serve``
+    (continuous batching at saturation, :func:`simulator.serve`). ``scale`` multiplies
     per-device throughput (data-parallel rows within a node).
     """
 
@@ -240,6 +241,7 @@ class Case:
     checkpointing: str = "none"
     collective: tuple[str, float] | None = None        # operation, bytes per rank
     served_metric: str = ""                            # generate rows: ttft_ms, itl_ms, tokens_per_s(_per_gpu)
+    saturated: tuple[int, int] | None = None           # serve rows: max requests in flight, requests
     assumptions: tuple[str, ...] = ()
 
 

@@ -81,6 +81,9 @@ def test_multi_device_rows_map_to_their_layouts():
     m121 = items["M121"]  # NIM TP2 inter-token latency
     assert (m121.task, m121.served_metric, m121.generate) == ("generate", "itl_ms", (500, 2000))
     assert items["M132"].reason  # TPU v5e GPT-3: layout and precision not stated -> refused
+    m111 = items["M111"]  # trtllm-bench, in-flight batching at an unbounded request rate
+    assert (m111.task, m111.saturated[0], m111.generate) == ("serve", 2048, (128, 128))
+    assert items["M122"].saturated[0] == 250  # NIM client concurrency
 
 
 def test_megatron_model_flops_is_megatrons_formula():
