@@ -103,6 +103,18 @@ def check_scalesim(out: str) -> None:
             assert int(table[layer["name"]][col]) == layer["compute_cycles"], (dataflow, layer["name"])
 
 
+def check_llm_serving_tp(out: str) -> None:
+    table = rows(out, r"\d+")
+    assert [int(r[0]) for r in table] == [1, 2, 4, 8] and all(r[1] == "True" for r in table)
+    ttft = [float(r[2]) for r in table]
+    tpot = [float(r[3]) for r in table]
+    saturated = [float(r[4]) for r in table]
+    assert ttft == sorted(ttft, reverse=True) and tpot == sorted(tpot, reverse=True)  # more GPUs, lower latency
+    assert saturated == sorted(saturated)                                             # and more tokens/s in all
+    assert float(table[-1][5]) < float(table[1][5])          # but per GPU, TP8 returns less than TP2
+    assert int(table[0][6]) < int(table[1][6])               # one GPU's KV cache holds fewer requests
+
+
 CHECKS: dict[str, Callable[[str], None]] = {
     "01_compare_gpus.py": check_compare_gpus,
     "02_whatif_bandwidth.py": check_whatif_bandwidth,
@@ -112,6 +124,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "06_sweep_pareto.py": check_sweep_pareto,
     "07_custom_device.py": check_custom_device,
     "08_scalesim.py": check_scalesim,
+    "09_llm_serving_tp.py": check_llm_serving_tp,
 }
 
 
