@@ -210,7 +210,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
                     for tag in ("combine", "dispatch"):
                         bitems.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
                                                      label=f"{bop.name} {tag}"), ""))
-                bucket += op.param_elems * sc.precision.bytes
+                bucket += op.param_elems * act  # gradients at tensor_bytes, like activations
                 if p.data > 1 and bucket >= BUCKET_BYTES:
                     bitems.append((None, _grad_sync(p, bucket, n), ""))
                     bucket = 0.0

@@ -25,11 +25,28 @@ class Bound(str, Enum):
     CAPACITY = "memory_capacity"
 
 
+def tensor_bytes(compute: Precision) -> float:
+    """Bytes per element of the activations, activation gradients and weight gradients a run at
+    ``compute`` precision keeps between ops and sends between devices.
+
+    FP8 recipes quantize only the operands of each GEMM; the tensors between ops stay in 16 bits
+    (NVIDIA Transformer Engine: FP8 for GEMM inputs, higher precision for outputs and the rest of
+    the layer; TensorRT-LLM FP8 likewise keeps BF16/FP16 activations). Other formats keep their own
+    width (int8 TensorRT engines pass int8 tensors between layers).
+
+    Example:
+        >>> tensor_bytes(Precision.FP8), tensor_bytes(Precision.BF16), tensor_bytes(Precision.INT8)
+        (2.0, 2.0, 1.0)
+    """
+    return 2.0 if compute == Precision.FP8 else float(compute.bytes)
+
+
 @dataclass(frozen=True)
 class Numerics:
     """Number formats of a run: ``compute`` for arithmetic and activations, ``weights`` for stored weights.
 
-    Weight-only quantization is ``Numerics(compute=bf16, weights=int4)``.
+    Weight-only quantization is ``Numerics(compute=bf16, weights=int4)``. Activations are held at
+    :func:`tensor_bytes` of ``compute`` (16 bits under FP8).
     """
 
     compute: Precision
@@ -37,7 +54,7 @@ class Numerics:
 
     @property
     def act_bytes(self) -> float:
-        return self.compute.bytes
+        return tensor_bytes(self.compute)
 
     @property
     def weight_bytes(self) -> float:
@@ -136,11 +153,16 @@ def finish(*, hw: _DeviceBase, numerics: Numerics, options: CostOptions, flops: 
 def op_bytes(op, numerics: Numerics, *, fused_attention: bool) -> tuple[float, float, float]:
     """(activation bytes read, activation bytes written, weight bytes read) at main memory, no reuse.
 
-    A non-fused attention writes its score and probability matrices and reads them back.
+    A non-fused attention writes its score and probability matrices and reads them back. An
+    attention's K and V operands (the KV cache when decoding) are read at the compute format itself
+    (FP8 serving keeps an FP8 KV cache), its queries and output at :func:`tensor_bytes`.
     """
     from ..workload.ops import OpKind
 
     act_in = op.input_elems * numerics.act_bytes
+    if op.kind == OpKind.ATTENTION:
+        kv = max(0.0, op.input_elems - op.output_elems)  # inputs are q + k + v; q has the output's size
+        act_in = op.output_elems * numerics.act_bytes + kv * numerics.compute.bytes
     act_out = op.output_elems * numerics.act_bytes
     if op.kind == OpKind.ATTENTION and not fused_attention:
         act_in += op.scratch_elems * numerics.act_bytes

@@ -58,6 +58,7 @@ MODULES = [
     "simulator.workload.importers.scalesim_csv",
     # cost models
     "simulator.cost.array",
+    "simulator.cost.base",
     "simulator.cost.memory",
     "simulator.cost.collectives",
     "simulator.cost.dispatch",
