@@ -50,7 +50,10 @@ class ContinuousWork:
 
     ``prefill(ids) -> (s, J)`` for newly admitted requests; ``decode(contexts) -> (s, J)`` for one decode
     iteration of sequences with those context lengths (tokens); ``prompt_len``/``output_len``/``kv_bytes``
-    per request; ``kv_budget_bytes``: device memory left for KV caches.
+    per request; ``kv_budget_bytes``: device memory left for KV caches; ``max_prefill_tokens``: prompt
+    tokens one prefill iteration takes at most (at least one request is always admitted; None: no cap);
+    ``mixed(new ids, running contexts) -> (s, J)``: one iteration that prefills the new requests and
+    decodes the running ones together (in-flight batching); None runs them as separate iterations.
     """
 
     prefill: Callable[[Sequence[int]], tuple[float, float]]
@@ -59,6 +62,8 @@ class ContinuousWork:
     output_len: Sequence[int]
     kv_bytes: Sequence[float]
     kv_budget_bytes: float
+    max_prefill_tokens: int | None = None
+    mixed: Callable[[Sequence[int], Sequence[int]], tuple[float, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +232,7 @@ def run_serving(spec: ServeRun) -> ServeTrace:
                 if not ids:
                     return
             new: list[int] = []
+            tokens = 0
             while st.qlen and len(running) + len(new) < spec.max_batch_size:
                 i = st.waiting[st.head]
                 if cw.kv_bytes[i] > cw.kv_budget_bytes:
@@ -234,10 +240,25 @@ def run_serving(spec: ServeRun) -> ServeTrace:
                                      f"{cw.kv_budget_bytes:.3g} B left on the device")
                 if used + cw.kv_bytes[i] > cw.kv_budget_bytes:
                     break
+                if new and cw.max_prefill_tokens and tokens + cw.prompt_len[i] > cw.max_prefill_tokens:
+                    break  # the rest waits for the next prefill iteration
                 st.take(1)
                 used += cw.kv_bytes[i]
+                tokens += cw.prompt_len[i]
                 new.append(i)
-            if new:
+            if new and running and cw.mixed is not None:
+                t0 = env.now
+                st.sample(t0)
+                dur, joules = cw.mixed(new, [cw.prompt_len[i] + produced[i] - 1 for i in running])
+                yield env.timeout(dur)
+                batches.append(BatchRecord(r, t0, env.now, len(running), joules, "mixed"))
+                for i in running:
+                    produced[i] += 1
+                for i in new:
+                    start[i], first[i] = t0, env.now
+                    produced[i] = 1
+                running.extend(new)
+            elif new:
                 t0 = env.now
                 st.sample(t0)
                 dur, joules = cw.prefill(new)

@@ -17,6 +17,7 @@ from ..errors import InfeasibleError, ScenarioError
 from ..generation import kv_cache_bytes_per_token
 from ..result import SimulationResult
 from ..scenario import make_scenario
+from ..units import parse_precision
 from ..spec.models import _DeviceBase
 from ..workload.loader import Workload
 
@@ -124,6 +125,26 @@ class ServiceModel:
     def decode(self, contexts: Sequence[int]) -> tuple[float, float]:
         """One decode iteration for sequences with these cached lengths (attention cost at their mean)."""
         return self.llm("decode", len(contexts), sum(contexts) / len(contexts))
+
+    def weight_stream_s(self) -> float:
+        """Time one device takes to read its share of the weights from main memory once (s)."""
+        if "weights_s" not in self._cache:
+            params = self.wl.build(batch_size=1, seq_len=1).parameters
+            p = self.where.parallelism
+            share = 1.0 / (p.tensor * p.pipeline) if p is not None else 1.0
+            nbytes = params * share * parse_precision(self.precision).bytes
+            bw = self.hw.main_memory.bandwidth_gbs * 1e9 * self.hw.efficiency.memory
+            self._cache["weights_s"] = (nbytes / bw, 0.0, 0.0)
+        return self._cache["weights_s"][0]
+
+    def mixed(self, prompts: Sequence[int], contexts: Sequence[int]) -> tuple[float, float]:
+        """(s, J) of one in-flight-batching iteration: the new requests' prefill and one decode step
+        of the running ones in the same forward pass. The pass reads the weights once, and a
+        compute-bound prefill hides that read, so the decode adds only what it costs beyond
+        streaming the weights (its KV-cache reads and its own FLOPs); energy is the sum."""
+        t_p, e_p = self.prefill(prompts, padded=False)
+        t_d, e_d = self.decode(contexts)
+        return t_p + max(0.0, t_d - self.weight_stream_s()), e_p + e_d
 
     def kv_budget_bytes(self) -> float:
         """KV-cache bytes one model copy can hold: each device's memory left beside its weights and

@@ -29,6 +29,11 @@ from ..units import parse_precision
 
 __all__ = ["serve", "ServingResult", "ARRIVALS"]
 
+# Prompt tokens one continuous-batching prefill iteration takes: TensorRT-LLM's default
+# max_num_tokens (8192); a cap is what keeps a burst of admissions from one giant prefill whose
+# activations would not fit beside the KV cache.
+DEFAULT_MAX_PREFILL_TOKENS = 8192
+
 ARRIVALS = ("poisson", "constant", "bursty", "trace")
 BURSTY_SHAPE = 0.25  # gamma shape k: squared coefficient of variation 1/k = 4
 MAX_REQUESTS = 5_000_000
@@ -269,7 +274,7 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
           slo_ms: float | None = None, seed: int = 0, trace_file: str | Path | None = None,
           precision: str = "bf16", prompt_len: Any = None, output_len: Any = None, seq_len: int | None = None,
           image_size: int | None = None, overrides: Mapping[str, Any] | None = None, devices: int | None = None,
-          parallelism: Any = None) -> ServingResult:
+          parallelism: Any = None, max_prefill_tokens: int | None = DEFAULT_MAX_PREFILL_TOKENS) -> ServingResult:
     """Serve ``requests`` inference requests of ``workload`` on ``replicas`` copies of ``hardware``.
 
     Args:
@@ -283,6 +288,9 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
         prompt_len, output_len: LLM tokens per request: int or a distribution dict (see :func:`draw_lengths`);
             defaults 128 and 32.
         seq_len, image_size, overrides, precision: as in :func:`simulator.simulate` (non-LLM shape).
+        max_prefill_tokens: continuous batching admits new requests into one prefill iteration up to
+            this many prompt tokens (TensorRT-LLM's ``max_num_tokens``, vLLM's
+            ``max_num_batched_tokens``); None: every admissible request at once.
         devices, parallelism: each replica is ``devices`` devices with a tensor / pipeline layout
             (``devices=8, parallelism="tp=8"`` serves a 70B model per 8-GPU node; a system spec
             defaults to all its devices); the KV budget is the replica's devices' together.
@@ -327,7 +335,9 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
         outs = t_out[:n] if t_out is not None else draw_lengths(
             "output_len", DEFAULT_OUTPUT_LEN if output_len is None else output_len, n, rng_lengths)
         work = _llm_batch_work(model, prompts, outs)
-        cont = _continuous_work(model, prompts, outs) if batching == "continuous" else None
+        if max_prefill_tokens is not None:
+            _positive_int("max_prefill_tokens", max_prefill_tokens, 10_000_000)
+        cont = _continuous_work(model, prompts, outs, max_prefill_tokens) if batching == "continuous" else None
     else:
         work = _forward_batch_work(model)
     spec = ServeRun(arrivals_s=times.tolist(), policy=batching, max_batch_size=max_batch_size,
@@ -348,7 +358,8 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
                          idle_w=model.idle_w)
 
 
-def _continuous_work(model: ServiceModel, prompts: np.ndarray, outs: np.ndarray) -> ContinuousWork:
+def _continuous_work(model: ServiceModel, prompts: np.ndarray, outs: np.ndarray,
+                     max_prefill_tokens: int | None = None) -> ContinuousWork:
     """Iteration-level callbacks: packed prefill of new requests, one decode step, KV bytes per request.
 
     A request reserves its whole KV cache (``prompt_len + output_len`` tokens) when admitted (no paging).
@@ -356,7 +367,9 @@ def _continuous_work(model: ServiceModel, prompts: np.ndarray, outs: np.ndarray)
     per_token = kv_cache_bytes_per_token(model.wl, parse_precision(model.precision).bytes)
     return ContinuousWork(prefill=lambda ids: model.prefill([int(prompts[i]) for i in ids], padded=False),
                           decode=model.decode, prompt_len=prompts.tolist(), output_len=outs.tolist(),
-                          kv_bytes=((prompts + outs) * per_token).tolist(), kv_budget_bytes=model.kv_budget_bytes())
+                          kv_bytes=((prompts + outs) * per_token).tolist(), kv_budget_bytes=model.kv_budget_bytes(),
+                          max_prefill_tokens=max_prefill_tokens,
+                          mixed=lambda ids, contexts: model.mixed([int(prompts[i]) for i in ids], contexts))
 
 
 def _forward_batch_work(model: ServiceModel):

@@ -220,3 +220,38 @@ def test_kv_budget_of_a_tensor_parallel_replica_is_its_devices_together():
     # each device holds half the weights and half the KV heads: more than twice the budget
     assert two.kv_budget_bytes() > 2 * one.kv_budget_bytes()
     assert where.kv_share(wl) == 0.5
+
+
+def test_a_prefill_iteration_takes_at_most_max_prefill_tokens():
+    kw = dict(precision="fp16", arrival="constant", rate_per_s=1e6, requests=40, batching="continuous",
+              max_batch_size=64, prompt_len=100, output_len=4, seed=0)
+    from collections import Counter
+
+    def admitted_together(r) -> list[int]:  # requests prefilled in the same iteration share their first token
+        return sorted(Counter(r.trace.first_token_s).values())
+
+    capped = sim.serve("gpt2", "nvidia-h100-sxm", max_prefill_tokens=1000, **kw)
+    assert max(admitted_together(capped)) == 10 and sum(admitted_together(capped)) == 40  # 1000 / 100 tokens
+    free = sim.serve("gpt2", "nvidia-h100-sxm", max_prefill_tokens=None, **kw)
+    assert max(admitted_together(free)) > 30  # every request that has arrived
+    with pytest.raises(InputError, match="max_prefill_tokens"):
+        sim.serve("gpt2", "nvidia-h100-sxm", max_prefill_tokens=0, **kw)
+
+
+def test_in_flight_batching_decodes_while_it_prefills():
+    """A mixed iteration costs the prefill plus what the decode adds beyond streaming the weights
+    once, never more than the two run one after the other."""
+    from simulator.distributed import placement
+    from simulator.serving.costs import ServiceModel
+    from simulator.workload.loader import load_workload
+
+    hw = sim.load_hardware("nvidia-h100-sxm")
+    m = ServiceModel(wl=load_workload("llama2-7b"), hw=hw, precision="fp16", max_batch_size=64,
+                     where=placement(hw))
+    t_p, _ = m.prefill([512] * 8, padded=False)
+    t_d, _ = m.decode([600] * 32)
+    t_m, _ = m.mixed([512] * 8, [600] * 32)
+    assert t_m == pytest.approx(t_p + max(0.0, t_d - m.weight_stream_s()))
+    assert max(t_p, t_d) <= t_m <= t_p + t_d
+    weights = 6.74e9 * 2 / (hw.main_memory.bandwidth_gbs * 1e9 * hw.efficiency.memory)
+    assert m.weight_stream_s() == pytest.approx(weights, rel=0.01)
