@@ -88,11 +88,14 @@ KNOWN_GAPS = """\
   it reaches 0.46 of the matrix peak the Inferentia2 inference rows reach; with one shared
   family the training rows were predicted ~2x fast. What the Neuron compiler loses on training
   graphs is not modelled op by op.
-* MLPerf GPT-3 on 512 H100 (M134) runs FP8 in the model at 2x the BF16 rate; NeMo's FP8 (casts,
-  amax history, BF16 attention) gets less, so the step is predicted ~20 % short. Megatron-Core BF16
-  rows (M124-M129) land within -7..+7 %.
-* Tensor-parallel LLM serving: prefill (TTFT, M107, M118, M120) is predicted ~30 % fast, as the
-  one-device prefill rows; the TRT-LLM v0.6 peak-throughput row at batch 1024 (M102) 60 % high.
+* FP8 runs keep their activations, gradients and messages in 16 bits (only GEMM operands and the
+  KV cache are 8-bit, as Transformer Engine and TensorRT-LLM do): MLPerf GPT-3 on 512 H100 (M134)
+  is predicted ~11 % short (was ~23 % with 8-bit activations); its amax/scaling work is not modelled.
+  Megatron-Core BF16 rows (M124-M129) land within -7..+7 %.
+* LLM prefill at batch 1 (TTFT: M105, M107, M109, M118, M120) is predicted 15-30 % fast on one or
+  several GPUs; the TRT-LLM v0.6 static-batch row at batch 1024 (M102) ~40 % high. In-flight batching
+  at saturation (M111-M122: prefill capped at 8,192 tokens per iteration and decoded alongside the
+  running requests) lands within -1..+10 %.
 * Power: with energy per FLOP capped by the TDP - idle convention, H100 ResNet-50 training still
   averages ~235 W (was ~170-200 W); the gap to the ~500-700 W such runs draw is power that is not per FLOP or per
   byte (SM clocks and schedulers active during memory-bound kernels).
