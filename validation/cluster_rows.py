@@ -261,6 +261,9 @@ def serving_case(row: Row, base: dict, kind: str, name: str, prec: str, weight_p
                            + f", KV cache permitting; {saturated[1]} requests, all queued at the start "
                              "(the benchmark's request count is not in the row)")
     batch = first_int(row.batch_size) if row.batch_size.strip().isdigit() else None
+    if batch is None and saturated is None and "mlperf" in row.workload.lower():
+        return _refuse(row, "MLPerf offline with a dataset of variable sequence lengths and a submitter-chosen "
+                            "batch: neither is in the row", kind)
     if batch is None and saturated is None:
         return _refuse(row, "in-flight batching at an unstated batch or request rate: simulator.serve needs one of them", kind)
     if gen:
