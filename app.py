@@ -1,7 +1,7 @@
 """accsim explorer: the Streamlit face of the simulator (``make app`` = ``streamlit run app.py``).
 
-Pages (``st.navigation`` over page functions): Simulate / compare (default), What-if, Workload, and
-LLM generation, Serving and Sweep when ``simulator`` offers ``generate``, ``serve`` and ``sweep``.
+Pages (``st.navigation`` over page functions): Simulate / compare (default), What-if, Workload,
+Scale-out, and LLM generation, Serving and Sweep when ``simulator`` offers ``generate``, ``serve`` and ``sweep``.
 The sidebar holds the scenario every page shares: workload (zoo or an uploaded .onnx/.yaml/.csv),
 mode, batch size, sequence length, image size, precision, optimizer and the device.
 
@@ -23,6 +23,7 @@ import simulator as sim
 from explorer.charts import power_series, roofline_figure
 from explorer.format import cost_per_step, fmt_time, fmt_usd
 from explorer.pages.generation import page_generate
+from explorer.pages.scaleout import page_scaleout
 from explorer.pages.serving import page_serve
 from explorer.pages.simulate import page_simulate
 from explorer.pages.sweep import page_sweep
@@ -54,6 +55,7 @@ def main() -> None:
                      default=True),
              st.Page(needs(page_whatif), title="What-if", icon=":material/tune:", url_path="what-if"),
              st.Page(needs(page_workload), title="Workload", icon=":material/account_tree:", url_path="workload")]
+    pages.append(st.Page(needs(page_scaleout), title="Scale-out", icon=":material/lan:", url_path="scale-out"))
     if hasattr(sim, "generate"):
         pages.append(st.Page(needs(page_generate), title="LLM generation", icon=":material/chat:", url_path="generate"))
     if hasattr(sim, "serve"):

@@ -108,6 +108,26 @@ def test_generation_page_renders():
     assert metric(at, "Time per output token").value != one
 
 
+def test_scaleout_page_renders_and_follows_the_layout():
+    at = fresh()
+    at.selectbox(key="workload").set_value("gpt2").run()
+    at.radio(key="mode").set_value("Training step").run()
+    at.number_input(key="batch_size").set_value(64).run()
+    at.number_input(key="seq_len").set_value(256).run()
+    goto(at, "scale-out")
+    ok(at)
+    assert not at.error, [e.value for e in at.error]
+    before = metric(at, "Step time").value
+    assert metric(at, "Scaling efficiency").value.endswith("%")
+    assert at.get("plotly_chart"), "the weak-scaling curve is drawn"
+    at.number_input(key="so_tp").set_value(2).run()
+    ok(at)
+    assert not at.error, [e.value for e in at.error]
+    assert metric(at, "Step time").value != before
+    at.number_input(key="so_tp").set_value(3).run()  # 8 devices do not split into tp=3
+    assert any("multiple of tensor" in e.value for e in at.error)
+
+
 @pytest.mark.skipif(not hasattr(sim, "serve"), reason="simulator.serve not in this tree")
 def test_serving_page_renders():
     at = goto(fresh(), "serve")
