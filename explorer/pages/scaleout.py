@@ -99,8 +99,8 @@ def _scaling(sc: Scenario, hardware: str, dp: int, model_devices: int, layout: s
     fig.add_scatter(x=xs, y=ys, mode="lines+markers", name="throughput (samples/s)")
     fig.add_scatter(x=xs, y=[ys[0] * x / xs[0] for x in xs], mode="lines", name="linear from the first point",
                     line={"dash": "dot"})
-    fig.update_layout(xaxis_title="devices", yaxis_title="samples / s", xaxis_type="log", yaxis_type="log",
-                      height=360, margin={"t": 30})
+    fig.update_layout(xaxis_title="devices", yaxis_title="samples / s", xaxis_type="log", height=360,
+                      margin={"t": 30}, xaxis={"tickvals": xs, "ticktext": [str(x) for x in xs]})
     return fig
 
 
