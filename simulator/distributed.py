@@ -98,11 +98,12 @@ class Placement:
 
 
 def placement(hardware: Any, overrides: "dict | None" = None, *, devices: int | None = None, parallelism: Any = None,
-              microbatches: int | None = None) -> Placement:
+              microbatches: int | None = None, one_copy: bool = False) -> Placement:
     """Resolve ``hardware`` (+ what-ifs) and a device count / layout into a :class:`Placement`.
 
     One device unless ``hardware`` is a system spec (default: all its devices), ``devices > 1`` or a
-    ``parallelism`` is given.
+    ``parallelism`` is given. With no layout the devices run data parallel, or, for ``one_copy``
+    (one served model copy: generation and serving replicas), tensor parallel over all of them.
 
     Raises:
         SpecError, ScenarioError: a bad name, override or layout.
@@ -119,6 +120,8 @@ def placement(hardware: Any, overrides: "dict | None" = None, *, devices: int | 
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_DEVICES:
         raise ScenarioError(f"devices: must be an integer in 1..{MAX_DEVICES}, got {n!r}")
     device = load_hardware(target.device, device_overrides) if isinstance(target, SystemSpec) else target
+    if parallelism is None and one_copy:
+        parallelism = {"tensor": n}
     return Placement(device=device, target=target, devices=n, parallelism=parse_parallelism(parallelism, n),
                      device_overrides=device_overrides, microbatches=microbatches)
 

@@ -232,7 +232,8 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
             full size), e.g. ``devices=2, parallelism="tp=2"`` for a 70B model on two GPUs: every
             prefill and decode step then runs in the cluster engine with its tensor-parallel
             all-reduces and pipeline hops, and each device holds its share of the KV cache.
-            ``batch_size`` is then the global batch over the data-parallel replicas.
+            ``batch_size`` is then the global batch over the data-parallel replicas. Without a
+            ``parallelism``, the model is split tensor-parallel over all the devices.
 
     Raises:
         InputError: bad names, files or arguments; a workload without a KV cache.
@@ -246,7 +247,8 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
     _check_lengths(batch_size, prompt_len, output_len, decode_samples)
     from .distributed import placement
 
-    where = placement(hardware, overrides, devices=devices, parallelism=parallelism, microbatches=microbatches)
+    where = placement(hardware, overrides, devices=devices, parallelism=parallelism, microbatches=microbatches,
+                      one_copy=True)
     wl = load_workload(workload)
     kv_p = parse_precision(kv_precision or precision)
     per_token = kv_cache_bytes_per_token(wl, kv_p.bytes) * batch_size  # B per token position, whole batch

@@ -293,7 +293,8 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
             ``max_num_batched_tokens``); None: every admissible request at once.
         devices, parallelism: each replica is ``devices`` devices with a tensor / pipeline layout
             (``devices=8, parallelism="tp=8"`` serves a 70B model per 8-GPU node; a system spec
-            defaults to all its devices); the KV budget is the replica's devices' together.
+            defaults to all its devices, tensor parallel when no layout is given); the KV budget is the
+            replica's devices' together.
             Data parallelism is ``replicas``, so ``parallelism`` must not have ``data > 1``.
 
     Raises:
@@ -308,7 +309,7 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
     _check(arrival, batching, rate_per_s, requests, max_batch_size, max_wait_ms, replicas, slo_ms, trace_file)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ScenarioError(f"seed: must be an integer, got {seed!r}")
-    where = placement(hardware, overrides, devices=devices, parallelism=parallelism)
+    where = placement(hardware, overrides, devices=devices, parallelism=parallelism, one_copy=True)
     if where.parallelism is not None and where.parallelism.data > 1:
         raise ScenarioError("parallelism: a replica is one model copy; use replicas= for data parallelism "
                             f"(got data={where.parallelism.data})")

@@ -176,3 +176,9 @@ def test_zero3_holds_the_two_largest_gathered_layers():
     no_zero3 = build_plan(fwd, load_hardware("nvidia-h100-sxm"), make_scenario(mode="training"),
                           Parallelism(data=8, zero_stage=2), 1, 2, options=CostOptions())
     assert "gathered_weights" not in no_zero3.stages[0].static_bytes
+
+
+def test_generation_on_a_system_defaults_to_one_tensor_parallel_copy():
+    g = sim.generate("llama2-70b", "hgx-h200", batch_size=3, prompt_len=64, output_len=4, precision="fp8")
+    assert g.hardware == "hgx-h200"
+    assert g.prefill.extra["parallelism"]["tensor"] == 8 and g.prefill.extra["parallelism"]["data"] == 1
