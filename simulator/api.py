@@ -349,8 +349,9 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
 
 def _energy_breakdown(graph: ComputeGraph, costs: dict[str, OpCost], trace, hw: _DeviceBase, once: frozenset,
                       repeat: int) -> dict[str, float]:
-    """Energy of the step by where it was spent: idle (static) power, arithmetic, each memory level, links."""
-    out = {"idle": hw.power.idle_w * trace.end_s, "compute": 0.0}
+    """Energy of the step by where it was spent: idle power, active power while ops run, arithmetic,
+    each memory level, links."""
+    out = {"idle": hw.power.idle_w * trace.end_s, "active": 0.0, "compute": 0.0}
     for level in hw.memory:
         out[level.name] = 0.0
     for n in graph.order:

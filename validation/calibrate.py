@@ -208,14 +208,14 @@ def energy_cap(name: str, scale: float) -> tuple[float, float]:
     """(scale to apply, peak-power ratio at the fitted scale) for ``name``.
 
     The hardware library's convention is that running the matrix peak at any precision needs at
-    most the power headroom (TDP - idle); PEAK_POWER_SHARE of it is left to the arithmetic. The fitted scale is applied up to that bound; the ratio
+    most the power headroom (TDP - idle - active); PEAK_POWER_SHARE of it is left to the arithmetic. The fitted scale is applied up to that bound; the ratio
     says how far the fit wanted to go beyond it (> 1: the device would throttle at peak).
     """
     from simulator.cost.peaks import matrix_flops_per_s
     from simulator.spec.loader import load_hardware
 
     hw = load_hardware(name)
-    headroom = hw.power.tdp_w - hw.power.idle_w
+    headroom = hw.power.tdp_w - hw.power.idle_w - hw.power.active_w
     ratio = max((e * scale * 1e-12 * matrix_flops_per_s(hw, prec) / headroom
                  for prec, e in hw.power.energy_pj_per_flop.items()), default=0.0)
     applied = scale if ratio <= PEAK_POWER_SHARE else scale * PEAK_POWER_SHARE / ratio
@@ -234,7 +234,7 @@ def apply_energy(path: Path, scale: float, fitted_to: list[str], *, fitted: floa
         items.append(f"{k.strip()}: {round(float(v) * scale, 3)}")
     text = text[: m.start()] + m.group(1) + "{" + ", ".join(items) + "}" + text[m.end():]
     src = re.compile(r'^(  source: ".*)"\s*$', re.M).search(text, m.start())
-    capped = f" (fit wanted x {fitted}; capped so peak-rate dynamic power stays within TDP - idle)" \
+    capped = f" (fit wanted x {fitted}; capped so peak-rate dynamic power stays within TDP - idle - active)" \
         if fitted and fitted != scale else ""
     note = (f"; energy_pj_per_flop = previous estimate x {scale}, validation.calibrate on {', '.join(fitted_to)}: "
             f"max-achievable GEMM at the power limit / measured power{capped}")

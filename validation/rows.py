@@ -34,7 +34,7 @@ DEVICES: dict[str, tuple[tuple[str, ...], dict]] = {
     "AMD MI250X (1 GCD)": (("amd-mi250x",), {"compute.sm_count": 110, "memory.hbm.bandwidth_gbs": 1638.4,
                                              "memory.hbm.capacity_bytes": 68_719_476_736,
                                              "memory.l2.capacity_bytes": 8_388_608,
-                                             "power.tdp_w": 280.0, "power.idle_w": 45.0}),
+                                             "power.tdp_w": 280.0, "power.idle_w": 45.0, "power.active_w": 127.0}),
     "NVIDIA H100 SXM (inferred from 3300 GB/s max)": (("nvidia-h100-sxm",), {}),
     "NVIDIA A100-SXM4-40GB": (("nvidia-a100-sxm-40gb",), {}),
     "NVIDIA V100-SXM2-16GB": (("nvidia-v100-sxm2",), {}),

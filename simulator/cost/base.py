@@ -102,6 +102,24 @@ class OpCost:
         return self.bytes_by_level.get("_main", 0.0)
 
 
+def active_power_w(hw: _DeviceBase, cap_w: float | None = None) -> float:
+    """Power above idle while the device runs work (``power.active_w``), scaled down under a power
+    cap by the cap's share of the TDP's headroom (lower clocks and voltage for everything).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> h = load_hardware("nvidia-h100-sxm")                     # 700 W TDP, 70 W idle, 340 W active
+        >>> active_power_w(h), round(active_power_w(h, 385.0), 1)   # a cap halfway down the headroom
+        (340.0, 170.0)
+    """
+    p = hw.power
+    if not p.active_w:
+        return 0.0
+    if cap_w is None or cap_w >= p.tdp_w:
+        return p.active_w
+    return p.active_w * max(0.0, cap_w - p.idle_w) / (p.tdp_w - p.idle_w)
+
+
 def finish(*, hw: _DeviceBase, numerics: Numerics, options: CostOptions, flops: float, compute_s: float,
            bytes_by_level: dict[str, float], overhead_s: float, compute_cycles: int | None = None,
            extra_energy_j: float = 0.0, memory_efficiency: float | None = None) -> OpCost:
@@ -131,18 +149,24 @@ def finish(*, hw: _DeviceBase, numerics: Numerics, options: CostOptions, flops: 
         bound = Bound.OVERHEAD
     else:
         bound = Bound.COMPUTE if compute_s >= memory_s else Bound.MEMORY
+    duration = busy + overhead_s
     energy = flops * lookup(hw.power.energy_pj_per_flop, numerics.compute) * PICO + sum(energy_levels.values())
     energy += extra_energy_j
-    duration = busy + overhead_s
     cap = min(hw.power.tdp_w, options.power_cap_w) if options.power_cap_w else hw.power.tdp_w
     throttled = 0.0
-    headroom = cap - hw.power.idle_w
+    # under a cap the clock and voltage drop for everything that runs: the active power shrinks in
+    # proportion to the cap's share of the TDP's headroom, and the work gets the rest
+    active = active_power_w(hw, cap)
+    headroom = cap - hw.power.idle_w - active  # what the work itself may draw
     if busy > 0 and energy > 0:
         need = energy / headroom if headroom > 0 else float("inf")
         if need > busy:
             # the clock drops until dynamic power fits under the cap: the op stretches
             throttled = need - busy if headroom > 0 else 0.0
             duration += throttled
+    if active and duration > 0:
+        energy_levels["active"] = active * duration  # the device is up while this op runs
+        energy += energy_levels["active"]
     out = dict(bytes_by_level)
     out["_main"] = bytes_by_level.get(main, 0.0)
     return OpCost(duration_s=duration, compute_s=compute_s, memory_s=memory_s, overhead_s=overhead_s, flops=flops,

@@ -178,7 +178,10 @@ class Power(Frozen):
     """Power envelope and energy per operation.
 
     ``energy_pj_per_flop`` is the dynamic energy of one FLOP (half a MAC) by precision;
-    precisions missing fall back like compute rates do. ``tdp_w`` and ``idle_w`` in W.
+    precisions missing fall back like compute rates do. ``tdp_w`` and ``idle_w`` in W;
+    ``active_w``: power above idle while the device runs any work at all (clocks and voltage up,
+    schedulers, caches, on-chip network and memory PHYs busy), whatever the op does; per-FLOP and
+    per-byte energies come on top.
 
     Raises:
         pydantic.ValidationError: ``idle_w`` not below ``tdp_w``, or a bound broken.
@@ -195,12 +198,15 @@ class Power(Frozen):
     tdp_w: Annotated[float, Field(gt=0, le=1e5), at_least(MIN_RATE)]
     idle_w: Annotated[float, Field(ge=0, le=1e5)]
     energy_pj_per_flop: PrecisionMap
+    active_w: Annotated[float, Field(ge=0, le=1e5)] = 0.0
     source: Source
 
     @model_validator(mode="after")
     def _idle_below_tdp(self) -> "Power":
         if self.idle_w >= self.tdp_w:
             raise ValueError(f"idle_w ({self.idle_w}) must be below tdp_w ({self.tdp_w})")
+        if self.idle_w + self.active_w >= self.tdp_w:
+            raise ValueError(f"idle_w + active_w ({self.idle_w + self.active_w}) must be below tdp_w ({self.tdp_w})")
         return self
 
 

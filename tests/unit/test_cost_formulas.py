@@ -83,20 +83,25 @@ def test_roofline_finish_hand_computed():
     assert c.memory_s == pytest.approx(mem_s)
     assert c.duration_s == pytest.approx(max(1e-4, mem_s) + 2e-6)
     assert c.bound == (Bound.MEMORY if mem_s > 1e-4 else Bound.COMPUTE)
-    assert c.dynamic_energy_j == pytest.approx(nbytes * main.energy_pj_per_byte * 1e-12)
+    # the bytes' energy, plus the active power over the op's whole duration
+    assert c.dynamic_energy_j == pytest.approx(nbytes * main.energy_pj_per_byte * 1e-12
+                                               + hw.power.active_w * c.duration_s)
+    assert c.energy_by_level_j["active"] == pytest.approx(340.0 * c.duration_s)
 
 
 def test_power_cap_stretches_an_op_to_the_cap():
     hw = load_hardware("nvidia-h100-sxm")
     flops = 1e12
     compute_s = 1e-3
-    e = flops * hw.power.energy_pj_per_flop[Precision.BF16] * 1e-12  # 0.4 J over 1 ms = 400 W dynamic
+    e = flops * hw.power.energy_pj_per_flop[Precision.BF16] * 1e-12  # 0.28 J over 1 ms = 278 W of arithmetic
     free = finish(hw=hw, numerics=BF16, options=CostOptions(), flops=flops, compute_s=compute_s,
                   bytes_by_level={}, overhead_s=0.0)
     assert free.throttled_s == 0.0
     capped = finish(hw=hw, numerics=BF16, options=CostOptions(power_cap_w=270.0), flops=flops,
                     compute_s=compute_s, bytes_by_level={}, overhead_s=0.0)
-    assert capped.duration_s == pytest.approx(e / (270.0 - hw.power.idle_w))
+    # under the cap the active power shrinks with the headroom: 340 W x (270 - 70) / (700 - 70)
+    active = hw.power.active_w * (270.0 - hw.power.idle_w) / (hw.power.tdp_w - hw.power.idle_w)
+    assert capped.duration_s == pytest.approx(e / (270.0 - hw.power.idle_w - active))
     assert hw.power.idle_w + capped.dynamic_energy_j / capped.duration_s == pytest.approx(270.0)
 
 

@@ -23,15 +23,24 @@ def test_timeline_integrates_to_energy(kw):
 def test_power_cap_bounds_power_and_throttled_fraction_is_added_time():
     free = sim.simulate("mlp", "nvidia-t4", batch_size=4096)
     capped = sim.simulate("mlp", "nvidia-t4", batch_size=4096, power_cap_w=20)
-    assert free.throttled_fraction == 0.0 and free.power_timeline.power_w.max() > 20
+    assert free.power_timeline.power_w.max() > 20
     assert capped.power_timeline.power_w.max() <= 20 * (1 + 1e-9)
+    assert free.power_timeline.power_w.max() <= 70 * (1 + 1e-9)  # the T4's own 70 W limit holds too
     # one compute stream: the time throttling added is exactly the difference of the two steps
     added = capped.step_time_s - free.step_time_s
-    assert capped.throttled_fraction == pytest.approx(added / capped.step_time_s, rel=1e-9)
+    assert capped.throttled_fraction * capped.step_time_s - free.throttled_fraction * free.step_time_s \
+        == pytest.approx(added, rel=1e-9)
     assert capped.to_dict()["throttled_fraction"] == capped.throttled_fraction
-    # the same work: dynamic energy unchanged, only idle energy over the longer step is added
-    idle = sim.load_hardware("nvidia-t4").power.idle_w
-    assert capped.energy_j == pytest.approx(free.energy_j + idle * added, rel=1e-9)
+    # the same work: arithmetic and memory energy unchanged; idle over the longer step; active power
+    # lowered in proportion to the cap, over the stretched ops
+    hw = sim.load_hardware("nvidia-t4")
+    f, c = free.extra["energy_breakdown_j"], capped.extra["energy_breakdown_j"]
+    for key in f:
+        if key not in ("idle", "active"):
+            assert c[key] == pytest.approx(f[key], rel=1e-9), key
+    assert c["idle"] == pytest.approx(hw.power.idle_w * capped.step_time_s)
+    scale = (20 - hw.power.idle_w) / (hw.power.tdp_w - hw.power.idle_w)
+    assert c["active"] == pytest.approx(hw.power.active_w * scale * capped.step_time_s, rel=1e-6)
 
 
 def test_starved_device_shows_idle_power_while_waiting():
