@@ -17,7 +17,7 @@ from .errors import ScenarioError
 from .gcpause import paused_gc
 from .result import SimulationResult
 from .scenario import Mode, Scenario, make_scenario
-from .software import EAGER_DISPATCH_US, Stack
+from .software import EAGER_DISPATCH_US, Stack, fuses_pointwise
 from .spec.loader import list_hardware, load_hardware
 from .spec.models import _DeviceBase
 from .units import GIGA, PICO
@@ -63,9 +63,9 @@ def build_graph(wl: Workload, sc: Scenario, *, past_len: int = 0, logits: str = 
     if batch % sc.grad_accumulation:
         raise ScenarioError(f"grad_accumulation: batch_size {batch} is not divisible by {sc.grad_accumulation}")
     training = sc.mode == Mode.TRAINING
-    fuse = sc.stack == Stack.COMPILED and not training  # see simulator.software
     return _cached_graphs(_WorkloadKey(wl), batch // sc.grad_accumulation, sc.seq_len, sc.image_size, past_len, logits, training,
-                          sc.optimizer if training else None, sc.checkpointing if training else None, fuse)
+                          sc.optimizer if training else None, sc.checkpointing if training else None,
+                          fuses_pointwise(sc))
 
 
 class _WorkloadKey:
@@ -208,29 +208,27 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         >>> r.bottleneck in ("compute", "memory_bandwidth", "overhead", "memory_capacity")
         True
     """
-    from .spec.system import SystemSpec
-
-    from .distributed import load_target
+    from .distributed import placement
 
     deadline = _deadline(time_limit_s)
-    hw, device_overrides = load_target(hardware, overrides)
+    where = placement(hardware, overrides, devices=devices, parallelism=parallelism, microbatches=microbatches)
     wl = load_workload(workload)
     sc = make_scenario(mode=mode, batch_size=batch_size, seq_len=seq_len, image_size=image_size, precision=precision,
                        weight_precision=weight_precision, optimizer=optimizer, checkpointing=checkpointing,
                        grad_accumulation=grad_accumulation, fused_attention=fused_attention,
                        power_cap_w=power_cap_w, seed=seed, fpga_dataflow=fpga_dataflow, cold_start=cold_start,
                        stack=stack, dispatch_us=dispatch_us)
-    if isinstance(hw, SystemSpec) or (devices or 1) > 1 or parallelism is not None:
+    hw = where.device
+    if where.target is not None:
         from .distributed import simulate_cluster
 
-        n = devices or (hw.devices_per_node * (hw.max_nodes or 1) if isinstance(hw, SystemSpec) else 1)
         if input_workers is not None:
             raise ScenarioError("input_workers: the host input pipeline is simulated for one device only")
         if deadline is not None:
             deadline.check("loading the inputs")
-        return simulate_cluster(wl, hw, sc, devices=n, parallelism=parallelism, microbatches=microbatches,
-                                symmetric=symmetric, fused_attention=fused_attention,
-                                device_overrides=device_overrides)
+        return simulate_cluster(wl, where.target, sc, devices=where.devices, parallelism=where.parallelism,
+                                microbatches=microbatches, symmetric=symmetric, fused_attention=fused_attention,
+                                device_overrides=where.device_overrides)
     r = run_scenario(wl, hw, sc, deadline=deadline)
     if input_workers is not None:
         from .input_pipeline import apply_input_pipeline

@@ -17,7 +17,7 @@ from .parallel import Parallelism, default_microbatches, microbatch_size, parse_
 from .plan import build_plan
 from .result import SimulationResult
 from .scenario import Mode, Scenario
-from .software import Stack
+from .software import Stack, fuses_pointwise
 from .spec.loader import load_hardware
 from .spec.models import LinkKind, _DeviceBase
 from .spec.system import DEFAULT_LINK_EFFICIENCY, Fabric, SystemSpec
@@ -87,14 +87,23 @@ class Placement:
                                 logits=logits, kv_cache_bytes=kv_cache_bytes, device_overrides=self.device_overrides)
 
     def kv_share(self, wl: Workload) -> float:
-        """Share of a model copy's KV cache one device holds: split over tensor ranks and pipeline
-        stages, KV heads replicated when tensor ranks outnumber them (as :func:`simulate_cluster`)."""
+        """Share of a model copy's KV cache one device holds (see :func:`kv_share`)."""
         if self.parallelism is None:
             return 1.0
-        p = self.parallelism
         params = wl.params
-        kv_heads = (getattr(params, "kv_heads", None) or getattr(params, "heads", None) or p.tensor) if params else p.tensor
-        return max(1.0, p.tensor / kv_heads) / (p.tensor * p.pipeline * p.data)
+        kv_heads = (getattr(params, "kv_heads", None) or getattr(params, "heads", None)) if params else None
+        return kv_share(self.parallelism, kv_heads or self.parallelism.tensor)
+
+
+def kv_share(p: Parallelism, kv_heads: int) -> float:
+    """Share of the whole KV cache one device holds: split over data replicas, pipeline stages and
+    tensor ranks, each KV head replicated on ``tensor / kv_heads`` ranks when they outnumber the heads.
+
+    Example:
+        >>> kv_share(Parallelism(tensor=2), 8), kv_share(Parallelism(tensor=16), 8)   # Llama 3 8B: 8 KV heads
+        (0.5, 0.125)
+    """
+    return max(1.0, p.tensor / kv_heads) / p.devices
 
 
 def placement(hardware: Any, overrides: "dict | None" = None, *, devices: int | None = None, parallelism: Any = None,
@@ -247,7 +256,7 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
         raise ScenarioError("stack: the eager host's per-op dispatch is modelled for one device; use default "
                             "or compiled with several devices")
     fwd = wl.build(batch_size=mb, seq_len=sc.seq_len, image_size=sc.image_size, past_len=past_len, logits=logits)
-    if sc.stack == Stack.COMPILED and sc.mode == Mode.INFERENCE:
+    if fuses_pointwise(sc):
         fwd = fuse_pointwise(fwd)
     options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
@@ -271,7 +280,7 @@ def _with_kv_cache(plan, fwd, p: Parallelism, kv_cache_bytes: float):
     """``plan`` with each device's share of the KV cache added to its resident memory."""
     attn = [fwd.op(n) for n in fwd.order if fwd.op(n).kind == OpKind.ATTENTION]
     kv_heads = dict(attn[0].attrs).get("kv_heads", dict(attn[0].attrs).get("heads", 1)) if attn else p.tensor
-    per_device = kv_cache_bytes / p.devices * max(1.0, p.tensor / kv_heads)
+    per_device = kv_cache_bytes * kv_share(p, kv_heads)
     stages = tuple(replace(st, static_bytes={**st.static_bytes, "kv_cache": per_device}) for st in plan.stages)
     return replace(plan, stages=stages)
 

@@ -254,6 +254,7 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
     per_token = kv_cache_bytes_per_token(wl, kv_p.bytes) * batch_size  # B per token position, whole batch
     base = dict(mode="inference", batch_size=batch_size, precision=precision, weight_precision=weight_precision,
                 fused_attention=fused_attention, power_cap_w=power_cap_w, stack=stack)
+
     def step(sc, past: int, kv: float) -> SimulationResult:
         return where.run(wl, sc, past_len=past, logits="last", kv_cache_bytes=kv, fused_attention=fused_attention)
 
@@ -293,7 +294,8 @@ def _combine(wl: Workload, prefill: SimulationResult, samples: tuple[DecodeSampl
     tokens = batch_size * output_len
     steps = output_len - 1
     return GenerationResult(
-        workload=wl.name, hardware=prefill.summary["hardware"], batch_size=batch_size, prompt_len=prompt_len, output_len=output_len,
+        workload=wl.name, hardware=prefill.summary["hardware"], batch_size=batch_size, prompt_len=prompt_len,
+        output_len=output_len,
         precision=prefill.summary["precision"], weight_precision=weight_precision, kv_precision=kv_precision,
         ttft_s=prefill.step_time_s, tpot_s=decode_s / steps if steps else 0.0, decode_time_s=decode_s,
         total_time_s=total, tokens_per_s=tokens / total if total > 0 else 0.0, kv_cache_bytes=kv_total,

@@ -13,6 +13,10 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .scenario import Scenario
 
 
 class Stack(str, Enum):
@@ -34,3 +38,15 @@ class Stack(str, Enum):
 # 4.51 ms for ~320 ops. PyTorch eager overheads of 10-30 us per op are commonly reported; kept in
 # step with the calibration by tests/unit/test_software_stack.py.
 EAGER_DISPATCH_US = 25.74
+
+
+def fuses_pointwise(sc: "Scenario") -> bool:
+    """True when the scenario's graph is built with pointwise ops fused: a compiled stack, inference.
+
+    Example:
+        >>> from simulator.scenario import make_scenario
+        >>> fuses_pointwise(make_scenario(stack="compiled")), fuses_pointwise(make_scenario(mode="training",
+        ...                                                                                 stack="compiled"))
+        (True, False)
+    """
+    return sc.stack == Stack.COMPILED and sc.mode.value == "inference"

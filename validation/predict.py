@@ -139,13 +139,11 @@ def _generate(case: Case, hw, extra: dict | None = None) -> Prediction:
     """Prefill + decode through :func:`simulator.generate` (decode step time is close to affine in
     the cache length: three sampled positions, interpolated), on one device or ``case.devices``."""
     n_in, n_out = case.generate
-    cluster = case.devices > 1
-    target, overrides = _target(case, hw, extra)
-    g = generate(_workload(case), target, overrides=overrides,
-                 batch_size=case.batch, prompt_len=n_in, output_len=n_out, precision=case.precision,
-                 weight_precision=case.weight_precision, fused_attention=case.fused_attention, stack=_stack(case),
-                 decode_samples=3 if n_out > 2 else None, devices=case.devices if cluster else None,
-                 parallelism=case.parallelism or None)
+    target, where = _where(case, hw, extra)
+    g = generate(_workload(case), target, batch_size=case.batch, prompt_len=n_in, output_len=n_out,
+                 precision=case.precision, weight_precision=case.weight_precision,
+                 fused_attention=case.fused_attention, stack=_stack(case),
+                 decode_samples=3 if n_out > 2 else None, **where)
     metric = case.served_metric or case.row.metric
     value = {"ttft_ms": g.ttft_s * 1e3, "latency_ms": g.ttft_s * 1e3, "itl_ms": g.tpot_s * 1e3,
              "tokens_per_s_per_gpu": g.tokens_per_s / max(1, case.devices)}.get(metric, g.tokens_per_s * case.scale)
@@ -158,12 +156,10 @@ def _serve(case: Case, hw, extra: dict | None) -> Prediction:
     ``case.saturated[0]`` in flight (KV cache permitting), through :func:`simulator.serve`."""
     n_in, n_out = case.generate
     limit, requests = case.saturated
-    target, overrides = _target(case, hw, extra)
-    cluster = case.devices > 1
-    r = serve(_workload(case), target, overrides=overrides, arrival="constant", rate_per_s=1e9, requests=requests,
+    target, where = _where(case, hw, extra)
+    r = serve(_workload(case), target, arrival="constant", rate_per_s=1e9, requests=requests,
               batching="continuous", max_batch_size=limit, precision=case.precision, prompt_len=n_in,
-              output_len=n_out, devices=case.devices if cluster else None,
-              parallelism=case.parallelism if cluster else None)
+              output_len=n_out, **where)
     tokens = r.summary["tokens_per_s"]
     value = tokens / case.devices if case.served_metric == "tokens_per_s_per_gpu" else tokens
     return Prediction(value, r.summary["duration_s"], "serving", r.summary["average_power_w"])
@@ -175,23 +171,27 @@ def _collective(case: Case) -> Prediction:
     return Prediction(r["busbw_gbs"], r["time_s"], "interconnect", 0.0)
 
 
-def _target(case: Case, hw, extra: dict | None) -> tuple[object, dict | None]:
-    """(hardware, overrides) for a case: the device spec itself (what-ifs applied) when the row runs
-    within one node of it, else its system with the device's what-ifs (the row's overrides and the
-    calibration trial ``extra``) as ``device.`` overrides, so calibration trials reach clusters too."""
-    if case.devices <= 1 or case.system == case.hardware:
-        return hw, None
+def _where(case: Case, hw, extra: dict | None) -> tuple[object, dict]:
+    """(hardware, keyword arguments) placing a case: one device (its spec, what-ifs applied), the
+    device spec over its own links (``devices``, ``parallelism``), or the row's system with the
+    device's what-ifs (the row's overrides and the calibration trial ``extra``) as ``device.``
+    overrides, so calibration trials reach clusters too."""
+    if case.devices <= 1:
+        return hw, {}
+    layout = {"devices": case.devices, "parallelism": case.parallelism}
+    if case.system == case.hardware:
+        return hw, layout
     changes = {**dict(case.overrides), **(extra or {})}
-    return case.system, {f"device.{k}": v for k, v in changes.items()} or None
+    return case.system, {**layout, "overrides": {f"device.{k}": v for k, v in changes.items()} or None}
 
 
 def _cluster(case: Case, hw, extra: dict | None) -> Prediction:
     """A training step of the case's layout on its system (public :func:`simulator.simulate`)."""
-    target, overrides = _target(case, hw, extra)
-    r = simulate(_workload(case), target, overrides=overrides, mode="training", batch_size=case.batch, seq_len=case.seq_len,
+    target, where = _where(case, hw, extra)
+    r = simulate(_workload(case), target, mode="training", batch_size=case.batch, seq_len=case.seq_len,
                  image_size=case.image_size, precision=case.precision, optimizer=case.optimizer,
-                 checkpointing=case.checkpointing, fused_attention=case.fused_attention, devices=case.devices,
-                 parallelism=case.parallelism, microbatches=case.microbatches)
+                 checkpointing=case.checkpointing, fused_attention=case.fused_attention,
+                 microbatches=case.microbatches, **where)
     if not r.fits_in_memory:
         raise SimulatorError(f"the layout does not fit: peak {r.peak_memory_bytes / 2**30:.1f} GiB per device")
     step = r.step_time_s

@@ -15,7 +15,8 @@ from explorer.views import show_any_result
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _generate(workload: str, upload_digest: str | None, _upload: Upload | None, hardware: str, batch_size: int,
-              prompt_len: int, output_len: int, precision: str, tensor_parallel: int = 1, stack: str = "default") -> Any:
+              prompt_len: int, output_len: int, precision: str, tensor_parallel: int = 1,
+              stack: str = "default") -> Any:
     wl = upload_workload(upload_digest, _upload) if _upload else workload
     extra: dict[str, Any] = {"stack": "default" if stack == "eager" else stack}  # eager host: one device only
     if tensor_parallel > 1 or is_system(sim.load_hardware(hardware)):
@@ -75,7 +76,8 @@ def page_generate(sc: Scenario) -> None:
     batch = c[3].number_input("Sequences in the batch", 1, 4096, 8, key="gen_batch")
     tp = c[4].number_input("Tensor-parallel devices", 1, 64, 1, key="gen_tp",
                            help="serve on this many devices of the sidebar's kind, the model split Megatron-style")
-    st.caption(f"{model} on {int(tp)} x {sc.device} · {sc.precision}" if tp > 1 else f"{model} on {sc.device} · {sc.precision}")
+    where = f"{int(tp)} x {sc.device}" if tp > 1 else sc.device
+    st.caption(f"{model} on {where} · {sc.precision}")
     upload = sc.upload if (sc.upload is not None and model == sc.workload) else None
     with st.spinner("Simulating generation..."):
         try:

@@ -246,24 +246,20 @@ def run_serving(spec: ServeRun) -> ServeTrace:
                 used += cw.kv_bytes[i]
                 tokens += cw.prompt_len[i]
                 new.append(i)
-            if new and running and cw.mixed is not None:
+            if new:
+                # in-flight batching: the running requests decode in the same pass as the prefill
+                mixed = bool(running) and cw.mixed is not None
                 t0 = env.now
                 st.sample(t0)
-                dur, joules = cw.mixed(new, [cw.prompt_len[i] + produced[i] - 1 for i in running])
+                if mixed:
+                    dur, joules = cw.mixed(new, [cw.prompt_len[i] + produced[i] - 1 for i in running])
+                else:
+                    dur, joules = cw.prefill(new)
                 yield env.timeout(dur)
-                batches.append(BatchRecord(r, t0, env.now, len(running), joules, "mixed"))
-                for i in running:
+                batches.append(BatchRecord(r, t0, env.now, len(running) if mixed else len(new), joules,
+                                           "mixed" if mixed else "prefill"))
+                for i in running if mixed else ():
                     produced[i] += 1
-                for i in new:
-                    start[i], first[i] = t0, env.now
-                    produced[i] = 1
-                running.extend(new)
-            elif new:
-                t0 = env.now
-                st.sample(t0)
-                dur, joules = cw.prefill(new)
-                yield env.timeout(dur)
-                batches.append(BatchRecord(r, t0, env.now, len(new), joules, "prefill"))
                 for i in new:
                     start[i], first[i] = t0, env.now
                     produced[i] = 1

@@ -60,6 +60,7 @@ class ServiceModel:
     shape: dict[str, Any] = field(default_factory=dict)
     where: Placement | None = None
     _cache: dict[tuple, tuple[float, float, float]] = field(default_factory=dict)
+    _weights_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.where is None:
@@ -128,14 +129,13 @@ class ServiceModel:
 
     def weight_stream_s(self) -> float:
         """Time one device takes to read its share of the weights from main memory once (s)."""
-        if "weights_s" not in self._cache:
+        if self._weights_s is None:
             params = self.wl.build(batch_size=1, seq_len=1).parameters
             p = self.where.parallelism
             share = 1.0 / (p.tensor * p.pipeline) if p is not None else 1.0
             nbytes = params * share * parse_precision(self.precision).bytes
-            bw = self.hw.main_memory.bandwidth_gbs * 1e9 * self.hw.efficiency.memory
-            self._cache["weights_s"] = (nbytes / bw, 0.0, 0.0)
-        return self._cache["weights_s"][0]
+            self._weights_s = nbytes / (self.hw.main_memory.bandwidth_gbs * 1e9 * self.hw.efficiency.memory)
+        return self._weights_s
 
     def mixed(self, prompts: Sequence[int], contexts: Sequence[int]) -> tuple[float, float]:
         """(s, J) of one in-flight-batching iteration: the new requests' prefill and one decode step

@@ -146,3 +146,21 @@ def test_op_cost_is_pure():
     op = O.conv2d("c", batch=8, in_ch=64, h=56, w=56, out_ch=64, kernel=3, pad=1)
     assert op_cost(op, hw, BF16) == op_cost(op, hw, BF16)
     assert math.isfinite(op_cost(op, hw, BF16).duration_s)
+
+
+def test_fp8_keeps_16_bit_tensors_and_an_8_bit_kv_cache_by_hand():
+    from simulator.cost.base import op_bytes
+    from simulator.cost.memory import resident_bytes
+
+    fp8 = Numerics(Precision.FP8, Precision.FP8)
+    # decode attention: 1 query token over 1,000 cached tokens, 8 heads of 128 (MHA)
+    op = O.attention("a", batch=1, heads=8, q_len=1, kv_len=1000, head_dim=128)
+    act_in, act_out, _ = op_bytes(op, fp8, fused_attention=True)
+    q = 8 * 128
+    assert act_in == q * 2 + 2 * 8 * 1000 * 128 * 1   # query at 16 bits, K and V at 8 bits
+    assert act_out == q * 2
+    fc = O.matmul("fc", batch=4, m=1, k=64, n=32, bias=False)
+    assert op_bytes(fc, fp8, fused_attention=True)[1] == 4 * 32 * 2          # GEMM output at 16 bits
+    grads = resident_bytes(params=1e9, state_elems=0, training=True, compute=Precision.FP8,
+                           weights=Precision.FP8)["gradients"]
+    assert grads == 2e9                                                        # gradients at 16 bits
