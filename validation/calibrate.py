@@ -293,8 +293,8 @@ def main(argv: list[str] | None = None) -> int:
             applied, ratio = energy_cap(name, energy["scale"])
             print(f"# energy fitted x{energy['scale']} ({', '.join(energy['fitted_to'])}); peak power / headroom "
                   f"at that scale = {ratio}; applied x{applied}")
-            # a scale within rounding of 1 is the cap itself, not new evidence: leave the spec alone
-            if args.apply and not args.efficiency_only and abs(applied - 1.0) >= 0.005:
+            # a scale within 2 % of 1 is the cap itself re-rounded (two-decimal pJ values), not new evidence
+            if args.apply and not args.efficiency_only and abs(applied - 1.0) >= 0.02:
                 apply_energy(path, applied, energy["fitted_to"], fitted=energy["scale"])
     print(json.dumps(res.get("framework_dispatch_us", {}), indent=2))
     return 0

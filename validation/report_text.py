@@ -58,7 +58,10 @@ MECHANISMS = """\
   wave runs as a persistent stream-K kernel (K-iterations dealt evenly over the SMs, one fix-up
   fill), as cuBLAS / CUTLASS do; MAMF shapes were predicted up to 38 % low without it (M005).
 * GPU tile fill/epilogue: each wave of tiles pays `TILE_FILL_K` = 256 K-steps of pipeline fill and
-  output store, so short-K GEMMs (convolutions) run further from peak than long-K MAMF shapes.
+  output store, so short-K GEMMs (convolutions) run further from peak than long-K MAMF shapes. The
+  fill is bytes, not arithmetic: its time scales with the operand width, so an fp32 GEMM on CUDA
+  cores (V100, T4) pays 2x the 16-bit fill, not 8x (counting it at the CUDA-core rate had V100 fp32
+  ResNet-50 rows M035/M037 ~40 % slow; now ~20 %).
 * GPU tiles are cut down to small GEMM dimensions (decode attention: 1 query row is not padded to a
   128-row tile); implicit-GEMM convolutions read their input tensor, not the 9x larger im2col matrix;
   the smaller GEMM operand stays in L2 while the larger streams.

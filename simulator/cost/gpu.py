@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 from ..spec.models import GpuSpec, lookup
-from ..units import GIGA
+from ..units import GIGA, Precision
 from ..workload.ops import Gemm, Op, OpKind, ceil_div
 from .base import CostOptions, Numerics, OpCost, finish, op_bytes, overhead_s
 
@@ -52,7 +52,8 @@ SPLIT_K_MIN = 256
 # it converts and stores its output tile. Equivalent to the R + C - 2 fill/drain cycles of a
 # systolic fold. It is why long-K GEMMs (MAMF shapes, K >= 4096) get much closer to peak than
 # implicit-GEMM convolutions (K = 576..4608) at the same efficiency. Fitted with
-# ``efficiency.compute`` on the nvidia-datacenter fit rows (validation/REPORT.md).
+# ``efficiency.compute`` on the nvidia-datacenter fit rows (validation/REPORT.md). Counted in K-steps
+# of a tensor-core pipeline at the op's operand width (``_fill_rate_per_sm``), also on CUDA cores.
 TILE_FILL_K = 256
 # cuDNN runs 3x3 stride-1 convolutions without a tensor-core path (fp32 on V100/T4) as Winograd
 # F(2x2, 3x3): 16 instead of 36 multiplies per 2x2 output tile (2.25x), less the input/output
@@ -168,6 +169,29 @@ def gemm_hbm_bytes(hw: GpuSpec, g: Gemm, in_bytes: float, w_bytes: float, out_by
     return a * rereads_a + b * rereads_b + o
 
 
+def _fill_rate_per_sm(hw: GpuSpec, p: Precision) -> float:
+    """FLOP/s per SM that ``TILE_FILL_K`` is counted in for precision ``p``, 0 without a 16-bit
+    tensor path.
+
+    A fill is the first operand slabs arriving and the output tile stored: bytes through the memory
+    pipeline, not arithmetic, so its time scales with the operand width, not with the arithmetic
+    rate. On tensor paths the two agree (FP8 runs at twice the 16-bit rate on half the bytes, TF32
+    at half on twice), and this is the precision's own tensor rate. An fp32 GEMM on CUDA cores
+    moves twice the 16-bit bytes at 1/8 (V100, T4) of the rate: counting the fill at that rate
+    made it 4x too long, and fp32 convolutions ~40 % slow (M035, M037).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> v = load_hardware("nvidia-v100-sxm2")        # 1024 fp16 tensor, 128 fp32 CUDA-core FLOP/cycle/SM
+        >>> round(_fill_rate_per_sm(v, Precision.FP32) / _fill_rate_per_sm(v, Precision.FP16), 2)
+        0.5
+    """
+    c = hw.compute
+    t = c.tensor_flops_per_cycle_per_sm
+    ref = max(t.get(Precision.FP16, 0.0), t.get(Precision.BF16, 0.0))
+    return ref * 2.0 / p.bytes * c.clock_ghz * GIGA * hw.efficiency.compute
+
+
 def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCost:
     """Cost of ``op`` on a GPU.
 
@@ -179,6 +203,7 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     clock = c.clock_ghz * GIGA
     vector = lookup(c.vector_flops_per_cycle_per_sm, p)
     rate_per_sm = (lookup(c.tensor_flops_per_cycle_per_sm, p) or vector) * clock * eff.compute
+    fill_rate = _fill_rate_per_sm(hw, p) or rate_per_sm
     vec_rate = vector * c.sm_count * clock * eff.vector
     act_in, act_out, w_read = op_bytes(op, numerics, fused_attention=options.fused_attention)
     hbm = act_in + act_out + w_read
@@ -191,7 +216,7 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     for g in op.gemms:
         per_step = Gemm(m=g.m, n=g.n, k=g.k, count=max(1, g.count // steps)) if steps > 1 else g
         plan = gemm_plan(hw, per_step, rate_per_sm)
-        fill = plan.waves * 2.0 * plan.tile[0] * plan.tile[1] * TILE_FILL_K / rate_per_sm
+        fill = plan.waves * 2.0 * plan.tile[0] * plan.tile[1] * TILE_FILL_K / fill_rate
         compute_s += (plan.seconds + fill) * steps / (WINOGRAD_SPEEDUP if winograd else 1.0)
         if plan.split_k > 1:
             # fp32 partial sums of every K slice are written, then read back by the reduction

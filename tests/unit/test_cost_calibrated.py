@@ -58,6 +58,19 @@ def test_tile_fill_adds_one_fill_per_wave():
     assert op_cost(op, hw, BF16).compute_s == pytest.approx(expected)
 
 
+def test_tile_fill_scales_with_operand_bytes_not_the_arithmetic_rate():
+    hw = load_hardware("nvidia-v100-sxm2")  # fp16 tensor 1024, fp32 CUDA cores 128 FLOP/cycle/SM; 80 SMs, 128x128
+    op = O.matmul("fc", batch=1, m=80 * 128, k=4096, n=128, bias=False)  # 80 tiles: one wave
+    per_sm = hw.compute.clock_ghz * 1e9 * hw.efficiency.compute
+    # fp32 on CUDA cores: the K loop at 128 FLOP/cycle, the fill as 256 K-steps of a 4-byte GEMM on
+    # the fp16 pipeline = 1024 * 2 / 4 = 512 FLOP/cycle (not 128: the fill is bytes, not arithmetic)
+    expected = 2 * 128 * 128 * 4096 / (128 * per_sm) + 2 * 128 * 128 * gpu.TILE_FILL_K / (512 * per_sm)
+    assert op_cost(op, hw, FP32).compute_s == pytest.approx(expected)
+    # on a tensor path the operand width and the rate move together: FP8 fills at its own rate
+    h = load_hardware("nvidia-h100-sxm")
+    assert gpu._fill_rate_per_sm(h, Precision.FP8) == pytest.approx(8192 * h.compute.clock_ghz * 1e9 * h.efficiency.compute)
+
+
 def test_conv_hbm_traffic_is_the_input_tensor_not_im2col():
     hw = load_hardware("nvidia-h100-sxm")
     op = O.conv2d("c", batch=64, in_ch=256, h=28, w=28, out_ch=256, kernel=3, pad=1)
