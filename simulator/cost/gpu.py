@@ -192,6 +192,27 @@ def _fill_rate_per_sm(hw: GpuSpec, p: Precision) -> float:
     return ref * 2.0 / p.bytes * c.clock_ghz * GIGA * hw.efficiency.compute
 
 
+def softmax_exp_s(hw: GpuSpec, scores: float) -> float:
+    """Time of one exponential per attention score on the special-function units (SFU).
+
+    A fused attention kernel's softmax exponentials do not run on the tensor cores: at 16 results
+    per cycle per SM an H100 has 3.9 T exp/s against 989 TFLOP/s of matmul, so with head dimension
+    128 (512 matmul FLOPs per score) the exponentials take half as long as the matmuls
+    (FlashAttention-3, Shah et al. 2024, sec. 3.1). Counted after the matmuls, as FlashAttention-2
+    schedules them; a backward pass recomputes the probabilities, one exponential per score again.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> h = load_hardware("nvidia-h100-sxm")        # 132 SMs x 16 x 1.83 GHz
+        >>> round(softmax_exp_s(h, 3.865e12), 3)         # 3.865 T exponentials: one second
+        1.0
+    """
+    c = hw.compute
+    if not c.sfu_ops_per_cycle_per_sm:
+        return 0.0
+    return scores / (c.sfu_ops_per_cycle_per_sm * c.sm_count * c.clock_ghz * GIGA)
+
+
 def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCost:
     """Cost of ``op`` on a GPU.
 
@@ -221,6 +242,8 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
         if plan.split_k > 1:
             # fp32 partial sums of every K slice are written, then read back by the reduction
             partials += 2.0 * 4.0 * plan.split_k * per_step.m * per_step.n * per_step.count * steps
+    if op.kind == OpKind.ATTENTION and c.sfu_ops_per_cycle_per_sm and (options.fused_attention or op.phase.value == "forward"):
+        compute_s += softmax_exp_s(hw, op.scratch_elems / 2.0)
     if op.kind == OpKind.ATTENTION and options.fused_attention and attrs.get("causal") and op.phase.value == "forward":
         # a causal fused kernel skips the tiles above the diagonal
         compute_s *= 0.5 + 0.5 / max(1, ceil_div(int(attrs.get("q_len", 1)), c.tile_m))

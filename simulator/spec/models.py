@@ -249,6 +249,8 @@ class GpuCompute(Frozen):
 
     Peak matrix FLOP/s = ``sm_count * clock_ghz * 1e9 * tensor_flops_per_cycle_per_sm[p]``.
     ``tile_m`` x ``tile_n`` is the output tile one thread block computes (wave quantization).
+    ``sfu_ops_per_cycle_per_sm``: special-function results (exp2, reciprocal, ...) per cycle per SM,
+    what a fused attention's softmax exponentials run on; 0 = not modelled.
 
     Example:
         >>> from simulator.spec.loader import load_hardware
@@ -261,6 +263,7 @@ class GpuCompute(Frozen):
     clock_ghz: Clock
     tensor_flops_per_cycle_per_sm: PrecisionMap
     vector_flops_per_cycle_per_sm: PrecisionMap
+    sfu_ops_per_cycle_per_sm: Annotated[float, Field(ge=0, le=1e4)] = 0.0
     tile_m: Count = 128
     tile_n: Count = 128
     source: Source

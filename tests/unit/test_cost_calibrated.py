@@ -106,3 +106,14 @@ def test_depthwise_goes_to_vector_unit_only_when_faster_and_allowed():
     assert depthwise_on_vector(g, array_cycles, arr, 1.0)
     assert not depthwise_on_vector(g, array_cycles, ArrayShape(**{**arr.__dict__, "vector_depthwise": False}), 1.0)
     assert not depthwise_on_vector(Gemm(m=100, n=64, k=9), array_cycles, arr, 1.0)  # not per-channel
+
+
+def test_fused_attention_pays_one_exponential_per_score_on_the_sfu():
+    hw = load_hardware("nvidia-h100-sxm")  # 16 SFU results per cycle per SM, 132 SMs, 1.83 GHz
+    op = O.attention("a", batch=4, heads=16, q_len=2048, kv_len=2048, head_dim=128)
+    no_sfu = load_hardware("nvidia-h100-sxm", {"compute.sfu_ops_per_cycle_per_sm": 0})
+    scores = 4 * 16 * 2048 * 2048
+    exp_s = scores / (16 * 132 * 1.83e9)
+    assert op_cost(op, hw, BF16).compute_s - op_cost(op, no_sfu, BF16).compute_s == pytest.approx(exp_s)
+    # head dim 128: 512 matmul FLOPs per score at the 989 TFLOP/s peak vs one exp at 3.9 T/s -> about half
+    assert exp_s / (scores * 4 * 128 / 989.4e12) == pytest.approx(0.5, abs=0.02)
