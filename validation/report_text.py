@@ -53,7 +53,9 @@ MECHANISMS = """\
 
 * GPU split-K: a GEMM whose output tiles leave SMs idle splits K across them (weight gradients of
   convolutions: a 64x64 dW with K = batch x pixels ran on one SM before), fp32 partial sums
-  written and re-read (`simulator/cost/gpu.py: split_k, gemm_plan`).
+  written and re-read in L2 when the workspace fits in half of it, else through HBM
+  (`simulator/cost/gpu.py: split_k, gemm_plan`). Counting them at HBM had a 128-token projection
+  on H100 move 2x its weight bytes in partials (BERT-Large TensorRT batch 1, M081: +28 -> +17 %).
 * GPU stream-K: a few-wave GEMM with a long K loop (K >= 4096) whose tiles leave a partial last
   wave runs as a persistent stream-K kernel (K-iterations dealt evenly over the SMs, one fix-up
   fill), as cuBLAS / CUTLASS do; MAMF shapes were predicted up to 38 % low without it (M005).

@@ -5,7 +5,8 @@ SMs idle, as cuBLAS heuristics do, and never larger than the GEMM itself rounded
 two); tiles run in waves of ``sm_count``; a wave takes one tile's time at the per-SM tensor rate, so
 a 133-tile GEMM on 132 SMs takes two waves, unless a persistent stream-K kernel (K-iterations dealt
 evenly over the SMs, a fix-up for shared tiles) is faster. When the tiles alone leave SMs idle, K is
-split across them (split-K) and the fp32 partial sums are reduced through memory. Every wave also pays a fixed
+split across them (split-K) and the fp32 partial sums are reduced in L2 (through HBM when the
+workspace exceeds half the L2). Every wave also pays a fixed
 pipeline fill / epilogue (``TILE_FILL_K``). fp32 3x3 stride-1 convolutions without a tensor-core
 path run as Winograd. HBM traffic is each operand once if the smaller one fits in half the L2 (an
 implicit-GEMM convolution's A operand is its input tensor, not the im2col matrix), else operand
@@ -230,7 +231,8 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     hbm = act_in + act_out + w_read
     steps = max(1, op.sequential_steps)
     compute_s = 0.0
-    partials = 0.0
+    partials = partials_l2 = 0.0
+    l2 = hw.memory[0] if len(hw.memory) > 1 else None
     attrs = dict(op.attrs)
     winograd = (op.kind == OpKind.CONV2D and not lookup(c.tensor_flops_per_cycle_per_sm, p)
                 and attrs.get("kernel") == "3x3" and attrs.get("stride") == 1 and attrs.get("groups", 1) == 1)
@@ -240,8 +242,13 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
         fill = plan.waves * 2.0 * plan.tile[0] * plan.tile[1] * TILE_FILL_K / fill_rate
         compute_s += (plan.seconds + fill) * steps / (WINOGRAD_SPEEDUP if winograd else 1.0)
         if plan.split_k > 1:
-            # fp32 partial sums of every K slice are written, then read back by the reduction
-            partials += 2.0 * 4.0 * plan.split_k * per_step.m * per_step.n * per_step.count * steps
+            # fp32 partial sums of every K slice are written, then read back by the reduction: in L2
+            # when the workspace fits in half of it (it is re-read right away), else through HBM
+            workspace = 4.0 * plan.split_k * per_step.m * per_step.n * per_step.count
+            if l2 is not None and workspace <= 0.5 * l2.capacity_bytes:
+                partials_l2 += 2.0 * workspace * steps
+            else:
+                partials += 2.0 * workspace * steps
     if op.kind == OpKind.ATTENTION and c.sfu_ops_per_cycle_per_sm and (options.fused_attention or op.phase.value == "forward"):
         compute_s += softmax_exp_s(hw, op.scratch_elems / 2.0)
     if op.kind == OpKind.ATTENTION and options.fused_attention and attrs.get("causal") and op.phase.value == "forward":
@@ -254,5 +261,8 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
         hbm = max(hbm, gemm_hbm_bytes(hw, g, numerics.act_bytes, w_elem, numerics.act_bytes, a_total_bytes=a_total))
     if vec_rate:
         compute_s += op.vector_flops / vec_rate
+    levels = {hw.main_memory.name: hbm + partials}
+    if partials_l2:
+        levels[l2.name] = partials_l2
     return finish(hw=hw, numerics=numerics, options=options, flops=op.flops, compute_s=compute_s,
-                  bytes_by_level={hw.main_memory.name: hbm + partials}, overhead_s=overhead_s(hw) * steps)
+                  bytes_by_level=levels, overhead_s=overhead_s(hw) * steps)

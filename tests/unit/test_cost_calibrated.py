@@ -41,6 +41,26 @@ def test_weight_gradient_gemm_uses_every_sm():
     assert plan.seconds == pytest.approx(2 * 64 * 64 * gpu.ceil_div(g.k, 108) / rate)
 
 
+def test_split_k_partials_stay_in_l2_when_the_workspace_fits():
+    hw = load_hardware("nvidia-h100-sxm")  # 50 MiB L2
+    # a prefill projection of 128 tokens: 128x4096 output = 16 tiles of 128x256 -> K split 8 ways
+    op = O.matmul("out", batch=1, m=128, k=4096, n=4096, bias=False)
+    plan = gpu.gemm_plan(hw, op.gemms[0], 1e12)
+    assert plan.split_k == 8
+    workspace = 4 * 8 * 128 * 4096                      # fp32 partials: 16 MiB <= half the L2
+    cost = op_cost(op, hw, BF16)
+    assert cost.bytes_by_level["l2"] == pytest.approx(2 * workspace)        # written, then read back
+    weights_and_acts = 4096 * 4096 * 2 + 2 * 128 * 4096 * 2
+    assert cost.bytes_moved == pytest.approx(weights_and_acts)            # none of it reaches HBM
+    # V100 (6 MiB L2): 8 tiles of 128x128 split 10 ways = a 5 MiB workspace, over half the L2 -> HBM
+    v = load_hardware("nvidia-v100-sxm2")
+    skinny = O.matmul("dw", batch=1, m=128, k=65536, n=1024, bias=False)
+    assert gpu.gemm_plan(v, skinny.gemms[0], 1e12).split_k == 10
+    c = op_cost(skinny, v, BF16)
+    assert "l2" not in c.bytes_by_level
+    assert c.bytes_moved == pytest.approx(128 * 65536 * 2 + 65536 * 1024 * 2 + 128 * 1024 * 2 + 2 * 4 * 10 * 128 * 1024)
+
+
 def test_small_gemm_dimension_gets_a_small_tile():
     hw = load_hardware("nvidia-h100-sxm")
     # decode attention: one query row against 192 keys, 4096 heads x batch

@@ -53,11 +53,13 @@ def test_smallest_device_by_tdp():
     light = [{"workload": "mlp", "fps": 30, "count": 2}]
     r = sim.smallest_device(light, ["nvidia-h100-sxm", "nvidia-t4"], duration_s=1)
     assert r.hardware == "nvidia-t4"
-    slow = _service("nvidia-t4")
-    heavy = [{**WL, "fps": 1.2 / (slow * 4), "count": 4}]
+    # ResNet-50 at 224, as above: the devices differ by more than 1.5x (small frames are launch-bound)
+    big = dict(workload="resnet50", image_size=224)
+    slow = _service("nvidia-t4", **big)
+    heavy = [{**big, "fps": 1.2 / (slow * 4), "count": 4}]
     r = sim.smallest_device(heavy, ["nvidia-t4", "nvidia-h100-sxm"], duration_s=0.2)
     assert r.hardware == "nvidia-h100-sxm"
-    impossible = [{**WL, "fps": 10 / slow, "count": 4}]
+    impossible = [{**big, "fps": 10 / slow, "count": 4}]
     assert sim.smallest_device(impossible, ["nvidia-t4"], duration_s=0.01) is None
 
 

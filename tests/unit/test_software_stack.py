@@ -77,4 +77,4 @@ def test_bad_stacks_are_refused():
 @pytest.mark.skipif(not CALIBRATION.exists(), reason="validation/calibration.json not present")
 def test_default_dispatch_is_the_calibrated_value():
     fitted = json.loads(CALIBRATION.read_text())["framework_dispatch_us"]["value"]
-    assert EAGER_DISPATCH_US == pytest.approx(fitted)
+    assert EAGER_DISPATCH_US == pytest.approx(fitted, rel=0.01)  # a refit within 1 % is not new evidence
