@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: app test test-all validate bench fuzz clean
+.PHONY: app test test-all validate validate-external bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test-all: $(STAMP)
 ## score predictions against ../shared/calibration and rewrite validation/REPORT.md
 validate: $(STAMP)
 	$(PY) -m validation.harness --write validation/REPORT.md
+
+## score the calibrated simulator on published rows outside ../shared (never fitted): validation/EXTERNAL.md
+validate-external: $(STAMP)
+	$(PY) -m validation.external --write validation/EXTERNAL.md
 
 ## speed of the simulator itself, printed as tables
 bench: $(STAMP)

@@ -254,12 +254,14 @@ def serving_case(row: Row, base: dict, kind: str, name: str, prec: str, weight_p
         # in-flight batching with requests at an unbounded rate: as many in flight as the stack allows
         # (TensorRT-LLM's default max_batch_size, or the client's concurrency) and the KV cache holds
         limit = first_int(text) if "concurrency" in text else IFB_MAX_BATCH
-        saturated = (limit, max(SATURATED_REQUESTS, 4 * limit))
+        stated = re.search(r"num_requests[ =](\d+)", row.notes)
+        saturated = (limit, int(stated.group(1)) if stated else max(SATURATED_REQUESTS, 4 * limit))
         assumptions.append(f"continuous batching at saturation: at most {limit} requests in flight "
                            + ("(the client's concurrency)" if "concurrency" in text else
                               "(TensorRT-LLM's default max_batch_size)")
                            + f", KV cache permitting; {saturated[1]} requests, all queued at the start "
-                             "(the benchmark's request count is not in the row)")
+                           + ("(the benchmark's stated request count)" if stated else
+                              "(the benchmark's request count is not in the row)"))
     batch = first_int(row.batch_size) if row.batch_size.strip().isdigit() else None
     if batch is None and saturated is None and "mlperf" in row.workload.lower():
         return _refuse(row, "MLPerf offline with a dataset of variable sequence lengths and a submitter-chosen "

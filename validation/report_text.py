@@ -139,7 +139,9 @@ def _calibration_section() -> list[str]:
 
 
 def render_markdown(rep, *, command: str) -> str:
-    lines = ["# Validation report", "", f"Produced by `{command}` (also `make validate`).", "",
+    lines = ["# Validation report", "", f"Produced by `{command}` (also `make validate`). Published rows outside "
+             "../shared/calibration, never fitted, are scored separately in `validation/EXTERNAL.md` "
+             "(`make validate-external`).", "",
              INTRO.format(q=100 * BAND_QUANTILE, n=MIN_BAND_ROWS), "## Summary", "", "@STATUS@",
              "| device kind | split | rows | median abs err % | geo-mean abs err % |", "|---|---|---:|---:|---:|"]
     summ = rep.summary

@@ -1,0 +1,100 @@
+"""Out-of-sample check: published measurements that are not in ../shared/calibration.
+
+Usage::
+
+    python -m validation.external                          # print the table and the summaries
+    python -m validation.external --write validation/EXTERNAL.md   (also `make validate-external`)
+
+``validation/external_measurements.csv`` has the columns of measurements.csv, every row with its
+source (repository, commit, file, table). Its rows are never read by ``validation.calibrate``: they
+score the calibrated simulator the way a user's own published numbers would. Rows that duplicate a
+measurements.csv row (same table cell) are left out of the file.
+
+Each prediction gets the uncertainty band of the main report (fit split of measurements.csv, per
+device kind), so the coverage printed here is an honest out-of-sample check of those bands.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+from pathlib import Path
+
+from . import harness as H
+from .rows import MEASUREMENTS, read_rows
+from .stats import Scored, bands, summary
+
+EXTERNAL = Path(__file__).resolve().parent / "external_measurements.csv"
+COMMAND = "python -m validation.external --write validation/EXTERNAL.md"
+
+
+def source_table(source: str) -> str:
+    """The table a row comes from: its source up to the first comma inside the parentheses.
+
+    Example:
+        >>> source_table("github:o/r@abc docs/perf.md (Peak Throughput, H100 GPUs (FP8), TP=1)")
+        'github:o/r@abc docs/perf.md (Peak Throughput)'
+    """
+    m = re.match(r"([^(]*)\(([^,)]*)", source)
+    return f"{m.group(1).strip()} ({m.group(2).strip()})" if m else source
+
+
+def run(path: Path = EXTERNAL) -> tuple[H.Report, dict[str, float], dict[str, str]]:
+    """Score the external rows; returns (report, the main report's bands, source table per row id)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as fh:
+        sources = {r["id"]: source_table(r["source"]) for r in csv.DictReader(fh)}
+    rep = H.run(read_rows(path))
+    q = bands(H.run(read_rows(MEASUREMENTS)).scored)
+    return rep, q, sources
+
+
+def _inside(s: Scored, q: dict[str, float]) -> bool:
+    return abs(s.log_error) <= q.get(s.kind, q["_pooled"]) + 1e-12
+
+
+def render(rep: H.Report, q: dict[str, float], sources: dict[str, str], *, command: str = COMMAND) -> str:
+    """The report as Markdown."""
+    lines = ["# Out-of-sample check: published measurements outside ../shared/calibration", "",
+             f"Produced by `{command}` (also `make validate-external`).", "",
+             "Rows of `validation/external_measurements.csv` (each with its source), never used to fit any parameter:",
+             "the simulator as calibrated on the fit split of measurements.csv, scored on numbers it has not seen.",
+             "Error, median and geo-mean as in `validation/REPORT.md`; *band*: the main report's per-kind band.", "",
+             "| source table | rows | median abs err % | geo-mean abs err % | inside band |", "|---|---:|---:|---:|---:|"]
+    groups: dict[str, list[Scored]] = {}
+    for s in rep.scored:
+        groups.setdefault(sources.get(s.id, "?"), []).append(s)
+    for name, rows in list(groups.items()) + [("**all**", rep.scored)]:
+        sm = summary(rows)
+        inside = sum(_inside(s, q) for s in rows)
+        lines.append(f"| {name} | {sm['n']} | {sm['median_pct']:.1f} | {sm['geomean_pct']:.1f} | {inside}/{len(rows)} |")
+    lines += ["", "| id | device | workload | shape | metric | measured | predicted | error % | bound |",
+              "|---|---|---|---|---|---:|---:|---:|---|"]
+    for s in rep.scored:
+        c = rep.cases[s.id]
+        lines.append(f"| {s.id} | {s.hardware} x{c.row.n_devices or 1} | {s.workload} | {c.row.shape} | {s.metric} | "
+                     f"{s.measured:,.4g} | {s.predicted:,.4g} | {100 * s.error:+.1f} | {s.bottleneck} |")
+    if rep.refused:
+        lines += ["", "Not expressible:", ""] + [f"* {u.row.id}: {u.reason}" for u in rep.refused]
+    lines += ["", "Assumptions per row are those of the main harness (`validation/mapping.py`, "
+              "`validation/cluster_rows.py`); rows with a stated request count use it."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m validation.external", description=__doc__.splitlines()[0])
+    ap.add_argument("--write", type=Path, help="write the Markdown report here")
+    args = ap.parse_args(argv)
+    rep, q, sources = run()
+    text = render(rep, q, sources)
+    print(text)
+    if args.write:
+        args.write.write_text(text, encoding="utf-8")
+        print(f"wrote {args.write}", file=sys.stderr)
+    return 0 if rep.scored and all(math.isfinite(s.predicted) for s in rep.scored) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
