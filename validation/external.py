@@ -30,14 +30,14 @@ COMMAND = "python -m validation.external --write validation/EXTERNAL.md"
 
 
 def source_table(source: str) -> str:
-    """The table a row comes from: its source up to the first comma inside the parentheses.
+    """The published document a row comes from: repository and path, without commit or table.
 
     Example:
-        >>> source_table("github:o/r@abc docs/perf.md (Peak Throughput, H100 GPUs (FP8), TP=1)")
-        'github:o/r@abc docs/perf.md (Peak Throughput)'
+        >>> source_table("github:o/r@abc123 docs/perf.md (Peak Throughput, H100 GPUs (FP8), TP=1)")
+        'o/r docs/perf.md'
     """
-    m = re.match(r"([^(]*)\(([^,)]*)", source)
-    return f"{m.group(1).strip()} ({m.group(2).strip()})" if m else source
+    m = re.match(r"github:([^@\s]+)@\S+\s+(\S+)", source)
+    return f"{m.group(1)} {m.group(2)}" if m else source.split(" (")[0]
 
 
 def run(path: Path = EXTERNAL) -> tuple[H.Report, dict[str, float], dict[str, str]]:
@@ -62,11 +62,12 @@ def render(rep: H.Report, q: dict[str, float], sources: dict[str, str], *, comma
              "Rows of `validation/external_measurements.csv` (each with its source), never used to fit any parameter:",
              "the simulator as calibrated on the fit split of measurements.csv, scored on numbers it has not seen.",
              "Error, median and geo-mean as in `validation/REPORT.md`; *band*: the main report's per-kind band.", "",
-             "| source table | rows | median abs err % | geo-mean abs err % | inside band |", "|---|---:|---:|---:|---:|"]
+             "| source (repository, file) / device kind | rows | median abs err % | geo-mean abs err % | inside band |", "|---|---:|---:|---:|---:|"]
     groups: dict[str, list[Scored]] = {}
     for s in rep.scored:
         groups.setdefault(sources.get(s.id, "?"), []).append(s)
-    for name, rows in list(groups.items()) + [("**all**", rep.scored)]:
+    kinds = {f"**{k}** (all tables)": [s for s in rep.scored if s.kind == k] for k in sorted({s.kind for s in rep.scored})}
+    for name, rows in list(groups.items()) + list(kinds.items()) + [("**all**", rep.scored)]:
         sm = summary(rows)
         inside = sum(_inside(s, q) for s in rows)
         lines.append(f"| {name} | {sm['n']} | {sm['median_pct']:.1f} | {sm['geomean_pct']:.1f} | {inside}/{len(rows)} |")

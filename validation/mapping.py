@@ -25,6 +25,8 @@ WORKLOADS: tuple[tuple[str, str], ...] = (
     (r"llama[ -]?3(\.\d)?[ -]70b", "llama3-70b"),
     (r"llama[ -]?3(\.\d)?[ -]8b", "llama3-8b"),
     (r"mobilenet v1", "mobilenet-v1"),
+    (r"mobilenet v2", "mobilenet-v2"),
+    (r"resnet-18|resnet18", "resnet18"),
     (r"inception v1", "googlenet"),
     (r"vgg16", "vgg16"),
     (r"alexnet conv layers", "alexnet-conv"),

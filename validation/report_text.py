@@ -100,10 +100,21 @@ KNOWN_GAPS = """\
   KV cache are 8-bit, as Transformer Engine and TensorRT-LLM do): MLPerf GPT-3 on 512 H100 (M134)
   is predicted ~11 % short (was ~23 % with 8-bit activations); its amax/scaling work is not modelled.
   Megatron-Core BF16 rows (M124-M129) land within -7..+7 %.
-* LLM prefill at batch 1 (TTFT: M105, M107, M109, M118, M120) is predicted 15-30 % fast on one or
-  several GPUs; the TRT-LLM v0.6 static-batch row at batch 1024 (M102) ~40 % high. In-flight batching
-  at saturation (M111-M122: prefill capped at 8,192 tokens per iteration and decoded alongside the
-  running requests) lands within -1..+10 %.
+* LLM prefill at batch 1 (TTFT: M105, M107, M109, M118, M120) is predicted 13-30 % fast on one or
+  several GPUs (TensorRT-LLM v0.5 FP8 on H100 most: its 128-token first token takes 7 ms for both
+  6-7B models, ~3x the weight-streaming bound); the TRT-LLM v0.6 static-batch row at batch 1024 (M102)
+  ~37 % high, and its LLaMA 70B tensor-parallel rows in `EXTERNAL.md` up to 2x high (v1.0 serves the
+  same model 2x faster, and lands within 10 %). In-flight batching at saturation (M111-M122: prefill
+  capped at 8,192 tokens per iteration and decoded alongside the running requests) lands within
+  -1..+10 %, and within 3.6-6.3 % (median) on 57 further trtllm-bench rows in `EXTERNAL.md`.
+* Found by the out-of-sample rows (`EXTERNAL.md`, never fitted): PyTorch 1.x eager (NGC 21.03)
+  ResNet-50 inference at batch 1-8 is host-bound at ~10-13 ms per iteration (~60-75 us per op, AMP
+  slower than FP32: autocast's casts), 2.5x the TF 1.x dispatch cost the eager stack is fitted on
+  (M043), so those rows are predicted 2-3x fast; A100 TF32 training is ~50 % slower than predicted
+  (D001, like M032/M041); Inferentia2 BERT throughput is flat in batch (BERT-Base 2,600-2,900 seq/s
+  at batch 4-16) while the systolic model gains 1.9x from batch 4 to 16; the Versal DPUs are
+  modelled memory-bound on DDR (bandwidth UNVERIFIED) and miss in both directions (ResNet-50 -45 %,
+  VGG16 +28..+94 %), which says feature maps do not all go through DDR there.
 * Power: GPUs and TPUs draw an active power while any op runs (`power.active_w`, 0.54 of TDP -
   idle, from ML.ENERGY v3 H100 serving power: Llama 3.1 8B at batch 16-128 is predicted 498-562 W
   against 513-669 W measured, was 183-319 W); H100 ResNet-50 training averages ~520 W (was ~235 W).
