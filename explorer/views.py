@@ -18,8 +18,11 @@ from explorer.state import Scenario
 def _headline_row1(r: sim.SimulationResult, b: sim.SimulationResult | None) -> None:
     tp_label, tp = throughput_text(r)
     row1 = st.columns(4)
+    band = r.step_time_band_s
     row1[0].metric("Step time", fmt_time(r.step_time_s), pct_delta(r.step_time_s, b.step_time_s) if b else None,
-                   delta_color="inverse")
+                   delta_color="inverse",
+                   help=(f"Validation band {fmt_time(band[0])} - {fmt_time(band[1])}: 80 % of the calibration rows "
+                         f"for {r.kind} devices were within this factor (validation/REPORT.md)") if band else None)
     tp_new = r.tokens_per_s or r.throughput_samples_per_s
     tp_old = (b.tokens_per_s or b.throughput_samples_per_s) if b else None
     row1[1].metric(tp_label, tp, pct_delta(tp_new, tp_old) if b else None)

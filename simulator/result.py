@@ -152,6 +152,25 @@ class SimulationResult:
         return self.energy_per_sample_j / seq if seq else None
 
     @property
+    def step_time_band_s(self) -> tuple[float, float] | None:
+        """(low, high) step time the validation's error band allows for this device kind, or None.
+
+        The factor is the 80th percentile of the calibration rows' errors for the kind
+        (:mod:`simulator.uncertainty`, written by ``make validate``); held-out rows' coverage is in
+        ``validation/REPORT.md``. Throughput and energy scale with it (1 / step time, x step time).
+
+        Example:
+            >>> import simulator as sim
+            >>> r = sim.simulate("mlp", "nvidia-h100-sxm", batch_size=64)
+            >>> b = r.step_time_band_s
+            >>> b is None or b[0] < r.step_time_s < b[1]
+            True
+        """
+        from .uncertainty import band
+
+        return band(self.summary["step_time_s"], self.summary.get("kind", ""))
+
+    @property
     def power_timeline(self):
         """pandas DataFrame of power over the step, piecewise constant, one block of rows per device.
 
@@ -230,11 +249,16 @@ class SimulationResult:
               step time ... ms
             ...
         """
+        from .uncertainty import measured
+
         s = self.summary
         gib = 1024**3
         lines = [
             f"{s['workload']} on {s['hardware']} ({s['kind']}), {s['mode']}, batch {s['batch_size']}, {s['precision']}",
-            f"  step time          {s['step_time_s'] * 1e3:12.3f} ms",
+            f"  step time          {s['step_time_s'] * 1e3:12.3f} ms" + (
+                f"   (validation band {b[0] * 1e3:.3g}-{b[1] * 1e3:.3g} ms"
+                + ("" if measured(s.get("kind", "")) else f", pooled: no {s.get('kind')} rows validated") + ")"
+                if (b := self.step_time_band_s) else ""),
             f"  throughput         {s['throughput_samples_per_s']:12.2f} samples/s",
             f"  peak memory        {s['peak_memory_bytes'] / gib:12.3f} GiB of {s['memory_capacity_bytes'] / gib:.3f} GiB"
             f" ({'fits' if s['fits_in_memory'] else 'DOES NOT FIT, short by %.3f GiB, dominated by %s' % (s['memory_shortfall_bytes'] / gib, s['memory_dominant'])})",

@@ -119,6 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         args.write.write_text(text, encoding="utf-8")
         print(f"wrote {args.write}", file=sys.stderr)
+        if ids is None and trial is None:  # the bands every simulation result carries (simulator.uncertainty)
+            from simulator import uncertainty
+
+            from .stats import BAND_QUANTILE, coverage
+
+            uncertainty.write(uncertainty.BANDS, q=rep.bands, coverage=coverage(rep.scored, rep.bands),
+                              quantile=BAND_QUANTILE, source="fit split of ../shared/calibration/measurements.csv "
+                              f"({COMMAND}; validation/REPORT.md)")
+            print(f"wrote {uncertainty.BANDS}", file=sys.stderr)
     return 0
 
 

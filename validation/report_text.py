@@ -22,7 +22,9 @@ Predictions of `accsim` scored against the published measurements in
   value; **geo-mean |err|** = exp(mean |ln(pred/meas)|) - 1.
 * **Band**: prediction x/÷ exp(q), q = {q:.0f}th percentile of |ln(pred/meas)| over the fit rows of
   the same device kind (pooled over kinds when a kind has fewer than {n} fit rows). Coverage is
-  reported on the test split.
+  reported on the test split. The same factors are written to `simulator/uncertainty.json`, so
+  every simulation result carries the band (`result.step_time_band_s`, the CLI table, the
+  explorer's step-time tooltip); `EXTERNAL.md` reports their coverage on never-fitted rows.
 * Data-parallel training rows within one node (n_devices <= 8) add the gradient all-reduce time
   that the cluster engine finds exposed (bucketed, overlapped with backward); input pipelines and
   host work are not modelled, so those rows lean high.

@@ -76,6 +76,7 @@ MODULES = [
     "simulator.sweep.space",
     "simulator.sweep.store",
     "simulator.testing",
+    "simulator.uncertainty",
     "simulator.validation_errors",
 ]
 

@@ -1,0 +1,73 @@
+"""How far a prediction may be from the real device: the validation's error band, per device kind.
+
+``uncertainty.json`` (next to this module) is written by ``make validate``
+(``python -m validation.harness --write ...``): for each device kind, the factor ``f`` such that
+80 % of the calibration rows the efficiency parameters were fitted on lie within predicted x/÷ f,
+and how often held-out rows landed inside. A result's band is ``(value / f, value * f)``. Kinds
+without enough fitted rows (CPUs have none) take the factor pooled over all kinds. Without the
+file (a fresh checkout before ``make validate``) no band is claimed.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+
+BANDS = Path(__file__).resolve().with_name("uncertainty.json")
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> dict:
+    try:
+        data = json.loads(BANDS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    factors = data.get("factor", {})
+    ok = isinstance(factors, dict) and all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 1.0
+                                           for v in factors.values())
+    return data if ok else {}
+
+
+def factor(kind: str) -> float | None:
+    """The x/÷ band factor for a device kind, or None when no validation band is on record.
+
+    Example:
+        >>> f = factor("gpu")
+        >>> f is None or f >= 1.0
+        True
+    """
+    t = _table()
+    if not t:
+        return None
+    return t["factor"].get(kind, t.get("pooled"))
+
+
+def measured(kind: str) -> bool:
+    """True when the band of ``kind`` comes from its own validation rows (not the pooled factor)."""
+    return kind in _table().get("factor", {})
+
+
+def band(value: float, kind: str) -> tuple[float, float] | None:
+    """(low, high) for ``value`` predicted on a device of ``kind``, or None without a band.
+
+    Example:
+        >>> lo_hi = band(2.0, "gpu")
+        >>> lo_hi is None or lo_hi[0] <= 2.0 <= lo_hi[1]
+        True
+    """
+    f = factor(kind)
+    if f is None or not math.isfinite(value):
+        return None
+    return value / f, value * f
+
+
+def write(path: Path, *, q: dict[str, float], coverage: dict[str, tuple[int, int]], quantile: float,
+          source: str) -> None:
+    """Record the band factors ``exp(q)`` (``q`` in ln units per kind, ``_pooled`` for the rest)."""
+    data = {"quantile": quantile, "fitted_on": source,
+            "factor": {k: round(math.exp(v), 4) for k, v in sorted(q.items()) if not k.startswith("_")},
+            "pooled": round(math.exp(q.get("_pooled", 0.0)), 4),
+            "test_coverage": {k: {"inside": a, "rows": b} for k, (a, b) in sorted(coverage.items())}}
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    _table.cache_clear()
