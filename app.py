@@ -1,7 +1,8 @@
 """accsim explorer: the Streamlit face of the simulator (``make app`` = ``streamlit run app.py``).
 
 Pages (``st.navigation`` over page functions): Simulate / compare (default), What-if, Workload,
-Scale-out, and LLM generation, Serving and Sweep when ``simulator`` offers ``generate``, ``serve`` and ``sweep``.
+Scale-out, LLM generation, Serving and Sweep when ``simulator`` offers ``generate``, ``serve`` and ``sweep``, and
+Accuracy (the published rows behind every result's uncertainty band).
 The sidebar holds the scenario every page shares: workload (zoo or an uploaded .onnx/.yaml/.csv),
 mode, batch size, sequence length, image size, precision, optimizer and the device.
 
@@ -22,6 +23,7 @@ import streamlit as st
 import simulator as sim
 from explorer.charts import power_series, roofline_figure
 from explorer.format import cost_per_step, fmt_time, fmt_usd
+from explorer.pages.accuracy import page_accuracy
 from explorer.pages.generation import page_generate
 from explorer.pages.scaleout import page_scaleout
 from explorer.pages.serving import page_serve
@@ -62,6 +64,7 @@ def main() -> None:
         pages.append(st.Page(needs(page_serve), title="Serving", icon=":material/dns:", url_path="serve"))
     if hasattr(sim, "sweep"):
         pages.append(st.Page(needs(page_sweep), title="Sweep", icon=":material/grid_on:", url_path="sweep"))
+    pages.append(st.Page(page_accuracy, title="Accuracy", icon=":material/verified:", url_path="accuracy"))
     st.navigation(pages).run()
 
 

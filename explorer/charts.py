@@ -208,3 +208,22 @@ def sweep_figure(df: pd.DataFrame) -> go.Figure:
     ytitle = "cost per step (USD)" if y == "cost_usd" else "energy per step (J)"
     fig.update_yaxes(title=ytitle, type="log")
     return layout(fig, "Design space: step time vs " + ytitle.split(" (")[0] + " (lower left is better)")
+
+
+def accuracy_figure(df: pd.DataFrame, factor: float | None) -> go.Figure:
+    """Predicted / measured per validation row (log scale), by split, with the kind's band as lines.
+
+    ``df`` has ``id``, ``split``, ``hardware``, ``workload``, ``measured``, ``predicted``, ``ratio``.
+    """
+    fig = go.Figure()
+    for split, g in df.groupby("split", sort=True):
+        fig.add_trace(go.Scatter(x=g["id"], y=g["ratio"], mode="markers", name=str(split),
+                                 text=g["hardware"] + "<br>" + g["workload"],
+                                 hovertemplate="%{x}: predicted / measured %{y:.2f}<br>%{text}<extra></extra>"))
+    fig.add_hline(y=1.0, line_dash="dot")
+    if factor:
+        for y in (factor, 1.0 / factor):
+            fig.add_hline(y=y, line_dash="dash", line_color="#888")
+    fig.update_yaxes(type="log", title="predicted / measured")
+    fig.update_xaxes(title="row", showticklabels=False)
+    return layout(fig, "Predicted / measured per published row (dashed: the kind's band)")

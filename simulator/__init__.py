@@ -15,6 +15,7 @@ from .realtime import RealtimeResult, realtime, smallest_device
 from .result import SimulationResult
 from .serving import ServingResult, serve
 from .sweep import pareto, sensitivity, sweep
+from .uncertainty import rows as validation_rows
 from .units import Precision
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "sweep", "pareto", "sensitivity",
     # inputs
     "load_hardware", "load_workload", "list_hardware", "list_workloads", "Precision",
+    # how close it is: the scored validation rows behind every result's band
+    "validation_rows",
     # errors
     "SimulatorError", "InputError", "SpecError", "WorkloadError", "ScenarioError", "InfeasibleError",
 ]

@@ -62,12 +62,49 @@ def band(value: float, kind: str) -> tuple[float, float] | None:
     return value / f, value * f
 
 
+ROW_KEYS = ("id", "split", "kind", "hardware", "workload", "metric", "measured", "predicted")
+
+
 def write(path: Path, *, q: dict[str, float], coverage: dict[str, tuple[int, int]], quantile: float,
-          source: str) -> None:
-    """Record the band factors ``exp(q)`` (``q`` in ln units per kind, ``_pooled`` for the rest)."""
+          source: str, rows: list[dict] | None = None) -> None:
+    """Record the band factors ``exp(q)`` (``q`` in ln units per kind, ``_pooled`` for the rest) and
+    the scored calibration rows; rows scored by the out-of-sample check (:func:`write_external`) are kept."""
+    old = _read(path)
     data = {"quantile": quantile, "fitted_on": source,
             "factor": {k: round(math.exp(v), 4) for k, v in sorted(q.items()) if not k.startswith("_")},
             "pooled": round(math.exp(q.get("_pooled", 0.0)), 4),
-            "test_coverage": {k: {"inside": a, "rows": b} for k, (a, b) in sorted(coverage.items())}}
+            "test_coverage": {k: {"inside": a, "rows": b} for k, (a, b) in sorted(coverage.items())},
+            "rows": [_row(r) for r in rows or []], "external_rows": old.get("external_rows", [])}
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     _table.cache_clear()
+
+
+def write_external(path: Path, rows: list[dict]) -> None:
+    """Record the rows of the out-of-sample check (``python -m validation.external --write``)."""
+    data = _read(path)
+    data["external_rows"] = [_row({**r, "split": "external"}) for r in rows]
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    _table.cache_clear()
+
+
+def rows() -> list[dict]:
+    """Every scored validation row on record: ``split`` is fit, test (../shared/calibration) or
+    external (published rows never fitted); values in the row's own ``metric``.
+
+    Example:
+        >>> all(r["measured"] > 0 and r["predicted"] > 0 for r in rows())
+        True
+    """
+    t = _table()
+    return [dict(r) for r in t.get("rows", []) + t.get("external_rows", [])]
+
+
+def _row(r: dict) -> dict:
+    return {k: (round(float(r[k]), 6) if k in ("measured", "predicted") else str(r[k])) for k in ROW_KEYS}
+
+
+def _read(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

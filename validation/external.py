@@ -94,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         args.write.write_text(text, encoding="utf-8")
         print(f"wrote {args.write}", file=sys.stderr)
+        from simulator import uncertainty
+
+        uncertainty.write_external(uncertainty.BANDS, [vars(s) for s in rep.scored])
+        print(f"wrote the external rows into {uncertainty.BANDS}", file=sys.stderr)
     return 0 if rep.scored and all(math.isfinite(s.predicted) for s in rep.scored) else 1
 
 

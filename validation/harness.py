@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
             uncertainty.write(uncertainty.BANDS, q=rep.bands, coverage=coverage(rep.scored, rep.bands),
                               quantile=BAND_QUANTILE, source="fit split of ../shared/calibration/measurements.csv "
-                              f"({COMMAND}; validation/REPORT.md)")
+                              f"({COMMAND}; validation/REPORT.md)", rows=[vars(s) for s in rep.scored])
             print(f"wrote {uncertainty.BANDS}", file=sys.stderr)
     return 0
 

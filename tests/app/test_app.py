@@ -409,3 +409,19 @@ def test_helpers():
     assert app.fmt_usd(5.22e-5) == "$0.0000522" and app.fmt_usd(None) == "n/a"
     fig = app.roofline_figure(r, hw)
     assert any(t.mode == "markers" for t in fig.data)
+
+
+def test_accuracy_page_shows_the_validation_rows_and_the_band():
+    at = goto(fresh(), "accuracy")
+    ok(at)
+    if not sim.validation_rows():
+        assert at.info, "without validation results the page says how to produce them"
+        return
+    assert metric(at, "Band for gpu results").value.startswith("x/÷")
+    assert len(at.dataframe) >= 2 and at.get("plotly_chart")
+    kinds = at.selectbox(key="acc_kind").options
+    assert "gpu" in kinds
+    other = next(k for k in kinds if k != "gpu")
+    at.selectbox(key="acc_kind").set_value(other).run()
+    ok(at)
+    assert metric(at, f"Band for {other} results")

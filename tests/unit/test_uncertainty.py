@@ -45,3 +45,13 @@ def test_the_shipped_bands_cover_every_validated_kind():
     data = json.loads(uncertainty.BANDS.read_text())
     assert {"gpu", "tpu", "fpga", "asic"} <= set(data["factor"])
     assert all(f >= 1.0 for f in data["factor"].values()) and data["quantile"] == 0.8
+
+
+def test_calibration_and_external_rows_are_kept_side_by_side(bands):
+    row = {"id": "M1", "split": "test", "kind": "gpu", "hardware": "h", "workload": "w", "metric": "tflops",
+           "measured": 100.0, "predicted": 90.0, "bottleneck": "compute"}
+    uncertainty.write_external(bands, [{**row, "id": "E1", "split": "ignored"}])
+    uncertainty.write(bands, q={"gpu": 0.2, "_pooled": 0.3}, coverage={}, quantile=0.8, source="t", rows=[row])
+    got = {r["id"]: r for r in sim.validation_rows()}
+    assert set(got) == {"M1", "E1"} and got["E1"]["split"] == "external" and got["M1"]["predicted"] == 90.0
+    assert set(got["M1"]) == set(uncertainty.ROW_KEYS)  # nothing beyond the documented keys

@@ -1,0 +1,58 @@
+"""Accuracy: how close the simulator came to published measurements, per device kind, and the band
+every result carries (``sim.validation_rows``: calibration fit/test rows and never-fitted external rows)."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+import simulator as sim
+from explorer.charts import accuracy_figure
+from simulator import uncertainty
+
+
+def accuracy_table(rows: list[dict]) -> pd.DataFrame:
+    """Validation rows with ``ratio`` (predicted / measured) and ``error %``.
+
+    Example:
+        >>> accuracy_table([{"id": "M1", "split": "test", "kind": "gpu", "hardware": "h", "workload": "w",
+        ...                  "metric": "tflops", "measured": 100.0, "predicted": 110.0}])["error %"].tolist()
+        [10.0]
+    """
+    df = pd.DataFrame(rows, columns=list(uncertainty.ROW_KEYS))
+    df["ratio"] = df["predicted"] / df["measured"]
+    df["error %"] = (100 * (df["ratio"] - 1)).round(1)
+    df["predicted"] = df["predicted"].map(lambda v: float(f"{v:.4g}"))  # the measurement's own precision, about
+    return df
+
+
+def summary_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Median and geometric-mean |error| per (kind, split), as validation/REPORT.md defines them."""
+    out = []
+    for (kind, split), g in df.groupby(["kind", "split"], sort=True):
+        logs = g["ratio"].map(lambda r: abs(math.log(r)))
+        out.append({"kind": kind, "split": split, "rows": len(g), "median |err| %": round(g["error %"].abs().median(), 1),
+                    "geo-mean |err| %": round(100 * (math.exp(logs.mean()) - 1), 1)})
+    return pd.DataFrame(out)
+
+
+def page_accuracy() -> None:
+    st.title("Accuracy")
+    st.caption("Every result carries its device kind's band (x/÷ the 80th percentile of the fitted rows' errors). "
+               "fit: rows the efficiency parameters were fitted on; test: held-out rows of ../shared/calibration; "
+               "external: published rows outside it, never fitted (validation/EXTERNAL.md).")
+    rows = sim.validation_rows()
+    if not rows:
+        st.info("No validation results on record: run `make validate` (and `make validate-external`).")
+        return
+    df = accuracy_table(rows)
+    st.dataframe(summary_table(df), hide_index=True)
+    kinds = sorted(df["kind"].unique())
+    kind = st.selectbox("Device kind", kinds, index=kinds.index("gpu") if "gpu" in kinds else 0, key="acc_kind")
+    part = df[df["kind"] == kind]
+    f = uncertainty.factor(kind)
+    if f:
+        st.metric(f"Band for {kind} results", f"x/÷ {f:.2f}")
+    st.plotly_chart(accuracy_figure(part, f), key="acc_fig")
+    st.dataframe(part.drop(columns=["ratio"]).sort_values("error %", key=abs, ascending=False), hide_index=True)
