@@ -114,9 +114,12 @@ KNOWN_GAPS = """\
   slower than FP32: autocast's casts), 2.5x the TF 1.x dispatch cost the eager stack is fitted on
   (M043), so those rows are predicted 2-3x fast; A100 TF32 training is ~50 % slower than predicted
   (D001, like M032/M041); Inferentia2 BERT throughput is flat in batch (BERT-Base 2,600-2,900 seq/s
-  at batch 4-16) while the systolic model gains 1.9x from batch 4 to 16; the Versal DPUs are
-  modelled memory-bound on DDR (bandwidth UNVERIFIED) and miss in both directions (ResNet-50 -45 %,
-  VGG16 +28..+94 %), which says feature maps do not all go through DDR there.
+  at batch 4-16) while the systolic model gains 1.9x from batch 4 to 16. The Versal DPUs now keep
+  feature maps on chip (`compute.feature_maps_on_chip`: with every feature map through DDR the
+  VCK190/VCK5000 ResNet-50 rows were 35-45 % slow at 100 % of the AI-Engine peak, and their measured
+  rates would need more DDR bandwidth than the boards have); ResNet-50 and MobileNet rows land within
+  -21..+14 %, but Inception v1 is ~1.5-2x optimistic and VGG16 (feature maps too large for the chip)
+  ~1.4-2x: a DPU's fixed channel/pixel parallelism, which small-channel branches waste, is not modelled.
 * Power: GPUs and TPUs draw an active power while any op runs (`power.active_w`, 0.54 of TDP -
   idle, from ML.ENERGY v3 H100 serving power: Llama 3.1 8B at batch 16-128 is predicted 498-562 W
   against 513-669 W measured, was 183-319 W); H100 ResNet-50 training averages ~520 W (was ~235 W).

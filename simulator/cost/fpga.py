@@ -2,7 +2,9 @@
 
 MAC throughput = DSPs in use x MACs per DSP per cycle x achieved clock (+ AI-Engine tiles).
 Weights live in BRAM/URAM when the whole model fits there (batch-1 latency then has no weight
-traffic to DDR/HBM); otherwise they stream from the main memory every inference.
+traffic to DDR/HBM); otherwise they stream from the main memory every inference. Overlays that buffer
+feature maps on chip (``compute.feature_maps_on_chip``, the Versal AI-Engine DPUs) keep a layer's
+input and output there when they fit in half of it; otherwise feature maps go through DDR/HBM.
 """
 from __future__ import annotations
 
@@ -24,10 +26,10 @@ def cost(op: Op, hw: FpgaSpec, numerics: Numerics, options: CostOptions) -> OpCo
     main = hw.main_memory.name
     on_chip = hw.memory[-2].name if len(hw.memory) >= 2 else None
     levels = {main: act_in + act_out}
-    if options.weights_on_chip and on_chip:
-        levels[on_chip] = w_read
-    else:
-        levels[main] += w_read
+    if c.feature_maps_on_chip and on_chip and act_in + act_out <= 0.5 * hw.memory[-2].capacity_bytes:
+        levels = {on_chip: act_in + act_out}
+    weights_at = on_chip if options.weights_on_chip and on_chip else main
+    levels[weights_at] = levels.get(weights_at, 0.0) + w_read
     steps = max(1, op.sequential_steps)
     return finish(hw=hw, numerics=numerics, options=options, flops=op.flops, compute_s=compute_s,
                   bytes_by_level=levels, overhead_s=overhead_s(hw) * steps,

@@ -324,6 +324,8 @@ class FpgaCompute(Frozen):
     The overlay uses ``dsp_utilization`` of ``dsp_slices`` DSPs, each doing
     ``macs_per_dsp_per_cycle[p]`` MACs per cycle at the achieved ``clock_ghz``. Versal parts add
     AI-Engine tiles. ``reconfiguration_s`` is the cost of loading a new bitstream.
+    ``feature_maps_on_chip``: the overlay keeps a layer's input and output feature maps in on-chip
+    memory when they fit in half of it, instead of passing them through DDR between layers.
 
     Example:
         >>> from simulator.spec.loader import load_hardware
@@ -342,6 +344,7 @@ class FpgaCompute(Frozen):
     vector_flops_per_cycle: PrecisionMap
     overlay: Annotated[str, Field(min_length=1, max_length=200)]
     reconfiguration_s: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    feature_maps_on_chip: bool = False
     source: Source
 
 

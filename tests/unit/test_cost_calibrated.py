@@ -137,3 +137,18 @@ def test_fused_attention_pays_one_exponential_per_score_on_the_sfu():
     assert op_cost(op, hw, BF16).compute_s - op_cost(op, no_sfu, BF16).compute_s == pytest.approx(exp_s)
     # head dim 128: 512 matmul FLOPs per score at the 989 TFLOP/s peak vs one exp at 3.9 T/s -> about half
     assert exp_s / (scores * 4 * 128 / 989.4e12) == pytest.approx(0.5, abs=0.02)
+
+
+def test_versal_overlays_keep_feature_maps_on_chip_when_they_fit():
+    INT8 = Numerics(Precision.INT8, Precision.INT8)
+    hw = load_hardware("amd-versal-vck190")               # 32 MiB on chip, feature_maps_on_chip
+    ddr_only = load_hardware("amd-versal-vck190", {"compute.feature_maps_on_chip": False})
+    small = O.conv2d("c", batch=8, in_ch=64, h=56, w=56, out_ch=64, kernel=3, pad=1)   # 2 x 1.6 MB of int8
+    fm = small.input_elems + small.output_elems
+    on, off = op_cost(small, hw, INT8), op_cost(small, ddr_only, INT8)
+    assert on.bytes_by_level["onchip"] == pytest.approx(fm)                  # feature maps on chip,
+    assert on.bytes_by_level["ddr"] == pytest.approx(small.weight_read_elems)  # only the weights from DDR
+    assert off.bytes_by_level["ddr"] == pytest.approx(fm + small.weight_read_elems)
+    # feature maps larger than half the on-chip memory go through DDR
+    big = O.conv2d("b", batch=64, in_ch=64, h=112, w=112, out_ch=64, kernel=3, pad=1)  # 2 x 51 MB
+    assert op_cost(big, hw, INT8).bytes_by_level["ddr"] >= big.input_elems + big.output_elems
