@@ -23,9 +23,15 @@ def _table() -> dict:
         data = json.loads(BANDS.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    if not isinstance(data, dict):
+        return {}
     factors = data.get("factor", {})
-    ok = isinstance(factors, dict) and all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 1.0
-                                           for v in factors.values())
+    numbers = list(factors.values()) + [data.get("pooled", 1.0)] if isinstance(factors, dict) else [None]
+    ok = all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 1.0 for v in numbers)
+    keys = set(ROW_KEYS)
+    ok = ok and all(isinstance(data.get(part, []), list)
+                    and all(isinstance(r, dict) and keys <= set(r) for r in data.get(part, []))
+                    for part in ("rows", "external_rows"))
     return data if ok else {}
 
 

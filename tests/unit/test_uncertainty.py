@@ -55,3 +55,11 @@ def test_calibration_and_external_rows_are_kept_side_by_side(bands):
     got = {r["id"]: r for r in sim.validation_rows()}
     assert set(got) == {"M1", "E1"} and got["E1"]["split"] == "external" and got["M1"]["predicted"] == 90.0
     assert set(got["M1"]) == set(uncertainty.ROW_KEYS)  # nothing beyond the documented keys
+
+
+@pytest.mark.parametrize("text", ["[]", '{"factor": {"gpu": "wide"}}', '{"factor": {"gpu": 1.2}, "rows": {}}',
+                                  '{"factor": {"gpu": 1.2}, "rows": [{"id": "M1"}]}', '{"factor": {}, "pooled": -1}'])
+def test_a_malformed_file_is_ignored_whole(bands, text):
+    bands.write_text(text)
+    uncertainty._table.cache_clear()
+    assert uncertainty.factor("gpu") is None and sim.validation_rows() == []
