@@ -21,7 +21,7 @@ def test_every_external_row_has_a_pinned_source_and_a_unique_id():
     assert len(rows) >= 50
     assert len({r["id"] for r in rows}) == len(rows)
     for r in rows:
-        assert re.match(r"github:[\w.-]+/[\w.-]+@[0-9a-f]{7,40} \S+", r["source"]), r["id"]
+        assert re.match(r"github:[\w.-]+/[\w.-]+@[0-9a-f]{7,40} \S+|https://\S+ \(", r["source"]), r["id"]
         assert float(r["value"]) > 0
 
 
