@@ -10,8 +10,9 @@ source (repository, commit, file, table). Its rows are never read by ``validatio
 score the calibrated simulator the way a user's own published numbers would. Rows that duplicate a
 measurements.csv row (same table cell) are left out of the file.
 
-Each prediction gets the uncertainty band of the main report (fit split of measurements.csv, per
-device kind), so the coverage printed here is an honest out-of-sample check of those bands.
+Each prediction is checked against the band every result of its device kind carries
+(:mod:`simulator.uncertainty`, recorded by ``make validate`` from the fit split), so the coverage
+printed here is an out-of-sample check of those bands.
 """
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ import sys
 from pathlib import Path
 
 from . import harness as H
-from .rows import MEASUREMENTS, read_rows
-from .stats import Scored, bands, summary
+from simulator import uncertainty
+
+from .rows import read_rows
+from .stats import Scored, summary
 
 EXTERNAL = Path(__file__).resolve().parent / "external_measurements.csv"
 COMMAND = "python -m validation.external --write validation/EXTERNAL.md"
@@ -40,22 +43,22 @@ def source_table(source: str) -> str:
     return f"{m.group(1)} {m.group(2)}" if m else source.split(" (")[0]
 
 
-def run(path: Path = EXTERNAL) -> tuple[H.Report, dict[str, float], dict[str, str]]:
-    """Score the external rows; returns (report, the main report's bands, source table per row id)."""
+def run(path: Path = EXTERNAL) -> tuple[H.Report, dict[str, str]]:
+    """Score the external rows; returns (report, source document per row id)."""
     import csv
 
     with open(path, newline="", encoding="utf-8") as fh:
         sources = {r["id"]: source_table(r["source"]) for r in csv.DictReader(fh)}
-    rep = H.run(read_rows(path))
-    q = bands(H.run(read_rows(MEASUREMENTS)).scored)
-    return rep, q, sources
+    return H.run(read_rows(path)), sources
 
 
-def _inside(s: Scored, q: dict[str, float]) -> bool:
-    return abs(s.log_error) <= q.get(s.kind, q["_pooled"]) + 1e-12
+def _inside(s: Scored) -> bool:
+    """Inside the band every result of its kind carries (recorded by ``make validate``)."""
+    f = uncertainty.factor(s.kind)
+    return f is not None and abs(s.log_error) <= math.log(f) + 1e-12
 
 
-def render(rep: H.Report, q: dict[str, float], sources: dict[str, str], *, command: str = COMMAND) -> str:
+def render(rep: H.Report, sources: dict[str, str], *, command: str = COMMAND) -> str:
     """The report as Markdown."""
     lines = ["# Out-of-sample check: published measurements outside ../shared/calibration", "",
              f"Produced by `{command}` (also `make validate-external`).", "",
@@ -69,7 +72,7 @@ def render(rep: H.Report, q: dict[str, float], sources: dict[str, str], *, comma
     kinds = {f"**{k}** (all tables)": [s for s in rep.scored if s.kind == k] for k in sorted({s.kind for s in rep.scored})}
     for name, rows in list(groups.items()) + list(kinds.items()) + [("**all**", rep.scored)]:
         sm = summary(rows)
-        inside = sum(_inside(s, q) for s in rows)
+        inside = sum(_inside(s) for s in rows)
         lines.append(f"| {name} | {sm['n']} | {sm['median_pct']:.1f} | {sm['geomean_pct']:.1f} | {inside}/{len(rows)} |")
     lines += ["", "| id | device | workload | shape | metric | measured | predicted | error % | bound |",
               "|---|---|---|---|---|---:|---:|---:|---|"]
@@ -88,14 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m validation.external", description=__doc__.splitlines()[0])
     ap.add_argument("--write", type=Path, help="write the Markdown report here")
     args = ap.parse_args(argv)
-    rep, q, sources = run()
-    text = render(rep, q, sources)
+    rep, sources = run()
+    text = render(rep, sources)
     print(text)
     if args.write:
         args.write.write_text(text, encoding="utf-8")
         print(f"wrote {args.write}", file=sys.stderr)
-        from simulator import uncertainty
-
         uncertainty.write_external(uncertainty.BANDS, [vars(s) for s in rep.scored])
         print(f"wrote the external rows into {uncertainty.BANDS}", file=sys.stderr)
     return 0 if rep.scored and all(math.isfinite(s.predicted) for s in rep.scored) else 1

@@ -43,14 +43,6 @@ class Scored:
         return math.log(self.predicted / self.measured)
 
 
-def median(xs: list[float]) -> float:
-    s = sorted(xs)
-    if not s:
-        return float("nan")
-    mid = len(s) // 2
-    return s[mid] if len(s) % 2 else 0.5 * (s[mid - 1] + s[mid])
-
-
 def quantile(xs: list[float], q: float) -> float:
     """Linear-interpolated quantile (numpy's default method)."""
     s = sorted(xs)
@@ -64,10 +56,9 @@ def quantile(xs: list[float], q: float) -> float:
 
 def summary(rows: list[Scored]) -> dict[str, float]:
     """n, median |error| %, geometric-mean |error| % of a group."""
-    if not rows:
-        return {"n": 0, "median_pct": float("nan"), "geomean_pct": float("nan")}
-    return {"n": len(rows), "median_pct": 100 * median([abs(r.error) for r in rows]),
-            "geomean_pct": 100 * (math.exp(sum(abs(r.log_error) for r in rows) / len(rows)) - 1)}
+    from simulator.uncertainty import error_summary
+
+    return error_summary([r.predicted / r.measured for r in rows])
 
 
 def table(rows: list[Scored]) -> dict[tuple[str, str], dict[str, float]]:

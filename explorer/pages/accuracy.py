@@ -2,8 +2,6 @@
 every result carries (``sim.validation_rows``: calibration fit/test rows and never-fitted external rows)."""
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
@@ -31,9 +29,9 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     """Median and geometric-mean |error| per (kind, split), as validation/REPORT.md defines them."""
     out = []
     for (kind, split), g in df.groupby(["kind", "split"], sort=True):
-        logs = g["ratio"].map(lambda r: abs(math.log(r)))
-        out.append({"kind": kind, "split": split, "rows": len(g), "median |err| %": round(g["error %"].abs().median(), 1),
-                    "geo-mean |err| %": round(100 * (math.exp(logs.mean()) - 1), 1)})
+        sm = uncertainty.error_summary(g["ratio"].tolist())
+        out.append({"kind": kind, "split": split, "rows": sm["n"], "median |err| %": round(sm["median_pct"], 1),
+                    "geo-mean |err| %": round(sm["geomean_pct"], 1)})
     return pd.DataFrame(out)
 
 
