@@ -195,6 +195,10 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
                     assumptions=tuple(assumptions + ["static batching: prefill then one decode step per output token"]))
     if metric not in ("images_per_s", "sequences_per_s", "samples_per_s", "latency_ms", "ttft_ms", "watts"):
         return _refuse(row, f"metric {metric} needs the serving feature", kind)
+    per_core = _neuron_data_parallel(row, base, batch)
+    if per_core:
+        batch, base, note = per_core
+        assumptions.append(note)
     category = _category(row, mode, batch, metric)
     stack = f"{row.software} {row.precision} {row.workload}".lower()
     fused = mode == "inference" and (kind in ("tpu", "asic", "fpga") or re.search(COMPILED, stack) is not None)
@@ -205,6 +209,29 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
                 image_size=image, scale=float(scale), accumulation=accum, optimizer=opt, eager=eager, fused=fused,
                 logits="last" if llm else "all", fused_attention=not eager,
                 assumptions=tuple(assumptions))
+
+
+# AWS Neuron benchmark CSVs, run mode "Data Parallel": one model instance per NeuronCore, each at the
+# published batch size. Throughput ("Batch" application type) is every instance's batch over one
+# instance's latency (bert-base-uncased on inf2.xlarge: batch 8, P50 5.97 ms, 2674/s = 2 x 8 / 5.97 ms);
+# "Real Time" rows send one request at a time (resnet50: 0.83 ms P50, 1,219/s = 1 / 0.82 ms), so
+# they run on one core.
+NEURON_DP = "data-parallel over both cores"
+
+
+def _neuron_data_parallel(row: Row, base: dict, batch: int) -> tuple[int, dict, str] | None:
+    """(chip batch, base with overrides, assumption) for a Neuron "Data Parallel" row, else None."""
+    if NEURON_DP not in row.notes.lower():
+        return None
+    from simulator.spec.loader import load_hardware
+
+    cores = load_hardware(base["hardware"]).compute.arrays
+    if row.metric in ("latency_ms", "ttft_ms"):
+        overrides = tuple(sorted({**dict(base["overrides"]), "compute.arrays": 1}.items()))
+        return batch, {**base, "overrides": overrides}, (
+            f"Neuron real-time latency: one request of batch {batch} at a time, on one of the {cores} NeuronCores")
+    return batch * cores, base, (f"Neuron data-parallel run mode: one instance per NeuronCore at batch {batch}, "
+                                 f"so the chip runs {batch * cores}")
 
 
 def _vendor_default(row: Row, kind: str, name: str) -> str | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..spec.models import Dataflow, _DeviceBase
 from ..workload.ops import Gemm, Op
 from .base import CostOptions, Numerics, OpCost, finish, op_bytes, overhead_s
-from .systolic import map_gemm
+from .systolic import map_gemm, map_gemm_background
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class ArrayShape:
     clock_hz: float
     vector_flops_per_s: float
     vector_depthwise: bool = False   # the compiler may run per-channel (depthwise) GEMMs on the vector unit
+    background_load: tuple[int, int] | None = None  # (max_moving, min_issue_cycles): see map_gemm_background
+    gemm_output_via_vector: bool = False  # every GEMM output element costs one vector FLOP (PSUM -> SBUF)
 
 
 def buffer_traffic(g: Gemm, rows: int, cols: int, dataflow: Dataflow) -> float:
@@ -89,7 +91,11 @@ def array_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions
     buffer_elems = 0.0
     on_vector_s = 0.0
     for g in op.gemms:
-        mapping = map_gemm(g, rows=arr.rows, cols=arr.cols, dataflow=arr.dataflow, arrays=arr.arrays)
+        if arr.background_load:
+            mapping = map_gemm_background(g, rows=arr.rows, cols=arr.cols, arrays=arr.arrays,
+                                          max_moving=arr.background_load[0], min_issue_cycles=arr.background_load[1])
+        else:
+            mapping = map_gemm(g, rows=arr.rows, cols=arr.cols, dataflow=arr.dataflow, arrays=arr.arrays)
         if depthwise_on_vector(g, mapping.cycles + 1, arr, compute_efficiency):
             on_vector_s += 2.0 * g.macs / arr.vector_flops_per_s
             continue
@@ -100,7 +106,8 @@ def array_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions
     compute_s = (cycles / max(arr.macs_per_pe_per_cycle, 1e-9)) / arr.clock_hz / compute_efficiency if cycles else 0.0
     compute_s += on_vector_s
     if arr.vector_flops_per_s > 0:
-        compute_s += op.vector_flops / arr.vector_flops_per_s
+        evacuated = sum(g.m * g.n * g.count for g in op.gemms) if arr.gemm_output_via_vector else 0.0
+        compute_s += (op.vector_flops + evacuated) / arr.vector_flops_per_s
     levels: dict[str, float] = {}
     if options.weights_on_chip and buf is not None:
         levels[main] = act_in + act_out

@@ -19,5 +19,8 @@ def cost(op: Op, hw: AsicSpec, numerics: Numerics, options: CostOptions) -> OpCo
                      macs_per_pe_per_cycle=lookup(c.macs_per_pe_per_cycle, numerics.compute),
                      clock_hz=c.clock_ghz * GIGA,
                      vector_flops_per_s=c.arrays * c.clock_ghz * GIGA * lookup(c.vector_flops_per_cycle, numerics.compute)
-                     * hw.efficiency.vector)
+                     * hw.efficiency.vector,
+                     background_load=(c.background_load.max_moving, c.background_load.min_issue_cycles)
+                     if c.background_load else None,
+                     gemm_output_via_vector=c.gemm_output_via_vector)
     return array_cost(op, hw, numerics, options, arr, compute_efficiency=hw.efficiency.compute)

@@ -69,3 +69,38 @@ def map_gemm(g: Gemm, *, rows: int, cols: int, dataflow: Dataflow, arrays: int =
     cycles = waves * per_fold - 1
     util = g.macs / max(1, (cycles + 1) * rows * cols * arrays)
     return SystolicMapping(folds=folds, cycles_per_fold=per_fold, cycles=cycles, utilization=min(1.0, util))
+
+
+def map_gemm_background(g: Gemm, *, rows: int, cols: int, arrays: int = 1, max_moving: int,
+                        min_issue_cycles: int) -> SystolicMapping:
+    """Map ``g`` onto arrays that load the next stationary tile while the current one computes.
+
+    An array with background stationary loads (AWS NeuronCore TensorEngine) issues one
+    multiply-moving instruction per ``<= max_moving`` streamed vectors against the loaded
+    ``rows x cols`` stationary tile, each taking ``max(vectors, min_issue_cycles)`` cycles; the next
+    tile's load is hidden behind it. The pipeline fills and drains once per GEMM (``2R + C - 2``,
+    the serial mapping's per-fold overhead), not once per fold. The compiler puts the shorter
+    operand on the streamed side (weights stationary for M tokens, or the reverse): the cheaper
+    orientation is taken. ``cycles`` are counted from 0 like :func:`map_gemm`.
+
+    Example:
+        >>> # BERT-Large FFN1 at 512 tokens on a 128x128 NeuronCore: 8 x 32 folds of 512 vectors each
+        >>> m = map_gemm_background(Gemm(m=512, n=4096, k=1024), rows=128, cols=128, max_moving=512,
+        ...                         min_issue_cycles=64)
+        >>> m.folds, m.cycles_per_fold, m.cycles        # 256 x 512 + 382 - 1
+        (256, 512, 131453)
+        >>> map_gemm_background(Gemm(m=8, n=128, k=128), rows=128, cols=128, max_moving=512,
+        ...                     min_issue_cycles=64).cycles_per_fold   # a short stream costs 64
+        64
+    """
+    best = None
+    for on_cols, streamed in ((g.n, g.m), (g.m, g.n)):
+        chunks = ceil_div(streamed, max_moving)
+        last = streamed - (chunks - 1) * max_moving
+        per_fold = (chunks - 1) * max(max_moving, min_issue_cycles) + max(last, min_issue_cycles)
+        folds = ceil_div(g.k, rows) * ceil_div(on_cols, cols) * g.count
+        cycles = ceil_div(folds, arrays) * per_fold + 2 * rows + cols - 2 - 1
+        if best is None or cycles < best.cycles:
+            util = g.macs / max(1, (cycles + 1) * rows * cols * arrays)
+            best = SystolicMapping(folds=folds, cycles_per_fold=per_fold, cycles=cycles, utilization=min(1.0, util))
+    return best

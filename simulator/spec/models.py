@@ -348,6 +348,17 @@ class FpgaCompute(Frozen):
     source: Source
 
 
+class BackgroundLoad(Frozen):
+    """A PE array that loads its next stationary tile while the current one computes (AWS
+    NeuronCore TensorEngine): one instruction streams at most ``max_moving`` vectors past the
+    loaded tile and issues at most every ``min_issue_cycles`` cycles (see
+    :func:`simulator.cost.systolic.map_gemm_background`)."""
+
+    max_moving: Count
+    min_issue_cycles: Count
+    source: Source
+
+
 class AsicCompute(Frozen):
     """ASIC: ``arrays`` PE arrays of ``pe_rows`` x ``pe_cols`` with a declared dataflow.
 
@@ -365,6 +376,10 @@ class AsicCompute(Frozen):
     macs_per_pe_per_cycle: PrecisionMap
     vector_flops_per_cycle: PrecisionMap
     dataflow: Dataflow
+    background_load: BackgroundLoad | None = None
+    # GEMM results leave the array through the vector engines (NeuronCore: FP32 in PSUM, moved to
+    # SBUF by a Vector / Scalar engine pass): one vector FLOP per output element
+    gemm_output_via_vector: bool = False
     source: Source
 
 
