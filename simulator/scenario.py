@@ -7,7 +7,7 @@ from enum import Enum
 from .errors import ScenarioError
 from .software import Stack
 from .units import Precision, parse_precision
-from .workload.training import Checkpointing, Optimizer, parse_optimizer
+from .workload.training import CHECKPOINTING_CHOICES, Checkpointing, Optimizer, parse_optimizer
 
 
 class Mode(str, Enum):
@@ -106,7 +106,7 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
     try:
         ck = Checkpointing(str(getattr(checkpointing, "value", checkpointing)).lower())
     except ValueError:
-        raise ScenarioError(f"checkpointing: unknown value {checkpointing!r}; choose none, selective or full") from None
+        raise ScenarioError(f"checkpointing: unknown value {checkpointing!r}; choose {CHECKPOINTING_CHOICES}") from None
     for key, val in (("batch_size", batch_size), ("seq_len", seq_len), ("image_size", image_size)):
         if val is not None and (not isinstance(val, int) or isinstance(val, bool) or val <= 0):
             raise ScenarioError(f"{key}: must be a positive integer, got {val!r}")

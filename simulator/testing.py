@@ -218,5 +218,5 @@ def scenarios(draw: st.DrawFn, *, kind: str | None = None, training: bool = True
         kw["image_size"] = draw(st.sampled_from([32, 64]))
     if kw["mode"] == "training":
         kw["optimizer"] = draw(st.sampled_from(["sgd", "momentum", "adam", "adamw"]))
-        kw["checkpointing"] = draw(st.sampled_from(["none", "selective", "full"]))
+        kw["checkpointing"] = draw(st.sampled_from(["none", "selective", "selective-mlp", "full"]))
     return kw

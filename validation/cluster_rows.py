@@ -42,6 +42,12 @@ LAYOUTS: dict[str, tuple[str, int, str, str]] = {
 # Megatron-Core benchmark runs (M124-M129) overlap DP/TP/PP communication with compute and use the
 # distributed optimizer (ZeRO-1) and selective recompute (README 'Performance Benchmarking').
 MEGATRON = {"zero": 1, "checkpointing": "selective"}
+# NeuronX Distributed Llama pre-training (M097, M098): the published configs recompute the attention
+# cores and the whole MLP block in backward (activations_checkpoint_granularity: selective,
+# activations_checkpoint_recompute: [CoreAttention, LlamaMLP]); aws-neuron/neuronx-distributed-training
+# examples/conf/hf_llama3.1_8B_config.yaml and hf_llama3.1_70B_config.yaml (@d9e0bf60), which also
+# state the rows' layouts (TP 32, PP 1 / 8, ZeRO-1, sequence parallel, micro-batch 1, global 1024).
+NXD_LLAMA_RECOMPUTE = "selective-mlp"
 # Stacks that run tensor parallelism with sequence parallelism on by default: Megatron-Core and
 # NeMo (conf/custom.yaml sequence_parallel: True in NVIDIA's MLPerf GPT-3 code), NeuronX Distributed.
 SEQUENCE_PARALLEL = r"megatron|nemo|neuronx distributed"
@@ -178,6 +184,10 @@ def cluster_training_case(row: Row, base: dict, kind: str, name: str, prec: str,
     if "megatron" in row.software.lower() or "megatron" in row.workload.lower():
         zero, checkpointing = MEGATRON["zero"], MEGATRON["checkpointing"]
         assumptions.append("Megatron-Core: distributed optimizer (ZeRO-1), selective recompute, micro-batch 1")
+    if "neuronx distributed" in row.software.lower() and re.search(r"llama", name):
+        checkpointing = NXD_LLAMA_RECOMPUTE
+        assumptions.append("NeuronX Distributed Llama config: attention cores and MLP blocks recomputed "
+                           "(hf_llama3.1_8B/70B_config.yaml)")
     if "zero-1" in row.notes.lower():
         zero = 1
     if deg is None:

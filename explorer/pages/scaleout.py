@@ -12,7 +12,7 @@ import simulator as sim
 from explorer.format import fmt_bytes, fmt_si, fmt_time
 from explorer.state import Scenario, Upload, UploadError, hardware_table, upload_workload
 
-CHECKPOINTING = ["none", "selective", "full"]
+CHECKPOINTING = ["none", "selective", "selective-mlp", "full"]
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

@@ -20,6 +20,7 @@ import networkx as nx
 
 from ..errors import ScenarioError
 from .graph import ComputeGraph
+from .dropout import with_dropout
 from .ops import Gemm, Op, OpKind, Phase
 
 
@@ -45,7 +46,9 @@ FLOPS_PER_PARAM = {Optimizer.SGD: 2.0, Optimizer.MOMENTUM: 4.0, Optimizer.ADAM: 
 
 
 class Checkpointing(str, Enum):
-    """Activation checkpointing: none; selective (attention internals recomputed); full (per layer).
+    """Activation checkpointing: none; selective (attention internals recomputed); selective-mlp
+    (those and the MLP block: NeuronX Distributed's ``activations_checkpoint_recompute:
+    [CoreAttention, LlamaMLP]``); full (per layer).
 
     Example:
         >>> Checkpointing("full") is Checkpointing.FULL
@@ -54,7 +57,11 @@ class Checkpointing(str, Enum):
 
     NONE = "none"
     SELECTIVE = "selective"
+    SELECTIVE_MLP = "selective-mlp"
     FULL = "full"
+
+
+CHECKPOINTING_CHOICES = ", ".join(c.value for c in Checkpointing)
 
 
 def parse_optimizer(value: "str | Optimizer") -> Optimizer:
@@ -175,7 +182,8 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
     With ``Checkpointing.FULL`` every forward op except layer boundaries is recomputed when the
     layer's incoming gradient arrives (the recompute depends on the saved boundaries only);
     ``SELECTIVE`` recomputes only the attention cores, norms, activations, softmax and element-wise
-    ops inside a layer (cheap to recompute, large to keep). A layer is the first dotted component
+    ops inside a layer (cheap to recompute, large to keep); ``SELECTIVE_MLP`` also the MLP block's
+    matmuls (ops named ``<layer>.mlp.*``). A layer is the first dotted component
     of an op's name (``h3`` in ``h3.attn.qkv``); layer boundaries are never recomputed.
 
     Raises:
@@ -190,6 +198,7 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
         >>> t.parameters, t.optimizer_state_elems
         (1863690.0, 3727380.0)
     """
+    fwd = with_dropout(fwd)
     g = nx.DiGraph()
     idx = 0
 
@@ -258,6 +267,8 @@ def recompute_set(fwd: ComputeGraph, mode: Checkpointing) -> set[str]:
             keep.add(n)
     if mode == Checkpointing.SELECTIVE:
         return {n for n in fwd.order if n not in keep and fwd.op(n).kind in _SELECTIVE}
+    if mode == Checkpointing.SELECTIVE_MLP:
+        return {n for n in fwd.order if n not in keep and (fwd.op(n).kind in _SELECTIVE or ".mlp." in n)}
     # full: keep only the layer boundaries, recompute the rest
     return {n for n in fwd.order if n not in keep}
 

@@ -41,6 +41,7 @@ MODULES = [
     "simulator.spec.scalesim_cfg",
     "simulator.spec.system",
     # workloads
+    "simulator.workload.dropout",
     "simulator.workload.fusion",
     "simulator.workload.graph",
     "simulator.workload.loader",

@@ -86,6 +86,16 @@ def test_multi_device_rows_map_to_their_layouts():
     assert items["M122"].saturated[0] == 250  # NIM client concurrency
 
 
+def test_neuron_data_parallel_rows_run_one_instance_per_core():
+    items = {i.row.id: i for i in harness.map_rows(read_rows())}
+    # bert-base-uncased on inf2.xlarge, batch 8 per instance: 2674/s = 2 cores x 8 / 5.97 ms (P50)
+    assert (items["M089"].batch, dict(items["M089"].overrides).get("compute.arrays")) == (16, None)
+    # resnet50 real-time latency: one request of batch 1 on one NeuronCore
+    assert (items["M091"].batch, dict(items["M091"].overrides)["compute.arrays"]) == (1, 1)
+    # NeuronX Distributed Llama configs recompute attention cores and MLP blocks
+    assert items["M097"].checkpointing == items["M098"].checkpointing == "selective-mlp"
+
+
 def test_megatron_model_flops_is_megatrons_formula():
     # GPT-3 175B shape with vocab 131072: 72 B s L h^2 (1 + s / 6h + V / 12 L h) (Narayanan et al. 2021)
     p = load_workload("megatron-gpt-177b").params

@@ -82,6 +82,20 @@ def test_selective_recompute_covers_attention_not_matmuls():
     assert "attention" in kinds and "matmul" not in kinds
 
 
+def test_selective_mlp_recomputes_selective_plus_the_mlp_matmuls():
+    runs = {ck: _train("llama2-7b", batch_size=1, checkpointing=ck) for ck in ("selective", "selective-mlp", "full")}
+    rec = {ck: r.ops.query("phase == 'recompute'") for ck, r in runs.items()}
+    # hand count: the extra recompute is each layer's up (h -> 2 x ffn, gate and up fused) and down
+    # (ffn -> h) projections at 2 FLOPs per MAC, for 64 tokens; llama2-7b: h 4096, ffn 11008, 32 layers
+    tokens, h, ffn, layers = 64, 4096, 11008, 32
+    mlp_flops = 2 * tokens * (h * 2 * ffn + ffn * h) * layers
+    extra = rec["selective-mlp"].query("op_type == 'matmul'").flops.sum()
+    assert extra == pytest.approx(mlp_flops, rel=1e-3)
+    assert rec["selective"].flops.sum() + extra == pytest.approx(rec["selective-mlp"].flops.sum(), rel=1e-9)
+    act = {ck: r.memory_breakdown["activations"] for ck, r in runs.items()}
+    assert act["full"] < act["selective-mlp"] < act["selective"]
+
+
 def test_max_batch_size_llama2_7b_adam_does_not_fit_on_one_h100():
     # 6.7B x (2 weights + 2 grads + 4 master + 8 Adam) B = 108 GB > 80 GiB before any activation
     assert sim.max_batch_size("llama2-7b", H100, seq_len=4096) == 0

@@ -55,6 +55,10 @@ class TransformerParams(FamilyParams):
     patch_size: int = Field(default=0, ge=0, le=1024)
     image_channels: int = Field(default=3, gt=0, le=64)
     num_classes: int = Field(default=0, ge=0, le=10**6)
+    # training-time dropout rates (identity at inference): on the embeddings, attention output and
+    # FFN output (``dropout``), on the attention probabilities (``attention_dropout``)
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    attention_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
 
     @model_validator(mode="after")
     def _consistent(self) -> "TransformerParams":
@@ -81,10 +85,18 @@ class TransformerParams(FamilyParams):
         return self.head_dim or self.hidden // self.heads
 
 
+def _dropout(b: GraphBuilder, x: Tensor, rate: float, key: str = "dropout") -> Tensor:
+    """Mark a dropout of ``rate`` on ``x``'s producer (made real in training graphs by
+    :func:`simulator.workload.dropout.with_dropout`)."""
+    if rate > 0 and x.producer is not None:
+        b.meta.setdefault(key, {})[x.producer] = rate
+    return x
+
+
 def _ffn(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
     gated = p.ffn_activation in ("swiglu", "geglu")
     if p.experts:
-        return _moe(b, name, x, p)
+        return _dropout(b, _moe(b, name, x, p), p.dropout)
     width = 2 * p.ffn if gated else p.ffn
     h = b.linear(f"{name}.up", x, width, bias=p.mlp_bias)
     fn = {"swiglu": "silu", "geglu": "gelu"}.get(p.ffn_activation, p.ffn_activation)
@@ -94,7 +106,7 @@ def _ffn(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
         h = b.add(O.elementwise(f"{name}.gate_mul", elems=a.elems), [a, h], a.shape)
     else:
         h = b.act(f"{name}.{fn}", h, fn)
-    return b.linear(f"{name}.down", h, p.hidden, bias=p.mlp_bias)
+    return _dropout(b, b.linear(f"{name}.down", h, p.hidden, bias=p.mlp_bias), p.dropout)
 
 
 def _moe(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
@@ -125,8 +137,8 @@ def _attention(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams, s: S
     qkv = b.linear(f"{name}.qkv", x, (p.heads + 2 * kv) * d, bias=p.qkv_bias)
     op = O.attention(f"{name}.sdpa", batch=s.batch_size, heads=p.heads, q_len=seq, kv_len=s.past_len + seq,
                      head_dim=d, kv_heads=kv, causal=p.causal)
-    a = b.add(op, [qkv], (s.batch_size, seq, p.heads * d))
-    return b.linear(f"{name}.out", a, p.hidden, bias=p.out_bias)
+    a = _dropout(b, b.add(op, [qkv], (s.batch_size, seq, p.heads * d)), p.attention_dropout, "attention_dropout")
+    return _dropout(b, b.linear(f"{name}.out", a, p.hidden, bias=p.out_bias), p.dropout)
 
 
 def _layer(b: GraphBuilder, i: int, x: Tensor, p: TransformerParams, s: Shape, seq: int) -> Tensor:
@@ -169,7 +181,7 @@ def _embed(b: GraphBuilder, p: TransformerParams, s: Shape) -> tuple[Tensor, int
         x = b.add(O.elementwise("embed_sum", elems=x.elems, inputs=1 + len(extra)), [x, *extra], x.shape)
     if p.norm_position == "post":
         x = b.norm("embed_ln", x, kind=p.norm)
-    return x, seq
+    return _dropout(b, x, p.dropout), seq
 
 
 def build_transformer(b: GraphBuilder, p: TransformerParams, s: Shape) -> None:

@@ -1,0 +1,77 @@
+"""Dropout: present in training graphs of models whose config has it, absent at inference."""
+from __future__ import annotations
+
+import pytest
+
+import simulator as sim
+from simulator.cost.base import op_bytes, Numerics
+from simulator.units import Precision
+from simulator.workload.dropout import MASK_ELEMS, with_dropout
+from simulator.workload.loader import load_workload
+from simulator.workload.training import build_training_graph
+
+
+def _fwd(name="bert-base", batch=2, seq=128):
+    return load_workload(name).build(batch_size=batch, seq_len=seq)
+
+
+def test_bert_training_has_three_hidden_dropouts_per_layer_plus_embeddings_by_hand():
+    fwd = _fwd()
+    g = with_dropout(fwd)
+    drops = [n for n in g.order if n.endswith(".dropout")]
+    # HF BertModel: embeddings, attention output, FFN output (12 layers)
+    assert len(drops) == 1 + 2 * 12
+    tokens, hidden = 2 * 128, 768
+    d = g.op("h5.mlp.down.dropout")
+    assert (d.flops, d.input_elems, d.output_elems) == (2 * tokens * hidden, tokens * hidden,
+                                                        (1 + MASK_ELEMS) * tokens * hidden)
+    # the dropout sits between the projection and the residual add
+    assert g.successors("h5.mlp.down") == ["h5.mlp.down.dropout"] and "h5.add2" in g.successors("h5.mlp.down.dropout")
+
+
+def test_attention_dropout_moves_one_more_score_matrix_and_mask_when_unfused():
+    fwd, g = _fwd(), with_dropout(_fwd())
+    before, after = fwd.op("h0.attn.sdpa"), g.op("h0.attn.sdpa")
+    scores = 2 * 12 * 128 * 128
+    assert after.flops - before.flops == 2 * scores
+    num = Numerics(compute=Precision.FP16, weights=Precision.FP16)
+    unfused = [a - b for a, b in zip(op_bytes(after, num, fused_attention=False), op_bytes(before, num, fused_attention=False))]
+    assert unfused[:2] == [pytest.approx((1 + MASK_ELEMS) * scores * 2)] * 2  # written and read again, 2 B each
+    fused = [a - b for a, b in zip(op_bytes(after, num, fused_attention=True), op_bytes(before, num, fused_attention=True))]
+    assert fused == [0.0, 0.0, 0.0]
+
+
+def test_models_without_dropout_and_inference_are_unchanged():
+    llama = load_workload("llama2-7b").build(batch_size=1, seq_len=64)
+    assert with_dropout(llama) is llama
+    bert = _fwd()
+    assert not any(n.endswith(".dropout") for n in bert.order)  # the forward (inference) graph
+    r_inf = sim.simulate("bert-base", "nvidia-a100-sxm-80gb", batch_size=2, seq_len=128)
+    assert not any(r_inf.ops.name.str.endswith(".dropout"))
+
+
+def test_training_step_pays_for_dropout_forward_and_backward():
+    t = build_training_graph(_fwd()).graph
+    assert "h3.attn.out.dropout" in t.order and "h3.attn.out.dropout.grad" in t.order
+    r = sim.simulate("bert-base", "nvidia-a100-sxm-80gb", mode="training", batch_size=8, seq_len=128)
+    drop = r.ops[r.ops.name.str.contains(r"\.dropout")]
+    assert len(drop) == 2 * 25 and (drop.duration_s > 0).all()
+
+
+def test_cluster_training_plans_include_dropout_by_hand():
+    from simulator.cost.base import CostOptions
+    from simulator.parallel import Parallelism
+    from simulator.plan import build_plan
+    from simulator.scenario import make_scenario
+    from simulator.spec.loader import load_hardware
+
+    fwd, hw = _fwd(), load_hardware("nvidia-h100-sxm")
+
+    def forward_flops(mode):
+        plan = build_plan(fwd, hw, make_scenario(mode=mode), Parallelism(data=2), 1, 2, options=CostOptions())
+        return sum(seg.flops for st in plan.stages for seg in st.forward)
+
+    tokens, hidden, scores = 2 * 128, 768, 2 * 12 * 128 * 128
+    dropout_flops = 2 * tokens * hidden * 25 + 2 * scores * 12
+    assert forward_flops("inference") == pytest.approx(fwd.flops, rel=1e-12)
+    assert forward_flops("training") == pytest.approx(fwd.flops + dropout_flops, rel=1e-12)
