@@ -94,10 +94,12 @@ KNOWN_GAPS = """\
   TF32 rows of TF 20.06 (M032, M041) likewise; TRT-LLM v0.5 batch-1 prefill (M105, M109) is ~40 %
   slower than a weight-streaming roofline.
 * Data-parallel rows model the exposed all-reduce but not the data loader or host, so they lean high.
-* Trainium training is its own calibration family (`aws-trainium`): on the fit rows (M096, M098)
-  it reaches 0.46 of the matrix peak the Inferentia2 inference rows reach; with one shared
-  family the training rows were predicted ~2x fast. What the Neuron compiler loses on training
-  graphs is not modelled op by op.
+* NeuronCores follow the NKI architecture guide (TensorEngine 128x128 at 2.8 GHz with background
+  stationary loads, >= 64 cycles per instruction, element-wise work at the Vector/Scalar engines'
+  element rate, GEMM results out of PSUM through them). Trainium training stays its own calibration
+  family (`aws-trainium`, 0.60 of peak against Inferentia2's 0.77), and its two fit rows pull apart:
+  BERT-Large data-parallel (M096) +22 %, Llama 3.1 70B TP32 PP8 (M098) -16 %. The NeuronLink-v2
+  bandwidth is an ESTIMATE and the 70B pipeline stages are uneven (the LM head on the last one).
 * FP8 runs keep their activations, gradients and messages in 16 bits (only GEMM operands and the
   KV cache are 8-bit, as Transformer Engine and TensorRT-LLM do): MLPerf GPT-3 on 512 H100 (M134)
   is predicted ~11 % short (was ~23 % with 8-bit activations); its amax/scaling work is not modelled.
@@ -113,8 +115,10 @@ KNOWN_GAPS = """\
   ResNet-50 inference at batch 1-8 is host-bound at ~10-13 ms per iteration (~60-75 us per op, AMP
   slower than FP32: autocast's casts), 2.5x the TF 1.x dispatch cost the eager stack is fitted on
   (M043), so those rows are predicted 2-3x fast; A100 TF32 training is ~50 % slower than predicted
-  (D001, like M032/M041); Inferentia2 BERT throughput is flat in batch (BERT-Base 2,600-2,900 seq/s
-  at batch 4-16) while the systolic model gains 1.9x from batch 4 to 16. The Versal DPUs now keep
+  (D001, like M032/M041). Inferentia2 BERT throughput, flat in batch (BERT-Base 2,600-2,900 seq/s at
+  batch 4-16), was predicted to gain 1.9x from batch 4 to 16 under the serial SCALE-Sim fold; with
+  the NeuronCore model above the 12 Inferentia2 rows land at 8.6 % median (batch 16-32 BERT-Base
+  still +13..+21 %). The Versal DPUs now keep
   feature maps on chip (`compute.feature_maps_on_chip`: with every feature map through DDR the
   VCK190/VCK5000 ResNet-50 rows were 35-45 % slow at 100 % of the AI-Engine peak, and their measured
   rates would need more DDR bandwidth than the boards have); ResNet-50 and MobileNet rows land within

@@ -16,7 +16,7 @@ def test_timeline_integrates_to_energy(kw):
     assert df.time_s.iloc[0] == 0.0 and df.end_s.iloc[-1] == pytest.approx(r.step_time_s)
     parts = df.idle_w + df.compute_w + df.memory_w + df.communication_w
     assert (parts - df.power_w).abs().max() < 1e-9
-    assert df.idle_w.iloc[0] == sim.load_hardware(kw["hardware"]).power.idle_w
+    assert df.idle_w.iloc[0] == pytest.approx(sim.load_hardware(kw["hardware"]).power.idle_w, rel=1e-12)
     assert r.energy_per_sample_j == pytest.approx(r.energy_j / kw["batch_size"])
 
 
