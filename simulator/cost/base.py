@@ -174,10 +174,35 @@ def finish(*, hw: _DeviceBase, numerics: Numerics, options: CostOptions, flops: 
                   compute_cycles=compute_cycles, throttled_s=throttled, energy_by_level_j=energy_levels)
 
 
+# Unfused attention at 16-bit precision is what eager frameworks run under mixed precision, and
+# both keep the softmax in FP32: PyTorch autocast lists softmax among the ops that autocast to
+# float32 (a cast kernel in, FP32 probabilities out, a cast back to 16 bits for the P.V matmul), and
+# TF's AMP graph rewrite keeps Softmax on its FP32 list. Per score, beyond the 16-bit pass: the cast
+# in (read 2 B, write 4 B), the softmax at 4 B (2 B more each way), the cast back (read 4 B, write
+# 2 B): 8 B more read and 8 B more written, forward and backward alike.
+FP32_SOFTMAX_EXTRA_BYTES = 8.0
+
+
+def attention_scores(op) -> float:
+    """Score-matrix elements of an attention op (forward or backward): its Q.K^T-shaped GEMM.
+
+    Example:
+        >>> from simulator.workload import ops as O
+        >>> attention_scores(O.attention("a", batch=2, heads=3, q_len=4, kv_len=5, head_dim=8))
+        120.0
+    """
+    a = dict(op.attrs)
+    for g in op.gemms:
+        if (g.m, g.n) == (a.get("q_len"), a.get("kv_len")):
+            return float(g.m * g.n * g.count)
+    return 0.0
+
+
 def op_bytes(op, numerics: Numerics, *, fused_attention: bool) -> tuple[float, float, float]:
     """(activation bytes read, activation bytes written, weight bytes read) at main memory, no reuse.
 
-    A non-fused attention writes its score and probability matrices and reads them back. An
+    A non-fused attention writes its score and probability matrices and reads them back (plus the
+    FP32 softmax of mixed precision, :data:`FP32_SOFTMAX_EXTRA_BYTES`, when its tensors are 16-bit). An
     attention's K and V operands (the KV cache when decoding) are read at the compute format itself
     (FP8 serving keeps an FP8 KV cache), its queries and output at :func:`tensor_bytes`.
     """
@@ -191,6 +216,10 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool) -> tuple[float, f
     if op.kind == OpKind.ATTENTION and not fused_attention:
         act_in += op.scratch_elems * numerics.act_bytes
         act_out += op.scratch_elems * numerics.act_bytes
+        if numerics.act_bytes < 4:
+            scores = attention_scores(op)
+            act_in += scores * FP32_SOFTMAX_EXTRA_BYTES
+            act_out += scores * FP32_SOFTMAX_EXTRA_BYTES
     # optimizer state and master weights are fp32 whatever the compute precision
     w_bytes = 4.0 if op.kind == OpKind.OPTIMIZER else numerics.weight_bytes
     return act_in, act_out, op.weight_read_elems * w_bytes

@@ -130,8 +130,15 @@ def test_unfused_attention_moves_the_score_matrix():
     op = O.attention("a", batch=1, heads=8, q_len=2048, kv_len=2048, head_dim=64)
     fused = op_cost(op, hw, BF16, CostOptions(fused_attention=True))
     plain = op_cost(op, hw, BF16, CostOptions(fused_attention=False))
-    assert plain.bytes_moved - fused.bytes_moved == pytest.approx(2 * 2 * 8 * 2048 * 2048 * 2)
+    scores = 8 * 2048 * 2048
+    # scores and probabilities written and read at 2 B (2 x 2 x 2 B), plus mixed precision's FP32
+    # softmax: cast in (2 + 4 B), softmax at 4 B (+2 + 2 B), cast back (4 + 2 B) = 16 B more per score
+    assert plain.bytes_moved - fused.bytes_moved == pytest.approx(scores * (2 * 2 * 2 + 16))
     assert plain.duration_s > fused.duration_s
+    fp32 = Numerics(compute=Precision.FP32, weights=Precision.FP32)
+    plain32 = op_cost(op, hw, fp32, CostOptions(fused_attention=False))
+    fused32 = op_cost(op, hw, fp32, CostOptions(fused_attention=True))
+    assert plain32.bytes_moved - fused32.bytes_moved == pytest.approx(scores * 2 * 2 * 4)  # no casts in FP32
 
 
 def test_recurrent_steps_are_sequential():
