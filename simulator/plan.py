@@ -20,8 +20,7 @@ from .spec.models import _DeviceBase
 from .workload.graph import ComputeGraph
 from .workload.ops import OpKind
 from .cost.memory import resident_bytes
-from .workload.dropout import with_dropout
-from .workload.training import backward_op, recompute_set, optimizer_op, optimizer_state_elems
+from .workload.training import backward_op, optimizer_op, optimizer_state_elems, recompute_set, training_forward
 
 BUCKET_BYTES = 25 * 1024 * 1024
 ZERO3_LIVE_LAYERS = 2  # the layer being computed and the one being prefetched
@@ -146,7 +145,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
         ['gradients', 'master_weights', 'optimizer_state', 'weights']
     """
     if sc.mode == Mode.TRAINING:
-        fwd = with_dropout(fwd)
+        fwd = training_forward(fwd)
     check_tensor_parallel(fwd, p.tensor)
     numerics = Numerics(compute=sc.precision, weights=sc.weights)
     act = numerics.act_bytes

@@ -206,12 +206,14 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool) -> tuple[float, f
     attention's K and V operands (the KV cache when decoding) are read at the compute format itself
     (FP8 serving keeps an FP8 KV cache), its queries and output at :func:`tensor_bytes`.
     """
-    from ..workload.ops import OpKind
+    from ..workload.ops import OpKind, Phase
 
     act_in = op.input_elems * numerics.act_bytes
     if op.kind == OpKind.ATTENTION:
         kv = max(0.0, op.input_elems - op.output_elems)  # inputs are q + k + v; q has the output's size
         act_in = op.output_elems * numerics.act_bytes + kv * numerics.compute.bytes
+    if op.phase != Phase.BACKWARD and dict(op.attrs).get("stats_pass"):
+        act_in += op.input_elems * numerics.act_bytes  # batch statistics first, then normalise
     act_out = op.output_elems * numerics.act_bytes
     if op.kind == OpKind.ATTENTION and not fused_attention:
         act_in += op.scratch_elems * numerics.act_bytes

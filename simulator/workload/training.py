@@ -144,8 +144,40 @@ def backward_op(op: Op, needs_input_grad: bool) -> Op:
     if op.kind == OpKind.EMBEDDING:
         return Op(name, op.kind, flops=float(op.output_elems), input_elems=op.output_elems + op.input_elems,
                   output_elems=op.weight_read_elems, **base)
-    return Op(name, op.kind, flops=2.0 * op.flops, input_elems=op.input_elems + op.output_elems,
+    # a norm's backward reads its input and the output gradient twice: once to reduce them (the
+    # scale / shift gradients and the per-channel or per-row sums), once to form the input gradient
+    # (PyTorch: batch_norm_backward_reduce_kernel then batch_norm_backward_elemt_kernel)
+    reads = 2.0 if op.kind == OpKind.NORM else 1.0
+    return Op(name, op.kind, flops=2.0 * op.flops, input_elems=reads * (op.input_elems + op.output_elems),
               output_elems=grad_in if needs_input_grad else 0.0, weight_read_elems=op.weight_read_elems, **base)
+
+
+# attr of a forward batch norm that computes batch statistics: one more read of its input
+# (:func:`simulator.cost.base.op_bytes`)
+STATS_PASS = "stats_pass"
+
+
+def training_forward(fwd: ComputeGraph) -> ComputeGraph:
+    """The forward graph as a training step runs it: the config's dropouts made real
+    (:func:`~simulator.workload.dropout.with_dropout`), and batch norms reading their input twice,
+    once for the batch statistics and once to normalise (PyTorch: batch_norm_collect_statistics_kernel
+    then batch_norm_transform_input_kernel; inference uses the running statistics, one pass).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> fwd = load_workload("resnet18").build(batch_size=1, image_size=64)
+        >>> dict(training_forward(fwd).op("stem.bn").attrs)[STATS_PASS], STATS_PASS in dict(fwd.op("stem.bn").attrs)
+        (True, False)
+    """
+    g = with_dropout(fwd)
+    bns = [n for n in g.order if g.op(n).kind == OpKind.NORM and dict(g.op(n).attrs).get("norm") == "batchnorm"]
+    if not bns:
+        return g
+    graph = g.graph.copy()
+    for n in bns:
+        op = graph.nodes[n]["op"]
+        graph.nodes[n]["op"] = op.renamed(n, attrs=(*op.attrs, (STATS_PASS, True)))
+    return ComputeGraph(graph, name=g.name, source=g.source, meta=g.meta)
 
 
 def optimizer_op(params: float, optimizer: Optimizer) -> Op:
@@ -198,7 +230,7 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
         >>> t.parameters, t.optimizer_state_elems
         (1863690.0, 3727380.0)
     """
-    fwd = with_dropout(fwd)
+    fwd = training_forward(fwd)
     g = nx.DiGraph()
     idx = 0
 

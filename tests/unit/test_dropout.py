@@ -1,4 +1,4 @@
-"""Dropout: present in training graphs of models whose config has it, absent at inference."""
+"""Training graphs as frameworks run them: dropout where the config has it (absent at inference), batch-norm passes."""
 from __future__ import annotations
 
 import pytest
@@ -75,3 +75,27 @@ def test_cluster_training_plans_include_dropout_by_hand():
     dropout_flops = 2 * tokens * hidden * 25 + 2 * scores * 12
     assert forward_flops("inference") == pytest.approx(fwd.flops, rel=1e-12)
     assert forward_flops("training") == pytest.approx(fwd.flops + dropout_flops, rel=1e-12)
+
+
+def test_training_batch_norm_reads_its_input_twice_and_norm_backward_reads_twice_by_hand():
+    from simulator.workload.training import training_forward
+
+    from simulator.cost.base import op_bytes
+
+    fwd = load_workload("resnet18").build(batch_size=2, image_size=64)
+    bn = fwd.op("stem.bn")
+    num = Numerics(compute=Precision.FP16, weights=Precision.FP16)
+    read_inf = op_bytes(bn, num, fused_attention=True)[0]
+    read_train = op_bytes(training_forward(fwd).op("stem.bn"), num, fused_attention=True)[0]
+    assert read_train - read_inf == bn.input_elems * 2  # statistics, then normalise: x read twice
+    t = build_training_graph(fwd).graph
+    assert op_bytes(t.op("stem.bn.recompute") if "stem.bn.recompute" in t.order else t.op("stem.bn"), num,
+                    fused_attention=True)[0] == read_train
+    # backward: (x, dy) read for the reduction and again for dx; dx written once
+    assert t.op("stem.bn.grad").input_elems == 2 * (bn.input_elems + bn.output_elems)
+    assert t.op("stem.bn.grad").output_elems == bn.input_elems
+    # layer norm: one pass forward (a row fits on chip), two backward
+    bert = _fwd()
+    assert training_forward(bert).op("h0.ln1") == bert.op("h0.ln1")
+    ln = bert.op("h0.ln1")
+    assert build_training_graph(bert).graph.op("h0.ln1.grad").input_elems == 2 * (ln.input_elems + ln.output_elems)
