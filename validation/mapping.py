@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from simulator.spec.loader import load_hardware
+
 from .cluster_rows import cluster_training_case, collective_case, serving_case
 from .rows import (MAX_DP_DEVICES, Case, Row, Unexpressible, family_of, first_int, parse_precision,
                    resolve_device)
@@ -223,8 +225,6 @@ def _neuron_data_parallel(row: Row, base: dict, batch: int) -> tuple[int, dict, 
     """(chip batch, base with overrides, assumption) for a Neuron "Data Parallel" row, else None."""
     if NEURON_DP not in row.notes.lower():
         return None
-    from simulator.spec.loader import load_hardware
-
     cores = load_hardware(base["hardware"]).compute.arrays
     if row.metric in ("latency_ms", "ttft_ms"):
         overrides = tuple(sorted({**dict(base["overrides"]), "compute.arrays": 1}.items()))
