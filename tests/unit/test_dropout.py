@@ -99,3 +99,14 @@ def test_training_batch_norm_reads_its_input_twice_and_norm_backward_reads_twice
     assert training_forward(bert).op("h0.ln1") == bert.op("h0.ln1")
     ln = bert.op("h0.ln1")
     assert build_training_graph(bert).graph.op("h0.ln1.grad").input_elems == 2 * (ln.input_elems + ln.output_elems)
+
+
+@pytest.mark.parametrize("field,value", [("dropout", 1.0), ("dropout", -0.1), ("attention_dropout", 2)])
+def test_bad_dropout_rate_is_one_clear_error_naming_the_field(field, value):
+    from simulator.errors import WorkloadError
+    from simulator.workload.loader import workload_from_dict
+
+    spec = {"name": "bad-bert", "family": "transformer", "source": "test",
+            "params": {"layers": 1, "hidden": 64, "heads": 4, "ffn": 128, "vocab": 100, field: value}}
+    with pytest.raises(WorkloadError, match=field):
+        workload_from_dict(spec, "test:bad-bert")

@@ -81,3 +81,13 @@ def test_tensor_engine_peak_is_the_nki_guide_figure():
 
     for name, cores, per_core in (("aws-inferentia2", 2, 91.75), ("aws-trainium", 2, 91.75), ("aws-trainium2", 8, 78.64)):
         assert matrix_flops_per_s(load_hardware(name), Precision.BF16) / 1e12 == pytest.approx(cores * per_core, rel=1e-3)
+
+
+@pytest.mark.parametrize("field,value", [("compute.background_load.min_issue_cycles", 0),
+                                         ("compute.background_load.max_moving", -512),
+                                         ("compute.gemm_output_via_vector", "sometimes")])
+def test_bad_neuroncore_fields_are_one_clear_error(field, value):
+    from simulator.errors import SpecError
+
+    with pytest.raises(SpecError, match=field.replace(".", r"\.")):
+        load_hardware("aws-inferentia2", {field: value})
