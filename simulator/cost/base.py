@@ -183,21 +183,6 @@ def finish(*, hw: _DeviceBase, numerics: Numerics, options: CostOptions, flops: 
 FP32_SOFTMAX_EXTRA_BYTES = 8.0
 
 
-def attention_scores(op) -> float:
-    """Score-matrix elements of an attention op (forward or backward): its Q.K^T-shaped GEMM.
-
-    Example:
-        >>> from simulator.workload import ops as O
-        >>> attention_scores(O.attention("a", batch=2, heads=3, q_len=4, kv_len=5, head_dim=8))
-        120.0
-    """
-    a = dict(op.attrs)
-    for g in op.gemms:
-        if (g.m, g.n) == (a.get("q_len"), a.get("kv_len")):
-            return float(g.m * g.n * g.count)
-    return 0.0
-
-
 def op_bytes(op, numerics: Numerics, *, fused_attention: bool) -> tuple[float, float, float]:
     """(activation bytes read, activation bytes written, weight bytes read) at main memory, no reuse.
 
@@ -206,13 +191,14 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool) -> tuple[float, f
     attention's K and V operands (the KV cache when decoding) are read at the compute format itself
     (FP8 serving keeps an FP8 KV cache), its queries and output at :func:`tensor_bytes`.
     """
-    from ..workload.ops import OpKind, Phase
+    from ..workload.ops import OpKind, Phase, attention_scores
+    from ..workload.training import STATS_PASS
 
     act_in = op.input_elems * numerics.act_bytes
     if op.kind == OpKind.ATTENTION:
         kv = max(0.0, op.input_elems - op.output_elems)  # inputs are q + k + v; q has the output's size
         act_in = op.output_elems * numerics.act_bytes + kv * numerics.compute.bytes
-    if op.phase != Phase.BACKWARD and dict(op.attrs).get("stats_pass"):
+    if op.phase != Phase.BACKWARD and dict(op.attrs).get(STATS_PASS):
         act_in += op.input_elems * numerics.act_bytes  # batch statistics first, then normalise
     act_out = op.output_elems * numerics.act_bytes
     if op.kind == OpKind.ATTENTION and not fused_attention:

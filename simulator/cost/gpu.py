@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ..spec.models import GpuSpec, lookup
 from ..units import GIGA, Precision
-from ..workload.ops import Gemm, Op, OpKind, ceil_div
+from ..workload.ops import Gemm, Op, OpKind, attention_scores, ceil_div
 from .base import CostOptions, Numerics, OpCost, finish, op_bytes, overhead_s
 
 
@@ -250,7 +250,7 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
             else:
                 partials += 2.0 * workspace * steps
     if op.kind == OpKind.ATTENTION and c.sfu_ops_per_cycle_per_sm and (options.fused_attention or op.phase.value == "forward"):
-        compute_s += softmax_exp_s(hw, op.scratch_elems / 2.0)
+        compute_s += softmax_exp_s(hw, attention_scores(op))
     if op.kind == OpKind.ATTENTION and options.fused_attention and attrs.get("causal") and op.phase.value == "forward":
         # a causal fused kernel skips the tiles above the diagonal
         compute_s *= 0.5 + 0.5 / max(1, ceil_div(int(attrs.get("q_len", 1)), c.tile_m))

@@ -20,7 +20,7 @@ import dataclasses
 import networkx as nx
 
 from .graph import ComputeGraph
-from .ops import Op, OpKind
+from .ops import Op, OpKind, attention_scores
 
 FLOPS_PER_ELEM = 2.0
 MASK_ELEMS = 0.5  # a 1-byte mask per element of a 2-byte activation
@@ -47,7 +47,7 @@ def with_dropout(fwd: ComputeGraph) -> ComputeGraph:
     for name in fwd.order:
         op = fwd.op(name)
         if attention.get(name, 0.0) > 0 and op.kind == OpKind.ATTENTION:
-            scores = op.scratch_elems / 2.0
+            scores = attention_scores(op)
             op = dataclasses.replace(op, flops=op.flops + FLOPS_PER_ELEM * scores,
                                      scratch_elems=op.scratch_elems + (1.0 + MASK_ELEMS) * scores)
         g.add_node(name, op=op, index=idx)

@@ -303,6 +303,21 @@ def attention(name: str, *, batch: int, heads: int, q_len: int, kv_len: int, hea
                      ("head_dim", head_dim), ("causal", causal)))
 
 
+def attention_scores(op: Op) -> float:
+    """Score-matrix elements of an attention op, forward or backward: its Q.K^T-shaped GEMM (what
+    the softmax exponentiates; ``scratch_elems`` also counts probabilities and any dropout mask).
+
+    Example:
+        >>> attention_scores(attention("a", batch=2, heads=3, q_len=4, kv_len=5, head_dim=8))
+        120.0
+    """
+    a = dict(op.attrs)
+    for g in op.gemms:
+        if (g.m, g.n) == (a.get("q_len"), a.get("kv_len")):
+            return float(g.m * g.n * g.count)
+    return 0.0
+
+
 def embedding(name: str, *, tokens: int, vocab: int, dim: int, bags: int = 1) -> Op:
     """Table lookup: reads ``tokens * bags`` rows of a ``vocab x dim`` table (sums bags, DLRM-style).
 
