@@ -66,6 +66,17 @@ MECHANISMS = """\
   fill is bytes, not arithmetic: its time scales with the operand width, so an fp32 GEMM on CUDA
   cores (V100, T4) pays 2x the 16-bit fill, not 8x (counting it at the CUDA-core rate had V100 fp32
   ResNet-50 rows M035/M037 ~40 % slow; now ~20 %).
+* "Max achievable" GEMM rows (MAMF, M001-M011) are a maximum over mamf-finder's shape sweep, taken
+  where the real chip's own quirks were kindest; they are predicted as the model's maximum over the
+  same sweep range (M, N on a 1,024 lattice to 20,480, K up to 20,480, the reported shape included:
+  `validation.predict.mamf_shapes`), not at the reported shape, which can be one of the model's poor
+  ones (M005: 160 tiles on 132 SMs). The mamf-finder author calls this figure a short-kernel burst,
+  above what sustained training holds; the fitted efficiency stays the one network rows need.
+* Power capping: an op whose dynamic power would exceed TDP - idle - active stretches until it fits
+  (`simulator/cost/base.py: finish`). The library keeps each spec's matrix peak within that budget,
+  except where a measurement says the chip cannot: a continuous fp16 GEMM on the 70 W T4 holds ~24
+  TFLOPS of its 65 (NVIDIA Developer Forums thread 264462), and its tensor-path energy per FLOP is
+  derived from that. T4 TensorRT BERT-Large rows went from -13 / -34 % to +6 / -6 % (M085, M086).
 * GPU tiles are cut down to small GEMM dimensions (decode attention: 1 query row is not padded to a
   128-row tile); implicit-GEMM convolutions read their input tensor, not the 9x larger im2col matrix;
   the smaller GEMM operand stays in L2 while the larger streams.
@@ -107,15 +118,22 @@ KNOWN_GAPS = """\
   bandwidth is an ESTIMATE and the 70B pipeline stages are uneven (the LM head on the last one).
 * FP8 runs keep their activations, gradients and messages in 16 bits (only GEMM operands and the
   KV cache are 8-bit, as Transformer Engine and TensorRT-LLM do): MLPerf GPT-3 on 512 H100 (M134)
-  is predicted ~12 % short (was ~23 % with 8-bit activations); its amax/scaling work is not modelled.
-  Megatron-Core BF16 rows (M124-M129) land within -5..+5 %.
+  is predicted ~10 % short (was ~23 % with 8-bit activations); its amax/scaling work and cast
+  kernels are not modelled, and attention runs at the FP8 rate (Transformer Engine keeps it in BF16
+  unless fp8_dpa is set: modelling that alone brings M134 to -9.5 %, but with decode attention's
+  padded MMA rows it slows IFB serving 15-25 %, see the next point).
+  Megatron-Core BF16 rows (M124-M129) land within -7..+3 %.
 * LLM prefill at batch 1 (TTFT: M105, M107, M109, M118, M120) is predicted 13-30 % fast on one or
   several GPUs (TensorRT-LLM v0.5 FP8 on H100 most: its 128-token first token takes 7 ms for both
   6-7B models, ~3x the weight-streaming bound); the TRT-LLM v0.6 static-batch row at batch 1024 (M102)
   ~37 % high, and its LLaMA 70B tensor-parallel rows in `EXTERNAL.md` up to 2x high (v1.0 serves the
   same model 2x faster, and lands within 10 %). In-flight batching at saturation (M111-M122: prefill
   capped at 8,192 tokens per iteration and decoded alongside the running requests) lands within
-  -2..+11 %, and within 4.4 % (median) on 55 further trtllm-bench rows in `EXTERNAL.md`.
+  -5..+8 %, and within 5.6 % (median) on 55 further trtllm-bench rows in `EXTERNAL.md`. Decode
+  attention pads its one query row per head to the 16-row MMA fragment; GQA kernels (XQA,
+  FlashAttention-3 pack_gqa) stack a K/V head's query group into those rows instead. Modelling that
+  makes decode attention memory-bound as it should be, but the 70B IFB rows then read 9-17 % fast
+  (M114, M115): something else in decode costs what the padding stands in for, not found yet.
 * Found by the out-of-sample rows (`EXTERNAL.md`, never fitted): PyTorch 1.x eager (NGC 21.03)
   ResNet-50 inference at batch 1-8 is host-bound at ~10-13 ms per iteration (~60-75 us per op, AMP
   slower than FP32: autocast's casts), 2.5x the TF 1.x dispatch cost the eager stack is fitted on

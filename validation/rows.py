@@ -226,6 +226,7 @@ class Case:
     optimizer: str = "adam"
     overrides: tuple[tuple[str, object], ...] = ()
     gemm: tuple[int, int, int, int] | None = None      # m, n, k, count
+    gemm_sweep: bool = False                           # a "max achievable" row: the best over a shape sweep
     stream: tuple[float, int] | None = None            # bytes moved per pass, tensors read (1 or 2)
     generate: tuple[int, int] | None = None            # input tokens, output tokens
     eager: bool = False                                # framework dispatches op by op from Python

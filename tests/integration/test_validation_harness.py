@@ -19,7 +19,7 @@ from simulator.workload.loader import load_workload
 pytestmark = pytest.mark.skipif(not MEASUREMENTS.exists(), reason="../shared/calibration not present")
 
 SUBSET = {"M001", "M017", "M027", "M043", "M019", "M024", "M083", "M146"}
-TEST_MEDIAN_MAX_PCT = 25.0
+TEST_MEDIAN_MAX_PCT = 12.0  # the goal is 10 %; a regression guard with a margin
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +109,24 @@ def test_megatron_rows_are_within_twenty_percent(full):
     errs = {s.id: s.error for s in full.scored if s.id in {"M124", "M126", "M128", "M129"}}
     assert len(errs) == 4
     assert all(abs(e) < 0.2 for e in errs.values()), errs
+
+
+def test_max_achievable_rows_are_the_models_best_over_the_mamf_sweep():
+    """A MAMF row is a maximum over mamf-finder's shape sweep, so it is predicted as the model's own
+    maximum over that sweep, which is never below its value at the shape the real chip peaked at."""
+    import dataclasses
+
+    from simulator.spec.loader import load_hardware
+    from validation import predict as P
+
+    rep = harness.run(ids={"M005"})
+    case = rep.cases["M005"]
+    assert case.gemm_sweep and case.gemm[:3] == (1280, 4096, 12032)
+    best = P.best_gemm_shape(case, load_hardware(case.hardware))
+    assert best[:3] != case.gemm[:3] and best[:3] in P.mamf_shapes(case.gemm[:3])
+    at_reported = P.predict(dataclasses.replace(case, gemm_sweep=False)).value
+    swept = P.predict(case).value
+    assert swept >= at_reported
+    assert swept == pytest.approx(rep.scored[0].predicted)
+    # 160 tiles of 128x256 on 132 SMs: the reported shape is one of the model's poor ones
+    assert swept > 1.05 * at_reported
