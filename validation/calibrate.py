@@ -83,7 +83,7 @@ def _stage_rows(cases: list[Case], stage: str) -> list[Case]:
     if stage == "memory":
         return [c for c in cases if c.category == "stream"]
     if stage == "compute":
-        mamf = [c for c in cases if c.category == "gemm" and "max achievable" in c.row.workload.lower()]
+        mamf = [c for c in cases if c.gemm_sweep]
         big = [c for c in cases if c.category in ("inference", "training", "llm", "scaleout")]
         # edge devices only publish batch-1 latency: there it is the evidence for compute
         return (mamf + big) or [c for c in cases if c.category == "latency"]
@@ -136,8 +136,7 @@ def fit_energy(cases: list[Case], params: dict) -> dict | None:
 
     scales, used = [], []
     for c in cases:
-        mamf = c.category == "gemm" and "max achievable" in c.row.workload.lower()
-        if c.category != "power" and not mamf:
+        if c.category != "power" and not c.gemm_sweep:
             continue
         if any("proxied" in a for a in c.assumptions):
             continue  # a fleet mean over an unknown workload mix cannot pin energy per FLOP

@@ -97,13 +97,13 @@ def _gemm(row: Row, base: dict, kind: str) -> Case | Unexpressible:
     prec = parse_precision(row.precision, kind)
     if prec is None:
         return _refuse(row, "precision not stated", kind)
-    if "max achievable" in row.workload.lower():
-        return Case(**base, task="gemm", category="gemm", precision=prec, gemm=(m, n, k, count), gemm_sweep=True,
-                    assumptions=("MAMF shape string read as MxNxK",
-                                 "max achievable = the model's best over mamf-finder's shape sweep "
-                                 "(validation.predict.mamf_shapes), the reported shape included"))
-    return Case(**base, task="gemm", category="gemm", precision=prec, gemm=(m, n, k, count),
-                assumptions=("MAMF shape string read as MxNxK",) if "best shape" in row.shape else ())
+    sweep = "max achievable" in row.workload.lower()
+    assumptions = ("MAMF shape string read as MxNxK",) if "best shape" in row.shape else ()
+    if sweep:
+        assumptions += ("max achievable = the model's best over mamf-finder's shape sweep "
+                        "(validation.predict.mamf_shapes), the reported shape included",)
+    return Case(**base, task="gemm", category="gemm", precision=prec, gemm=(m, n, k, count), gemm_sweep=sweep,
+                assumptions=assumptions)
 
 
 def _stream(row: Row, base: dict) -> Case | Unexpressible:
