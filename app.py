@@ -20,7 +20,6 @@ if str(Path(__file__).resolve().parent) not in sys.path:  # `explorer` sits next
 
 import streamlit as st
 
-import simulator as sim
 from explorer.charts import power_series, roofline_figure
 from explorer.format import cost_per_step, fmt_time, fmt_usd
 from explorer.pages.accuracy import page_accuracy
@@ -58,12 +57,9 @@ def main() -> None:
              st.Page(needs(page_whatif), title="What-if", icon=":material/tune:", url_path="what-if"),
              st.Page(needs(page_workload), title="Workload", icon=":material/account_tree:", url_path="workload")]
     pages.append(st.Page(needs(page_scaleout), title="Scale-out", icon=":material/lan:", url_path="scale-out"))
-    if hasattr(sim, "generate"):
-        pages.append(st.Page(needs(page_generate), title="LLM generation", icon=":material/chat:", url_path="generate"))
-    if hasattr(sim, "serve"):
-        pages.append(st.Page(needs(page_serve), title="Serving", icon=":material/dns:", url_path="serve"))
-    if hasattr(sim, "sweep"):
-        pages.append(st.Page(needs(page_sweep), title="Sweep", icon=":material/grid_on:", url_path="sweep"))
+    pages.append(st.Page(needs(page_generate), title="LLM generation", icon=":material/chat:", url_path="generate"))
+    pages.append(st.Page(needs(page_serve), title="Serving", icon=":material/dns:", url_path="serve"))
+    pages.append(st.Page(needs(page_sweep), title="Sweep", icon=":material/grid_on:", url_path="sweep"))
     pages.append(st.Page(page_accuracy, title="Accuracy", icon=":material/verified:", url_path="accuracy"))
     st.navigation(pages).run()
 

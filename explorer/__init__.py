@@ -9,6 +9,5 @@ Modules:
 - :mod:`explorer.views`: result views shared by pages (headline metrics, downloads, chart tabs).
 - :mod:`explorer.pages`: one module per page, each with a ``page_*(sc)`` function for ``st.navigation``.
 
-The explorer calls only the public API (``import simulator as sim``), plus ``simulator.spec.loader`` for a
-spec's raw YAML and its validation and ``simulator.cost.peaks`` for the roofline.
+The explorer calls only the public API (``import simulator as sim``): a test holds it to that.
 """

@@ -13,7 +13,6 @@ import plotly.graph_objects as go
 import simulator as sim
 from explorer.format import BOUND_COLOURS, GIB, fmt_bytes
 from explorer.state import is_system, unit_spec
-from simulator.cost import peaks
 
 
 def layout(fig: go.Figure, title: str, **kw: Any) -> go.Figure:
@@ -26,8 +25,9 @@ def roofline_figure(r: sim.SimulationResult, hw: Any) -> go.Figure:
     """Every op at (arithmetic intensity, achieved FLOP/s) under min(peak, AI x bandwidth) of one device."""
     hw = unit_spec(hw)
     p = sim.Precision(r.precision)
-    bw = peaks.memory_bandwidth(hw)  # B/s
-    matrix, vector = peaks.matrix_flops_per_s(hw, p), peaks.vector_flops_per_s(hw, p)
+    rates = sim.peak_rates(hw, p.value)
+    bw = rates["memory_bandwidth_bps"]
+    matrix, vector = rates["matrix_flops_per_s"], rates["vector_flops_per_s"]
     ops = r.ops
     ops = ops[(ops.flops > 0) & (ops.bytes_moved > 0) & (ops.duration_s > 0)].copy()
     ops["ai"] = ops.flops / ops.bytes_moved  # FLOP/B

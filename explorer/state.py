@@ -6,20 +6,16 @@ Results are cached with ``st.cache_data`` keyed on every input; uploads live onl
 from __future__ import annotations
 
 import hashlib
-import inspect
 import re
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
-import yaml
 
 import simulator as sim
 from explorer.format import kind_label
-from simulator.spec import loader as spec_loader
 
 MAX_UPLOAD_BYTES = 50 * 10**6  # 50 MB: the largest workload file the app accepts
 UPLOAD_SUFFIXES = (".onnx", ".yaml", ".yml", ".csv")
@@ -117,21 +113,12 @@ def spec_from_yaml(text: str, source: str = "edited YAML") -> Any:
     Raises:
         sim.SpecError: bad YAML, duplicate keys, or an invalid spec (key path named).
     """
-    try:
-        from simulator.yamlio import parse_yaml_text  # strict: duplicate keys and alias bombs rejected
-
-        raw = parse_yaml_text(text, source)
-    except ImportError:  # pragma: no cover - older trees
-        try:
-            raw = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise sim.SpecError(source, "", f"invalid YAML: {exc}") from None
-    return spec_loader.spec_from_dict(raw, source)
+    return sim.hardware_from_yaml(text, source)
 
 
 def spec_yaml_text(device: str) -> str:
     """The catalogue YAML of ``device`` as editable text."""
-    return yaml.safe_dump(spec_loader.raw_spec(device), sort_keys=False, allow_unicode=True, width=120)
+    return sim.hardware_yaml(device)
 
 
 def overrides_key(overrides: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
@@ -206,16 +193,6 @@ def device_spec(device: str, overrides: dict[str, Any] | None = None, spec_yaml:
     """The validated spec of ``device`` (or of edited YAML) with what-if ``overrides`` applied."""
     base = spec_from_yaml(spec_yaml) if spec_yaml else device
     return sim.load_hardware(base, overrides or None)
-
-
-def call_with_known_args(fn: Callable[..., Any], positional: tuple[Any, ...], candidates: dict[str, Any]) -> Any:
-    """Call ``fn(*positional, **kw)`` with only the keyword arguments its signature names."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return fn(*positional)
-    kw = {k: v for k, v in candidates.items() if k in params and v is not None}
-    return fn(*positional, **kw)
 
 
 # ---------------------------------------------------------------------------------------------------------------

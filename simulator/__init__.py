@@ -6,17 +6,19 @@ Example:
     >>> r.step_time_s > 0
     True
 """
-from .api import build_graph, describe, list_hardware, list_workloads, load_hardware, load_workload, simulate
-from .capacity import max_batch_size
-from .distributed import collective_benchmark
+from .api import (build_graph, describe, hardware_from_yaml, hardware_yaml, list_hardware, list_workloads,
+                  load_hardware, load_workload, peak_rates, simulate, validation_band)
 from .errors import InfeasibleError, InputError, ScenarioError, SimulatorError, SpecError, WorkloadError
-from .generation import GenerationResult, generate
-from .realtime import RealtimeResult, realtime, smallest_device
 from .result import SimulationResult
+from .run.cluster import collective_benchmark
 from .serving import ServingResult, serve
-from .sweep import pareto, sensitivity, sweep
+from .serving.generation import GenerationResult, generate
+from .serving.realtime import RealtimeResult, realtime, smallest_device
+from .sweep import max_batch_size, pareto, sensitivity, sweep
+from .uncertainty import error_summary
 from .uncertainty import rows as validation_rows
 from .units import Precision
+from .version import __version__
 
 __all__ = [
     # one step on one device or many
@@ -25,11 +27,12 @@ __all__ = [
     "generate", "GenerationResult", "serve", "ServingResult", "realtime", "smallest_device", "RealtimeResult",
     # design-space exploration
     "sweep", "pareto", "sensitivity",
-    # inputs
-    "load_hardware", "load_workload", "list_hardware", "list_workloads", "Precision",
+    # inputs and device figures
+    "load_hardware", "load_workload", "list_hardware", "list_workloads", "Precision", "peak_rates",
+    "hardware_from_yaml", "hardware_yaml",
     # how close it is: the scored validation rows behind every result's band
-    "validation_rows",
+    "validation_rows", "validation_band", "error_summary",
     # errors
     "SimulatorError", "InputError", "SpecError", "WorkloadError", "ScenarioError", "InfeasibleError",
+    "__version__",
 ]
-__version__ = "0.1.0"

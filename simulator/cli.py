@@ -1,6 +1,7 @@
 """Command line: ``python -m simulator`` / ``accsim``. Exit 0 done, 2 bad input, 1 internal error.
 
-Subcommands: simulate, describe, list. Other modules add theirs through :data:`EXTRA_COMMANDS`.
+Subcommands: simulate, describe, collective and list here; generate, serve and realtime from
+:mod:`simulator.serving.cli`, sweep from :mod:`simulator.sweep.cli`.
 """
 from __future__ import annotations
 
@@ -8,59 +9,24 @@ import argparse
 import json
 import sys
 import traceback
-from typing import Callable, Sequence
+from typing import Sequence
 
+from .cli_args import CliParser, add_scenario_args, parse_overrides
 from .errors import InfeasibleError, InputError, SimulatorError
-from .units import PRECISION_NAMES
-
-# name -> (add_arguments(parser), run(args) -> int); filled by feature modules at import
-EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 on bad usage too; keep one line
-        self.exit(2, f"error: {message}\n")
-
-
-def _parse_overrides(items: Sequence[str] | None) -> dict:
-    out = {}
-    for item in items or ():
-        if "=" not in item:
-            raise InputError(f"--set: expected KEY=VALUE, got {item!r}")
-        key, value = item.split("=", 1)
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
-
-
-def add_scenario_args(p: argparse.ArgumentParser) -> None:
-    """The workload / hardware / shape / precision flags every run command shares."""
-    p.add_argument("--hardware", required=True, help="catalogue name or path to a YAML / SCALE-Sim .cfg file")
-    p.add_argument("--workload", required=True, help="zoo name or path to a .yaml / .onnx / SCALE-Sim .csv file")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--seq-len", type=int)
-    p.add_argument("--image-size", type=int)
-    p.add_argument("--precision", default="bf16", help=f"one of {', '.join(PRECISION_NAMES)}")
-    p.add_argument("--weight-precision", help="stored-weight format (weight-only quantization)")
-    p.add_argument("--no-fused-attention", action="store_true", help="materialise the attention score matrix")
-    p.add_argument("--power-cap-w", type=float, help="what-if power limit in watts")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="what-if spec override, e.g. memory.hbm.bandwidth_gbs=4000 (repeatable)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--format", choices=("json", "table"), default="table")
+from .serving import cli as serving_cli
+from .sweep import cli as sweep_cli
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .api import load_workload, simulate
+    from .run.step import simulate_step
+    from .workload.loader import load_workload
 
     workload = load_workload(args.workload, unsupported=args.unsupported_ops)
-    r = simulate(workload, args.hardware, mode=args.mode, batch_size=args.batch_size, seq_len=args.seq_len,
+    r = simulate_step(workload, args.hardware, mode=args.mode, batch_size=args.batch_size, seq_len=args.seq_len,
                  image_size=args.image_size, precision=args.precision, weight_precision=args.weight_precision,
                  optimizer=args.optimizer, checkpointing=args.checkpointing, grad_accumulation=args.grad_accumulation,
                  fused_attention=not args.no_fused_attention, power_cap_w=args.power_cap_w, seed=args.seed,
-                 overrides=_parse_overrides(args.set), devices=args.devices, parallelism=args.parallel,
+                 overrides=parse_overrides(args.set), devices=args.devices, parallelism=args.parallel,
                  microbatches=args.microbatches, symmetric=not args.no_symmetry,
                  fpga_dataflow=args.fpga_dataflow, cold_start=args.cold_start, time_limit_s=args.time_limit_s,
                  stack=args.stack, dispatch_us=args.dispatch_us,
@@ -74,7 +40,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:
-    from .api import describe
+    from .workload.describe import describe
 
     d = describe(args.workload, batch_size=args.batch_size, seq_len=args.seq_len, image_size=args.image_size,
                  precision=args.precision)
@@ -87,7 +53,8 @@ def _cmd_describe(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from .api import list_hardware, list_workloads
+    from .spec.loader import list_hardware
+    from .workload.loader import list_workloads
 
     rows = list_hardware() if args.what == "hardware" else list_workloads()
     if args.format == "json":
@@ -102,7 +69,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_collective(args: argparse.Namespace) -> int:
-    from .distributed import collective_benchmark
+    from .run.cluster import collective_benchmark
 
     r = collective_benchmark(args.hardware, collective=args.collective, nbytes=args.bytes, devices=args.devices)
     if args.format == "json":
@@ -115,9 +82,9 @@ def _cmd_collective(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = _Parser(prog="accsim", description="Accelerator performance simulator")
+    parser = CliParser(prog="accsim", description="Accelerator performance simulator")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=CliParser)
 
     p = sub.add_parser("simulate", help="one training step or inference batch on one device")
     add_scenario_args(p)
@@ -166,16 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("json", "table"), default="table")
     p.set_defaults(func=_cmd_list)
 
-    for name, (add_args, run) in sorted(EXTRA_COMMANDS.items()):
-        p = sub.add_parser(name)
-        add_args(p)
-        p.set_defaults(func=run)
+    serving_cli.add_commands(sub)
+    sweep_cli.add_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 done, 2 bad input, 1 internal error)."""
-    _load_extra_commands()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -197,18 +161,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
         return 1
-
-
-def _load_extra_commands() -> None:
-    """Import modules that register subcommands (generate, serve, sweep) if they exist."""
-    import importlib
-
-    for mod in ("simulator.generation", "simulator.serving.cli", "simulator.sweep"):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
 
 
 if __name__ == "__main__":

@@ -5,9 +5,15 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
+from .cost.base import Bound
 from .trace import MemorySample, Trace, TraceEvent, write_chrome_trace
+
+if TYPE_CHECKING:
+    from .scenario import Scenario
+    from .workload.graph import ComputeGraph
+    from .workload.workload import Workload
 
 SUMMARY_KEYS = ("workload", "hardware", "kind", "mode", "precision", "batch_size", "seq_len", "image_size",
                 "step_time_s", "throughput_samples_per_s", "tokens_per_s", "peak_memory_bytes",
@@ -17,6 +23,81 @@ SUMMARY_KEYS = ("workload", "hardware", "kind", "mode", "precision", "batch_size
 
 OPS_COLUMNS = ("name", "op_type", "phase", "device", "start_s", "end_s", "duration_s", "flops", "bytes_moved",
                "bound", "energy_j", "compute_cycles")
+
+
+def busy_shares(events: "Sequence[TraceEvent]", *, end_s: float = 0.0, idle_is_host: bool = False,
+                interconnect_s: float = 0.0) -> dict[str, float]:
+    """Share of busy time per resource (every :class:`~simulator.cost.base.Bound` but capacity).
+
+    Compute-track events count toward the resource that bound them; ``interconnect_s`` is blocking
+    communication (a cluster's exposed collectives); with ``idle_is_host`` the time the compute
+    stream stood idle before ``end_s`` (waiting for weights over the host link, or for an eager
+    framework's dispatch) counts as host-bound. Shares add up to 1 (all 0 when nothing ran).
+
+    Example:
+        >>> def op(start, end, bound):
+        ...     return TraceEvent(name="op", op_type="matmul", phase="forward", device="d", track="compute",
+        ...                       start_s=start, end_s=end, bound=bound)
+        >>> ev = [op(0.0, 3.0, "compute"), op(3.0, 4.0, "memory_bandwidth")]
+        >>> busy_shares(ev, end_s=5.0, idle_is_host=True)
+        {'compute': 0.6, 'memory_bandwidth': 0.2, 'overhead': 0.0, 'interconnect': 0.0, 'host': 0.2}
+    """
+    totals = {b.value: 0.0 for b in Bound if b != Bound.CAPACITY}
+    totals[Bound.INTERCONNECT.value] += interconnect_s
+    for e in events:
+        if e.track == "compute" and e.bound in totals:
+            totals[e.bound] += e.duration_s
+    idle = max(0.0, end_s - sum(totals.values()))
+    if idle > 0 and idle_is_host:
+        totals[Bound.HOST.value] += idle
+    total = sum(totals.values()) or 1.0
+    return {k: v / total for k, v in totals.items()}
+
+
+def step_summary(wl: "Workload", sc: "Scenario", fwd: "ComputeGraph", *, hardware: str, kind: str, batch_size: int,
+                 step_s: float, peak_bytes: float, capacity_bytes: float, breakdown: dict[str, float],
+                 energy_j: float, idle_w: float, tdp_w: float, throttled_fraction: float,
+                 shares: dict[str, float], total_flops: float, peak_flops_per_s: float, op_count: int,
+                 devices: int) -> dict[str, Any]:
+    """The step summary (:data:`SUMMARY_KEYS`, in that order) of one device or a cluster.
+
+    Units: s, B, J, W, FLOP, FLOP/s. ``bottleneck`` is the resource with the largest share, or
+    ``memory_capacity`` when ``peak_bytes`` exceeds ``capacity_bytes``; ``idle_w`` is the average
+    power reported for a zero-length step. Raises nothing.
+
+    Example:
+        >>> from simulator.scenario import make_scenario
+        >>> from simulator.workload.loader import load_workload
+        >>> wl, sc = load_workload("mlp"), make_scenario(batch_size=8)
+        >>> s = step_summary(wl, sc, wl.build(batch_size=8), hardware="h", kind="gpu", batch_size=8, step_s=0.5,
+        ...                  peak_bytes=3.0, capacity_bytes=2.0, breakdown={"weights": 2.0, "activations": 1.0},
+        ...                  energy_j=50.0, idle_w=10.0, tdp_w=300.0, throttled_fraction=0.0,
+        ...                  shares={"compute": 1.0}, total_flops=1e9, peak_flops_per_s=1e12, op_count=6, devices=1)
+        >>> s["bottleneck"], s["memory_shortfall_bytes"], s["average_power_w"], s["utilization"]
+        ('memory_capacity', 1.0, 100.0, 0.002)
+        >>> tuple(s) == SUMMARY_KEYS
+        True
+    """
+    fits = peak_bytes <= capacity_bytes
+    bottleneck = max(shares, key=lambda k: (shares[k], k)) if step_s > 0 else Bound.OVERHEAD.value
+    if not fits:
+        bottleneck = Bound.CAPACITY.value
+    seq = fwd.meta.get("seq_len") if wl.uses_seq_len else None
+    return {
+        "workload": wl.name, "hardware": hardware, "kind": kind, "mode": sc.mode.value,
+        "precision": sc.precision.value, "batch_size": batch_size,
+        "seq_len": seq, "image_size": fwd.meta.get("image_size") if wl.uses_image_size else None,
+        "step_time_s": step_s, "throughput_samples_per_s": batch_size / step_s if step_s > 0 else 0.0,
+        "tokens_per_s": (batch_size * seq / step_s) if seq and step_s > 0 else None,
+        "peak_memory_bytes": peak_bytes, "memory_capacity_bytes": capacity_bytes, "fits_in_memory": fits,
+        "memory_shortfall_bytes": max(0.0, peak_bytes - capacity_bytes),
+        "memory_dominant": max(breakdown, key=lambda k: (breakdown[k], k)),
+        "energy_j": energy_j, "average_power_w": energy_j / step_s if step_s > 0 else idle_w,
+        "tdp_w": tdp_w, "throttled_fraction": throttled_fraction,
+        "bottleneck": bottleneck, "total_flops": total_flops,
+        "utilization": total_flops / (step_s * peak_flops_per_s) if step_s > 0 and peak_flops_per_s > 0 else 0.0,
+        "parameters": fwd.parameters, "op_count": op_count, "devices": devices,
+    }
 
 
 def _clean(x: Any) -> Any:

@@ -1,13 +1,47 @@
-"""Scenario: a frozen value holding everything one run depends on, the seed included."""
+"""Scenario: a frozen value holding everything one run depends on, the seed included, and the
+software stack it runs under.
+
+Software stacks: how a framework runs the graph, which changes what the hardware is asked to do.
+
+* ``default``: every op of the graph is its own kernel, launched back to back (an eager framework
+  whose host keeps ahead of the device, or one that replays a captured CUDA graph).
+* ``eager``: as ``default``, but the host issues op after op from Python (PyTorch eager, TF 1.x
+  sessions without XLA): an op cannot start before the host has dispatched it, ``dispatch_us``
+  after the previous one. Small batches become host-bound.
+* ``compiled``: a graph compiler (TensorRT, XLA, torch.compile, the TPU / Neuron / Edge TPU / DPU
+  compilers) fuses pointwise ops into their producers' epilogues (:mod:`simulator.workload.fusion`)
+  for inference; training graphs keep their per-op passes (batch-norm statistics and every
+  backward op read and write whole tensors anyway).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import Enum
 
 from .errors import ScenarioError
-from .software import Stack
 from .units import Precision, parse_precision
 from .workload.training import CHECKPOINTING_CHOICES, Checkpointing, Optimizer, parse_optimizer
+
+
+class Stack(str, Enum):
+    """The software stack of a run (see the module docstring).
+
+    Example:
+        >>> Stack("eager") is Stack.EAGER
+        True
+    """
+
+    DEFAULT = "default"
+    EAGER = "eager"
+    COMPILED = "compiled"
+
+
+# Host time to dispatch one op from an eager framework, in microseconds. Fitted by
+# ``python -m validation.calibrate`` (``framework_dispatch_us`` in validation/calibration.json) on
+# the eager batch-1 latency rows of the fit split: M043, ResNet-50 on A100 under TF 1.x (NGC 20.06),
+# 4.51 ms for ~320 ops. PyTorch eager overheads of 10-30 us per op are commonly reported; kept in
+# step with the calibration by tests/unit/test_software_stack.py.
+EAGER_DISPATCH_US = 25.74
 
 
 class Mode(str, Enum):
@@ -31,8 +65,8 @@ class Scenario:
     into that many micro-batches per optimizer step. ``fpga_dataflow`` is ``overlay`` (a DPU-style
     engine runs layer after layer) or ``pipelined`` (every layer on its own DSPs, samples streaming
     through); ``cold_start`` adds the FPGA's bitstream load before the first op. ``stack`` is the
-    software stack (:mod:`simulator.software`: default, eager, compiled); ``dispatch_us`` the eager
-    host's time per op (None: :data:`~simulator.software.EAGER_DISPATCH_US`).
+    software stack (:class:`Stack`: default, eager, compiled); ``dispatch_us`` the eager
+    host's time per op (None: :data:`EAGER_DISPATCH_US`).
 
     Units: ``power_cap_w`` in W; ``batch_size`` in samples, ``seq_len`` in tokens, ``image_size`` in
     pixels per side (None: the workload's default). Build it with :func:`make_scenario`, which
@@ -134,3 +168,14 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
                     fused_attention=bool(fused_attention), power_cap_w=float(power_cap_w) if power_cap_w else None,
                     seed=seed, fpga_dataflow=fpga_dataflow, cold_start=bool(cold_start), stack=st,
                     dispatch_us=float(dispatch_us) if dispatch_us is not None else None)
+
+
+def fuses_pointwise(sc: Scenario) -> bool:
+    """True when the scenario's graph is built with pointwise ops fused: a compiled stack, inference.
+
+    Example:
+        >>> fuses_pointwise(make_scenario(stack="compiled")), fuses_pointwise(make_scenario(mode="training",
+        ...                                                                                 stack="compiled"))
+        (True, False)
+    """
+    return sc.stack == Stack.COMPILED and sc.mode.value == "inference"

@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 from .spec.loader import spec_from_dict
 from .spec.models import KINDS, _DeviceBase
 from .workload.graph import ComputeGraph, GraphBuilder, Tensor
-from .workload.loader import Workload, workload_from_dict
+from .workload.loader import workload_from_dict
+from .workload.workload import Workload
 
 __all__ = ["hardware_specs", "compute_graphs", "workloads", "scenarios", "graph_workload", "hardware_dicts"]
 

@@ -1,6 +1,6 @@
 """Multi-device rows: collective benchmarks, LLM serving on several devices, multi-node training.
 
-Each row is played through the public multi-device API: :func:`simulator.distributed.collective_benchmark`
+Each row is played through the public multi-device API: :func:`simulator.collective_benchmark`
 for nccl-tests / rccl-tests / TransferBench rows, :func:`simulator.generate` with ``devices`` and
 ``parallelism`` for tensor-parallel serving, :func:`simulator.simulate` on a system spec for
 multi-node training. The parallel layout is read from the row (notes such as ``TP=8 PP=6 DP=48``);

@@ -11,24 +11,26 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.api import run_scenario, simulate
-from simulator.distributed import collective_benchmark
+from simulator.run.device import run_scenario
+from simulator.run.step import simulate_step as simulate
+from simulator.run.cluster import collective_benchmark
 from simulator.errors import SimulatorError
-from simulator.generation import generate
+from simulator.serving.generation import generate
 from simulator.serving import serve
-from simulator.software import EAGER_DISPATCH_US
+from simulator.scenario import EAGER_DISPATCH_US
 from simulator.scenario import make_scenario
 from simulator.spec.loader import load_hardware
 from simulator.workload import ops as O
 from simulator.workload.graph import GraphBuilder
-from simulator.workload.loader import Workload, load_workload
+from simulator.workload.loader import load_workload
+from simulator.workload.workload import Workload
 
 from .cluster_rows import megatron_model_flops
 from .rows import Case
 
 # Eager frameworks (PyTorch, TensorFlow without TensorRT) issue ops one at a time from Python on the
 # host (simulate's ``stack="eager"``). Per-op host dispatch time as last fitted by validation.calibrate
-# on the fit split (batch-1 framework rows); the simulator's default (simulator.software) is kept equal.
+# on the fit split (batch-1 framework rows); the simulator's default (simulator.scenario.EAGER_DISPATCH_US) is kept equal.
 def _fitted_dispatch_us(default: float = EAGER_DISPATCH_US) -> float:
     path = Path(__file__).resolve().parent / "calibration.json"
     try:
@@ -126,7 +128,7 @@ def _step(case: Case, hw, *, dispatch_us: float) -> tuple[float, object]:
 def _exposed_gradient_sync_s(case: Case, hw) -> float:
     """Data-parallel training on ``case.scale`` devices in one node: the gradient all-reduce time
     the backward pass does not hide, from the cluster engine (bucketed, overlapped with backward)."""
-    from simulator.distributed import simulate_cluster
+    from simulator.run.cluster import simulate_cluster
 
     n = int(case.scale)
     sc = _scenario(case, batch=case.batch * n, stack="default")  # the host is modelled on one device only

@@ -61,7 +61,7 @@ MECHANISMS = """\
 * GPU stream-K: a few-wave GEMM with a long K loop (K >= 4096) whose tiles leave a partial last
   wave runs as a persistent stream-K kernel (K-iterations dealt evenly over the SMs, one fix-up
   fill), as cuBLAS / CUTLASS do; MAMF shapes were predicted up to 38 % low without it (M005).
-* GPU tile fill/epilogue: each wave of tiles pays `TILE_FILL_K` = 256 K-steps of pipeline fill and
+* GPU tile fill/epilogue: each wave of tiles pays `efficiency.tile_fill_k` = 256 K-steps of pipeline fill and
   output store, so short-K GEMMs (convolutions) run further from peak than long-K MAMF shapes. The
   fill is bytes, not arithmetic: its time scales with the operand width, so an fp32 GEMM on CUDA
   cores (V100, T4) pays 2x the 16-bit fill, not 8x (counting it at the CUDA-core rate had V100 fp32
@@ -86,7 +86,7 @@ MECHANISMS = """\
   after its matmuls; the backward recomputes them. Megatron GPT 1.7B (M124, seq 2048) +7.1 -> +3.8 %.
 * TPU depthwise convolutions run on the vector units when faster than on the MXU.
 * Software stacks (per row, from the `software`/`precision` columns, run as simulate's `stack`,
-  `simulator/software.py`): compiled inference stacks (TensorRT, MLPerf, Neuron, TFLite/Edge TPU,
+  `simulator/scenario.py`): compiled inference stacks (TensorRT, MLPerf, Neuron, TFLite/Edge TPU,
   Vitis AI, TPU) fuse pointwise ops into their producers (`simulator/workload/fusion.py`); eager
   PyTorch/TF rows use unfused attention (2021 stacks) and an op cannot start before the host has
   dispatched it (`framework_dispatch_us` per op, the engine's host process).

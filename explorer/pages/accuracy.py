@@ -7,7 +7,6 @@ import streamlit as st
 
 import simulator as sim
 from explorer.charts import accuracy_figure
-from simulator import uncertainty
 
 
 def accuracy_table(rows: list[dict]) -> pd.DataFrame:
@@ -18,7 +17,7 @@ def accuracy_table(rows: list[dict]) -> pd.DataFrame:
         ...                  "metric": "tflops", "measured": 100.0, "predicted": 110.0}])["error %"].tolist()
         [10.0]
     """
-    df = pd.DataFrame(rows, columns=list(uncertainty.ROW_KEYS))
+    df = pd.DataFrame(rows)
     df["ratio"] = df["predicted"] / df["measured"]
     df["error %"] = (100 * (df["ratio"] - 1)).round(1)
     df["predicted"] = df["predicted"].map(lambda v: float(f"{v:.4g}"))  # the measurement's own precision, about
@@ -29,7 +28,7 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     """Median and geometric-mean |error| per (kind, split), as validation/REPORT.md defines them."""
     out = []
     for (kind, split), g in df.groupby(["kind", "split"], sort=True):
-        sm = uncertainty.error_summary(g["ratio"].tolist())
+        sm = sim.error_summary(g["ratio"].tolist())
         out.append({"kind": kind, "split": split, "rows": sm["n"], "median |err| %": round(sm["median_pct"], 1),
                     "geo-mean |err| %": round(sm["geomean_pct"], 1)})
     return pd.DataFrame(out)
@@ -49,7 +48,8 @@ def page_accuracy() -> None:
     kinds = sorted(df["kind"].unique())
     kind = st.selectbox("Device kind", kinds, index=kinds.index("gpu") if "gpu" in kinds else 0, key="acc_kind")
     part = df[df["kind"] == kind]
-    f = uncertainty.factor(kind)
+    band = sim.validation_band(kind)
+    f = band["factor"] if band else None
     if f:
         st.metric(f"Band for {kind} results", f"x/÷ {f:.2f}")
     st.plotly_chart(accuracy_figure(part, f), key="acc_fig")

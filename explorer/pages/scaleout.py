@@ -2,7 +2,6 @@
 (``simulator.simulate(devices=, parallelism=)``), and how throughput grows with the data-parallel degree."""
 from __future__ import annotations
 
-from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go

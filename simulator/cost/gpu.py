@@ -7,7 +7,7 @@ a 133-tile GEMM on 132 SMs takes two waves, unless a persistent stream-K kernel 
 evenly over the SMs, a fix-up for shared tiles) is faster. When the tiles alone leave SMs idle, K is
 split across them (split-K) and the fp32 partial sums are reduced in L2 (through HBM when the
 workspace exceeds half the L2). Every wave also pays a fixed
-pipeline fill / epilogue (``TILE_FILL_K``). fp32 3x3 stride-1 convolutions without a tensor-core
+pipeline fill / epilogue (``efficiency.tile_fill_k``). fp32 3x3 stride-1 convolutions without a tensor-core
 path run as Winograd. HBM traffic is each operand once if the smaller one fits in half the L2 (an
 implicit-GEMM convolution's A operand is its input tensor, not the im2col matrix), else operand
 panels are re-read once per block of concurrently running tiles.
@@ -48,14 +48,6 @@ def _fit_dim(n: int) -> int:
 # partial-sum reduction costs more than the extra parallelism gains (cuBLAS heuristics split K
 # only for skinny GEMMs with long K, e.g. weight gradients dW = X^T dY of convolutions).
 SPLIT_K_MIN = 256
-# Pipeline fill and epilogue of one wave of tiles, in units of K: before the first MMA a tile waits
-# for its first operand slabs to arrive through the multi-stage copy pipeline, and after the last
-# it converts and stores its output tile. Equivalent to the R + C - 2 fill/drain cycles of a
-# systolic fold. It is why long-K GEMMs (MAMF shapes, K >= 4096) get much closer to peak than
-# implicit-GEMM convolutions (K = 576..4608) at the same efficiency. Fitted with
-# ``efficiency.compute`` on the nvidia-datacenter fit rows (validation/REPORT.md). Counted in K-steps
-# of a tensor-core pipeline at the op's operand width (``_fill_rate_per_sm``), also on CUDA cores.
-TILE_FILL_K = 256
 # cuDNN runs 3x3 stride-1 convolutions without a tensor-core path (fp32 on V100/T4) as Winograd
 # F(2x2, 3x3): 16 instead of 36 multiplies per 2x2 output tile (2.25x), less the input/output
 # transforms; Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016,
@@ -140,12 +132,6 @@ def stream_k_plan(sm_count: int, tiles: int, k: int, tile: tuple[int, int], rate
                     stream_k=True)
 
 
-def gemm_time_s(hw: GpuSpec, g: Gemm, rate_per_sm: float) -> tuple[float, int, int]:
-    """(seconds, waves, thread blocks) for ``g`` at ``rate_per_sm`` FLOP/s per SM (see :func:`gemm_plan`)."""
-    plan = gemm_plan(hw, g, rate_per_sm)
-    return plan.seconds, plan.waves, plan.blocks
-
-
 def gemm_hbm_bytes(hw: GpuSpec, g: Gemm, in_bytes: float, w_bytes: float, out_bytes: float, *,
                    a_total_bytes: float | None = None) -> float:
     """HBM bytes of a GEMM: each operand once if the smaller of A and B fits in half the L2 (it stays
@@ -171,7 +157,7 @@ def gemm_hbm_bytes(hw: GpuSpec, g: Gemm, in_bytes: float, w_bytes: float, out_by
 
 
 def _fill_rate_per_sm(hw: GpuSpec, p: Precision) -> float:
-    """FLOP/s per SM that ``TILE_FILL_K`` is counted in for precision ``p``, 0 without a 16-bit
+    """FLOP/s per SM that ``efficiency.tile_fill_k`` is counted in for precision ``p``, 0 without a 16-bit
     tensor path.
 
     A fill is the first operand slabs arriving and the output tile stored: bytes through the memory
@@ -239,7 +225,7 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     for g in op.gemms:
         per_step = Gemm(m=g.m, n=g.n, k=g.k, count=max(1, g.count // steps)) if steps > 1 else g
         plan = gemm_plan(hw, per_step, rate_per_sm)
-        fill = plan.waves * 2.0 * plan.tile[0] * plan.tile[1] * TILE_FILL_K / fill_rate
+        fill = plan.waves * 2.0 * plan.tile[0] * plan.tile[1] * hw.efficiency.tile_fill_k / fill_rate
         compute_s += (plan.seconds + fill) * steps / (WINOGRAD_SPEEDUP if winograd else 1.0)
         if plan.split_k > 1:
             # fp32 partial sums of every K slice are written, then read back by the reduction: in L2

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import simpy
 
 from ..cost.collectives import Collective, LinkModel, collective_time_s
-from ..plan import ClusterPlan, Segment
+from ..parallel.plan import ClusterPlan, Segment
 from ..trace import MemorySample, TraceEvent
 from .memory import MemoryLedger
 
@@ -42,7 +42,7 @@ class Fabrics:
     """The two link levels and how each group and the pipeline's hops map onto them.
 
     Energies in J per byte; ``groups`` maps "tp", "dp", "ep" to a :class:`GroupShape`. Built by
-    :func:`simulator.distributed.fabrics_for`; see :func:`run_cluster` for an example.
+    :func:`simulator.run.placement.fabrics_for`; see :func:`run_cluster` for an example.
     """
 
     intra: LinkModel
@@ -183,11 +183,11 @@ def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: 
                 symmetric: bool = True) -> ClusterTrace:
     """Simulate one step of ``plan``; returns events, memory samples and per-device stats.
 
-    Raises nothing for a plan from :func:`simulator.plan.build_plan` (which validates).
+    Raises nothing for a plan from :func:`simulator.parallel.plan.build_plan` (which validates).
 
     Example:
-        >>> from simulator.parallel import Parallelism
-        >>> from simulator.plan import StagePlan
+        >>> from simulator.parallel.layout import Parallelism
+        >>> from simulator.parallel.plan import StagePlan
         >>> link = LinkModel(bandwidth_bps=1e11, latency_s=0.0)
         >>> fab = Fabrics(intra=link, inter=None, intra_energy_j_per_byte=0.0, inter_energy_j_per_byte=0.0,
         ...               groups={"tp": GroupShape(1, 1), "dp": GroupShape(4, 1), "ep": GroupShape(1, 1)},

@@ -1,11 +1,15 @@
-"""``accsim serve`` and ``accsim realtime``: registered into :data:`simulator.cli.EXTRA_COMMANDS` at import."""
+"""``accsim generate``, ``accsim serve`` and ``accsim realtime``: their flags and what each runs.
+
+:func:`add_commands` adds them to the CLI's subparsers; :mod:`simulator.cli` calls it.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 
-from .. import cli
+from ..cli_args import add_scenario_args, parse_overrides
 from ..errors import InputError
+from .generation import DEFAULT_DECODE_SAMPLES
 
 
 def _length(text: str | None, flag: str):
@@ -56,7 +60,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
               replicas=args.replicas, slo_ms=args.slo_ms, seed=args.seed, trace_file=args.trace_file,
               precision=args.precision, prompt_len=_length(args.prompt_len, "--prompt-len"),
               output_len=_length(args.output_len, "--output-len"), seq_len=args.seq_len,
-              image_size=args.image_size, overrides=cli._parse_overrides(args.set), devices=args.devices,
+              image_size=args.image_size, overrides=parse_overrides(args.set), devices=args.devices,
               parallelism=args.parallel)
     if args.requests_csv:
         r.request_table.to_csv(args.requests_csv, index=False)
@@ -95,7 +99,7 @@ def parse_stream(text: str) -> dict:
 
 
 def _cmd_realtime(args: argparse.Namespace) -> int:
-    from ..realtime import realtime
+    from .realtime import realtime
 
     r = realtime([parse_stream(s) for s in args.stream], args.hardware, deadline_ms=args.deadline_ms,
                  duration_s=args.duration_s, scheduler=args.scheduler, precision=args.precision, seed=args.seed)
@@ -103,5 +107,43 @@ def _cmd_realtime(args: argparse.Namespace) -> int:
     return 0
 
 
-cli.EXTRA_COMMANDS["serve"] = (_add_serve_args, _cmd_serve)
-cli.EXTRA_COMMANDS["realtime"] = (_add_realtime_args, _cmd_realtime)
+def _add_cli_args(p: argparse.ArgumentParser) -> None:
+    add_scenario_args(p)
+    p.add_argument("--prompt-len", type=int, default=512, help="prompt tokens per sequence")
+    p.add_argument("--output-len", type=int, default=128, help="generated tokens per sequence")
+    p.add_argument("--kv-precision", help="KV-cache format (defaults to --precision)")
+    p.add_argument("--decode-samples", type=int, default=DEFAULT_DECODE_SAMPLES,
+                   help="decode positions simulated, the rest interpolated (0: every step)")
+    p.add_argument("--devices", type=int, help="serve on this many devices (a system spec defaults to its size)")
+    p.add_argument("--parallel", help="parallelism, e.g. tp=2 or dp=2,tp=4,pp=2")
+    p.add_argument("--microbatches", type=int, help="pipeline micro-batches per data-parallel replica")
+    p.add_argument("--stack", default="default", help="software stack: default, eager or compiled")
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .generation import generate
+
+    if args.seq_len is not None or args.image_size is not None:
+        raise InputError("generate: use --prompt-len and --output-len instead of --seq-len / --image-size")
+    g = generate(args.workload, args.hardware, batch_size=args.batch_size or 8, prompt_len=args.prompt_len,
+                 output_len=args.output_len, precision=args.precision, weight_precision=args.weight_precision,
+                 kv_precision=args.kv_precision, fused_attention=not args.no_fused_attention,
+                 power_cap_w=args.power_cap_w, overrides=parse_overrides(args.set),
+                 decode_samples=args.decode_samples or None, devices=args.devices, parallelism=args.parallel,
+                 microbatches=args.microbatches, stack=args.stack)
+    print(g.to_json() if args.format == "json" else g.table())
+    return 0
+
+
+def add_commands(sub: "argparse._SubParsersAction") -> None:
+    """Add ``generate``, ``serve`` and ``realtime`` to the CLI's subparsers."""
+    for name, summary, add_args, run in (
+            ("generate", "LLM generation: prefill (time to first token), then decode steps with a growing KV cache",
+             _add_cli_args, _cmd_generate),
+            ("serve", "serving under load: request arrivals, batching, replicas; latency percentiles and SLOs",
+             _add_serve_args, _cmd_serve),
+            ("realtime", "periodic real-time streams on one device: deadlines met under EDF or FIFO",
+             _add_realtime_args, _cmd_realtime)):
+        p = sub.add_parser(name, help=summary, description=summary)
+        add_args(p)
+        p.set_defaults(func=run)

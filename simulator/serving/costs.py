@@ -1,10 +1,10 @@
 """Service times for serving, asked of the cost models and cached: what a batch of ``b`` requests costs.
 
-Every figure comes from :func:`simulator.api.run_scenario` (the same path as ``simulate``); nothing is
+Every figure comes from :func:`simulator.run.step.run_placed` (the same path as ``simulate``); nothing is
 re-derived here. Non-generative models: one forward pass per batch size, cached per ``b``. LLMs: prefill
 and decode passes are simulated at batch sizes and lengths on a power-of-two grid (plus the largest batch)
 and interpolated bilinearly between grid points; decode time is close to linear in the context length
-(see :mod:`simulator.generation`) and near-linear in batch between neighbouring powers of two.
+(see :mod:`simulator.serving.generation`) and near-linear in batch between neighbouring powers of two.
 """
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..distributed import Placement
+from ..run.placement import Placement
+from ..run.step import run_placed
 from ..errors import InfeasibleError, ScenarioError
-from ..generation import kv_cache_bytes_per_token
+from .generation import kv_cache_bytes_per_token
 from ..result import SimulationResult
 from ..scenario import make_scenario
 from ..units import parse_precision
 from ..spec.models import _DeviceBase
-from ..workload.loader import Workload
+from ..workload.workload import Workload
 
 
 def is_llm(wl: Workload) -> bool:
@@ -49,7 +50,7 @@ class ServiceModel:
     """Cached cost-model answers for one workload on one model copy at one precision.
 
     ``where`` is the copy's placement: one device, or several with a tensor / pipeline layout
-    (:func:`simulator.distributed.placement`). ``shape`` holds extra scenario arguments
+    (:func:`simulator.run.placement.placement`). ``shape`` holds extra scenario arguments
     (``seq_len``, ``image_size``). Energies are dynamic (above the copy's idle power), in J; times in s.
     """
 
@@ -91,7 +92,7 @@ class ServiceModel:
             t, e, _ = self._cache[("fwd", b)]
             return t, e
         sc = make_scenario(batch_size=b, precision=self.precision, **self.shape)
-        t, e, _ = self._run(("fwd", b), lambda: self.where.run(self.wl, sc))
+        t, e, _ = self._run(("fwd", b), lambda: run_placed(self.where, self.wl, sc))
         return t, e
 
     def _llm(self, phase: str, b: int, length: int) -> tuple[float, float, float]:
@@ -99,9 +100,9 @@ class ServiceModel:
             return self._cache[(phase, b, length)]
         if phase == "prefill":
             sc = make_scenario(batch_size=b, seq_len=length, precision=self.precision)
-            return self._run((phase, b, length), lambda: self.where.run(self.wl, sc, logits="last"))
+            return self._run((phase, b, length), lambda: run_placed(self.where, self.wl, sc, logits="last"))
         sc = make_scenario(batch_size=b, seq_len=1, precision=self.precision)
-        return self._run((phase, b, length), lambda: self.where.run(self.wl, sc, past_len=length, logits="last"))
+        return self._run((phase, b, length), lambda: run_placed(self.where, self.wl, sc, past_len=length, logits="last"))
 
     def llm(self, phase: str, b: int, length: float) -> tuple[float, float]:
         """(s, J) of a prefill (``length`` = prompt tokens) or a decode step (``length`` = cached tokens)

@@ -18,12 +18,12 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..api import load_workload
-from ..distributed import placement
+from ..run.placement import placement
 from ..engine.serving import POLICIES, BatchWork, ContinuousWork, ServeRun, ServeTrace, run_serving
 from ..errors import InfeasibleError, InputError, ScenarioError
-from ..generation import kv_cache_bytes_per_token
+from .generation import kv_cache_bytes_per_token
 from ..result import _clean
+from ..workload.loader import load_workload
 from .costs import ServiceModel, is_llm
 from ..units import parse_precision
 

@@ -144,10 +144,9 @@ def spec_from_dict(raw: Any, source: str) -> _DeviceBase:
         return _ADAPTER.validate_python(raw)
     except ValidationError as exc:
         kind = raw.get("kind")
-        from . import models
+        from .models import SPEC_CLASSES
 
-        model = {"gpu": models.GpuSpec, "tpu": models.TpuSpec, "cpu": models.CpuSpec,
-                 "fpga": models.FpgaSpec, "asic": models.AsicSpec}.get(kind if isinstance(kind, str) else "")
+        model = SPEC_CLASSES.get(kind if isinstance(kind, str) else "")
         raise spec_error_from_validation(exc, source, model) from None
 
 

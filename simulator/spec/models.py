@@ -5,7 +5,6 @@ file cannot hold an unsourced figure. Bounds reject absurd values (a 10^30-byte 
 """
 from __future__ import annotations
 
-import math
 from enum import Enum
 from typing import Annotated, Literal, Union
 
@@ -244,6 +243,24 @@ class Efficiency(Frozen):
     fitted_to: Source = "kind default (see simulator/spec/models.py)"
 
 
+class GpuEfficiency(Efficiency):
+    """:class:`Efficiency` of a GPU, plus its fitted tile fill.
+
+    ``tile_fill_k``: pipeline fill and epilogue of one wave of output tiles, in K-steps of the
+    tensor-core pipeline at the op's operand width: before its first MMA a tile waits for the first
+    operand slabs to arrive through the multi-stage copy pipeline, after its last it converts and
+    stores its output tile (the R + C - 2 fill/drain of a systolic fold). It is why long-K GEMMs
+    get much closer to peak than implicit-GEMM convolutions (K = 576..4608) at the same
+    ``compute``. Fitted with ``compute`` on a family's rows (``fitted_to`` says which).
+
+    Example:
+        >>> GpuEfficiency().tile_fill_k
+        256.0
+    """
+
+    tile_fill_k: Annotated[float, Field(ge=0, le=1e5)] = 256.0
+
+
 class GpuCompute(Frozen):
     """GPU: streaming multiprocessors with tensor cores (matrix) and CUDA cores (vector).
 
@@ -438,6 +455,7 @@ class GpuSpec(_DeviceBase):
 
     kind: Literal["gpu"]
     compute: GpuCompute
+    efficiency: GpuEfficiency = GpuEfficiency()
 
 
 class TpuSpec(_DeviceBase):
@@ -493,14 +511,8 @@ class AsicSpec(_DeviceBase):
 
 
 HardwareSpec = Annotated[Union[GpuSpec, TpuSpec, CpuSpec, FpgaSpec, AsicSpec], Field(discriminator="kind")]
-KINDS = ("cpu", "gpu", "tpu", "fpga", "asic")
+# device kind -> its spec class: the one table of the five kinds
+SPEC_CLASSES: dict[str, type[_DeviceBase]] = {"cpu": CpuSpec, "gpu": GpuSpec, "tpu": TpuSpec, "fpga": FpgaSpec,
+                                              "asic": AsicSpec}
+KINDS = tuple(SPEC_CLASSES)
 
-
-def is_finite(x: float) -> bool:
-    """True when ``x`` is a finite number (NaN and inf are not).
-
-    Example:
-        >>> is_finite(1e308), is_finite(float("inf")), is_finite(float("nan"))
-        (True, False, False)
-    """
-    return math.isfinite(x)

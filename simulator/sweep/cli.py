@@ -99,7 +99,6 @@ def load_sweep_file(path: str | Path) -> SweepFile:
 
 
 def _add_args(p: argparse.ArgumentParser) -> None:
-    p.description = "Run a design-space sweep from a sweep YAML file (resumable with --store)."
     p.add_argument("file", help="sweep YAML file: workload, mode, space, sampler")
     p.add_argument("--store", help="SQLite file recording finished points; a re-run skips them")
     p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 (default: local processes)")
@@ -169,8 +168,9 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register() -> None:
-    """Add the ``sweep`` subcommand to :data:`simulator.cli.EXTRA_COMMANDS`."""
-    from ..cli import EXTRA_COMMANDS
-
-    EXTRA_COMMANDS["sweep"] = (_add_args, _run)
+def add_commands(sub: "argparse._SubParsersAction") -> None:
+    """Add ``sweep`` to the CLI's subparsers."""
+    summary = "a design-space sweep from a sweep YAML file (resumable with --store)"
+    p = sub.add_parser("sweep", help=summary, description=summary)
+    _add_args(p)
+    p.set_defaults(func=_run)

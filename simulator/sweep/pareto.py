@@ -170,26 +170,3 @@ def sensitivity(table: pd.DataFrame, objective: str, *, parameters: Sequence[str
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["spread", "parameter"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
-
-def pareto_figure(table: pd.DataFrame, x: str, y: str, *, minimize: Sequence[str] | None = None,
-                  maximize: Sequence[str] = (), color: str | None = "hardware"):
-    """A plotly scatter of ``y`` against ``x`` for every ok point, the Pareto front drawn as a line.
-
-    The front is computed over ``minimize`` (default ``[x, y]``) and ``maximize``.
-
-    Example:
-        >>> import pandas as pd
-        >>> t = pd.DataFrame({"hardware": ["a", "b"], "step_time_s": [1.0, 2.0], "cost_usd": [2.0, 1.0]})
-        >>> len(pareto_figure(t, "step_time_s", "cost_usd").data)
-        3
-    """
-    import plotly.express as px
-    import plotly.graph_objects as go
-
-    rows = _usable(table, [x, y], feasible_only=False)
-    hover = [c for c in parameter_columns(rows) if c not in (x, y)]
-    fig = px.scatter(rows, x=x, y=y, color=color if color in rows.columns else None, hover_data=hover)
-    front = pareto(rows, minimize=[x, y] if minimize is None else minimize, maximize=maximize).sort_values(x)
-    fig.add_trace(go.Scatter(x=front[x], y=front[y], mode="lines+markers", name="Pareto front",
-                             line={"color": "black", "dash": "dot"}, marker={"symbol": "star", "size": 10}))
-    return fig

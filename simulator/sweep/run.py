@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TextIO
 
 from ..errors import InfeasibleError, InputError
+from ..version import __version__
 from ..result import SUMMARY_KEYS
 from .space import RUN_KEYS, make_points
 from .store import PointOutcome, SweepStore, canonical_json, point_key
@@ -58,11 +59,12 @@ def run_point(point: Mapping[str, Any]) -> dict[str, Any]:
     """
     start = time.perf_counter()
     try:
-        from ..api import load_hardware, simulate
+        from ..run.step import simulate_step
+        from ..spec.loader import load_hardware
 
         hw = load_hardware(point["hardware"], point.get("overrides") or None)
         kwargs = {k: v for k, v in point.items() if k in _SIM_KWARGS}
-        result = simulate(point["workload"], hw, **kwargs).to_dict()
+        result = simulate_step(point["workload"], hw, **kwargs).to_dict()
         result["cloud_usd_per_hour"] = hw.price.cloud_usd_per_hour if hw.price is not None else None
         status, text, error = "ok", canonical_json(result), ""
     except (InputError, InfeasibleError) as exc:
@@ -127,7 +129,6 @@ def _inputs(hardware: str, workload: str, cache: dict[Path, str | None]) -> dict
     from ..workload.loader import zoo
 
     hw, wl = catalogue().get(hardware, Path(hardware)), zoo().get(workload, Path(workload))
-    from .. import __version__
 
     return {"hardware": _file_digest(hw, cache), "workload": _file_digest(wl, cache), "accsim": __version__}
 
@@ -367,12 +368,3 @@ def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "traini
         if own_store:
             st.close()
     return _table(params, keys, outcomes, list(dict.fromkeys(k for p in params for k in p)), money)
-
-
-def _register_cli() -> None:
-    from . import cli
-
-    cli.register()
-
-
-_register_cli()

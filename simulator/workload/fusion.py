@@ -33,7 +33,7 @@ def fuse_pointwise(graph: ComputeGraph) -> ComputeGraph:
     """A copy of ``graph`` with pointwise ops merged into their single-consumer producers.
 
     Example:
-        >>> from simulator.api import load_workload
+        >>> from simulator.workload.loader import load_workload
         >>> g = load_workload("resnet50").build(batch_size=1)
         >>> len(fuse_pointwise(g)) < len(g)
         True

@@ -202,21 +202,6 @@ class ComputeGraph:
         """
         return float(sum(op.output_elems for op in self.ops))
 
-    def critical_path(self) -> list[str]:
-        """Longest chain by FLOPs (networkx ``dag_longest_path``).
-
-    Example:
-        >>> b = GraphBuilder("res", batch=1)
-        >>> a = b.linear("fc1", b.input((1, 8)), 4)
-        >>> _ = b.add_tensors("add", a, b.act("relu", a))      # fc1 -> relu -> add, fc1 -> add
-        >>> g = b.build()
-        >>> g.critical_path()
-        ['fc1', 'relu', 'add']
-        """
-        for u, v in self.graph.edges:
-            self.graph.edges[u, v]["w"] = self.graph.nodes[v]["op"].flops
-        return nx.dag_longest_path(self.graph, weight="w")
-
 
 class GraphBuilder:
     """Builds a graph op by op while tracking tensor shapes (NCHW for images, (B, S, D) for sequences).

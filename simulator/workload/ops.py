@@ -6,7 +6,6 @@ cores, MXUs and PE arrays execute; everything else runs on the vector path.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
@@ -393,16 +392,3 @@ def ceil_div(a: int, b: int) -> int:
     """
     return -(-a // b)
 
-
-def isqrt_ceil(x: int) -> int:
-    """Smallest integer whose square is at least x.
-
-    Raises:
-        ValueError: a negative ``x``.
-
-    Example:
-        >>> isqrt_ceil(16), isqrt_ceil(17)
-        (4, 5)
-    """
-    r = math.isqrt(x)
-    return r if r * r >= x else r + 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.distributed import collective_benchmark
+from simulator.run.cluster import collective_benchmark
 
 
 @pytest.mark.parametrize("row,hardware,devices,collective,nbytes,measured,tolerance", [

@@ -220,9 +220,9 @@ def _boom(*args: Any, **kwargs: Any) -> Any:
 
 def test_internal_error_exits_1_without_traceback(monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    import simulator.api
+    import simulator.run.step
 
-    monkeypatch.setattr(simulator.api, "simulate", _boom)
+    monkeypatch.setattr(simulator.run.step, "simulate_step", _boom)
     argv = ["simulate", "--hardware", "nvidia-h100-sxm", "--workload", "mlp"]
     assert cli.main(argv) == 1
     err = capsys.readouterr().err
@@ -242,7 +242,7 @@ def test_input_error_with_debug_shows_the_traceback(capsys: pytest.CaptureFixtur
 
 # --- the wall-time limit -----------------------------------------------------------------------------
 def _device_run(deadline: Any):
-    from simulator.api import _costs
+    from simulator.run.device import op_costs as _costs
     from simulator.cost.base import CostOptions, Numerics
     from simulator.engine.run import DeviceRun
     from simulator.units import Precision
@@ -295,13 +295,13 @@ def test_time_limit_must_be_a_positive_finite_number(bad: Any) -> None:
 
 def test_timeout_is_an_input_error_so_the_cli_exits_2(monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    import simulator.api
+    import simulator.run.step
 
     def slow(*args: Any, **kwargs: Any) -> Any:
         raise SimulationTimeout(2.0, "running the event simulation")
 
     assert issubclass(SimulationTimeout, InputError)
-    monkeypatch.setattr(simulator.api, "simulate", slow)
+    monkeypatch.setattr(simulator.run.step, "simulate_step", slow)
     assert cli.main(["simulate", "--hardware", "nvidia-h100-sxm", "--workload", "mlp"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "time_limit_s" in err and "Traceback" not in err

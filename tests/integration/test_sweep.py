@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import simulator.api
+import simulator.run.step
 from simulator import cli, pareto, sensitivity, sweep
 from simulator.sweep.space import MAX_POINTS, SpaceError, make_points
 from simulator.sweep.run import _run_point_dict
@@ -132,7 +132,7 @@ def test_editing_a_spec_file_changes_the_point_key(tmp_path):
 
 
 def test_failing_and_invalid_points_are_recorded_and_never_stop_the_sweep(tmp_path, monkeypatch):
-    real = simulator.api.simulate
+    real = simulator.run.step.simulate_step
     calls = []
 
     def flaky(workload, hardware, **kw):
@@ -141,7 +141,7 @@ def test_failing_and_invalid_points_are_recorded_and_never_stop_the_sweep(tmp_pa
             raise ZeroDivisionError("simulated bug")
         return real(workload, hardware, **kw)
 
-    monkeypatch.setattr(simulator.api, "simulate", flaky)
+    monkeypatch.setattr(simulator.run.step, "simulate_step", flaky)
     space = {"hardware": ["nvidia-h100-sxm", "no-such-device"], "batch_size": [2, 3],
              "hardware.power.tdp_w": [700], "precision": ["bf16", "int3"]}
     store = tmp_path / "s.sqlite"
@@ -158,7 +158,7 @@ def test_failing_and_invalid_points_are_recorded_and_never_stop_the_sweep(tmp_pa
         assert st.counts() == {"ok": 1, "error": 1, "invalid": 6}
 
     calls.clear()  # a re-run runs nothing; with retry_errors only the failed point, which now works
-    monkeypatch.setattr(simulator.api, "simulate", real)
+    monkeypatch.setattr(simulator.run.step, "simulate_step", real)
     with ThreadPoolExecutor(2) as ex:
         assert sweep("mlp", space, store=store, executor=ex, progress=False)["status"].tolist() == t["status"].tolist()
         again = sweep("mlp", space, store=store, executor=ex, progress=False, retry_errors=True)

@@ -43,8 +43,8 @@ def test_interleaved_schedule_runs_every_pass_once_in_a_dependency_order(p, v, g
     backward after its forward, and the engine finishes (no deadlock) no earlier than the busiest rank."""
     from simulator.cost.collectives import LinkModel
     from simulator.engine.cluster import Fabrics, GroupShape, interleaved_schedule, run_cluster
-    from simulator.parallel import Parallelism
-    from simulator.plan import ClusterPlan, Segment, StagePlan
+    from simulator.parallel.layout import Parallelism
+    from simulator.parallel.plan import ClusterPlan, Segment, StagePlan
 
     m = groups * p
     seen = set()

@@ -74,7 +74,7 @@ def test_tile_fill_adds_one_fill_per_wave():
     hw = load_hardware("nvidia-h100-sxm")
     op = O.matmul("fc", batch=1, m=132 * 128, k=4096, n=256, bias=False)  # 132 tiles of 128x256: one wave
     rate = 4096 * hw.compute.clock_ghz * 1e9 * hw.efficiency.compute
-    expected = 2 * 128 * 256 * (4096 + gpu.TILE_FILL_K) / rate
+    expected = 2 * 128 * 256 * (4096 + hw.efficiency.tile_fill_k) / rate
     assert op_cost(op, hw, BF16).compute_s == pytest.approx(expected)
 
 
@@ -84,7 +84,7 @@ def test_tile_fill_scales_with_operand_bytes_not_the_arithmetic_rate():
     per_sm = hw.compute.clock_ghz * 1e9 * hw.efficiency.compute
     # fp32 on CUDA cores: the K loop at 128 FLOP/cycle, the fill as 256 K-steps of a 4-byte GEMM on
     # the fp16 pipeline = 1024 * 2 / 4 = 512 FLOP/cycle (not 128: the fill is bytes, not arithmetic)
-    expected = 2 * 128 * 128 * 4096 / (128 * per_sm) + 2 * 128 * 128 * gpu.TILE_FILL_K / (512 * per_sm)
+    expected = 2 * 128 * 128 * 4096 / (128 * per_sm) + 2 * 128 * 128 * hw.efficiency.tile_fill_k / (512 * per_sm)
     assert op_cost(op, hw, FP32).compute_s == pytest.approx(expected)
     # on a tensor path the operand width and the rate move together: FP8 fills at its own rate
     h = load_hardware("nvidia-h100-sxm")

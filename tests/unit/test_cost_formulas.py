@@ -7,7 +7,7 @@ import pytest
 
 from simulator.cost.base import Bound, CostOptions, Numerics, finish
 from simulator.cost.dispatch import op_cost
-from simulator.cost.gpu import gemm_time_s
+from simulator.cost.gpu import gemm_plan
 from simulator.cost.peaks import matrix_flops_per_s, vector_flops_per_s
 from simulator.cost.systolic import map_gemm
 from simulator.spec.loader import load_hardware
@@ -32,9 +32,11 @@ def test_wave_quantization_133_tiles_on_132_sms_takes_two_waves():
     hw = load_hardware("nvidia-h100-sxm", {"compute.tile_m": 128, "compute.tile_n": 128})
     rate = 1e12
     # 133 output tiles of 128x128: m = 133*128, n = 128
-    t133, waves, tiles = gemm_time_s(hw, Gemm(m=133 * 128, n=128, k=1024), rate)
+    p133 = gemm_plan(hw, Gemm(m=133 * 128, n=128, k=1024), rate)
+    t133, waves, tiles = p133.seconds, p133.waves, p133.blocks
     assert tiles == 133 and waves == 2
-    t132, waves132, _ = gemm_time_s(hw, Gemm(m=132 * 128, n=128, k=1024), rate)
+    p132 = gemm_plan(hw, Gemm(m=132 * 128, n=128, k=1024), rate)
+    t132, waves132 = p132.seconds, p132.waves
     assert waves132 == 1
     assert t133 == pytest.approx(2 * t132)
     assert t132 == pytest.approx(2 * 128 * 128 * 1024 / rate)

@@ -7,8 +7,8 @@ import simulator as sim
 from simulator.cost.base import CostOptions, Numerics, op_bytes
 from simulator.cost.dispatch import op_cost
 from simulator.errors import WorkloadError
-from simulator.parallel import Parallelism
-from simulator.plan import build_plan
+from simulator.parallel.layout import Parallelism
+from simulator.parallel.plan import build_plan
 from simulator.scenario import make_scenario
 from simulator.spec.loader import load_hardware
 from simulator.units import Precision

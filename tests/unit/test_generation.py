@@ -10,7 +10,7 @@ import pytest
 
 import simulator as sim
 from simulator.errors import InputError, ScenarioError
-from simulator.generation import decode_positions, decode_weights, kv_cache_bytes_per_token
+from simulator.serving.generation import decode_positions, decode_weights, kv_cache_bytes_per_token
 from simulator.workload.loader import workload_from_dict
 
 REPO = Path(__file__).resolve().parents[2]

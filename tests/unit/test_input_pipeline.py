@@ -6,7 +6,7 @@ import pytest
 import simulator as sim
 from simulator.engine.input_pipeline import PipelineRun, run_pipeline
 from simulator.errors import InputError
-from simulator.input_pipeline import DECODE_S, REFERENCE_CLOCK_GHZ
+from simulator.run.host_input import DECODE_S, REFERENCE_CLOCK_GHZ
 
 KW = dict(workload="resnet18", hardware="nvidia-h100-sxm", mode="training", batch_size=64, image_size=64)
 

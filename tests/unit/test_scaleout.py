@@ -7,8 +7,8 @@ import simulator as sim
 from simulator.cost.collectives import Algorithm, Collective, LinkModel, bus_bandwidth, collective_time_s
 from simulator.engine.cluster import Fabrics, GroupShape, phases, run_cluster, schedule
 from simulator.errors import ScenarioError
-from simulator.parallel import Parallelism, parse_parallelism
-from simulator.plan import ClusterPlan, Segment, StagePlan
+from simulator.parallel.layout import Parallelism, parse_parallelism
+from simulator.parallel.plan import ClusterPlan, Segment, StagePlan
 
 LINK = LinkModel(bandwidth_bps=100e9, latency_s=2e-6)
 

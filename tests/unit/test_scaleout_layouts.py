@@ -7,10 +7,10 @@ import pytest
 import simulator as sim
 from simulator.cost.base import CostOptions
 from simulator.cost.collectives import Collective, LinkModel, collective_time_s
-from simulator.distributed import collective_benchmark, simulate_cluster
+from simulator.run.cluster import collective_benchmark, simulate_cluster
 from simulator.errors import ScenarioError
-from simulator.parallel import Parallelism, parse_parallelism, shard_op
-from simulator.plan import build_plan
+from simulator.parallel.layout import Parallelism, parse_parallelism, shard_op
+from simulator.parallel.plan import build_plan
 from simulator.scenario import make_scenario
 from simulator.spec.loader import load_hardware
 from simulator.workload.loader import load_workload
@@ -132,7 +132,7 @@ def test_what_ifs_reach_the_devices_of_a_cluster():
 def test_interleaved_pipeline_bubble_is_divided_by_the_virtual_stages(p, v, m):
     """Megatron (Narayanan et al., SC21): step = m (tf + tb) + (p - 1)(tf + tb) / v for equal chunks."""
     from simulator.engine.cluster import Fabrics, GroupShape, run_cluster
-    from simulator.plan import ClusterPlan, Segment, StagePlan
+    from simulator.parallel.plan import ClusterPlan, Segment, StagePlan
 
     link = LinkModel(bandwidth_bps=1e18, latency_s=0.0)
     fab = Fabrics(intra=link, inter=None, intra_energy_j_per_byte=0.0, inter_energy_j_per_byte=0.0,
@@ -166,7 +166,7 @@ def test_zero3_holds_the_two_largest_gathered_layers():
     fwd = load_workload("gpt2").build(batch_size=2, seq_len=128)
     plan = build_plan(fwd, load_hardware("nvidia-h100-sxm"), make_scenario(mode="training"),
                       Parallelism(data=8, zero_stage=3), 1, 2, options=CostOptions())
-    from simulator.parallel import layer_of
+    from simulator.parallel.layout import layer_of
 
     per_layer: dict = {}
     for n in fwd.order:

@@ -208,7 +208,7 @@ def test_a_replica_can_span_several_devices_with_tensor_parallelism():
 
 
 def test_kv_budget_of_a_tensor_parallel_replica_is_its_devices_together():
-    from simulator.distributed import placement
+    from simulator.run.placement import placement
     from simulator.serving.costs import ServiceModel
     from simulator.workload.loader import load_workload
 
@@ -241,7 +241,7 @@ def test_a_prefill_iteration_takes_at_most_max_prefill_tokens():
 def test_in_flight_batching_decodes_while_it_prefills():
     """A mixed iteration costs the prefill plus what the decode adds beyond streaming the weights
     once, never more than the two run one after the other."""
-    from simulator.distributed import placement
+    from simulator.run.placement import placement
     from simulator.serving.costs import ServiceModel
     from simulator.workload.loader import load_workload
 

@@ -12,7 +12,7 @@ from simulator.cost.dispatch import op_cost
 from simulator.engine.run import DeviceRun, run_device
 from simulator.errors import ScenarioError
 from simulator.scenario import make_scenario
-from simulator.software import EAGER_DISPATCH_US
+from simulator.scenario import EAGER_DISPATCH_US
 from simulator.spec.loader import load_hardware
 from simulator.units import Precision
 from simulator.workload.loader import load_workload

@@ -57,7 +57,7 @@ from onnx import inliner
 from .. import ops as O
 from ..families import Shape
 from ..graph import ComputeGraph, GraphBuilder, Tensor
-from ..loader import Workload
+from ..workload import Workload
 from ..ops import Gemm, Op, OpKind
 from .onnx_read import (ACTIVATIONS, ELEMENTWISE, FALLBACK_FLOPS_PER_ELEM, MAX_FILE_BYTES, NORMS, POOLS,  # noqa: F401
                         REDUCE, STATIC_SOURCES, SUPPORTED_OPS, VIEWS, WEIGHT_INPUTS, _check_external_data, _fail,

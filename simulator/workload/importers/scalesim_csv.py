@@ -1,4 +1,4 @@
-"""Read a SCALE-Sim topology CSV (conv or GEMM format) as a :class:`~simulator.workload.loader.Workload`.
+"""Read a SCALE-Sim topology CSV (conv or GEMM format) as a :class:`~simulator.workload.workload.Workload`.
 
 Two formats, told apart by the header (SCALE-Sim itself is told by a command-line flag)::
 
@@ -35,7 +35,7 @@ from ...errors import WorkloadError
 from ...yamlio import read_bounded_text
 from ..families import Shape
 from ..graph import MAX_OPS, ComputeGraph, GraphBuilder
-from ..loader import Workload
+from ..workload import Workload
 from ..ops import Gemm, Op, OpKind, ceil_div, matmul
 
 MAX_CSV_BYTES = 2 * 1024 * 1024

@@ -27,19 +27,20 @@ cache at the compute precision (the cost models have no separate KV format).
 """
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .api import load_workload
-from .errors import ScenarioError, WorkloadError
-from .result import SimulationResult, _clean
-from .scenario import make_scenario
-from .spec.models import _DeviceBase
-from .units import parse_precision
-from .workload.loader import MAX_SEQ, Workload
+from ..errors import ScenarioError, WorkloadError
+from ..result import SimulationResult, _clean
+from ..run.placement import placement
+from ..run.step import run_placed
+from ..scenario import make_scenario
+from ..spec.models import _DeviceBase
+from ..units import parse_precision
+from ..workload.loader import load_workload
+from ..workload.workload import MAX_SEQ, Workload
 
 __all__ = ["generate", "GenerationResult", "DecodeSample", "kv_cache_bytes_per_token", "decode_weights"]
 
@@ -150,7 +151,7 @@ def kv_cache_bytes_per_token(wl: Workload, kv_bytes: float) -> float:
         WorkloadError: the workload is not a decoder transformer (no KV cache).
 
     Example:
-        >>> from simulator.api import load_workload
+        >>> from simulator.workload.loader import load_workload
         >>> kv_cache_bytes_per_token(load_workload("llama2-7b"), 2.0)  # 2 * 32 * 32 * 128 * 2 B
         524288.0
     """
@@ -226,7 +227,7 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         fused_attention, power_cap_w, overrides: as in :func:`simulator.simulate`.
         decode_samples: decode positions simulated (>= 2; first and last always included), the rest
             interpolated; ``None`` simulates every step.
-        stack: software stack (:mod:`simulator.software`); serving engines (TensorRT-LLM, vLLM)
+        stack: software stack (:class:`~simulator.scenario.Stack`); serving engines (TensorRT-LLM, vLLM)
             are ``"compiled"``: pointwise ops fused into their producers.
         devices, parallelism, microbatches: serve on several devices (a system spec defaults to its
             full size), e.g. ``devices=2, parallelism="tp=2"`` for a 70B model on two GPUs: every
@@ -245,8 +246,6 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         True
     """
     _check_lengths(batch_size, prompt_len, output_len, decode_samples)
-    from .distributed import placement
-
     where = placement(hardware, overrides, devices=devices, parallelism=parallelism, microbatches=microbatches,
                       one_copy=True)
     wl = load_workload(workload)
@@ -256,7 +255,7 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
                 fused_attention=fused_attention, power_cap_w=power_cap_w, stack=stack)
 
     def step(sc, past: int, kv: float) -> SimulationResult:
-        return where.run(wl, sc, past_len=past, logits="last", kv_cache_bytes=kv, fused_attention=fused_attention)
+        return run_placed(where, wl, sc, past_len=past, logits="last", kv_cache_bytes=kv)
 
     prefill = step(make_scenario(seq_len=prompt_len, **base), 0, per_token * prompt_len)
     step_sc = make_scenario(seq_len=1, **base)
@@ -304,43 +303,3 @@ def _combine(wl: Workload, prefill: SimulationResult, samples: tuple[DecodeSampl
         average_power_w=energy / total if total > 0 else prefill.average_power_w,
         bottleneck={"prefill": prefill.bottleneck, "decode": decode_bn}, decode_steps=steps,
         prefill=prefill, decode=samples)
-
-
-def _add_cli_args(p: argparse.ArgumentParser) -> None:
-    from .cli import add_scenario_args
-
-    add_scenario_args(p)
-    p.add_argument("--prompt-len", type=int, default=512, help="prompt tokens per sequence")
-    p.add_argument("--output-len", type=int, default=128, help="generated tokens per sequence")
-    p.add_argument("--kv-precision", help="KV-cache format (defaults to --precision)")
-    p.add_argument("--decode-samples", type=int, default=DEFAULT_DECODE_SAMPLES,
-                   help="decode positions simulated, the rest interpolated (0: every step)")
-    p.add_argument("--devices", type=int, help="serve on this many devices (a system spec defaults to its size)")
-    p.add_argument("--parallel", help="parallelism, e.g. tp=2 or dp=2,tp=4,pp=2")
-    p.add_argument("--microbatches", type=int, help="pipeline micro-batches per data-parallel replica")
-    p.add_argument("--stack", default="default", help="software stack: default, eager or compiled")
-
-
-def _cmd_generate(args: argparse.Namespace) -> int:
-    from .cli import _parse_overrides
-    from .errors import InputError
-
-    if args.seq_len is not None or args.image_size is not None:
-        raise InputError("generate: use --prompt-len and --output-len instead of --seq-len / --image-size")
-    g = generate(args.workload, args.hardware, batch_size=args.batch_size or 8, prompt_len=args.prompt_len,
-                 output_len=args.output_len, precision=args.precision, weight_precision=args.weight_precision,
-                 kv_precision=args.kv_precision, fused_attention=not args.no_fused_attention,
-                 power_cap_w=args.power_cap_w, overrides=_parse_overrides(args.set),
-                 decode_samples=args.decode_samples or None, devices=args.devices, parallelism=args.parallel,
-                 microbatches=args.microbatches, stack=args.stack)
-    print(g.to_json() if args.format == "json" else g.table())
-    return 0
-
-
-def _register() -> None:
-    from . import cli
-
-    cli.EXTRA_COMMANDS["generate"] = (_add_cli_args, _cmd_generate)
-
-
-_register()

@@ -11,16 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .cost.base import CostOptions, Numerics, OpCost
-from .cost.collectives import Collective
-from .cost.dispatch import op_cost
-from .parallel import Parallelism, check_tensor_parallel, layer_of, shard_op, stage_of_ops
-from .scenario import Mode, Scenario
-from .spec.models import _DeviceBase
-from .workload.graph import ComputeGraph
-from .workload.ops import OpKind
-from .cost.memory import resident_bytes
-from .workload.training import backward_op, optimizer_op, optimizer_state_elems, recompute_set, training_forward
+from ..cost.base import CostOptions, Numerics, OpCost
+from ..cost.collectives import Collective
+from ..cost.dispatch import op_cost
+from .layout import Parallelism, check_tensor_parallel, layer_of, shard_op, stage_of_ops
+from ..scenario import Mode, Scenario
+from ..spec.models import _DeviceBase
+from ..workload.graph import ComputeGraph
+from ..workload.ops import OpKind
+from ..cost.memory import resident_bytes
+from ..workload.training import backward_op, optimizer_op, optimizer_state_elems, recompute_set, training_forward
 
 BUCKET_BYTES = 25 * 1024 * 1024
 ZERO3_LIVE_LAYERS = 2  # the layer being computed and the one being prefetched

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, replace
 from typing import Mapping
 
-from .errors import ScenarioError
-from .workload.graph import ComputeGraph
-from .workload.ops import Gemm, Op, OpKind, ceil_div
+from ..errors import ScenarioError
+from ..workload.graph import ComputeGraph
+from ..workload.ops import Gemm, Op, OpKind, ceil_div
 
 _LAYER = re.compile(r"^h(\d+)\.")
 _COLUMN = (".attn.qkv", ".mlp.up")

@@ -17,11 +17,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .api import load_hardware, load_workload, run_scenario
-from .engine.realtime import SCHEDULERS, Job, run_periodic
-from .errors import InfeasibleError, ScenarioError
-from .result import _clean
-from .scenario import make_scenario
+from ..engine.realtime import SCHEDULERS, Job, run_periodic
+from ..errors import InfeasibleError, ScenarioError
+from ..result import _clean
+from ..run.device import run_scenario
+from ..scenario import make_scenario
+from ..spec.loader import list_hardware, load_hardware
+from ..workload.loader import load_workload
 
 __all__ = ["realtime", "smallest_device", "RealtimeResult"]
 
@@ -169,7 +171,6 @@ def smallest_device(streams: Sequence[Mapping[str, Any]], candidates: Sequence[s
         >>> r.hardware
         'nvidia-t4'
     """
-    from .api import list_hardware
 
     names = list(candidates) if candidates is not None else [h["name"] for h in list_hardware()
                                                                if h["kind"] in ("cpu", "gpu", "tpu", "fpga", "asic")]

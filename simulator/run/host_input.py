@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from .engine.input_pipeline import PipelineRun, run_pipeline
-from .errors import ScenarioError
-from .result import SimulationResult
-from .units import GIGA
+from ..engine.input_pipeline import PipelineRun, run_pipeline
+from ..errors import ScenarioError
+from ..result import SimulationResult
+from ..spec.loader import load_hardware
+from ..units import GIGA
 
 REFERENCE_CLOCK_GHZ = 4.0
 DEFAULT_HOST = "intel-xeon-platinum-8480"
@@ -62,8 +63,6 @@ def apply_input_pipeline(r: SimulationResult, wl, hw, *, workers: int, prefetch:
     Raises:
         ScenarioError: bad ``workers``/``prefetch``, or ``host`` is not a CPU spec.
     """
-    from .api import load_hardware
-
     cpu = load_hardware(host or DEFAULT_HOST)
     if getattr(cpu, "kind", None) != "cpu":
         raise ScenarioError(f"host: {cpu.name} is not a CPU spec")

@@ -3,20 +3,23 @@
 Peak memory is assumed non-decreasing in the batch size (the property tests check it), so an
 exponential search (1, 2, 4, ...) brackets the answer and a binary search finds it. Before any
 simulation, the resident bytes that do not depend on the batch (weights, gradients, master
-weights, optimizer state: :func:`simulator.api.memory_plan`) are checked against the capacity;
+weights, optimizer state: :func:`simulator.run.graphs.memory_plan`) are checked against the capacity;
 if they alone do not fit, the answer is 0 without running the engine. Every other probe is one
-:func:`simulator.api.run_scenario` (activation lifetimes depend on the schedule), memoized.
+:func:`simulator.run.device.run_scenario` (activation lifetimes depend on the schedule), memoized.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from .api import build_graph, load_hardware, load_workload, memory_plan, run_scenario
-from .errors import ScenarioError
-from .scenario import make_scenario
-from .spec.models import _DeviceBase
-from .workload.loader import MAX_BATCH, Workload
+from ..errors import ScenarioError
+from ..run.device import run_scenario
+from ..run.graphs import build_graph, memory_plan
+from ..scenario import make_scenario
+from ..spec.loader import load_hardware
+from ..spec.models import _DeviceBase
+from ..workload.loader import load_workload
+from ..workload.workload import MAX_BATCH, Workload
 
 __all__ = ["max_batch_size"]
 

@@ -1,0 +1,58 @@
+"""Command-line pieces shared by every subcommand: the parser class, the scenario flags and
+``--set KEY=VALUE`` what-ifs. The features' CLI modules (serving, sweep) import these; nothing
+imports :mod:`simulator.cli`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Sequence
+
+from .errors import InputError
+from .units import PRECISION_NAMES
+
+
+class CliParser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2), as every other bad input gets."""
+
+    def error(self, message: str) -> None:  # argparse exits 2 on bad usage too; keep one line
+        self.exit(2, f"error: {message}\n")
+
+
+def parse_overrides(items: Sequence[str] | None) -> dict:
+    """``["a.b=4000", "c=x"]`` -> ``{"a.b": 4000, "c": "x"}`` (values parsed as JSON when they are).
+
+    Raises:
+        InputError: an item without ``=``.
+
+    Example:
+        >>> parse_overrides(["memory.hbm.bandwidth_gbs=4000", "name=x"])
+        {'memory.hbm.bandwidth_gbs': 4000, 'name': 'x'}
+    """
+    out = {}
+    for item in items or ():
+        if "=" not in item:
+            raise InputError(f"--set: expected KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def add_scenario_args(p: argparse.ArgumentParser) -> None:
+    """The workload / hardware / shape / precision flags every run command shares."""
+    p.add_argument("--hardware", required=True, help="catalogue name or path to a YAML / SCALE-Sim .cfg file")
+    p.add_argument("--workload", required=True, help="zoo name or path to a .yaml / .onnx / SCALE-Sim .csv file")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--seq-len", type=int)
+    p.add_argument("--image-size", type=int)
+    p.add_argument("--precision", default="bf16", help=f"one of {', '.join(PRECISION_NAMES)}")
+    p.add_argument("--weight-precision", help="stored-weight format (weight-only quantization)")
+    p.add_argument("--no-fused-attention", action="store_true", help="materialise the attention score matrix")
+    p.add_argument("--power-cap-w", type=float, help="what-if power limit in watts")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="what-if spec override, e.g. memory.hbm.bandwidth_gbs=4000 (repeatable)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--format", choices=("json", "table"), default="table")

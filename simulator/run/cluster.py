@@ -1,0 +1,247 @@
+"""One step on many devices: the parallel plan (:mod:`simulator.parallel.plan`) played in the cluster
+engine (:mod:`simulator.engine.cluster`), reduced to a :class:`~simulator.result.SimulationResult`
+with per-device roles; and nccl-tests-style collective benchmarks on the same engine.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ..cost.base import CostOptions
+from ..cost.collectives import Collective, collective_time_s
+from ..cost.dispatch import check_supported, device_numerics
+from ..cost.peaks import matrix_flops_per_s
+from ..engine.cluster import ClusterTrace, run_cluster
+from ..errors import ScenarioError
+from ..parallel.layout import Parallelism, default_microbatches, microbatch_size, parse_parallelism
+from ..parallel.plan import ClusterPlan, Segment, StagePlan, build_plan
+from ..result import SimulationResult, busy_shares, step_summary
+from ..scenario import Mode, Scenario, Stack, fuses_pointwise
+from ..spec.loader import load_hardware
+from ..spec.models import _DeviceBase
+from ..spec.system import SystemSpec
+from ..trace import Trace
+from ..units import GIGA
+from ..workload.fusion import fuse_pointwise
+from ..workload.graph import ComputeGraph
+from ..workload.ops import OpKind
+from ..workload.workload import Workload
+from .gcpause import paused_gc
+from .placement import MAX_DEVICES, fabrics_for, implicit_system, kv_share
+
+__all__ = ["simulate_cluster", "collective_benchmark"]
+
+
+@paused_gc()
+def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scenario, *, devices: int,
+                     parallelism: Any = None, microbatches: int | None = None, symmetric: bool = True,
+                     fused_attention: bool = True, past_len: int = 0, logits: str = "all",
+                     kv_cache_bytes: float = 0.0, device_overrides: "dict | None" = None) -> SimulationResult:
+    """One training step or inference batch on ``devices`` devices (see :func:`simulator.simulate`).
+
+    ``sc.batch_size`` is the global batch (samples) over all data-parallel replicas; the result adds
+    ``bubble_fraction``, ``communication_time_s`` (s), ``scaling_efficiency`` and ``per_device``.
+    For LLM serving (inference only), ``past_len`` and ``logits`` shape a decode step as in
+    :func:`simulator.run.graphs.build_graph`, and ``kv_cache_bytes`` (the whole batch's KV cache, B) is
+    resident memory split over the devices: by data replica, pipeline stage and tensor rank, KV
+    heads replicated when tensor parallelism exceeds them (``tp > kv_heads``). ``device_overrides``
+    are what-if changes of a system spec's device (a device spec carries its own).
+
+    Raises:
+        ScenarioError: a device count outside 1..1,000,000, a bad parallelism layout or micro-batch
+            count, a batch that does not split, or more devices than the system holds; a KV cache
+            or past context in training.
+
+    Example:
+        >>> from simulator.scenario import make_scenario
+        >>> from simulator.spec.loader import load_hardware
+        >>> from simulator.workload.loader import load_workload
+        >>> sc = make_scenario(mode="training", batch_size=64, seq_len=512)
+        >>> r = simulate_cluster(load_workload("gpt2"), load_hardware("dgx-h100"), sc, devices=8,
+        ...                      parallelism="dp=4,tp=2")
+        >>> r.devices, r.fits_in_memory, 0 <= r.bubble_fraction < 1
+        (8, True, True)
+    """
+    if not isinstance(devices, int) or isinstance(devices, bool) or not 1 <= devices <= MAX_DEVICES:
+        raise ScenarioError(f"devices: must be an integer in 1..{MAX_DEVICES}, got {devices!r}")
+    system = target if isinstance(target, SystemSpec) else implicit_system(target, devices)
+    # a device spec given directly keeps its what-if overrides; a system names its device
+    hw = target if not isinstance(target, SystemSpec) else load_hardware(system.device, device_overrides)
+    p = parse_parallelism(parallelism, devices)
+    global_batch = sc.batch_size or wl.defaults.get("batch_size", 1)
+    m = microbatches or default_microbatches(global_batch, p)
+    if not isinstance(m, int) or m < 1:
+        raise ScenarioError(f"microbatches: must be a positive integer, got {m!r}")
+    if p.virtual_stages > 1 and m % p.pipeline:
+        raise ScenarioError(f"microbatches: the interleaved pipeline needs a multiple of pipeline ({p.pipeline}) "
+                            f"micro-batches per replica, got {m}")
+    mb = microbatch_size(global_batch, p, m)
+    if sc.mode == Mode.TRAINING and (past_len or kv_cache_bytes):
+        raise ScenarioError("past_len / kv_cache_bytes: a KV cache is for inference (decode steps), not training")
+    if sc.stack == Stack.EAGER:
+        raise ScenarioError("stack: the eager host's per-op dispatch is modelled for one device; use default "
+                            "or compiled with several devices")
+    fwd = wl.build(batch_size=mb, seq_len=sc.seq_len, image_size=sc.image_size, past_len=past_len, logits=logits)
+    if fuses_pointwise(sc):
+        fwd = fuse_pointwise(fwd)
+    options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)
+    numerics = device_numerics(hw, sc.precision, sc.weight_precision)
+    check_supported(hw, numerics)
+    requested = sc.precision
+    sc = sc.with_(precision=numerics.compute)  # what the device really computes and stores
+    plan = build_plan(fwd, hw, sc, p, m, mb, options=options)
+    if kv_cache_bytes:
+        plan = _with_kv_cache(plan, fwd, p, kv_cache_bytes)
+    fab = fabrics_for(system, p, devices)
+    training = sc.mode == Mode.TRAINING
+    ct = run_cluster(plan, fab, device_name=hw.name, training=training, symmetric=symmetric)
+    result = _cluster_result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options)
+    if requested != sc.precision:
+        result.summary["precision"] = requested.value
+        result.extra["effective_precision"] = sc.precision.value
+    return result
+
+
+def _with_kv_cache(plan: ClusterPlan, fwd: ComputeGraph, p: Parallelism, kv_cache_bytes: float) -> ClusterPlan:
+    """``plan`` with each device's share of the KV cache added to its resident memory."""
+    attn = [fwd.op(n) for n in fwd.order if fwd.op(n).kind == OpKind.ATTENTION]
+    kv_heads = dict(attn[0].attrs).get("kv_heads", dict(attn[0].attrs).get("heads", 1)) if attn else p.tensor
+    per_device = kv_cache_bytes * kv_share(p, kv_heads)
+    stages = tuple(replace(st, static_bytes={**st.static_bytes, "kv_cache": per_device}) for st in plan.stages)
+    return replace(plan, stages=stages)
+
+
+def _ideal_step_s(hw: _DeviceBase, sc: Scenario, fwd: ComputeGraph, global_batch: int, devices: int,
+                  options: CostOptions) -> float:
+    """Perfect scaling: one device's time per sample (no communication) x global batch / devices."""
+    one = build_plan(fwd, hw, sc, Parallelism(), 1, fwd.meta["batch_size"], options=options)
+    st = one.stages[0]
+    per_mb = sum(s.duration_s for s in st.forward + st.backward if s.collective is None)
+    opt = sum(s.duration_s for s in st.optimizer if s.collective is None)
+    return (per_mb * global_batch / fwd.meta["batch_size"] + opt) / devices
+
+
+def _rank_static_bytes(plan: ClusterPlan, p: Parallelism, rank: int) -> dict[str, float]:
+    """Resident bytes by category of pipeline rank ``rank``: its model chunks' together."""
+    out: dict[str, float] = {}
+    for x in range(rank, p.chunks, p.pipeline):
+        for k, v in plan.stages[x].static_bytes.items():
+            out[k] = out.get(k, 0.0) + v
+    return out
+
+
+def _roles(hw: _DeviceBase, p: Parallelism, plan: ClusterPlan, ct: ClusterTrace, copies: int) -> list[dict[str, Any]]:
+    """One row per simulated device (or pipeline stage standing for ``copies`` devices)."""
+    step = ct.end_s
+    rows = []
+    for st in ct.stats:
+        static = _rank_static_bytes(plan, p, st.stage)
+        rows.append({"role": f"stage {st.stage}" if copies > 1 else st.name, "device": st.name,
+                     "count": copies, "peak_memory_bytes": st.ledger.peak, "peak_memory_time_s": st.ledger.peak_time_s,
+                     "fits_in_memory": st.ledger.peak <= hw.main_memory.capacity_bytes, "busy_s": st.busy_s,
+                     "idle_s": max(0.0, step - st.busy_s), "communication_s": st.link_busy_s,
+                     "exposed_communication_s": st.comm_blocking_s,
+                     "memory_breakdown": {**static, "activations": st.ledger.peak - sum(static.values())}})
+    return rows
+
+
+def _energy_j(hw: _DeviceBase, system: SystemSpec, ct: ClusterTrace, copies: int, nodes: int) -> float:
+    """Energy of the step (J): every device's idle and dynamic energy, links, and the nodes' overhead."""
+    step = ct.end_s
+    energy = 0.0
+    for st in ct.stats:
+        link_energy = sum(e.energy_j for e in ct.events if e.device == st.name and e.track != "compute")
+        energy += (hw.power.idle_w * step + st.energy_dynamic_j + link_energy) * copies
+    return energy + system.node_overhead_w * nodes * step
+
+
+def _cluster_result(wl: Workload, hw: _DeviceBase, system: SystemSpec, sc: Scenario, p: Parallelism,
+                    plan: ClusterPlan, ct: ClusterTrace, fwd: ComputeGraph, global_batch: int, devices: int,
+                    options: CostOptions) -> SimulationResult:
+    step = ct.end_s
+    copies = devices // p.pipeline if len(ct.stats) == p.pipeline else 1
+    roles = _roles(hw, p, plan, ct, copies)
+    fits = all(r["fits_in_memory"] for r in roles)
+    worst = max(ct.stats, key=lambda st: st.ledger.peak)  # the first of equal peaks
+    static_w = _rank_static_bytes(plan, p, worst.stage)
+    peak = worst.ledger.peak
+    bubble = sum((st.wait_s + (step - st.end_s)) / step if step > 0 else 0.0 for st in ct.stats)
+    bubble /= max(1, len(ct.stats))
+    nodes = system.nodes_for(devices)
+    ideal = _ideal_step_s(hw, sc, fwd, global_batch, devices, options) if step > 0 else 0.0
+    shares = busy_shares(ct.events, interconnect_s=sum(st.comm_blocking_s for st in ct.stats))
+    breakdown = {**static_w, "activations": max(0.0, peak - sum(static_w.values()))}
+    summary = step_summary(
+        wl, sc, fwd, hardware=system.name, kind=hw.kind, batch_size=global_batch, step_s=step, peak_bytes=peak,
+        capacity_bytes=hw.main_memory.capacity_bytes, breakdown=breakdown,
+        energy_j=_energy_j(hw, system, ct, copies, nodes), idle_w=0.0,
+        tdp_w=hw.power.tdp_w * devices + system.node_overhead_w * nodes,
+        throttled_fraction=_throttled_fraction(ct, step), shares=shares,
+        total_flops=sum(e.flops for e in ct.events if e.track == "compute") * copies,
+        peak_flops_per_s=matrix_flops_per_s(hw, sc.precision) * devices, op_count=len(fwd), devices=devices)
+    extra = {"bubble_fraction": bubble, "communication_time_s": max((st.comm_blocking_s for st in ct.stats), default=0.0),
+             "scaling_efficiency": min(1.0, ideal / step) if step > 0 else 0.0,
+             "parallelism": {"data": p.data, "tensor": p.tensor, "pipeline": p.pipeline, "expert": p.expert,
+                             "zero_stage": p.zero_stage, "schedule": p.schedule,
+                             "sequence_parallel": p.sequence_parallel, "tp_overlap": p.tp_overlap,
+                             "virtual_stages": p.virtual_stages},
+             "microbatches": plan.microbatches, "microbatch_size": plan.microbatch_size, "nodes": nodes,
+             "per_device": roles, "oom_at_s": worst.ledger.peak_time_s if not fits else None}
+    trace = Trace(events=ct.events, memory=ct.memory, end_s=step, peak_bytes=peak)
+    return SimulationResult(summary=summary, memory_breakdown=breakdown, bottleneck_shares=shares, trace=trace,
+                            extra=extra)
+
+
+def _throttled_fraction(ct: ClusterTrace, step: float) -> float:
+    """Share of the step the most throttled device spent stretched by its power cap."""
+    if step <= 0:
+        return 0.0
+    per_device: dict[str, float] = {}
+    for e in ct.events:
+        per_device[e.device] = per_device.get(e.device, 0.0) + e.throttled_s
+    return min(1.0, max(per_device.values(), default=0.0) / step)
+
+
+def collective_benchmark(hardware: "str | SystemSpec | _DeviceBase", *, collective: str = "all_reduce",
+                         nbytes: float, devices: int | None = None) -> dict[str, float]:
+    """Play one collective among ``devices`` data-parallel ranks in the engine, like nccl-tests.
+
+    Returns ``time_s``, ``algbw_gbs`` (S / t) and ``busbw_gbs`` (nccl-tests' bus bandwidth: all-reduce
+    x 2(n-1)/n, all-gather / reduce-scatter x (n-1)/n, p2p x 1), in decimal GB/s.
+
+    Raises:
+        ScenarioError: unknown collective, non-positive size or device count.
+
+    Example:
+        >>> r = collective_benchmark("dgx-h100", nbytes=2**30)
+        >>> 300 < r["busbw_gbs"] < 450
+        True
+    """
+    try:
+        kind = Collective(collective)
+    except ValueError:
+        raise ScenarioError(f"collective: unknown {collective!r}; choose one of "
+                            f"{', '.join(c.value for c in Collective)}") from None
+    if not nbytes > 0 or nbytes > 1e15:
+        raise ScenarioError(f"nbytes: must be in (0, 1e15], got {nbytes!r}")
+    target = load_hardware(hardware)
+    n = devices or (target.devices_per_node * (target.max_nodes or 1) if isinstance(target, SystemSpec) else 2)
+    if not isinstance(n, int) or n < 2 or n > MAX_DEVICES:
+        raise ScenarioError(f"devices: a collective needs 2..{MAX_DEVICES} devices, got {n!r}")
+    system = target if isinstance(target, SystemSpec) else implicit_system(target, n)
+    p = Parallelism(data=n)
+    fab = fabrics_for(system, p, n)
+    if kind == Collective.P2P:
+        # sendrecv: every rank sends to its neighbour at once; each uses its own link once
+        link = fab.intra if fab.groups["dp"].nodes == 1 or fab.inter is None else fab.inter
+        t = collective_time_s(kind, n=2, nbytes=nbytes, link=link)
+        return {"time_s": t, "algbw_gbs": nbytes / t / GIGA, "busbw_gbs": nbytes / t / GIGA, "devices": n}
+    stage = StagePlan(stage=0, forward=(Segment(collective=kind, group="dp", nbytes=nbytes, label=kind.value),),
+                      backward=(), optimizer=(), static_bytes={}, activation_bytes_per_microbatch=0.0,
+                      boundary_bytes=0.0, params=0.0)
+    ct = run_cluster(ClusterPlan(stages=(stage,), parallelism=p, microbatches=1, microbatch_size=1), fab,
+                     device_name=system.device, training=False)
+    t = ct.end_s
+    factor = {Collective.ALL_REDUCE: 2 * (n - 1) / n, Collective.ALL_GATHER: (n - 1) / n,
+              Collective.REDUCE_SCATTER: (n - 1) / n, Collective.ALL_TO_ALL: (n - 1) / n}[kind]
+    return {"time_s": t, "algbw_gbs": nbytes / t / GIGA, "busbw_gbs": nbytes / t / GIGA * factor, "devices": n}

@@ -1,0 +1,252 @@
+"""One step on one device: the graph, its op costs, the SimPy run (:mod:`simulator.engine.run`) and
+the step summary. What :func:`simulator.simulate` does when one device holds the whole model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..cost.base import CostOptions, Numerics, OpCost
+from ..cost.dispatch import check_supported, device_numerics, op_cost
+from ..cost.peaks import matrix_flops_per_s
+from ..engine.run import Deadline, DeviceRun, WeightStream, run_device
+from ..errors import ScenarioError
+from ..result import SimulationResult, busy_shares, step_summary
+from ..scenario import EAGER_DISPATCH_US, Mode, Scenario, Stack
+from ..spec.models import _DeviceBase
+from ..trace import Trace
+from ..units import GIGA, PICO
+from ..workload.graph import ComputeGraph
+from ..workload.ops import OpKind
+from ..workload.workload import Workload
+from .gcpause import paused_gc
+from .graphs import build_graph, memory_plan
+
+__all__ = ["run_scenario", "make_deadline", "PARAM_CACHE_FRACTION"]
+
+# Share of an SRAM-only device's memory that holds cached parameters; the rest is activations.
+# The Edge TPU keeps MobileNet v1 (4.2 MB) and Inception v1 (6.6 MB) entirely on its 8 MB
+# (Coral "Edge TPU compiler" docs: parameter data caching), so most of the memory goes to weights.
+PARAM_CACHE_FRACTION = 0.85
+
+
+def make_deadline(time_limit_s: float | None) -> Deadline | None:
+    """The :class:`~simulator.engine.run.Deadline` of a ``time_limit_s`` argument (None: no limit).
+
+    Raises:
+        ScenarioError: not a positive, finite number of seconds.
+
+    Example:
+        >>> make_deadline(None) is None, make_deadline(60.0) is not None
+        (True, True)
+    """
+    if time_limit_s is None:
+        return None
+    if isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float)) or not 0 < time_limit_s < 1e9:
+        raise ScenarioError(f"time_limit_s: must be a number of seconds in (0, 1e9), got {time_limit_s!r}")
+    return Deadline.after(float(time_limit_s))
+
+
+def dispatch_s(sc: Scenario) -> float:
+    """Host time per op of the scenario's stack, in s (0 unless eager).
+
+    Example:
+        >>> from simulator.scenario import make_scenario
+        >>> dispatch_s(make_scenario()), round(dispatch_s(make_scenario(stack="eager", dispatch_us=10)), 12)
+        (0.0, 1e-05)
+    """
+    if sc.stack != Stack.EAGER:
+        return 0.0
+    return (EAGER_DISPATCH_US if sc.dispatch_us is None else sc.dispatch_us) * 1e-6
+
+
+def op_costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, options: CostOptions,
+             deadline: Deadline | None = None) -> dict[str, OpCost]:
+    """The cost of every op of ``graph`` (ops that differ only in name share one computation).
+
+    Raises:
+        SimulationTimeout: ``deadline`` passed (checked every 256 ops).
+    """
+    cache: dict[Any, OpCost] = {}
+    out: dict[str, OpCost] = {}
+    for i, name in enumerate(graph.order):
+        if deadline is not None and i % 256 == 0:
+            deadline.check("computing op costs")
+        op = graph.op(name)
+        key = replace(op, name="", layer="")
+        if key not in cache:
+            cache[key] = op_cost(op, hw, numerics, options)
+        out[name] = cache[key]
+    return out
+
+
+def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int = 0, logits: str = "all",
+                 extra_static_bytes: float = 0.0, deadline: Deadline | None = None) -> SimulationResult:
+    """Simulate a validated scenario on one device; ``extra_static_bytes`` adds resident data (KV cache).
+
+    A device without a path for the requested precision computes and stores its fallback; the
+    summary keeps the requested precision and ``extra["effective_precision"]`` says what ran.
+
+    Raises:
+        SimulationTimeout: ``deadline`` passed (checked between phases and in the event loop).
+        InfeasibleError: the device cannot run the scenario's precision.
+        ScenarioError: a pipelined FPGA dataflow on a device that is not an FPGA.
+
+    Example:
+        >>> from simulator.scenario import make_scenario
+        >>> from simulator.spec.loader import load_hardware
+        >>> from simulator.workload.loader import load_workload
+        >>> sc = make_scenario(mode="inference", batch_size=8)
+        >>> r = run_scenario(load_workload("resnet50"), load_hardware("nvidia-h100-sxm"), sc)
+        >>> r.summary["batch_size"], r.fits_in_memory, r.step_time_s > 0
+        (8, True, True)
+    """
+    numerics = device_numerics(hw, sc.precision, sc.weight_precision)
+    check_supported(hw, numerics)
+    if numerics.compute == sc.precision:
+        return _run_scenario(wl, hw, sc, past_len=past_len, logits=logits, extra_static_bytes=extra_static_bytes,
+                             deadline=deadline)
+    result = _run_scenario(wl, hw, sc.with_(precision=numerics.compute), past_len=past_len, logits=logits,
+                           extra_static_bytes=extra_static_bytes, deadline=deadline)
+    result.summary["precision"] = sc.precision.value
+    result.extra["effective_precision"] = numerics.compute.value
+    return result
+
+
+@dataclass(frozen=True)
+class _Residency:
+    """Where a step's weights live: on chip, in main memory, or partly streamed over the host link."""
+
+    weights_on_chip: bool
+    stream: WeightStream | None = None
+    streamed_bytes: float = 0.0
+
+
+def _residency(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, weight_bytes: float) -> _Residency:
+    capacity = hw.main_memory.capacity_bytes
+    on_chip = hw.memory[-2].capacity_bytes if len(hw.memory) >= 2 else 0.0
+    weights_on_chip = hw.kind in ("fpga", "asic") and weight_bytes <= on_chip
+    # an SRAM-only device caches parameters in what its activations leave free (the largest op's
+    # inputs and outputs, with headroom), up to PARAM_CACHE_FRACTION of the memory
+    act_need = 1.5 * max((graph.op(n).input_elems + graph.op(n).output_elems for n in graph.order), default=0.0) \
+        * numerics.act_bytes
+    cache_budget = max(0.0, min(PARAM_CACHE_FRACTION * capacity, capacity - act_need))
+    if not (hw.weights_stream_from_host and hw.host_link is not None and weight_bytes > cache_budget):
+        return _Residency(weights_on_chip=weights_on_chip)
+    # like the Edge TPU compiler: cache parameters in order while they fit, stream the rest over
+    # the host link on every pass
+    link = hw.host_link
+    resident, streamed = 0.0, {}
+    for n in graph.order:
+        b = graph.op(n).weight_read_elems * numerics.weight_bytes
+        if resident + b <= cache_budget:
+            resident += b
+        else:
+            streamed[n] = b
+    ws = WeightStream(bytes_by_op=streamed, bandwidth_bps=link.bandwidth_gbs * GIGA,
+                      latency_s=link.latency_us * 1e-6, energy_j_per_byte=link.energy_pj_per_byte * PICO)
+    return _Residency(weights_on_chip=True, stream=ws, streamed_bytes=weight_bytes - resident)
+
+
+@paused_gc()
+def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int, logits: str,
+                  extra_static_bytes: float, deadline: Deadline | None) -> SimulationResult:
+    numerics = Numerics(compute=sc.precision, weights=sc.weights)
+    check_supported(hw, numerics)
+    if deadline is not None:
+        deadline.check("loading the inputs")
+    if sc.fpga_dataflow == "pipelined":
+        return _run_pipelined_fpga(wl, hw, sc, numerics)
+    fwd, graph = build_graph(wl, sc, past_len=past_len, logits=logits)
+    if deadline is not None:
+        deadline.check("building the graph")
+    plan = memory_plan(fwd, sc)
+    where = _residency(graph, hw, numerics, plan["weights"])
+    options = CostOptions(fused_attention=sc.fused_attention, weights_on_chip=where.weights_on_chip,
+                          power_cap_w=sc.power_cap_w)
+    costs = op_costs(graph, hw, numerics, options, deadline)
+    act = numerics.act_bytes
+    out_bytes = {n: graph.op(n).output_elems * act for n in graph.order}
+    scratch = {n: (graph.op(n).scratch_elems * act if graph.op(n).kind == OpKind.ATTENTION and not sc.fused_attention
+                   else 0.0) for n in graph.order}
+    static = sum(plan.values()) + extra_static_bytes - where.streamed_bytes
+    once = frozenset(n for n in graph.order if graph.op(n).kind == OpKind.OPTIMIZER)
+    repeat = sc.grad_accumulation if sc.mode == Mode.TRAINING else 1
+    trace = run_device(DeviceRun(device=f"{hw.name}:0", graph=graph, costs=costs, out_bytes=out_bytes,
+                                 scratch_bytes=scratch, static_bytes=static, repeat=repeat,
+                                 once_at_end=once, weight_stream=where.stream, startup_s=_startup_s(hw, sc),
+                                 deadline=deadline, dispatch_s=dispatch_s(sc)))
+    breakdown = dict(plan)
+    if extra_static_bytes:
+        breakdown["kv_cache"] = extra_static_bytes
+    result = _summarise(wl, hw, sc, fwd, graph, trace, breakdown, static)
+    result.extra["energy_breakdown_j"] = _energy_breakdown(graph, costs, trace, hw, once, repeat)
+    return result
+
+
+def _energy_breakdown(graph: ComputeGraph, costs: dict[str, OpCost], trace: Trace, hw: _DeviceBase,
+                      once: frozenset, repeat: int) -> dict[str, float]:
+    """Energy of the step (J) by where it was spent: idle power, active power while ops run,
+    arithmetic, each memory level, links."""
+    out = {"idle": hw.power.idle_w * trace.end_s, "active": 0.0, "compute": 0.0}
+    for level in hw.memory:
+        out[level.name] = 0.0
+    for n in graph.order:
+        c = costs[n]
+        times = 1 if n in once else repeat
+        levels = sum(c.energy_by_level_j.values())
+        out["compute"] += (c.dynamic_energy_j - levels) * times
+        for name, e in c.energy_by_level_j.items():
+            out[name] += e * times
+    links = sum(e.energy_j for e in trace.events if e.track != "compute")
+    if links:
+        out["host_link"] = links
+    return out
+
+
+def _startup_s(hw: _DeviceBase, sc: Scenario) -> float:
+    return hw.compute.reconfiguration_s if sc.cold_start and hw.kind == "fpga" else 0.0
+
+
+def _run_pipelined_fpga(wl: Workload, hw: _DeviceBase, sc: Scenario, numerics: Numerics) -> SimulationResult:
+    """Layer-pipelined FPGA: one batch-1 pass per sample, every op on its own DSPs, passes overlapping."""
+    from ..cost.fpga_pipeline import pipelined_costs
+
+    if hw.kind != "fpga":
+        raise ScenarioError(f"fpga_dataflow: 'pipelined' needs an FPGA, {hw.name} is a {hw.kind}")
+    batch = sc.batch_size or wl.defaults.get("batch_size", 1)
+    one = sc.with_(batch_size=1)
+    fwd, graph = build_graph(wl, one)
+    options = CostOptions(fused_attention=sc.fused_attention, weights_on_chip=True, power_cap_w=sc.power_cap_w)
+    costs, ii = pipelined_costs(graph, hw, numerics, options)
+    plan = memory_plan(fwd, one)
+    act = numerics.act_bytes
+    trace = run_device(DeviceRun(device=f"{hw.name}:0", graph=graph, costs=costs,
+                                 out_bytes={n: graph.op(n).output_elems * act for n in graph.order},
+                                 scratch_bytes={n: 0.0 for n in graph.order}, static_bytes=sum(plan.values()),
+                                 repeat=batch, spatial=True, startup_s=_startup_s(hw, sc)))
+    result = _summarise(wl, hw, sc, fwd, graph, trace, dict(plan), sum(plan.values()))
+    result.extra["initiation_interval_s"] = ii
+    result.extra["fpga_dataflow"] = "pipelined"
+    return result
+
+
+def _summarise(wl: Workload, hw: _DeviceBase, sc: Scenario, fwd: ComputeGraph, graph: ComputeGraph, trace: Trace,
+               breakdown: dict[str, float], static: float) -> SimulationResult:
+    step = trace.end_s
+    peak = trace.peak_bytes
+    breakdown["activations"] = max(0.0, peak - static)
+    shares = busy_shares(trace.events, end_s=step,
+                         idle_is_host=dispatch_s(sc) > 0 or any(e.track == "host_link" for e in trace.events))
+    dynamic = sum(e.energy_j for e in trace.events)
+    throttled = sum(e.throttled_s for e in trace.events)
+    summary = step_summary(
+        wl, sc, fwd, hardware=hw.name, kind=hw.kind, batch_size=sc.batch_size or wl.defaults.get("batch_size", 1),
+        step_s=step, peak_bytes=peak, capacity_bytes=hw.main_memory.capacity_bytes, breakdown=breakdown,
+        energy_j=hw.power.idle_w * step + dynamic, idle_w=hw.power.idle_w, tdp_w=hw.power.tdp_w,
+        throttled_fraction=throttled / step if step > 0 else 0.0, shares=shares,
+        total_flops=sum(e.flops for e in trace.events if e.track == "compute"),
+        peak_flops_per_s=matrix_flops_per_s(hw, sc.precision), op_count=len(graph), devices=1)
+    result = SimulationResult(summary=summary, memory_breakdown=breakdown, bottleneck_shares=shares, trace=trace)
+    result.extra["stack"] = sc.stack.value
+    return result

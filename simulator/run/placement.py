@@ -1,0 +1,187 @@
+"""Where a model copy runs: one device, or several devices of a system spec (or of one device spec
+over its own links) with a parallel layout; and how a layout's groups map onto the system's fabrics.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..cost.collectives import LinkModel
+from ..engine.cluster import Fabrics, GroupShape
+from ..errors import ScenarioError
+from ..parallel.layout import Parallelism, parse_parallelism
+from ..spec.loader import load_hardware
+from ..spec.models import LinkKind, _DeviceBase
+from ..spec.system import DEFAULT_LINK_EFFICIENCY, Fabric, SystemSpec
+from ..units import PICO, GIGA
+from ..workload.workload import Workload
+
+__all__ = ["MAX_DEVICES", "Placement", "placement", "load_target", "kv_share", "implicit_system", "fabrics_for"]
+
+MAX_DEVICES = 1_000_000
+
+
+def load_target(hardware: Any, overrides: "dict | None") -> tuple[Any, dict | None]:
+    """(device or system spec, overrides of a system's device): ``device.``-prefixed keys of
+    ``overrides`` change the device a system is built of (``{"device.memory.hbm.bandwidth_gbs":
+    4000}`` on ``dgx-h100``); the other keys change the spec itself.
+
+    Raises:
+        SpecError: a bad file, name or override; ScenarioError: ``device.`` keys on a device spec.
+
+    Example:
+        >>> sys_, dev = load_target("dgx-h100", {"device.memory.hbm.bandwidth_gbs": 4000})
+        >>> sys_.name, dev
+        ('dgx-h100', {'memory.hbm.bandwidth_gbs': 4000})
+    """
+    own = {k: v for k, v in (overrides or {}).items() if not str(k).startswith("device.")}
+    dev = {str(k)[len("device."):]: v for k, v in (overrides or {}).items() if str(k).startswith("device.")}
+    target = load_hardware(hardware, own or None)
+    if dev and not isinstance(target, SystemSpec):
+        raise ScenarioError(f"overrides: 'device.' keys change a system's device; {target.name} is a device spec, "
+                            "so give its fields directly (e.g. memory.hbm.bandwidth_gbs)")
+    return target, dev or None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one copy of a model runs: one device, or ``devices`` devices of a system (or of one
+    device spec over its own links) with a parallel layout. Built by :func:`placement`.
+
+    ``device`` is the device spec with its what-ifs; ``target`` what
+    :func:`simulator.run.cluster.simulate_cluster` takes; :func:`simulator.run.step.run_placed` runs a step here.
+    """
+
+    device: _DeviceBase
+    target: Any = None
+    devices: int = 1
+    parallelism: Parallelism | None = None
+    device_overrides: dict | None = None
+    microbatches: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The device's name, or the system's (``nvidia-h100-sxm-x2`` for two H100 over NVLink)."""
+        if self.target is None:
+            return self.device.name
+        return self.target.name if isinstance(self.target, SystemSpec) else f"{self.device.name}-x{self.devices}"
+
+    def kv_share(self, wl: Workload) -> float:
+        """Share of a model copy's KV cache one device holds (see :func:`kv_share`)."""
+        if self.parallelism is None:
+            return 1.0
+        params = wl.params
+        kv_heads = (getattr(params, "kv_heads", None) or getattr(params, "heads", None)) if params else None
+        return kv_share(self.parallelism, kv_heads or self.parallelism.tensor)
+
+
+def kv_share(p: Parallelism, kv_heads: int) -> float:
+    """Share of the whole KV cache one device holds: split over data replicas, pipeline stages and
+    tensor ranks, each KV head replicated on ``tensor / kv_heads`` ranks when they outnumber the heads.
+
+    Example:
+        >>> kv_share(Parallelism(tensor=2), 8), kv_share(Parallelism(tensor=16), 8)   # Llama 3 8B: 8 KV heads
+        (0.5, 0.125)
+    """
+    return max(1.0, p.tensor / kv_heads) / p.devices
+
+
+def placement(hardware: Any, overrides: "dict | None" = None, *, devices: int | None = None, parallelism: Any = None,
+              microbatches: int | None = None, one_copy: bool = False) -> Placement:
+    """Resolve ``hardware`` (+ what-ifs) and a device count / layout into a :class:`Placement`.
+
+    One device unless ``hardware`` is a system spec (default: all its devices), ``devices > 1`` or a
+    ``parallelism`` is given. With no layout the devices run data parallel, or, for ``one_copy``
+    (one served model copy: generation and serving replicas), tensor parallel over all of them.
+
+    Raises:
+        SpecError, ScenarioError: a bad name, override or layout.
+
+    Example:
+        >>> pl = placement("nvidia-h100-sxm", devices=2, parallelism="tp=2")
+        >>> pl.name, pl.parallelism.tensor
+        ('nvidia-h100-sxm-x2', 2)
+    """
+    target, device_overrides = load_target(hardware, overrides)
+    if not (isinstance(target, SystemSpec) or (devices or 1) > 1 or parallelism is not None):
+        return Placement(device=target)
+    n = devices or (target.devices_per_node * (target.max_nodes or 1) if isinstance(target, SystemSpec) else 1)
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_DEVICES:
+        raise ScenarioError(f"devices: must be an integer in 1..{MAX_DEVICES}, got {n!r}")
+    device = load_hardware(target.device, device_overrides) if isinstance(target, SystemSpec) else target
+    if parallelism is None and one_copy:
+        parallelism = {"tensor": n}
+    return Placement(device=device, target=target, devices=n, parallelism=parse_parallelism(parallelism, n),
+                     device_overrides=device_overrides, microbatches=microbatches)
+
+
+def implicit_system(hw: _DeviceBase, devices: int) -> SystemSpec:
+    """One node of ``devices`` copies of ``hw`` over the device's own first declared link
+    (NVLink, ICI, NeuronLink, UPI...), or its host link (a PCIe tree) if it declares none.
+
+    A PCIe tree shares the host link: each of more than 2 devices gets ``bandwidth_gbs / (devices / 2)``.
+
+    Raises:
+        ScenarioError: the device declares no link at all.
+
+    Example:
+        >>> s = implicit_system(load_hardware("nvidia-h100-sxm"), 8)
+        >>> s.name, s.intra_node.topology, s.intra_node.bandwidth_gbs
+        ('nvidia-h100-sxm-x8', 'switch', 450.0)
+        >>> implicit_system(load_hardware("nvidia-l4"), 4).intra_node.topology     # no NVLink: PCIe
+        'pcie_tree'
+    """
+    link = hw.links[0] if hw.links else hw.host_link
+    if link is None:
+        raise ScenarioError(f"devices: {hw.name} declares no links to connect {devices} devices")
+    topology = {LinkKind.ICI: "torus", LinkKind.PCIE: "pcie_tree", LinkKind.USB: "pcie_tree"}.get(link.kind, "switch")
+    if link.peer_links > 1:
+        topology = "mesh"
+    bw = link.bandwidth_gbs / (devices / 2 if topology == "pcie_tree" and devices > 2 else 1)
+    fabric = Fabric(topology=topology, link=link.kind, bandwidth_gbs=bw, latency_us=link.latency_us,
+                    energy_pj_per_byte=link.energy_pj_per_byte, efficiency=DEFAULT_LINK_EFFICIENCY,
+                    peer_links=link.peer_links, source=link.source)
+    return SystemSpec(name=f"{hw.name}-x{devices}", display_name=f"{devices} x {hw.display_name}", vendor=hw.vendor,
+                      kind="system", device=hw.name, devices_per_node=devices, max_nodes=1, intra_node=fabric,
+                      source=f"implicit node over {hw.name}'s {link.name} link")
+
+
+def _link(f: Fabric) -> LinkModel:
+    return LinkModel(bandwidth_bps=f.bandwidth_gbs * GIGA * f.efficiency / f.oversubscription,
+                     latency_s=f.latency_us * 1e-6, peer_links=f.peer_links)
+
+
+def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
+    """Map the tensor, data and expert groups and the pipeline hops onto the system's two fabrics.
+
+    Ranks are ordered tensor fastest, then data, then pipeline (Megatron's order). Link bandwidths
+    in the result are effective B/s (declared GB/s x efficiency / oversubscription), latencies in s.
+
+    Raises:
+        ScenarioError: more devices than the system holds (nodes x devices per node), or more than
+            one node's worth on a system without an inter-node network.
+
+    Example:
+        >>> f = fabrics_for(load_hardware("h100-ib-cluster-1024"), Parallelism(data=16, tensor=8, pipeline=8), 1024)
+        >>> f.groups["tp"], f.groups["dp"], f.pipeline_link     # TP inside a node, DP across nodes
+        (GroupShape(intra=8, nodes=1), GroupShape(intra=1, nodes=16), 'inter')
+    """
+    per_node = min(system.devices_per_node, devices)
+    if system.inter_node is None and devices > system.devices_per_node:
+        raise ScenarioError(f"devices: {system.name} has {system.devices_per_node} devices per node and no "
+                            f"inter-node network; asked for {devices}")
+    if system.max_nodes and system.nodes_for(devices) > system.max_nodes and system.max_nodes > 1:
+        raise ScenarioError(f"devices: {system.name} has at most {system.max_nodes} nodes "
+                            f"({system.max_nodes * system.devices_per_node} devices); asked for {devices}")
+    tp = GroupShape(p.tensor, 1) if p.tensor <= per_node else GroupShape(per_node, -(-p.tensor // per_node))
+    dp_local = max(1, min(p.data, per_node // p.tensor)) if p.tensor < per_node else 1
+    dp = GroupShape(dp_local, -(-p.data // dp_local))
+    ep_local = min(p.expert, dp_local)
+    ep = GroupShape(ep_local, -(-p.expert // ep_local))
+    pipeline_link = "inter" if (p.tensor * p.data >= per_node and system.inter_node is not None
+                                and devices > per_node) else "intra"
+    inter = system.inter_node
+    return Fabrics(intra=_link(system.intra_node), inter=_link(inter) if inter else None,
+                   intra_energy_j_per_byte=system.intra_node.energy_pj_per_byte * PICO,
+                   inter_energy_j_per_byte=(inter.energy_pj_per_byte if inter else 0.0) * PICO,
+                   groups={"tp": tp, "dp": dp, "ep": ep}, pipeline_link=pipeline_link)
