@@ -6,6 +6,8 @@ its phases, each holding the links of every member for its duration, so collecti
 link queue behind each other. With ``symmetric=True`` only one device per pipeline stage is
 simulated: its tensor- and data-parallel peers do identical work at identical times, so their
 collectives are played by the representative alone with the full group size in the cost formula.
+:class:`ClusterSim` holds the environment and those resources, its processes are methods;
+:func:`run_cluster` is the entry point.
 """
 from __future__ import annotations
 
@@ -56,7 +58,7 @@ class Fabrics:
 @dataclass
 class DeviceStats:
     """What one simulated device did: busy, blocked-on-communication, link-busy and waiting time (s),
-    end (s), dynamic energy (J) and its memory ledger."""
+    end (s), dynamic energy (J) and its memory ledger (set by :class:`ClusterSim`)."""
 
     name: str
     stage: int
@@ -179,6 +181,210 @@ def interleaved_schedule(stage: int, stages: int, chunks_per_stage: int, microba
     return out
 
 
+Coord = tuple[int, int, int]  # (data-parallel rank, tensor-parallel rank, pipeline stage)
+
+
+class ClusterSim:
+    """One step of a cluster plan as SimPy processes over per-device compute and link resources.
+
+    Simulated devices are ``coords``: one per pipeline stage when ``symmetric``, else every
+    (data, tensor, stage) coordinate. Start :meth:`device` for each coordinate as a process, run
+    ``env``, then read :meth:`trace`; :func:`run_cluster` does exactly that.
+
+    Example:
+        >>> from simulator.parallel import Parallelism
+        >>> from simulator.plan import StagePlan
+        >>> fab = Fabrics(intra=LinkModel(bandwidth_bps=1e11, latency_s=0.0), inter=None,
+        ...               intra_energy_j_per_byte=0.0, inter_energy_j_per_byte=0.0,
+        ...               groups={"tp": GroupShape(1, 1), "dp": GroupShape(2, 1), "ep": GroupShape(1, 1)},
+        ...               pipeline_link="intra")
+        >>> stage = StagePlan(stage=0, forward=(Segment(duration_s=0.002, label="fc"),), backward=(),
+        ...                   optimizer=(), static_bytes={}, activation_bytes_per_microbatch=0.0,
+        ...                   boundary_bytes=0.0, params=0.0)
+        >>> plan = ClusterPlan(stages=(stage,), parallelism=Parallelism(data=2), microbatches=2, microbatch_size=1)
+        >>> env = simpy.Environment()
+        >>> sim = ClusterSim(env, plan, fab, device_name="gpu", training=False, symmetric=False)
+        >>> for c in sim.coords:
+        ...     _ = env.process(sim.device(c))
+        >>> env.run()
+        >>> [(e.device, e.name, e.end_s) for e in sim.trace().events][:2]
+        [('gpu[dp0,tp0,pp0]', 'F0 fc', 0.002), ('gpu[dp1,tp0,pp0]', 'F0 fc', 0.002)]
+    """
+
+    def __init__(self, env: simpy.Environment, plan: ClusterPlan, fab: Fabrics, *, device_name: str,
+                 training: bool, symmetric: bool = True) -> None:
+        p = plan.parallelism
+        self.env, self.plan, self.fab, self.training = env, plan, fab, training
+        self.coords: list[Coord] = [(0, 0, s) for s in range(p.pipeline)] if symmetric else \
+            [(d, t, s) for s in range(p.pipeline) for d in range(p.data) for t in range(p.tensor)]
+        self.names = {c: f"{device_name}[dp{c[0]},tp{c[1]},pp{c[2]}]" for c in self.coords}
+        self.compute = {c: simpy.Resource(env, 1) for c in self.coords}
+        self.links = {c: {"intra": simpy.Resource(env, 1), "inter": simpy.Resource(env, 1)} for c in self.coords}
+        self.stats = {c: DeviceStats(name=self.names[c], stage=c[2],
+                                     ledger=MemoryLedger(self.names[c], static_bytes=self._static_bytes(c[2])))
+                      for c in self.coords}
+        self.events: list[TraceEvent] = []
+        self._barrier: dict[tuple, list] = {}  # (group, members, task) -> [arrived, all arrived]
+        # arrival of micro-batch k's activations (F) or gradients (B) at model chunk x
+        self.arrive = {c: {(kind, k, x): env.event() for kind in "FB" for k in range(plan.microbatches)
+                           for x in self._chunks_of(c[2])} for c in self.coords}
+
+    def _chunks_of(self, stage: int) -> range:
+        """The model chunks pipeline rank ``stage`` holds (more than one when interleaved)."""
+        p = self.plan.parallelism
+        return range(stage, p.chunks, p.pipeline)
+
+    def _static_bytes(self, stage: int) -> float:
+        return sum(sum(self.plan.stages[x].static_bytes.values()) for x in self._chunks_of(stage))
+
+    def members(self, c: Coord, group: str) -> list[Coord]:
+        """The simulated members of ``c``'s ``group`` ("tp", "dp" or "ep"), sorted."""
+        d, t, s = c
+        if group == "tp":
+            return sorted(x for x in self.coords if x[0] == d and x[2] == s)
+        return sorted(x for x in self.coords if x[1] == t and x[2] == s)  # dp and ep groups
+
+    def collective(self, c: Coord, seg: Segment, tag: tuple, phase: str) -> simpy.Event:
+        """``c`` joins the collective ``seg``; returns its completion, started once every member joined."""
+        group_members = self.members(c, seg.group)
+        key = (seg.group, tuple(group_members), tag)
+        entry = self._barrier.setdefault(key, [0, self.env.event()])
+        entry[0] += 1
+        if entry[0] == len(group_members):
+            self.env.process(self.transfer(group_members, seg, phase, entry[1]))
+        return entry[1]
+
+    def transfer(self, group_members: list[Coord], seg: Segment, phase: str, done: simpy.Event):
+        """Process: the phases of collective ``seg``, each holding its links on every member; then ``done``."""
+        env, fab = self.env, self.fab
+        shape = fab.groups.get(seg.group, GroupShape(1, 1))
+        for held, secs in phases(seg.collective, seg.nbytes, shape, fab):
+            reqs = [(m, link, self.links[m][link].request()) for m in group_members for link in held]
+            yield env.all_of([r for _, _, r in reqs])
+            start = env.now
+            yield env.timeout(secs)
+            for m, link, req in reqs:
+                self.links[m][link].release(req)
+            for m in group_members:
+                self.stats[m].link_busy_s += secs
+                for link in held:
+                    e_per_b = fab.intra_energy_j_per_byte if link == "intra" else fab.inter_energy_j_per_byte
+                    self.events.append(TraceEvent(name=seg.label or seg.collective.value,
+                                                  op_type=seg.collective.value, phase=phase, device=self.names[m],
+                                                  track=link, start_s=start, end_s=env.now,
+                                                  bytes_moved=seg.nbytes / len(held), bound="interconnect",
+                                                  energy_j=seg.nbytes / len(held) * e_per_b))
+        done.succeed()
+
+    def run_segments(self, c: Coord, segs, task: tuple, phase: str, pending: list):
+        """Process body: ``c`` runs ``segs`` of ``task`` (kind, micro-batch, chunk) in order.
+
+        Compute holds the device's stream; blocking collectives are awaited in place, overlapped ones
+        at the end of the pass, asynchronous ones are appended to ``pending`` for the caller.
+        """
+        env, stats = self.env, self.stats[c]
+        in_pass: list = []
+        for i, seg in enumerate(segs):
+            if seg.collective is None:
+                with self.compute[c].request() as req:
+                    yield req
+                    start = env.now
+                    yield env.timeout(seg.duration_s)
+                stats.busy_s += seg.duration_s
+                stats.energy_dynamic_j += seg.energy_j
+                self.events.append(TraceEvent(name=f"{task[0]}{task[1]} {seg.label}", op_type="compute",
+                                              phase=phase, device=self.names[c], track="compute", start_s=start,
+                                              end_s=env.now, flops=seg.flops, bytes_moved=seg.bytes_moved,
+                                              bound=seg.bound, energy_j=seg.energy_j, throttled_s=seg.throttled_s))
+                continue
+            if seg.async_ and task[1] != self.plan.microbatches - 1:
+                # gradients accumulate over the micro-batches: one sync per step, in the last backward
+                continue
+            done = self.collective(c, seg, (task, i), phase)
+            if seg.async_:
+                pending.append(done)
+            elif seg.overlap:
+                in_pass.append(done)
+            else:
+                t0 = env.now
+                yield done
+                stats.comm_blocking_s += env.now - t0
+        if in_pass:
+            t0 = env.now
+            yield env.all_of(in_pass)
+            stats.comm_blocking_s += env.now - t0
+
+    def send(self, c: Coord, k: int, kind: str, nbytes: float, x: int):
+        """Process: ``c`` sends micro-batch ``k``'s activations (F) or gradients (B) on from chunk ``x``."""
+        env, fab = self.env, self.fab
+        d, t, _ = c
+        to = x + 1 if kind == "F" else x - 1  # the neighbouring model chunk, on the next / previous rank
+        dst = (d, t, to % self.plan.parallelism.pipeline)
+        link = self.links[c][fab.pipeline_link]
+        model = fab.intra if fab.pipeline_link == "intra" or fab.inter is None else fab.inter
+        with link.request() as req:
+            yield req
+            start = env.now
+            yield env.timeout(collective_time_s(Collective.P2P, n=2, nbytes=nbytes, link=model))
+        self.stats[c].link_busy_s += env.now - start
+        self.events.append(TraceEvent(name=f"send {kind}{k}", op_type="p2p", phase="pipeline", device=self.names[c],
+                                      track=fab.pipeline_link, start_s=start, end_s=env.now, bytes_moved=nbytes,
+                                      bound="interconnect"))
+        self.arrive[dst][(kind, k, to)].succeed()
+
+    def tasks(self, stage: int) -> list[tuple[str, int, int]]:
+        """Pipeline rank ``stage``'s (F|B, micro-batch, chunk) order for this plan."""
+        p, plan = self.plan.parallelism, self.plan
+        if p.virtual_stages > 1 or not self.training:
+            return interleaved_schedule(stage, p.pipeline, p.virtual_stages, plan.microbatches, self.training)
+        return [(kind, k, stage) for kind, k in schedule(stage, p.pipeline, plan.microbatches, p.schedule)]
+
+    def device(self, c: Coord):
+        """Process: device ``c``'s whole step: its micro-batch tasks, the gradient syncs, the optimizer."""
+        env, plan, stats = self.env, self.plan, self.stats[c]
+        chunks = plan.parallelism.chunks
+        pending: list = []
+        for kind, k, x in self.tasks(c[2]):
+            st = plan.stages[x]
+            wait_on = None
+            if kind == "F" and x > 0:
+                wait_on = self.arrive[c][("F", k, x)]
+            elif kind == "B" and x < chunks - 1:
+                wait_on = self.arrive[c][("B", k, x)]
+            if wait_on is not None:
+                t0 = env.now
+                yield wait_on
+                stats.wait_s += env.now - t0
+            segs = st.forward if kind == "F" else st.backward
+            yield from self.run_segments(c, segs, (kind, k, x), "forward" if kind == "F" else "backward", pending)
+            if kind == "F" and self.training:
+                stats.ledger.alloc(env.now, st.activation_bytes_per_microbatch)
+            if kind == "B":
+                stats.ledger.free(env.now, st.activation_bytes_per_microbatch)
+            if kind == "F" and x < chunks - 1:
+                env.process(self.send(c, k, "F", st.boundary_bytes, x))
+            if kind == "B" and x > 0:
+                env.process(self.send(c, k, "B", plan.stages[x - 1].boundary_bytes, x))
+        if pending:
+            t0 = env.now
+            yield env.all_of(pending)
+            stats.comm_blocking_s += env.now - t0
+        if self.training:
+            for x in self._chunks_of(c[2]):
+                yield from self.run_segments(c, plan.stages[x].optimizer, ("O", 0, x), "optimizer", [])
+        stats.end_s = env.now
+
+    def trace(self) -> ClusterTrace:
+        """The :class:`ClusterTrace` so far (the whole step once ``env`` has run out of events).
+
+        Events are ordered by (start, end, device, track, name), ties by the order they happened in.
+        """
+        events = sorted(self.events, key=lambda e: (e.start_s, e.end_s, e.device, e.track, e.name))
+        memory = tuple(m for c in self.coords for m in self.stats[c].ledger.samples)
+        return ClusterTrace(events=tuple(events), memory=memory, end_s=float(self.env.now),
+                            stats=tuple(self.stats[c] for c in self.coords))
+
+
 def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: bool,
                 symmetric: bool = True) -> ClusterTrace:
     """Simulate one step of ``plan``; returns events, memory samples and per-device stats.
@@ -199,147 +405,9 @@ def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: 
         >>> round(run_cluster(plan, fab, device_name="gpu", training=False).end_s, 6)
         0.015
     """
-    p = plan.parallelism
     env = simpy.Environment()
-    coords = [(0, 0, s) for s in range(p.pipeline)] if symmetric else \
-        [(d, t, s) for s in range(p.pipeline) for d in range(p.data) for t in range(p.tensor)]
-    names = {c: f"{device_name}[dp{c[0]},tp{c[1]},pp{c[2]}]" for c in coords}
-    compute = {c: simpy.Resource(env, 1) for c in coords}
-    links = {c: {"intra": simpy.Resource(env, 1), "inter": simpy.Resource(env, 1)} for c in coords}
-    stats = {c: DeviceStats(name=names[c], stage=c[2]) for c in coords}
-    chunks = p.chunks
-    for c in coords:
-        static = sum(sum(plan.stages[x].static_bytes.values()) for x in range(c[2], chunks, p.pipeline))
-        stats[c].ledger = MemoryLedger(names[c], static_bytes=static)
-    events: list[TraceEvent] = []
-    barrier: dict[tuple, list] = {}
-    # arrival of micro-batch k's activations (F) or gradients (B) at model chunk x
-    arrive = {c: {(kind, k, x): env.event() for kind in "FB" for k in range(plan.microbatches)
-                  for x in range(c[2], chunks, p.pipeline)} for c in coords}
-
-    def members(c, group: str) -> list[tuple]:
-        d, t, s = c
-        if group == "tp":
-            return sorted(x for x in coords if x[0] == d and x[2] == s)
-        return sorted(x for x in coords if x[1] == t and x[2] == s)  # dp and ep groups
-
-    def transfer(key, group_members, seg: Segment, phase: str, done: simpy.Event):
-        shape = fab.groups.get(seg.group, GroupShape(1, 1))
-        for held, secs in phases(seg.collective, seg.nbytes, shape, fab):
-            reqs = [(m, link, links[m][link].request()) for m in group_members for link in held]
-            yield env.all_of([r for _, _, r in reqs])
-            start = env.now
-            yield env.timeout(secs)
-            for m, link, req in reqs:
-                links[m][link].release(req)
-            for m in group_members:
-                stats[m].link_busy_s += secs
-                for link in held:
-                    e_per_b = fab.intra_energy_j_per_byte if link == "intra" else fab.inter_energy_j_per_byte
-                    events.append(TraceEvent(name=seg.label or seg.collective.value, op_type=seg.collective.value,
-                                             phase=phase, device=names[m], track=link, start_s=start,
-                                             end_s=env.now, bytes_moved=seg.nbytes / len(held), bound="interconnect",
-                                             energy_j=seg.nbytes / len(held) * e_per_b))
-        done.succeed()
-
-    def collective(c, seg: Segment, tag: tuple, phase: str):
-        group_members = members(c, seg.group)
-        key = (seg.group, tuple(group_members), tag)
-        entry = barrier.setdefault(key, [0, env.event()])
-        entry[0] += 1
-        if entry[0] == len(group_members):
-            env.process(transfer(key, group_members, seg, phase, entry[1]))
-        return entry[1]
-
-    def run_segments(c, segs, task: tuple, phase: str, pending: list):
-        in_pass: list = []  # overlapped collectives: done before this pass ends
-        for i, seg in enumerate(segs):
-            if seg.collective is None:
-                with compute[c].request() as req:
-                    yield req
-                    start = env.now
-                    yield env.timeout(seg.duration_s)
-                stats[c].busy_s += seg.duration_s
-                stats[c].energy_dynamic_j += seg.energy_j
-                events.append(TraceEvent(name=f"{task[0]}{task[1]} {seg.label}", op_type="compute", phase=phase,
-                                         device=names[c], track="compute", start_s=start, end_s=env.now,
-                                         flops=seg.flops, bytes_moved=seg.bytes_moved, bound=seg.bound,
-                                         energy_j=seg.energy_j, throttled_s=seg.throttled_s))
-                continue
-            if seg.async_ and task[1] != plan.microbatches - 1:
-                # gradients accumulate over the micro-batches: one sync per step, in the last backward
-                continue
-            done = collective(c, seg, (task, i), phase)
-            if seg.async_:
-                pending.append(done)
-            elif seg.overlap:
-                in_pass.append(done)
-            else:
-                t0 = env.now
-                yield done
-                stats[c].comm_blocking_s += env.now - t0
-        if in_pass:
-            t0 = env.now
-            yield env.all_of(in_pass)
-            stats[c].comm_blocking_s += env.now - t0
-
-    def send(c, k: int, kind: str, nbytes: float, x: int):
-        d, t, _ = c
-        to = x + 1 if kind == "F" else x - 1  # the neighbouring model chunk, on the next / previous rank
-        dst = (d, t, to % p.pipeline)
-        link = links[c][fab.pipeline_link]
-        model = fab.intra if fab.pipeline_link == "intra" or fab.inter is None else fab.inter
-        with link.request() as req:
-            yield req
-            start = env.now
-            yield env.timeout(collective_time_s(Collective.P2P, n=2, nbytes=nbytes, link=model))
-        stats[c].link_busy_s += env.now - start
-        events.append(TraceEvent(name=f"send {kind}{k}", op_type="p2p", phase="pipeline", device=names[c],
-                                 track=fab.pipeline_link, start_s=start, end_s=env.now, bytes_moved=nbytes,
-                                 bound="interconnect"))
-        arrive[dst][(kind, k, to)].succeed()
-
-    def device(c):
-        s = c[2]
-        pending: list = []
-        if p.virtual_stages > 1 or not training:
-            tasks = interleaved_schedule(s, p.pipeline, p.virtual_stages, plan.microbatches, training)
-        else:
-            tasks = [(kind, k, s) for kind, k in schedule(s, p.pipeline, plan.microbatches, p.schedule)]
-        for kind, k, x in tasks:
-            st = plan.stages[x]
-            wait_on = None
-            if kind == "F" and x > 0:
-                wait_on = arrive[c][("F", k, x)]
-            elif kind == "B" and x < chunks - 1:
-                wait_on = arrive[c][("B", k, x)]
-            if wait_on is not None:
-                t0 = env.now
-                yield wait_on
-                stats[c].wait_s += env.now - t0
-            segs = st.forward if kind == "F" else st.backward
-            yield from run_segments(c, segs, (kind, k, x), "forward" if kind == "F" else "backward", pending)
-            if kind == "F" and training:
-                stats[c].ledger.alloc(env.now, st.activation_bytes_per_microbatch)
-            if kind == "B":
-                stats[c].ledger.free(env.now, st.activation_bytes_per_microbatch)
-            if kind == "F" and x < chunks - 1:
-                env.process(send(c, k, "F", st.boundary_bytes, x))
-            if kind == "B" and x > 0:
-                env.process(send(c, k, "B", plan.stages[x - 1].boundary_bytes, x))
-        if pending:
-            t0 = env.now
-            yield env.all_of(pending)
-            stats[c].comm_blocking_s += env.now - t0
-        if training:
-            for x in range(s, chunks, p.pipeline):
-                yield from run_segments(c, plan.stages[x].optimizer, ("O", 0, x), "optimizer", [])
-        stats[c].end_s = env.now
-
-    for c in coords:
-        env.process(device(c))
+    sim = ClusterSim(env, plan, fab, device_name=device_name, training=training, symmetric=symmetric)
+    for c in sim.coords:
+        env.process(sim.device(c))
     env.run()
-    events.sort(key=lambda e: (e.start_s, e.end_s, e.device, e.track, e.name))
-    memory = tuple(m for c in coords for m in stats[c].ledger.samples)
-    return ClusterTrace(events=tuple(events), memory=memory, end_s=float(env.now),
-                        stats=tuple(stats[c] for c in coords))
+    return sim.trace()

@@ -3,7 +3,8 @@
 Each frame is a job released at its arrival with an absolute deadline. When the device is free it picks,
 among released jobs, the earliest deadline (``edf``) or the earliest release (``fifo``); ties go to the
 lower stream index, then the lower job index. A started job runs to completion (inference kernels are
-not preempted); late jobs still run (no frame dropping).
+not preempted); late jobs still run (no frame dropping). :class:`PeriodicSim` holds the environment and the ready
+queue, its two processes are methods; :func:`run_periodic` is the entry point.
 """
 from __future__ import annotations
 
@@ -40,6 +41,66 @@ class JobTimes:
     end_s: float
 
 
+class PeriodicSim:
+    """``jobs`` (sorted by release) on one non-preemptive device: a release process and the device.
+
+    Start :meth:`source` and :meth:`device` as processes, run ``env``, then read :meth:`times`;
+    :func:`run_periodic` does exactly that.
+
+    Raises:
+        ValueError: ``scheduler`` is not one of :data:`SCHEDULERS`.
+
+    Example:
+        >>> env = simpy.Environment()
+        >>> sim = PeriodicSim(env, [Job(0.0, 0.1, 0, 0.03), Job(0.01, 0.1, 0, 0.03)], scheduler="fifo")
+        >>> _ = env.process(sim.source()); _ = env.process(sim.device()); env.run()
+        >>> sim.times().start_s           # the second frame waits for the first to finish
+        (0, 0.03)
+    """
+
+    def __init__(self, env: simpy.Environment, jobs: Sequence[Job], *, scheduler: str) -> None:
+        if scheduler not in SCHEDULERS:
+            raise ValueError(f"unknown scheduler {scheduler!r}")
+        self.env = env
+        self.jobs = jobs
+        self.scheduler = scheduler
+        self.ready: list[tuple[float, int, int]] = []  # heap of (priority key, stream, job index)
+        self.start = [0.0] * len(jobs)
+        self.finish = [0.0] * len(jobs)
+        self.released = 0
+        self.signal = env.event()  # replaced after each release; an idle device waits on it
+
+    def source(self):
+        """Process: release each job at its release time into the ready queue."""
+        env = self.env
+        for i, j in enumerate(self.jobs):
+            if j.release_s > env.now:
+                yield env.timeout(j.release_s - env.now)
+            key = j.deadline_s if self.scheduler == "edf" else j.release_s
+            heapq.heappush(self.ready, (key, j.stream, i))
+            self.released += 1
+            ev, self.signal = self.signal, env.event()
+            ev.succeed()
+
+    def device(self):
+        """Process: run the highest-priority released job to completion, until every job has run."""
+        env = self.env
+        while True:
+            if not self.ready:
+                if self.released == len(self.jobs):
+                    return
+                yield self.signal
+                continue
+            _, _, i = heapq.heappop(self.ready)
+            self.start[i] = env.now
+            yield env.timeout(self.jobs[i].service_s)
+            self.finish[i] = env.now
+
+    def times(self) -> JobTimes:
+        """Each job's start and finish so far (all of them once ``env`` has run out of events)."""
+        return JobTimes(start_s=tuple(self.start), finish_s=tuple(self.finish), end_s=float(self.env.now))
+
+
 def run_periodic(jobs: Sequence[Job], *, scheduler: str) -> JobTimes:
     """Play ``jobs`` (sorted by release) on one non-preemptive device.
 
@@ -53,38 +114,9 @@ def run_periodic(jobs: Sequence[Job], *, scheduler: str) -> JobTimes:
         >>> run_periodic(jobs, scheduler="fifo").start_s     # same release: lower stream first
         (0, 0.004)
     """
-    if scheduler not in SCHEDULERS:
-        raise ValueError(f"unknown scheduler {scheduler!r}")
     env = simpy.Environment()
-    ready: list[tuple] = []
-    start = [0.0] * len(jobs)
-    finish = [0.0] * len(jobs)
-    signal = [env.event()]
-    released = [0]
-
-    def source():
-        for i, j in enumerate(jobs):
-            if j.release_s > env.now:
-                yield env.timeout(j.release_s - env.now)
-            key = j.deadline_s if scheduler == "edf" else j.release_s
-            heapq.heappush(ready, (key, j.stream, i))
-            released[0] += 1
-            ev, signal[0] = signal[0], env.event()
-            ev.succeed()
-
-    def device():
-        while True:
-            if not ready:
-                if released[0] == len(jobs):
-                    return
-                yield signal[0]
-                continue
-            _, _, i = heapq.heappop(ready)
-            start[i] = env.now
-            yield env.timeout(jobs[i].service_s)
-            finish[i] = env.now
-
-    env.process(source())
-    env.process(device())
+    sim = PeriodicSim(env, jobs, scheduler=scheduler)
+    env.process(sim.source())
+    env.process(sim.device())
     env.run()
-    return JobTimes(start_s=tuple(start), finish_s=tuple(finish), end_s=float(env.now))
+    return sim.times()

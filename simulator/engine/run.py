@@ -1,8 +1,10 @@
 """Run one device's op graph in SimPy: each op a process that starts when its inputs are ready.
 
-The device has one compute stream (a SimPy resource of capacity 1) and, when weights stream from
-the host, a host link (another resource) that prefetches weights ahead of the compute; the two
-overlap. Outputs are allocated when an op starts and freed when their last consumer finishes.
+:class:`DeviceSim` holds the environment and the device's resources: one compute stream (a SimPy
+resource of capacity 1, or one per op for a spatial design) and, when weights stream from the host,
+a host link (another resource) that prefetches weights ahead of the compute; the two overlap.
+Outputs are allocated when an op starts and freed when their last consumer finishes.
+:func:`run_device` is the entry point.
 """
 from __future__ import annotations
 
@@ -117,6 +119,171 @@ class DeviceRun:
     dispatch_s: float = 0.0
 
 
+@dataclass
+class _Pass:
+    """One pass of ``names`` through the graph, with ``tag`` appended to its event names.
+
+    ``done``: each op's completion; ``remaining``: consumers in the pass still to finish per op (its
+    output is freed at zero); ``ready``: weights loaded (with a weight stream); ``issued``: the
+    eager host issued the op (with a dispatch time).
+    """
+
+    names: list[str]
+    tag: str
+    done: dict[str, simpy.Event]
+    remaining: dict[str, int]
+    ready: dict[str, simpy.Event] | None
+    issued: dict[str, simpy.Event] | None
+
+
+class DeviceSim:
+    """One device's op graph as SimPy processes: compute stream(s), host link, memory ledger, events.
+
+    Start :meth:`step` as a process, run ``env``, then read :meth:`trace`. :func:`run_device` does
+    exactly that; this class exists so each process is a method over shared, named state.
+
+    Example:
+        >>> from simulator.cost.base import Numerics
+        >>> from simulator.cost.dispatch import op_cost
+        >>> from simulator.spec.loader import load_hardware
+        >>> from simulator.units import Precision
+        >>> from simulator.workload.loader import load_workload
+        >>> g = load_workload("mlp").build(batch_size=8)
+        >>> hw = load_hardware("nvidia-h100-sxm")
+        >>> costs = {n: op_cost(g.op(n), hw, Numerics(Precision.BF16, Precision.BF16)) for n in g.order}
+        >>> env = simpy.Environment()
+        >>> sim = DeviceSim(env, DeviceRun(device="h100:0", graph=g, costs=costs, out_bytes={n: 0.0 for n in g.order},
+        ...                                scratch_bytes={n: 0.0 for n in g.order}, static_bytes=0.0, repeat=2))
+        >>> _ = env.process(sim.step()); env.run()
+        >>> [e.name for e in sim.trace().events][:2] == [g.order[0] + "#0", g.order[1] + "#0"]
+        True
+    """
+
+    def __init__(self, env: simpy.Environment, spec: DeviceRun) -> None:
+        self.env = env
+        self.spec = spec
+        self.compute = simpy.Resource(env, capacity=1)
+        # a spatial design gives every op its own hardware, so only passes of the same op queue
+        self.per_op = {n: simpy.Resource(env, capacity=1) for n in spec.graph.order} if spec.spatial else None
+        self.ledger = MemoryLedger(spec.device, static_bytes=spec.static_bytes)
+        self.link = simpy.Resource(env, capacity=1) if spec.weight_stream else None
+        self.events: list[TraceEvent] = []
+        self.repeated = [n for n in spec.graph.order if n not in spec.once_at_end]
+        self.final = [n for n in spec.graph.order if n in spec.once_at_end]
+
+    def step(self):
+        """Process: the whole run (startup, the ``repeat`` passes, then the ``once_at_end`` ops)."""
+        spec, env = self.spec, self.env
+        prev = None
+        if spec.startup_s > 0:
+            yield env.timeout(spec.startup_s)
+            self.events.append(TraceEvent(name="startup", op_type="reconfigure", phase="setup", device=spec.device,
+                                          track="compute", start_s=0.0, end_s=env.now, bound="overhead"))
+        if spec.spatial:
+            passes = [self.launch(self.repeated, None, self._tag(r)) for r in range(spec.repeat)]
+            prev = env.all_of([x for x in passes if x is not None])
+            yield prev
+        for r in range(0 if spec.spatial else (spec.repeat if self.repeated else 0)):
+            prev = self.launch(self.repeated, prev, self._tag(r))
+            yield prev
+        if self.final:
+            yield self.launch(self.final, prev, "")
+
+    def _tag(self, r: int) -> str:
+        return f"#{r}" if self.spec.repeat > 1 else ""
+
+    def launch(self, names: list[str], after: simpy.Event | None, tag: str) -> simpy.Event | None:
+        """Start one pass of ``names``; ops without a predecessor in it wait for ``after``.
+
+        Returns the event of the whole pass being done (None for no ops).
+        """
+        env, g, spec = self.env, self.spec.graph, self.spec
+        members = set(names)
+        p = _Pass(names=names, tag=tag, done={n: env.event() for n in names},
+                  remaining={n: sum(1 for s in g.successors(n) if s in members) for n in names},
+                  ready={n: env.event() for n in names} if spec.weight_stream else None,
+                  issued={n: env.event() for n in names} if spec.dispatch_s > 0 else None)
+        if p.ready is not None:
+            env.process(self.stream(p))
+        if p.issued is not None:
+            env.process(self.host(p))
+        for n in names:
+            waits = [p.done[q] for q in g.predecessors(n) if q in members]
+            if after is not None and not waits:
+                waits = [after]
+            env.process(self.op(n, p, waits))
+        return env.all_of(list(p.done.values())) if p.done else None
+
+    def op(self, name: str, p: _Pass, waits: list[simpy.Event]):
+        """Process: op ``name`` of pass ``p`` runs once issued, ``waits`` done and its weights loaded."""
+        env, spec = self.env, self.spec
+        if p.issued is not None:
+            yield p.issued[name]
+        if waits:
+            yield env.all_of(waits)
+        if p.ready is not None:
+            yield p.ready[name]
+        cost = spec.costs[name]
+        unit = self.per_op[name] if self.per_op is not None else self.compute
+        with unit.request() as req:
+            yield req
+            start = env.now
+            self.ledger.alloc(start, spec.out_bytes[name] + spec.scratch_bytes[name])
+            yield env.timeout(cost.duration_s)
+            self.ledger.free(env.now, spec.scratch_bytes[name])
+        op = spec.graph.op(name)
+        self.events.append(TraceEvent(name=name + p.tag, op_type=op.kind.value, phase=op.phase.value,
+                                      device=spec.device, track="compute", start_s=start, end_s=env.now,
+                                      flops=cost.flops, bytes_moved=cost.bytes_moved, bound=cost.bound.value,
+                                      energy_j=cost.dynamic_energy_j, compute_cycles=cost.compute_cycles,
+                                      throttled_s=cost.throttled_s))
+        self._free_outputs(name, p)
+        p.done[name].succeed()
+
+    def _free_outputs(self, name: str, p: _Pass) -> None:
+        """Free the outputs ``name`` was the last consumer of in ``p``, and its own if nothing in ``p`` reads it."""
+        for q in self.spec.graph.predecessors(name):
+            if q in p.remaining:
+                p.remaining[q] -= 1
+                if p.remaining[q] == 0:
+                    self.ledger.free(self.env.now, self.spec.out_bytes[q])
+        if p.remaining.get(name) == 0:
+            self.ledger.free(self.env.now, self.spec.out_bytes[name])
+
+    def stream(self, p: _Pass):
+        """Process: load each op's streamed weights over the host link, at most ``prefetch_ops`` ahead."""
+        env, ws = self.env, self.spec.weight_stream
+        for i, name in enumerate(p.names):
+            nbytes = ws.bytes_by_op.get(name, 0.0)
+            if i >= ws.prefetch_ops:
+                yield p.done[p.names[i - ws.prefetch_ops]]  # bounded on-chip staging buffer
+            if nbytes > 0:
+                with self.link.request() as req:
+                    yield req
+                    start = env.now
+                    yield env.timeout(ws.latency_s + nbytes / ws.bandwidth_bps)
+                self.events.append(TraceEvent(name=f"load {name}{p.tag}", op_type="transfer", phase="weights",
+                                              device=self.spec.device, track="host_link", start_s=start,
+                                              end_s=env.now, bytes_moved=nbytes, bound="host",
+                                              energy_j=nbytes * ws.energy_j_per_byte))
+            p.ready[name].succeed()
+
+    def host(self, p: _Pass):
+        """Process: an eager framework's host issues the ops one after another, in program order."""
+        for name in p.names:
+            yield self.env.timeout(self.spec.dispatch_s)
+            p.issued[name].succeed()
+
+    def trace(self) -> Trace:
+        """The :class:`Trace` so far (the whole run once ``env`` has run out of events).
+
+        Events are ordered by (start, end, track, name), ties by the order they happened in.
+        """
+        events = sorted(self.events, key=lambda e: (e.start_s, e.end_s, e.track, e.name))
+        return Trace(events=tuple(events), memory=tuple(self.ledger.samples), end_s=float(self.env.now),
+                     peak_bytes=self.ledger.peak, meta={"peak_time_s": self.ledger.peak_time_s})
+
+
 def run_device(spec: DeviceRun) -> Trace:
     """Simulate ``spec`` and return its :class:`Trace` (deterministic: FIFO resources, insertion order).
 
@@ -141,109 +308,7 @@ def run_device(spec: DeviceRun) -> Trace:
         True
     """
     env = simpy.Environment()
-    compute = simpy.Resource(env, capacity=1)
-    per_op = {n: simpy.Resource(env, capacity=1) for n in spec.graph.order} if spec.spatial else None
-    ledger = MemoryLedger(spec.device, static_bytes=spec.static_bytes)
-    events: list[TraceEvent] = []
-    g = spec.graph
-    order = g.order
-    repeated = [n for n in order if n not in spec.once_at_end]
-    final = [n for n in order if n in spec.once_at_end]
-    link = simpy.Resource(env, capacity=1) if spec.weight_stream else None
-
-    def op_proc(name: str, waits: list[simpy.Event], done: dict[str, simpy.Event],
-                remaining: dict[str, int], weights_ready: simpy.Event | None, tag: str,
-                issued: simpy.Event | None = None):
-        if issued is not None:
-            yield issued
-        if waits:
-            yield env.all_of(waits)
-        if weights_ready is not None:
-            yield weights_ready
-        cost = spec.costs[name]
-        unit = per_op[name] if per_op is not None else compute
-        with unit.request() as req:
-            yield req
-            start = env.now
-            ledger.alloc(start, spec.out_bytes[name] + spec.scratch_bytes[name])
-            yield env.timeout(cost.duration_s)
-            ledger.free(env.now, spec.scratch_bytes[name])
-        op = g.op(name)
-        events.append(TraceEvent(name=name + tag, op_type=op.kind.value, phase=op.phase.value, device=spec.device,
-                                 track="compute", start_s=start, end_s=env.now, flops=cost.flops,
-                                 bytes_moved=cost.bytes_moved, bound=cost.bound.value,
-                                 energy_j=cost.dynamic_energy_j, compute_cycles=cost.compute_cycles,
-                                 throttled_s=cost.throttled_s))
-        for p in g.predecessors(name):
-            if p in remaining:
-                remaining[p] -= 1
-                if remaining[p] == 0:
-                    ledger.free(env.now, spec.out_bytes[p])
-        if remaining.get(name) == 0:
-            ledger.free(env.now, spec.out_bytes[name])
-        done[name].succeed()
-
-    def stream_proc(names: list[str], ready: dict[str, simpy.Event], consumed: dict[str, simpy.Event], tag: str):
-        ws = spec.weight_stream
-        for i, name in enumerate(names):
-            nbytes = ws.bytes_by_op.get(name, 0.0)
-            if i >= ws.prefetch_ops:
-                yield consumed[names[i - ws.prefetch_ops]]  # bounded on-chip staging buffer
-            if nbytes > 0:
-                with link.request() as req:
-                    yield req
-                    start = env.now
-                    yield env.timeout(ws.latency_s + nbytes / ws.bandwidth_bps)
-                events.append(TraceEvent(name=f"load {name}{tag}", op_type="transfer", phase="weights",
-                                         device=spec.device, track="host_link", start_s=start, end_s=env.now,
-                                         bytes_moved=nbytes, bound="host", energy_j=nbytes * ws.energy_j_per_byte))
-            ready[name].succeed()
-
-    def host_proc(names: list[str], issued: dict[str, simpy.Event]):
-        # an eager framework's host issues the ops one after another, in program order
-        for name in names:
-            yield env.timeout(spec.dispatch_s)
-            issued[name].succeed()
-
-    def launch(names: list[str], after: simpy.Event | None, tag: str) -> simpy.Event:
-        done = {n: env.event() for n in names}
-        members = set(names)
-        remaining = {n: sum(1 for s in g.successors(n) if s in members) for n in names}
-        ready = None
-        if spec.weight_stream:
-            ready = {n: env.event() for n in names}
-            env.process(stream_proc(names, ready, done, tag))
-        issued = None
-        if spec.dispatch_s > 0:
-            issued = {n: env.event() for n in names}
-            env.process(host_proc(names, issued))
-        for n in names:
-            waits = [done[p] for p in g.predecessors(n) if p in members]
-            if after is not None and not waits:
-                waits = [after]
-            env.process(op_proc(n, waits, done, remaining, ready[n] if ready else None, tag,
-                                issued[n] if issued else None))
-        return env.all_of(list(done.values())) if done else None
-
-    def driver():
-        prev = None
-        if spec.startup_s > 0:
-            yield env.timeout(spec.startup_s)
-            events.append(TraceEvent(name="startup", op_type="reconfigure", phase="setup", device=spec.device,
-                                     track="compute", start_s=0.0, end_s=env.now, bound="overhead"))
-        if spec.spatial:
-            passes = [launch(repeated, None, f"#{r}" if spec.repeat > 1 else "") for r in range(spec.repeat)]
-            prev = env.all_of([x for x in passes if x is not None])
-            yield prev
-        for r in range(0 if spec.spatial else (spec.repeat if repeated else 0)):
-            tag = f"#{r}" if spec.repeat > 1 else ""
-            prev = launch(repeated, prev, tag)
-            yield prev
-        if final:
-            yield launch(final, prev, "")
-
-    env.process(driver())
+    sim = DeviceSim(env, spec)
+    env.process(sim.step())
     _run_until_done(env, spec.deadline)
-    events.sort(key=lambda e: (e.start_s, e.end_s, e.track, e.name))
-    return Trace(events=tuple(events), memory=tuple(ledger.samples), end_s=float(env.now), peak_bytes=ledger.peak,
-                 meta={"peak_time_s": ledger.peak_time_s})
+    return sim.trace()

@@ -14,7 +14,8 @@ The engine knows nothing about models: it asks callbacks for the time and dynami
   iteration and leaves when its output is complete. Without LLM callbacks it is ``dynamic`` with no wait.
 
 Ties are broken by request index and replica index (FIFO resources and insertion order), so a run is a
-pure function of its inputs.
+pure function of its inputs. :class:`ServingSim` holds the environment, the queue and the per-request
+times, its processes are methods; :func:`run_serving` is the entry point.
 """
 from __future__ import annotations
 
@@ -134,6 +135,221 @@ class _State:
             self.samples.append(row)
 
 
+@dataclass
+class _Running:
+    """A continuous-batching replica's running batch: request ids, tokens each has produced, KV bytes held."""
+
+    ids: list[int] = field(default_factory=list)
+    produced: dict[int, int] = field(default_factory=dict)
+    kv_used: float = 0.0
+
+
+class ServingSim:
+    """Serving ``spec`` as SimPy processes: an arrival source and ``spec.replicas`` servers on one queue.
+
+    Start :meth:`source` and :meth:`replica` for each replica index as processes, run ``env``, then read
+    :meth:`trace`; :func:`run_serving` does exactly that.
+
+    Raises:
+        ValueError: ``spec.policy`` is not one of :data:`POLICIES`.
+
+    Example:
+        >>> work = lambda ids: BatchWork(duration_s=0.5, energy_j=1.0, done_s=(0.5,) * len(ids),
+        ...                              first_s=(0.5,) * len(ids))
+        >>> env = simpy.Environment()
+        >>> sim = ServingSim(env, ServeRun(arrivals_s=[0.0, 0.1], policy="none", max_batch_size=1,
+        ...                                max_wait_s=0.0, replicas=1, batch_work=work))
+        >>> _ = env.process(sim.source()); _ = env.process(sim.replica(0)); env.run()
+        >>> sim.trace().finish_s            # the second request waits for the first
+        (0.5, 1.0)
+    """
+
+    def __init__(self, env: simpy.Environment, spec: ServeRun) -> None:
+        if spec.policy not in POLICIES:
+            raise ValueError(f"unknown batching policy {spec.policy!r}")
+        self.env = env
+        self.spec = spec
+        self.n = len(spec.arrivals_s)
+        self.state = _State(n=self.n)
+        self.start = [0.0] * self.n
+        self.first = [0.0] * self.n
+        self.finish = [0.0] * self.n
+        self.batches: list[BatchRecord] = []
+        self.signal = env.event()  # replaced after each arrival; idle servers wait on it
+
+    def notify(self) -> None:
+        """Wake every server waiting for an arrival."""
+        ev, self.signal = self.signal, self.env.event()
+        ev.succeed()
+
+    def source(self):
+        """Process: requests join the queue at their arrival times."""
+        env, st = self.env, self.state
+        for i, t in enumerate(self.spec.arrivals_s):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            st.waiting.append(i)
+            st.arrived += 1
+            st.sample(env.now)
+            self.notify()
+
+    def replica(self, r: int):
+        """Process: server ``r`` under the run's policy (iteration-level for continuous LLM batching)."""
+        if self.spec.continuous is not None and self.spec.policy == "continuous":
+            return self.continuous_server(r)
+        return self.server(r)
+
+    def wait_for_batch(self):
+        """Block until the policy lets a batch start; returns the request ids (empty: all served)."""
+        spec, st, env = self.spec, self.state, self.env
+        cap = spec.max_batch_size
+        while True:
+            q = st.qlen
+            no_more = st.arrived == self.n
+            if q == 0 and no_more:
+                return []
+            if q > 0:
+                if spec.policy in ("none",):
+                    return st.take(1)
+                if spec.policy == "continuous" or q >= cap or (no_more and spec.policy == "static"):
+                    return st.take(cap)
+                if spec.policy == "dynamic":
+                    deadline = spec.arrivals_s[st.waiting[st.head]] + spec.max_wait_s
+                    if env.now >= deadline - 1e-15:
+                        return st.take(cap)
+                    yield env.any_of([self.signal, env.timeout(deadline - env.now)])
+                    continue
+            yield self.signal
+
+    def wait_for_batch_peek(self):
+        """Like :meth:`wait_for_batch` for an idle continuous server, but leaves the requests queued."""
+        st = self.state
+        while True:
+            if st.qlen:
+                return [st.waiting[st.head]]
+            if st.arrived == self.n:
+                return []
+            yield self.signal
+
+    def server(self, r: int):
+        """Process: replica ``r`` serves whole batches; each request leaves when its own output is done."""
+        env, st = self.env, self.state
+        while True:
+            ids = yield from self.wait_for_batch()
+            if not ids:
+                return
+            t0 = env.now
+            st.sample(t0)
+            work = self.spec.batch_work(ids)
+            for k, i in enumerate(ids):
+                self.start[i] = t0
+                self.first[i] = t0 + work.first_s[k]
+                self.finish[i] = t0 + work.done_s[k]
+            self.batches.append(BatchRecord(r, t0, t0 + work.duration_s, len(ids), work.energy_j))
+            ends = work.done_s
+            if ends[0] == ends[-1] == work.duration_s and len(set(ends)) == 1:
+                yield env.timeout(work.duration_s)  # the common case: the whole batch leaves together
+                st.done += len(ids)
+                st.sample(env.now)
+                continue
+            for d in sorted(set(ends)):
+                if t0 + d > env.now:
+                    yield env.timeout(t0 + d - env.now)
+                st.done += sum(1 for x in ends if x == d)
+                st.sample(env.now)
+            if t0 + work.duration_s > env.now:
+                yield env.timeout(t0 + work.duration_s - env.now)
+
+    def continuous_server(self, r: int):
+        """Process: replica ``r`` runs prefill / mixed / decode iterations, admitting requests in between."""
+        run = _Running()
+        while True:
+            if not run.ids:
+                ids = yield from self.wait_for_batch_peek()
+                if not ids:
+                    return
+            new = self._admit(run)
+            if new:
+                yield from self._prefill(r, run, new)
+            else:
+                yield from self._decode(r, run)
+            self._retire(run)
+
+    def _admit(self, run: _Running) -> list[int]:
+        """Take waiting requests FIFO while the batch has room, their KV cache fits and the prefill cap allows."""
+        cw, st = self.spec.continuous, self.state
+        new: list[int] = []
+        tokens = 0
+        while st.qlen and len(run.ids) + len(new) < self.spec.max_batch_size:
+            i = st.waiting[st.head]
+            if cw.kv_bytes[i] > cw.kv_budget_bytes:
+                raise ValueError(f"request {i}: its KV cache ({cw.kv_bytes[i]:.3g} B) exceeds the "
+                                 f"{cw.kv_budget_bytes:.3g} B left on the device")
+            if run.kv_used + cw.kv_bytes[i] > cw.kv_budget_bytes:
+                break
+            if new and cw.max_prefill_tokens and tokens + cw.prompt_len[i] > cw.max_prefill_tokens:
+                break  # the rest waits for the next prefill iteration
+            st.take(1)
+            run.kv_used += cw.kv_bytes[i]
+            tokens += cw.prompt_len[i]
+            new.append(i)
+        return new
+
+    def _contexts(self, run: _Running) -> list[int]:
+        """Context length (tokens) of each running request's next decode step."""
+        cw = self.spec.continuous
+        return [cw.prompt_len[i] + run.produced[i] - 1 for i in run.ids]
+
+    def _prefill(self, r: int, run: _Running, new: list[int]):
+        """Process body: one prefill iteration of ``new`` (mixed with a decode step of ``run`` if supported)."""
+        env, cw = self.env, self.spec.continuous
+        # in-flight batching: the running requests decode in the same pass as the prefill
+        mixed = bool(run.ids) and cw.mixed is not None
+        t0 = env.now
+        self.state.sample(t0)
+        if mixed:
+            dur, joules = cw.mixed(new, self._contexts(run))
+        else:
+            dur, joules = cw.prefill(new)
+        yield env.timeout(dur)
+        self.batches.append(BatchRecord(r, t0, env.now, len(run.ids) if mixed else len(new), joules,
+                                        "mixed" if mixed else "prefill"))
+        for i in run.ids if mixed else ():
+            run.produced[i] += 1
+        for i in new:
+            self.start[i], self.first[i] = t0, env.now
+            run.produced[i] = 1
+        run.ids.extend(new)
+
+    def _decode(self, r: int, run: _Running):
+        """Process body: one decode iteration; every running request produces one token."""
+        env = self.env
+        t0 = env.now
+        dur, joules = self.spec.continuous.decode(self._contexts(run))
+        yield env.timeout(dur)
+        self.batches.append(BatchRecord(r, t0, env.now, len(run.ids), joules, "decode"))
+        for i in run.ids:
+            run.produced[i] += 1
+
+    def _retire(self, run: _Running) -> None:
+        """Requests whose output is complete leave, releasing their KV cache."""
+        cw, st, now = self.spec.continuous, self.state, self.env.now
+        left = [i for i in run.ids if run.produced[i] >= cw.output_len[i]]
+        for i in left:
+            self.finish[i] = now
+            run.kv_used -= cw.kv_bytes[i]
+            st.done += 1
+        if left:
+            run.ids = [i for i in run.ids if run.produced[i] < cw.output_len[i]]
+            st.sample(now)
+
+    def trace(self) -> ServeTrace:
+        """The :class:`ServeTrace` so far (every request served once ``env`` has run out of events)."""
+        return ServeTrace(arrival_s=tuple(float(t) for t in self.spec.arrivals_s), start_s=tuple(self.start),
+                          first_token_s=tuple(self.first), finish_s=tuple(self.finish),
+                          batches=tuple(self.batches), queue=tuple(self.state.samples), end_s=float(self.env.now))
+
+
 def run_serving(spec: ServeRun) -> ServeTrace:
     """Simulate serving every request of ``spec``; returns a :class:`ServeTrace`.
 
@@ -149,151 +365,10 @@ def run_serving(spec: ServeRun) -> ServeTrace:
         >>> [b.size for b in t.batches], [round(f, 3) for f in t.finish_s]
         ([2, 2], [0.011, 0.011, 0.021, 0.021])
     """
-    if spec.policy not in POLICIES:
-        raise ValueError(f"unknown batching policy {spec.policy!r}")
     env = simpy.Environment()
-    n = len(spec.arrivals_s)
-    st = _State(n=n)
-    start = [0.0] * n
-    first = [0.0] * n
-    finish = [0.0] * n
-    batches: list[BatchRecord] = []
-    signal = [env.event()]  # replaced after each arrival; idle servers wait on it
-
-    def notify() -> None:
-        ev, signal[0] = signal[0], env.event()
-        ev.succeed()
-
-    def source():
-        for i, t in enumerate(spec.arrivals_s):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            st.waiting.append(i)
-            st.arrived += 1
-            st.sample(env.now)
-            notify()
-
-    def wait_for_batch():
-        """Block until the policy lets a batch start; returns the request ids (empty: all served)."""
-        cap = spec.max_batch_size
-        while True:
-            q = st.qlen
-            no_more = st.arrived == n
-            if q == 0 and no_more:
-                return []
-            if q > 0:
-                if spec.policy in ("none",):
-                    return st.take(1)
-                if spec.policy == "continuous" or q >= cap or (no_more and spec.policy == "static"):
-                    return st.take(cap)
-                if spec.policy == "dynamic":
-                    deadline = spec.arrivals_s[st.waiting[st.head]] + spec.max_wait_s
-                    if env.now >= deadline - 1e-15:
-                        return st.take(cap)
-                    yield env.any_of([signal[0], env.timeout(deadline - env.now)])
-                    continue
-            yield signal[0]
-
-    def server(r: int):
-        while True:
-            ids = yield from wait_for_batch()
-            if not ids:
-                return
-            t0 = env.now
-            st.sample(t0)
-            work = spec.batch_work(ids)
-            for k, i in enumerate(ids):
-                start[i] = t0
-                first[i] = t0 + work.first_s[k]
-                finish[i] = t0 + work.done_s[k]
-            batches.append(BatchRecord(r, t0, t0 + work.duration_s, len(ids), work.energy_j))
-            ends = work.done_s
-            if ends[0] == ends[-1] == work.duration_s and len(set(ends)) == 1:
-                yield env.timeout(work.duration_s)  # the common case: the whole batch leaves together
-                st.done += len(ids)
-                st.sample(env.now)
-                continue
-            for d in sorted(set(ends)):  # requests leave the system when their own output is done
-                if t0 + d > env.now:
-                    yield env.timeout(t0 + d - env.now)
-                st.done += sum(1 for x in ends if x == d)
-                st.sample(env.now)
-            if t0 + work.duration_s > env.now:
-                yield env.timeout(t0 + work.duration_s - env.now)
-
-    def continuous_server(r: int):
-        cw = spec.continuous
-        running: list[int] = []
-        produced: dict[int, int] = {}
-        used = 0.0
-        while True:
-            if not running:
-                ids = yield from wait_for_batch_peek()
-                if not ids:
-                    return
-            new: list[int] = []
-            tokens = 0
-            while st.qlen and len(running) + len(new) < spec.max_batch_size:
-                i = st.waiting[st.head]
-                if cw.kv_bytes[i] > cw.kv_budget_bytes:
-                    raise ValueError(f"request {i}: its KV cache ({cw.kv_bytes[i]:.3g} B) exceeds the "
-                                     f"{cw.kv_budget_bytes:.3g} B left on the device")
-                if used + cw.kv_bytes[i] > cw.kv_budget_bytes:
-                    break
-                if new and cw.max_prefill_tokens and tokens + cw.prompt_len[i] > cw.max_prefill_tokens:
-                    break  # the rest waits for the next prefill iteration
-                st.take(1)
-                used += cw.kv_bytes[i]
-                tokens += cw.prompt_len[i]
-                new.append(i)
-            if new:
-                # in-flight batching: the running requests decode in the same pass as the prefill
-                mixed = bool(running) and cw.mixed is not None
-                t0 = env.now
-                st.sample(t0)
-                if mixed:
-                    dur, joules = cw.mixed(new, [cw.prompt_len[i] + produced[i] - 1 for i in running])
-                else:
-                    dur, joules = cw.prefill(new)
-                yield env.timeout(dur)
-                batches.append(BatchRecord(r, t0, env.now, len(running) if mixed else len(new), joules,
-                                           "mixed" if mixed else "prefill"))
-                for i in running if mixed else ():
-                    produced[i] += 1
-                for i in new:
-                    start[i], first[i] = t0, env.now
-                    produced[i] = 1
-                running.extend(new)
-            else:
-                t0 = env.now
-                dur, joules = cw.decode([cw.prompt_len[i] + produced[i] - 1 for i in running])
-                yield env.timeout(dur)
-                batches.append(BatchRecord(r, t0, env.now, len(running), joules, "decode"))
-                for i in running:
-                    produced[i] += 1
-            left = [i for i in running if produced[i] >= cw.output_len[i]]
-            for i in left:
-                finish[i] = env.now
-                used -= cw.kv_bytes[i]
-                st.done += 1
-            if left:
-                running = [i for i in running if produced[i] < cw.output_len[i]]
-                st.sample(env.now)
-
-    def wait_for_batch_peek():
-        """Like ``wait_for_batch`` for an idle continuous server, but leaves the requests queued."""
-        while True:
-            if st.qlen:
-                return [st.waiting[st.head]]
-            if st.arrived == n:
-                return []
-            yield signal[0]
-
-    env.process(source())
+    sim = ServingSim(env, spec)
+    env.process(sim.source())
     for r in range(spec.replicas):
-        env.process(continuous_server(r) if spec.continuous is not None and spec.policy == "continuous"
-                    else server(r))
+        env.process(sim.replica(r))
     env.run()
-    return ServeTrace(arrival_s=tuple(float(t) for t in spec.arrivals_s), start_s=tuple(start),
-                      first_token_s=tuple(first), finish_s=tuple(finish), batches=tuple(batches),
-                      queue=tuple(st.samples), end_s=float(env.now))
+    return sim.trace()
