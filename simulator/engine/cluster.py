@@ -192,8 +192,8 @@ class ClusterSim:
     ``env``, then read :meth:`trace`; :func:`run_cluster` does exactly that.
 
     Example:
-        >>> from simulator.parallel import Parallelism
-        >>> from simulator.plan import StagePlan
+        >>> from simulator.parallel.layout import Parallelism
+        >>> from simulator.parallel.plan import StagePlan
         >>> fab = Fabrics(intra=LinkModel(bandwidth_bps=1e11, latency_s=0.0), inter=None,
         ...               intra_energy_j_per_byte=0.0, inter_energy_j_per_byte=0.0,
         ...               groups={"tp": GroupShape(1, 1), "dp": GroupShape(2, 1), "ep": GroupShape(1, 1)},

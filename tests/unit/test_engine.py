@@ -11,8 +11,8 @@ from simulator.engine.cluster import Fabrics, GroupShape, run_cluster
 from simulator.engine.memory import MemoryLedger
 from simulator.engine.run import DeviceRun, WeightStream, run_device
 from simulator.engine.serving import ContinuousWork, ServeRun, run_serving
-from simulator.parallel import Parallelism
-from simulator.plan import ClusterPlan, Segment, StagePlan
+from simulator.parallel.layout import Parallelism
+from simulator.parallel.plan import ClusterPlan, Segment, StagePlan
 from simulator.workload.graph import ComputeGraph
 from simulator.workload.ops import Op, OpKind
 
