@@ -112,7 +112,7 @@ def write_external(path: Path, rows: list[dict]) -> None:
 
 
 def rows() -> list[dict]:
-    """Every scored validation row on record: ``split`` is fit, test (../shared/calibration) or
+    """Every scored validation row on record: ``split`` is fit, test (validation/data/) or
     external (published rows never fitted); values in the row's own ``metric``.
 
     Example:

@@ -12,4 +12,3 @@ settings.register_profile("fuzz", max_examples=10_000, deadline=None,
 settings.load_profile("default")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"

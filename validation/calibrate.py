@@ -34,7 +34,7 @@ from simulator.spec.loader import SPEC_ROOT, catalogue
 
 from . import predict as P
 from .harness import kinds, map_rows
-from .rows import MEASUREMENTS, Case, assign_splits, family_of, read_rows
+from .rows import Case, assign_splits, family_of, read_calibration
 
 OUT = Path(__file__).resolve().parent / "calibration.json"
 # robust loss: a row off by more than a factor exp(0.5) = 1.65 counts as an outlier (a stack effect
@@ -168,7 +168,7 @@ OVERHEAD_FROM = {"nvidia-inference": "nvidia-datacenter", "aws-trainium": "aws-n
 
 def fit_all() -> dict:
     """Fit every family with fit rows, then the eager-framework dispatch time."""
-    items = map_rows(read_rows(MEASUREMENTS))
+    items = map_rows(read_calibration())
     splits = assign_splits(items)
     fit = [c for c in items if isinstance(c, Case) and splits[c.row.id] == "fit"]
     fams: dict[str, list[Case]] = {}
@@ -255,8 +255,8 @@ def efficiency_block(params: dict, fitted_to: dict, family: str) -> str:
         if key in params:
             lines.append(f"  {key}: {params[key]}")
     tile = TILE_FILL_NOTE if "tile_fill_k" in params else ""
-    lines.append(f'  fitted_to: "validation.calibrate, family {family}, fit split of ../shared/calibration/'
-                 f'measurements.csv: {ids}{tile}"')
+    lines.append(f'  fitted_to: "validation.calibrate, family {family}, fit split of validation/data/'
+                 f'*.csv: {ids}{tile}"')
     return "\n".join(lines) + "\n"
 
 

@@ -1,4 +1,4 @@
-"""Out-of-sample check: published measurements that are not in ../shared/calibration.
+"""Out-of-sample check: published measurements that are not in validation/data/ (never fitted).
 
 Usage::
 
@@ -60,7 +60,7 @@ def _inside(s: Scored) -> bool:
 
 def render(rep: H.Report, sources: dict[str, str], *, command: str = COMMAND) -> str:
     """The report as Markdown."""
-    lines = ["# Out-of-sample check: published measurements outside ../shared/calibration", "",
+    lines = ["# Out-of-sample check: published measurements outside the calibration tables (validation/data/), never fitted", "",
              f"Produced by `{command}` (also `make validate-external`).", "",
              "Rows of `validation/external_measurements.csv` (each with its source), never used to fit any parameter:",
              "the simulator as calibrated on the fit split of measurements.csv, scored on numbers it has not seen.",

@@ -1,4 +1,4 @@
-"""Score simulator predictions against ../shared/calibration/measurements.csv.
+"""Score simulator predictions against the published measurements in validation/data/.
 
 Usage::
 
@@ -22,7 +22,7 @@ from simulator.spec.loader import catalogue, load_hardware
 
 from .mapping import map_row
 from .predict import predict
-from .rows import MEASUREMENTS, Case, Row, Unexpressible, assign_splits, read_rows
+from .rows import Case, Row, Unexpressible, assign_splits, read_calibration
 from .stats import Scored, bands, table
 
 COMMAND = "python -m validation.harness --write validation/REPORT.md"
@@ -74,12 +74,12 @@ def _trial_overrides(case: Case, trial: dict | None) -> dict:
 
 
 def run(rows: list[Row] | None = None, *, ids: set[str] | None = None, trial: dict | None = None) -> Report:
-    """Map, predict and score ``rows`` (all of measurements.csv by default; ``ids`` selects a subset).
+    """Map, predict and score ``rows`` (every calibration row by default; ``ids`` selects a subset).
 
     ``trial``: calibration results (validation/calibration.json) applied as what-if overrides, to
     score a fit before it is written into the specs.
     """
-    rows = read_rows(MEASUREMENTS) if rows is None else rows
+    rows = read_calibration() if rows is None else rows
     items = map_rows(rows)
     splits = assign_splits(items)  # from every row, so a subset run keeps each row's split
     rep = Report(splits=splits)
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             from .stats import BAND_QUANTILE, coverage
 
             uncertainty.write(uncertainty.BANDS, q=rep.bands, coverage=coverage(rep.scored, rep.bands),
-                              quantile=BAND_QUANTILE, source="fit split of ../shared/calibration/measurements.csv "
+                              quantile=BAND_QUANTILE, source="fit split of validation/data/*.csv "
                               f"({COMMAND}; validation/REPORT.md)", rows=[vars(s) for s in rep.scored])
             print(f"wrote {uncertainty.BANDS}", file=sys.stderr)
     return 0

@@ -9,7 +9,7 @@ from .stats import BAND_QUANTILE, MIN_BAND_ROWS, coverage
 
 INTRO = """\
 Predictions of `accsim` scored against the published measurements in
-`../shared/calibration/measurements.csv` (each row's source and trust tag are there).
+`validation/data/*.csv` (each row's source and trust tag are there; `validation/data/README.md`).
 
 * **Split** (fixed, documented in `validation.rows.assign_splits`): rows are grouped into strata by
   (device kind, category: gemm, stream, latency, inference, training, llm, power, collective,
@@ -185,7 +185,7 @@ def _calibration_section() -> list[str]:
 
 def render_markdown(rep, *, command: str) -> str:
     lines = ["# Validation report", "", f"Produced by `{command}` (also `make validate`). Published rows outside "
-             "../shared/calibration, never fitted, are scored separately in `validation/EXTERNAL.md` "
+             "validation/data/, never fitted, are scored separately in `validation/EXTERNAL.md` "
              "(`make validate-external`).", "",
              INTRO.format(q=100 * BAND_QUANTILE, n=MIN_BAND_ROWS), "## Summary", "", "@STATUS@",
              "| device kind | split | rows | median abs err % | geo-mean abs err % |", "|---|---|---:|---:|---:|"]

@@ -1,4 +1,4 @@
-"""Measurement rows of ../shared/calibration/measurements.csv and how each maps to a simulation.
+"""Measurement rows of validation/data/*.csv and how each maps to a simulation.
 
 Every row becomes either a :class:`Case` (what to simulate and how to turn the result into the
 row's metric) or an :class:`Unexpressible` naming the reason. Nothing is dropped silently.
@@ -14,8 +14,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-MEASUREMENTS = SHARED / "calibration" / "measurements.csv"
+DATA = Path(__file__).resolve().parent / "data"
+MEASUREMENTS = DATA / "measurements.csv"
+# every table scored and fitted by make validate (the external table is never fitted)
+CALIBRATION_FILES = tuple(DATA / f for f in ("measurements.csv", "cpu.csv", "tpu.csv", "fpga.csv", "edge.csv"))
 
 # Data-parallel rows up to one node (8 devices) are simulated as n independent devices; beyond a
 # node they run as a system spec in the cluster engine (validation.cluster_rows).
@@ -185,6 +187,7 @@ class Row:
     value: float
     software: str
     notes: str
+    source: str = ""
 
     @property
     def number(self) -> int:
@@ -255,8 +258,23 @@ class Unexpressible:
     kind: str = "?"
 
 
+def read_calibration() -> list[Row]:
+    """Every row of the calibration tables (:data:`CALIBRATION_FILES`), in file order.
+
+    Raises:
+        ValueError: an id appears twice.
+    """
+    rows = [r for path in CALIBRATION_FILES for r in read_rows(path)]
+    seen: set[str] = set()
+    for r in rows:
+        if r.id in seen:
+            raise ValueError(f"validation data: row id {r.id} appears twice")
+        seen.add(r.id)
+    return rows
+
+
 def read_rows(path: Path = MEASUREMENTS) -> list[Row]:
-    """Parse measurements.csv into rows (ids as written, values as floats)."""
+    """Parse one measurement table into rows (ids as written, values as floats)."""
     out: list[Row] = []
     with open(path, newline="", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
@@ -267,7 +285,7 @@ def read_rows(path: Path = MEASUREMENTS) -> list[Row]:
                            workload=r["workload"].strip(), mode=r["mode"].strip(), precision=r["precision"].strip(),
                            batch_size=r["batch_size"].strip(), shape=r["seq_len_or_image_size"].strip(),
                            metric=r["metric"].strip(), value=float(r["value"]), software=r.get("software", "").strip(),
-                           notes=r.get("notes", "").strip()))
+                           notes=r.get("notes", "").strip(), source=r.get("source", "").strip()))
     return out
 
 

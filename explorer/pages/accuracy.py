@@ -37,7 +37,7 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
 def page_accuracy() -> None:
     st.title("Accuracy")
     st.caption("Every result carries its device kind's band (x/÷ the 80th percentile of the fitted rows' errors). "
-               "fit: rows the efficiency parameters were fitted on; test: held-out rows of ../shared/calibration; "
+               "fit: rows the efficiency parameters were fitted on; test: held-out rows of validation/data/; "
                "external: published rows outside it, never fitted (validation/EXTERNAL.md).")
     rows = sim.validation_rows()
     if not rows:

@@ -1,6 +1,6 @@
 """Collective bandwidths played in the engine against published nccl-tests / rccl-tests figures.
 
-Rows from ../shared/calibration/measurements.csv. The link efficiency is the documented default
+Rows from validation/data/measurements.csv. The link efficiency is the documented default
 (simulator/spec/system.py, DEFAULT_LINK_EFFICIENCY = 0.8), not fitted to these rows; the bounds
 below state how far off the model is today.
 """

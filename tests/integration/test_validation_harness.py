@@ -13,10 +13,9 @@ import pytest
 
 from validation import harness
 from validation.cluster_rows import megatron_model_flops
-from validation.rows import MEASUREMENTS, read_rows
+from validation.rows import read_calibration
 from simulator.workload.loader import load_workload
 
-pytestmark = pytest.mark.skipif(not MEASUREMENTS.exists(), reason="../shared/calibration not present")
 
 SUBSET = {"M001", "M017", "M027", "M043", "M019", "M024", "M083", "M146"}
 TEST_MEDIAN_MAX_PCT = 12.0  # the goal is 10 %; a regression guard with a margin
@@ -41,7 +40,7 @@ def test_subset_runs_quickly_and_accounts_for_every_row():
 
 
 def test_every_row_is_predicted_or_refused_with_a_reason(full):
-    ids = [r.id for r in read_rows()]
+    ids = [r.id for r in read_calibration()]
     scored = {s.id for s in full.scored}
     refused = {u.row.id: u.reason for u in full.refused}
     assert set(ids) == scored | set(refused)
@@ -70,7 +69,7 @@ def test_report_renders_with_command_and_tables(full):
 
 
 def test_multi_device_rows_map_to_their_layouts():
-    items = {i.row.id: i for i in harness.map_rows(read_rows())}
+    items = {i.row.id: i for i in harness.map_rows(read_calibration())}
     m128 = items["M128"]  # GPT 177B, TP=8 PP=6 DP=48 in the notes, 288 DGX H100 nodes
     assert (m128.task, m128.system, m128.devices) == ("cluster", "dgx-h100", 2304)
     assert m128.parallelism.startswith("dp=48,tp=8,pp=6,zero=1") and m128.microbatches == 1152 // 48
@@ -87,7 +86,7 @@ def test_multi_device_rows_map_to_their_layouts():
 
 
 def test_neuron_data_parallel_rows_run_one_instance_per_core():
-    items = {i.row.id: i for i in harness.map_rows(read_rows())}
+    items = {i.row.id: i for i in harness.map_rows(read_calibration())}
     # bert-base-uncased on inf2.xlarge, batch 8 per instance: 2674/s = 2 cores x 8 / 5.97 ms (P50)
     assert (items["M089"].batch, dict(items["M089"].overrides).get("compute.arrays")) == (16, None)
     # resnet50 real-time latency: one request of batch 1 on one NeuronCore
