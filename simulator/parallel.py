@@ -185,8 +185,9 @@ def shard_op(op: Op, tp: int, ep: int = 1, sequence_parallel: bool = False) -> t
         return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp, output_elems=out,
                        param_elems=op.param_elems / tp, weight_read_elems=op.weight_read_elems / tp,
                        gemms=g), "tp_all_reduce"
+    # not a dropout: it masks the MLP's all-reduced output, which every tensor rank holds whole
     if op.kind == OpKind.ATTENTION or (layer_of(name) is not None and ".mlp." in name and op.kind in
-                                       (OpKind.ACTIVATION, OpKind.ELEMENTWISE)):
+                                       (OpKind.ACTIVATION, OpKind.ELEMENTWISE) and "dropout" not in dict(op.attrs)):
         g = tuple(Gemm(m=x.m, n=x.n, k=x.k, count=_div(x.count, tp)) for x in op.gemms)
         return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp, output_elems=op.output_elems / tp,
                        scratch_elems=op.scratch_elems / tp, gemms=g), None
