@@ -219,20 +219,45 @@ def shard_op(op: Op, tp: int, ep: int = 1, sequence_parallel: bool = False) -> t
     return op, None
 
 
-def input_grad_all_reduce_elems(op: Op, tp: int) -> float:
-    """Elements of ``op``'s input gradient that the backward pass all-reduces over the tensor
-    group: a column-parallel GEMM's input is replicated, so each rank's input gradient is a partial
-    sum (Megatron's ``f`` operator). 0 when nothing is reduced. Pure; raises nothing.
+def _rows_fed(graph: ComputeGraph, name: str) -> frozenset[str]:
+    """The row-parallel GEMMs that ``name``'s output reaches through the ops between (heads role)."""
+    rows, todo, seen = set(), [name], {name}
+    while todo:
+        for s in graph.successors(todo.pop()):
+            role = graph.op(s).tp_role
+            if s not in seen and role in (TpRole.ROW, TpRole.HEADS):
+                seen.add(s)
+                (rows.add if role == TpRole.ROW else todo.append)(s)
+    return frozenset(rows)
+
+
+def input_grad_all_reduces(graph: ComputeGraph, tp: int) -> dict[str, float]:
+    """Ops after whose backward the input gradient is all-reduced over the tensor group, with the
+    elements reduced. A column-parallel GEMM reads a replicated input, so each rank's input
+    gradient is a partial sum (Megatron's ``f`` operator). Column GEMMs that read the same tensor
+    and feed the same row GEMM (separate Q, K, V projections; an MLP's gate and up) are one fused
+    GEMM in Megatron-LM and vLLM: their gradients add up locally and are all-reduced once, after
+    the backward of the first of them in forward order (whose backward runs last). Pure; raises nothing.
 
     Example:
         >>> from simulator.workload.loader import load_workload
         >>> g = load_workload("gpt2").build(batch_size=1, seq_len=64)
-        >>> input_grad_all_reduce_elems(g.op("h0.mlp.up"), 2), input_grad_all_reduce_elems(g.op("h0.mlp.down"), 2)
-        (49152, 0.0)
+        >>> sums = input_grad_all_reduces(g, 2)
+        >>> sums["h0.attn.qkv"], sums["h0.mlp.up"], "h0.mlp.down" in sums, input_grad_all_reduces(g, 1)
+        (49152, 49152, False, {})
     """
-    if tp > 1 and op.tp_role == TpRole.COLUMN:
-        return op.input_elems
-    return 0.0
+    if tp == 1:
+        return {}
+    out: dict[str, float] = {}
+    groups = set()
+    for n in graph.order:
+        op = graph.op(n)
+        if op.tp_role == TpRole.COLUMN:
+            group = (tuple(graph.predecessors(n)), _rows_fed(graph, n))
+            if group not in groups:
+                groups.add(group)
+                out[n] = op.input_elems
+    return out
 
 
 def stage_of_ops(graph: ComputeGraph, pipeline: int) -> dict[str, int]:

@@ -14,7 +14,7 @@ from typing import Any
 from .cost.base import CostOptions, Numerics, OpCost
 from .cost.collectives import Collective
 from .cost.dispatch import op_cost
-from .parallel import Parallelism, check_tensor_parallel, input_grad_all_reduce_elems, shard_op, stage_of_ops
+from .parallel import Parallelism, check_tensor_parallel, input_grad_all_reduces, shard_op, stage_of_ops
 from .scenario import Mode, Scenario
 from .spec.models import _DeviceBase
 from .workload.graph import ComputeGraph
@@ -150,6 +150,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
     numerics = Numerics(compute=sc.precision, weights=sc.weights)
     act = numerics.act_bytes
     stage_of = stage_of_ops(fwd, p.chunks)  # interleaving: chunk c*pipeline + s lives on rank s
+    grad_sums = input_grad_all_reduces(fwd, p.tensor)
     cache: dict[Any, OpCost] = {}
 
     def cost(op) -> OpCost:
@@ -170,8 +171,8 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
         params = 0.0
         layer_params: dict[Any, float] = {}
         for n in names:
-            layer_params[fwd.op(n).block] = layer_params.get(fwd.op(n).block, 0.0) + shard_op(fwd.op(n), p.tensor,
-                                                                                             p.expert)[0].param_elems
+            block = fwd.op(n).block
+            layer_params[block] = layer_params.get(block, 0.0) + shard_op(fwd.op(n), p.tensor, p.expert)[0].param_elems
         gather = p.zero_stage >= 3 and p.data > 1
         current: Any = object()
         for n in names:
@@ -203,10 +204,9 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
                 if n in recompute:  # checkpointed: run the forward op again just before its backward
                     bitems.append((cost(op), None, f"{n}.recompute"))
                 bitems.append((cost(bop), None, bop.name))
-                if input_grad_all_reduce_elems(fwd.op(n), p.tensor):
+                if n in grad_sums:
                     bitems.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp",
-                                                 nbytes=input_grad_all_reduce_elems(fwd.op(n), p.tensor) * act,
-                                                 overlap=p.tp_overlap,
+                                                 nbytes=grad_sums[n] * act, overlap=p.tp_overlap,
                                                  label=f"{bop.name} all-reduce"), ""))
                 if after == "ep_all_to_all":
                     nbytes = fwd.op(n).input_elems * act
