@@ -96,3 +96,12 @@ def test_tensor_parallelism_without_split_ops_is_refused():
         check_tensor_parallel(resnet, 2)
     check_tensor_parallel(resnet, 1)
     assert OpKind.ATTENTION not in {op.kind for op in resnet.ops}
+
+
+def test_a_classifier_loss_follows_its_replicated_head():
+    # vocabulary-parallel cross-entropy needs logits split over the tensor ranks, which only the LM
+    # head makes; a classification head is replicated, so each rank computes the whole loss
+    r = _roles("vit-b16", image_size=224)
+    assert (r["head"], r["loss"]) == (R.REPLICATED, R.REPLICATED)
+    g = load_workload("vit-b16").build(batch_size=4, image_size=224)
+    assert shard_op(g.op("loss"), 2)[0] == g.op("loss")

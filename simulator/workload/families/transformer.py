@@ -223,7 +223,7 @@ def build_transformer(b: GraphBuilder, p: TransformerParams, s: Shape) -> None:
         if p.pooler:
             cls = b.act("pooler.tanh", b.linear("pooler", cls, p.hidden), "tanh")
         if p.num_classes:
-            b.tag(b.loss("loss", b.linear("head", cls, p.num_classes)), tp_role=TpRole.VOCAB)
+            b.loss("loss", b.linear("head", cls, p.num_classes))  # the head is replicated: so are its logits
         return
     if p.lm_head:
         rows = seq if s.logits == "all" else 1
