@@ -160,63 +160,84 @@ def _heads(op: Op, tp: int) -> Op:
                    scratch_elems=op.scratch_elems / tp, gemms=g)
 
 
-def _vocab(op: Op, tp: int) -> tuple[Op, str | None]:
+def _vocab(op: Op, tp: int) -> tuple[Op, tuple[str, ...]]:
     """The vocabulary split: the LM head is column-parallel over the vocabulary; the embedding
     table's rows are split, each rank looks up the tokens in its rows and the outputs are
     all-reduced; the cross-entropy runs on each rank's slice of the logits."""
     if op.kind == OpKind.EMBEDDING:
         return replace(op, param_elems=op.param_elems / tp, weight_read_elems=op.weight_read_elems / tp), \
-            "tp_all_reduce"
+            ("tp_all_reduce",)
     if op.kind == OpKind.LOSS:
-        return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp), None
+        return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp), ()
     if op.gemms:
-        return _column(op, tp), None
-    return op, None
+        return _column(op, tp), ()
+    return op, ()
 
 
-def _experts_over_ep(op: Op, ep: int) -> Op:
-    """Expert parallelism: each rank of the expert group holds 1/ep of the experts."""
-    g = tuple(Gemm(m=x.m, n=x.n, k=x.k, count=_div(x.count, ep)) for x in op.gemms)
-    return replace(op, flops=op.flops / ep, param_elems=op.param_elems / ep,
-                   weight_read_elems=op.weight_read_elems / ep, gemms=g)
+def _experts(op: Op, tp: int, ep: int, sequence_parallel: bool) -> tuple[Op, tuple[str, ...]]:
+    """An MoE layer's expert GEMMs (``gemms`` = (up, down), one of each per expert). Expert
+    parallelism spreads whole experts over the expert group (1/ep of them per rank, an all-to-all
+    dispatching the tokens before and one combining them after); tensor parallelism then splits
+    every expert's FFN as a dense MLP's: up (and gate) columns, down rows, each rank reading all its
+    routed tokens and writing a partial output all-reduced with the layer's. That is Megatron-Core's
+    expert tensor parallelism, whose size defaults to tp, and what vLLM and TensorRT-LLM do without
+    expert parallelism. The expert-count vector work (activation, gating, weighted combine) is split
+    with the GEMMs, as a dense row-parallel GEMM's bias add is."""
+    after: tuple[str, ...] = ()
+    if ep > 1:
+        g = tuple(Gemm(m=x.m, n=x.n, k=x.k, count=_div(x.count, ep)) for x in op.gemms)
+        op = replace(op, flops=op.flops / ep, param_elems=op.param_elems / ep,
+                     weight_read_elems=op.weight_read_elems / ep, gemms=g)
+        after += ("ep_all_to_all",)
+    if tp > 1:
+        up, *down = op.gemms
+        g = (Gemm(m=up.m, n=_div(up.n, tp), k=up.k, count=up.count),
+             *(Gemm(m=x.m, n=x.n, k=_div(x.k, tp), count=x.count) for x in down))
+        out = op.output_elems / tp if sequence_parallel else op.output_elems  # reduce-scattered
+        op = replace(op, flops=op.flops / tp, output_elems=out, param_elems=op.param_elems / tp,
+                     weight_read_elems=op.weight_read_elems / tp, gemms=g)
+        after += ("tp_all_reduce",)
+    return op, after
 
 
-def shard_op(op: Op, tp: int, ep: int = 1, sequence_parallel: bool = False) -> tuple[Op, str | None]:
-    """The part of ``op`` one tensor-parallel rank runs, and the collective that must follow it.
+def shard_op(op: Op, tp: int, ep: int = 1, sequence_parallel: bool = False) -> tuple[Op, tuple[str, ...]]:
+    """The part of ``op`` one tensor-parallel rank runs, and the collectives it needs.
 
     Read from the op's :class:`~simulator.workload.ops.TpRole` (``op.tp_role``), never its name.
     With ``sequence_parallel``, a layer's replicated ops (``op.block`` set, no GEMMs: norms,
     residual adds, dropouts) run on 1/tp of the sequence.
 
-    Returns (op, "tp_all_reduce" | "ep_all_to_all" | None). Pure; raises nothing (degrees are
-    checked by :func:`parse_parallelism` and :func:`check_tensor_parallel`).
+    Returns (op, collectives): ``"ep_all_to_all"`` (a dispatch before the op and a combine after
+    it over the expert group), then ``"tp_all_reduce"`` (after it, over the tensor group); empty
+    when it needs none. Pure; raises nothing (degrees are checked by :func:`parse_parallelism` and
+    :func:`check_tensor_parallel`).
 
     Example:
         >>> from simulator.workload.loader import load_workload
         >>> g = load_workload("gpt2").build(batch_size=1, seq_len=64)
-        >>> part, collective = shard_op(g.op("h0.attn.out"), tp=4)   # row-parallel: all-reduce after
-        >>> part.flops / g.op("h0.attn.out").flops, collective
-        (0.25, 'tp_all_reduce')
+        >>> part, collectives = shard_op(g.op("h0.attn.out"), tp=4)  # row-parallel: all-reduce after
+        >>> part.flops / g.op("h0.attn.out").flops, collectives
+        (0.25, ('tp_all_reduce',))
         >>> shard_op(g.op("h0.attn.qkv"), tp=4)[0].gemms             # column-parallel: N split
         (Gemm(m=64, n=576, k=768, count=1),)
     """
     role = op.tp_role
-    if role == TpRole.EXPERT and ep > 1:
-        return _experts_over_ep(op, ep), "ep_all_to_all"
+    if role == TpRole.EXPERT:
+        return _experts(op, tp, ep, sequence_parallel)
     if tp == 1:
-        return op, None
+        return op, ()
     if role == TpRole.COLUMN:
-        return _column(op, tp), None
+        return _column(op, tp), ()
     if role == TpRole.ROW:
-        return _row(op, tp, sequence_parallel), "tp_all_reduce"
+        return _row(op, tp, sequence_parallel), ("tp_all_reduce",)
     if role == TpRole.HEADS:
-        return _heads(op, tp), None
+        return _heads(op, tp), ()
     if role == TpRole.VOCAB:
         return _vocab(op, tp)
     if sequence_parallel and op.block is not None and not op.gemms:
         return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp,
-                       output_elems=op.output_elems / tp), None
-    return op, None
+                       output_elems=op.output_elems / tp), ()
+    return op, ()
 
 
 def _rows_fed(graph: ComputeGraph, name: str) -> frozenset[str]:
@@ -237,7 +258,9 @@ def input_grad_all_reduces(graph: ComputeGraph, tp: int) -> dict[str, float]:
     gradient is a partial sum (Megatron's ``f`` operator). Column GEMMs that read the same tensor
     and feed the same row GEMM (separate Q, K, V projections; an MLP's gate and up) are one fused
     GEMM in Megatron-LM and vLLM: their gradients add up locally and are all-reduced once, after
-    the backward of the first of them in forward order (whose backward runs last). Pure; raises nothing.
+    the backward of the first of them in forward order (whose backward runs last). An MoE layer's
+    expert GEMMs, split by tensor parallelism too, all-reduce the gradient of the layer's hidden
+    states. Pure; raises nothing.
 
     Example:
         >>> from simulator.workload.loader import load_workload
@@ -252,7 +275,9 @@ def input_grad_all_reduces(graph: ComputeGraph, tp: int) -> dict[str, float]:
     groups = set()
     for n in graph.order:
         op = graph.op(n)
-        if op.tp_role == TpRole.COLUMN:
+        if op.tp_role == TpRole.EXPERT:  # its up GEMMs are column-parallel over the layer's hidden
+            out[n] = op.output_elems     # states (tokens x hidden, the size of its output)
+        elif op.tp_role == TpRole.COLUMN:
             group = (tuple(graph.predecessors(n)), _rows_fed(graph, n))
             if group not in groups:
                 groups.add(group)

@@ -182,15 +182,15 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
                 current = fwd.op(n).block
                 fitems.append((None, _param_gather(layer_params[current], sc, n), ""))
             fitems.append((cost(op), None, n))
-            if after == "tp_all_reduce":
-                fitems.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp", nbytes=hidden_bytes[n],
-                                             overlap=p.tp_overlap, label=f"{n} all-reduce"), ""))
-            elif after == "ep_all_to_all":
+            if "ep_all_to_all" in after:
                 nbytes = fwd.op(n).input_elems * act
                 fitems.insert(len(fitems) - 1, (None, Segment(collective=Collective.ALL_TO_ALL, group="ep",
                                                               nbytes=nbytes, label=f"{n} dispatch"), ""))
                 fitems.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
                                              label=f"{n} combine"), ""))
+            if "tp_all_reduce" in after:
+                fitems.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp", nbytes=hidden_bytes[n],
+                                             overlap=p.tp_overlap, label=f"{n} all-reduce"), ""))
         if training:
             bucket = 0.0
             current = object()
@@ -208,7 +208,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
                     bitems.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp",
                                                  nbytes=grad_sums[n] * act, overlap=p.tp_overlap,
                                                  label=f"{bop.name} all-reduce"), ""))
-                if after == "ep_all_to_all":
+                if "ep_all_to_all" in after:
                     nbytes = fwd.op(n).input_elems * act
                     for tag in ("combine", "dispatch"):
                         bitems.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,

@@ -86,7 +86,7 @@ def test_sharding_and_stages_do_not_read_op_names(name):
 
 def test_an_op_without_a_role_is_replicated_whatever_its_name():
     op = matmul("h0.attn.qkv", batch=1, m=4, k=8, n=24)
-    assert shard_op(op, 4) == (op, None)
+    assert shard_op(op, 4) == (op, ())
     assert shard_op(op.renamed("x", tp_role=R.COLUMN), 4)[0].gemms[0].n == 6
 
 
