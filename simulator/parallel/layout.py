@@ -3,23 +3,21 @@
 Tensor parallelism is Megatron-style for transformer workloads: QKV and FFN-up are column-parallel,
 attention-out and FFN-down row-parallel with an all-reduce of the layer output after each (and of
 the input gradient of QKV / FFN-up in backward); the vocabulary of the embedding and LM head is
-split too. Pipeline parallelism cuts the layer sequence into contiguous stages of equal layer count
-(embedding with the first, head with the last); other models are cut by cumulative FLOPs. Expert
-parallelism spreads MoE experts over the data-parallel group with two all-to-alls per MoE layer.
+split too. Which op is which is typed data on the op (``op.tp_role``, a
+:class:`~simulator.workload.ops.TpRole` set by the model builders and the ONNX importer), never
+read from op names. Pipeline parallelism cuts the layer sequence (``op.block``) into contiguous
+stages of equal layer count (embedding with the first, head with the last); other models are cut
+by cumulative FLOPs. Expert parallelism spreads MoE experts over the data-parallel group with two
+all-to-alls per MoE layer.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Mapping
 
 from ..errors import ScenarioError
 from ..workload.graph import ComputeGraph
-from ..workload.ops import Gemm, Op, OpKind, ceil_div
-
-_LAYER = re.compile(r"^h(\d+)\.")
-_COLUMN = (".attn.qkv", ".mlp.up")
-_ROW = (".attn.out", ".mlp.down")
+from ..workload.ops import Gemm, Op, OpKind, TpRole, ceil_div
 
 
 @dataclass(frozen=True)
@@ -135,74 +133,161 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
     return p
 
 
-def layer_of(name: str) -> int | None:
-    """Transformer layer index from an op name (``h12.mlp.up`` -> 12), None outside layers.
-
-    Example:
-        >>> layer_of("h12.mlp.up"), layer_of("lm_head")
-        (12, None)
-    """
-    m = _LAYER.match(name)
-    return int(m.group(1)) if m else None
-
-
 def _div(x: int, t: int) -> int:
     return max(1, ceil_div(x, t))
 
 
-def shard_op(op: Op, tp: int, ep: int = 1, sequence_parallel: bool = False) -> tuple[Op, str | None]:
-    """The part of ``op`` one tensor-parallel rank runs, and the collective that must follow it.
+def _column(op: Op, tp: int) -> Op:
+    """Output features (GEMM N) split; each rank writes its slice of the output."""
+    g = tuple(Gemm(m=x.m, n=_div(x.n, tp), k=x.k, count=x.count) for x in op.gemms)
+    return replace(op, flops=op.flops / tp, output_elems=op.output_elems / tp, param_elems=op.param_elems / tp,
+                   weight_read_elems=op.weight_read_elems / tp, gemms=g)
 
-    With ``sequence_parallel``, a layer's remaining ops (norms, residual adds) run on 1/tp of the
-    sequence.
 
-    Returns (op, "tp_all_reduce" | "ep_all_to_all" | None). Pure; raises nothing (degrees are
-    checked by :func:`parse_parallelism` and :func:`check_tensor_parallel`).
+def _row(op: Op, tp: int, sequence_parallel: bool) -> Op:
+    """Input features (GEMM K) split; each rank writes a full-size partial sum, all-reduced after
+    (reduce-scattered with sequence parallelism, so it keeps 1/tp of it)."""
+    g = tuple(Gemm(m=x.m, n=x.n, k=_div(x.k, tp), count=x.count) for x in op.gemms)
+    out = op.output_elems / tp if sequence_parallel else op.output_elems
+    return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp, output_elems=out,
+                   param_elems=op.param_elems / tp, weight_read_elems=op.weight_read_elems / tp, gemms=g)
+
+
+def _heads(op: Op, tp: int) -> Op:
+    """1/tp of the heads (or hidden features): fewer independent GEMMs, less of everything."""
+    g = tuple(Gemm(m=x.m, n=x.n, k=x.k, count=_div(x.count, tp)) for x in op.gemms)
+    return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp, output_elems=op.output_elems / tp,
+                   scratch_elems=op.scratch_elems / tp, gemms=g)
+
+
+def _vocab(op: Op, tp: int) -> tuple[Op, tuple[str, ...]]:
+    """The vocabulary split: the LM head is column-parallel over the vocabulary; the embedding
+    table's rows are split, each rank looks up the tokens in its rows and the outputs are
+    all-reduced; the cross-entropy runs on each rank's slice of the logits."""
+    if op.kind == OpKind.EMBEDDING:
+        return replace(op, param_elems=op.param_elems / tp, weight_read_elems=op.weight_read_elems / tp), \
+            ("tp_all_reduce",)
+    if op.kind == OpKind.LOSS:
+        return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp), ()
+    if op.gemms:
+        return _column(op, tp), ()
+    return op, ()
+
+
+def _experts(op: Op, tp: int, ep: int, sequence_parallel: bool) -> tuple[Op, tuple[str, ...]]:
+    """An MoE layer's expert GEMMs (``gemms`` = (up, down), one of each per expert). Expert
+    parallelism spreads whole experts over the expert group (1/ep of them per rank, an all-to-all
+    dispatching the tokens before and one combining them after); tensor parallelism then splits
+    every expert's FFN as a dense MLP's: up (and gate) columns, down rows, each rank reading all its
+    routed tokens and writing a partial output all-reduced with the layer's. That is Megatron-Core's
+    expert tensor parallelism, whose size defaults to tp, and what vLLM and TensorRT-LLM do without
+    expert parallelism. The expert-count vector work (activation, gating, weighted combine) is split
+    with the GEMMs, as a dense row-parallel GEMM's bias add is."""
+    after: tuple[str, ...] = ()
+    if ep > 1:
+        g = tuple(Gemm(m=x.m, n=x.n, k=x.k, count=_div(x.count, ep)) for x in op.gemms)
+        op = replace(op, flops=op.flops / ep, param_elems=op.param_elems / ep,
+                     weight_read_elems=op.weight_read_elems / ep, gemms=g)
+        after += ("ep_all_to_all",)
+    if tp > 1:
+        up, *down = op.gemms
+        g = (Gemm(m=up.m, n=_div(up.n, tp), k=up.k, count=up.count),
+             *(Gemm(m=x.m, n=x.n, k=_div(x.k, tp), count=x.count) for x in down))
+        out = op.output_elems / tp if sequence_parallel else op.output_elems  # reduce-scattered
+        op = replace(op, flops=op.flops / tp, output_elems=out, param_elems=op.param_elems / tp,
+                     weight_read_elems=op.weight_read_elems / tp, gemms=g)
+        after += ("tp_all_reduce",)
+    return op, after
+
+
+def shard_op(op: Op, tp: int, ep: int = 1, sequence_parallel: bool = False) -> tuple[Op, tuple[str, ...]]:
+    """The part of ``op`` one tensor-parallel rank runs, and the collectives it needs.
+
+    Read from the op's :class:`~simulator.workload.ops.TpRole` (``op.tp_role``), never its name.
+    With ``sequence_parallel``, a layer's replicated ops (``op.block`` set, no GEMMs: norms,
+    residual adds, dropouts) run on 1/tp of the sequence.
+
+    Returns (op, collectives): ``"ep_all_to_all"`` (a dispatch before the op and a combine after
+    it over the expert group), then ``"tp_all_reduce"`` (after it, over the tensor group); empty
+    when it needs none. Pure; raises nothing (degrees are checked by :func:`parse_parallelism` and
+    :func:`check_tensor_parallel`).
 
     Example:
         >>> from simulator.workload.loader import load_workload
         >>> g = load_workload("gpt2").build(batch_size=1, seq_len=64)
-        >>> part, collective = shard_op(g.op("h0.attn.out"), tp=4)   # row-parallel: all-reduce after
-        >>> part.flops / g.op("h0.attn.out").flops, collective
-        (0.25, 'tp_all_reduce')
+        >>> part, collectives = shard_op(g.op("h0.attn.out"), tp=4)  # row-parallel: all-reduce after
+        >>> part.flops / g.op("h0.attn.out").flops, collectives
+        (0.25, ('tp_all_reduce',))
         >>> shard_op(g.op("h0.attn.qkv"), tp=4)[0].gemms             # column-parallel: N split
         (Gemm(m=64, n=576, k=768, count=1),)
     """
-    name = op.name
-    if op.kind == OpKind.MATMUL and "experts" in dict(op.attrs) and ep > 1:
-        g = tuple(Gemm(m=x.m, n=x.n, k=x.k, count=_div(x.count, ep)) for x in op.gemms)
-        return replace(op, flops=op.flops / ep, param_elems=op.param_elems / ep,
-                       weight_read_elems=op.weight_read_elems / ep, gemms=g), "ep_all_to_all"
+    role = op.tp_role
+    if role == TpRole.EXPERT:
+        return _experts(op, tp, ep, sequence_parallel)
     if tp == 1:
-        return op, None
-    if name.endswith(_COLUMN) or name == "lm_head":
-        g = tuple(Gemm(m=x.m, n=_div(x.n, tp), k=x.k, count=x.count) for x in op.gemms)
-        return replace(op, flops=op.flops / tp, output_elems=op.output_elems / tp, param_elems=op.param_elems / tp,
-                       weight_read_elems=op.weight_read_elems / tp, gemms=g), None
-    if name.endswith(_ROW):
-        g = tuple(Gemm(m=x.m, n=x.n, k=_div(x.k, tp), count=x.count) for x in op.gemms)
-        out = op.output_elems / tp if sequence_parallel else op.output_elems  # reduce-scattered
-        return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp, output_elems=out,
-                       param_elems=op.param_elems / tp, weight_read_elems=op.weight_read_elems / tp,
-                       gemms=g), "tp_all_reduce"
-    if op.kind == OpKind.ATTENTION or (layer_of(name) is not None and ".mlp." in name and op.kind in
-                                       (OpKind.ACTIVATION, OpKind.ELEMENTWISE)):
-        g = tuple(Gemm(m=x.m, n=x.n, k=x.k, count=_div(x.count, tp)) for x in op.gemms)
-        return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp, output_elems=op.output_elems / tp,
-                       scratch_elems=op.scratch_elems / tp, gemms=g), None
-    if op.kind == OpKind.EMBEDDING and name == "embed":
-        return replace(op, param_elems=op.param_elems / tp, weight_read_elems=op.weight_read_elems / tp), \
-            "tp_all_reduce"
-    if op.kind == OpKind.LOSS:
-        return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp), None
-    if sequence_parallel and layer_of(name) is not None and not op.gemms:
+        return op, ()
+    if role == TpRole.COLUMN:
+        return _column(op, tp), ()
+    if role == TpRole.ROW:
+        return _row(op, tp, sequence_parallel), ("tp_all_reduce",)
+    if role == TpRole.HEADS:
+        return _heads(op, tp), ()
+    if role == TpRole.VOCAB:
+        return _vocab(op, tp)
+    if sequence_parallel and op.block is not None and not op.gemms:
         return replace(op, flops=op.flops / tp, input_elems=op.input_elems / tp,
-                       output_elems=op.output_elems / tp), None
-    return op, None
+                       output_elems=op.output_elems / tp), ()
+    return op, ()
+
+
+def _rows_fed(graph: ComputeGraph, name: str) -> frozenset[str]:
+    """The row-parallel GEMMs that ``name``'s output reaches through the ops between (heads role)."""
+    rows, todo, seen = set(), [name], {name}
+    while todo:
+        for s in graph.successors(todo.pop()):
+            role = graph.op(s).tp_role
+            if s not in seen and role in (TpRole.ROW, TpRole.HEADS):
+                seen.add(s)
+                (rows.add if role == TpRole.ROW else todo.append)(s)
+    return frozenset(rows)
+
+
+def input_grad_all_reduces(graph: ComputeGraph, tp: int) -> dict[str, float]:
+    """Ops after whose backward the input gradient is all-reduced over the tensor group, with the
+    elements reduced. A column-parallel GEMM reads a replicated input, so each rank's input
+    gradient is a partial sum (Megatron's ``f`` operator). Column GEMMs that read the same tensor
+    and feed the same row GEMM (separate Q, K, V projections; an MLP's gate and up) are one fused
+    GEMM in Megatron-LM and vLLM: their gradients add up locally and are all-reduced once, after
+    the backward of the first of them in forward order (whose backward runs last). An MoE layer's
+    expert GEMMs, split by tensor parallelism too, all-reduce the gradient of the layer's hidden
+    states. Pure; raises nothing.
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> g = load_workload("gpt2").build(batch_size=1, seq_len=64)
+        >>> sums = input_grad_all_reduces(g, 2)
+        >>> sums["h0.attn.qkv"], sums["h0.mlp.up"], "h0.mlp.down" in sums, input_grad_all_reduces(g, 1)
+        (49152, 49152, False, {})
+    """
+    if tp == 1:
+        return {}
+    out: dict[str, float] = {}
+    groups = set()
+    for n in graph.order:
+        op = graph.op(n)
+        if op.tp_role == TpRole.EXPERT:  # its up GEMMs are column-parallel over the layer's hidden
+            out[n] = op.output_elems     # states (tokens x hidden, the size of its output)
+        elif op.tp_role == TpRole.COLUMN:
+            group = (tuple(graph.predecessors(n)), _rows_fed(graph, n))
+            if group not in groups:
+                groups.add(group)
+                out[n] = op.input_elems
+    return out
 
 
 def stage_of_ops(graph: ComputeGraph, pipeline: int) -> dict[str, int]:
-    """Assign every op to a pipeline stage: by layer index for transformers, else by cumulative FLOPs.
+    """Assign every op to a pipeline stage: by transformer layer (``op.block``) where the ops have
+    one, else by cumulative FLOPs.
 
     Raises:
         ScenarioError: more stages than layers (or ops).
@@ -215,7 +300,8 @@ def stage_of_ops(graph: ComputeGraph, pipeline: int) -> dict[str, int]:
         (0, 0, 1, 3)
     """
     order = graph.order
-    layers = sorted({layer_of(n) for n in order if layer_of(n) is not None})
+    block = {n: graph.op(n).block for n in order}
+    layers = sorted({b for b in block.values() if b is not None})
     if pipeline == 1:
         return {n: 0 for n in order}
     if layers:
@@ -225,8 +311,8 @@ def stage_of_ops(graph: ComputeGraph, pipeline: int) -> dict[str, int]:
         out = {}
         seen_layers = False
         for n in order:
-            li = layer_of(n)
-            if li is None:
+            li = block[n]
+            if li is None:  # before the first layer: the first stage; after (or between): the last
                 out[n] = pipeline - 1 if seen_layers else 0
             else:
                 seen_layers = True
@@ -245,10 +331,13 @@ def stage_of_ops(graph: ComputeGraph, pipeline: int) -> dict[str, int]:
 
 
 def check_tensor_parallel(graph: ComputeGraph, tp: int) -> None:
-    """Tensor parallelism needs the transformer layout (heads divisible by tp).
+    """Tensor parallelism needs ops that carry column- or row-parallel roles (a transformer built
+    by a model family, or an ONNX transformer whose layers the importer recognised), and attention
+    heads divisible by tp.
 
     Raises:
-        ScenarioError: a non-transformer workload, or heads not divisible by tp.
+        ScenarioError: no op with a column- or row-parallel role (the model would run unsplit), or
+            heads not divisible by tp.
 
     Example:
         >>> from simulator.workload.loader import load_workload
@@ -260,13 +349,17 @@ def check_tensor_parallel(graph: ComputeGraph, tp: int) -> None:
     """
     if tp == 1:
         return
-    attn = [graph.op(n) for n in graph.order if graph.op(n).kind == OpKind.ATTENTION]
-    if not attn:
-        raise ScenarioError("parallelism: tensor parallelism is modelled for transformer workloads only")
-    heads = dict(attn[0].attrs).get("heads", 1)
-    kv = dict(attn[0].attrs).get("kv_heads", heads)
-    if heads % tp or (kv % tp and tp % kv):
-        raise ScenarioError(f"parallelism: tensor ({tp}) must divide the attention heads ({heads})")
+    ops = graph.ops
+    if not any(op.tp_role in (TpRole.COLUMN, TpRole.ROW) for op in ops):
+        raise ScenarioError(f"parallelism: tensor parallelism is modelled for transformer workloads only: "
+                            f"{graph.name!r} has no column- or row-parallel op (in an ONNX model: no attention or "
+                            "MLP layer was recognised)")
+    attn = [dict(op.attrs) for op in ops if op.tp_role == TpRole.HEADS and "heads" in dict(op.attrs)]
+    if attn:
+        heads = attn[0]["heads"]
+        kv = attn[0].get("kv_heads", heads)
+        if heads % tp or (kv % tp and tp % kv):
+            raise ScenarioError(f"parallelism: tensor ({tp}) must divide the attention heads ({heads})")
 
 
 def microbatch_size(global_batch: int, p: Parallelism, microbatches: int) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 from ..cost.base import CostOptions, Numerics, OpCost
 from ..cost.collectives import Collective
 from ..cost.dispatch import op_cost
-from .layout import Parallelism, check_tensor_parallel, layer_of, shard_op, stage_of_ops
+from .layout import Parallelism, check_tensor_parallel, input_grad_all_reduces, shard_op, stage_of_ops
 from ..scenario import Mode, Scenario
 from ..spec.models import _DeviceBase
 from ..workload.graph import ComputeGraph
@@ -150,6 +150,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
     numerics = Numerics(compute=sc.precision, weights=sc.weights)
     act = numerics.act_bytes
     stage_of = stage_of_ops(fwd, p.chunks)  # interleaving: chunk c*pipeline + s lives on rank s
+    grad_sums = input_grad_all_reduces(fwd, p.tensor)
     cache: dict[Any, OpCost] = {}
 
     def cost(op) -> OpCost:
@@ -170,44 +171,44 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
         params = 0.0
         layer_params: dict[Any, float] = {}
         for n in names:
-            layer_params[layer_of(n)] = layer_params.get(layer_of(n), 0.0) + shard_op(fwd.op(n), p.tensor,
-                                                                                     p.expert)[0].param_elems
+            block = fwd.op(n).block
+            layer_params[block] = layer_params.get(block, 0.0) + shard_op(fwd.op(n), p.tensor, p.expert)[0].param_elems
         gather = p.zero_stage >= 3 and p.data > 1
         current: Any = object()
         for n in names:
             op, after = shard_op(fwd.op(n), p.tensor, p.expert, p.sequence_parallel)
             params += op.param_elems
-            if gather and layer_of(n) != current:
-                current = layer_of(n)
+            if gather and fwd.op(n).block != current:
+                current = fwd.op(n).block
                 fitems.append((None, _param_gather(layer_params[current], sc, n), ""))
             fitems.append((cost(op), None, n))
-            if after == "tp_all_reduce":
-                fitems.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp", nbytes=hidden_bytes[n],
-                                             overlap=p.tp_overlap, label=f"{n} all-reduce"), ""))
-            elif after == "ep_all_to_all":
+            if "ep_all_to_all" in after:
                 nbytes = fwd.op(n).input_elems * act
                 fitems.insert(len(fitems) - 1, (None, Segment(collective=Collective.ALL_TO_ALL, group="ep",
                                                               nbytes=nbytes, label=f"{n} dispatch"), ""))
                 fitems.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
                                              label=f"{n} combine"), ""))
+            if "tp_all_reduce" in after:
+                fitems.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp", nbytes=hidden_bytes[n],
+                                             overlap=p.tp_overlap, label=f"{n} all-reduce"), ""))
         if training:
             bucket = 0.0
             current = object()
             for n in reversed(names):
                 op, after = shard_op(fwd.op(n), p.tensor, p.expert, p.sequence_parallel)
-                if gather and layer_of(n) != current:
-                    current = layer_of(n)
+                if gather and fwd.op(n).block != current:
+                    current = fwd.op(n).block
                     bitems.append((None, _param_gather(layer_params[current], sc, n), ""))
                 needs_input_grad = bool(fwd.predecessors(n)) and op.kind != OpKind.EMBEDDING
                 bop = backward_op(op, needs_input_grad)
                 if n in recompute:  # checkpointed: run the forward op again just before its backward
                     bitems.append((cost(op), None, f"{n}.recompute"))
                 bitems.append((cost(bop), None, bop.name))
-                if n.endswith((".attn.qkv", ".mlp.up")) and p.tensor > 1:
+                if n in grad_sums:
                     bitems.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp",
-                                                 nbytes=fwd.op(n).input_elems * act, overlap=p.tp_overlap,
+                                                 nbytes=grad_sums[n] * act, overlap=p.tp_overlap,
                                                  label=f"{bop.name} all-reduce"), ""))
-                if after == "ep_all_to_all":
+                if "ep_all_to_all" in after:
                     nbytes = fwd.op(n).input_elems * act
                     for tag in ("combine", "dispatch"):
                         bitems.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
@@ -237,7 +238,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
                                 static_bytes=static, activation_bytes_per_microbatch=act_saved if training else 0.0,
                                 boundary_bytes=boundary, params=params))
     return ClusterPlan(stages=tuple(stages), parallelism=p, microbatches=microbatches, microbatch_size=mb_size,
-                       meta={"layers": len({layer_of(n) for n in fwd.order if layer_of(n) is not None})})
+                       meta={"layers": len({op.block for op in fwd.ops if op.block is not None})})
 
 
 def _grad_sync(p: Parallelism, nbytes: float, where: str) -> Segment:

@@ -55,7 +55,7 @@ def with_dropout(fwd: ComputeGraph) -> ComputeGraph:
         if hidden.get(name, 0.0) > 0:
             d = Op(f"{name}.dropout", OpKind.ELEMENTWISE, flops=FLOPS_PER_ELEM * op.output_elems,
                    input_elems=op.output_elems, output_elems=(1.0 + MASK_ELEMS) * op.output_elems,
-                   layer=op.layer, attrs=(("dropout", hidden[name]),))
+                   layer=op.layer, block=op.block, attrs=(("dropout", hidden[name]),))
             g.add_node(d.name, op=d, index=idx)
             idx += 1
             g.add_edge(name, d.name, elems=op.output_elems)

@@ -269,6 +269,42 @@ class GraphBuilder:
                     self.graph.add_edge(t.producer, op.name, elems=t.elems)
         return Tensor(op.name, tuple(int(d) for d in out_shape))
 
+    def tag(self, t: Tensor, **changes: object) -> Tensor:
+        """``t`` itself, after changing fields of the op that produced it (its ``tp_role``...).
+
+        Raises:
+            WorkloadError: ``t`` is a graph input (no op produced it).
+            TypeError: a change names a field :class:`Op` does not have.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> y = b.tag(b.linear("fc", b.input((1, 4)), 2), tp_role=O.TpRole.COLUMN)
+            >>> b.build().op("fc").tp_role.value
+            'column'
+        """
+        if t.producer is None:
+            raise WorkloadError(self.source, "input", "a graph input has no op to tag")
+        self.tag_ops([t.producer], **changes)
+        return t
+
+    def tag_ops(self, names: Iterable[str], **changes: object) -> None:
+        """Change fields of the ops called ``names`` (e.g. the ``block`` of a transformer layer's ops).
+
+        Raises:
+            KeyError: no op of one of the names.
+            TypeError: a change names a field :class:`Op` does not have.
+
+        Example:
+            >>> b = GraphBuilder("g", batch=1)
+            >>> _ = b.act("relu", b.linear("fc", b.input((1, 4)), 2))
+            >>> b.tag_ops(list(b.graph), block=0)
+            >>> [op.block for op in b.build().ops]
+            [0, 0]
+        """
+        for n in names:
+            op = self.graph.nodes[n]["op"]
+            self.graph.nodes[n]["op"] = op.renamed(op.name, **changes)
+
     def build(self) -> ComputeGraph:
         """Validate and freeze the graph.
 

@@ -48,6 +48,34 @@ class Phase(str, Enum):
     OPTIMIZER = "optimizer"
 
 
+class TpRole(str, Enum):
+    """How tensor parallelism splits an op over the ranks of a tensor-parallel group (Megatron-LM's
+    layout, Shoeybi et al. 2019). Closed: a model builder or importer sets it; the sharding in
+    :mod:`simulator.parallel` reads only it, never op names.
+
+    * ``replicated``: every rank runs the whole op (norms, residual adds, routers, anything unknown);
+    * ``column``: output features split, no collective after it (QKV, MLP up / gate projections);
+      in backward its input gradient is all-reduced;
+    * ``row``: input features split, the partial outputs all-reduced after it (attention-out, MLP down);
+    * ``heads``: the work between a column and a row GEMM, on 1/tp of the heads or hidden features
+      (the attention core, the MLP activation and gate product);
+    * ``vocab``: the vocabulary split: the token embedding (rows split, outputs all-reduced), the
+      LM head (columns split) and the cross-entropy over its logits;
+    * ``expert``: the expert GEMMs of a mixture-of-experts layer.
+
+    Example:
+        >>> TpRole("column") is TpRole.COLUMN, [r.value for r in TpRole][:3]
+        (True, ['replicated', 'column', 'row'])
+    """
+
+    REPLICATED = "replicated"
+    COLUMN = "column"
+    ROW = "row"
+    HEADS = "heads"
+    VOCAB = "vocab"
+    EXPERT = "expert"
+
+
 @dataclass(frozen=True)
 class Gemm:
     """``count`` independent GEMMs of (m x k) @ (k x n). FLOPs = 2 * m * n * k * count.
@@ -87,6 +115,11 @@ class Op:
         sequential_steps: steps that must run one after another (recurrent time steps).
         scratch_elems: elements of an intermediate a non-fused kernel writes to memory and reads
             back (the S x S attention scores); 0 when the op has none.
+        tp_role: how tensor parallelism splits the op (:class:`TpRole`); replicated by default.
+        block: index of the transformer layer the op belongs to (pipeline stages cut between
+            layers), None outside layers and in other models. Where an op sits, not what it
+            computes: left out of equality and hashing, so a cost cached for an op is shared by the
+            same op in every layer.
 
     Build ops with the constructors below (:func:`matmul`, :func:`conv2d`...), which raise
     ``ValueError`` for impossible shapes; the dataclass itself does not validate.
@@ -97,6 +130,8 @@ class Op:
         ('matmul', 1048576, 16777216.0)
         >>> op.renamed("fc2").name
         'fc2'
+        >>> op.renamed("fc", block=3) == op, op.renamed("fc", tp_role=TpRole.COLUMN) == op
+        (True, False)
     """
 
     name: str
@@ -112,6 +147,8 @@ class Op:
     scratch_elems: float = 0.0
     layer: str = ""
     attrs: tuple[tuple[str, object], ...] = field(default=())
+    tp_role: TpRole = TpRole.REPLICATED
+    block: int | None = field(default=None, compare=False)
 
     @property
     def matrix_flops(self) -> float:

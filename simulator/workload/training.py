@@ -117,7 +117,7 @@ def optimizer_state_elems(graph: ComputeGraph, optimizer: Optimizer) -> float:
 def backward_op(op: Op, needs_input_grad: bool) -> Op:
     name = f"{op.name}.grad"
     base = dict(phase=Phase.BACKWARD, layer=op.layer, attrs=op.attrs, sequential_steps=op.sequential_steps,
-                param_elems=0.0)
+                param_elems=0.0, tp_role=op.tp_role, block=op.block)
     grad_in = op.input_elems if needs_input_grad else 0.0
     if op.kind in (OpKind.MATMUL, OpKind.CONV2D, OpKind.RECURRENT) and op.param_elems:
         gemms: list[Gemm] = []

@@ -63,6 +63,7 @@ MODULES = [
     "simulator.workload.families.transformer",
     "simulator.workload.families.vision",
     "simulator.workload.importers.onnx_import",
+    "simulator.workload.importers.onnx_roles",
     "simulator.workload.importers.scalesim_csv",
     # cost models
     "simulator.cost.array",

@@ -1,7 +1,7 @@
 """Laws of the multi-device model (hypothesis)."""
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import simulator as sim
@@ -85,3 +85,26 @@ def test_sequence_parallel_and_tp_overlap_never_cost_memory_or_time(layout):
     assert peak(sp) <= peak(base)
     assert sp.step_time_s <= base.step_time_s * (1 + 1e-9)
     assert both.step_time_s <= sp.step_time_s * (1 + 1e-9)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from(["gpt2", "llama3-8b", "mixtral-8x7b", "bert-base", "megatron-gpt-1.7b"]),
+       st.sampled_from([(1, 2), (2, 4), (1, 4), (4, 8), (1, 8)]), st.sampled_from([1, 2]),
+       st.sampled_from(["inference", "training"]))
+def test_per_device_weight_bytes_never_increase_with_tensor_parallelism(name, degrees, ep, mode):
+    """Every op either splits its weights over the tensor ranks or keeps them whole: more ranks never
+    hold more (Mixtral's experts included: expert tensor parallelism)."""
+    from simulator.cost.base import CostOptions
+    from simulator.parallel.layout import Parallelism
+    from simulator.parallel.plan import build_plan
+    from simulator.scenario import make_scenario
+    from simulator.spec.loader import load_hardware
+    from simulator.workload.loader import load_workload
+
+    assume(load_workload(name).params.heads % degrees[1] == 0)  # tp must divide the heads
+    g = load_workload(name).build(batch_size=2, seq_len=32)
+    hw, sc = load_hardware("nvidia-h100-sxm"), make_scenario(mode=mode)
+    weights = [build_plan(g, hw, sc, Parallelism(data=ep, tensor=tp, expert=ep), 1, 1,
+                          options=CostOptions()).stages[0].static_bytes["weights"] for tp in degrees]
+    assert weights[1] <= weights[0]
+    assert weights[1] < weights[0]  # each of these has weights tensor parallelism splits

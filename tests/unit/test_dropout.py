@@ -114,3 +114,15 @@ def test_attention_dropout_adds_rng_work_not_softmax_exponentials_on_gpu():
     c = hw.compute
     vec_rate = c.vector_flops_per_cycle_per_sm[Precision.BF16] * c.sm_count * c.clock_ghz * 1e9 * hw.efficiency.vector
     assert extra == pytest.approx(2 * attention_scores(before) / vec_rate, rel=1e-9)  # 2 RNG FLOPs per score only
+
+
+def test_tensor_parallel_leaves_hidden_dropouts_whole_and_splits_them_with_sequence_parallelism():
+    # both hidden dropouts of a layer mask a row-parallel GEMM's all-reduced output, which every
+    # tensor rank holds whole (Megatron's bias-dropout-add); sequence parallelism splits them
+    from simulator.parallel.layout import shard_op
+
+    g = training_forward(_fwd())
+    for name in ("h5.attn.out.dropout", "h5.mlp.down.dropout"):
+        op = g.op(name)
+        assert shard_op(op, 4)[0] == op
+        assert shard_op(op, 4, sequence_parallel=True)[0].flops == op.flops / 4

@@ -166,11 +166,9 @@ def test_zero3_holds_the_two_largest_gathered_layers():
     fwd = load_workload("gpt2").build(batch_size=2, seq_len=128)
     plan = build_plan(fwd, load_hardware("nvidia-h100-sxm"), make_scenario(mode="training"),
                       Parallelism(data=8, zero_stage=3), 1, 2, options=CostOptions())
-    from simulator.parallel.layout import layer_of
-
     per_layer: dict = {}
-    for n in fwd.order:
-        per_layer[layer_of(n)] = per_layer.get(layer_of(n), 0.0) + fwd.op(n).param_elems
+    for op in fwd.ops:
+        per_layer[op.block] = per_layer.get(op.block, 0.0) + op.param_elems
     two = sum(sorted(per_layer.values())[-2:]) * 2  # bf16 bytes
     assert plan.stages[0].static_bytes["gathered_weights"] == pytest.approx(two)
     no_zero3 = build_plan(fwd, load_hardware("nvidia-h100-sxm"), make_scenario(mode="training"),

@@ -7,7 +7,7 @@ from pydantic import Field, model_validator
 
 from .. import ops as O
 from ..graph import GraphBuilder, Tensor
-from ..ops import Gemm, Op, OpKind
+from ..ops import Gemm, Op, OpKind, TpRole
 from . import Family, FamilyParams, Shape, register
 
 
@@ -98,15 +98,17 @@ def _ffn(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
     if p.experts:
         return _dropout(b, _moe(b, name, x, p), p.dropout)
     width = 2 * p.ffn if gated else p.ffn
-    h = b.linear(f"{name}.up", x, width, bias=p.mlp_bias)
+    # Megatron's MLP: up (and gate) column-parallel, the activation on each rank's features, down row-parallel
+    h = b.tag(b.linear(f"{name}.up", x, width, bias=p.mlp_bias), tp_role=TpRole.COLUMN)
     fn = {"swiglu": "silu", "geglu": "gelu"}.get(p.ffn_activation, p.ffn_activation)
     if gated:
         half = Tensor(h.producer, (*h.shape[:-1], p.ffn))
-        a = b.act(f"{name}.{fn}", half, fn)
-        h = b.add(O.elementwise(f"{name}.gate_mul", elems=a.elems), [a, h], a.shape)
+        a = b.tag(b.act(f"{name}.{fn}", half, fn), tp_role=TpRole.HEADS)
+        h = b.tag(b.add(O.elementwise(f"{name}.gate_mul", elems=a.elems), [a, h], a.shape), tp_role=TpRole.HEADS)
     else:
-        h = b.act(f"{name}.{fn}", h, fn)
-    return _dropout(b, b.linear(f"{name}.down", h, p.hidden, bias=p.mlp_bias), p.dropout)
+        h = b.tag(b.act(f"{name}.{fn}", h, fn), tp_role=TpRole.HEADS)
+    down = b.tag(b.linear(f"{name}.down", h, p.hidden, bias=p.mlp_bias), tp_role=TpRole.ROW)
+    return _dropout(b, down, p.dropout)
 
 
 def _moe(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
@@ -127,21 +129,32 @@ def _moe(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
             output_elems=tokens * p.hidden, param_elems=float(p.experts * per_expert),
             weight_read_elems=touched * per_expert,
             gemms=(Gemm(m=m, n=up_n, k=p.hidden, count=p.experts), Gemm(m=m, n=p.hidden, k=p.ffn, count=p.experts)),
-            attrs=(("experts", p.experts), ("top_k", p.top_k)))
+            attrs=(("experts", p.experts), ("top_k", p.top_k)), tp_role=TpRole.EXPERT)
     return b.add(op, [x, logits], x.shape)
 
 
 def _attention(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams, s: Shape, seq: int) -> Tensor:
     kv = p.kv_heads or p.heads
     d = p.dim_head
-    qkv = b.linear(f"{name}.qkv", x, (p.heads + 2 * kv) * d, bias=p.qkv_bias)
+    # Megatron's attention: QKV column-parallel (whole heads per rank), the core on each rank's
+    # heads, the output projection row-parallel
+    qkv = b.tag(b.linear(f"{name}.qkv", x, (p.heads + 2 * kv) * d, bias=p.qkv_bias), tp_role=TpRole.COLUMN)
     op = O.attention(f"{name}.sdpa", batch=s.batch_size, heads=p.heads, q_len=seq, kv_len=s.past_len + seq,
-                     head_dim=d, kv_heads=kv, causal=p.causal)
+                     head_dim=d, kv_heads=kv, causal=p.causal).renamed(f"{name}.sdpa", tp_role=TpRole.HEADS)
     a = _dropout(b, b.add(op, [qkv], (s.batch_size, seq, p.heads * d)), p.attention_dropout, "attention_dropout")
-    return _dropout(b, b.linear(f"{name}.out", a, p.hidden, bias=p.out_bias), p.dropout)
+    out = b.tag(b.linear(f"{name}.out", a, p.hidden, bias=p.out_bias), tp_role=TpRole.ROW)
+    return _dropout(b, out, p.dropout)
 
 
 def _layer(b: GraphBuilder, i: int, x: Tensor, p: TransformerParams, s: Shape, seq: int) -> Tensor:
+    """Layer ``i``; its ops carry ``block=i`` (pipeline stages are cut between layers)."""
+    first = len(b.graph)
+    y = _layer_ops(b, i, x, p, s, seq)
+    b.tag_ops(list(b.graph)[first:], block=i)
+    return y
+
+
+def _layer_ops(b: GraphBuilder, i: int, x: Tensor, p: TransformerParams, s: Shape, seq: int) -> Tensor:
     n = f"h{i}"
     if p.parallel_residual:
         h = b.norm(f"{n}.ln1", x, kind=p.norm)
@@ -168,7 +181,8 @@ def _embed(b: GraphBuilder, p: TransformerParams, s: Shape) -> tuple[Tensor, int
         return b.add(pos, [x], (n, seq, p.hidden)), seq
     seq = s.seq_len
     tokens = n * seq
-    x = b.op(O.embedding("embed", tokens=tokens, vocab=p.vocab, dim=p.hidden), [], (n, seq, p.hidden))
+    x = b.tag(b.op(O.embedding("embed", tokens=tokens, vocab=p.vocab, dim=p.hidden), [], (n, seq, p.hidden)),
+              tp_role=TpRole.VOCAB)
     extra = []
     if p.positions == "learned":
         if p.max_positions and s.past_len + seq > p.max_positions:
@@ -209,7 +223,7 @@ def build_transformer(b: GraphBuilder, p: TransformerParams, s: Shape) -> None:
         if p.pooler:
             cls = b.act("pooler.tanh", b.linear("pooler", cls, p.hidden), "tanh")
         if p.num_classes:
-            b.loss("loss", b.linear("head", cls, p.num_classes))
+            b.loss("loss", b.linear("head", cls, p.num_classes))  # the head is replicated: so are its logits
         return
     if p.lm_head:
         rows = seq if s.logits == "all" else 1
@@ -218,8 +232,8 @@ def build_transformer(b: GraphBuilder, p: TransformerParams, s: Shape) -> None:
         op = O.matmul("lm_head", batch=1, m=n * rows, k=p.hidden, n=p.vocab, bias=bias)
         if p.tie_embeddings:
             op = op.renamed("lm_head", param_elems=float(p.vocab if bias else 0))
-        logits = b.add(op, [h], (n, rows, p.vocab))
-        b.loss("loss", logits)
+        logits = b.add(op.renamed("lm_head", tp_role=TpRole.VOCAB), [h], (n, rows, p.vocab))
+        b.tag(b.loss("loss", logits), tp_role=TpRole.VOCAB)  # vocabulary-parallel cross-entropy
 
 
 register("transformer", Family(TransformerParams, build_transformer, task="text", uses_seq_len=True,

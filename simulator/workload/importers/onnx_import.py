@@ -37,6 +37,11 @@ tensors of more than one element added/multiplied/concatenated into activations)
 once. ``Identity`` of an initializer counts as its own parameter: the torch exporter de-duplicates
 distinct parameters that happen to hold equal values that way.
 
+Transformer layers are recognised by their structure (attention cores, their projections, MLPs
+with a residual add) and their ops given tensor-parallel roles and layer indices
+(:mod:`~simulator.workload.importers.onnx_roles`); a graph where none is recognised stays
+replicated, and tensor parallelism on it is refused.
+
 Any other node (control flow, custom domains, ``Einsum``, ``TopK``...) makes :func:`load_onnx`
 raise one :class:`WorkloadError` listing every such node by name and op type, unless
 ``unsupported="fallback"``: then each is simulated as an element-wise op of
@@ -62,6 +67,7 @@ from ..ops import Gemm, Op, OpKind
 from .onnx_read import (ACTIVATIONS, ELEMENTWISE, FALLBACK_FLOPS_PER_ELEM, MAX_FILE_BYTES, NORMS, POOLS,  # noqa: F401
                         REDUCE, STATIC_SOURCES, SUPPORTED_OPS, VIEWS, WEIGHT_INPUTS, _check_external_data, _fail,
                         _Input, _Model, _read_model)
+from .onnx_roles import assign_tp_roles
 from .onnx_shapes import _analyse, _infer, _is_weight, _tensor_numel
 
 @dataclass
@@ -100,6 +106,7 @@ def _build(m: _Model, unsupported: str, shape: Shape, name: str) -> ComputeGraph
                      meta={"family": "onnx", "batch_size": shape.batch_size, "seq_len": shape.seq_len,
                            "image_size": shape.image_size, "past_len": shape.past_len})
     tensors: dict[str, Tensor] = {i.name: Tensor(None, ctx.shape(i.name, i.name)) for i in m.inputs}
+    linear: set[str] = set()  # MatMul / Gemm by a 2-D weight: what tensor parallelism can split
     for i, n in enumerate(m.nodes):
         if i in m.folded or i in m.absorbed or (n.op_type in STATIC_SOURCES and i not in m.unsupported):
             continue
@@ -118,13 +125,16 @@ def _build(m: _Model, unsupported: str, shape: Shape, name: str) -> ComputeGraph
             op = _fallback(ctx, n, label, acts)
         else:
             op = _map(ctx, i, n, label, acts)
+            if n.op_type in ("Gemm", "MatMul") and _is_weight(m, n.input[1]) and len(ctx.shape(n.input[1], label)) == 2:
+                linear.add(label)
         out = b.add(op, acts, ctx.shape(n.output[0], label) if ctx.shapes.get(n.output[0]) else (1,))
         for o in n.output:
             if o:
                 tensors[o] = Tensor(out.producer, ctx.shapes.get(o) or out.shape)
     if len(b.graph) == 0:
         raise _fail(m.path, "the graph has no operations to simulate (only constants and views)")
-    return b.build()
+    shapes = {n: tensors[o].shape for o in tensors if (n := tensors[o].producer) is not None}
+    return assign_tp_roles(b.build(), linear=linear, shapes=shapes, batch=shape.batch_size)
 
 
 def _check_view(ctx: _Ctx, n: onnx.NodeProto, label: str, src: Tensor | None) -> None:
