@@ -27,8 +27,7 @@ COMPARE_PREFERENCE = ("nvidia-a100-sxm-80gb", "google-tpu-v5p", "amd-mi300x", "n
 MODES = {"Training step": "training", "Inference batch": "inference"}
 PRECISIONS = [p.value for p in sim.Precision]
 OPTIMIZERS = ["adam", "adamw", "sgd", "momentum", "adafactor"]
-STACKS = {"Default (op after op)": "default", "Eager (host dispatches each op)": "eager",
-          "Compiled (pointwise ops fused)": "compiled"}
+STACKS = {s["display_name"]: s["name"] for s in sim.list_stacks()}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -273,8 +272,10 @@ def sidebar() -> Scenario | None:
     precision = side.selectbox("Precision", PRECISIONS, key="precision")
     optimizer = side.selectbox("Optimizer", OPTIMIZERS, key="optimizer", disabled=mode != "training")
     stack = STACKS[side.selectbox("Software stack", list(STACKS), key="stack",
-                                  help="eager: the host dispatches every op (small batches become host-bound); "
-                                       "compiled: pointwise ops fused into their producers (inference)")]
+                                  index=list(STACKS.values()).index("default"),
+                                  help="How the framework runs the graph (`accsim list stacks`): eager stacks "
+                                       "dispatch every op from the host (small batches become host-bound); "
+                                       "compilers fuse pointwise ops into their producers (inference)")]
     device = _sidebar_device()
     if chosen is None:
         return None

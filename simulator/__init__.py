@@ -6,8 +6,8 @@ Example:
     >>> r.step_time_s > 0
     True
 """
-from .api import (build_graph, describe, hardware_from_yaml, hardware_yaml, list_hardware, list_workloads,
-                  load_hardware, load_workload, peak_rates, simulate, validation_band)
+from .api import (build_graph, describe, hardware_from_yaml, hardware_yaml, list_hardware, list_stacks,
+                  list_workloads, load_hardware, load_workload, peak_rates, simulate, validation_band)
 from .errors import InfeasibleError, InputError, ScenarioError, SimulatorError, SpecError, WorkloadError
 from .result import SimulationResult
 from .run.cluster import collective_benchmark
@@ -28,7 +28,7 @@ __all__ = [
     # design-space exploration
     "sweep", "pareto", "sensitivity",
     # inputs and device figures
-    "load_hardware", "load_workload", "list_hardware", "list_workloads", "Precision", "peak_rates",
+    "load_hardware", "load_workload", "list_hardware", "list_workloads", "list_stacks", "Precision", "peak_rates",
     "hardware_from_yaml", "hardware_yaml",
     # how close it is: the scored validation rows behind every result's band
     "validation_rows", "validation_band", "error_summary",

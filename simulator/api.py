@@ -16,6 +16,7 @@ from .run.graphs import build_graph, memory_plan
 from .run.step import simulate_step
 from .spec.loader import list_hardware, load_hardware, raw_spec, spec_from_dict
 from .spec.models import _DeviceBase
+from .spec.stack import list_stacks
 from .units import parse_precision
 from .workload.describe import describe
 from .workload.loader import list_workloads, load_workload
@@ -23,13 +24,13 @@ from .workload.workload import Workload
 from .yamlio import parse_yaml_text
 
 __all__ = ["load_hardware", "load_workload", "simulate", "describe", "list_hardware", "list_workloads",
-           "build_graph", "memory_plan", "peak_rates", "hardware_from_yaml", "hardware_yaml", "validation_band"]
+           "build_graph", "memory_plan", "list_stacks", "peak_rates", "hardware_from_yaml", "hardware_yaml", "validation_band"]
 
 
 def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceBase", *, mode: str = "inference",
              batch_size: int | None = None, seq_len: int | None = None, image_size: int | None = None,
              precision: str = "bf16", weight_precision: str | None = None, optimizer: str = "adam",
-             checkpointing: str = "none", grad_accumulation: int = 1, fused_attention: bool = True,
+             checkpointing: str = "none", grad_accumulation: int = 1, fused_attention: bool | None = None,
              power_cap_w: float | None = None, seed: int = 0,
              overrides: Mapping[str, Any] | None = None, devices: int | None = None,
              parallelism: Any = None, microbatches: int | None = None,
@@ -49,7 +50,8 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         optimizer: sgd, momentum, adam, adamw, adafactor (training).
         checkpointing: none, selective, selective-mlp (selective plus the MLP block), full (training).
         grad_accumulation: micro-batches per optimizer step (training).
-        fused_attention: FlashAttention-style attention (no score matrix in memory).
+        fused_attention: FlashAttention-style attention (no score matrix in memory); None: the stack's
+            choice (fused when it has none).
         power_cap_w: what-if power limit below TDP.
         seed: recorded for reproducibility (this model is deterministic).
         overrides: what-if spec changes, e.g. ``{"memory.hbm.bandwidth_gbs": 4000}``; on a system spec,
@@ -65,11 +67,11 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         input_workers: host CPU workers decoding input samples (see :mod:`simulator.run.host_input`);
             None: the host keeps up. ``prefetch``: batches the host may have ready; ``host``: CPU spec
             (default intel-xeon-platinum-8480). A starved device makes ``bottleneck`` ``"host"``.
-        stack: software stack (:class:`~simulator.scenario.Stack`): ``"default"`` (op after op, host ahead),
-            ``"eager"`` (the host dispatches each op, ``dispatch_us`` apart; one device only) or
-            ``"compiled"`` (pointwise ops fused into their producers; inference).
-        dispatch_us: eager host time per op in microseconds (default
-            :data:`~simulator.scenario.EAGER_DISPATCH_US`).
+        stack: software stack, a name from :func:`list_stacks` (``"tensorrt"``, ``"torch-eager"``,
+            ``"xla"``, ``"vitis-ai"``...; generic ``"default"``: op after op, host ahead; ``"eager"``:
+            the host dispatches each op, one device only; ``"compiled"``: pointwise ops fused into
+            their producers for inference) or a path to a stack YAML file.
+        dispatch_us: host time per op in microseconds (default: the stack's ``host_dispatch_us``).
         time_limit_s: wall-time limit of this call in seconds (None: none). Checked after loading, after
             the graph build, every 256 op costs and every 1,024 engine events of a one-device run; a
             multi-device run is checked only before it starts.

@@ -25,7 +25,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     r = simulate_step(workload, args.hardware, mode=args.mode, batch_size=args.batch_size, seq_len=args.seq_len,
                  image_size=args.image_size, precision=args.precision, weight_precision=args.weight_precision,
                  optimizer=args.optimizer, checkpointing=args.checkpointing, grad_accumulation=args.grad_accumulation,
-                 fused_attention=not args.no_fused_attention, power_cap_w=args.power_cap_w, seed=args.seed,
+                 fused_attention=False if args.no_fused_attention else None, power_cap_w=args.power_cap_w, seed=args.seed,
                  overrides=parse_overrides(args.set), devices=args.devices, parallelism=args.parallel,
                  microbatches=args.microbatches, symmetric=not args.no_symmetry,
                  fpga_dataflow=args.fpga_dataflow, cold_start=args.cold_start, time_limit_s=args.time_limit_s,
@@ -54,15 +54,18 @@ def _cmd_describe(args: argparse.Namespace) -> int:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from .spec.loader import list_hardware
+    from .spec.stack import list_stacks
     from .workload.loader import list_workloads
 
-    rows = list_hardware() if args.what == "hardware" else list_workloads()
+    rows = {"hardware": list_hardware, "workloads": list_workloads, "stacks": list_stacks}[args.what]()
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
             if args.what == "hardware":
                 print(f"{r['kind']:5s} {r['name']:32s} {r['display_name']}")
+            elif args.what == "stacks":
+                print(f"{r['name']:14s} {','.join(r['kinds']):24s} {r['display_name']}")
             else:
                 print(f"{r['name']:20s} {r['family']:12s} {r['description']}")
     return 0
@@ -105,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefetch", type=int, default=2, help="batches the host input pipeline may have ready")
     p.add_argument("--host", help="host CPU spec for --input-workers (default intel-xeon-platinum-8480)")
     p.add_argument("--cold-start", action="store_true", help="include the FPGA bitstream load")
-    p.add_argument("--stack", default="default", help="software stack: default, eager or compiled")
+    p.add_argument("--stack", default="default",
+                   help="software stack: a name from `accsim list stacks` (tensorrt, torch-eager, xla...) or a stack YAML")
     p.add_argument("--dispatch-us", type=float, help="eager host time per op in microseconds")
     p.add_argument("--time-limit-s", type=float, help="stop with an error if the simulation takes longer (wall s)")
     p.set_defaults(func=_cmd_simulate)
@@ -128,8 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("json", "table"), default="table")
     p.set_defaults(func=_cmd_collective)
 
-    p = sub.add_parser("list", help="list bundled hardware or workloads")
-    p.add_argument("what", choices=("hardware", "workloads"))
+    p = sub.add_parser("list", help="list bundled hardware, workloads or software stacks")
+    p.add_argument("what", choices=("hardware", "workloads", "stacks"))
     p.add_argument("--format", choices=("json", "table"), default="table")
     p.set_defaults(func=_cmd_list)
 

@@ -1,47 +1,16 @@
 """Scenario: a frozen value holding everything one run depends on, the seed included, and the
-software stack it runs under.
-
-Software stacks: how a framework runs the graph, which changes what the hardware is asked to do.
-
-* ``default``: every op of the graph is its own kernel, launched back to back (an eager framework
-  whose host keeps ahead of the device, or one that replays a captured CUDA graph).
-* ``eager``: as ``default``, but the host issues op after op from Python (PyTorch eager, TF 1.x
-  sessions without XLA): an op cannot start before the host has dispatched it, ``dispatch_us``
-  after the previous one. Small batches become host-bound.
-* ``compiled``: a graph compiler (TensorRT, XLA, torch.compile, the TPU / Neuron / Edge TPU / DPU
-  compilers) fuses pointwise ops into their producers' epilogues (:mod:`simulator.workload.fusion`)
-  for inference; training graphs keep their per-op passes (batch-norm statistics and every
-  backward op read and write whole tensors anyway).
+software stack it runs under (a :class:`~simulator.spec.stack.StackSpec` from ``stacks/*.yaml``:
+pointwise fusion, host dispatch per op, attention kernel).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from .errors import ScenarioError
+from .spec.stack import StackSpec, load_stack
 from .units import Precision, parse_precision
 from .workload.training import CHECKPOINTING_CHOICES, Checkpointing, Optimizer, parse_optimizer
-
-
-class Stack(str, Enum):
-    """The software stack of a run (see the module docstring).
-
-    Example:
-        >>> Stack("eager") is Stack.EAGER
-        True
-    """
-
-    DEFAULT = "default"
-    EAGER = "eager"
-    COMPILED = "compiled"
-
-
-# Host time to dispatch one op from an eager framework, in microseconds. Fitted by
-# ``python -m validation.calibrate`` (``framework_dispatch_us`` in validation/calibration.json) on
-# the eager batch-1 latency rows of the fit split: M043, ResNet-50 on A100 under TF 1.x (NGC 20.06),
-# 4.51 ms for ~320 ops. PyTorch eager overheads of 10-30 us per op are commonly reported; kept in
-# step with the calibration by tests/unit/test_software_stack.py.
-EAGER_DISPATCH_US = 25.74
 
 
 class Mode(str, Enum):
@@ -65,8 +34,9 @@ class Scenario:
     into that many micro-batches per optimizer step. ``fpga_dataflow`` is ``overlay`` (a DPU-style
     engine runs layer after layer) or ``pipelined`` (every layer on its own DSPs, samples streaming
     through); ``cold_start`` adds the FPGA's bitstream load before the first op. ``stack`` is the
-    software stack (:class:`Stack`: default, eager, compiled); ``dispatch_us`` the eager
-    host's time per op (None: :data:`EAGER_DISPATCH_US`).
+    software stack (``stacks/*.yaml``); ``dispatch_us`` overrides its host time per op (None: the
+    stack's ``host_dispatch_us``). ``fused_attention`` None takes the stack's choice (fused if it
+    has none).
 
     Units: ``power_cap_w`` in W; ``batch_size`` in samples, ``seq_len`` in tokens, ``image_size`` in
     pixels per side (None: the workload's default). Build it with :func:`make_scenario`, which
@@ -92,7 +62,7 @@ class Scenario:
     seed: int = 0
     fpga_dataflow: str = "overlay"
     cold_start: bool = False
-    stack: Stack = Stack.DEFAULT
+    stack: StackSpec = field(default_factory=lambda: load_stack("default"))
     dispatch_us: float | None = None
 
     @property
@@ -117,8 +87,8 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
                   image_size: int | None = None, precision: str | Precision = "bf16",
                   weight_precision: str | Precision | None = None, optimizer: str | Optimizer = "adam",
                   checkpointing: str | Checkpointing = "none", grad_accumulation: int = 1,
-                  fused_attention: bool = True, power_cap_w: float | None = None, seed: int = 0,
-                  fpga_dataflow: str = "overlay", cold_start: bool = False, stack: str | Stack = "default",
+                  fused_attention: bool | None = None, power_cap_w: float | None = None, seed: int = 0,
+                  fpga_dataflow: str = "overlay", cold_start: bool = False, stack: "str | StackSpec" = "default",
                   dispatch_us: float | None = None) -> Scenario:
     """Validate user-facing arguments into a :class:`Scenario`.
 
@@ -152,10 +122,12 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
         raise ScenarioError(f"seed: must be an integer, got {seed!r}")
     if fpga_dataflow not in ("overlay", "pipelined"):
         raise ScenarioError(f"fpga_dataflow: must be overlay or pipelined, got {fpga_dataflow!r}")
-    try:
-        st = Stack(str(getattr(stack, "value", stack)).lower())
-    except ValueError:
-        raise ScenarioError(f"stack: unknown software stack {stack!r}; choose default, eager or compiled") from None
+    st = load_stack(stack)
+    if m == Mode.TRAINING and not st.training:
+        raise ScenarioError(f"stack: {st.name} runs inference only; train with one of the training stacks "
+                            "(`accsim list stacks`)")
+    if fused_attention is None:
+        fused_attention = True if st.fused_attention is None else st.fused_attention
     if dispatch_us is not None and not (isinstance(dispatch_us, (int, float)) and not isinstance(dispatch_us, bool)
                                         and 0 <= dispatch_us <= 1e6):
         raise ScenarioError(f"dispatch_us: must be a number of microseconds in 0..1e6, got {dispatch_us!r}")
@@ -178,4 +150,21 @@ def fuses_pointwise(sc: Scenario) -> bool:
         ...                                                                                 stack="compiled"))
         (True, False)
     """
-    return sc.stack == Stack.COMPILED and sc.mode.value == "inference"
+    return sc.stack.fuse_pointwise and sc.mode == Mode.INFERENCE
+
+
+def check_stack_runs_on(sc: Scenario, kind: str) -> None:
+    """Refuse a stack on a device kind it does not run on (TensorRT on a TPU).
+
+    Raises:
+        ScenarioError: naming the stack and the kinds it runs on.
+
+    Example:
+        >>> check_stack_runs_on(make_scenario(stack="tensorrt"), "gpu")
+        >>> check_stack_runs_on(make_scenario(stack="tensorrt"), "tpu")
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ScenarioError: stack: tensorrt runs on gpu devices, not on a tpu
+    """
+    if kind not in sc.stack.kinds:
+        raise ScenarioError(f"stack: {sc.stack.name} runs on {'/'.join(sc.stack.kinds)} devices, not on a {kind}")

@@ -13,7 +13,8 @@ Staged, so every parameter is pinned by the evidence that is about it:
    together with the family's large-batch model rows (inference, training, LLM generation,
    multi-node training): the GEMM rows alone would credit every kernel with MAMF-level efficiency;
 3. ``op_overhead_us``: per-kernel launch / dispatch time, from batch-1 latency rows;
-4. the framework dispatch time of eager stacks (one number for all GPUs), from eager batch-1 rows.
+4. the host time per op (``host_dispatch_us``) of each eager software stack (``stacks/*.yaml``:
+   torch-eager, tf-graph...), from that stack's batch-1 latency rows.
 
 Each 1-D fit minimises the mean of min(0.5, |ln(predicted / measured)|)^2 (least squares in log
 space, capped so an outlier row cannot drag a family) by a grid then golden-section search in log
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from simulator.errors import SimulatorError
 from simulator.spec.loader import SPEC_ROOT, catalogue
+from simulator.spec.stack import STACK_ROOT
 
 from . import predict as P
 from .harness import kinds, map_rows
@@ -43,11 +45,34 @@ ROBUST_CAP = 0.5
 BOUNDS = {"memory": (0.4, 1.0), "compute": (0.2, 1.0), "op_overhead_us": (0.5, 80.0), "dispatch_us": (1.0, 200.0)}
 
 
-def _err(cases: list[Case], extra: dict, dispatch_us: float) -> float:
+class Predictor:
+    """:func:`validation.predict.predict` with a memory: a fit evaluates the same (row, parameters)
+    pair many times (grid points, bracketing, and every cross-validation fold that leaves a family's
+    evidence unchanged), and each evaluation is a full simulation. Refusals are remembered too.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple, object] = {}
+
+    def __call__(self, case: Case, *, extra: dict | None = None,
+                 dispatch_us: float | None = None) -> P.Prediction:
+        key = (case.row.id, json.dumps(extra or {}, sort_keys=True, default=str), dispatch_us)
+        if key not in self._memo:
+            try:
+                self._memo[key] = P.predict(case, extra=extra, dispatch_us=dispatch_us)
+            except SimulatorError as exc:
+                self._memo[key] = exc
+        out = self._memo[key]
+        if isinstance(out, SimulatorError):
+            raise out
+        return out
+
+
+def _err(cases: list[Case], extra: dict, dispatch_us: float | None, predictor: Predictor) -> float:
     errs = []
     for c in cases:
         try:
-            p = P.predict(c, extra=extra, dispatch_us=dispatch_us)
+            p = predictor(c, extra=extra, dispatch_us=dispatch_us)
         except SimulatorError:
             continue
         errs.append(min(ROBUST_CAP, abs(math.log(p.value / c.row.value))) ** 2)
@@ -93,8 +118,8 @@ def _stage_rows(cases: list[Case], stage: str) -> list[Case]:
     return []
 
 
-def fit_family(cases: list[Case], dispatch_us: float) -> dict:
-    """Staged fit of one family's parameters on its fit cases; ``fitted_to`` lists the row ids used."""
+def fit_family(cases: list[Case], dispatch_us: float | None, predictor: Predictor) -> dict:
+    """Staged fit of one family's parameters on ``cases``; ``fitted_to`` lists the row ids used."""
     params: dict[str, float] = {}
     used: dict[str, list[str]] = {}
     for stage in ("memory", "compute", "op_overhead_us"):
@@ -105,7 +130,7 @@ def fit_family(cases: list[Case], dispatch_us: float) -> dict:
 
         def f(x, stage=stage, rows=rows):
             return _err(rows, {**{f"efficiency.{k}": v for k, v in params.items()}, f"efficiency.{stage}": x},
-                        dispatch_us)
+                        dispatch_us, predictor)
 
         params[stage] = golden(f, lo, hi)
         used[stage] = sorted(c.row.id for c in rows)
@@ -124,7 +149,7 @@ def _energy_overrides(case: Case, scale: float, params: dict) -> dict:
     return extra
 
 
-def fit_energy(cases: list[Case], params: dict) -> dict | None:
+def fit_energy(cases: list[Case], params: dict, predictor: Predictor) -> dict | None:
     """Scale of a family's ``power.energy_pj_per_flop`` (all precisions together, keeping the spec's
     ratios) so that measured power rows are met and a max-achievable GEMM draws the power limit.
 
@@ -144,7 +169,7 @@ def fit_energy(cases: list[Case], params: dict) -> dict | None:
         target = c.row.value if c.category == "power" else POWER_LIMITED * hw.power.tdp_w
 
         def watts(scale, c=c):
-            p = P.predict(c, extra=_energy_overrides(c, scale, params))
+            p = predictor(c, extra=_energy_overrides(c, scale, params))
             return p.value if c.category == "power" else p.power_w
 
         lo, hi = 0.05, 20.0
@@ -166,36 +191,59 @@ def fit_energy(cases: list[Case], params: dict) -> dict | None:
 OVERHEAD_FROM = {"nvidia-inference": "nvidia-datacenter", "aws-trainium": "aws-neuron"}
 
 
-def fit_all() -> dict:
-    """Fit every family with fit rows, then the eager-framework dispatch time."""
-    items = map_rows(read_calibration())
-    splits = assign_splits(items)
-    fit = [c for c in items if isinstance(c, Case) and splits[c.row.id] == "fit"]
+def fit_cases(cases: list[Case], predictor: Predictor | None = None, *,
+              families: set[str] | None = None) -> dict:
+    """Fit every family with rows among ``cases`` (or only ``families``), then the eager-framework
+    dispatch time. Families are fitted in an order that lets a family without batch-1 rows borrow
+    its kernel-launch overhead from the family it names in :data:`OVERHEAD_FROM`."""
+    predictor = predictor or Predictor()
     fams: dict[str, list[Case]] = {}
-    for c in fit:
-        fams.setdefault(c.family, []).append(c)
-    out: dict = {"families": {}, "split": "fit rows of validation.rows.assign_splits"}
+    for c in cases:
+        if families is None or c.family in families or c.family in {OVERHEAD_FROM.get(f) for f in families}:
+            fams.setdefault(c.family, []).append(c)
+    out: dict = {"families": {}}
     for fam, cs in sorted(fams.items(), key=lambda kv: (kv[0] in OVERHEAD_FROM, kv[0])):
-        out["families"][fam] = fit_family([c for c in cs if c.task != "power"], P.FRAMEWORK_DISPATCH_US)
+        out["families"][fam] = fit_family([c for c in cs if c.task != "power"], None, predictor)
         donor = out["families"].get(OVERHEAD_FROM.get(fam, ""), {})
         if "op_overhead_us" not in out["families"][fam]["params"] and "op_overhead_us" in donor.get("params", {}):
             out["families"][fam]["params"]["op_overhead_us"] = donor["params"]["op_overhead_us"]
             out["families"][fam]["fitted_to"]["op_overhead_us"] = donor["fitted_to"]["op_overhead_us"]
-        energy = fit_energy(cs, out["families"][fam]["params"])
+        energy = fit_energy(cs, out["families"][fam]["params"], predictor)
         if energy:
             out["families"][fam]["energy"] = energy
-    eager = [c for c in fit if c.eager and c.category == "latency"]
-    if eager:
-        def f(x):
+    out["stacks"] = fit_stacks(cases, out["families"], predictor)
+    return out
+
+
+def fit_stacks(cases: list[Case], families: dict, predictor: Predictor) -> dict:
+    """``host_dispatch_us`` of each eager stack with batch-1 latency rows, the families' fits applied."""
+    by_stack: dict[str, list[Case]] = {}
+    for c in cases:
+        if c.eager and c.category == "latency":
+            by_stack.setdefault(c.stack, []).append(c)
+    out = {}
+    for stack, rows in sorted(by_stack.items()):
+        def f(x, rows=rows):
             errs = []
-            for c in eager:
-                fam = out["families"].get(c.family, {}).get("params", {})
-                p = P.predict(c, extra={f"efficiency.{k}": v for k, v in fam.items()}, dispatch_us=x)
+            for c in rows:
+                fam = families.get(c.family, {}).get("params", {})
+                p = predictor(c, extra={f"efficiency.{k}": v for k, v in fam.items()}, dispatch_us=x)
                 errs.append(abs(math.log(p.value / c.row.value)))
             return sum(errs) / len(errs)
 
-        out["framework_dispatch_us"] = {"value": golden(f, *BOUNDS["dispatch_us"]),
-                                        "fitted_to": sorted(c.row.id for c in eager)}
+        out[stack] = {"host_dispatch_us": golden(f, *BOUNDS["dispatch_us"]), "fitted_to": sorted(c.row.id for c in rows)}
+    return out
+
+
+def fit_all(split: str = "all", predictor: Predictor | None = None) -> dict:
+    """Fit on every expressible calibration row (``split="all"``, what the specs ship) or on the
+    fixed split's fit rows only (``split="fit"``)."""
+    items = map_rows(read_calibration())
+    splits = assign_splits(items)
+    cases = [c for c in items if isinstance(c, Case) and (split == "all" or splits[c.row.id] == split)]
+    out = fit_cases(cases, predictor)
+    out["split"] = "every expressible row of validation/data/*.csv" if split == "all" else \
+        f"{split} rows of validation.rows.assign_splits"
     return out
 
 
@@ -245,6 +293,18 @@ def apply_energy(path: Path, scale: float, fitted_to: list[str], *, fitted: floa
 # GPU tile fill (efficiency.tile_fill_k) is not refitted by this module: it was chosen on a grid
 TILE_FILL_NOTE = ("; tile_fill_k 256: the best of 128/256/384 on the nvidia-datacenter fit split (GPU fit median "
                   "9.6/6.7/8.6 %), shared by every GPU family")
+
+
+def apply_stack(path: Path, fit: dict) -> None:
+    """Write a fitted ``host_dispatch_us`` and its ``fitted_to`` into one stack file."""
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"^host_dispatch_us: .*$", f"host_dispatch_us: {fit['host_dispatch_us']}", text, flags=re.M)
+    note = f'fitted_to: "validation.calibrate host_dispatch_us: {", ".join(fit["fitted_to"])}"'
+    if re.search(r"^fitted_to: .*$", text, flags=re.M):
+        text = re.sub(r"^fitted_to: .*$", note, text, flags=re.M)
+    else:
+        text = text.rstrip("\n") + "\n" + note + "\n"
+    path.write_text(text, encoding="utf-8")
 
 
 def efficiency_block(params: dict, fitted_to: dict, family: str) -> str:
@@ -300,7 +360,10 @@ def main(argv: list[str] | None = None) -> int:
             # a scale within 2 % of 1 is the cap itself re-rounded (two-decimal pJ values), not new evidence
             if args.apply and not args.efficiency_only and abs(applied - 1.0) >= 0.02:
                 apply_energy(path, applied, energy["fitted_to"], fitted=energy["scale"])
-    print(json.dumps(res.get("framework_dispatch_us", {}), indent=2))
+    for stack, fit in res.get("stacks", {}).items():
+        print(f"# stacks/{stack}.yaml: host_dispatch_us {fit['host_dispatch_us']} ({', '.join(fit['fitted_to'])})")
+        if args.apply:
+            apply_stack(STACK_ROOT / f"{stack}.yaml", fit)
     return 0
 
 

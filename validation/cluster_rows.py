@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .rows import Case, Row, Unexpressible, first_int
+from .rows import Case, Row, Unexpressible, first_int, stack_for
 
 # Systems whose nodes a row names in its software / notes column (regex -> system spec).
 SYSTEMS: tuple[tuple[str, str], ...] = (
@@ -299,10 +299,10 @@ def serving_case(row: Row, base: dict, kind: str, name: str, prec: str, weight_p
         if metric not in ("tokens_per_s", "tokens_per_s_per_gpu"):
             return _refuse(row, f"metric {metric} of a saturated serving run", kind)
         return Case(**base, task="serve", category="serving", workload=name, mode="inference", precision=prec,
-                    weight_precision=weight_prec, batch=saturated[0], generate=(n_in, n_out), fused=True,
+                    weight_precision=weight_prec, batch=saturated[0], generate=(n_in, n_out), stack=stack_for(row, kind, "inference", base["hardware"]),
                     logits="last", devices=n, system=system, parallelism=parallel, served_metric=metric,
                     saturated=saturated, assumptions=tuple(assumptions))
     return Case(**base, task="generate", category="serving", workload=name, mode="inference", precision=prec,
-                weight_precision=weight_prec, batch=batch, generate=(n_in, n_out), fused=True, logits="last",
+                weight_precision=weight_prec, batch=batch, generate=(n_in, n_out), stack=stack_for(row, kind, "inference", base["hardware"]), logits="last",
                 devices=n, system=system, parallelism=parallel, served_metric=metric,
                 assumptions=tuple(assumptions + ["static batching: prefill then one decode step per output token"]))

@@ -13,7 +13,7 @@ from simulator.spec.loader import load_hardware
 
 from .cluster_rows import cluster_training_case, collective_case, serving_case
 from .rows import (MAX_DP_DEVICES, Case, Row, Unexpressible, family_of, first_int, parse_precision,
-                   resolve_device)
+                   resolve_device, stack_for)
 
 # workload string (regex, case-insensitive) -> zoo name; first match wins
 WORKLOADS: tuple[tuple[str, str], ...] = (
@@ -45,12 +45,6 @@ OFFLINE_CNN_BATCH = 256
 # Vitis AI "multi-thread" throughput keeps several images in flight on the DPU cores.
 FPGA_THROUGHPUT_BATCH = 8
 
-EAGER = ("pytorch", "tensorflow")  # frameworks that dispatch every op from the host
-# Inference stacks that compile the graph and fuse pointwise ops into their producers. Not TF 1.x
-# XLA auto-clustering: its rows (M044, M046) run within 20% of the same GPU's unfused eager rows.
-# Training is never simulated fused: batch-norm statistics and every backward op still make
-# their own passes over the activations.
-COMPILED = r"tensorrt|trt|mlperf|neuron|tflite|edgetpu|vitis|jax|flax"
 
 
 def _refuse(row: Row, reason: str, kind: str = "?") -> Unexpressible:
@@ -197,7 +191,8 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
             return _refuse(row, f"metric {metric} of a generation run needs the serving feature", kind)
         if not row.batch_size.strip().isdigit():
             return _refuse(row, "in-flight batching at an unstated batch or request rate: simulator.serve needs one of them", kind)
-        return Case(**base, task="generate", category="llm", workload=name, mode="inference", precision=prec, fused=True,
+        return Case(**base, task="generate", category="llm", workload=name, mode="inference", precision=prec,
+                    stack=stack_for(row, kind, "inference", base["hardware"]),
                     weight_precision=weight_prec, batch=batch, generate=(int(gen.group(1)), int(gen.group(2))),
                     assumptions=tuple(assumptions + ["static batching: prefill then one decode step per output token"]))
     if metric not in ("images_per_s", "sequences_per_s", "samples_per_s", "latency_ms", "ttft_ms", "watts"):
@@ -207,13 +202,12 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
         batch, base, note = per_core
         assumptions.append(note)
     category = _category(row, mode, batch, metric)
-    stack = f"{row.software} {row.precision} {row.workload}".lower()
-    fused = mode == "inference" and (kind in ("tpu", "asic", "fpga") or re.search(COMPILED, stack) is not None)
-    eager = not fused and any(f in row.software.lower() for f in EAGER) and kind == "gpu"
+    stack = stack_for(row, kind, mode, base["hardware"])
+    eager = stack in ("torch-eager", "tf-graph")
     opt = "momentum" if name.startswith("resnet") else "adam"
     return Case(**base, task="model", category=category, workload=name, mode=mode, precision=prec,
                 weight_precision=weight_prec, batch=batch, seq_len=seq if not image else None,
-                image_size=image, scale=float(scale), accumulation=accum, optimizer=opt, eager=eager, fused=fused,
+                image_size=image, scale=float(scale), accumulation=accum, optimizer=opt, stack=stack,
                 logits="last" if llm else "all", fused_attention=not eager,
                 assumptions=tuple(assumptions))
 

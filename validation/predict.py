@@ -7,9 +7,7 @@ moves the benchmark's bytes (GB/s = bytes / time). Models come from the zoo.
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from simulator.run.device import run_scenario
 from simulator.run.step import simulate_step as simulate
@@ -17,7 +15,6 @@ from simulator.run.cluster import collective_benchmark
 from simulator.errors import SimulatorError
 from simulator.serving.generation import generate
 from simulator.serving import serve
-from simulator.scenario import EAGER_DISPATCH_US
 from simulator.scenario import make_scenario
 from simulator.spec.loader import load_hardware
 from simulator.workload import ops as O
@@ -27,20 +24,6 @@ from simulator.workload.workload import Workload
 
 from .cluster_rows import megatron_model_flops
 from .rows import Case
-
-# Eager frameworks (PyTorch, TensorFlow without TensorRT) issue ops one at a time from Python on the
-# host (simulate's ``stack="eager"``). Per-op host dispatch time as last fitted by validation.calibrate
-# on the fit split (batch-1 framework rows); the simulator's default (simulator.scenario.EAGER_DISPATCH_US) is kept equal.
-def _fitted_dispatch_us(default: float = EAGER_DISPATCH_US) -> float:
-    path = Path(__file__).resolve().parent / "calibration.json"
-    try:
-        return float(json.loads(path.read_text())["framework_dispatch_us"]["value"])
-    except (OSError, KeyError, ValueError):
-        return default
-
-
-FRAMEWORK_DISPATCH_US = _fitted_dispatch_us()
-
 
 @dataclass(frozen=True)
 class Prediction:
@@ -88,12 +71,6 @@ def _workload(case: Case) -> Workload:
     return _alexnet_conv() if case.workload == "alexnet-conv" else load_workload(case.workload)
 
 
-def _stack(case: Case) -> str:
-    """The row's software stack: compiled inference stacks fuse pointwise ops, eager ones dispatch
-    op by op from the host (see validation.mapping.COMPILED / EAGER)."""
-    return "compiled" if case.fused else "eager" if case.eager else "default"
-
-
 def hardware_for(case: Case, extra: dict | None = None):
     """The case's device spec with its what-if overrides (and calibration trial values ``extra``)."""
     overrides = dict(case.overrides)
@@ -107,10 +84,10 @@ def _scenario(case: Case, *, batch: int, accumulation: int = 1, seq_len: int | N
                          image_size=case.image_size, precision=case.precision,
                          weight_precision=case.weight_precision, optimizer=case.optimizer,
                          grad_accumulation=accumulation, fused_attention=case.fused_attention,
-                         stack=stack or _stack(case), dispatch_us=dispatch_us)
+                         stack=stack or case.stack, dispatch_us=dispatch_us)
 
 
-def _step(case: Case, hw, *, dispatch_us: float) -> tuple[float, object]:
+def _step(case: Case, hw, *, dispatch_us: float | None) -> tuple[float, object]:
     wl = _workload(case)
     r1 = run_scenario(wl, hw, _scenario(case, batch=case.batch, dispatch_us=dispatch_us), logits=case.logits)
     t1 = r1.summary["step_time_s"]
@@ -144,7 +121,7 @@ def _generate(case: Case, hw, extra: dict | None = None) -> Prediction:
     target, where = _where(case, hw, extra)
     g = generate(_workload(case), target, batch_size=case.batch, prompt_len=n_in, output_len=n_out,
                  precision=case.precision, weight_precision=case.weight_precision,
-                 fused_attention=case.fused_attention, stack=_stack(case),
+                 fused_attention=case.fused_attention, stack=case.stack,
                  decode_samples=3 if n_out > 2 else None, **where)
     metric = case.served_metric or case.row.metric
     value = {"ttft_ms": g.ttft_s * 1e3, "latency_ms": g.ttft_s * 1e3, "itl_ms": g.tpot_s * 1e3,
@@ -266,8 +243,8 @@ def _gemm_op(m: int, n: int, k: int, count: int):
     return O.matmul("gemm", batch=count, m=m, k=k, n=n, bias=False, has_weight=count == 1)
 
 
-def predict(case: Case, *, extra: dict | None = None, dispatch_us: float = FRAMEWORK_DISPATCH_US) -> Prediction:
-    """Predicted value of ``case.row.metric``.
+def predict(case: Case, *, extra: dict | None = None, dispatch_us: float | None = None) -> Prediction:
+    """Predicted value of ``case.row.metric``; ``dispatch_us`` overrides the stack's host time per op.
 
     Raises:
         SimulatorError: the simulation itself refuses (reported as unexpressible by the harness).

@@ -156,6 +156,45 @@ FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
 )
 
 
+# Inference stacks that compile the graph (software, precision and workload cells, first match
+# wins). Not TF 1.x XLA auto-clustering: its rows (M044, M046) run within 20 % of the same GPU's
+# unfused eager rows. Training is never simulated fused: batch-norm statistics and every backward
+# op still make their own passes over the activations.
+COMPILED_STACKS: tuple[tuple[str, str], ...] = (
+    (r"openvino", "openvino"), (r"vitis", "vitis-ai"), (r"neuron", "neuron"), (r"tflite|edgetpu", "tflite"),
+    (r"jax|flax|maxtext|pax|saxml|jetstream", "xla"), (r"tensorrt|trt", "tensorrt"),
+)
+# a compiled row's stack when its cells name none: by device kind (MLPerf NVIDIA GPU submissions
+# run TensorRT engines; Intel CPU ones oneDNN through Intel Extension for PyTorch)
+KIND_COMPILED = {"gpu": "tensorrt", "cpu": "onednn", "tpu": "xla", "fpga": "vitis-ai", "asic": "compiled"}
+# frameworks that dispatch every op from the host (GPU rows only: CPU rows run in their threads)
+EAGER_STACKS: tuple[tuple[str, str], ...] = ((r"pytorch", "torch-eager"), (r"tensorflow", "tf-graph"))
+
+
+def stack_for(row: Row, kind: str, mode: str, hardware: str = "") -> str:
+    """The software stack (``stacks/*.yaml``) a row ran under.
+
+    Example:
+        >>> r = Row(id="X", device="d", n_devices=1, workload="ResNet-50 (TensorRT)", mode="inference",
+        ...         precision="INT8", batch_size="1", shape="224x224", metric="latency_ms", value=1.0,
+        ...         software="TensorRT 8.6", notes="")
+        >>> stack_for(r, "gpu", "inference"), stack_for(r, "gpu", "training")
+        ('tensorrt', 'default')
+    """
+    text = f"{row.software} {row.precision} {row.workload}".lower()
+    compiled = kind in ("tpu", "asic", "fpga") or "mlperf" in text or any(re.search(p, text) for p, _ in COMPILED_STACKS)
+    if mode == "inference" and compiled:
+        named = next((s for p, s in COMPILED_STACKS if re.search(p, text)), None)
+        if named is None and hardware == "google-edge-tpu":
+            named = "tflite"
+        if named is None and hardware.startswith("aws-"):
+            named = "neuron"
+        return named or KIND_COMPILED[kind]
+    if kind == "gpu":
+        return next((s for p, s in EAGER_STACKS if re.search(p, row.software.lower())), "default")
+    return "default"
+
+
 def family_of(hardware: str, kind: str) -> str:
     """Calibration family of a catalogue device: devices sharing one set of efficiency parameters.
 
@@ -232,8 +271,7 @@ class Case:
     gemm_sweep: bool = False                           # a "max achievable" row: the best over a shape sweep
     stream: tuple[float, int] | None = None            # bytes moved per pass, tensors read (1 or 2)
     generate: tuple[int, int] | None = None            # input tokens, output tokens
-    eager: bool = False                                # framework dispatches op by op from Python
-    fused: bool = False                                # a graph compiler fuses pointwise ops
+    stack: str = "default"                             # software stack (stacks/*.yaml) the row ran under
     logits: str = "all"                                # "last": LLM prefill computes one position's logits
     fused_attention: bool = True                       # FlashAttention-style kernel (not in 2021 eager stacks)
     # multi-device rows (validation.cluster_rows): devices, the system spec or device they run on,
@@ -247,6 +285,13 @@ class Case:
     served_metric: str = ""                            # generate rows: ttft_ms, itl_ms, tokens_per_s(_per_gpu)
     saturated: tuple[int, int] | None = None           # serve rows: max requests in flight, requests
     assumptions: tuple[str, ...] = ()
+
+    @property
+    def eager(self) -> bool:
+        """The row's stack dispatches op by op from the host (its per-op time is a fit target)."""
+        from simulator.spec.stack import load_stack
+
+        return load_stack(self.stack).host_dispatch_us > 0
 
 
 @dataclass(frozen=True)

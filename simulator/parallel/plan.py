@@ -147,98 +147,122 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
     if sc.mode == Mode.TRAINING:
         fwd = training_forward(fwd)
     check_tensor_parallel(fwd, p.tensor)
-    numerics = Numerics(compute=sc.precision, weights=sc.weights)
-    act = numerics.act_bytes
+    planner = _Planner(fwd, hw, sc, p, Numerics(compute=sc.precision, weights=sc.weights), options)
     stage_of = stage_of_ops(fwd, p.chunks)  # interleaving: chunk c*pipeline + s lives on rank s
-    grad_sums = input_grad_all_reduces(fwd, p.tensor)
-    cache: dict[Any, OpCost] = {}
+    stages = tuple(planner.stage(s, [n for n in fwd.order if stage_of[n] == s]) for s in range(p.chunks))
+    return ClusterPlan(stages=stages, parallelism=p, microbatches=microbatches, microbatch_size=mb_size,
+                       meta={"layers": len({op.block for op in fwd.ops if op.block is not None})})
 
-    def cost(op) -> OpCost:
+
+class _Planner:
+    """The work lists of one layout's stages (see :func:`build_plan`): sharded op costs (each shape
+    costed once), collectives, data-parallel gradient buckets, optimizer and resident memory."""
+
+    def __init__(self, fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism, numerics: Numerics,
+                 options: CostOptions) -> None:
+        self.fwd, self.hw, self.sc, self.p, self.numerics, self.options = fwd, hw, sc, p, numerics, options
+        self.act = numerics.act_bytes
+        self.training = sc.mode == Mode.TRAINING
+        self.grad_sums = input_grad_all_reduces(fwd, p.tensor)
+        self.hidden_bytes = {n: fwd.op(n).output_elems * self.act for n in fwd.order}
+        self.recompute = recompute_set(fwd, sc.checkpointing) if self.training else set()
+        # optimizer state per parameter of the whole model (Adafactor's factored state included)
+        self.state_per_param = (optimizer_state_elems(fwd, sc.optimizer) / max(fwd.parameters, 1.0)
+                                if self.training else 0.0)
+        self.gather = p.zero_stage >= 3 and p.data > 1
+        self._cache: dict[Any, OpCost] = {}
+
+    def cost(self, op) -> OpCost:
         key = replace(op, name="", layer="")
-        if key not in cache:
-            cache[key] = op_cost(op, hw, numerics, options)
-        return cache[key]
+        if key not in self._cache:
+            self._cache[key] = op_cost(op, self.hw, self.numerics, self.options)
+        return self._cache[key]
 
-    hidden_bytes: dict[str, float] = {n: fwd.op(n).output_elems * act for n in fwd.order}
-    training = sc.mode == Mode.TRAINING
-    recompute = recompute_set(fwd, sc.checkpointing) if training else set()
-    # optimizer state per parameter of the whole model (Adafactor's factored state included)
-    state_per_param = optimizer_state_elems(fwd, sc.optimizer) / max(fwd.parameters, 1.0) if training else 0.0
-    stages = []
-    for s in range(p.chunks):
-        names = [n for n in fwd.order if stage_of[n] == s]
-        fitems, bitems = [], []
+    def shard(self, n: str):
+        return shard_op(self.fwd.op(n), self.p.tensor, self.p.expert, self.p.sequence_parallel)
+
+    def forward_items(self, names: list[str], layer_params: dict) -> tuple[list, float]:
+        """(forward work items, parameters held) of one stage."""
+        items: list = []
         params = 0.0
-        layer_params: dict[Any, float] = {}
-        for n in names:
-            block = fwd.op(n).block
-            layer_params[block] = layer_params.get(block, 0.0) + shard_op(fwd.op(n), p.tensor, p.expert)[0].param_elems
-        gather = p.zero_stage >= 3 and p.data > 1
         current: Any = object()
         for n in names:
-            op, after = shard_op(fwd.op(n), p.tensor, p.expert, p.sequence_parallel)
+            op, after = self.shard(n)
             params += op.param_elems
-            if gather and fwd.op(n).block != current:
-                current = fwd.op(n).block
-                fitems.append((None, _param_gather(layer_params[current], sc, n), ""))
-            fitems.append((cost(op), None, n))
+            if self.gather and self.fwd.op(n).block != current:
+                current = self.fwd.op(n).block
+                items.append((None, _param_gather(layer_params[current], self.sc, n), ""))
+            items.append((self.cost(op), None, n))
             if "ep_all_to_all" in after:
-                nbytes = fwd.op(n).input_elems * act
-                fitems.insert(len(fitems) - 1, (None, Segment(collective=Collective.ALL_TO_ALL, group="ep",
-                                                              nbytes=nbytes, label=f"{n} dispatch"), ""))
-                fitems.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
-                                             label=f"{n} combine"), ""))
+                nbytes = self.fwd.op(n).input_elems * self.act
+                items.insert(len(items) - 1, (None, Segment(collective=Collective.ALL_TO_ALL, group="ep",
+                                                            nbytes=nbytes, label=f"{n} dispatch"), ""))
+                items.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
+                                            label=f"{n} combine"), ""))
             if "tp_all_reduce" in after:
-                fitems.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp", nbytes=hidden_bytes[n],
-                                             overlap=p.tp_overlap, label=f"{n} all-reduce"), ""))
-        if training:
-            bucket = 0.0
-            current = object()
-            for n in reversed(names):
-                op, after = shard_op(fwd.op(n), p.tensor, p.expert, p.sequence_parallel)
-                if gather and fwd.op(n).block != current:
-                    current = fwd.op(n).block
-                    bitems.append((None, _param_gather(layer_params[current], sc, n), ""))
-                needs_input_grad = bool(fwd.predecessors(n)) and op.kind != OpKind.EMBEDDING
-                bop = backward_op(op, needs_input_grad)
-                if n in recompute:  # checkpointed: run the forward op again just before its backward
-                    bitems.append((cost(op), None, f"{n}.recompute"))
-                bitems.append((cost(bop), None, bop.name))
-                if n in grad_sums:
-                    bitems.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp",
-                                                 nbytes=grad_sums[n] * act, overlap=p.tp_overlap,
-                                                 label=f"{bop.name} all-reduce"), ""))
-                if "ep_all_to_all" in after:
-                    nbytes = fwd.op(n).input_elems * act
-                    for tag in ("combine", "dispatch"):
-                        bitems.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
-                                                     label=f"{bop.name} {tag}"), ""))
-                bucket += op.param_elems * act  # gradients at tensor_bytes, like activations
-                if p.data > 1 and bucket >= BUCKET_BYTES:
-                    bitems.append((None, _grad_sync(p, bucket, n), ""))
-                    bucket = 0.0
-            if p.data > 1 and bucket > 0:
-                bitems.append((None, _grad_sync(p, bucket, "last"), ""))
-        static = resident_bytes(params=params, state_elems=params * state_per_param, training=training,
+                items.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp", nbytes=self.hidden_bytes[n],
+                                            overlap=self.p.tp_overlap, label=f"{n} all-reduce"), ""))
+        return items, params
+
+    def backward_items(self, names: list[str], layer_params: dict) -> list:
+        """Backward (and recompute) work items of one stage, gradients synced in buckets."""
+        items: list = []
+        bucket = 0.0
+        current: Any = object()
+        p = self.p
+        for n in reversed(names):
+            op, after = self.shard(n)
+            if self.gather and self.fwd.op(n).block != current:
+                current = self.fwd.op(n).block
+                items.append((None, _param_gather(layer_params[current], self.sc, n), ""))
+            bop = backward_op(op, bool(self.fwd.predecessors(n)) and op.kind != OpKind.EMBEDDING)
+            if n in self.recompute:  # checkpointed: run the forward op again just before its backward
+                items.append((self.cost(op), None, f"{n}.recompute"))
+            items.append((self.cost(bop), None, bop.name))
+            if n in self.grad_sums:
+                items.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp",
+                                            nbytes=self.grad_sums[n] * self.act, overlap=p.tp_overlap,
+                                            label=f"{bop.name} all-reduce"), ""))
+            if "ep_all_to_all" in after:
+                nbytes = self.fwd.op(n).input_elems * self.act
+                for tag in ("combine", "dispatch"):
+                    items.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
+                                                label=f"{bop.name} {tag}"), ""))
+            bucket += op.param_elems * self.act  # gradients at tensor_bytes, like activations
+            if p.data > 1 and bucket >= BUCKET_BYTES:
+                items.append((None, _grad_sync(p, bucket, n), ""))
+                bucket = 0.0
+        if p.data > 1 and bucket > 0:
+            items.append((None, _grad_sync(p, bucket, "last"), ""))
+        return items
+
+    def stage(self, s: int, names: list[str]) -> StagePlan:
+        """The plan of model chunk ``s`` holding ops ``names``."""
+        p, sc = self.p, self.sc
+        layer_params: dict[Any, float] = {}
+        for n in names:
+            block = self.fwd.op(n).block
+            layer_params[block] = layer_params.get(block, 0.0) + shard_op(self.fwd.op(n), p.tensor,
+                                                                            p.expert)[0].param_elems
+        fitems, params = self.forward_items(names, layer_params)
+        bitems = self.backward_items(names, layer_params) if self.training else []
+        static = resident_bytes(params=params, state_elems=params * self.state_per_param, training=self.training,
                                 compute=sc.precision, weights=sc.weights, zero_stage=p.zero_stage,
                                 data_parallel=p.data)
-        if gather and layer_params:
+        if self.gather and layer_params:
             # ZeRO-3 gathers a layer's full weights before use and prefetches the next layer's: at
             # most the two largest layers live at once (DeepSpeed prefetches one bucket ahead)
             live = sum(sorted(layer_params.values())[-ZERO3_LIVE_LAYERS:])
             static["gathered_weights"] = live * sc.weights.bytes
-        act_saved = sum(shard_op(fwd.op(n), p.tensor, p.expert, p.sequence_parallel)[0].output_elems for n in names
-                        if n not in recompute) * act
+        act_saved = sum(self.shard(n)[0].output_elems for n in names if n not in self.recompute) * self.act
         last = names[-1] if names else None
-        boundary = hidden_bytes[last] if last and s < p.chunks - 1 else 0.0
+        boundary = self.hidden_bytes[last] if last and s < p.chunks - 1 else 0.0
         if p.sequence_parallel:
             boundary /= p.tensor  # each tensor rank sends its sequence shard to its peer of the next stage
-        opt = _optimizer_segments(params, sc, p, hw, numerics, options) if training else ()
-        stages.append(StagePlan(stage=s, forward=_merge(fitems), backward=_merge(bitems), optimizer=opt,
-                                static_bytes=static, activation_bytes_per_microbatch=act_saved if training else 0.0,
-                                boundary_bytes=boundary, params=params))
-    return ClusterPlan(stages=tuple(stages), parallelism=p, microbatches=microbatches, microbatch_size=mb_size,
-                       meta={"layers": len({op.block for op in fwd.ops if op.block is not None})})
+        opt = _optimizer_segments(params, sc, p, self.hw, self.numerics, self.options) if self.training else ()
+        return StagePlan(stage=s, forward=_merge(fitems), backward=_merge(bitems), optimizer=opt,
+                         static_bytes=static, activation_bytes_per_microbatch=act_saved if self.training else 0.0,
+                         boundary_bytes=boundary, params=params)
 
 
 def _grad_sync(p: Parallelism, nbytes: float, where: str) -> Segment:

@@ -16,7 +16,7 @@ from ..errors import ScenarioError
 from ..parallel.layout import Parallelism, default_microbatches, microbatch_size, parse_parallelism
 from ..parallel.plan import ClusterPlan, Segment, StagePlan, build_plan
 from ..result import SimulationResult, busy_shares, step_summary
-from ..scenario import Mode, Scenario, Stack, fuses_pointwise
+from ..scenario import Mode, Scenario, check_stack_runs_on, fuses_pointwise
 from ..spec.loader import load_hardware
 from ..spec.models import _DeviceBase
 from ..spec.system import SystemSpec
@@ -78,13 +78,14 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     mb = microbatch_size(global_batch, p, m)
     if sc.mode == Mode.TRAINING and (past_len or kv_cache_bytes):
         raise ScenarioError("past_len / kv_cache_bytes: a KV cache is for inference (decode steps), not training")
-    if sc.stack == Stack.EAGER:
-        raise ScenarioError("stack: the eager host's per-op dispatch is modelled for one device; use default "
-                            "or compiled with several devices")
+    if sc.stack.host_dispatch_us > 0 or sc.dispatch_us:
+        raise ScenarioError(f"stack: {sc.stack.name}'s per-op host dispatch is modelled for one device; use a "
+                            "stack without it (default, compiled, xla, tensorrt...) with several devices")
     fwd = wl.build(batch_size=mb, seq_len=sc.seq_len, image_size=sc.image_size, past_len=past_len, logits=logits)
     if fuses_pointwise(sc):
         fwd = fuse_pointwise(fwd)
     options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)
+    check_stack_runs_on(sc, hw.kind)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
     check_supported(hw, numerics)
     requested = sc.precision

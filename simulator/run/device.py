@@ -12,7 +12,7 @@ from ..cost.peaks import matrix_flops_per_s
 from ..engine.run import Deadline, DeviceRun, WeightStream, run_device
 from ..errors import ScenarioError
 from ..result import SimulationResult, busy_shares, step_summary
-from ..scenario import EAGER_DISPATCH_US, Mode, Scenario, Stack
+from ..scenario import Mode, Scenario, check_stack_runs_on
 from ..spec.models import _DeviceBase
 from ..trace import Trace
 from ..units import GIGA, PICO
@@ -48,16 +48,15 @@ def make_deadline(time_limit_s: float | None) -> Deadline | None:
 
 
 def dispatch_s(sc: Scenario) -> float:
-    """Host time per op of the scenario's stack, in s (0 unless eager).
+    """Host time per op of the scenario's stack, in s: its ``host_dispatch_us`` unless the scenario
+    sets ``dispatch_us`` (0 for stacks whose host keeps ahead of the device).
 
     Example:
         >>> from simulator.scenario import make_scenario
         >>> dispatch_s(make_scenario()), round(dispatch_s(make_scenario(stack="eager", dispatch_us=10)), 12)
         (0.0, 1e-05)
     """
-    if sc.stack != Stack.EAGER:
-        return 0.0
-    return (EAGER_DISPATCH_US if sc.dispatch_us is None else sc.dispatch_us) * 1e-6
+    return (sc.stack.host_dispatch_us if sc.dispatch_us is None else sc.dispatch_us) * 1e-6
 
 
 def op_costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, options: CostOptions,
@@ -101,6 +100,7 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
         >>> r.summary["batch_size"], r.fits_in_memory, r.step_time_s > 0
         (8, True, True)
     """
+    check_stack_runs_on(sc, hw.kind)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
     check_supported(hw, numerics)
     if numerics.compute == sc.precision:
@@ -248,5 +248,5 @@ def _summarise(wl: Workload, hw: _DeviceBase, sc: Scenario, fwd: ComputeGraph, g
         total_flops=sum(e.flops for e in trace.events if e.track == "compute"),
         peak_flops_per_s=matrix_flops_per_s(hw, sc.precision), op_count=len(graph), devices=1)
     result = SimulationResult(summary=summary, memory_breakdown=breakdown, bottleneck_shares=shares, trace=trace)
-    result.extra["stack"] = sc.stack.value
+    result.extra["stack"] = sc.stack.name
     return result

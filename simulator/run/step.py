@@ -56,7 +56,7 @@ def simulate_step(workload: "str | Path | Workload", hardware: "str | Path | _De
                   mode: str = "inference", batch_size: int | None = None, seq_len: int | None = None,
                   image_size: int | None = None, precision: str = "bf16", weight_precision: str | None = None,
                   optimizer: str = "adam", checkpointing: str = "none", grad_accumulation: int = 1,
-                  fused_attention: bool = True, power_cap_w: float | None = None, seed: int = 0,
+                  fused_attention: bool | None = None, power_cap_w: float | None = None, seed: int = 0,
                   overrides: Mapping[str, Any] | None = None, devices: int | None = None,
                   parallelism: Any = None, microbatches: int | None = None, symmetric: bool = True,
                   fpga_dataflow: str = "overlay", cold_start: bool = False, input_workers: int | None = None,

@@ -117,7 +117,8 @@ def _add_cli_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--devices", type=int, help="serve on this many devices (a system spec defaults to its size)")
     p.add_argument("--parallel", help="parallelism, e.g. tp=2 or dp=2,tp=4,pp=2")
     p.add_argument("--microbatches", type=int, help="pipeline micro-batches per data-parallel replica")
-    p.add_argument("--stack", default="default", help="software stack: default, eager or compiled")
+    p.add_argument("--stack", default="default",
+                   help="software stack: a name from `accsim list stacks` (tensorrt, xla...) or a stack YAML")
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -127,7 +128,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         raise InputError("generate: use --prompt-len and --output-len instead of --seq-len / --image-size")
     g = generate(args.workload, args.hardware, batch_size=args.batch_size or 8, prompt_len=args.prompt_len,
                  output_len=args.output_len, precision=args.precision, weight_precision=args.weight_precision,
-                 kv_precision=args.kv_precision, fused_attention=not args.no_fused_attention,
+                 kv_precision=args.kv_precision, fused_attention=False if args.no_fused_attention else None,
                  power_cap_w=args.power_cap_w, overrides=parse_overrides(args.set),
                  decode_samples=args.decode_samples or None, devices=args.devices, parallelism=args.parallel,
                  microbatches=args.microbatches, stack=args.stack)

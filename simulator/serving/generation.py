@@ -209,7 +209,7 @@ def _check_lengths(batch_size: int, prompt_len: int, output_len: int, decode_sam
 
 def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceBase", *, batch_size: int = 8,
              prompt_len: int = 512, output_len: int = 128, precision: str = "bf16",
-             weight_precision: str | None = None, kv_precision: str | None = None, fused_attention: bool = True,
+             weight_precision: str | None = None, kv_precision: str | None = None, fused_attention: bool | None = None,
              power_cap_w: float | None = None, overrides: Mapping[str, Any] | None = None,
              decode_samples: int | None = DEFAULT_DECODE_SAMPLES, devices: int | None = None,
              parallelism: Any = None, microbatches: int | None = None, stack: str = "default") -> GenerationResult:
@@ -227,7 +227,7 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         fused_attention, power_cap_w, overrides: as in :func:`simulator.simulate`.
         decode_samples: decode positions simulated (>= 2; first and last always included), the rest
             interpolated; ``None`` simulates every step.
-        stack: software stack (:class:`~simulator.scenario.Stack`); serving engines (TensorRT-LLM, vLLM)
+        stack: software stack (:func:`simulator.list_stacks`); serving engines (TensorRT-LLM, vLLM)
             are ``"compiled"``: pointwise ops fused into their producers.
         devices, parallelism, microbatches: serve on several devices (a system spec defaults to its
             full size), e.g. ``devices=2, parallelism="tp=2"`` for a 70B model on two GPUs: every

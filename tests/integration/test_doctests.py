@@ -45,6 +45,7 @@ MODULES = [
     "simulator.spec.models",
     "simulator.spec.scalesim_cfg",
     "simulator.spec.system",
+    "simulator.spec.stack",
     # workloads
     "simulator.workload.dropout",
     "simulator.workload.fusion",
@@ -89,6 +90,7 @@ MODULES = [
     "simulator.validation_errors",
     # the validation harness (none of these examples reads ../shared)
     "validation.cluster_rows",
+    "validation.crossval",
     "validation.external",
     "validation.predict",
     "validation.rows",

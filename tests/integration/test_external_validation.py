@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import re
 
-import pytest
 
 from validation import external, harness
 from validation.rows import read_calibration, read_rows

@@ -1,8 +1,7 @@
 """Software stacks: eager host dispatch in the engine, compiled pointwise fusion, validation of the option."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import re
 
 import pytest
 
@@ -11,13 +10,14 @@ from simulator.cost.base import Numerics
 from simulator.cost.dispatch import op_cost
 from simulator.engine.run import DeviceRun, run_device
 from simulator.errors import ScenarioError
-from simulator.scenario import make_scenario
-from simulator.scenario import EAGER_DISPATCH_US
+from simulator.errors import SpecError
+from simulator.scenario import fuses_pointwise, make_scenario
 from simulator.spec.loader import load_hardware
+from simulator.spec.stack import STACK_ROOT, list_stacks, load_stack
 from simulator.units import Precision
 from simulator.workload.loader import load_workload
 
-CALIBRATION = Path(__file__).resolve().parents[2] / "validation" / "calibration.json"
+EAGER_DISPATCH_US = load_stack("eager").host_dispatch_us
 
 
 def _chain_run(dispatch_s: float):
@@ -74,7 +74,41 @@ def test_bad_stacks_are_refused():
         sim.simulate("gpt2", "dgx-h100", mode="training", batch_size=16, seq_len=128, stack="eager")
 
 
-@pytest.mark.skipif(not CALIBRATION.exists(), reason="validation/calibration.json not present")
-def test_default_dispatch_is_the_calibrated_value():
-    fitted = json.loads(CALIBRATION.read_text())["framework_dispatch_us"]["value"]
-    assert EAGER_DISPATCH_US == pytest.approx(fitted, rel=0.01)  # a refit within 1 % is not new evidence
+NAMED = ("tensorrt", "torch-eager", "torch-compile", "tf-graph", "xla", "openvino", "onednn", "vitis-ai", "neuron",
+         "tflite")
+
+
+def test_every_named_stack_is_bundled_with_a_source():
+    names = {s["name"] for s in list_stacks()}
+    assert set(NAMED) | {"default", "eager", "compiled"} <= names
+    for name in names:
+        st = load_stack(name)
+        assert st.name == name and len(st.source) > 20
+        if st.host_dispatch_us and "ESTIMATE" not in st.source:
+            assert st.fitted_to, f"{name}: a fitted host time says what it was fitted to"
+
+
+def test_a_stack_decides_fusion_dispatch_and_attention():
+    trt = make_scenario(stack="tensorrt")
+    assert fuses_pointwise(trt) and trt.fused_attention and trt.stack.host_dispatch_us == 0
+    tf = make_scenario(stack="tf-graph")
+    assert not fuses_pointwise(tf) and tf.fused_attention is False  # TF 1.x has no fused attention kernel
+    assert make_scenario(stack="tf-graph", fused_attention=True).fused_attention  # the user's choice wins
+    assert sim.simulate("mlp", "nvidia-t4", batch_size=1, stack="torch-eager").bottleneck == "host"
+
+
+def test_inference_only_stacks_refuse_training():
+    with pytest.raises(ScenarioError, match="tensorrt runs inference only"):
+        make_scenario(mode="training", stack="tensorrt")
+
+
+def test_a_stack_file_by_path_and_its_errors(tmp_path):
+    text = (STACK_ROOT / "torch-eager.yaml").read_text()
+    path = tmp_path / "mine.yaml"
+    path.write_text(text.replace("name: torch-eager", "name: mine").replace("host_dispatch_us: 25.0",
+                                                                            "host_dispatch_us: 60"))
+    assert make_scenario(stack=str(path)).stack.host_dispatch_us == 60
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("host_dispatch_us: 25.0", "host_dispatch_us: fast"))
+    with pytest.raises(SpecError, match=re.escape(f"{bad}: host_dispatch_us")):
+        load_stack(str(bad))

@@ -1,0 +1,121 @@
+"""Software stacks as data: ``stacks/<name>.yaml``, one per framework or compiler a run can go through.
+
+A stack changes what the hardware is asked to do, not the hardware: whether pointwise ops are fused
+into their producers' epilogues (graph compilers), whether the host must dispatch every op before
+it can start (eager frameworks) and how long that takes, what fixed time each kernel costs on the
+device (CUDA graphs and compiled engines launch back to back; the device family's fitted
+``efficiency.op_overhead_us`` otherwise), and whether attention runs as one fused kernel. Every
+number carries its source, fitted ones say what they were fitted to.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import ScenarioError, SpecError
+from ..validation_errors import check_no_bools, spec_error_from_validation
+from ..yamlio import read_yaml_file
+
+STACK_ROOT = Path(__file__).resolve().parents[2] / "stacks"
+KindName = Literal["cpu", "gpu", "tpu", "fpga", "asic"]
+
+
+class StackSpec(BaseModel):
+    """One software stack (see the module docstring).
+
+    ``fuse_pointwise``: a graph compiler merges norms, activations and element-wise ops into the
+    producing kernel for inference (:mod:`simulator.workload.fusion`); training keeps its passes.
+    ``host_dispatch_us``: host time per op before the op may start (0: the host keeps ahead).
+    ``kernel_overhead_us``: fixed device time per kernel, replacing the device family's fitted
+    ``efficiency.op_overhead_us`` (None: keep it). ``fused_attention``: the stack's attention kernel
+    (None: the scenario's choice). ``kinds``: device kinds the stack runs on; ``training``: whether
+    it trains.
+
+    Example:
+        >>> s = load_stack("tensorrt")
+        >>> s.fuse_pointwise, s.host_dispatch_us, "gpu" in s.kinds
+        (True, 0.0, True)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=40)
+    display_name: str = Field(min_length=1, max_length=80)
+    description: str = Field(min_length=1, max_length=1000)
+    kinds: tuple[KindName, ...] = Field(min_length=1)
+    training: bool = True
+    fuse_pointwise: bool = False
+    fused_attention: bool | None = None
+    host_dispatch_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
+    kernel_overhead_us: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    source: str = Field(min_length=3, max_length=4000)
+    fitted_to: str = ""
+
+
+@functools.lru_cache(maxsize=1)
+def stack_catalogue() -> dict[str, Path]:
+    """Every bundled stack name -> its YAML file. Raises nothing.
+
+    Example:
+        >>> {"default", "eager", "compiled", "tensorrt", "torch-eager"} <= set(stack_catalogue())
+        True
+    """
+    return {p.stem: p for p in sorted(STACK_ROOT.glob("*.yaml"))}
+
+
+@functools.lru_cache(maxsize=64)
+def _load_path(path_text: str) -> StackSpec:
+    raw = read_yaml_file(Path(path_text))
+    if not isinstance(raw, dict):
+        raise SpecError(path_text, "", f"expected a mapping at the top level, got {type(raw).__name__}")
+    check_no_bools(raw, StackSpec, path_text)
+    try:
+        return StackSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise spec_error_from_validation(exc, path_text, StackSpec) from None
+
+
+def load_stack(name_or_path: "str | Path | StackSpec") -> StackSpec:
+    """A stack by catalogue name (``"tensorrt"``) or path to a stack YAML file.
+
+    Raises:
+        ScenarioError: an unknown name (the known ones listed); SpecError: an invalid file (file
+            and field named).
+
+    Example:
+        >>> load_stack("torch-eager").host_dispatch_us > 0
+        True
+        >>> load_stack("tensorrtt")
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ScenarioError: stack: unknown software stack 'tensorrtt'; did you mean tensorrt?
+    """
+    if isinstance(name_or_path, StackSpec):
+        return name_or_path
+    text = str(getattr(name_or_path, "value", name_or_path))
+    cat = stack_catalogue()
+    if text.lower() in cat:
+        return _load_path(str(cat[text.lower()]))
+    if text.endswith((".yaml", ".yml")) and Path(text).is_file():
+        return _load_path(str(Path(text).resolve()))
+    close = difflib.get_close_matches(text, list(cat), n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else f"choose one of {', '.join(cat)}"
+    raise ScenarioError(f"stack: unknown software stack {text!r}; {hint}")
+
+
+def list_stacks() -> list[dict[str, object]]:
+    """Every bundled stack as ``{"name", "display_name", "kinds", "training", "description"}``.
+
+    Example:
+        >>> [s["name"] for s in list_stacks()][:3]
+        ['compiled', 'default', 'eager']
+    """
+    out = []
+    for name in stack_catalogue():
+        s = load_stack(name)
+        out.append({"name": s.name, "display_name": s.display_name, "kinds": list(s.kinds),
+                    "training": s.training, "description": s.description})
+    return out
