@@ -69,21 +69,27 @@ def band(value: float, kind: str) -> tuple[float, float] | None:
 
 
 def error_summary(ratios: list[float]) -> dict[str, float]:
-    """n, median |error| % and geometric-mean |error| % of predicted / measured ratios (the
-    definitions of validation/REPORT.md: median of |ratio - 1|, exp(mean |ln ratio|) - 1).
+    """n, median |error| %, 90th-percentile |error| % and geometric-mean |error| % of predicted /
+    measured ratios (the definitions of validation/REPORT.md: median and 90th percentile, linearly
+    interpolated, of |ratio - 1|; exp(mean |ln ratio|) - 1).
 
     Example:
         >>> s = error_summary([1.1, 0.8, 1.0])
-        >>> s["n"], round(s["median_pct"], 1), round(s["geomean_pct"], 1)
-        (3, 10.0, 11.2)
+        >>> s["n"], round(s["median_pct"], 1), round(s["p90_pct"], 1), round(s["geomean_pct"], 1)
+        (3, 10.0, 18.0, 11.2)
     """
     if not ratios:
-        return {"n": 0, "median_pct": float("nan"), "geomean_pct": float("nan")}
+        return {"n": 0, "median_pct": float("nan"), "p90_pct": float("nan"), "geomean_pct": float("nan")}
     errs = sorted(abs(r - 1.0) for r in ratios)
-    mid = len(errs) // 2
-    med = errs[mid] if len(errs) % 2 else 0.5 * (errs[mid - 1] + errs[mid])
+
+    def pct(q: float) -> float:
+        pos = q * (len(errs) - 1)
+        lo = math.floor(pos)
+        hi = min(lo + 1, len(errs) - 1)
+        return errs[lo] + (errs[hi] - errs[lo]) * (pos - lo)
+
     geo = math.exp(sum(abs(math.log(r)) for r in ratios) / len(ratios)) - 1.0
-    return {"n": len(ratios), "median_pct": 100 * med, "geomean_pct": 100 * geo}
+    return {"n": len(ratios), "median_pct": 100 * pct(0.5), "p90_pct": 100 * pct(0.9), "geomean_pct": 100 * geo}
 
 
 ROW_KEYS = ("id", "split", "kind", "hardware", "workload", "metric", "measured", "predicted")

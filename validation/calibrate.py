@@ -34,8 +34,8 @@ from simulator.errors import SimulatorError
 from simulator.spec.loader import SPEC_ROOT, catalogue
 from simulator.spec.stack import STACK_ROOT
 
-from . import predict as P
-from .harness import kinds, map_rows
+from .mapping import kinds, map_rows
+from .predict import Predictor
 from .rows import Case, assign_splits, family_of, read_calibration
 
 OUT = Path(__file__).resolve().parent / "calibration.json"
@@ -43,29 +43,6 @@ OUT = Path(__file__).resolve().parent / "calibration.json"
 # the model does not have), capped so it cannot drag a family's parameters
 ROBUST_CAP = 0.5
 BOUNDS = {"memory": (0.4, 1.0), "compute": (0.2, 1.0), "op_overhead_us": (0.5, 80.0), "dispatch_us": (1.0, 200.0)}
-
-
-class Predictor:
-    """:func:`validation.predict.predict` with a memory: a fit evaluates the same (row, parameters)
-    pair many times (grid points, bracketing, and every cross-validation fold that leaves a family's
-    evidence unchanged), and each evaluation is a full simulation. Refusals are remembered too.
-    """
-
-    def __init__(self) -> None:
-        self._memo: dict[tuple, object] = {}
-
-    def __call__(self, case: Case, *, extra: dict | None = None,
-                 dispatch_us: float | None = None) -> P.Prediction:
-        key = (case.row.id, json.dumps(extra or {}, sort_keys=True, default=str), dispatch_us)
-        if key not in self._memo:
-            try:
-                self._memo[key] = P.predict(case, extra=extra, dispatch_us=dispatch_us)
-            except SimulatorError as exc:
-                self._memo[key] = exc
-        out = self._memo[key]
-        if isinstance(out, SimulatorError):
-            raise out
-        return out
 
 
 def _err(cases: list[Case], extra: dict, dispatch_us: float | None, predictor: Predictor) -> float:

@@ -4,21 +4,24 @@ of its own source document.
 Rows from one table share a methodology, a software version and often a device; alternating them
 between fit and test flatters a model. Here the rows are grouped by the document they come from
 (:func:`source_key`: a repository file or a web page, one MLPerf submitter's results of one round),
-and each group is predicted by the family parameters :func:`validation.calibrate.fit_cases` finds on
-all the other groups. A family left with no evidence for a parameter falls back to the schema's
+and each group is predicted by the family parameters fitted, stage by stage as
+:mod:`validation.calibrate` fits them, on all the other groups (:class:`Folds`). A family left with no evidence for a parameter falls back to the schema's
 default (:class:`simulator.spec.models.Efficiency`), never to the shipped value (which saw the group).
 
 The fixed fit/test split is computed the same way: one fold that holds out every test row.
 """
 from __future__ import annotations
 
+import bisect
+import math
 import re
 from dataclasses import dataclass
 
 from simulator.errors import SimulatorError
 from simulator.spec.models import Efficiency
 
-from .calibrate import OVERHEAD_FROM, Predictor, _energy_overrides, fit_cases
+from .calibrate import BOUNDS, OVERHEAD_FROM, ROBUST_CAP, _stage_rows, golden
+from .predict import Predictor
 from .rows import Case
 
 STAGES = ("memory", "compute", "op_overhead_us")
@@ -66,56 +69,129 @@ class Fold:
     reason: str = ""
 
 
-def _family_overrides(fit: dict, family: str) -> dict:
-    """What-if overrides that set every fitted stage of ``family`` and the schema default of the rest."""
-    params = fit.get("families", {}).get(family, {}).get("params", {})
-    out = {}
-    for stage in STAGES:
-        default = getattr(Efficiency(), stage)
-        out[f"efficiency.{stage}"] = params.get(stage, default)
-    return out
+# Points of each parameter's grid (log-spaced over calibrate.BOUNDS) on which a row's prediction is
+# tabulated; between them the prediction is interpolated linearly in log-log space (exact for the
+# power laws a roofline gives: time ~ 1 / efficiency), finer for the affine per-op overheads.
+GRID_POINTS = {"memory": 9, "compute": 13, "op_overhead_us": 17, "dispatch_us": 13}
 
 
-def _predict_held_out(cases: list[Case], fit: dict, predictor: Predictor, group: str) -> list[Fold]:
-    out = []
-    for c in cases:
-        extra = _family_overrides(fit, c.family)
-        energy = fit.get("families", {}).get(c.family, {}).get("energy")
-        if energy:
-            extra = _energy_overrides(c, energy["scale"], {k[len("efficiency."):]: v for k, v in extra.items()})
-        dispatch = fit.get("stacks", {}).get(c.stack, {}).get("host_dispatch_us")
-        try:
-            out.append(Fold(c.row.id, group, predictor(c, extra=extra, dispatch_us=dispatch).value))
-        except SimulatorError as exc:
-            out.append(Fold(c.row.id, group, None, f"simulator refused: {exc}"))
-    return out
+class Folds:
+    """Fits of any subset of the calibration rows, fast enough to run one per source document.
+
+    A full fit simulates every row some 30 times per parameter. Here each row's prediction is
+    tabulated once on a grid of the one parameter its stage fits (the others at the shipped
+    values), and a fold's fit searches the interpolated tables; only the held-out rows are then
+    simulated, exactly, with the fold's parameters. The approximation is confined to the fit: the
+    later stages' tables do not see a fold's shift of the earlier stages' parameters.
+    """
+
+    def __init__(self, cases: list[Case], predictor: Predictor | None = None) -> None:
+        self.cases = cases
+        self.predictor = predictor or Predictor()
+        self._tables: dict[tuple[str, str], list[float | None]] = {}
+
+    @staticmethod
+    def grid(param: str) -> list[float]:
+        lo, hi = BOUNDS[param]
+        n = GRID_POINTS[param]
+        return [lo * (hi / lo) ** (i / (n - 1)) for i in range(n)]
+
+    def _table(self, case: Case, param: str) -> list[float | None]:
+        key = (case.row.id, param)
+        if key not in self._tables:
+            vals: list[float | None] = []
+            for x in self.grid(param):
+                extra = {} if param == "dispatch_us" else {f"efficiency.{param}": x}
+                try:
+                    v = self.predictor(case, extra=extra, dispatch_us=x if param == "dispatch_us" else None).value
+                    vals.append(v if v > 0 and math.isfinite(v) else None)
+                except SimulatorError:
+                    vals.append(None)
+            self._tables[key] = vals
+        return self._tables[key]
+
+    def predicted(self, case: Case, param: str, x: float) -> float | None:
+        """``case``'s prediction at parameter value ``x``, interpolated from its table."""
+        xs, vals = self.grid(param), self._table(case, param)
+        lx = math.log(min(max(x, xs[0]), xs[-1]))
+        i = min(len(xs) - 2, max(0, bisect.bisect_right([math.log(v) for v in xs], lx) - 1))
+        a, b = vals[i], vals[i + 1]
+        if a is None or b is None:
+            return None
+        t = (lx - math.log(xs[i])) / (math.log(xs[i + 1]) - math.log(xs[i]))
+        return math.exp(math.log(a) + t * (math.log(b) - math.log(a)))
+
+    def _fit(self, rows: list[Case], param: str) -> float:
+        def loss(x: float) -> float:
+            errs = []
+            for c in rows:
+                v = self.predicted(c, param, x)
+                if v is not None:
+                    errs.append(min(ROBUST_CAP, abs(math.log(v / c.row.value))) ** 2)
+            return sum(errs) / len(errs) if errs else float("inf")
+        return golden(loss, *BOUNDS[param])
+
+    def fit(self, train: list[Case], families: set[str]) -> dict:
+        """Every stage parameter of ``families`` (and of the families borrowing from them) fitted on
+        ``train``; a stage without rows takes its donor's value or the schema default."""
+        fams = set(families) | {f for f, donor in OVERHEAD_FROM.items() if donor in families}
+        by_fam: dict[str, list[Case]] = {}
+        for c in train:
+            by_fam.setdefault(c.family, []).append(c)
+        out: dict[str, dict[str, float]] = {}
+        for fam in sorted(fams, key=lambda f: (f in OVERHEAD_FROM, f)):
+            params = {}
+            for stage in STAGES:
+                rows = _stage_rows(by_fam.get(fam, []), stage)
+                if rows:
+                    params[stage] = self._fit(rows, stage)
+                elif stage == "op_overhead_us" and OVERHEAD_FROM.get(fam) in out:
+                    params[stage] = out[OVERHEAD_FROM[fam]][stage]
+                else:
+                    params[stage] = getattr(Efficiency(), stage)
+            out[fam] = params
+        return out
+
+    def fit_dispatch(self, train: list[Case], stack: str) -> float | None:
+        rows = [c for c in train if c.stack == stack and c.eager and c.category == "latency"]
+        return self._fit(rows, "dispatch_us") if rows else None
+
+    def predict(self, held: list[Case], train: list[Case], group: str) -> list[Fold]:
+        """Exact out-of-fold predictions of ``held`` with parameters fitted on ``train``."""
+        params = self.fit(train, {c.family for c in held})
+        out = []
+        for c in held:
+            extra = {f"efficiency.{k}": v for k, v in params[c.family].items()}
+            dispatch = self.fit_dispatch(train, c.stack) if c.eager else None
+            try:
+                out.append(Fold(c.row.id, group, self.predictor(c, extra=extra, dispatch_us=dispatch).value))
+            except SimulatorError as exc:
+                out.append(Fold(c.row.id, group, None, f"simulator refused: {exc}"))
+        return out
 
 
-def leave_one_source_out(cases: list[Case], predictor: Predictor | None = None) -> dict[str, Fold]:
+def leave_one_source_out(cases: list[Case], folds: Folds | None = None) -> dict[str, Fold]:
     """Out-of-fold predictions of every case, one fold per source document (see module docstring).
 
-    Only the families a fold's rows belong to (and the families that borrow from them) are refitted.
+    Example:
+        >>> leave_one_source_out([])
+        {}
     """
-    predictor = predictor or Predictor()
+    folds = folds or Folds(cases)
     groups: dict[str, list[Case]] = {}
     for c in cases:
         groups.setdefault(source_key(c.row.source), []).append(c)
     out: dict[str, Fold] = {}
     for group, held in sorted(groups.items()):
-        held_ids = {c.row.id for c in held}
-        families = {c.family for c in held}
-        families |= {f for f, donor in OVERHEAD_FROM.items() if donor in families}
-        train = [c for c in cases if c.row.id not in held_ids]
-        fit = fit_cases(train, predictor, families=families)
-        for f in _predict_held_out(held, fit, predictor, group):
+        ids = {c.row.id for c in held}
+        for f in folds.predict(held, [c for c in cases if c.row.id not in ids], group):
             out[f.row_id] = f
     return out
 
 
-def fixed_split(cases: list[Case], splits: dict[str, str], predictor: Predictor | None = None) -> dict[str, Fold]:
+def fixed_split(cases: list[Case], splits: dict[str, str], folds: Folds | None = None) -> dict[str, Fold]:
     """Test rows predicted by parameters fitted on the fit rows only (the earlier headline)."""
-    predictor = predictor or Predictor()
+    folds = folds or Folds(cases)
     train = [c for c in cases if splits.get(c.row.id) == "fit"]
     test = [c for c in cases if splits.get(c.row.id) == "test"]
-    fit = fit_cases(train, predictor)
-    return {f.row_id: f for f in _predict_held_out(test, fit, predictor, "test split")}
+    return {f.row_id: f for f in folds.predict(test, train, "test split")}

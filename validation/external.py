@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import sys
 from pathlib import Path
 
 from . import harness as H
 from simulator import uncertainty
 
+from .crossval import source_key
 from .rows import read_rows
 from .stats import Scored, summary
 
@@ -32,23 +32,12 @@ EXTERNAL = Path(__file__).resolve().parent / "external_measurements.csv"
 COMMAND = "python -m validation.external --write validation/EXTERNAL.md"
 
 
-def source_table(source: str) -> str:
-    """The published document a row comes from: repository and path, without commit or table.
-
-    Example:
-        >>> source_table("github:o/r@abc123 docs/perf.md (Peak Throughput, H100 GPUs (FP8), TP=1)")
-        'o/r docs/perf.md'
-    """
-    m = re.match(r"github:([^@\s]+)@\S+\s+(\S+)", source)
-    return f"{m.group(1)} {m.group(2)}" if m else source.split(" (")[0]
-
-
 def run(path: Path = EXTERNAL) -> tuple[H.Report, dict[str, str]]:
     """Score the external rows; returns (report, source document per row id)."""
     import csv
 
     with open(path, newline="", encoding="utf-8") as fh:
-        sources = {r["id"]: source_table(r["source"]) for r in csv.DictReader(fh)}
+        sources = {r["id"]: source_key(r["source"]) for r in csv.DictReader(fh)}
     return H.run(read_rows(path)), sources
 
 
@@ -63,7 +52,7 @@ def render(rep: H.Report, sources: dict[str, str], *, command: str = COMMAND) ->
     lines = ["# Out-of-sample check: published measurements outside the calibration tables (validation/data/), never fitted", "",
              f"Produced by `{command}` (also `make validate-external`).", "",
              "Rows of `validation/external_measurements.csv` (each with its source), never used to fit any parameter:",
-             "the simulator as calibrated on the fit split of measurements.csv, scored on numbers it has not seen.",
+             "the simulator as calibrated on validation/data/ (every expressible row), scored on numbers it has not seen.",
              "Error, median and geo-mean as in `validation/REPORT.md`; *band*: the main report's per-kind band.", "",
              "| source (repository, file) / device kind | rows | median abs err % | geo-mean abs err % | inside band |", "|---|---:|---:|---:|---:|"]
     groups: dict[str, list[Scored]] = {}

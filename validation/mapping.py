@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from simulator.spec.loader import load_hardware
+from simulator.spec.loader import catalogue, load_hardware
 
 from .cluster_rows import cluster_training_case, collective_case, serving_case
 from .rows import (MAX_DP_DEVICES, Case, Row, Unexpressible, family_of, first_int, parse_precision,
@@ -45,6 +45,16 @@ OFFLINE_CNN_BATCH = 256
 # Vitis AI "multi-thread" throughput keeps several images in flight on the DPU cores.
 FPGA_THROUGHPUT_BATCH = 8
 
+
+
+def kinds() -> dict[str, str]:
+    return {name: load_hardware(name).kind for name in catalogue()}
+
+
+def map_rows(rows: list[Row]) -> list[Case | Unexpressible]:
+    """Map each row (see :func:`validation.mapping.map_row`)."""
+    cat, kd = catalogue(), kinds()
+    return [map_row(r, cat, kd) for r in rows]
 
 
 def _refuse(row: Row, reason: str, kind: str = "?") -> Unexpressible:

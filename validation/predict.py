@@ -6,6 +6,8 @@ moves the benchmark's bytes (GB/s = bytes / time). Models come from the zoo.
 """
 from __future__ import annotations
 
+import json
+
 import functools
 from dataclasses import dataclass
 
@@ -283,3 +285,26 @@ def predict(case: Case, *, extra: dict | None = None, dispatch_us: float | None 
     if metric in ("latency_ms", "ttft_ms"):
         return Prediction(t * 1e3, t, r.summary["bottleneck"], power)
     return Prediction(case.batch * case.accumulation * case.scale / t, t, r.summary["bottleneck"], power)
+
+
+class Predictor:
+    """:func:`validation.predict.predict` with a memory: a fit evaluates the same (row, parameters)
+    pair many times (grid points, bracketing, and every cross-validation fold that leaves a family's
+    evidence unchanged), and each evaluation is a full simulation. Refusals are remembered too.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple, object] = {}
+
+    def __call__(self, case: Case, *, extra: dict | None = None,
+                 dispatch_us: float | None = None) -> Prediction:
+        key = (case.row.id, json.dumps(extra or {}, sort_keys=True, default=str), dispatch_us)
+        if key not in self._memo:
+            try:
+                self._memo[key] = predict(case, extra=extra, dispatch_us=dispatch_us)
+            except SimulatorError as exc:
+                self._memo[key] = exc
+        out = self._memo[key]
+        if isinstance(out, SimulatorError):
+            raise out
+        return out

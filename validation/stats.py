@@ -61,11 +61,14 @@ def summary(rows: list[Scored]) -> dict[str, float]:
     return error_summary([r.predicted / r.measured for r in rows])
 
 
+VIEWS = ("cv", "test", "in-sample", "fit")
+
+
 def table(rows: list[Scored]) -> dict[tuple[str, str], dict[str, float]]:
-    """Summary per (kind or 'overall', split)."""
+    """Summary per (kind or 'overall', split), for every split present (in :data:`VIEWS` order)."""
     out = {}
     kinds = sorted({r.kind for r in rows})
-    for split in ("fit", "test"):
+    for split in [v for v in VIEWS if any(r.split == v for r in rows)]:
         part = [r for r in rows if r.split == split]
         for k in kinds:
             out[(k, split)] = summary([r for r in part if r.kind == k])
@@ -74,8 +77,9 @@ def table(rows: list[Scored]) -> dict[tuple[str, str], dict[str, float]]:
 
 
 def bands(rows: list[Scored]) -> dict[str, float]:
-    """Half-width q (in ln units) of the band per device kind, from the fit split only."""
-    fit = [r for r in rows if r.split == "fit"]
+    """Half-width q (in ln units) of the band per device kind, from ``rows`` (the out-of-fold
+    predictions when cross-validation ran; the fixed split's fit rows otherwise)."""
+    fit = [r for r in rows if r.split in ("cv", "fit")]
     pooled = quantile([abs(r.log_error) for r in fit], BAND_QUANTILE) if fit else 0.5
     out = {"_pooled": pooled}
     for k in sorted({r.kind for r in rows}):

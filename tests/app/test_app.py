@@ -229,10 +229,10 @@ def test_software_stack_changes_the_headline():
     at.number_input(key="batch_size").set_value(1).run()
     at.radio(key="mode").set_value("Inference batch").run()
     default = metric(at, "Step time").value
-    at.selectbox(key="stack").set_value("Eager (host dispatches each op)").run()
+    at.selectbox(key="stack").set_value("PyTorch eager").run()
     ok(at)
     eager = metric(at, "Step time").value
-    at.selectbox(key="stack").set_value("Compiled (pointwise ops fused)").run()
+    at.selectbox(key="stack").set_value("PyTorch torch.compile (Inductor, CUDA graphs)").run()
     ok(at)
     assert len({default, eager, metric(at, "Step time").value}) == 3
 

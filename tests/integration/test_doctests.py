@@ -91,7 +91,6 @@ MODULES = [
     # the validation harness (none of these examples reads ../shared)
     "validation.cluster_rows",
     "validation.crossval",
-    "validation.external",
     "validation.predict",
     "validation.rows",
 ]

@@ -1,8 +1,10 @@
 """The validation harness: every calibration row predicted or refused with a reason, finite errors,
-and the test-split error held under a threshold so regressions in the cost models are caught.
+cross-validation folds that never see their own source, and the error held under a threshold so
+regressions in the cost models are caught.
 
-Threshold: the overall test-split median |error| is at most 25 % (REPORT.md records the current
-value; the issue's goal is 10 %, which the models do not meet yet).
+Threshold: the in-sample median |error| (shipped parameters on every row) is at most
+IN_SAMPLE_MEDIAN_MAX_PCT; the leave-one-source-out headline (REPORT.md) takes ~3 minutes and is
+guarded by a slow test (`make test-all`).
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from simulator.workload.loader import load_workload
 
 
 SUBSET = {"M001", "M017", "M027", "M043", "M019", "M024", "M083", "M146"}
-TEST_MEDIAN_MAX_PCT = 12.0  # the goal is 10 %; a regression guard with a margin
+IN_SAMPLE_MEDIAN_MAX_PCT = 15.0  # a regression guard with a margin over REPORT.md's in-sample figure
+CV_MEDIAN_MAX_PCT = 20.0  # the leave-one-source-out guard (the goal is 10 %)
 
 
 @pytest.fixture(scope="module")
@@ -56,16 +59,24 @@ def test_both_splits_are_populated_and_bands_cover_the_kinds(full):
         assert kind in full.bands and full.bands[kind] > 0
 
 
-def test_test_split_median_error_is_below_threshold(full):
-    overall = full.summary[("overall", "test")]
-    assert overall["n"] >= 20
-    assert overall["median_pct"] <= TEST_MEDIAN_MAX_PCT, overall
+def test_in_sample_median_error_is_below_threshold(full):
+    overall = full.summary[("overall", "in-sample")]
+    assert overall["n"] >= 100
+    assert overall["median_pct"] <= IN_SAMPLE_MEDIAN_MAX_PCT, overall
 
 
 def test_report_renders_with_command_and_tables(full):
     text = harness.render(full)
     assert harness.COMMAND in text
-    assert "## Rows not expressible yet" in text and "| overall | test |" in text
+    assert "## Rows not expressible yet" in text and "| overall | in-sample |" in text
+
+
+@pytest.mark.slow
+def test_leave_one_source_out_median_error_is_below_threshold():
+    rep = harness.run(crossval=True)
+    overall = rep.summary[("overall", "cv")]
+    assert overall["n"] >= 100 and len(rep.cv) == len(rep.scored)
+    assert overall["median_pct"] <= CV_MEDIAN_MAX_PCT, overall
 
 
 def test_multi_device_rows_map_to_their_layouts():

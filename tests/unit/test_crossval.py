@@ -1,0 +1,56 @@
+"""Leave-one-source-out folds: a held-out document never informs its own prediction."""
+from __future__ import annotations
+
+import pytest
+
+from validation import crossval as CV
+from validation.mapping import map_rows
+from validation.predict import Predictor
+from validation.rows import Case, read_calibration
+
+FAMILIES = {"google-edge-tpu", "aws-neuron"}  # small families with several source documents
+
+
+@pytest.fixture(scope="module")
+def cases() -> list[Case]:
+    return [c for c in map_rows(read_calibration()) if isinstance(c, Case) and c.family in FAMILIES]
+
+
+def test_source_documents_group_rows(cases):
+    keys = {CV.source_key(c.row.source) for c in cases}
+    assert 2 <= len(keys) < len(cases)  # several documents, several rows each
+    assert CV.source_key("github:a/b@1 x.md (t1)") == CV.source_key("github:a/b@2 x.md (t2)")
+    assert CV.source_key("github:a/b@1 x.md") != CV.source_key("github:a/b@1 y.md")
+
+
+def test_a_fold_fit_is_the_fit_without_the_held_out_document(cases):
+    folds = CV.Folds(cases, Predictor())
+    group = CV.source_key(cases[0].row.source)
+    held = [c for c in cases if CV.source_key(c.row.source) == group]
+    train = [c for c in cases if c not in held]
+    out = CV.leave_one_source_out(cases, folds)
+    assert set(out) == {c.row.id for c in cases}
+    params = folds.fit(train, {c.family for c in held})
+    for c in held:
+        want = folds.predictor(c, extra={f"efficiency.{k}": v for k, v in params[c.family].items()}).value
+        assert out[c.row.id].value == pytest.approx(want)
+        assert out[c.row.id].group == group
+
+
+def test_a_family_without_evidence_falls_back_to_the_schema_default(cases):
+    from simulator.spec.models import Efficiency
+
+    folds = CV.Folds(cases, Predictor())
+    params = folds.fit([], {"google-edge-tpu"})["google-edge-tpu"]
+    assert params == {s: getattr(Efficiency(), s) for s in CV.STAGES}
+
+
+def test_tabulated_predictions_interpolate_between_grid_points(cases):
+    folds = CV.Folds(cases, Predictor())
+    c = next(c for c in cases if c.family == "aws-neuron")
+    xs = folds.grid("compute")
+    exact = folds.predictor(c, extra={"efficiency.compute": xs[4]}).value
+    assert folds.predicted(c, "compute", xs[4]) == pytest.approx(exact)
+    mid = (xs[4] * xs[5]) ** 0.5
+    lo, hi = sorted((folds.predicted(c, "compute", xs[4]), folds.predicted(c, "compute", xs[5])))
+    assert lo <= folds.predicted(c, "compute", mid) <= hi
