@@ -6,7 +6,7 @@ Example:
     >>> r.step_time_s > 0
     True
 """
-from .api import (build_graph, describe, hardware_from_yaml, hardware_yaml, list_hardware, list_stacks,
+from .api import (CalibrationResult, build_graph, calibrate, describe, hardware_from_yaml, hardware_yaml, list_hardware, list_stacks,
                   list_workloads, load_hardware, load_workload, peak_rates, simulate, validation_band)
 from .errors import InfeasibleError, InputError, ScenarioError, SimulatorError, SpecError, WorkloadError
 from .result import SimulationResult
@@ -30,8 +30,8 @@ __all__ = [
     # inputs and device figures
     "load_hardware", "load_workload", "list_hardware", "list_workloads", "list_stacks", "Precision", "peak_rates",
     "hardware_from_yaml", "hardware_yaml",
-    # how close it is: the scored validation rows behind every result's band
-    "validation_rows", "validation_band", "error_summary",
+    # how close it is: the scored validation rows behind every result's band; fitting to your machine
+    "validation_rows", "validation_band", "error_summary", "calibrate", "CalibrationResult",
     # errors
     "SimulatorError", "InputError", "SpecError", "WorkloadError", "ScenarioError", "InfeasibleError",
     "__version__",

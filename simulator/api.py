@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from . import uncertainty
 from .cost import peaks
+from .calibration import CalibrationResult, calibrate
 from .result import SimulationResult
 from .run.graphs import build_graph, memory_plan
 from .run.step import simulate_step
@@ -23,7 +24,7 @@ from .workload.loader import list_workloads, load_workload
 from .workload.workload import Workload
 from .yamlio import parse_yaml_text
 
-__all__ = ["load_hardware", "load_workload", "simulate", "describe", "list_hardware", "list_workloads",
+__all__ = ["calibrate", "CalibrationResult", "load_hardware", "load_workload", "simulate", "describe", "list_hardware", "list_workloads",
            "build_graph", "memory_plan", "list_stacks", "peak_rates", "hardware_from_yaml", "hardware_yaml", "validation_band"]
 
 

@@ -83,6 +83,20 @@ def _cmd_collective(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibration import calibrate
+
+    res = calibrate(args.hardware, args.runs, write=args.out)
+    if args.format == "json":
+        print(json.dumps({"hardware": res.hardware, "params": res.params, "fitted_to": res.fitted_to,
+                          "not_identified": list(res.not_identified), "rows": res.rows,
+                          "before_median_pct": res.before_median_pct, "after_median_pct": res.after_median_pct,
+                          "loo_median_pct": res.loo_median_pct}, indent=2, sort_keys=True))
+    else:
+        print(res.table() + (f"\nwrote {args.out}" if args.out else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = CliParser(prog="accsim", description="Accelerator performance simulator")
@@ -131,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--devices", type=int)
     p.add_argument("--format", choices=("json", "table"), default="table")
     p.set_defaults(func=_cmd_collective)
+
+    summary = "fit a device's efficiency parameters on your own measured runs and write a derived spec"
+    p = sub.add_parser("calibrate", help=summary, description=summary)
+    p.add_argument("--hardware", required=True, help="catalogue name or path to a device YAML")
+    p.add_argument("--runs", required=True, help="CSV of measured runs (columns of validation/data/*.csv)")
+    p.add_argument("--out", help="write the calibrated device YAML here")
+    p.add_argument("--format", choices=("json", "table"), default="table")
+    p.set_defaults(func=_cmd_calibrate)
 
     p = sub.add_parser("list", help="list bundled hardware, workloads or software stacks")
     p.add_argument("what", choices=("hardware", "workloads", "stacks"))

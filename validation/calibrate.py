@@ -1,4 +1,4 @@
-"""Fit the efficiency parameters of each device family on the *fit* split only.
+"""Fit the efficiency parameters of each device family on the published rows of validation/data/.
 
 Usage::
 
@@ -16,10 +16,10 @@ Staged, so every parameter is pinned by the evidence that is about it:
 4. the host time per op (``host_dispatch_us``) of each eager software stack (``stacks/*.yaml``:
    torch-eager, tf-graph...), from that stack's batch-1 latency rows.
 
-Each 1-D fit minimises the mean of min(0.5, |ln(predicted / measured)|)^2 (least squares in log
-space, capped so an outlier row cannot drag a family) by a grid then golden-section search in log
-space.
-Test rows are never read here.
+Each 1-D fit minimises the capped log-space loss of :mod:`simulator.fit` by a grid then a
+golden-section search. The shipped parameters are fitted on every expressible row; the
+validation's headline figures come from fits that leave each source document out
+(:mod:`validation.crossval`).
 """
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ import sys
 from pathlib import Path
 
 from simulator.errors import SimulatorError
+from simulator.fit import BOUNDS as FIT_BOUNDS
+from simulator.fit import ROBUST_CAP, golden, robust_loss  # noqa: F401 - re-exported for validation.crossval
 from simulator.spec.loader import SPEC_ROOT, catalogue
 from simulator.spec.stack import STACK_ROOT
 
@@ -39,10 +41,8 @@ from .predict import Predictor
 from .rows import Case, assign_splits, family_of, read_calibration
 
 OUT = Path(__file__).resolve().parent / "calibration.json"
-# robust loss: a row off by more than a factor exp(0.5) = 1.65 counts as an outlier (a stack effect
-# the model does not have), capped so it cannot drag a family's parameters
-ROBUST_CAP = 0.5
-BOUNDS = {"memory": (0.4, 1.0), "compute": (0.2, 1.0), "op_overhead_us": (0.5, 80.0), "dispatch_us": (1.0, 200.0)}
+# the search and the robust loss are the library's own (simulator/fit.py), shared with simulator.calibrate
+BOUNDS = {k: v for k, v in FIT_BOUNDS.items() if k != "vector"}
 
 
 def _err(cases: list[Case], extra: dict, dispatch_us: float | None, predictor: Predictor) -> float:
@@ -52,36 +52,25 @@ def _err(cases: list[Case], extra: dict, dispatch_us: float | None, predictor: P
             p = predictor(c, extra=extra, dispatch_us=dispatch_us)
         except SimulatorError:
             continue
-        errs.append(min(ROBUST_CAP, abs(math.log(p.value / c.row.value))) ** 2)
-    return sum(errs) / len(errs) if errs else float("inf")
+        errs.append((p.value, c.row.value))
+    return robust_loss(errs)
 
 
-def golden(f, lo: float, hi: float, iters: int = 14, grid: int = 13) -> float:
-    """Minimiser of ``f`` on [lo, hi] in log space: a coarse grid (the capped loss has flat
-    stretches a bracketing search alone would wander into), then golden-section search between the
-    grid neighbours of the best point."""
-    la, lb = math.log(lo), math.log(hi)
-    xs = [la + (lb - la) * i / (grid - 1) for i in range(grid)]
-    vals = [f(math.exp(x)) for x in xs]
-    i = min(range(grid), key=lambda j: (vals[j], j))
-    a, b = xs[max(0, i - 1)], xs[min(grid - 1, i + 1)]
-    g = (math.sqrt(5) - 1) / 2
-    c, d = b - g * (b - a), a + g * (b - a)
-    fc, fd = f(math.exp(c)), f(math.exp(d))
-    for _ in range(iters):
-        if fc <= fd:
-            b, d, fd = d, c, fc
-            c = b - g * (b - a)
-            fc = f(math.exp(c))
-        else:
-            a, c, fc = c, d, fd
-            d = a + g * (b - a)
-            fd = f(math.exp(d))
-    best = (a + b) / 2
-    return round(math.exp(best if f(math.exp(best)) <= vals[i] else xs[i]), 3)
+# a batch-1 row informs the per-op overhead only if, as the specs ship, most of its time is per-op
+# overhead or host dispatch: a 128-token LLM prefill is a latency row too, but its time is GEMMs
+OVERHEAD_BOUNDS = ("overhead", "host")
 
 
-def _stage_rows(cases: list[Case], stage: str) -> list[Case]:
+def _overhead_bound(c: Case, predictor: Predictor | None) -> bool:
+    if predictor is None:
+        return True
+    try:
+        return predictor(c).bottleneck in OVERHEAD_BOUNDS
+    except SimulatorError:
+        return False
+
+
+def _stage_rows(cases: list[Case], stage: str, predictor: Predictor | None = None) -> list[Case]:
     if stage == "memory":
         return [c for c in cases if c.category == "stream"]
     if stage == "compute":
@@ -91,16 +80,18 @@ def _stage_rows(cases: list[Case], stage: str) -> list[Case]:
         return (mamf + big) or [c for c in cases if c.category == "latency"]
     if stage == "op_overhead_us":
         big = [c for c in cases if c.category in ("gemm", "inference", "training", "llm")]
-        return [c for c in cases if c.category == "latency" and not c.eager] if big else []
+        return [c for c in cases if c.category == "latency" and not c.eager and _overhead_bound(c, predictor)] \
+            if big else []
     return []
 
 
-def fit_family(cases: list[Case], dispatch_us: float | None, predictor: Predictor) -> dict:
+def fit_family(cases: list[Case], dispatch_us: float | None, predictor: Predictor,
+               stages: tuple[str, ...] = ("memory", "compute", "op_overhead_us")) -> dict:
     """Staged fit of one family's parameters on ``cases``; ``fitted_to`` lists the row ids used."""
     params: dict[str, float] = {}
     used: dict[str, list[str]] = {}
-    for stage in ("memory", "compute", "op_overhead_us"):
-        rows = _stage_rows(cases, stage)
+    for stage in stages:
+        rows = _stage_rows(cases, stage, predictor)
         if not rows:
             continue
         lo, hi = BOUNDS[stage]
@@ -163,28 +154,58 @@ def fit_energy(cases: list[Case], params: dict, predictor: Predictor) -> dict | 
     return {"scale": round(scales[len(scales) // 2], 3), "fitted_to": used}
 
 
-# Kernel-launch overhead is a driver / runtime property: a family without its own batch-1 rows
-# takes it from the family named here (same vendor stack).
+# Kernel-launch overhead is a driver / runtime property: families on one vendor's runtime (CUDA and
+# TensorRT; the Neuron runtime) share one per-kernel overhead, fitted on all their batch-1 rows.
+# Two NVIDIA families fitting it apart had a T4 launch kernels faster than an H100.
 OVERHEAD_FROM = {"nvidia-inference": "nvidia-datacenter", "aws-trainium": "aws-neuron"}
+
+
+def overhead_group(family: str) -> str:
+    """The family whose name a family's shared per-kernel overhead is fitted under (itself if none)."""
+    return OVERHEAD_FROM.get(family, family)
+
+
+def fit_overhead(rows: list[Case], params: dict[str, dict[str, float]], predictor: Predictor) -> float:
+    """One ``op_overhead_us`` for ``rows`` of several families, each row with its family's other
+    parameters (``params``) held."""
+    def f(x: float) -> float:
+        pairs = []
+        for c in rows:
+            extra = {f"efficiency.{k}": v for k, v in params.get(c.family, {}).items()}
+            try:
+                pairs.append((predictor(c, extra={**extra, "efficiency.op_overhead_us": x}).value, c.row.value))
+            except SimulatorError:
+                continue
+        return robust_loss(pairs)
+    return golden(f, *BOUNDS["op_overhead_us"])
 
 
 def fit_cases(cases: list[Case], predictor: Predictor | None = None, *,
               families: set[str] | None = None) -> dict:
-    """Fit every family with rows among ``cases`` (or only ``families``), then the eager-framework
-    dispatch time. Families are fitted in an order that lets a family without batch-1 rows borrow
-    its kernel-launch overhead from the family it names in :data:`OVERHEAD_FROM`."""
+    """Fit every family with rows among ``cases`` (or only ``families``, with the families sharing
+    their overhead), then each eager stack's dispatch time. Memory and compute are fitted per family;
+    the per-kernel overhead per runtime group (:data:`OVERHEAD_FROM`)."""
     predictor = predictor or Predictor()
+    groups = None if families is None else {overhead_group(f) for f in families}
     fams: dict[str, list[Case]] = {}
     for c in cases:
-        if families is None or c.family in families or c.family in {OVERHEAD_FROM.get(f) for f in families}:
+        if groups is None or overhead_group(c.family) in groups:
             fams.setdefault(c.family, []).append(c)
     out: dict = {"families": {}}
-    for fam, cs in sorted(fams.items(), key=lambda kv: (kv[0] in OVERHEAD_FROM, kv[0])):
-        out["families"][fam] = fit_family([c for c in cs if c.task != "power"], None, predictor)
-        donor = out["families"].get(OVERHEAD_FROM.get(fam, ""), {})
-        if "op_overhead_us" not in out["families"][fam]["params"] and "op_overhead_us" in donor.get("params", {}):
-            out["families"][fam]["params"]["op_overhead_us"] = donor["params"]["op_overhead_us"]
-            out["families"][fam]["fitted_to"]["op_overhead_us"] = donor["fitted_to"]["op_overhead_us"]
+    for fam, cs in sorted(fams.items()):
+        out["families"][fam] = fit_family([c for c in cs if c.task != "power"], None, predictor,
+                                          stages=("memory", "compute"))
+    params = {f: v["params"] for f, v in out["families"].items()}
+    for root in sorted({overhead_group(f) for f in fams}):
+        members = [f for f in fams if overhead_group(f) == root]
+        rows = [c for f in members for c in _stage_rows([c for c in fams[f] if c.task != "power"],
+                                                        "op_overhead_us", predictor)]
+        if rows:
+            x = fit_overhead(rows, params, predictor)
+            for f in members:
+                out["families"][f]["params"]["op_overhead_us"] = x
+                out["families"][f]["fitted_to"]["op_overhead_us"] = sorted(c.row.id for c in rows)
+    for fam, cs in sorted(fams.items()):
         energy = fit_energy(cs, out["families"][fam]["params"], predictor)
         if energy:
             out["families"][fam]["energy"] = energy
@@ -212,13 +233,13 @@ def fit_stacks(cases: list[Case], families: dict, predictor: Predictor) -> dict:
     return out
 
 
-def fit_all(split: str = "all", predictor: Predictor | None = None) -> dict:
+def fit_all(split: str = "all", predictor: Predictor | None = None, families: set[str] | None = None) -> dict:
     """Fit on every expressible calibration row (``split="all"``, what the specs ship) or on the
-    fixed split's fit rows only (``split="fit"``)."""
+    fixed split's fit rows only (``split="fit"``); ``families`` restricts the fit to those."""
     items = map_rows(read_calibration())
     splits = assign_splits(items)
     cases = [c for c in items if isinstance(c, Case) and (split == "all" or splits[c.row.id] == split)]
-    out = fit_cases(cases, predictor)
+    out = fit_cases(cases, predictor, families=families)
     out["split"] = "every expressible row of validation/data/*.csv" if split == "all" else \
         f"{split} rows of validation.rows.assign_splits"
     return out
@@ -292,7 +313,7 @@ def efficiency_block(params: dict, fitted_to: dict, family: str) -> str:
         if key in params:
             lines.append(f"  {key}: {params[key]}")
     tile = TILE_FILL_NOTE if "tile_fill_k" in params else ""
-    lines.append(f'  fitted_to: "validation.calibrate, family {family}, fit split of validation/data/'
+    lines.append(f'  fitted_to: "validation.calibrate, family {family}, every expressible row of validation/data/'
                  f'*.csv: {ids}{tile}"')
     return "\n".join(lines) + "\n"
 
@@ -312,9 +333,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m validation.calibrate", description=__doc__.splitlines()[0])
     ap.add_argument("--apply", action="store_true", help="write efficiency blocks into hardware_specs/")
     ap.add_argument("--efficiency-only", action="store_true", help="with --apply: leave power blocks alone")
+    ap.add_argument("--families", help="comma-separated families to fit (default: all; calibration.json is then "
+                                       "left as it is)")
     args = ap.parse_args(argv)
-    res = fit_all()
-    OUT.write_text(json.dumps(res, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    only = set(args.families.split(",")) if args.families else None
+    res = fit_all(families=only)
+    if only is None:
+        OUT.write_text(json.dumps(res, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     kd = kinds()
     for name, path in sorted(catalogue().items()):
         fam = family_of(name, kd[name])

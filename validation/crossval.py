@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from simulator.errors import SimulatorError
 from simulator.spec.models import Efficiency
 
-from .calibrate import BOUNDS, OVERHEAD_FROM, ROBUST_CAP, _stage_rows, golden
+from .calibrate import BOUNDS, ROBUST_CAP, _stage_rows, golden, overhead_group
 from .predict import Predictor
 from .rows import Case
 
@@ -132,24 +132,26 @@ class Folds:
         return golden(loss, *BOUNDS[param])
 
     def fit(self, train: list[Case], families: set[str]) -> dict:
-        """Every stage parameter of ``families`` (and of the families borrowing from them) fitted on
-        ``train``; a stage without rows takes its donor's value or the schema default."""
-        fams = set(families) | {f for f, donor in OVERHEAD_FROM.items() if donor in families}
+        """Every stage parameter of ``families`` (and of the families sharing their overhead)
+        fitted on ``train``; a stage without rows takes the schema default."""
+        groups = {overhead_group(f) for f in families}
         by_fam: dict[str, list[Case]] = {}
         for c in train:
             by_fam.setdefault(c.family, []).append(c)
+        fams = {f for f in set(families) | set(by_fam) if overhead_group(f) in groups}
         out: dict[str, dict[str, float]] = {}
-        for fam in sorted(fams, key=lambda f: (f in OVERHEAD_FROM, f)):
-            params = {}
-            for stage in STAGES:
-                rows = _stage_rows(by_fam.get(fam, []), stage)
-                if rows:
-                    params[stage] = self._fit(rows, stage)
-                elif stage == "op_overhead_us" and OVERHEAD_FROM.get(fam) in out:
-                    params[stage] = out[OVERHEAD_FROM[fam]][stage]
-                else:
-                    params[stage] = getattr(Efficiency(), stage)
-            out[fam] = params
+        for fam in sorted(fams):
+            out[fam] = {}
+            for stage in ("memory", "compute"):
+                rows = _stage_rows(by_fam.get(fam, []), stage, self.predictor)
+                out[fam][stage] = self._fit(rows, stage) if rows else getattr(Efficiency(), stage)
+        for root in groups:
+            rows = [c for f in fams if overhead_group(f) == root
+                    for c in _stage_rows(by_fam.get(f, []), "op_overhead_us", self.predictor)]
+            x = self._fit(rows, "op_overhead_us") if rows else Efficiency().op_overhead_us
+            for f in fams:
+                if overhead_group(f) == root:
+                    out[f]["op_overhead_us"] = x
         return out
 
     def fit_dispatch(self, train: list[Case], stack: str) -> float | None:
@@ -172,6 +174,7 @@ class Folds:
 
 def leave_one_source_out(cases: list[Case], folds: Folds | None = None) -> dict[str, Fold]:
     """Out-of-fold predictions of every case, one fold per source document (see module docstring).
+    Only the families of a fold's rows (with those sharing their overhead) are refitted.
 
     Example:
         >>> leave_one_source_out([])

@@ -42,6 +42,15 @@ WORKLOADS: tuple[tuple[str, str], ...] = (
 # Offline MLPerf rows do not state the batch; for fixed-shape CNNs throughput saturates well before
 # this per-device batch, so the choice does not move the prediction by more than a few percent.
 OFFLINE_CNN_BATCH = 256
+# ...except where the submitter's configuration is known: NVIDIA's MLPerf harness runs each GPU at
+# its config's gpu_batch_size (mlcommons/inference_results_v4.1 closed/NVIDIA/configs/resnet50/
+# Offline/__init__.py: L4x1 32, L40Sx1 64, H100/H200/A100 2048). A small batch is chosen so that a
+# layer's activations stay in the L2 cache (48 MB on L4).
+MLPERF_NVIDIA_OFFLINE_BATCH = {"nvidia-l4": 32, "nvidia-h100-sxm": 2048, "nvidia-h200": 2048,
+                               "nvidia-a100-sxm-80gb": 2048, "nvidia-a100-pcie": 2048}
+# Jetson Orin MLPerf Offline and MultiStream submissions run the GPU and both NVDLA engines together
+# (closed/NVIDIA configs: dla_core / dla_batch_size set for Orin); the DLAs are not modelled.
+DLA_AGGREGATE = re.compile(r"orin|xavier", re.I)
 # Vitis AI "multi-thread" throughput keeps several images in flight on the DPU cores.
 FPGA_THROUGHPUT_BATCH = 8
 
@@ -177,6 +186,12 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
         seq = int(m.group(1) or m.group(2))
     gen = re.search(r"in (\d+) / out (\d+)", row.shape)
     llm = name.startswith(("gpt", "llama", "megatron-gpt"))
+    if re.search(r"offline|multistream", wl.lower()) and DLA_AGGREGATE.search(row.device):
+        return _refuse(row, "Jetson MLPerf Offline/MultiStream runs the GPU and both NVDLA engines together; "
+                            "the DLAs are not modelled", kind)
+    if llm and re.search(r"singlestream|offline|server", wl.lower()) and "mlperf" in wl.lower():
+        return _refuse(row, "MLPerf LLM query over a dataset of variable input and output lengths (and beam "
+                            "search for GPT-J): the length distribution is not in the row", kind)
     if "offline" in wl.lower() or (metric in ("samples_per_s",) and not row.batch_size):
         if name != "resnet50":
             return _refuse(row, "MLPerf offline with a dataset of variable sequence lengths and a submitter-chosen "
@@ -187,7 +202,7 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
         if mode == "training":
             return cluster_training_case(row, base, kind, name, prec, seq, image, assumptions)
         return serving_case(row, base, kind, name, prec, weight_prec, assumptions)
-    batch, scale, accum, extra = _batch(row, n, name, kind)
+    batch, scale, accum, extra = _batch(row, n, name, kind, base["hardware"])
     if batch is None:
         return _refuse(row, extra or "batch size not stated", kind)
     assumptions += [extra] if extra else []
@@ -255,7 +270,7 @@ def _vendor_default(row: Row, kind: str, name: str) -> str | None:
     return None
 
 
-def _batch(row: Row, n: int, name: str, kind: str) -> tuple[int | None, int, int, str]:
+def _batch(row: Row, n: int, name: str, kind: str, hardware: str = "") -> tuple[int | None, int, int, str]:
     """(per-device micro-batch, data-parallel devices, accumulation steps, assumption or refusal text)."""
     text = row.batch_size.lower()
     notes = row.notes.lower()
@@ -268,6 +283,9 @@ def _batch(row: Row, n: int, name: str, kind: str) -> tuple[int | None, int, int
     if "multi-thread" in text or "threads" in text:
         return FPGA_THROUGHPUT_BATCH, 1, 1, f"multi-threaded throughput simulated at batch {FPGA_THROUGHPUT_BATCH}"
     if not text:
+        if name == "resnet50" and hardware in MLPERF_NVIDIA_OFFLINE_BATCH and "mlperf" in row.workload.lower():
+            b = MLPERF_NVIDIA_OFFLINE_BATCH[hardware]
+            return b, n, 1, f"offline batch {b} per GPU: NVIDIA's MLPerf config gpu_batch_size for this GPU"
         if name == "resnet50":
             return OFFLINE_CNN_BATCH, n, 1, f"offline batch not stated; simulated at {OFFLINE_CNN_BATCH} per device"
         return None, 1, 1, ""

@@ -102,7 +102,9 @@ DEVICE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"\bt4\b", ("nvidia-t4",)),
     (r"\bl4\b", ("nvidia-l4",)),
     (r"4090", ("nvidia-rtx-4090",)),
-    (r"orin", ("nvidia-jetson-agx-orin",)),
+    (r"orin nx 16", ("nvidia-jetson-orin-nx-16gb",)),
+    (r"orin nano|orin nx", ()),  # no spec yet: refused as such
+    (r"agx orin|orin", ("nvidia-jetson-agx-orin",)),
     (r"mi300x", ("amd-mi300x",)),
     (r"mi250x", ("amd-mi250x",)),
     (r"tpu v6e|trillium", ("google-tpu-v6e",)),
@@ -139,7 +141,7 @@ FAMILIES: dict[str, str] = {
     "nvidia-h100-pcie": "nvidia-datacenter", "nvidia-h200": "nvidia-datacenter", "nvidia-gh200": "nvidia-datacenter",
     "nvidia-b200": "nvidia-datacenter",
     "nvidia-t4": "nvidia-inference", "nvidia-l4": "nvidia-inference", "nvidia-rtx-4090": "nvidia-inference",
-    "nvidia-jetson-agx-orin": "nvidia-inference",
+    "nvidia-jetson-agx-orin": "nvidia-inference", "nvidia-jetson-orin-nx-16gb": "nvidia-inference",
     "amd-mi300x": "amd-instinct", "amd-mi250x": "amd-instinct",
 }
 

@@ -68,11 +68,15 @@ class CostOptions:
     ``fused_attention``: FlashAttention-style kernels, no score matrix in memory.
     ``weights_on_chip``: the whole model's weights sit in on-chip memory (FPGA BRAM/URAM, SRAM devices).
     ``power_cap_w``: clock throttles so idle + dynamic power stays at or under this (TDP if None).
+    ``cached_input_elems``: activation elements of the op's inputs that the op just before it wrote
+    and that are still in the last on-chip cache level (the run decides: :func:`simulator.run.device.cached_inputs`);
+    they are read from that level, not from main memory.
     """
 
     fused_attention: bool = True
     weights_on_chip: bool = False
     power_cap_w: float | None = None
+    cached_input_elems: float = 0.0
 
 
 @dataclass(frozen=True)

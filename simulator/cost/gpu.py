@@ -247,6 +247,10 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
         hbm = max(hbm, gemm_hbm_bytes(hw, g, numerics.act_bytes, w_elem, numerics.act_bytes, a_total_bytes=a_total))
     if vec_rate:
         compute_s += op.vector_flops / vec_rate
+    # inputs the previous kernel just wrote into L2 are read from it (the write-back to HBM stays)
+    cached = min(act_in, options.cached_input_elems * numerics.act_bytes) if l2 is not None else 0.0
+    hbm = max(0.0, hbm - cached)
+    partials_l2 += cached
     levels = {hw.main_memory.name: hbm + partials}
     if partials_l2:
         levels[l2.name] = partials_l2

@@ -28,6 +28,11 @@ __all__ = ["run_scenario", "make_deadline", "PARAM_CACHE_FRACTION"]
 # The Edge TPU keeps MobileNet v1 (4.2 MB) and Inception v1 (6.6 MB) entirely on its 8 MB
 # (Coral "Edge TPU compiler" docs: parameter data caching), so most of the memory goes to weights.
 PARAM_CACHE_FRACTION = 0.85
+# Share of the last on-chip cache level (a GPU's L2, a CPU's L3) that a producer's output may take
+# and still be there when the next kernel reads it: the other half holds that kernel's weights and
+# its own output on their way through (the GEMM rule of cost/gpu.py keeps an operand resident on
+# the same terms).
+CACHE_REUSE_FRACTION = 0.5
 
 
 def make_deadline(time_limit_s: float | None) -> Deadline | None:
@@ -59,22 +64,65 @@ def dispatch_s(sc: Scenario) -> float:
     return (sc.stack.host_dispatch_us if sc.dispatch_us is None else sc.dispatch_us) * 1e-6
 
 
+def cached_inputs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics) -> dict[str, float]:
+    """Input elements of each op still held by the last on-chip cache level when the op reads them.
+
+    Reuse distance, as an LRU cache sees it: a tensor is still there if what went through the cache
+    between its write and this read (the outputs and weights of the ops run in between, and the
+    tensor itself) fits in :data:`CACHE_REUSE_FRACTION` of the level. A convolution reading the
+    tensor its predecessor just wrote hits; a residual skip read three layers later hits only when
+    the layers in between are small.
+
+    Example:
+        >>> from simulator.cost.base import Numerics
+        >>> from simulator.spec.loader import load_hardware
+        >>> from simulator.units import Precision
+        >>> from simulator.workload.loader import load_workload
+        >>> g = load_workload("resnet50").build(batch_size=1)
+        >>> hit = cached_inputs(g, load_hardware("nvidia-l4"), Numerics(Precision.INT8, Precision.INT8))
+        >>> len(hit) > 100 and "stem.conv" not in hit     # the first op reads the input image from DRAM
+        True
+    """
+    if len(hw.memory) < 2:
+        return {}
+    budget = CACHE_REUSE_FRACTION * hw.memory[-2].capacity_bytes
+    act, wb = numerics.act_bytes, numerics.weight_bytes
+    position, through = {}, [0.0]  # bytes through the cache by the end of each op
+    for i, n in enumerate(graph.order):
+        op = graph.op(n)
+        position[n] = i
+        through.append(through[-1] + op.output_elems * act + op.weight_read_elems * wb)
+    out: dict[str, float] = {}
+    for j, n in enumerate(graph.order):
+        hit = 0.0
+        for p in graph.predecessors(n):
+            elems = graph.graph.edges[p, n].get("elems") or graph.op(p).output_elems
+            between = through[j] - through[position[p] + 1]
+            if elems * act + between <= budget:
+                hit += elems
+        if hit:
+            out[n] = hit
+    return out
+
+
 def op_costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, options: CostOptions,
              deadline: Deadline | None = None) -> dict[str, OpCost]:
-    """The cost of every op of ``graph`` (ops that differ only in name share one computation).
+    """The cost of every op of ``graph`` (ops that differ only in name and in nothing the run
+    decides share one computation), each with its inputs still in cache (:func:`cached_inputs`).
 
     Raises:
         SimulationTimeout: ``deadline`` passed (checked every 256 ops).
     """
     cache: dict[Any, OpCost] = {}
     out: dict[str, OpCost] = {}
+    hits = cached_inputs(graph, hw, numerics)
     for i, name in enumerate(graph.order):
         if deadline is not None and i % 256 == 0:
             deadline.check("computing op costs")
         op = graph.op(name)
-        key = replace(op, name="", layer="")
+        key = (replace(op, name="", layer=""), hits.get(name, 0.0))
         if key not in cache:
-            cache[key] = op_cost(op, hw, numerics, options)
+            cache[key] = op_cost(op, hw, numerics, replace(options, cached_input_elems=key[1]))
         out[name] = cache[key]
     return out
 

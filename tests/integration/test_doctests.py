@@ -18,6 +18,8 @@ MODULES = [
     "simulator.api",
     "simulator.errors",
     "simulator.cli_args",
+    "simulator.calibration",
+    "simulator.fit",
     "simulator.result",
     "simulator.scenario",
     "simulator.trace",

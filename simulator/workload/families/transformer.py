@@ -112,12 +112,24 @@ def _ffn(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
 
 
 def _moe(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
-    """Mixture of experts: a router, then each token through ``top_k`` of ``experts`` gated FFNs.
+    """Mixture of experts: a router and its top-k selection, the tokens permuted into expert order
+    (each token copied once per chosen expert), then each through its ``top_k`` of ``experts`` gated
+    FFNs, the outputs weighted and summed back per token.
 
-    Weight traffic counts the experts a batch is expected to touch: E * (1 - (1 - 1/E)^(tokens*k)).
+    The permutation is its own kernel in every MoE engine (vLLM ``moe_align_block_size`` + the
+    fused-MoE gather, TensorRT-LLM ``expandInputRows``, Megatron-Core ``permute``): it reads the
+    tokens and writes ``tokens x top_k`` rows. The weighted combine runs in the expert kernel's
+    epilogue. Weight traffic counts the experts a batch is expected to touch:
+    E * (1 - (1 - 1/E)^(tokens*k)).
     """
     tokens = x.elems // p.hidden
+    shape = x.shape
     logits = b.linear(f"{name}.router", x, p.experts, bias=False)
+    # softmax over the experts, then k passes of an arg-max: ~5 + k operations per logit
+    route = O.softmax(f"{name}.route", elems=logits.elems)
+    logits = b.add(route.renamed(route.name, flops=float((5 + p.top_k) * logits.elems)), [logits], logits.shape)
+    x = b.add(Op(f"{name}.permute", OpKind.DATA_MOVEMENT, flops=0.0, input_elems=float(x.elems + logits.elems),
+                 output_elems=float(tokens * p.top_k * p.hidden)), [x, logits], (tokens * p.top_k, p.hidden))
     gated = p.ffn_activation in ("swiglu", "geglu")
     up_n = 2 * p.ffn if gated else p.ffn
     per_expert = p.hidden * up_n + p.ffn * p.hidden
@@ -130,7 +142,7 @@ def _moe(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
             weight_read_elems=touched * per_expert,
             gemms=(Gemm(m=m, n=up_n, k=p.hidden, count=p.experts), Gemm(m=m, n=p.hidden, k=p.ffn, count=p.experts)),
             attrs=(("experts", p.experts), ("top_k", p.top_k)), tp_role=TpRole.EXPERT)
-    return b.add(op, [x, logits], x.shape)
+    return b.add(op, [x, logits], shape)
 
 
 def _attention(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams, s: Shape, seq: int) -> Tensor:
