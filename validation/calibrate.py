@@ -56,16 +56,20 @@ def _err(cases: list[Case], extra: dict, dispatch_us: float | None, predictor: P
     return robust_loss(errs)
 
 
-# a batch-1 row informs the per-op overhead only if, as the specs ship, most of its time is per-op
-# overhead or host dispatch: a 128-token LLM prefill is a latency row too, but its time is GEMMs
+# a batch-1 row informs the per-op overhead only if most of its time is per-op overhead or host
+# dispatch at the schema's default overhead (a fixed reference, so the choice does not depend on the
+# last fit): a 128-token LLM prefill is a latency row too, but its time is GEMMs
 OVERHEAD_BOUNDS = ("overhead", "host")
 
 
 def _overhead_bound(c: Case, predictor: Predictor | None) -> bool:
+    from simulator.spec.models import Efficiency
+
     if predictor is None:
         return True
     try:
-        return predictor(c).bottleneck in OVERHEAD_BOUNDS
+        extra = {"efficiency.op_overhead_us": Efficiency().op_overhead_us}
+        return predictor(c, extra=extra).bottleneck in OVERHEAD_BOUNDS
     except SimulatorError:
         return False
 
