@@ -97,3 +97,21 @@ class InfeasibleError(SimulatorError):
         ...     print(exc)
         google-edge-tpu has no compute path for bf16
     """
+
+
+class MissingExtraError(InputError):
+    """A feature needs an optional dependency that is not installed; names the extra to install.
+
+    The core (CLI and Python API) needs only simpy, networkx, numpy, pyyaml, pydantic and pandas;
+    the explorer, ONNX import and Dask sweeps come with ``accsim[app]``, ``[onnx]`` and ``[dask]``.
+    CLI exit status 2.
+
+    Example:
+        >>> str(MissingExtraError("the explorer", "app", ["streamlit"]))
+        "the explorer needs the 'app' extra (streamlit not installed): pip install 'accsim[app]'"
+    """
+
+    def __init__(self, feature: str, extra: str, missing: list[str]) -> None:
+        self.feature, self.extra, self.missing = feature, extra, list(missing)
+        super().__init__(f"{feature} needs the {extra!r} extra ({', '.join(missing)} not installed): "
+                         f"pip install 'accsim[{extra}]'")

@@ -112,10 +112,10 @@ def _add_args(p: argparse.ArgumentParser) -> None:
 
 
 def _connect(address: str):
-    try:
-        from distributed import Client
-    except ImportError:
-        raise InputError("--scheduler needs Dask: pip install 'accsim[dask]'") from None
+    from ..extras import require
+
+    require("dask", "--scheduler (a Dask cluster)")
+    from distributed import Client
     try:
         return Client(address, timeout="10s")
     except (OSError, TimeoutError) as exc:
