@@ -87,7 +87,7 @@ class SimulationTimeout(InputError):
 class InfeasibleError(SimulatorError):
     """The requested run cannot be carried out on this hardware (e.g. unsupported precision).
 
-    Not an :class:`InputError`: the inputs are valid, the device just cannot do it (CLI exit 1).
+    Not an :class:`InputError`: the inputs are valid, the device just cannot do it (CLI exit 2 all the same).
 
     Example:
         >>> import simulator as sim
@@ -95,7 +95,7 @@ class InfeasibleError(SimulatorError):
         ...     sim.simulate("mlp", "google-edge-tpu", precision="bf16")   # an int8-only chip
         ... except InfeasibleError as exc:
         ...     print(exc)
-        google-edge-tpu has no compute path for bf16
+        google-edge-tpu has no compute path for bf16; it runs int8
     """
 
 

@@ -88,7 +88,7 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)
     check_stack_runs_on(sc, hw.kind)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
-    check_supported(hw, numerics)
+    check_supported(hw, numerics, training=sc.mode == Mode.TRAINING)
     requested = sc.precision
     sc = sc.with_(precision=numerics.compute)  # what the device really computes and stores
     plan = build_plan(fwd, hw, sc, p, m, mb, options=options)
@@ -98,9 +98,8 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     training = sc.mode == Mode.TRAINING
     ct = run_cluster(plan, fab, device_name=hw.name, training=training, symmetric=symmetric)
     result = _cluster_result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options)
-    if requested != sc.precision:
-        result.summary["precision"] = requested.value
-        result.extra["effective_precision"] = sc.precision.value
+    result.summary["precision"] = requested.value
+    result.extra["effective_precision"] = sc.precision.value
     return result
 
 
