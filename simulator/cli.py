@@ -13,9 +13,10 @@ import sys
 import traceback
 from typing import Sequence
 
-from .cli_args import (EXIT_STATUS, CliParser, add_command, add_scenario_args, fit_status, parse_overrides,
-                       precision_notice)
+from .cli_args import (EXIT_STATUS, CliParser, add_command, add_scenario_args, fit_status, output,
+                       parse_overrides, precision_notice)
 from .errors import InfeasibleError, InputError, SimulatorError
+from .progress import ticker
 from .readable import nbytes, rate, seconds
 from .show import card_text, describe_text, device_card, is_path, system_card
 from .version import __version__
@@ -41,7 +42,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         r.ops.to_csv(args.ops_csv, index=False)
     if args.trace:
         r.to_chrome_trace(args.trace)
-    print(r.to_json() if args.format == "json" else r.table())
+    output(r.to_json() if args.format == "json" else r.table())
     precision_notice(r.precision, r.extra.get("effective_precision"), r.hardware)
     return fit_status(r.fits_in_memory, r.peak_memory_bytes, r.memory_capacity_bytes, r.memory_dominant,
                       f"{r.workload} on {r.hardware}")
@@ -216,12 +217,19 @@ def _add_shape_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
 
 
+# commands that answer at once, or show their own progress (sweep) or output (app)
+_QUICK = ("describe", "show", "list", "app", "sweep")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 done, 1 internal error, 2 bad input, 3 does not fit)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        if args.command in _QUICK:
+            return int(args.func(args) or 0)
+        with ticker(f"accsim {args.command}"):
+            return int(args.func(args) or 0)
     except (InputError, InfeasibleError) as exc:
         if args.debug:
             traceback.print_exc()

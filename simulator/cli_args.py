@@ -55,6 +55,14 @@ def add_command(sub: "argparse._SubParsersAction", name: str, summary: str, func
     return p
 
 
+def output(text: str) -> None:
+    """Print a result on stdout, the progress line (:mod:`simulator.progress`) erased first."""
+    from .progress import stop
+
+    stop()
+    print(text)
+
+
 def notice(message: str) -> None:
     """One line on stderr for something the user should know but did not ask about (a fallback)."""
     sys.stdout.flush()  # after the result it qualifies, also when both go to one terminal

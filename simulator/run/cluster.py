@@ -14,6 +14,7 @@ from ..cost.peaks import matrix_flops_per_s
 from ..engine.bubble import schedule_idle_s
 from ..engine.cluster import ClusterTrace, run_cluster
 from ..errors import ScenarioError
+from ..progress import report
 from ..parallel.layout import Parallelism, default_microbatches, microbatch_size, parse_parallelism
 from ..parallel.plan import ClusterPlan, Segment, StagePlan, build_plan
 from ..result import SimulationResult, busy_shares, step_summary
@@ -96,6 +97,7 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
         plan = _with_kv_cache(plan, fwd, p, kv_cache_bytes)
     fab = fabrics_for(system, p, devices)
     training = sc.mode == Mode.TRAINING
+    report(f"{devices} devices" + ("" if symmetric else ", every one simulated"))
     ct = run_cluster(plan, fab, device_name=hw.name, training=training, symmetric=symmetric)
     result = _cluster_result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options)
     result.summary["precision"] = requested.value

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..cli_args import (PRECISION_HELP, add_command, add_scenario_args, fit_status, parse_overrides,
+from ..cli_args import (PRECISION_HELP, add_command, add_scenario_args, fit_status, output, parse_overrides,
                         precision_notice)
 from ..errors import InputError
 from .generation import DEFAULT_DECODE_SAMPLES
@@ -65,7 +65,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
               parallelism=args.parallel)
     if args.requests_csv:
         r.request_table.to_csv(args.requests_csv, index=False)
-    print(r.to_json() if args.format == "json" else r.table())
+    output(r.to_json() if args.format == "json" else r.table())
     return 0
 
 
@@ -104,7 +104,7 @@ def _cmd_realtime(args: argparse.Namespace) -> int:
 
     r = realtime([parse_stream(s) for s in args.stream], args.hardware, deadline_ms=args.deadline_ms,
                  duration_s=args.duration_s, scheduler=args.scheduler, precision=args.precision, seed=args.seed)
-    print(r.to_json() if args.format == "json" else r.table())
+    output(r.to_json() if args.format == "json" else r.table())
     return 0
 
 
@@ -135,7 +135,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                  power_cap_w=args.power_cap_w, overrides=parse_overrides(args.set),
                  decode_samples=args.decode_samples or None, devices=args.devices, parallelism=args.parallel,
                  microbatches=args.microbatches, stack=args.stack)
-    print(g.to_json() if args.format == "json" else g.table())
+    output(g.to_json() if args.format == "json" else g.table())
     precision_notice(g.precision, g.effective_precision, g.hardware)
     return fit_status(g.fits_in_memory, g.peak_memory_bytes, g.memory_capacity_bytes, g.memory_dominant,
                       f"{g.workload} on {g.hardware} (prompt {g.prompt_len} + output {g.output_len} tokens)")

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..cost.dispatch import resolve_precision
+from ..progress import report
 from ..errors import ScenarioError, WorkloadError
 from ..result import SimulationResult, _clean
 from ..run.placement import placement
@@ -266,6 +267,8 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
                 fused_attention=fused_attention, power_cap_w=power_cap_w, stack=stack)
 
     def step(sc, past: int, kv: float) -> SimulationResult:
+        report(f"prefill of {prompt_len} tokens" if past == 0 else
+               f"decode step {past - prompt_len + 1} of {output_len - 1}")
         return run_placed(where, wl, sc, past_len=past, logits="last", kv_cache_bytes=kv)
 
     prefill = step(make_scenario(seq_len=prompt_len, **base), 0, per_token * prompt_len)
