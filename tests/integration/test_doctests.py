@@ -94,6 +94,7 @@ MODULES = [
     "simulator.show",
     "simulator.cli_args",
     "simulator.engine.bubble",
+    "simulator.progress",
     "simulator.validation_errors",
     # the validation harness (none of these examples reads ../shared)
     "validation.cluster_rows",
