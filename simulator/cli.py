@@ -15,7 +15,7 @@ from typing import Sequence
 
 from .cli_args import (EXIT_STATUS, CliParser, add_command, add_scenario_args, fit_status, output,
                        parse_overrides, precision_notice)
-from .errors import InfeasibleError, InputError, SimulatorError
+from .errors import DoesNotFitError, InfeasibleError, InputError, SimulatorError
 from .progress import ticker
 from .readable import nbytes, rate, seconds
 from .show import card_text, describe_text, device_card, is_path, system_card
@@ -230,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.func(args) or 0)
         with ticker(f"accsim {args.command}"):
             return int(args.func(args) or 0)
+    except DoesNotFitError as exc:
+        if args.debug:
+            traceback.print_exc()
+        return fit_status(False, exc.peak_bytes, exc.capacity_bytes, exc.dominant, exc.what)
     except (InputError, InfeasibleError) as exc:
         if args.debug:
             traceback.print_exc()

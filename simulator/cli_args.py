@@ -88,7 +88,7 @@ def fit_status(fits: bool, peak_bytes: float, capacity_bytes: float, dominant: s
 
     short = max(0.0, peak_bytes - capacity_bytes)
     sys.stdout.flush()
-    print(f"DOES NOT FIT: {what} needs {nbytes(peak_bytes)} per device, {nbytes(capacity_bytes)} available: short by "
+    print(f"DOES NOT FIT: {what}: needs {nbytes(peak_bytes)} per device, {nbytes(capacity_bytes)} available: short by "
           f"{nbytes(short)}, dominated by {dominant or 'n/a'}", file=sys.stderr)
     return EXIT_DOES_NOT_FIT
 

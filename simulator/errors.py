@@ -115,3 +115,28 @@ class MissingExtraError(InputError):
         self.feature, self.extra, self.missing = feature, extra, list(missing)
         super().__init__(f"{feature} needs the {extra!r} extra ({', '.join(missing)} not installed): "
                          f"pip install 'accsim[{extra}]'")
+
+
+class DoesNotFitError(InfeasibleError):
+    """A model cannot be placed at all: even its smallest run needs more memory than the device has.
+
+    Raised where no result can stand in (serving needs a model copy that fits); one-step runs
+    return a result with ``fits_in_memory`` False instead. CLI exit status 3 with a DOES NOT FIT line.
+
+    Example:
+        >>> e = DoesNotFitError("llama2-70b does not fit in nvidia-l4 memory", peak_bytes=2.0, capacity_bytes=1.0,
+        ...                     dominant="weights")
+        >>> e.shortfall_bytes, e.dominant, str(type(e)(*e.args))
+        (1.0, 'weights', 'llama2-70b does not fit in nvidia-l4 memory')
+    """
+
+    def __init__(self, message: str, peak_bytes: float = 0.0, capacity_bytes: float = 0.0,
+                 dominant: str | None = None, what: str = "") -> None:
+        # every field in args: SimPy re-raises a process's exception as type(exc)(*exc.args)
+        super().__init__(message, peak_bytes, capacity_bytes, dominant, what)
+        self.message, self.peak_bytes, self.capacity_bytes, self.dominant = message, peak_bytes, capacity_bytes, dominant
+        self.what = what or message
+        self.shortfall_bytes = max(0.0, peak_bytes - capacity_bytes)
+
+    def __str__(self) -> str:
+        return self.message
