@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: app test test-all validate validate-external bench fuzz clean
+.PHONY: app test test-all wheel-check validate validate-external bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ app: $(STAMP)
 ## the default test suite (what CI runs)
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow"
+
+## build the wheel, install it with no extras in a fresh venv and use it from an empty folder (what CI runs after test)
+wheel-check: $(STAMP)
+	bash .ci/wheel_check.sh $(PY)
 
 ## everything, slow tests included
 test-all: $(STAMP)
@@ -41,4 +45,4 @@ fuzz: $(STAMP)
 	$(PY) -m pytest -m slow tests/property -p no:randomly --hypothesis-profile=fuzz --hypothesis-show-statistics
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis build dist

@@ -62,6 +62,9 @@ def headline(r: sim.SimulationResult, hw: Any, base: tuple[sim.SimulationResult,
     b, bhw = base if base else (None, None)
     _headline_row1(r, b)
     _headline_row2(r, hw, b, bhw)
+    effective = getattr(r, "effective_precision", r.precision)
+    if effective != r.precision:
+        st.info(f"{r.hardware} has no {r.precision} path: it ran in {effective} (effective precision).")
     if not r.fits_in_memory:
         st.warning(f"Does not fit: needs {fmt_bytes(r.peak_memory_bytes)}, has {fmt_bytes(r.memory_capacity_bytes)} "
                    f"(dominated by {r.memory_dominant.replace('_', ' ')}).")

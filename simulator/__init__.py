@@ -8,7 +8,8 @@ Example:
 """
 from .api import (CalibrationResult, build_graph, calibrate, describe, hardware_from_yaml, hardware_yaml, list_hardware, list_stacks,
                   list_workloads, load_hardware, load_workload, peak_rates, simulate, validation_band)
-from .errors import InfeasibleError, InputError, ScenarioError, SimulatorError, SpecError, WorkloadError
+from .errors import (DoesNotFitError, InfeasibleError, InputError, MissingExtraError, ScenarioError, SimulatorError,
+                     SpecError, WorkloadError)
 from .result import SimulationResult
 from .run.cluster import collective_benchmark
 from .serving import ServingResult, serve
@@ -34,5 +35,6 @@ __all__ = [
     "validation_rows", "validation_band", "error_summary", "calibrate", "CalibrationResult",
     # errors
     "SimulatorError", "InputError", "SpecError", "WorkloadError", "ScenarioError", "InfeasibleError",
+    "DoesNotFitError", "MissingExtraError",
     "__version__",
 ]

@@ -30,7 +30,7 @@ __all__ = ["calibrate", "CalibrationResult", "load_hardware", "load_workload", "
 
 def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceBase", *, mode: str = "inference",
              batch_size: int | None = None, seq_len: int | None = None, image_size: int | None = None,
-             precision: str = "bf16", weight_precision: str | None = None, optimizer: str = "adam",
+             precision: str | None = None, weight_precision: str | None = None, optimizer: str = "adam",
              checkpointing: str = "none", grad_accumulation: int = 1, fused_attention: bool | None = None,
              power_cap_w: float | None = None, seed: int = 0,
              overrides: Mapping[str, Any] | None = None, devices: int | None = None,
@@ -46,7 +46,10 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         hardware: catalogue name, path (.yaml/.cfg) or a loaded spec.
         mode: ``"inference"`` (one forward pass) or ``"training"`` (forward, backward, optimizer).
         batch_size, seq_len, image_size: input shape (workload defaults when None).
-        precision: compute/activation format (fp32, tf32, fp16, bf16, fp8, int16, int8, int4).
+        precision: compute/activation format (fp32, tf32, fp16, bf16, fp8, int16, int8, int4); None:
+            the device's native format (bf16 on an H100 or a TPU, fp16 on a T4, int8 on an FPGA DPU or
+            an Edge TPU; see ``accsim show DEVICE``). A format the device lacks runs in its fallback
+            (fp8 on an A100 as fp16): ``result.effective_precision`` says what ran.
         weight_precision: stored-weight format for weight-only quantization (defaults to ``precision``).
         optimizer: sgd, momentum, adam, adamw, adafactor (training).
         checkpointing: none, selective, selective-mlp (selective plus the MLP block), full (training).
@@ -80,7 +83,8 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
     Raises:
         InputError: bad names, files or arguments (one message naming file and field).
         SimulationTimeout: the call went past ``time_limit_s`` (an :class:`InputError`: CLI exit 2).
-        InfeasibleError: the device cannot run this precision at all.
+        InfeasibleError: the device cannot run this precision at all, or integer training (the message
+            lists the formats that work).
 
     Example:
         >>> r = simulate("resnet50", "nvidia-h100-sxm", mode="training", batch_size=32, precision="bf16")

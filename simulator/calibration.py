@@ -51,7 +51,7 @@ class Run:
     line: int
     workload: str
     mode: str
-    precision: str
+    precision: str | None
     batch_size: int
     seq_len: int | None
     image_size: int | None
@@ -91,7 +91,7 @@ def _run(r: dict[str, str], line: int, source: str) -> Run:
         raise InputError(f"{where}: value and batch_size must be positive")
     software = (r.get("software") or "").strip().lower()
     return Run(id=(r.get("id") or f"line{line}").strip(), line=line, workload=r["workload"].strip(),
-               mode=(r.get("mode") or "inference").strip().lower(), precision=(r.get("precision") or "bf16").strip().lower(),
+               mode=(r.get("mode") or "inference").strip().lower(), precision=(r.get("precision") or "").strip().lower() or None,
                batch_size=batch, seq_len=seq, image_size=image, metric=metric, value=value,
                stack=software if software in stack_catalogue() else "default")
 

@@ -1,18 +1,25 @@
-"""Command line: ``python -m simulator`` / ``accsim``. Exit 0 done, 2 bad input, 1 internal error.
+"""Command line: ``python -m simulator`` / ``accsim``. Exit 0 done, 1 internal error, 2 bad input,
+3 the run does not fit in memory (:data:`~simulator.cli_args.EXIT_STATUS`).
 
-Subcommands: simulate, describe, collective and list here; generate, serve and realtime from
-:mod:`simulator.serving.cli`, sweep from :mod:`simulator.sweep.cli`.
+Subcommands: simulate, describe, collective, list, show and app here; generate, serve and realtime
+from :mod:`simulator.serving.cli`, sweep from :mod:`simulator.sweep.cli`.
 """
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 import traceback
 from typing import Sequence
 
-from .cli_args import CliParser, add_scenario_args, parse_overrides
-from .errors import InfeasibleError, InputError, SimulatorError
+from .cli_args import (EXIT_STATUS, CliParser, add_command, add_scenario_args, fit_status, output,
+                       parse_overrides, precision_notice)
+from .errors import DoesNotFitError, InfeasibleError, InputError, SimulatorError
+from .progress import ticker
+from .readable import nbytes, rate, seconds
+from .show import card_text, describe_text, device_card, is_path, system_card
+from .version import __version__
 from .serving import cli as serving_cli
 from .sweep import cli as sweep_cli
 
@@ -35,8 +42,10 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         r.ops.to_csv(args.ops_csv, index=False)
     if args.trace:
         r.to_chrome_trace(args.trace)
-    print(r.to_json() if args.format == "json" else r.table())
-    return 0
+    output(r.to_json() if args.format == "json" else r.table())
+    precision_notice(r.precision, r.extra.get("effective_precision"), r.hardware)
+    return fit_status(r.fits_in_memory, r.peak_memory_bytes, r.memory_capacity_bytes, r.memory_dominant,
+                      f"{r.workload} on {r.hardware}")
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:
@@ -44,12 +53,56 @@ def _cmd_describe(args: argparse.Namespace) -> int:
 
     d = describe(args.workload, batch_size=args.batch_size, seq_len=args.seq_len, image_size=args.image_size,
                  precision=args.precision)
-    if args.format == "json":
-        print(json.dumps(d, indent=2, sort_keys=True))
-    else:
-        for k, v in d.items():
-            print(f"{k:22s} {v}")
+    print(json.dumps(d, indent=2, sort_keys=True) if args.format == "json" else describe_text(d))
     return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from .spec.loader import catalogue, load_hardware
+    from .spec.system import SystemSpec
+    from .workload.loader import zoo
+
+    name = args.name
+    if name in catalogue() or (is_path(name) and name.lower().endswith((".yaml", ".yml", ".cfg"))
+                               and name not in zoo() and _is_hardware_file(name)):
+        hw = load_hardware(name)
+        card = system_card(hw) if isinstance(hw, SystemSpec) else device_card(hw)
+        print(json.dumps(card, indent=2, sort_keys=True) if args.format == "json" else card_text(card))
+        return 0
+    if name in zoo() or is_path(name):
+        args.workload = name
+        return _cmd_describe(args)
+    close = difflib.get_close_matches(name, [*catalogue(), *zoo()], n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `accsim list hardware` and `accsim list workloads` show the names"
+    raise InputError(f"{name}: no such device, system, workload or file{hint}")
+
+
+def _is_hardware_file(path: str) -> bool:
+    """A YAML file with a ``kind`` key (every spec has one, no workload does); a SCALE-Sim .cfg."""
+    if path.lower().endswith(".cfg"):
+        return True
+    from .yamlio import read_yaml_file
+
+    raw = read_yaml_file(path)
+    return isinstance(raw, dict) and "kind" in raw
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    import subprocess
+    from pathlib import Path
+
+    from .extras import require
+
+    require("app", "the explorer (accsim app)")
+    import explorer
+
+    script = Path(explorer.__file__).resolve().with_name("app.py")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", "--server.port", str(args.port), "--server.address", args.address]
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 0
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -58,6 +111,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from .workload.loader import list_workloads
 
     rows = {"hardware": list_hardware, "workloads": list_workloads, "stacks": list_stacks}[args.what]()
+    if args.kind:
+        if args.what != "hardware":
+            raise InputError(f"--kind: filters `list hardware`, not `list {args.what}`")
+        rows = [r for r in rows if r["kind"] == args.kind]
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     else:
@@ -78,8 +135,9 @@ def _cmd_collective(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(r, indent=2, sort_keys=True))
     else:
-        print(f"{args.collective} of {args.bytes:.4g} B on {r['devices']} x {args.hardware}: "
-              f"{r['time_s'] * 1e3:.3f} ms, algbw {r['algbw_gbs']:.1f} GB/s, busbw {r['busbw_gbs']:.1f} GB/s")
+        print(f"{args.collective} of {nbytes(args.bytes)} per rank on {r['devices']} x {args.hardware}: "
+              f"{seconds(r['time_s'])}, algbw {rate(r['algbw_gbs'] * 1e9, 'B/s')}, "
+              f"busbw {rate(r['busbw_gbs'] * 1e9, 'B/s')}")
     return 0
 
 
@@ -97,79 +155,110 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
-    parser = CliParser(prog="accsim", description="Accelerator performance simulator")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=CliParser)
-
-    p = sub.add_parser("simulate", help="one training step or inference batch on one device")
+def _add_simulate_args(p: argparse.ArgumentParser) -> None:
     add_scenario_args(p)
     p.add_argument("--mode", default="inference", help="inference or training")
-    p.add_argument("--optimizer", default="adam", help="sgd, momentum, adam, adamw, adafactor")
-    p.add_argument("--checkpointing", default="none", help="none, selective, selective-mlp or full")
-    p.add_argument("--grad-accumulation", type=int, default=1)
+    p.add_argument("--optimizer", default="adam", help="sgd, momentum, adam, adamw, adafactor (training)")
+    p.add_argument("--checkpointing", default="none", help="none, selective, selective-mlp or full (training)")
+    p.add_argument("--grad-accumulation", type=int, default=1, help="micro-batches per optimizer step")
     p.add_argument("--ops-csv", help="write the per-op table to this CSV file")
     p.add_argument("--trace", help="write a Chrome/Perfetto trace JSON to this file")
-    p.add_argument("--devices", type=int, help="number of devices (a system spec defaults to its size)")
-    p.add_argument("--parallel", help="parallelism, e.g. dp=16,tp=8,pp=8,zero=1,ep=1,schedule=1f1b")
-    p.add_argument("--microbatches", type=int, help="pipeline micro-batches per data-parallel replica")
+    p.add_argument("--devices", type=int, help="number of devices (default: 1, or a system spec's full size)")
+    p.add_argument("--parallel", help="parallelism, e.g. dp=16,tp=8,pp=8,zero=1,ep=1,schedule=1f1b "
+                                      "(default: all devices data-parallel)")
+    p.add_argument("--microbatches", type=int, help="pipeline micro-batches per data-parallel replica "
+                                                    "(default: up to 4 x stages)")
     p.add_argument("--no-symmetry", action="store_true", help="simulate every device, not one per stage")
     p.add_argument("--fpga-dataflow", default="overlay", help="overlay or pipelined (FPGA inference)")
     p.add_argument("--unsupported-ops", choices=("error", "fallback"), default="error",
-                   help="ONNX ops we cannot map: refuse (default) or simulate as element-wise ops")
+                   help="ONNX ops we cannot map: refuse or simulate as element-wise ops")
     p.add_argument("--input-workers", type=int, help="host CPU workers decoding inputs (default: host keeps up)")
     p.add_argument("--prefetch", type=int, default=2, help="batches the host input pipeline may have ready")
-    p.add_argument("--host", help="host CPU spec for --input-workers (default intel-xeon-platinum-8480)")
+    p.add_argument("--host", help="host CPU spec for --input-workers (default: intel-xeon-platinum-8480)")
     p.add_argument("--cold-start", action="store_true", help="include the FPGA bitstream load")
     p.add_argument("--stack", default="default",
                    help="software stack: a name from `accsim list stacks` (tensorrt, torch-eager, xla...) or a stack YAML")
-    p.add_argument("--dispatch-us", type=float, help="eager host time per op in microseconds")
+    p.add_argument("--dispatch-us", type=float, help="eager host time per op in microseconds (default: the stack's)")
     p.add_argument("--time-limit-s", type=float, help="stop with an error if the simulation takes longer (wall s)")
-    p.set_defaults(func=_cmd_simulate)
 
-    p = sub.add_parser("describe", help="size of a workload: parameters, FLOPs, activations, ops")
-    p.add_argument("--workload", required=True)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--seq-len", type=int)
-    p.add_argument("--image-size", type=int)
-    p.add_argument("--precision", default="bf16")
-    p.add_argument("--format", choices=("json", "table"), default="table")
-    p.set_defaults(func=_cmd_describe)
 
-    p = sub.add_parser("collective", help="one collective on a system, nccl-tests style (time, algbw, busbw)")
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = CliParser(prog="accsim", epilog=EXIT_STATUS,
+                       description="Accelerator performance simulator: how long a network takes to train or serve "
+                                   "on a CPU, GPU, TPU, FPGA or ASIC, and why.")
+    parser.add_argument("--version", action="version", version=f"accsim {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=CliParser, metavar="COMMAND")
+
+    _add_simulate_args(add_command(sub, "simulate", "one training step or inference batch on one device or a cluster",
+                                   _cmd_simulate))
+
+    p = add_command(sub, "describe", "size of a workload: parameters, FLOPs, activations, ops (no hardware)",
+                    _cmd_describe, epilog=None)
+    p.add_argument("--workload", required=True, help="zoo name or path")
+    _add_shape_args(p)
+
+    p = add_command(sub, "show", "one device's or system's figures with their sources, or a workload's size",
+                    _cmd_show, epilog=None)
+    p.add_argument("name", help="a device or system (`accsim list hardware`), a workload, or a file")
+    _add_shape_args(p)
+
+    p = add_command(sub, "collective", "one collective on a system, nccl-tests style (time, algbw, busbw)",
+                    _cmd_collective, epilog=None)
     p.add_argument("--hardware", required=True, help="system or device name")
-    p.add_argument("--collective", default="all_reduce",
-                   help="all_reduce, all_gather, reduce_scatter, all_to_all or p2p")
+    p.add_argument("--collective", default="all_reduce", help="all_reduce, all_gather, reduce_scatter, all_to_all or p2p")
     p.add_argument("--bytes", type=float, default=2.0**30, help="message size per rank in bytes")
-    p.add_argument("--devices", type=int)
-    p.add_argument("--format", choices=("json", "table"), default="table")
-    p.set_defaults(func=_cmd_collective)
+    p.add_argument("--devices", type=int, help="ranks (default: the system's size, or 2)")
+    p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
 
-    summary = "fit a device's efficiency parameters on your own measured runs and write a derived spec"
-    p = sub.add_parser("calibrate", help=summary, description=summary)
+    p = add_command(sub, "calibrate", "fit a device's efficiency parameters on your own measured runs and write a "
+                    "derived spec", _cmd_calibrate, epilog=None)
     p.add_argument("--hardware", required=True, help="catalogue name or path to a device YAML")
     p.add_argument("--runs", required=True, help="CSV of measured runs (columns of validation/data/*.csv)")
     p.add_argument("--out", help="write the calibrated device YAML here")
-    p.add_argument("--format", choices=("json", "table"), default="table")
-    p.set_defaults(func=_cmd_calibrate)
+    p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
 
-    p = sub.add_parser("list", help="list bundled hardware, workloads or software stacks")
-    p.add_argument("what", choices=("hardware", "workloads", "stacks"))
-    p.add_argument("--format", choices=("json", "table"), default="table")
-    p.set_defaults(func=_cmd_list)
+    p = add_command(sub, "list", "list the bundled hardware, workloads or software stacks", _cmd_list, epilog=None)
+    p.add_argument("what", choices=("hardware", "workloads", "stacks"), help="what to list")
+    p.add_argument("--kind", choices=("cpu", "gpu", "tpu", "fpga", "asic", "system"), help="only this kind of hardware")
+    p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
+
+    p = add_command(sub, "app", "start the Streamlit explorer (needs the app extra: pip install 'accsim[app]')",
+                    _cmd_app)
+    p.add_argument("--port", type=int, default=8501, help="port to serve on")
+    p.add_argument("--address", default="localhost", help="address to listen on")
 
     serving_cli.add_commands(sub)
     sweep_cli.add_commands(sub)
     return parser
 
 
+def _add_shape_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--batch-size", type=int, help="samples (default: the workload's)")
+    p.add_argument("--seq-len", type=int, help="tokens per sample (default: the workload's)")
+    p.add_argument("--image-size", type=int, help="pixels per image side (default: the workload's)")
+    p.add_argument("--precision", default="bf16", help="format of the weight and activation bytes")
+    p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
+
+
+# commands that answer at once, or show their own progress (sweep) or output (app)
+_QUICK = ("describe", "show", "list", "app", "sweep")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 done, 2 bad input, 1 internal error)."""
+    """Run the CLI; returns the exit status (0 done, 1 internal error, 2 bad input, 3 does not fit)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        if args.command in _QUICK:
+            return int(args.func(args) or 0)
+        with ticker(f"accsim {args.command}"):
+            return int(args.func(args) or 0)
+    except DoesNotFitError as exc:
+        if args.debug:
+            traceback.print_exc()
+        return fit_status(False, exc.peak_bytes, exc.capacity_bytes, exc.dominant, exc.what)
     except (InputError, InfeasibleError) as exc:
         if args.debug:
             traceback.print_exc()

@@ -87,7 +87,7 @@ class SimulationTimeout(InputError):
 class InfeasibleError(SimulatorError):
     """The requested run cannot be carried out on this hardware (e.g. unsupported precision).
 
-    Not an :class:`InputError`: the inputs are valid, the device just cannot do it (CLI exit 1).
+    Not an :class:`InputError`: the inputs are valid, the device just cannot do it (CLI exit 2 all the same).
 
     Example:
         >>> import simulator as sim
@@ -95,5 +95,48 @@ class InfeasibleError(SimulatorError):
         ...     sim.simulate("mlp", "google-edge-tpu", precision="bf16")   # an int8-only chip
         ... except InfeasibleError as exc:
         ...     print(exc)
-        google-edge-tpu has no compute path for bf16
+        google-edge-tpu has no compute path for bf16; it runs int8
     """
+
+
+class MissingExtraError(InputError):
+    """A feature needs an optional dependency that is not installed; names the extra to install.
+
+    The core (CLI and Python API) needs only simpy, networkx, numpy, pyyaml, pydantic and pandas;
+    the explorer, ONNX import and Dask sweeps come with ``accsim[app]``, ``[onnx]`` and ``[dask]``.
+    CLI exit status 2.
+
+    Example:
+        >>> str(MissingExtraError("the explorer", "app", ["streamlit"]))
+        "the explorer needs the 'app' extra (streamlit not installed): pip install 'accsim[app]'"
+    """
+
+    def __init__(self, feature: str, extra: str, missing: list[str]) -> None:
+        self.feature, self.extra, self.missing = feature, extra, list(missing)
+        super().__init__(f"{feature} needs the {extra!r} extra ({', '.join(missing)} not installed): "
+                         f"pip install 'accsim[{extra}]'")
+
+
+class DoesNotFitError(InfeasibleError):
+    """A model cannot be placed at all: even its smallest run needs more memory than the device has.
+
+    Raised where no result can stand in (serving needs a model copy that fits); one-step runs
+    return a result with ``fits_in_memory`` False instead. CLI exit status 3 with a DOES NOT FIT line.
+
+    Example:
+        >>> e = DoesNotFitError("llama2-70b does not fit in nvidia-l4 memory", peak_bytes=2.0, capacity_bytes=1.0,
+        ...                     dominant="weights")
+        >>> e.shortfall_bytes, e.dominant, str(type(e)(*e.args))
+        (1.0, 'weights', 'llama2-70b does not fit in nvidia-l4 memory')
+    """
+
+    def __init__(self, message: str, peak_bytes: float = 0.0, capacity_bytes: float = 0.0,
+                 dominant: str | None = None, what: str = "") -> None:
+        # every field in args: SimPy re-raises a process's exception as type(exc)(*exc.args)
+        super().__init__(message, peak_bytes, capacity_bytes, dominant, what)
+        self.message, self.peak_bytes, self.capacity_bytes, self.dominant = message, peak_bytes, capacity_bytes, dominant
+        self.what = what or message
+        self.shortfall_bytes = max(0.0, peak_bytes - capacity_bytes)
+
+    def __str__(self) -> str:
+        return self.message

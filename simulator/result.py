@@ -321,33 +321,53 @@ class SimulationResult:
         return write_chrome_trace(path, self.trace.events, self.trace.memory)
 
     def table(self) -> str:
-        """A readable multi-line summary for terminals (ms, samples/s, GiB, J, W).
+        """A readable multi-line summary for terminals: three significant digits, units scaled
+        (:mod:`simulator.readable`); :meth:`to_json` keeps SI units at full precision.
 
         Example:
             >>> import simulator as sim
             >>> print(sim.simulate("mlp", "nvidia-h100-sxm", batch_size=64).table())  # doctest: +ELLIPSIS
             mlp on nvidia-h100-sxm (gpu), inference, batch 64, bf16
-              step time ... ms
+              step time          ... µs...
             ...
         """
+        from .readable import count, joules, nbytes, percent, seconds, sig3, watts
         from .uncertainty import measured
 
         s = self.summary
-        gib = 1024**3
+        eff = self.extra.get("effective_precision")
+        ran = f" (runs as {eff}: the device has no {s['precision']} path)" if eff and eff != s["precision"] else ""
+        band = ""
+        if b := self.step_time_band_s:
+            pooled = "" if measured(s.get("kind", "")) else f", pooled: no {s.get('kind')} rows validated"
+            band = f"   (validation band {seconds(b[0])} to {seconds(b[1])}{pooled})"
+        fit = "fits" if s["fits_in_memory"] else (f"DOES NOT FIT, short by {nbytes(s['memory_shortfall_bytes'])}, "
+                                                  f"dominated by {s['memory_dominant']}")
         lines = [
-            f"{s['workload']} on {s['hardware']} ({s['kind']}), {s['mode']}, batch {s['batch_size']}, {s['precision']}",
-            f"  step time          {s['step_time_s'] * 1e3:12.3f} ms" + (
-                f"   (validation band {b[0] * 1e3:.3g}-{b[1] * 1e3:.3g} ms"
-                + ("" if measured(s.get("kind", "")) else f", pooled: no {s.get('kind')} rows validated") + ")"
-                if (b := self.step_time_band_s) else ""),
-            f"  throughput         {s['throughput_samples_per_s']:12.2f} samples/s",
-            f"  peak memory        {s['peak_memory_bytes'] / gib:12.3f} GiB of {s['memory_capacity_bytes'] / gib:.3f} GiB"
-            f" ({'fits' if s['fits_in_memory'] else 'DOES NOT FIT, short by %.3f GiB, dominated by %s' % (s['memory_shortfall_bytes'] / gib, s['memory_dominant'])})",
-            f"  energy             {s['energy_j']:12.4f} J   average power {s['average_power_w']:.1f} W (TDP {s['tdp_w']:.0f} W)",
-            f"  total FLOPs        {s['total_flops']:12.4e}   utilization {s['utilization'] * 100:.1f}%",
-            f"  bottleneck         {s['bottleneck']}  ("
-            + ", ".join(f"{k} {v * 100:.0f}%" for k, v in self.bottleneck_shares.items() if v > 0) + ")",
+            f"{s['workload']} on {s['hardware']} ({s['kind']}), {s['mode']}, batch {s['batch_size']}, {s['precision']}{ran}",
+            f"  step time          {seconds(s['step_time_s'])}{band}",
+            f"  throughput         {count(s['throughput_samples_per_s'])} samples/s"
+            + (f", {count(s['tokens_per_s'])} tokens/s" if s.get("tokens_per_s") else ""),
+            f"  peak memory        {nbytes(s['peak_memory_bytes'])} of {nbytes(s['memory_capacity_bytes'])}"
+            + (" per device" if s.get("devices", 1) > 1 else "") + f" ({fit})",
+            f"  energy             {joules(s['energy_j'])}, average power {watts(s['average_power_w'])} "
+            f"(TDP {watts(s['tdp_w'])})",
+            f"  total FLOPs        {count(s['total_flops'], 'FLOP')}, utilization {percent(s['utilization'])}",
+            f"  bottleneck         {s['bottleneck']} ("
+            + ", ".join(f"{k} {percent(v)}" for k, v in self.bottleneck_shares.items() if v > 0) + ")",
         ]
+        x = self.extra
+        if "pipeline_bubble_fraction" in x:
+            par = x.get("parallelism", {})
+            lines += [
+                f"  devices            {s['devices']} (dp {par.get('data')}, tp {par.get('tensor')}, pp "
+                f"{par.get('pipeline')}), {x.get('microbatches')} micro-batches, scaling efficiency "
+                f"{percent(x['scaling_efficiency'])}",
+                f"  idle time          pipeline bubble {percent(x['pipeline_bubble_fraction'])}, exposed communication "
+                f"{percent(x['exposed_communication_fraction'])}, other {percent(x['other_idle_fraction'])}",
+            ]
+        if s.get("throttled_fraction"):
+            lines.append(f"  power capped       {percent(s['throttled_fraction'])} of the step ({sig3(s['tdp_w'])} W)")
         return "\n".join(lines)
 
 

@@ -25,7 +25,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import strategies as st
+try:  # the core does not need hypothesis; only these strategies do
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - the test suite always has hypothesis
+    raise ImportError("simulator.testing needs hypothesis: pip install 'accsim[dev]' "
+                      "(or pip install hypothesis)") from None
 
 from .spec.loader import spec_from_dict
 from .spec.models import KINDS, _DeviceBase

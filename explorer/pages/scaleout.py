@@ -58,8 +58,13 @@ def _headline(r: sim.SimulationResult) -> None:
     c[1].metric("Throughput", f"{fmt_si(r.throughput_samples_per_s)}/s", help="samples per second, all devices")
     c[2].metric("Scaling efficiency", f"{r.scaling_efficiency:.0%}", help="ideal step (one device's time per "
                 "sample, no communication) over this step")
-    c[3].metric("Pipeline bubble", f"{r.bubble_fraction:.0%}")
-    c[4].metric("Exposed communication", fmt_time(r.communication_time_s))
+    c[3].metric("Pipeline bubble", f"{r.pipeline_bubble_fraction:.1%}",
+                f"other idle {r.other_idle_fraction:.1%}", delta_color="off", delta_arrow="off",
+                help="the schedule's own idle time with free communication ((p-1)/(m+p-1) for 1F1B); other idle: "
+                     "waits on a neighbour's communication, unequal stages, the tail")
+    c[4].metric("Exposed communication", fmt_time(r.communication_time_s),
+                f"{r.exposed_communication_fraction:.1%} of the step (mean device)", delta_color="off",
+                delta_arrow="off")
     fit = "fits" if r.fits_in_memory else "does NOT fit"
     c = st.columns(3)
     c[0].metric("Peak memory per device", fmt_bytes(r.peak_memory_bytes), f"of {fmt_bytes(r.memory_capacity_bytes)} "

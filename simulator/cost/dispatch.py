@@ -6,28 +6,107 @@ from ..spec.models import _DeviceBase
 from ..workload.ops import Op
 from . import asic, cpu, fpga, gpu, tpu
 from .base import CostOptions, Numerics, OpCost
-from .peaks import matrix_flops_per_s
+from ..units import Precision
+from .peaks import matrix_flops_per_s, native_precision
 
 _MODELS = {"gpu": gpu.cost, "tpu": tpu.cost, "cpu": cpu.cost, "fpga": fpga.cost, "asic": asic.cost}
 
 
-def check_supported(hw: _DeviceBase, numerics: Numerics) -> None:
-    """Raise if the device has no compute path at all for the precision.
-
-    Raises:
-        InfeasibleError: e.g. bf16 on an int8-only Edge TPU.
+def supported_precisions(hw: _DeviceBase) -> list[Precision]:
+    """The formats the device has its own compute path for (no fallback), in :class:`Precision` order.
 
     Example:
         >>> from simulator.spec.loader import load_hardware
-        >>> from simulator.units import Precision
+        >>> [p.value for p in supported_precisions(load_hardware("nvidia-t4"))]
+        ['fp32', 'fp16', 'int8', 'int4']
+        >>> [p.value for p in supported_precisions(load_hardware("google-edge-tpu"))]
+        ['int8']
+    """
+    return [p for p in Precision if native_precision(hw, p) == p and matrix_flops_per_s(hw, p) > 0]
+
+
+# What a device runs when the user names no precision: the format its vendor's stack uses by
+# default. Training needs a float format; FPGAs' DPU overlays and integer-only chips run int8.
+_TRAINING_ORDER = (Precision.BF16, Precision.FP16, Precision.FP32, Precision.TF32)
+_INFERENCE_ORDER = (Precision.BF16, Precision.FP16, Precision.INT8, Precision.FP32, Precision.TF32,
+                    Precision.INT16, Precision.FP8, Precision.INT4)
+_FPGA_ORDER = (Precision.INT8, Precision.INT16, Precision.FP16, Precision.BF16, Precision.FP32, Precision.INT4)
+
+
+def default_precision(hw: _DeviceBase, training: bool = False) -> Precision:
+    """The device's native format: bf16 where it has it, else fp16 (T4, V100), else fp32; int8 on
+    FPGA overlays (DPUs) and integer-only chips (Edge TPU) for inference.
+
+    Raises:
+        InfeasibleError: training on a device without a floating-point path (the list of what it runs).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> [default_precision(load_hardware(n)).value for n in ("nvidia-h100-sxm", "nvidia-t4",
+        ...                                                    "amd-alveo-u250", "google-edge-tpu")]
+        ['bf16', 'fp16', 'int8', 'int8']
+        >>> default_precision(load_hardware("google-edge-tpu"), training=True)
+        Traceback (most recent call last):
+        ...
+        simulator.errors.InfeasibleError: google-edge-tpu cannot train: training needs a floating-point format and it runs only int8
+    """
+    have = supported_precisions(hw)
+    order = _TRAINING_ORDER if training else (_FPGA_ORDER if hw.kind == "fpga" else _INFERENCE_ORDER)
+    for p in order:
+        if p in have:
+            return p
+    if training:
+        raise InfeasibleError(f"{hw.name} cannot train: training needs a floating-point format and it runs only "
+                              f"{_names(have)}")
+    return have[0] if have else Precision.FP32
+
+
+def resolve_precision(hw: _DeviceBase, precision: "str | Precision | None", mode: object = "inference") -> str:
+    """``precision`` as given, or (None) the device's :func:`default_precision` for ``mode``.
+
+    Raises:
+        InfeasibleError: no precision given and ``mode`` is training on an integer-only device.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> resolve_precision(load_hardware("amd-alveo-u250"), None), resolve_precision(load_hardware("nvidia-t4"), "fp8")
+        ('int8', 'fp8')
+    """
+    if precision is not None:
+        return getattr(precision, "value", precision)
+    return default_precision(hw, str(getattr(mode, "value", mode)).lower() == "training").value
+
+
+def _names(ps: list[Precision]) -> str:
+    return ", ".join(p.value for p in ps) or "nothing"
+
+
+def check_supported(hw: _DeviceBase, numerics: Numerics, training: bool = False) -> None:
+    """Raise if the device has no compute path at all for the precision, or ``training`` asks for an
+    integer format (no bundled device or stack trains in integers).
+
+    Raises:
+        InfeasibleError: e.g. bf16 on an int8-only Edge TPU, int8 training; naming what works.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
         >>> check_supported(load_hardware("google-edge-tpu"), Numerics(Precision.INT8, Precision.INT8))
         >>> check_supported(load_hardware("google-edge-tpu"), Numerics(Precision.BF16, Precision.BF16))
         Traceback (most recent call last):
         ...
-        simulator.errors.InfeasibleError: google-edge-tpu has no compute path for bf16
+        simulator.errors.InfeasibleError: google-edge-tpu has no compute path for bf16; it runs int8
+        >>> check_supported(load_hardware("nvidia-t4"), Numerics(Precision.INT8, Precision.INT8), training=True)
+        Traceback (most recent call last):
+        ...
+        simulator.errors.InfeasibleError: nvidia-t4: int8 training is not supported (integer formats are for inference); it trains in fp32, fp16
     """
+    have = supported_precisions(hw)
     if matrix_flops_per_s(hw, numerics.compute) <= 0:
-        raise InfeasibleError(f"{hw.name} has no compute path for {numerics.compute.value}")
+        raise InfeasibleError(f"{hw.name} has no compute path for {numerics.compute.value}; it runs {_names(have)}")
+    if training and not numerics.compute.is_float:
+        floats = [p for p in have if p.is_float]
+        raise InfeasibleError(f"{hw.name}: {numerics.compute.value} training is not supported (integer formats are "
+                              f"for inference); it trains in {_names(floats)}")
 
 
 def op_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions = CostOptions()) -> OpCost:
@@ -67,8 +146,6 @@ def device_numerics(hw: _DeviceBase, precision, weight_precision=None) -> Numeri
         >>> (n.compute.value, n.weights.value)
         ('fp16', 'fp16')
     """
-    from .peaks import native_precision
-
     compute = native_precision(hw, precision)
     return Numerics(compute=compute, weights=weight_precision or compute)
 

@@ -181,6 +181,22 @@ def interleaved_schedule(stage: int, stages: int, chunks_per_stage: int, microba
     return out
 
 
+def rank_tasks(plan: ClusterPlan, stage: int, training: bool) -> list[tuple[str, int, int]]:
+    """Pipeline rank ``stage``'s (F|B, micro-batch, chunk) order for ``plan``: its schedule (1F1B,
+    GPipe or interleaved), forwards only for inference.
+
+    Example:
+        >>> from simulator.parallel.layout import Parallelism
+        >>> plan = ClusterPlan(stages=(), parallelism=Parallelism(pipeline=2), microbatches=2, microbatch_size=1)
+        >>> rank_tasks(plan, 1, True)
+        [('F', 0, 1), ('B', 0, 1), ('F', 1, 1), ('B', 1, 1)]
+    """
+    p = plan.parallelism
+    if p.virtual_stages > 1 or not training:
+        return interleaved_schedule(stage, p.pipeline, p.virtual_stages, plan.microbatches, training)
+    return [(kind, k, stage) for kind, k in schedule(stage, p.pipeline, plan.microbatches, p.schedule)]
+
+
 Coord = tuple[int, int, int]  # (data-parallel rank, tensor-parallel rank, pipeline stage)
 
 
@@ -334,10 +350,7 @@ class ClusterSim:
 
     def tasks(self, stage: int) -> list[tuple[str, int, int]]:
         """Pipeline rank ``stage``'s (F|B, micro-batch, chunk) order for this plan."""
-        p, plan = self.plan.parallelism, self.plan
-        if p.virtual_stages > 1 or not self.training:
-            return interleaved_schedule(stage, p.pipeline, p.virtual_stages, plan.microbatches, self.training)
-        return [(kind, k, stage) for kind, k in schedule(stage, p.pipeline, plan.microbatches, p.schedule)]
+        return rank_tasks(self.plan, stage, self.training)
 
     def device(self, c: Coord):
         """Process: device ``c``'s whole step: its micro-batch tasks, the gradient syncs, the optimizer."""

@@ -11,8 +11,10 @@ from ..cost.base import CostOptions
 from ..cost.collectives import Collective, collective_time_s
 from ..cost.dispatch import check_supported, device_numerics
 from ..cost.peaks import matrix_flops_per_s
+from ..engine.bubble import schedule_idle_s
 from ..engine.cluster import ClusterTrace, run_cluster
 from ..errors import ScenarioError
+from ..progress import report
 from ..parallel.layout import Parallelism, default_microbatches, microbatch_size, parse_parallelism
 from ..parallel.plan import ClusterPlan, Segment, StagePlan, build_plan
 from ..result import SimulationResult, busy_shares, step_summary
@@ -87,7 +89,7 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)
     check_stack_runs_on(sc, hw.kind)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
-    check_supported(hw, numerics)
+    check_supported(hw, numerics, training=sc.mode == Mode.TRAINING)
     requested = sc.precision
     sc = sc.with_(precision=numerics.compute)  # what the device really computes and stores
     plan = build_plan(fwd, hw, sc, p, m, mb, options=options)
@@ -95,11 +97,11 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
         plan = _with_kv_cache(plan, fwd, p, kv_cache_bytes)
     fab = fabrics_for(system, p, devices)
     training = sc.mode == Mode.TRAINING
+    report(f"{devices} devices" + ("" if symmetric else ", every one simulated"))
     ct = run_cluster(plan, fab, device_name=hw.name, training=training, symmetric=symmetric)
     result = _cluster_result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options)
-    if requested != sc.precision:
-        result.summary["precision"] = requested.value
-        result.extra["effective_precision"] = sc.precision.value
+    result.summary["precision"] = requested.value
+    result.extra["effective_precision"] = sc.precision.value
     return result
 
 
@@ -166,8 +168,7 @@ def _cluster_result(wl: Workload, hw: _DeviceBase, system: SystemSpec, sc: Scena
     worst = max(ct.stats, key=lambda st: st.ledger.peak)  # the first of equal peaks
     static_w = _rank_static_bytes(plan, p, worst.stage)
     peak = worst.ledger.peak
-    bubble = sum((st.wait_s + (step - st.end_s)) / step if step > 0 else 0.0 for st in ct.stats)
-    bubble /= max(1, len(ct.stats))
+    idle = _idle_fractions(plan, ct, sc.mode == Mode.TRAINING)
     nodes = system.nodes_for(devices)
     ideal = _ideal_step_s(hw, sc, fwd, global_batch, devices, options) if step > 0 else 0.0
     shares = busy_shares(ct.events, interconnect_s=sum(st.comm_blocking_s for st in ct.stats))
@@ -180,7 +181,7 @@ def _cluster_result(wl: Workload, hw: _DeviceBase, system: SystemSpec, sc: Scena
         throttled_fraction=_throttled_fraction(ct, step), shares=shares,
         total_flops=sum(e.flops for e in ct.events if e.track == "compute") * copies,
         peak_flops_per_s=matrix_flops_per_s(hw, sc.precision) * devices, op_count=len(fwd), devices=devices)
-    extra = {"bubble_fraction": bubble, "communication_time_s": max((st.comm_blocking_s for st in ct.stats), default=0.0),
+    extra = {**idle, "bubble_fraction": idle["pipeline_bubble_fraction"], "communication_time_s": max((st.comm_blocking_s for st in ct.stats), default=0.0),
              "scaling_efficiency": min(1.0, ideal / step) if step > 0 else 0.0,
              "parallelism": {"data": p.data, "tensor": p.tensor, "pipeline": p.pipeline, "expert": p.expert,
                              "zero_stage": p.zero_stage, "schedule": p.schedule,
@@ -191,6 +192,30 @@ def _cluster_result(wl: Workload, hw: _DeviceBase, system: SystemSpec, sc: Scena
     trace = Trace(events=ct.events, memory=ct.memory, end_s=step, peak_bytes=peak)
     return SimulationResult(summary=summary, memory_breakdown=breakdown, bottleneck_shares=shares, trace=trace,
                             extra=extra)
+
+
+def _idle_fractions(plan: ClusterPlan, ct: ClusterTrace, training: bool) -> dict[str, float]:
+    """Where the simulated devices' idle time went, as fractions of the step averaged over them.
+
+    ``pipeline_bubble_fraction``: the schedule's own idle time, with free communication
+    (:func:`~simulator.engine.bubble.schedule_idle_s`; (p-1)/(m+p-1) for 1F1B over p equal stages);
+    ``exposed_communication_fraction``: waiting for collectives; ``other_idle_fraction``: the rest
+    (a neighbour's communication propagated down the pipeline, unequal stages, the tail).
+    Busy share + the three = 1 on every device.
+    """
+    step = ct.end_s
+    if step <= 0 or not ct.stats:
+        return {"pipeline_bubble_fraction": 0.0, "exposed_communication_fraction": 0.0, "other_idle_fraction": 0.0}
+    sched = schedule_idle_s(plan, training)
+    bubble = comm = other = 0.0
+    for st in ct.stats:
+        idle = max(0.0, step - st.busy_s)
+        b = min(sched[st.stage], idle)
+        c = min(st.comm_blocking_s, idle - b)
+        bubble, comm, other = bubble + b, comm + c, other + (idle - b - c)
+    n = len(ct.stats) * step
+    return {"pipeline_bubble_fraction": bubble / n, "exposed_communication_fraction": comm / n,
+            "other_idle_fraction": other / n}
 
 
 def _throttled_fraction(ct: ClusterTrace, step: float) -> float:

@@ -132,7 +132,7 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
     """Simulate a validated scenario on one device; ``extra_static_bytes`` adds resident data (KV cache).
 
     A device without a path for the requested precision computes and stores its fallback; the
-    summary keeps the requested precision and ``extra["effective_precision"]`` says what ran.
+    summary keeps the requested precision and ``extra["effective_precision"]`` says what ran (always set).
 
     Raises:
         SimulationTimeout: ``deadline`` passed (checked between phases and in the event loop).
@@ -150,10 +150,7 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
     """
     check_stack_runs_on(sc, hw.kind)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
-    check_supported(hw, numerics)
-    if numerics.compute == sc.precision:
-        return _run_scenario(wl, hw, sc, past_len=past_len, logits=logits, extra_static_bytes=extra_static_bytes,
-                             deadline=deadline)
+    check_supported(hw, numerics, training=sc.mode == Mode.TRAINING)
     result = _run_scenario(wl, hw, sc.with_(precision=numerics.compute), past_len=past_len, logits=logits,
                            extra_static_bytes=extra_static_bytes, deadline=deadline)
     result.summary["precision"] = sc.precision.value

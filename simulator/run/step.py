@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..cost.dispatch import resolve_precision
 from ..engine.run import Deadline
 from ..errors import ScenarioError
 from ..result import SimulationResult
@@ -54,7 +55,7 @@ def run_placed(where: Placement, wl: Workload, sc: Scenario, *, past_len: int = 
 
 def simulate_step(workload: "str | Path | Workload", hardware: "str | Path | _DeviceBase", *,
                   mode: str = "inference", batch_size: int | None = None, seq_len: int | None = None,
-                  image_size: int | None = None, precision: str = "bf16", weight_precision: str | None = None,
+                  image_size: int | None = None, precision: str | None = None, weight_precision: str | None = None,
                   optimizer: str = "adam", checkpointing: str = "none", grad_accumulation: int = 1,
                   fused_attention: bool | None = None, power_cap_w: float | None = None, seed: int = 0,
                   overrides: Mapping[str, Any] | None = None, devices: int | None = None,
@@ -71,6 +72,7 @@ def simulate_step(workload: "str | Path | Workload", hardware: "str | Path | _De
     deadline = make_deadline(time_limit_s)
     where = placement(hardware, overrides, devices=devices, parallelism=parallelism, microbatches=microbatches)
     wl = load_workload(workload)
+    precision = resolve_precision(where.device, precision, mode)
     sc = make_scenario(mode=mode, batch_size=batch_size, seq_len=seq_len, image_size=image_size, precision=precision,
                        weight_precision=weight_precision, optimizer=optimizer, checkpointing=checkpointing,
                        grad_accumulation=grad_accumulation, fused_attention=fused_attention,

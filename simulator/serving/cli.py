@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..cli_args import add_scenario_args, parse_overrides
+from ..cli_args import (PRECISION_HELP, add_command, add_scenario_args, fit_status, output, parse_overrides,
+                        precision_notice)
 from ..errors import InputError
 from .generation import DEFAULT_DECODE_SAMPLES
 
@@ -28,25 +29,25 @@ def _add_serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workload", required=True, help="zoo name or path")
     p.add_argument("--arrival", default="poisson", help="poisson, constant, bursty or trace")
     p.add_argument("--rate-per-s", type=float, default=50.0, help="mean arrival rate, requests per second")
-    p.add_argument("--requests", type=int, default=10_000)
+    p.add_argument("--requests", type=int, default=10_000, help="requests to simulate")
     p.add_argument("--batching", default="dynamic", help="none, static, dynamic or continuous")
-    p.add_argument("--max-batch-size", type=int, default=32)
-    p.add_argument("--max-wait-ms", type=float, default=5.0)
-    p.add_argument("--replicas", type=int, default=1)
+    p.add_argument("--max-batch-size", type=int, default=32, help="largest batch a replica runs")
+    p.add_argument("--max-wait-ms", type=float, default=5.0, help="dynamic batching: longest a request waits for a batch")
+    p.add_argument("--replicas", type=int, default=1, help="model copies serving the queue")
     p.add_argument("--devices", type=int, help="devices per replica (a model copy split over them)")
     p.add_argument("--parallel", help="layout of a replica's devices, e.g. tp=8 or tp=4,pp=2")
-    p.add_argument("--slo-ms", type=float)
+    p.add_argument("--slo-ms", type=float, help="latency objective; the result reports the share of requests within it")
     p.add_argument("--trace-file", help="CSV of arrival_s (or arrival_ms) [, prompt_len, output_len]")
-    p.add_argument("--precision", default="bf16")
+    p.add_argument("--precision", help=PRECISION_HELP)
     p.add_argument("--prompt-len",
                    help='LLM prompt tokens: an integer or JSON, e.g. {"dist":"uniform","low":32,"high":512}')
     p.add_argument("--output-len", help="LLM output tokens: an integer or a JSON distribution")
-    p.add_argument("--seq-len", type=int)
-    p.add_argument("--image-size", type=int)
+    p.add_argument("--seq-len", type=int, help="tokens per request, non-LLM workloads (default: the workload's)")
+    p.add_argument("--image-size", type=int, help="pixels per image side (default: the workload's)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="what-if spec override (repeatable)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the arrivals and lengths")
     p.add_argument("--requests-csv", help="write one row per request to this CSV file")
-    p.add_argument("--format", choices=("json", "table"), default="table")
+    p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -64,7 +65,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
               parallelism=args.parallel)
     if args.requests_csv:
         r.request_table.to_csv(args.requests_csv, index=False)
-    print(r.to_json() if args.format == "json" else r.table())
+    output(r.to_json() if args.format == "json" else r.table())
     return 0
 
 
@@ -73,11 +74,11 @@ def _add_realtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stream", action="append", required=True, metavar="WORKLOAD:FPS[:COUNT]",
                    help="periodic stream, e.g. yolov5s:30:8 (repeatable)")
     p.add_argument("--deadline-ms", type=float, help="relative deadline (default: each stream's frame period)")
-    p.add_argument("--duration-s", type=float, default=10.0)
+    p.add_argument("--duration-s", type=float, default=10.0, help="seconds of frame releases simulated")
     p.add_argument("--scheduler", default="edf", help="edf or fifo")
-    p.add_argument("--precision", default="bf16")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--format", choices=("json", "table"), default="table")
+    p.add_argument("--precision", help=PRECISION_HELP)
+    p.add_argument("--seed", type=int, default=0, help="seed of the streams' phases")
+    p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
 
 
 def parse_stream(text: str) -> dict:
@@ -103,7 +104,7 @@ def _cmd_realtime(args: argparse.Namespace) -> int:
 
     r = realtime([parse_stream(s) for s in args.stream], args.hardware, deadline_ms=args.deadline_ms,
                  duration_s=args.duration_s, scheduler=args.scheduler, precision=args.precision, seed=args.seed)
-    print(r.to_json() if args.format == "json" else r.table())
+    output(r.to_json() if args.format == "json" else r.table())
     return 0
 
 
@@ -111,7 +112,9 @@ def _add_cli_args(p: argparse.ArgumentParser) -> None:
     add_scenario_args(p)
     p.add_argument("--prompt-len", type=int, default=512, help="prompt tokens per sequence")
     p.add_argument("--output-len", type=int, default=128, help="generated tokens per sequence")
-    p.add_argument("--kv-precision", help="KV-cache format (defaults to --precision)")
+    p.add_argument("--kv-precision", help="KV-cache format (default: --precision)")
+    p.set_defaults(batch_size=8)
+    next(a for a in p._actions if a.dest == "batch_size").help = "sequences generated together"
     p.add_argument("--decode-samples", type=int, default=DEFAULT_DECODE_SAMPLES,
                    help="decode positions simulated, the rest interpolated (0: every step)")
     p.add_argument("--devices", type=int, help="serve on this many devices (a system spec defaults to its size)")
@@ -126,14 +129,16 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     if args.seq_len is not None or args.image_size is not None:
         raise InputError("generate: use --prompt-len and --output-len instead of --seq-len / --image-size")
-    g = generate(args.workload, args.hardware, batch_size=args.batch_size or 8, prompt_len=args.prompt_len,
+    g = generate(args.workload, args.hardware, batch_size=args.batch_size, prompt_len=args.prompt_len,
                  output_len=args.output_len, precision=args.precision, weight_precision=args.weight_precision,
                  kv_precision=args.kv_precision, fused_attention=False if args.no_fused_attention else None,
                  power_cap_w=args.power_cap_w, overrides=parse_overrides(args.set),
                  decode_samples=args.decode_samples or None, devices=args.devices, parallelism=args.parallel,
                  microbatches=args.microbatches, stack=args.stack)
-    print(g.to_json() if args.format == "json" else g.table())
-    return 0
+    output(g.to_json() if args.format == "json" else g.table())
+    precision_notice(g.precision, g.effective_precision, g.hardware)
+    return fit_status(g.fits_in_memory, g.peak_memory_bytes, g.memory_capacity_bytes, g.memory_dominant,
+                      f"{g.workload} on {g.hardware} (prompt {g.prompt_len} + output {g.output_len} tokens)")
 
 
 def add_commands(sub: "argparse._SubParsersAction") -> None:
@@ -145,6 +150,4 @@ def add_commands(sub: "argparse._SubParsersAction") -> None:
              _add_serve_args, _cmd_serve),
             ("realtime", "periodic real-time streams on one device: deadlines met under EDF or FIFO",
              _add_realtime_args, _cmd_realtime)):
-        p = sub.add_parser(name, help=summary, description=summary)
-        add_args(p)
-        p.set_defaults(func=run)
+        add_args(add_command(sub, name, summary, run))

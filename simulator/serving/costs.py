@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from ..run.placement import Placement
 from ..run.step import run_placed
-from ..errors import InfeasibleError, ScenarioError
+from ..errors import DoesNotFitError, ScenarioError
 from .generation import kv_cache_bytes_per_token
 from ..result import SimulationResult
 from ..scenario import make_scenario
@@ -77,8 +77,10 @@ class ServiceModel:
             r: SimulationResult = result_fn()
             name = self.where.name
             if not r.fits_in_memory and key[1] == 1:
-                raise InfeasibleError(f"{self.wl.name} does not fit in {name} memory even at batch 1 "
-                                      f"({r.peak_memory_bytes / 2**30:.2f} GiB needed per device)")
+                raise DoesNotFitError(f"{self.wl.name} does not fit in {name} memory even at batch 1 "
+                                      f"({r.peak_memory_bytes / 2**30:.2f} GiB needed per device)",
+                                      peak_bytes=r.peak_memory_bytes, capacity_bytes=r.memory_capacity_bytes,
+                                      dominant=r.memory_dominant, what=f"{self.wl.name} on {name} at batch 1")
             if not r.fits_in_memory:
                 raise ScenarioError(f"max_batch_size: a batch of {key[1]} does not fit in {name} memory "
                                     f"({r.peak_memory_bytes / 2**30:.2f} GiB needed per device); lower max_batch_size")
@@ -157,6 +159,8 @@ class ServiceModel:
         _, _, peak = self._llm("decode", self.max_batch_size, 1)
         budget = self.hw.main_memory.capacity_bytes - peak
         if budget <= 0:
-            raise InfeasibleError(f"{self.wl.name} does not fit in {self.where.name} memory at batch "
-                                  f"{self.max_batch_size}, even without a KV cache")
+            raise DoesNotFitError(f"{self.wl.name} does not fit in {self.where.name} memory at batch "
+                                  f"{self.max_batch_size}, even without a KV cache", peak_bytes=peak,
+                                  capacity_bytes=self.hw.main_memory.capacity_bytes, dominant="weights",
+                                  what=f"{self.wl.name} on {self.where.name} without a KV cache")
         return budget / self.where.kv_share(self.wl)

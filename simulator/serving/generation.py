@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..cost.dispatch import resolve_precision
+from ..progress import report
 from ..errors import ScenarioError, WorkloadError
 from ..result import SimulationResult, _clean
 from ..run.placement import placement
@@ -106,6 +108,13 @@ class GenerationResult:
     decode_steps: int
     prefill: SimulationResult = field(repr=False)
     decode: tuple[DecodeSample, ...] = field(repr=False)
+    effective_precision: str = ""  # what the device computed in (``precision``'s fallback when it lacks it)
+
+    @property
+    def memory_dominant(self) -> str:
+        """The largest term (weights, kv_cache, activations...) of the step with the highest memory peak."""
+        results = (self.prefill, *(d.result for d in self.decode))
+        return max(results, key=lambda r: r.peak_memory_bytes).summary["memory_dominant"]
 
     def to_dict(self) -> dict[str, Any]:
         """Every scalar field, ``bottleneck``, the prefill summary and the simulated decode samples."""
@@ -121,25 +130,27 @@ class GenerationResult:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
 
     def table(self) -> str:
-        """A readable multi-line summary for terminals."""
-        gib = 1024**3
-        fit = "fits" if self.fits_in_memory else "DOES NOT FIT"
+        """A readable multi-line summary for terminals (three significant digits; :mod:`simulator.readable`)."""
+        from ..readable import count, joules, nbytes, seconds, watts
+
+        fit = "fits" if self.fits_in_memory else f"DOES NOT FIT, dominated by {self.memory_dominant}"
+        ran = (f", runs as {self.effective_precision}" if self.effective_precision
+               and self.effective_precision != self.precision else "")
         return "\n".join([
             f"{self.workload} on {self.hardware}: batch {self.batch_size}, prompt {self.prompt_len}, "
-            f"output {self.output_len}, {self.precision} (weights {self.weight_precision}, KV {self.kv_precision})",
-            f"  TTFT               {self.ttft_s * 1e3:12.3f} ms   (prefill bottleneck {self.bottleneck['prefill']})",
-            f"  TPOT               {self.tpot_s * 1e3:12.3f} ms   (decode bottleneck {self.bottleneck['decode']})",
-            f"  throughput         {self.tokens_per_s:12.1f} tokens/s over {self.total_time_s:.4f} s",
-            f"  KV cache           {self.kv_cache_bytes / gib:12.3f} GiB   weights {self.weight_bytes / gib:.3f} GiB",
-            f"  peak memory        {self.peak_memory_bytes / gib:12.3f} GiB of "
-            f"{self.memory_capacity_bytes / gib:.3f} GiB ({fit})",
-            f"  energy             {self.energy_j:12.3f} J   {self.energy_per_token_j * 1e3:.3f} mJ/token, "
-            f"average {self.average_power_w:.1f} W",
+            f"output {self.output_len}, {self.precision}{ran} (weights {self.weight_precision}, KV {self.kv_precision})",
+            f"  TTFT               {seconds(self.ttft_s)}   (prefill bottleneck {self.bottleneck['prefill']})",
+            f"  TPOT               {seconds(self.tpot_s)}   (decode bottleneck {self.bottleneck['decode']})",
+            f"  throughput         {count(self.tokens_per_s)} tokens/s over {seconds(self.total_time_s)}",
+            f"  KV cache           {nbytes(self.kv_cache_bytes)}, weights {nbytes(self.weight_bytes)}",
+            f"  peak memory        {nbytes(self.peak_memory_bytes)} of {nbytes(self.memory_capacity_bytes)} ({fit})",
+            f"  energy             {joules(self.energy_j)}, {joules(self.energy_per_token_j)}/token, "
+            f"average {watts(self.average_power_w)}",
         ])
 
 
-_SCALARS = ("workload", "hardware", "batch_size", "prompt_len", "output_len", "precision", "weight_precision",
-            "kv_precision", "ttft_s", "tpot_s", "decode_time_s", "total_time_s", "tokens_per_s", "kv_cache_bytes",
+_SCALARS = ("workload", "hardware", "batch_size", "prompt_len", "output_len", "precision", "effective_precision",
+            "weight_precision", "kv_precision", "ttft_s", "tpot_s", "decode_time_s", "total_time_s", "tokens_per_s", "kv_cache_bytes",
             "weight_bytes", "peak_memory_bytes", "memory_capacity_bytes", "fits_in_memory", "energy_j",
             "energy_per_token_j", "average_power_w", "decode_steps")
 
@@ -208,7 +219,7 @@ def _check_lengths(batch_size: int, prompt_len: int, output_len: int, decode_sam
 
 
 def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceBase", *, batch_size: int = 8,
-             prompt_len: int = 512, output_len: int = 128, precision: str = "bf16",
+             prompt_len: int = 512, output_len: int = 128, precision: str | None = None,
              weight_precision: str | None = None, kv_precision: str | None = None, fused_attention: bool | None = None,
              power_cap_w: float | None = None, overrides: Mapping[str, Any] | None = None,
              decode_samples: int | None = DEFAULT_DECODE_SAMPLES, devices: int | None = None,
@@ -220,7 +231,7 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         hardware: catalogue name, path or loaded spec.
         batch_size: sequences generated together.
         prompt_len, output_len: tokens in each prompt and generated per sequence (output_len >= 1).
-        precision: compute and activation format.
+        precision: compute and activation format (None: the device's native one, as :func:`simulator.simulate`).
         weight_precision: stored-weight format for weight-only quantization (int8, int4, fp8);
             compute stays at ``precision``. Defaults to ``precision``.
         kv_precision: KV-cache format for its resident bytes (defaults to ``precision``).
@@ -249,12 +260,15 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
     where = placement(hardware, overrides, devices=devices, parallelism=parallelism, microbatches=microbatches,
                       one_copy=True)
     wl = load_workload(workload)
+    precision = resolve_precision(where.device, precision)
     kv_p = parse_precision(kv_precision or precision)
     per_token = kv_cache_bytes_per_token(wl, kv_p.bytes) * batch_size  # B per token position, whole batch
     base = dict(mode="inference", batch_size=batch_size, precision=precision, weight_precision=weight_precision,
                 fused_attention=fused_attention, power_cap_w=power_cap_w, stack=stack)
 
     def step(sc, past: int, kv: float) -> SimulationResult:
+        report(f"prefill of {prompt_len} tokens" if past == 0 else
+               f"decode step {past - prompt_len + 1} of {output_len - 1}")
         return run_placed(where, wl, sc, past_len=past, logits="last", kv_cache_bytes=kv)
 
     prefill = step(make_scenario(seq_len=prompt_len, **base), 0, per_token * prompt_len)
@@ -296,6 +310,7 @@ def _combine(wl: Workload, prefill: SimulationResult, samples: tuple[DecodeSampl
         workload=wl.name, hardware=prefill.summary["hardware"], batch_size=batch_size, prompt_len=prompt_len,
         output_len=output_len,
         precision=prefill.summary["precision"], weight_precision=weight_precision, kv_precision=kv_precision,
+        effective_precision=prefill.extra.get("effective_precision", prefill.summary["precision"]),
         ttft_s=prefill.step_time_s, tpot_s=decode_s / steps if steps else 0.0, decode_time_s=decode_s,
         total_time_s=total, tokens_per_s=tokens / total if total > 0 else 0.0, kv_cache_bytes=kv_total,
         weight_bytes=prefill.memory_breakdown["weights"], peak_memory_bytes=peak, memory_capacity_bytes=capacity,

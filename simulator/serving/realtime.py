@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..engine.realtime import SCHEDULERS, Job, run_periodic
+from ..cost.dispatch import resolve_precision
 from ..errors import InfeasibleError, ScenarioError
 from ..result import _clean
 from ..run.device import run_scenario
@@ -59,13 +60,16 @@ class RealtimeResult:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
 
     def table(self) -> str:
-        lines = [f"{self.hardware} ({self.scheduler}, {self.duration_s:g} s): utilization "
-                 f"{self.utilization * 100:.1f}%, {self.deadline_misses} of {self.frames} frames late"]
+        """A readable summary, one line per stream (three significant digits; :mod:`simulator.readable`)."""
+        from ..readable import percent, seconds, sig3
+
+        lines = [f"{self.hardware} ({self.scheduler}, {sig3(self.duration_s)} s): utilization "
+                 f"{percent(self.utilization)}, {self.deadline_misses} of {self.frames} frames late"]
         for s in self.streams:
-            lines.append(f"  {s['workload']:14s} {s['fps']:6.1f} fps x{s['count']:<3d} service "
-                         f"{s['service_s'] * 1e3:8.3f} ms  deadline {s['deadline_s'] * 1e3:8.3f} ms  misses "
-                         f"{s['deadline_misses']:6d}  worst {s['worst_latency_s'] * 1e3:8.3f} ms  "
-                         f"jitter {s['jitter_s'] * 1e3:.3f} ms")
+            lines.append(f"  {s['workload']:14s} {sig3(s['fps']):>6s} fps x{s['count']:<3d} service "
+                         f"{seconds(s['service_s']):>9s}  deadline {seconds(s['deadline_s']):>9s}  misses "
+                         f"{s['deadline_misses']:6d}  worst {seconds(s['worst_latency_s']):>9s}  "
+                         f"jitter {seconds(s['jitter_s'])}")
         return "\n".join(lines)
 
 
@@ -90,7 +94,7 @@ def _check_streams(streams: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
 
 def realtime(streams: Sequence[Mapping[str, Any]], hardware, *, deadline_ms: float | None = None,
              duration_s: float = 10.0, seed: int = 0, scheduler: str = "edf", phases: str = "random",
-             precision: str = "bf16") -> RealtimeResult:
+             precision: str | None = None) -> RealtimeResult:
     """Run periodic ``streams`` on one ``hardware`` device for ``duration_s`` of releases.
 
     Raises:
@@ -109,6 +113,7 @@ def realtime(streams: Sequence[Mapping[str, Any]], hardware, *, deadline_ms: flo
     if sum(s["fps"] * s["count"] for s in ss) * duration_s > MAX_FRAMES:
         raise ScenarioError(f"streams: more than {MAX_FRAMES} frames in {duration_s} s; shorten duration_s")
     hw = load_hardware(hardware)
+    precision = resolve_precision(hw, precision)  # None: the device's native format
     rng = np.random.default_rng(seed)
     service: dict[tuple, float] = {}
     jobs: list[Job] = []

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..run.placement import placement
 from ..engine.serving import POLICIES, BatchWork, ContinuousWork, ServeRun, ServeTrace, run_serving
+from ..cost.dispatch import resolve_precision
 from ..errors import InfeasibleError, InputError, ScenarioError
 from .generation import kv_cache_bytes_per_token
 from ..result import _clean
@@ -129,22 +130,24 @@ class ServingResult:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
 
     def table(self) -> str:
-        """A readable multi-line summary."""
+        """A readable multi-line summary (three significant digits, units scaled; :mod:`simulator.readable`)."""
+        from ..readable import count, joules, percent, seconds, sig3
+
         s = self.summary
+        lat = " / ".join(seconds(s[f"latency_{q}_s"]) for q in ("mean", "p50", "p90", "p99"))
         lines = [f"{s['workload']} on {s['hardware']} x{s['replicas']}: {s['arrival']} arrivals at "
-                 f"{s['rate_per_s']:.1f}/s, {s['requests']} requests, batching {s['batching']}",
-                 f"  latency mean/p50/p90/p99  {s['latency_mean_s'] * 1e3:.3f} / {s['latency_p50_s'] * 1e3:.3f} / "
-                 f"{s['latency_p90_s'] * 1e3:.3f} / {s['latency_p99_s'] * 1e3:.3f} ms",
-                 f"  throughput        {s['throughput_per_s']:.1f} req/s   utilization {s['utilization'] * 100:.1f}%",
-                 f"  in system (mean)  {s['mean_requests_in_system']:.3f}   queue (mean) {s['mean_queue_length']:.3f}"
-                 f"   mean batch {s['mean_batch_size']:.2f}",
-                 f"  energy            {s['energy_j']:.3f} J   {s['energy_per_request_j'] * 1e3:.4f} mJ/request"]
+                 f"{sig3(s['rate_per_s'])}/s, {s['requests']} requests, batching {s['batching']}, {s['precision']}",
+                 f"  latency mean/p50/p90/p99  {lat}",
+                 f"  throughput        {count(s['throughput_per_s'])} req/s, utilization {percent(s['utilization'])}",
+                 f"  in system (mean)  {sig3(s['mean_requests_in_system'])}, queue (mean) {sig3(s['mean_queue_length'])},"
+                 f" mean batch {sig3(s['mean_batch_size'])}",
+                 f"  energy            {joules(s['energy_j'])}, {joules(s['energy_per_request_j'])}/request"]
         if s.get("slo_attainment") is not None:
-            lines.append(f"  SLO {s['slo_ms']} ms attained by {s['slo_attainment'] * 100:.2f}% of requests")
+            lines.append(f"  SLO {sig3(s['slo_ms'])} ms attained by {percent(s['slo_attainment'])} of requests")
         if s.get("ttft_p50_s") is not None:
-            lines.append(f"  TTFT p50/p99 {s['ttft_p50_s'] * 1e3:.3f} / {s['ttft_p99_s'] * 1e3:.3f} ms   "
-                         f"TPOT p50/p99 {s['tpot_p50_s'] * 1e3:.3f} / {s['tpot_p99_s'] * 1e3:.3f} ms   "
-                         f"{s['tokens_per_s']:.1f} tokens/s")
+            lines.append(f"  TTFT p50/p99 {seconds(s['ttft_p50_s'])} / {seconds(s['ttft_p99_s'])}, "
+                         f"TPOT p50/p99 {seconds(s['tpot_p50_s'])} / {seconds(s['tpot_p99_s'])}, "
+                         f"{count(s['tokens_per_s'])} tokens/s")
         return "\n".join(lines)
 
 
@@ -272,7 +275,7 @@ def _check(arrival, batching, rate_per_s, requests, max_batch_size, max_wait_ms,
 def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 50.0, requests: int = 10_000,
           batching: str = "dynamic", max_batch_size: int = 32, max_wait_ms: float = 5.0, replicas: int = 1,
           slo_ms: float | None = None, seed: int = 0, trace_file: str | Path | None = None,
-          precision: str = "bf16", prompt_len: Any = None, output_len: Any = None, seq_len: int | None = None,
+          precision: str | None = None, prompt_len: Any = None, output_len: Any = None, seq_len: int | None = None,
           image_size: int | None = None, overrides: Mapping[str, Any] | None = None, devices: int | None = None,
           parallelism: Any = None, max_prefill_tokens: int | None = DEFAULT_MAX_PREFILL_TOKENS) -> ServingResult:
     """Serve ``requests`` inference requests of ``workload`` on ``replicas`` copies of ``hardware``.
@@ -315,7 +318,7 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
                             f"(got data={where.parallelism.data})")
     hw = where.device
     wl = load_workload(workload)
-    p = parse_precision(precision).value
+    p = parse_precision(resolve_precision(hw, precision)).value
     llm = is_llm(wl)
     if not llm and (prompt_len is not None or output_len is not None):
         raise ScenarioError(f"prompt_len/output_len: {wl.name} is not a decoder LLM; use seq_len")

@@ -1,4 +1,5 @@
-"""Load hardware specs: the catalogue in ``hardware_specs/``, paths to YAML files, and what-if overrides.
+"""Load hardware specs: the bundled catalogue (``hardware_specs/``, found by :mod:`simulator.bundled`),
+paths to YAML files, and what-if overrides.
 
 The raw dict never leaves this module: callers get a validated, frozen spec.
 """
@@ -12,12 +13,13 @@ from typing import Any, Mapping
 
 from pydantic import TypeAdapter, ValidationError
 
+from ..bundled import data_root
 from ..errors import SpecError
 from ..validation_errors import check_no_bools, spec_error_from_validation
 from ..yamlio import read_yaml_file
 from .models import HardwareSpec, _DeviceBase
 
-SPEC_ROOT = Path(__file__).resolve().parents[2] / "hardware_specs"
+SPEC_ROOT = data_root("hardware_specs")
 _ADAPTER: TypeAdapter = TypeAdapter(HardwareSpec)
 
 

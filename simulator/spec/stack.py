@@ -16,11 +16,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..bundled import data_root
 from ..errors import ScenarioError, SpecError
 from ..validation_errors import check_no_bools, spec_error_from_validation
 from ..yamlio import read_yaml_file
 
-STACK_ROOT = Path(__file__).resolve().parents[2] / "stacks"
+STACK_ROOT = data_root("stacks")
 KindName = Literal["cpu", "gpu", "tpu", "fpga", "asic"]
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..cli_args import add_command
 from ..errors import InputError
 
 if TYPE_CHECKING:
@@ -102,8 +103,8 @@ def _add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="sweep YAML file: workload, mode, space, sampler")
     p.add_argument("--store", help="SQLite file recording finished points; a re-run skips them")
     p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 (default: local processes)")
-    p.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
-    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--workers", type=int, default=2, help="local worker processes")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
     p.add_argument("--out", help="write the table to this file instead of stdout")
     p.add_argument("--pareto", action="store_true", help="output only the Pareto front (objectives from the file)")
     p.add_argument("--sensitivity", metavar="OBJECTIVE", help="output how much each parameter moves OBJECTIVE")
@@ -112,27 +113,63 @@ def _add_args(p: argparse.ArgumentParser) -> None:
 
 
 def _connect(address: str):
-    try:
-        from distributed import Client
-    except ImportError:
-        raise InputError("--scheduler needs Dask: pip install 'accsim[dask]'") from None
+    from ..extras import require
+
+    require("dask", "--scheduler (a Dask cluster)")
+    from distributed import Client
     try:
         return Client(address, timeout="10s")
     except (OSError, TimeoutError) as exc:
         raise InputError(f"--scheduler: cannot connect to {address}: {exc}") from None
 
 
-def _render(df: pd.DataFrame, fmt: str, params: list[str]) -> str:
+def _cell_format(column: str):
+    """How a column of a sweep table reads in a terminal, by the unit its name ends with."""
+    from .. import readable as R
+
+    if column.endswith("_per_s"):
+        return lambda v: f"{R.count(v)}/s"
+    for suffix, fn in (("_s", R.seconds), ("_bytes", R.nbytes), ("_j", R.joules), ("_w", R.watts),
+                       ("_usd", lambda v: f"${R.sig3(v)}"), ("_kg", lambda v: f"{R.sig3(v)} kg"),
+                       ("fraction", R.percent), ("utilization", R.percent), ("efficiency", R.percent)):
+        if column.endswith(suffix):
+            return fn
+    return R.sig3
+
+
+def readable_table(df: pd.DataFrame, objective: str | None = None) -> pd.DataFrame:
+    """``df`` with its float columns as text: three significant digits and units scaled by column name
+    (a sensitivity table's spread and means in ``objective``'s unit, its relative spread in %).
+
+    Example:
+        >>> import pandas as pd
+        >>> readable_table(pd.DataFrame({"step_time_s": [0.0123], "energy_j": [10473628.9]})).iloc[0].tolist()
+        ['12.3 ms', '10.5 MJ']
+    """
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype.kind != "f":
+            continue
+        unit = objective if objective and c in ("spread", "min_mean", "max_mean", "mean") else c
+        fmt = _cell_format("relative_fraction" if c == "relative_spread" else str(unit))
+        out[c] = [("" if v != v else fmt(float(v))) for v in out[c]]
+    return out
+
+
+def _render(df: pd.DataFrame, fmt: str, params: list[str], objective: str | None = None) -> str:
     if fmt == "json":  # json.dumps, not DataFrame.to_json: floats round-trip exactly, NaN becomes null
         records = [{str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
                    for row in df.astype(object).to_dict(orient="records")]
         return json.dumps(records, indent=1, default=str)
     if fmt == "csv":
         return df.to_csv(index=False)
-    cols = [c for c in df.columns if c in params or c in SHOW_COLUMNS or c in ("parameter", "value")]
+    if "parameter" in df.columns:  # a sensitivity table: every column is its answer
+        return readable_table(df, objective).to_string(index=False, max_colwidth=60)
+    cols = [c for c in df.columns if c in params or c in SHOW_COLUMNS]
     shown = df[cols or list(df.columns)]
-    shown = shown.loc[:, [c for c in shown.columns if not (c.startswith("run_") and shown[c].isna().all())]]
-    return shown.to_string(index=False, max_colwidth=60)
+    empty = [c for c in shown.columns if shown[c].map(lambda v: v is None or v != v or v == "").all()]
+    shown = shown.drop(columns=empty)  # run_* without a whole-run size, error when every point ran
+    return readable_table(shown).to_string(index=False, max_colwidth=60)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -159,7 +196,7 @@ def _run(args: argparse.Namespace) -> int:
         out = pareto(table, minimize=spec.pareto.minimize, maximize=spec.pareto.maximize)
     if args.sensitivity:
         out = sensitivity(out, args.sensitivity)
-    text = _render(out, args.format, params)
+    text = _render(out, args.format, params, args.sensitivity)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
@@ -171,6 +208,4 @@ def _run(args: argparse.Namespace) -> int:
 def add_commands(sub: "argparse._SubParsersAction") -> None:
     """Add ``sweep`` to the CLI's subparsers."""
     summary = "a design-space sweep from a sweep YAML file (resumable with --store)"
-    p = sub.add_parser("sweep", help=summary, description=summary)
-    _add_args(p)
-    p.set_defaults(func=_run)
+    _add_args(add_command(sub, "sweep", summary, _run, epilog=None))

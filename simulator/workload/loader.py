@@ -1,4 +1,5 @@
-"""Load workloads: the zoo in ``workloads/``, YAML paths, ONNX files and SCALE-Sim topology CSVs.
+"""Load workloads: the bundled zoo (``workloads/``, found by :mod:`simulator.bundled`), YAML paths, ONNX
+files and SCALE-Sim topology CSVs.
 
 A YAML workload names a model family and its params; it is built into a graph for a given shape.
 """
@@ -12,13 +13,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..bundled import data_root
 from ..errors import WorkloadError
 from ..validation_errors import check_no_bools, spec_error_from_validation
 from ..yamlio import read_yaml_file
 from .families import FAMILIES
 from .workload import MAX_BATCH, Published, Workload
 
-ZOO_ROOT = Path(__file__).resolve().parents[2] / "workloads"
+ZOO_ROOT = data_root("workloads")
 MAX_PARAM_SIZE = 10**8  # a layer width, depth or table size in a workload's params
 
 
@@ -133,6 +135,9 @@ def _load_path(path_text: str, unsupported: str = "error") -> Workload:
     path = Path(path_text)
     suffix = path.suffix.lower()
     if suffix == ".onnx":
+        from ..extras import require
+
+        require("onnx", f"{path}: reading an ONNX model")
         from .importers.onnx_import import load_onnx
 
         return load_onnx(path, unsupported=unsupported)

@@ -106,4 +106,4 @@ def test_a_precision_the_device_lacks_runs_and_is_stored_in_its_fallback():
     assert fp8.step_time_s == pytest.approx(bf16.step_time_s)
     assert fp8.peak_memory_bytes == pytest.approx(bf16.peak_memory_bytes)
     h100 = sim.simulate("gpt2", "nvidia-h100-sxm", mode="training", batch_size=4, seq_len=128, precision="fp8")
-    assert "effective_precision" not in h100.to_dict()
+    assert h100.to_dict()["effective_precision"] == "fp8"

@@ -89,6 +89,14 @@ MODULES = [
     "simulator.sweep.store",
     "simulator.testing",
     "simulator.uncertainty",
+    # packaging, the CLI's device cards and readable numbers
+    "simulator.bundled",
+    "simulator.extras",
+    "simulator.readable",
+    "simulator.show",
+    "simulator.cli_args",
+    "simulator.engine.bubble",
+    "simulator.progress",
     "simulator.validation_errors",
     # the validation harness (none of these examples reads ../shared)
     "validation.cluster_rows",

@@ -143,3 +143,97 @@ def test_example_uses_only_the_public_api(name):
 @pytest.mark.parametrize("name", sorted(CHECKS))
 def test_example_runs_and_its_claims_hold(name):
     CHECKS[name](run_example(name))
+
+
+# --- the README's own examples: every code block runs and gives a feasible, meaningful answer ---------
+
+README = REPO / "README.md"
+
+
+def readme_blocks(lang: str) -> list[str]:
+    """The README's fenced code blocks of language ``lang``, in order."""
+    return re.findall(rf"```{lang}\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
+def readme_commands() -> list[list[str]]:
+    """Every `python -m simulator ...` / `accsim ...` line of the README's bash blocks, continuations joined,
+    comments and ``[optional]`` parts dropped; placeholder lines (``...``) and the long-running app skipped."""
+    import shlex
+
+    out = []
+    for block in readme_blocks("bash"):
+        for line in re.sub(r"\\\n\s*", " ", block).splitlines():
+            line = re.sub(r"\s+#.*$", "", line)
+            line = re.sub(r"\s*\[[^\]]*\]", "", line).strip()
+            words = shlex.split(line)
+            if words[:3] == ["python", "-m", "simulator"]:
+                words = words[3:]
+            elif words[:1] == ["accsim"]:
+                words = words[1:]
+            else:
+                continue
+            if "..." in words or words[:1] == ["app"]:
+                continue
+            out.append(words)
+    return out
+
+
+def _check_feasible(value, where: str) -> None:
+    """A result the README shows must be one a user can use: it fits, a table is not empty."""
+    import pandas as pd
+
+    if isinstance(value, tuple):
+        assert False not in [v for v in value if isinstance(v, bool)], f"{where}: a False among {value}"
+    elif isinstance(value, pd.DataFrame):
+        assert len(value) > 0, f"{where}: an empty table"
+        if "fits_in_memory" in value.columns:
+            assert value["fits_in_memory"].astype(bool).all(), f"{where}: points that do not fit"
+        if "status" in value.columns:
+            assert (value["status"] == "ok").all(), f"{where}: points that failed"
+    elif hasattr(value, "fits_in_memory"):
+        assert value.fits_in_memory, f"{where}: {type(value).__name__} does not fit in memory"
+    elif hasattr(value, "throughput_per_s"):
+        assert value.throughput_per_s > 0, where
+    elif isinstance(value, dict) and "busbw_gbs" in value:
+        assert value["busbw_gbs"] > 0, where
+
+
+def test_readme_python_examples_give_feasible_results(tmp_path, monkeypatch):
+    import ast
+
+    blocks = readme_blocks("python")
+    assert len(blocks) >= 2
+    monkeypatch.chdir(tmp_path)   # traces and sweep stores land here
+    namespace: dict = {"_shown": []}
+    for i, block in enumerate(blocks):
+        tree = ast.parse(block)
+        for k, node in enumerate(tree.body):   # every bare expression is something the README shows
+            if isinstance(node, ast.Expr):
+                call = ast.parse(f"_shown.append(({i}, {node.lineno}, None))").body[0]
+                call.value.args[0].elts[2] = node.value
+                tree.body[k] = ast.fix_missing_locations(ast.copy_location(call, node))
+        exec(compile(tree, f"README.md python block {i + 1}", "exec"), namespace)
+    for i, line, value in namespace["_shown"]:
+        _check_feasible(value, f"README python block {i + 1}, line {line}")
+    for name in ("r", "fast", "g", "g2", "s", "table"):   # what the examples assign
+        _check_feasible(namespace[name], f"README variable {name}")
+    front = namespace["sim"].pareto(namespace["table"], minimize=["step_time_s"], maximize=["throughput_samples_per_s"])
+    assert len(front) >= 2, "the README's sweep shows no trade-off"
+
+
+@pytest.mark.parametrize("words", readme_commands(), ids=lambda w: " ".join(w[:3]))
+def test_readme_cli_examples_run_and_fit(words, tmp_path):
+    import shutil
+
+    shutil.copytree(REPO / "sweeps", tmp_path / "sweeps")
+    proc = subprocess.run([sys.executable, "-m", "simulator", *words], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, f"accsim {' '.join(words)} exited {proc.returncode}: {proc.stderr[-2000:]}"
+    assert "DOES NOT FIT" not in proc.stdout + proc.stderr
+    if words[0] == "simulate" and "json" not in words:
+        assert "(fits)" in proc.stdout
+
+
+def test_readme_lists_the_commands_it_promises():
+    commands = {w[0] for w in readme_commands()}
+    assert {"simulate", "generate", "serve", "sweep", "collective", "describe", "list", "show"} <= commands

@@ -76,6 +76,47 @@ def test_pipeline_bubble_is_p_minus_1_over_m_plus_p_minus_1(p, m, sched):
         assert idle / ct.end_s == pytest.approx((p - 1) / (m + p - 1), rel=1e-3)
 
 
+@pytest.mark.parametrize("sched", ["1f1b", "gpipe"])
+@pytest.mark.parametrize("m", [1, 4, 12])
+def test_pipeline_bubble_fraction_of_4_stages_without_communication_is_the_schedule_formula(m, sched):
+    from dataclasses import replace
+
+    from simulator.run.cluster import _idle_fractions
+
+    plan = replace(_uniform_plan(4, m, 1.0, 2.0), parallelism=Parallelism(pipeline=4, schedule=sched))
+    fab = Fabrics(intra=LinkModel(bandwidth_bps=100e9, latency_s=0.0), inter=None, intra_energy_j_per_byte=0,
+                  inter_energy_j_per_byte=0, groups={}, pipeline_link="intra")
+    ct = run_cluster(plan, fab, device_name="d", training=True)
+    idle = _idle_fractions(plan, ct, True)
+    assert idle["pipeline_bubble_fraction"] == pytest.approx(3 / (m + 3))   # (p-1)/(m+p-1), by hand
+    assert idle["exposed_communication_fraction"] == 0.0
+    assert idle["other_idle_fraction"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_schedule_idle_of_an_interleaved_pipeline_is_smaller_by_the_chunk_count():
+    # Narayanan et al. (SC21), sec. 2.2: with v chunks per rank the bubble is (p-1)/v micro-batch times
+    from simulator.engine.bubble import schedule_idle_s
+
+    p, m, v = 4, 8, 2
+    st = [StagePlan(stage=s, forward=(Segment(duration_s=0.5),), backward=(Segment(duration_s=1.0),),
+                    optimizer=(), static_bytes={}, activation_bytes_per_microbatch=1.0, boundary_bytes=0.0, params=0)
+          for s in range(p * v)]
+    plan = ClusterPlan(stages=tuple(st), parallelism=Parallelism(pipeline=p, virtual_stages=v), microbatches=m,
+                       microbatch_size=1)
+    assert schedule_idle_s(plan, True) == pytest.approx([(p - 1) * 1.5] * p)
+
+
+def test_idle_fractions_split_the_idle_time_of_a_real_pipeline():
+    r = sim.simulate("gpt2", "dgx-h100", mode="training", batch_size=32, seq_len=256, devices=8,
+                     parallelism="dp=2,pp=4", microbatches=8)
+    busy = sum(d["busy_s"] for d in r.per_device) / len(r.per_device) / r.step_time_s
+    parts = r.pipeline_bubble_fraction + r.exposed_communication_fraction + r.other_idle_fraction
+    assert busy + parts == pytest.approx(1.0)
+    assert r.bubble_fraction == r.pipeline_bubble_fraction
+    assert 0.5 * 3 / 11 < r.pipeline_bubble_fraction < 1.5 * 3 / 11   # unequal stages: near (p-1)/(m+p-1)
+    assert r.to_dict()["exposed_communication_fraction"] == r.exposed_communication_fraction
+
+
 def test_1f1b_keeps_fewer_microbatches_in_flight_than_gpipe():
     from dataclasses import replace
 
