@@ -12,7 +12,9 @@ def cost(op: Op, hw: TpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     """Cost of ``op`` on a TPU chip: ``cores_per_chip * mxus_per_core`` arrays work on its folds.
 
     Depthwise convolutions run on the vector units when that is faster (XLA and the Edge TPU
-    compiler do so), see :func:`~simulator.cost.array.depthwise_on_vector`.
+    compiler do so), see :func:`~simulator.cost.array.depthwise_on_vector`. An MXU that shifts its
+    next weight tile in behind the current one (``compute.background_load``) pays the systolic fill
+    and drain once per GEMM, see :func:`~simulator.cost.systolic.map_gemm_background`.
     """
     c = hw.compute
     arr = ArrayShape(rows=c.mxu_rows, cols=c.mxu_cols, arrays=c.cores_per_chip * c.mxus_per_core,
@@ -20,5 +22,7 @@ def cost(op: Op, hw: TpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
                      clock_hz=c.clock_ghz * GIGA,
                      vector_flops_per_s=c.cores_per_chip * c.clock_ghz * GIGA
                      * lookup(c.vector_flops_per_cycle_per_core, numerics.compute) * hw.efficiency.vector,
-                     vector_depthwise=True)
+                     vector_depthwise=True,
+                     background_load=(c.background_load.max_moving, c.background_load.min_issue_cycles)
+                     if c.background_load else None)
     return array_cost(op, hw, numerics, options, arr, compute_efficiency=hw.efficiency.compute)
