@@ -47,7 +47,8 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         precision: compute/activation format (fp32, tf32, fp16, bf16, fp8, int16, int8, int4).
         weight_precision: stored-weight format for weight-only quantization (defaults to ``precision``).
         optimizer: sgd, momentum, adam, adamw, adafactor (training).
-        checkpointing: none, selective, selective-mlp (selective plus the MLP block), full (training).
+        checkpointing: none, selective, selective-mlp-up, selective-mlp (selective plus the MLP block),
+            save-qkv (all but the QKV projections), full (training).
         grad_accumulation: micro-batches per optimizer step (training).
         fused_attention: FlashAttention-style attention (no score matrix in memory).
         power_cap_w: what-if power limit below TDP.

@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_scenario_args(p)
     p.add_argument("--mode", default="inference", help="inference or training")
     p.add_argument("--optimizer", default="adam", help="sgd, momentum, adam, adamw, adafactor")
-    p.add_argument("--checkpointing", default="none", help="none, selective, selective-mlp or full")
+    p.add_argument("--checkpointing", default="none", help="none, selective, selective-mlp-up, selective-mlp, save-qkv or full")
     p.add_argument("--grad-accumulation", type=int, default=1)
     p.add_argument("--ops-csv", help="write the per-op table to this CSV file")
     p.add_argument("--trace", help="write a Chrome/Perfetto trace JSON to this file")

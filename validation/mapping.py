@@ -12,11 +12,15 @@ import re
 from simulator.spec.loader import load_hardware
 
 from .cluster_rows import cluster_training_case, collective_case, serving_case
+from .tpu_rows import tpu_training_case
 from .rows import (MAX_DP_DEVICES, Case, Row, Unexpressible, family_of, first_int, parse_precision,
                    resolve_device)
 
 # workload string (regex, case-insensitive) -> zoo name; first match wins
 WORKLOADS: tuple[tuple[str, str], ...] = (
+    # MaxText's synthetic decoders of the per-generation tables (workloads/maxtext-*.yaml)
+    *((rf"(?<![\d.]){size}B dense decoder LLM training \(MaxText", f"maxtext-{size}b")
+      for size in (16, 22, 32, 52, 64, 128, 256, 512, 1024)),
     (r"resnet-50|resnet50", "resnet50"),
     (r"bert-large", "bert-large"),
     (r"bert-base", "bert-base"),
@@ -179,6 +183,8 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
                                 "batch: neither is in the row", kind)
     if gen and re.search(r"ifb|concurrency", row.batch_size.lower()):
         return serving_case(row, base, kind, name, prec, weight_prec, assumptions)
+    if n > 1 and kind == "tpu" and mode == "training" and "maxtext" in f"{row.software} {wl}".lower():
+        return tpu_training_case(row, base, name, prec, seq, assumptions)
     if n > 1 and (llm or n > MAX_DP_DEVICES) and "offline" not in wl.lower():
         if mode == "training":
             return cluster_training_case(row, base, kind, name, prec, seq, image, assumptions)

@@ -19,13 +19,16 @@ from simulator.serving.generation import generate
 from simulator.serving import serve
 from simulator.scenario import EAGER_DISPATCH_US
 from simulator.scenario import make_scenario
+from simulator.cost.peaks import matrix_flops_per_s
 from simulator.spec.loader import load_hardware
+from simulator.units import Precision
 from simulator.workload import ops as O
 from simulator.workload.graph import GraphBuilder
 from simulator.workload.loader import load_workload
 from simulator.workload.workload import Workload
 
 from .cluster_rows import megatron_model_flops
+from .tpu_rows import maxtext_model_flops
 from .rows import Case
 
 # Eager frameworks (PyTorch, TensorFlow without TensorRT) issue ops one at a time from Python on the
@@ -184,7 +187,8 @@ def _where(case: Case, hw, extra: dict | None) -> tuple[object, dict]:
     if case.system == case.hardware:
         return hw, layout
     changes = {**dict(case.overrides), **(extra or {})}
-    return case.system, {**layout, "overrides": {f"device.{k}": v for k, v in changes.items()} or None}
+    over = {**{f"device.{k}": v for k, v in changes.items()}, **dict(case.system_overrides)}
+    return case.system, {**layout, "overrides": over or None}
 
 
 def _cluster(case: Case, hw, extra: dict | None) -> Prediction:
@@ -198,9 +202,14 @@ def _cluster(case: Case, hw, extra: dict | None) -> Prediction:
         raise SimulatorError(f"the layout does not fit: peak {r.peak_memory_bytes / 2**30:.1f} GiB per device")
     step = r.step_time_s
     metric = case.row.metric
+    if case.mlperf_eval:
+        step = _mlperf_block_step_s(case, step, target, where)
     if metric == "tflops_per_gpu":
         wl = _workload(case)
         value = megatron_model_flops(wl.params, case.batch, case.seq_len) / step / case.devices / 1e12
+    elif metric in ("tflops_per_chip", "mfu"):
+        value = maxtext_model_flops(_workload(case).params, case.batch, case.seq_len) / step / case.devices
+        value = value / matrix_flops_per_s(hw, Precision.BF16) if metric == "mfu" else value / 1e12
     elif metric == "step_time_s":
         value = step
     elif metric == "tokens_per_s":
@@ -208,6 +217,17 @@ def _cluster(case: Case, hw, extra: dict | None) -> Prediction:
     else:
         value = case.batch / step
     return Prediction(value, step, r.bottleneck, r.average_power_w)
+
+
+def _mlperf_block_step_s(case: Case, step: float, target, where: dict) -> float:
+    """Time per training step of an MLPerf block that ends in an evaluation pass: the block's steps
+    plus a forward pass over the eval samples (same layout, eval batch), spread over those steps."""
+    block_tokens, samples, eval_batch = case.mlperf_eval
+    steps = block_tokens / (case.batch * case.seq_len)
+    e = simulate(_workload(case), target, mode="inference", batch_size=eval_batch, seq_len=case.seq_len,
+                 precision=case.precision, weight_precision=case.weight_precision,
+                 fused_attention=case.fused_attention, microbatches=1, **where)
+    return step + -(-samples // eval_batch) * e.step_time_s / steps
 
 
 # mamf-finder's exhaustive search sweeps M, N and K over 0..20480 in steps of 256 and reports the

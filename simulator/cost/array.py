@@ -30,6 +30,7 @@ class ArrayShape:
     vector_depthwise: bool = False   # the compiler may run per-channel (depthwise) GEMMs on the vector unit
     background_load: tuple[int, int] | None = None  # (max_moving, min_issue_cycles): see map_gemm_background
     gemm_output_via_vector: bool = False  # every GEMM output element costs one vector FLOP (PSUM -> SBUF)
+    vector_overlaps_array: bool = False  # VLIW: an op's vector work issues alongside its array work
 
 
 def buffer_traffic(g: Gemm, rows: int, cols: int, dataflow: Dataflow) -> float:
@@ -82,14 +83,9 @@ def depthwise_on_vector(g: Gemm, array_cycles: int, arr: ArrayShape, compute_eff
     return 2.0 * g.macs / arr.vector_flops_per_s < array_s
 
 
-def array_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions, arr: ArrayShape,
-               *, compute_efficiency: float) -> OpCost:
-    """Cost of ``op`` on a PE-array device; ``compute_cycles`` is the array's stall-free cycle count."""
-    rf, buf, main = level_roles(hw)
-    act_in, act_out, w_read = op_bytes(op, numerics, fused_attention=options.fused_attention)
-    cycles = 0
-    buffer_elems = 0.0
-    on_vector_s = 0.0
+def _array_work(op: Op, arr: ArrayShape, compute_efficiency: float) -> tuple[int, float, float]:
+    """(array cycles + 1 per GEMM, seconds of depthwise GEMMs moved to the vector unit, buffer elements)."""
+    cycles, on_vector_s, buffer_elems = 0, 0.0, 0.0
     for g in op.gemms:
         if arr.background_load:
             mapping = map_gemm_background(g, rows=arr.rows, cols=arr.cols, arrays=arr.arrays,
@@ -101,13 +97,31 @@ def array_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions
             continue
         cycles += mapping.cycles + 1
         buffer_elems += buffer_traffic(g, arr.rows, arr.cols, arr.dataflow)
+    return cycles, on_vector_s, buffer_elems
+
+
+def array_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions, arr: ArrayShape,
+               *, compute_efficiency: float, work_fraction: float = 1.0, serial_vector_flops: float = 0.0) -> OpCost:
+    """Cost of ``op`` on a PE-array device; ``compute_cycles`` is the array's stall-free cycle count.
+
+    ``work_fraction`` of the op's compute is done (a causal flash-attention kernel skips the blocks
+    above the diagonal); its traffic is not reduced. The op's vector work adds to its array time,
+    or overlaps it when ``arr.vector_overlaps_array``; ``serial_vector_flops`` (work in separate
+    kernels before or after the op, such as operand quantization) always adds.
+    """
+    rf, buf, main = level_roles(hw)
+    act_in, act_out, w_read = op_bytes(op, numerics, fused_attention=options.fused_attention)
+    cycles, on_vector_s, buffer_elems = _array_work(op, arr, compute_efficiency)
     macs = sum(g.macs for g in op.gemms)
     compute_cycles = max(0, cycles - 1) if cycles else None
-    compute_s = (cycles / max(arr.macs_per_pe_per_cycle, 1e-9)) / arr.clock_hz / compute_efficiency if cycles else 0.0
-    compute_s += on_vector_s
+    array_s = (cycles / max(arr.macs_per_pe_per_cycle, 1e-9)) / arr.clock_hz / compute_efficiency if cycles else 0.0
+    vector_s, serial_s = on_vector_s, 0.0
     if arr.vector_flops_per_s > 0:
         evacuated = sum(g.m * g.n * g.count for g in op.gemms) if arr.gemm_output_via_vector else 0.0
-        compute_s += (op.vector_flops + evacuated) / arr.vector_flops_per_s
+        vector_s += (op.vector_flops + evacuated) / arr.vector_flops_per_s
+        serial_s = serial_vector_flops / arr.vector_flops_per_s
+    overlapped = max(array_s, vector_s) if arr.vector_overlaps_array else array_s + vector_s
+    compute_s = overlapped * work_fraction + serial_s
     levels: dict[str, float] = {}
     if options.weights_on_chip and buf is not None:
         levels[main] = act_in + act_out

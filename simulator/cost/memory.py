@@ -29,7 +29,7 @@ def resident_bytes(*, params: float, state_elems: float, training: bool, compute
     out = {"weights": w / dp if zero_stage >= 3 else w, "gradients": 0.0, "master_weights": 0.0,
            "optimizer_state": 0.0}
     if training:
-        g = params * tensor_bytes(compute)
+        g = params * tensor_bytes(compute, training=True)
         out["gradients"] = g / dp if zero_stage >= 2 else g
         shard = dp if zero_stage >= 1 else 1
         out["master_weights"] = (params * 4.0 if weights.bytes < 4 else 0.0) / shard

@@ -90,7 +90,8 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
     Raises:
         SimulationTimeout: ``deadline`` passed (checked between phases and in the event loop).
         InfeasibleError: the device cannot run the scenario's precision.
-        ScenarioError: a pipelined FPGA dataflow on a device that is not an FPGA.
+        ScenarioError: a pipelined FPGA dataflow on a device that is not an FPGA; activation offload
+            (modelled for multi-device training only).
 
     Example:
         >>> from simulator.scenario import make_scenario
@@ -101,6 +102,9 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
         >>> r.summary["batch_size"], r.fits_in_memory, r.step_time_s > 0
         (8, True, True)
     """
+    if sc.activation_offload:
+        raise ScenarioError("checkpointing: activation offload (+offload) is modelled for multi-device training "
+                            "(devices > 1) only")
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
     check_supported(hw, numerics)
     if numerics.compute == sc.precision:
@@ -151,7 +155,7 @@ def _residency(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, weight_
 @paused_gc()
 def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int, logits: str,
                   extra_static_bytes: float, deadline: Deadline | None) -> SimulationResult:
-    numerics = Numerics(compute=sc.precision, weights=sc.weights)
+    numerics = Numerics(compute=sc.precision, weights=sc.weights, training=sc.mode == Mode.TRAINING)
     check_supported(hw, numerics)
     if deadline is not None:
         deadline.check("loading the inputs")

@@ -320,6 +320,9 @@ class TpuCompute(Frozen):
     vector_flops_per_cycle_per_core: PrecisionMap
     dataflow: Dataflow = Dataflow.WS
     background_load: BackgroundLoad | None = None
+    # VLIW TensorCore: vector and MXU slots issue in one bundle, so an op's vector work (softmax,
+    # bias, activation) overlaps its matrix work; the source goes in ``source``
+    vector_overlaps_mxu: bool = False
     source: Source
 
 

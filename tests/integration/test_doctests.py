@@ -73,6 +73,7 @@ MODULES = [
     "simulator.cost.gpu",
     "simulator.cost.peaks",
     "simulator.cost.systolic",
+    "simulator.cost.tpu",
     # generation, serving, sweeps and the rest
     "simulator.sweep.capacity",
     "simulator.serving.generation",
@@ -91,6 +92,7 @@ MODULES = [
     "validation.external",
     "validation.predict",
     "validation.rows",
+    "validation.tpu_rows",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
