@@ -144,6 +144,9 @@ def tpu_training_case(row: Row, base: dict, name: str, prec: str, seq: int | Non
     n = row.n_devices or 1
     if seq is None:
         return _refuse(row, "sequence length not stated")
+    if re.search(r"capacity_factor|dropping", row.notes):
+        return _refuse(row, "MaxText dropping MoE (GShard one-hot dispatch and combine einsums, experts padded to "
+                            "capacity_factor x tokens) is not modelled: the zoo's MoE computes the routed tokens only")
     lay = maxtext_layout(row, n)
     if isinstance(lay, str):
         return _refuse(row, lay)

@@ -83,20 +83,45 @@ def depthwise_on_vector(g: Gemm, array_cycles: int, arr: ArrayShape, compute_eff
     return 2.0 * g.macs / arr.vector_flops_per_s < array_s
 
 
+def packed_depthwise(g: Gemm, rows: int) -> Gemm | None:
+    """A per-channel GEMM (depthwise conv: ``count`` channels of ``k`` taps, one output column each)
+    as a dense GEMM with a block-diagonal weight matrix: ``p = rows // k`` channels share a fold,
+    their ``p * k`` taps on the rows and one column each, zero weights elsewhere (a grouped
+    convolution is a dense one with block-diagonal weights); None when one channel fills the rows.
+
+    Example:
+        >>> packed_depthwise(Gemm(m=12544, n=1, k=9, count=32), rows=64)   # 7 channels of 9 taps per fold
+        Gemm(m=12544, n=7, k=63, count=5)
+    """
+    p = rows // max(1, g.k)
+    if g.n != 1 or g.count <= 1 or p < 2:
+        return None
+    return Gemm(m=g.m, n=p, k=p * g.k, count=-(-g.count // p))
+
+
+def _map(g: Gemm, arr: ArrayShape):
+    if arr.background_load:
+        return map_gemm_background(g, rows=arr.rows, cols=arr.cols, arrays=arr.arrays,
+                                   max_moving=arr.background_load[0], min_issue_cycles=arr.background_load[1])
+    return map_gemm(g, rows=arr.rows, cols=arr.cols, dataflow=arr.dataflow, arrays=arr.arrays)
+
+
 def _array_work(op: Op, arr: ArrayShape, compute_efficiency: float) -> tuple[int, float, float]:
-    """(array cycles + 1 per GEMM, seconds of depthwise GEMMs moved to the vector unit, buffer elements)."""
+    """(array cycles + 1 per GEMM, seconds of depthwise GEMMs moved to the vector unit, buffer elements).
+
+    A depthwise GEMM takes the fastest of one channel per fold column, channels packed
+    block-diagonally (:func:`packed_depthwise`) and the vector unit, as a compiler would choose."""
     cycles, on_vector_s, buffer_elems = 0, 0.0, 0.0
     for g in op.gemms:
-        if arr.background_load:
-            mapping = map_gemm_background(g, rows=arr.rows, cols=arr.cols, arrays=arr.arrays,
-                                          max_moving=arr.background_load[0], min_issue_cycles=arr.background_load[1])
-        else:
-            mapping = map_gemm(g, rows=arr.rows, cols=arr.cols, dataflow=arr.dataflow, arrays=arr.arrays)
+        mapping, used = _map(g, arr), g
+        packed = packed_depthwise(g, arr.rows) if arr.vector_depthwise else None
+        if packed is not None and _map(packed, arr).cycles < mapping.cycles:
+            mapping, used = _map(packed, arr), packed
         if depthwise_on_vector(g, mapping.cycles + 1, arr, compute_efficiency):
             on_vector_s += 2.0 * g.macs / arr.vector_flops_per_s
             continue
         cycles += mapping.cycles + 1
-        buffer_elems += buffer_traffic(g, arr.rows, arr.cols, arr.dataflow)
+        buffer_elems += buffer_traffic(used, arr.rows, arr.cols, arr.dataflow)
     return cycles, on_vector_s, buffer_elems
 
 

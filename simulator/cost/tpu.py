@@ -37,6 +37,30 @@ def aqt_vector_flops(op: Op) -> float:
                for g in op.gemms)
 
 
+def gqa_grouped(op: Op) -> Op:
+    """An attention op with grouped-query heads as TPU attention kernels run it: the query heads that
+    share a K/V head are one matrix against it (``group * q_len`` rows, ``batch * kv_heads`` GEMMs),
+    so a decode step streams the group's queries past each K/V tile instead of loading the tile
+    once per query head (ragged paged attention in vLLM TPU / JetStream packs the query heads of a
+    KV head into one block: ``num_q_heads_per_kv_head``). Same MACs; other ops are returned as they are.
+
+    Example:
+        >>> from simulator.workload import ops as O
+        >>> a = O.attention("a", batch=2, heads=8, q_len=1, kv_len=100, head_dim=128, kv_heads=2)
+        >>> gqa_grouped(a).gemms[0]
+        Gemm(m=4, n=100, k=128, count=4)
+    """
+    attrs = dict(op.attrs)
+    heads, kv = int(attrs.get("heads", 1)), int(attrs.get("kv_heads", attrs.get("heads", 1)))
+    if op.kind != OpKind.ATTENTION or kv >= heads or heads % kv or len(op.gemms) != 2:
+        return op
+    group = heads // kv
+    if any(g.count % group for g in op.gemms):
+        return op
+    gemms = tuple(replace(g, m=g.m * group, count=g.count // group) for g in op.gemms)
+    return replace(op, gemms=gemms)
+
+
 def causal_work_fraction(op: Op, options: CostOptions) -> float:
     """Share of a fused causal attention's blocks a TPU kernel computes: the Pallas TPU flash
     attention runs a (query, key) block only when ``below_or_on_diag`` (jax/experimental/pallas/ops/
@@ -67,12 +91,14 @@ def cost(op: Op, hw: TpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     next weight tile in behind the current one (``compute.background_load``) pays the systolic fill
     and drain once per GEMM, see :func:`~simulator.cost.systolic.map_gemm_background`. A fused
     causal attention computes only its blocks on or below the diagonal (:func:`causal_work_fraction`).
+    Grouped-query attention runs each K/V head's query heads together (:func:`gqa_grouped`).
     int8 training (AQT) pays the quantization of every GEMM's operands on the vector units
     (:func:`aqt_vector_flops`) and runs the fused attention in bf16. On a VLIW TensorCore
     (``compute.vector_overlaps_mxu``) an op's vector work issues in the same bundles as its MXU work:
     the op takes the longer of the two.
     """
     c = hw.compute
+    op = gqa_grouped(op)
     serial = 0.0
     if numerics.training and numerics.compute == Precision.INT8:
         # AQT wraps the projections' dot_generals; the fused attention kernel stays in bf16. The

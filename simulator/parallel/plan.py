@@ -256,7 +256,7 @@ def _backward_items(ctx: _Ctx, names: list[str], gather: dict | None) -> list:
             for tag in ("combine", "dispatch"):
                 items.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
                                             label=f"{bop.name} {tag}"), ""))
-        bucket += op.param_elems * ctx.act  # gradients at tensor_bytes, like activations
+        bucket += op.param_elems * _grad_bytes(ctx)
         if p.data > 1 and bucket >= BUCKET_BYTES:
             items += [(None, seg, "") for seg in _grad_sync(p, bucket, n)]
             bucket = 0.0
@@ -296,6 +296,11 @@ def _only_summed(fwd: ComputeGraph, n: str) -> bool:
 
 
 _SUM = re.compile(r"(^|\.)add\d*$")
+
+
+def _grad_bytes(ctx: _Ctx) -> float:
+    # a gradient has its parameter's format (fp32 parameters: fp32 gradients), at least 16 bits
+    return max(ctx.act, ctx.sc.weights.bytes)
 
 
 def _gather_bytes(ctx: _Ctx) -> float:
