@@ -174,7 +174,12 @@ def tpu_training_case(row: Row, base: dict, name: str, prec: str, seq: int | Non
     if prec == "int8" and not re.search(r"aqt|quantization=int8", text):
         prec = "bf16"  # 'int8_training=false': a bf16 run
         assumptions = assumptions + ["int8_training=false: bf16 matmuls"]
-    weights = "bf16" if "weight_dtype bfloat16" in text or "weight_dtype bf16" in text else "fp32"
+    if "weight_dtype bfloat16" in text or "weight_dtype bf16" in text:
+        # optax keeps Adam's moments in the parameter dtype and MaxText keeps no fp32 master copy:
+        # 8 bytes per parameter, where the simulator's training memory holds 2 + 2 + 4 + 8
+        return _refuse(row, "MaxText weight_dtype bfloat16 trains without fp32 master weights and with bf16 Adam "
+                            "moments; the simulator's training memory assumes fp32 master weights and moments")
+    weights = "fp32"
     assumptions = assumptions + notes + [
         f"MaxText mesh: {mesh['slices']} slice(s) of {mesh['slice_chips']} chips, fsdp {fsdp} x tensor {tensor}"
         f" x data {data // fsdp}: ZeRO-3 over each fsdp group", f"{remat[1]} -> checkpointing {remat[0]}",
