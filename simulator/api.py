@@ -52,7 +52,8 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
             (fp8 on an A100 as fp16): ``result.effective_precision`` says what ran.
         weight_precision: stored-weight format for weight-only quantization (defaults to ``precision``).
         optimizer: sgd, momentum, adam, adamw, adafactor (training).
-        checkpointing: none, selective, selective-mlp (selective plus the MLP block), full (training).
+        checkpointing: none, selective, selective-mlp-up, selective-mlp (selective plus the MLP block),
+            save-qkv (all but the QKV projections), full (training).
         grad_accumulation: micro-batches per optimizer step (training).
         fused_attention: FlashAttention-style attention (no score matrix in memory); None: the stack's
             choice (fused when it has none).

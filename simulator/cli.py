@@ -159,7 +159,8 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
     add_scenario_args(p)
     p.add_argument("--mode", default="inference", help="inference or training")
     p.add_argument("--optimizer", default="adam", help="sgd, momentum, adam, adamw, adafactor (training)")
-    p.add_argument("--checkpointing", default="none", help="none, selective, selective-mlp or full (training)")
+    p.add_argument("--checkpointing", default="none",
+                   help="none, selective, selective-mlp-up, selective-mlp, save-qkv or full (training); a +offload / +offload-all suffix keeps saved activations in host memory (several devices)")
     p.add_argument("--grad-accumulation", type=int, default=1, help="micro-batches per optimizer step")
     p.add_argument("--ops-csv", help="write the per-op table to this CSV file")
     p.add_argument("--trace", help="write a Chrome/Perfetto trace JSON to this file")

@@ -36,7 +36,10 @@ class Scenario:
     through); ``cold_start`` adds the FPGA's bitstream load before the first op. ``stack`` is the
     software stack (``stacks/*.yaml``); ``dispatch_us`` overrides its host time per op (None: the
     stack's ``host_dispatch_us``). ``fused_attention`` None takes the stack's choice (fused if it
-    has none).
+    has none). ``activation_offload`` ("", "saved", "all",
+    from a ``checkpointing`` suffix ``+offload`` / ``+offload-all``) keeps the activations a training
+    step saves for backward in host memory: those inside each layer, or the layer inputs too
+    (MaxText's custom remat policies with ``offload``); the copies overlap compute.
 
     Units: ``power_cap_w`` in W; ``batch_size`` in samples, ``seq_len`` in tokens, ``image_size`` in
     pixels per side (None: the workload's default). Build it with :func:`make_scenario`, which
@@ -64,6 +67,7 @@ class Scenario:
     cold_start: bool = False
     stack: StackSpec = field(default_factory=lambda: load_stack("default"))
     dispatch_us: float | None = None
+    activation_offload: str = ""
 
     @property
     def weights(self) -> Precision:
@@ -107,8 +111,13 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
         m = Mode(str(getattr(mode, "value", mode)).lower())
     except ValueError:
         raise ScenarioError(f"mode: unknown mode {mode!r}; choose inference or training") from None
+    ck_text, offload = str(getattr(checkpointing, "value", checkpointing)).lower(), ""
+    for suffix, where in (("+offload-all", "all"), ("+offload", "saved")):
+        if ck_text.endswith(suffix):
+            ck_text, offload = ck_text[: -len(suffix)], where
+            break
     try:
-        ck = Checkpointing(str(getattr(checkpointing, "value", checkpointing)).lower())
+        ck = Checkpointing(ck_text)
     except ValueError:
         raise ScenarioError(f"checkpointing: unknown value {checkpointing!r}; choose {CHECKPOINTING_CHOICES}") from None
     for key, val in (("batch_size", batch_size), ("seq_len", seq_len), ("image_size", image_size)):
@@ -139,7 +148,7 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
                     optimizer=parse_optimizer(optimizer), checkpointing=ck, grad_accumulation=grad_accumulation,
                     fused_attention=bool(fused_attention), power_cap_w=float(power_cap_w) if power_cap_w else None,
                     seed=seed, fpga_dataflow=fpga_dataflow, cold_start=bool(cold_start), stack=st,
-                    dispatch_us=float(dispatch_us) if dispatch_us is not None else None)
+                    dispatch_us=float(dispatch_us) if dispatch_us is not None else None, activation_offload=offload)
 
 
 def fuses_pointwise(sc: Scenario) -> bool:

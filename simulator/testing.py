@@ -223,5 +223,6 @@ def scenarios(draw: st.DrawFn, *, kind: str | None = None, training: bool = True
         kw["image_size"] = draw(st.sampled_from([32, 64]))
     if kw["mode"] == "training":
         kw["optimizer"] = draw(st.sampled_from(["sgd", "momentum", "adam", "adamw"]))
-        kw["checkpointing"] = draw(st.sampled_from(["none", "selective", "selective-mlp", "full"]))
+        kw["checkpointing"] = draw(st.sampled_from(["none", "selective", "selective-mlp-up", "selective-mlp", "save-qkv",
+                                                    "full"]))
     return kw

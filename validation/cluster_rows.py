@@ -260,12 +260,17 @@ def serving_case(row: Row, base: dict, kind: str, name: str, prec: str, weight_p
     inp = re.search(r"input (\d+)", row.shape)
     text = row.batch_size.lower()
     saturated = None
+    # a serving benchmark's client concurrency stated in the notes (vllm bench serve --max-concurrency)
+    client = re.search(r"max(?:imum)?[ _]concurrency[ =]?(\d+)", f"{row.notes} {row.source}", re.I)
+    if client and text.strip() == client.group(1):
+        text = f"concurrency {text}"
     if "ifb" in text or "concurrency" in text:
         # in-flight batching with requests at an unbounded rate: as many in flight as the stack allows
         # (TensorRT-LLM's default max_batch_size, or the client's concurrency) and the KV cache holds
         limit = first_int(text) if "concurrency" in text else IFB_MAX_BATCH
-        stated = re.search(r"num_requests[ =](\d+)", row.notes)
-        saturated = (limit, int(stated.group(1)) if stated else max(SATURATED_REQUESTS, 4 * limit))
+        stated = re.search(r"num_requests[ =](\d+)|(\d+) prompts", row.notes)
+        saturated = (limit, int(stated.group(1) or stated.group(2)) if stated
+                     else max(SATURATED_REQUESTS, 4 * limit))
         assumptions.append(f"continuous batching at saturation: at most {limit} requests in flight "
                            + ("(the client's concurrency)" if "concurrency" in text else
                               "(TensorRT-LLM's default max_batch_size)")
@@ -282,6 +287,9 @@ def serving_case(row: Row, base: dict, kind: str, name: str, prec: str, weight_p
         n_in, n_out = int(gen.group(1)), int(gen.group(2))
     elif inp:
         n_in, n_out = int(inp.group(1)), 1
+    elif "sharegpt" in row.shape.lower():
+        return _refuse(row, "ShareGPT prompts: the row gives only the length caps, not the request-length "
+                            "distribution the throughput depends on", kind)
     else:
         return _refuse(row, "prompt and output lengths not stated", kind)
     if metric == "tokens_per_s" and "per gpu" in row.notes.lower():
@@ -296,12 +304,17 @@ def serving_case(row: Row, base: dict, kind: str, name: str, prec: str, weight_p
         return _refuse(row, f"metric {metric} of a multi-device generation run", kind)
     parallel = f"dp={deg['dp']},tp={deg['tp']},pp={deg['pp']}"
     if saturated is not None:
-        if metric not in ("tokens_per_s", "tokens_per_s_per_gpu"):
+        if metric not in ("tokens_per_s", "tokens_per_s_per_gpu", "itl_ms"):
             return _refuse(row, f"metric {metric} of a saturated serving run", kind)
+        budget = re.search(r"--max-num-batched-tokens (\d+)", row.notes)
+        if budget:
+            assumptions.append(f"prefill admitted up to {budget.group(1)} tokens per iteration "
+                               "(--max-num-batched-tokens)")
         return Case(**base, task="serve", category="serving", workload=name, mode="inference", precision=prec,
                     weight_precision=weight_prec, batch=saturated[0], generate=(n_in, n_out), stack=stack_for(row, kind, "inference", base["hardware"]),
                     logits="last", devices=n, system=system, parallelism=parallel, served_metric=metric,
-                    saturated=saturated, assumptions=tuple(assumptions))
+                    saturated=saturated, max_prefill_tokens=int(budget.group(1)) if budget else None,
+                    assumptions=tuple(assumptions))
     return Case(**base, task="generate", category="serving", workload=name, mode="inference", precision=prec,
                 weight_precision=weight_prec, batch=batch, generate=(n_in, n_out), stack=stack_for(row, kind, "inference", base["hardware"]), logits="last",
                 devices=n, system=system, parallelism=parallel, served_metric=metric,

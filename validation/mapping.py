@@ -12,16 +12,22 @@ import re
 from simulator.spec.loader import catalogue, load_hardware
 
 from .cluster_rows import cluster_training_case, collective_case, serving_case
+from .tpu_rows import tpu_training_case
 from .rows import (MAX_DP_DEVICES, Case, Row, Unexpressible, family_of, first_int, parse_precision,
                    resolve_device, stack_for)
 
 # workload string (regex, case-insensitive) -> zoo name; first match wins
 WORKLOADS: tuple[tuple[str, str], ...] = (
+    # MaxText's synthetic decoders of the per-generation tables (workloads/maxtext-*.yaml)
+    *((rf"(?<![\d.]){size}B dense decoder LLM training \(MaxText", f"maxtext-{size}b")
+      for size in (16, 22, 32, 52, 64, 128, 256, 512, 1024)),
     (r"resnet-50|resnet50", "resnet50"),
     (r"bert-large", "bert-large"),
     (r"bert-base", "bert-base"),
     (r"gpt-j", "gptj-6b"),
     (r"llama 7b|llama-2-7b|llama2-7b", "llama2-7b"),
+    (r"llama[ -]?2[ -]13b", "llama2-13b"),
+    (r"mixtral[ -]8x7b", "mixtral-8x7b"),
     (r"llama[ -]?2[ -]70b|llama 70b|llama2-70b", "llama2-70b"),
     (r"llama[ -]?3(\.\d)?[ -]405b", "llama3.1-405b"),
     (r"llama[ -]?3(\.\d)?[ -]70b", "llama3-70b"),
@@ -37,6 +43,19 @@ WORKLOADS: tuple[tuple[str, str], ...] = (
     (r"gpt 177b", "megatron-gpt-177b"),
     (r"gpt 462b", "megatron-gpt-462b"),
     (r"gpt-3 175b", "gpt3-175b"),
+)
+
+# Workloads rows name that the zoo does not hold, with what is missing (regex, case-insensitive)
+# Detectors whose backbone is in the zoo: refused rather than simulated as the bare backbone (TPU
+# rows; the FPGA SSD rows F007-F049 still map to their backbones, for their owner to decide)
+BACKBONE_ONLY = (r"\bssd\b", "SSD detection (a MobileNet backbone plus the SSD box-predictor layers and the box "
+                              "decoding / NMS post-processing) is not in the zoo: only the classification backbone is")
+NOT_IN_ZOO: tuple[tuple[str, str], ...] = (
+    (r"stable diffusion", "Stable Diffusion (a text-conditioned UNet with cross-attention, timestep embeddings and "
+                          "group norms, its text encoders and VAE) is not in the zoo; workloads/unet.yaml is the 2015 "
+                          "segmentation U-Net"),
+    (r"deepseek", "DeepSeek-V3 (multi-head latent attention, 256 routed + 1 shared expert) is not in the zoo"),
+    (r"llama-4", "Llama 4 Scout (16 routed + 1 shared expert, chunked attention) is not in the zoo"),
 )
 
 # Offline MLPerf rows do not state the batch; for fixed-shape CNNs throughput saturates well before
@@ -163,9 +182,12 @@ def _zoo_name(wl: str) -> str | None:
 
 def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
     wl = row.workload
+    if kind == "tpu" and re.search(BACKBONE_ONLY[0], wl, re.I):
+        return _refuse(row, BACKBONE_ONLY[1], kind)
     name = _zoo_name(wl)
     if name is None:
-        return _refuse(row, f"workload {wl!r} is not in the zoo", kind)
+        reason = next((why for pattern, why in NOT_IN_ZOO if re.search(pattern, wl, re.I)), None)
+        return _refuse(row, reason or f"workload {wl!r} is not in the zoo", kind)
     assumptions: list[str] = []
     metric = row.metric
     prec = parse_precision(row.precision, kind, vendor_default=_vendor_default(row, kind, name))
@@ -194,10 +216,13 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
                             "search for GPT-J): the length distribution is not in the row", kind)
     if "offline" in wl.lower() or (metric in ("samples_per_s",) and not row.batch_size):
         if name != "resnet50":
-            return _refuse(row, "MLPerf offline with a dataset of variable sequence lengths and a submitter-chosen "
+            scenario = "Server (queries at a target rate under a latency bound)" if "server" in wl.lower() else "offline"
+            return _refuse(row, f"MLPerf {scenario} with a dataset of variable sequence lengths and a submitter-chosen "
                                 "batch: neither is in the row", kind)
     if gen and re.search(r"ifb|concurrency", row.batch_size.lower()):
         return serving_case(row, base, kind, name, prec, weight_prec, assumptions)
+    if n > 1 and kind == "tpu" and mode == "training" and "maxtext" in f"{row.software} {wl}".lower():
+        return tpu_training_case(row, base, name, prec, seq, assumptions)
     if n > 1 and (llm or n > MAX_DP_DEVICES) and "offline" not in wl.lower():
         if mode == "training":
             return cluster_training_case(row, base, kind, name, prec, seq, image, assumptions)

@@ -18,13 +18,16 @@ from simulator.errors import SimulatorError
 from simulator.serving.generation import generate
 from simulator.serving import serve
 from simulator.scenario import make_scenario
+from simulator.cost.peaks import matrix_flops_per_s
 from simulator.spec.loader import load_hardware
+from simulator.units import Precision
 from simulator.workload import ops as O
 from simulator.workload.graph import GraphBuilder
 from simulator.workload.loader import load_workload
 from simulator.workload.workload import Workload
 
 from .cluster_rows import megatron_model_flops
+from .tpu_rows import maxtext_model_flops
 from .rows import Case
 
 @dataclass(frozen=True)
@@ -138,11 +141,14 @@ def _serve(case: Case, hw, extra: dict | None) -> Prediction:
     n_in, n_out = case.generate
     limit, requests = case.saturated
     target, where = _where(case, hw, extra)
+    budget = {"max_prefill_tokens": case.max_prefill_tokens} if case.max_prefill_tokens else {}
     r = serve(_workload(case), target, arrival="constant", rate_per_s=1e9, requests=requests,
               batching="continuous", max_batch_size=limit, precision=case.precision, prompt_len=n_in,
-              output_len=n_out, **where)
+              output_len=n_out, **budget, **where)
     tokens = r.summary["tokens_per_s"]
     value = tokens / case.devices if case.served_metric == "tokens_per_s_per_gpu" else tokens
+    if case.served_metric == "itl_ms":
+        value = r.summary["tpot_mean_s"] * 1e3  # the mean time per output token after the first
     return Prediction(value, r.summary["duration_s"], "serving", r.summary["average_power_w"])
 
 
@@ -163,7 +169,8 @@ def _where(case: Case, hw, extra: dict | None) -> tuple[object, dict]:
     if case.system == case.hardware:
         return hw, layout
     changes = {**dict(case.overrides), **(extra or {})}
-    return case.system, {**layout, "overrides": {f"device.{k}": v for k, v in changes.items()} or None}
+    over = {**{f"device.{k}": v for k, v in changes.items()}, **dict(case.system_overrides)}
+    return case.system, {**layout, "overrides": over or None}
 
 
 def _cluster(case: Case, hw, extra: dict | None) -> Prediction:
@@ -177,9 +184,14 @@ def _cluster(case: Case, hw, extra: dict | None) -> Prediction:
         raise SimulatorError(f"the layout does not fit: peak {r.peak_memory_bytes / 2**30:.1f} GiB per device")
     step = r.step_time_s
     metric = case.row.metric
+    if case.mlperf_eval:
+        step = _mlperf_block_step_s(case, step, target, where)
     if metric == "tflops_per_gpu":
         wl = _workload(case)
         value = megatron_model_flops(wl.params, case.batch, case.seq_len) / step / case.devices / 1e12
+    elif metric in ("tflops_per_chip", "mfu"):
+        value = maxtext_model_flops(_workload(case).params, case.batch, case.seq_len) / step / case.devices
+        value = value / matrix_flops_per_s(hw, Precision.BF16) if metric == "mfu" else value / 1e12
     elif metric == "step_time_s":
         value = step
     elif metric == "tokens_per_s":
@@ -187,6 +199,17 @@ def _cluster(case: Case, hw, extra: dict | None) -> Prediction:
     else:
         value = case.batch / step
     return Prediction(value, step, r.bottleneck, r.average_power_w)
+
+
+def _mlperf_block_step_s(case: Case, step: float, target, where: dict) -> float:
+    """Time per training step of an MLPerf block that ends in an evaluation pass: the block's steps
+    plus a forward pass over the eval samples (same layout, eval batch), spread over those steps."""
+    block_tokens, samples, eval_batch = case.mlperf_eval
+    steps = block_tokens / (case.batch * case.seq_len)
+    e = simulate(_workload(case), target, mode="inference", batch_size=eval_batch, seq_len=case.seq_len,
+                 precision=case.precision, weight_precision=case.weight_precision,
+                 fused_attention=case.fused_attention, microbatches=1, **where)
+    return step + -(-samples // eval_batch) * e.step_time_s / steps
 
 
 # mamf-finder's exhaustive search sweeps M, N and K over 0..20480 in steps of 256 and reports the

@@ -89,7 +89,19 @@ MECHANISMS = """\
 * GPU fused attention pays one exponential per score on the special-function units (16 per cycle
   per SM on NVIDIA GPUs, 3.9 T/s on H100 against 989 TFLOP/s of matmul: FlashAttention-3, sec. 3.1),
   after its matmuls; the backward recomputes them. Megatron GPT 1.7B (M124, seq 2048) +7.1 -> +3.8 %.
-* TPU depthwise convolutions run on the vector units when faster than on the MXU.
+* TPU MXUs shift the next weight tile in behind the current one (weights double-buffered, ISCA 2017):
+  the systolic fill and drain is paid once per GEMM, so batch-1 decode is HBM-bound (Llama-2-7B on
+  v5p 16.6 -> 7.8 ms/token, weight-stream floor 4.9 ms). TensorCores are VLIW (an op's vector work
+  overlaps its MXU work); fused causal attention computes only the blocks on or below the diagonal
+  (Pallas flash attention); decode attention runs a K/V head's query heads together (GQA). Depthwise
+  convolutions take the fastest of the vector unit, one channel per array column and channels packed
+  block-diagonally into a fold.
+* MaxText TPU training rows (`validation/tpu_rows.py`) run the mesh their notes state: FSDP is ZeRO-3
+  over the fsdp axis with replicas across data axes and slices (hybrid sharding, `Parallelism.fsdp`),
+  slices joined over the data-center network (`tpu-*-multislice`), the remat policy (host-offloaded
+  tensors leave the device), AQT int8 training (int8 MXU, 16-bit tensors, operand quantization on the
+  vector units), fp32 parameters and gradients; TFLOP/s and MFU use MaxText's FLOP counter, MLPerf
+  GPT-3 blocks include their evaluation pass.
 * Software stacks (per row, from the `software`/`precision` columns, run as simulate's `stack`,
   `simulator/scenario.py`): compiled inference stacks (TensorRT, MLPerf, Neuron, TFLite/Edge TPU,
   Vitis AI, TPU) fuse pointwise ops into their producers (`simulator/workload/fusion.py`); eager
@@ -101,9 +113,13 @@ MECHANISMS = """\
 KNOWN_GAPS = """\
 ## Known gaps (found while validating)
 
-* Edge TPU MobileNet v1 (M163, M169) is predicted ~30 % slow: half of its 3.2 ms is depthwise
-  convolutions on the vector path, whose rate is an ESTIMATE in the spec (Google publishes only the
-  4 TOPS array figure); VGG16 / ResNet-50 (weights streamed over USB) are within 10 %.
+* Edge TPU MobileNet v1 (M163, M169) is predicted ~18 % slow, MobileNet v2 (external) ~31 %: with
+  depthwise convolutions packed into the array the rest is the 64x64 array's serial folds (its
+  geometry and clock are an ASSUMED decomposition of 4 TOPS); Inception v1 (M165) is -11 %.
+* TPU multislice: MaxText's per-generation tables lose 3-10 % per chip from 1 to 2-32 slices; the
+  model overlaps the cross-slice (DCN) gradient all-reduce with the backward pass and loses ~0 %.
+  v6e GPT-3 175B rows (bf16, AQT int8, MLPerf) are 11-21 % fast: the rows whose FSDP all-gathers are
+  the largest share of compute; overlap is modelled as perfect.
 * MI300X small batched GEMMs (M013, M014: 1024x2048x512 x5) run ~4x below the model's prediction:
   no mechanism here explains it (launch and tile fill are included).
 * Eager-framework BERT (M077, M079) is still ~1.4x slower than predicted, with unfused attention,
@@ -152,8 +168,6 @@ KNOWN_GAPS = """\
   rates would need more DDR bandwidth than the boards have); ResNet-50 and MobileNet rows land within
   -21..+14 %, but Inception v1 is ~1.5-2x optimistic and VGG16 (feature maps too large for the chip)
   ~1.4-2x: a DPU's fixed channel/pixel parallelism, which small-channel branches waste, is not modelled.
-  Edge TPU MobileNet v2 is +46 % (USB and Dev Board), like MobileNet v1 here: the depthwise vector
-  rate is an ESTIMATE; raising it to fit MobileNet makes Inception v1 (M165) ~25 % fast instead.
 * Power: GPUs and TPUs draw an active power while any op runs (`power.active_w`, 0.54 of TDP -
   idle, from ML.ENERGY v3 H100 serving power: Llama 3.1 8B at batch 16-128 is predicted 498-562 W
   against 513-669 W measured, was 183-319 W); H100 ResNet-50 training averages ~520 W (was ~235 W).

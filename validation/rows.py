@@ -286,6 +286,10 @@ class Case:
     collective: tuple[str, float] | None = None        # operation, bytes per rank
     served_metric: str = ""                            # generate rows: ttft_ms, itl_ms, tokens_per_s(_per_gpu)
     saturated: tuple[int, int] | None = None           # serve rows: max requests in flight, requests
+    max_prefill_tokens: int | None = None              # serve rows: prompt tokens admitted per iteration
+    system_overrides: tuple[tuple[str, object], ...] = ()  # changes to the system spec (a slice's size)
+    # MLPerf blocks that end in an evaluation: (tokens per block, eval samples, eval global batch)
+    mlperf_eval: tuple[int, int, int] | None = None
     assumptions: tuple[str, ...] = ()
 
     @property

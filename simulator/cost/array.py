@@ -30,6 +30,7 @@ class ArrayShape:
     vector_depthwise: bool = False   # the compiler may run per-channel (depthwise) GEMMs on the vector unit
     background_load: tuple[int, int] | None = None  # (max_moving, min_issue_cycles): see map_gemm_background
     gemm_output_via_vector: bool = False  # every GEMM output element costs one vector FLOP (PSUM -> SBUF)
+    vector_overlaps_array: bool = False  # VLIW: an op's vector work issues alongside its array work
 
 
 def buffer_traffic(g: Gemm, rows: int, cols: int, dataflow: Dataflow) -> float:
@@ -82,32 +83,70 @@ def depthwise_on_vector(g: Gemm, array_cycles: int, arr: ArrayShape, compute_eff
     return 2.0 * g.macs / arr.vector_flops_per_s < array_s
 
 
-def array_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions, arr: ArrayShape,
-               *, compute_efficiency: float) -> OpCost:
-    """Cost of ``op`` on a PE-array device; ``compute_cycles`` is the array's stall-free cycle count."""
-    rf, buf, main = level_roles(hw)
-    act_in, act_out, w_read = op_bytes(op, numerics, fused_attention=options.fused_attention)
-    cycles = 0
-    buffer_elems = 0.0
-    on_vector_s = 0.0
+def packed_depthwise(g: Gemm, rows: int) -> Gemm | None:
+    """A per-channel GEMM (depthwise conv: ``count`` channels of ``k`` taps, one output column each)
+    as a dense GEMM with a block-diagonal weight matrix: ``p = rows // k`` channels share a fold,
+    their ``p * k`` taps on the rows and one column each, zero weights elsewhere (a grouped
+    convolution is a dense one with block-diagonal weights); None when one channel fills the rows.
+
+    Example:
+        >>> packed_depthwise(Gemm(m=12544, n=1, k=9, count=32), rows=64)   # 7 channels of 9 taps per fold
+        Gemm(m=12544, n=7, k=63, count=5)
+    """
+    p = rows // max(1, g.k)
+    if g.n != 1 or g.count <= 1 or p < 2:
+        return None
+    return Gemm(m=g.m, n=p, k=p * g.k, count=-(-g.count // p))
+
+
+def _map(g: Gemm, arr: ArrayShape):
+    if arr.background_load:
+        return map_gemm_background(g, rows=arr.rows, cols=arr.cols, arrays=arr.arrays,
+                                   max_moving=arr.background_load[0], min_issue_cycles=arr.background_load[1])
+    return map_gemm(g, rows=arr.rows, cols=arr.cols, dataflow=arr.dataflow, arrays=arr.arrays)
+
+
+def _array_work(op: Op, arr: ArrayShape, compute_efficiency: float) -> tuple[int, float, float]:
+    """(array cycles + 1 per GEMM, seconds of depthwise GEMMs moved to the vector unit, buffer elements).
+
+    A depthwise GEMM takes the fastest of one channel per fold column, channels packed
+    block-diagonally (:func:`packed_depthwise`) and the vector unit, as a compiler would choose."""
+    cycles, on_vector_s, buffer_elems = 0, 0.0, 0.0
     for g in op.gemms:
-        if arr.background_load:
-            mapping = map_gemm_background(g, rows=arr.rows, cols=arr.cols, arrays=arr.arrays,
-                                          max_moving=arr.background_load[0], min_issue_cycles=arr.background_load[1])
-        else:
-            mapping = map_gemm(g, rows=arr.rows, cols=arr.cols, dataflow=arr.dataflow, arrays=arr.arrays)
+        mapping, used = _map(g, arr), g
+        packed = packed_depthwise(g, arr.rows) if arr.vector_depthwise else None
+        if packed is not None and _map(packed, arr).cycles < mapping.cycles:
+            mapping, used = _map(packed, arr), packed
         if depthwise_on_vector(g, mapping.cycles + 1, arr, compute_efficiency):
             on_vector_s += 2.0 * g.macs / arr.vector_flops_per_s
             continue
         cycles += mapping.cycles + 1
-        buffer_elems += buffer_traffic(g, arr.rows, arr.cols, arr.dataflow)
+        buffer_elems += buffer_traffic(used, arr.rows, arr.cols, arr.dataflow)
+    return cycles, on_vector_s, buffer_elems
+
+
+def array_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions, arr: ArrayShape,
+               *, compute_efficiency: float, work_fraction: float = 1.0, serial_vector_flops: float = 0.0) -> OpCost:
+    """Cost of ``op`` on a PE-array device; ``compute_cycles`` is the array's stall-free cycle count.
+
+    ``work_fraction`` of the op's compute is done (a causal flash-attention kernel skips the blocks
+    above the diagonal); its traffic is not reduced. The op's vector work adds to its array time,
+    or overlaps it when ``arr.vector_overlaps_array``; ``serial_vector_flops`` (work in separate
+    kernels before or after the op, such as operand quantization) always adds.
+    """
+    rf, buf, main = level_roles(hw)
+    act_in, act_out, w_read = op_bytes(op, numerics, fused_attention=options.fused_attention)
+    cycles, on_vector_s, buffer_elems = _array_work(op, arr, compute_efficiency)
     macs = sum(g.macs for g in op.gemms)
     compute_cycles = max(0, cycles - 1) if cycles else None
-    compute_s = (cycles / max(arr.macs_per_pe_per_cycle, 1e-9)) / arr.clock_hz / compute_efficiency if cycles else 0.0
-    compute_s += on_vector_s
+    array_s = (cycles / max(arr.macs_per_pe_per_cycle, 1e-9)) / arr.clock_hz / compute_efficiency if cycles else 0.0
+    vector_s, serial_s = on_vector_s, 0.0
     if arr.vector_flops_per_s > 0:
         evacuated = sum(g.m * g.n * g.count for g in op.gemms) if arr.gemm_output_via_vector else 0.0
-        compute_s += (op.vector_flops + evacuated) / arr.vector_flops_per_s
+        vector_s += (op.vector_flops + evacuated) / arr.vector_flops_per_s
+        serial_s = serial_vector_flops / arr.vector_flops_per_s
+    overlapped = max(array_s, vector_s) if arr.vector_overlaps_array else array_s + vector_s
+    compute_s = overlapped * work_fraction + serial_s
     levels: dict[str, float] = {}
     if options.weights_on_chip and buf is not None:
         levels[main] = act_in + act_out

@@ -25,20 +25,26 @@ class Bound(str, Enum):
     CAPACITY = "memory_capacity"
 
 
-def tensor_bytes(compute: Precision) -> float:
+def tensor_bytes(compute: Precision, training: bool = False) -> float:
     """Bytes per element of the activations, activation gradients and weight gradients a run at
     ``compute`` precision keeps between ops and sends between devices.
 
     FP8 recipes quantize only the operands of each GEMM; the tensors between ops stay in 16 bits
     (NVIDIA Transformer Engine: FP8 for GEMM inputs, higher precision for outputs and the rest of
-    the layer; TensorRT-LLM FP8 likewise keeps BF16/FP16 activations). Other formats keep their own
+    the layer; TensorRT-LLM FP8 likewise keeps BF16/FP16 activations). int8 training does the same
+    (AQT in MaxText/PAX, ``quantization=int8``: each dot_general's operands are quantized on the
+    fly, forward and backward, and its result dequantized to bf16). Other formats keep their own
     width (int8 TensorRT engines pass int8 tensors between layers).
 
     Example:
         >>> tensor_bytes(Precision.FP8), tensor_bytes(Precision.BF16), tensor_bytes(Precision.INT8)
         (2.0, 2.0, 1.0)
+        >>> tensor_bytes(Precision.INT8, training=True)
+        2.0
     """
-    return 2.0 if compute == Precision.FP8 else float(compute.bytes)
+    if compute == Precision.FP8 or (training and compute == Precision.INT8):
+        return 2.0
+    return float(compute.bytes)
 
 
 @dataclass(frozen=True)
@@ -46,15 +52,16 @@ class Numerics:
     """Number formats of a run: ``compute`` for arithmetic and activations, ``weights`` for stored weights.
 
     Weight-only quantization is ``Numerics(compute=bf16, weights=int4)``. Activations are held at
-    :func:`tensor_bytes` of ``compute`` (16 bits under FP8).
+    :func:`tensor_bytes` of ``compute`` (16 bits under FP8, and under int8 when ``training``).
     """
 
     compute: Precision
     weights: Precision
+    training: bool = False
 
     @property
     def act_bytes(self) -> float:
-        return tensor_bytes(self.compute)
+        return tensor_bytes(self.compute, self.training)
 
     @property
     def weight_bytes(self) -> float:
@@ -201,7 +208,8 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool) -> tuple[float, f
     act_in = op.input_elems * numerics.act_bytes
     if op.kind == OpKind.ATTENTION:
         kv = max(0.0, op.input_elems - op.output_elems)  # inputs are q + k + v; q has the output's size
-        act_in = op.output_elems * numerics.act_bytes + kv * numerics.compute.bytes
+        kv_bytes = numerics.act_bytes if numerics.training else numerics.compute.bytes
+        act_in = op.output_elems * numerics.act_bytes + kv * kv_bytes
     if op.phase != Phase.BACKWARD and dict(op.attrs).get(STATS_PASS):
         act_in += op.input_elems * numerics.act_bytes  # batch statistics first, then normalise
     act_out = op.output_elems * numerics.act_bytes

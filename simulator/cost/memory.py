@@ -9,8 +9,8 @@ def resident_bytes(*, params: float, state_elems: float, training: bool, compute
                    zero_stage: int = 0, data_parallel: int = 1) -> dict[str, float]:
     """Bytes that stay resident through a step, by category, per device.
 
-    Weights are stored at ``weights``; training adds gradients at the ``compute`` precision (16 bits
-    under FP8, :func:`~simulator.cost.base.tensor_bytes`), fp32 master
+    Weights are stored at ``weights``; training adds gradients at the wider of the stored weights'
+    format and the ``compute`` tensors' (16 bits under FP8, :func:`~simulator.cost.base.tensor_bytes`), fp32 master
     weights when weights are stored below fp32, and ``state_elems`` fp32 optimizer values. ZeRO shards
     over ``data_parallel`` ranks: stage 1 the optimizer state and master weights, stage 2 also the
     gradients, stage 3 also the weights.
@@ -29,7 +29,8 @@ def resident_bytes(*, params: float, state_elems: float, training: bool, compute
     out = {"weights": w / dp if zero_stage >= 3 else w, "gradients": 0.0, "master_weights": 0.0,
            "optimizer_state": 0.0}
     if training:
-        g = params * tensor_bytes(compute)
+        # a gradient has its parameter's format (JAX, autograd), at least the tensors' 16 bits
+        g = params * max(tensor_bytes(compute, training=True), weights.bytes)
         out["gradients"] = g / dp if zero_stage >= 2 else g
         shard = dp if zero_stage >= 1 else 1
         out["master_weights"] = (params * 4.0 if weights.bytes < 4 else 0.0) / shard

@@ -254,11 +254,17 @@ class ClusterSim:
         return sum(sum(self.plan.stages[x].static_bytes.values()) for x in self._chunks_of(stage))
 
     def members(self, c: Coord, group: str) -> list[Coord]:
-        """The simulated members of ``c``'s ``group`` ("tp", "dp" or "ep"), sorted."""
+        """The simulated members of ``c``'s ``group`` ("tp", "dp", "ep", "zero" or "replica"), sorted."""
         d, t, s = c
         if group == "tp":
             return sorted(x for x in self.coords if x[0] == d and x[2] == s)
-        return sorted(x for x in self.coords if x[1] == t and x[2] == s)  # dp and ep groups
+        peers = [x for x in self.coords if x[1] == t and x[2] == s]  # dp and ep groups
+        sg = self.plan.parallelism.shard_group
+        if group == "zero":  # hybrid sharding: the shard group of consecutive data ranks
+            peers = [x for x in peers if x[0] // sg == d // sg]
+        elif group == "replica":  # the same shard in every replica
+            peers = [x for x in peers if x[0] % sg == d % sg]
+        return sorted(peers)
 
     def collective(self, c: Coord, seg: Segment, tag: tuple, phase: str) -> simpy.Event:
         """``c`` joins the collective ``seg``; returns its completion, started once every member joined."""

@@ -34,12 +34,19 @@ class Parallelism:
     the GEMMs), so only what outlasts that pass's compute is exposed. ``virtual_stages`` > 1 is
     Megatron's interleaved 1F1B: the layers are cut into ``pipeline * virtual_stages`` chunks and
     pipeline rank ``s`` holds chunks ``s, s + pipeline, ...``, which divides the bubble by
-    ``virtual_stages`` for more point-to-point traffic. Not validated here: build it with
+    ``virtual_stages`` for more point-to-point traffic. ``fsdp`` > 0 is hybrid sharding (PyTorch
+    HSDP, MaxText's ``ici_fsdp`` x ``dcn_data``): ZeRO shards over groups of ``fsdp`` consecutive
+    data-parallel ranks and the ``data / fsdp`` groups hold replicas, so weights are gathered within
+    a group and gradients reduce-scattered within it, then all-reduced across the replicas; 0 shards
+    over the whole data-parallel group. Not validated here: build it with
     :func:`parse_parallelism`, which raises :class:`~simulator.errors.ScenarioError`.
 
     Example:
         >>> Parallelism(data=16, tensor=8, pipeline=8).devices
         1024
+        >>> p = Parallelism(data=512, zero_stage=3, fsdp=64)     # 8 slices of 64, FSDP within each
+        >>> p.shard_group, p.replicas
+        (64, 8)
     """
 
     data: int = 1
@@ -51,6 +58,17 @@ class Parallelism:
     sequence_parallel: bool = False
     tp_overlap: bool = False
     virtual_stages: int = 1
+    fsdp: int = 0
+
+    @property
+    def shard_group(self) -> int:
+        """Data-parallel ranks one ZeRO shard spans: ``fsdp``, or all of them."""
+        return self.fsdp or self.data
+
+    @property
+    def replicas(self) -> int:
+        """Copies of the sharded state across data-parallel groups (1 without hybrid sharding)."""
+        return self.data // self.shard_group
 
     @property
     def chunks(self) -> int:
@@ -95,10 +113,11 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
         clean: dict = {}
         for k, v in items.items():
             key = alias.get(k, k)
-            if key not in ("data", "tensor", "pipeline", "expert", "zero_stage", "schedule", "virtual_stages") + flags:
+            if key not in ("data", "tensor", "pipeline", "expert", "zero_stage", "schedule", "virtual_stages",
+                           "fsdp") + flags:
                 raise ScenarioError(f"parallelism: unknown key {k!r}; use data/dp, tensor/tp, pipeline/pp, "
                                     "expert/ep, zero_stage, schedule, sequence_parallel/sp, tp_overlap, "
-                                    "virtual_stages/vp")
+                                    "virtual_stages/vp, fsdp")
             if key in flags:
                 if str(v).lower() not in ("0", "1", "true", "false"):
                     raise ScenarioError(f"parallelism: {k} must be 0/1 or true/false, got {v!r}")
@@ -130,6 +149,8 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
                             f"but devices = {devices}")
     if p.data % p.expert:
         raise ScenarioError(f"parallelism: expert ({p.expert}) must divide data ({p.data})")
+    if p.fsdp < 0 or (p.fsdp and (p.data % p.fsdp or not p.zero_stage)):
+        raise ScenarioError(f"parallelism: fsdp ({p.fsdp}) must divide data ({p.data}) and needs a zero_stage")
     return p
 
 

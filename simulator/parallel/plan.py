@@ -8,6 +8,7 @@ rest of the backward pass.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,7 +21,8 @@ from ..spec.models import _DeviceBase
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..cost.memory import resident_bytes
-from ..workload.training import backward_op, optimizer_op, optimizer_state_elems, recompute_set, training_forward
+from ..workload.training import (backward_op, layer_boundaries, optimizer_op, optimizer_state_elems, recompute_set,
+                                 training_forward)
 
 BUCKET_BYTES = 25 * 1024 * 1024
 ZERO3_LIVE_LAYERS = 2  # the layer being computed and the one being prefetched
@@ -144,149 +146,205 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
         >>> sorted(plan.stages[0].static_bytes)
         ['gradients', 'master_weights', 'optimizer_state', 'weights']
     """
-    if sc.mode == Mode.TRAINING:
+    training = sc.mode == Mode.TRAINING
+    if training:
         fwd = training_forward(fwd)
     check_tensor_parallel(fwd, p.tensor)
-    planner = _Planner(fwd, hw, sc, p, Numerics(compute=sc.precision, weights=sc.weights), options)
+    numerics = Numerics(compute=sc.precision, weights=sc.weights, training=training)
+    ctx = _Ctx(fwd=fwd, hw=hw, sc=sc, p=p, numerics=numerics, options=options, training=training,
+               recompute=recompute_set(fwd, sc.checkpointing) if training else set(),
+               grad_sums=input_grad_all_reduces(fwd, p.tensor))
     stage_of = stage_of_ops(fwd, p.chunks)  # interleaving: chunk c*pipeline + s lives on rank s
-    stages = tuple(planner.stage(s, [n for n in fwd.order if stage_of[n] == s]) for s in range(p.chunks))
+    stages = tuple(_stage(ctx, s, [n for n in fwd.order if stage_of[n] == s]) for s in range(p.chunks))
     return ClusterPlan(stages=stages, parallelism=p, microbatches=microbatches, microbatch_size=mb_size,
                        meta={"layers": len({op.block for op in fwd.ops if op.block is not None})})
 
 
-class _Planner:
-    """The work lists of one layout's stages (see :func:`build_plan`): sharded op costs (each shape
-    costed once), collectives, data-parallel gradient buckets, optimizer and resident memory."""
+@dataclass
+class _Ctx:
+    """What every stage of one plan shares: the graph, device, scenario, layout and an op-cost cache."""
 
-    def __init__(self, fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism, numerics: Numerics,
-                 options: CostOptions) -> None:
-        self.fwd, self.hw, self.sc, self.p, self.numerics, self.options = fwd, hw, sc, p, numerics, options
-        self.act = numerics.act_bytes
-        self.training = sc.mode == Mode.TRAINING
-        self.grad_sums = input_grad_all_reduces(fwd, p.tensor)
-        self.hidden_bytes = {n: fwd.op(n).output_elems * self.act for n in fwd.order}
-        self.recompute = recompute_set(fwd, sc.checkpointing) if self.training else set()
-        # optimizer state per parameter of the whole model (Adafactor's factored state included)
-        self.state_per_param = (optimizer_state_elems(fwd, sc.optimizer) / max(fwd.parameters, 1.0)
-                                if self.training else 0.0)
-        self.gather = p.zero_stage >= 3 and p.data > 1
-        self._cache: dict[Any, OpCost] = {}
+    fwd: ComputeGraph
+    hw: _DeviceBase
+    sc: Scenario
+    p: Parallelism
+    numerics: Numerics
+    options: CostOptions
+    training: bool
+    recompute: set
+    grad_sums: dict = field(default_factory=dict)  # op -> elements of its input-gradient all-reduce
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def act(self) -> float:
+        return self.numerics.act_bytes
 
     def cost(self, op) -> OpCost:
         key = replace(op, name="", layer="")
-        if key not in self._cache:
-            self._cache[key] = op_cost(op, self.hw, self.numerics, self.options)
-        return self._cache[key]
+        if key not in self.cache:
+            self.cache[key] = op_cost(op, self.hw, self.numerics, self.options)
+        return self.cache[key]
 
     def shard(self, n: str):
         return shard_op(self.fwd.op(n), self.p.tensor, self.p.expert, self.p.sequence_parallel)
 
-    def forward_items(self, names: list[str], layer_params: dict) -> tuple[list, float]:
-        """(forward work items, parameters held) of one stage."""
-        items: list = []
-        params = 0.0
-        current: Any = object()
-        for n in names:
-            op, after = self.shard(n)
-            params += op.param_elems
-            if self.gather and self.fwd.op(n).block != current:
-                current = self.fwd.op(n).block
-                items.append((None, _param_gather(layer_params[current], self.sc, n), ""))
-            items.append((self.cost(op), None, n))
-            if "ep_all_to_all" in after:
-                nbytes = self.fwd.op(n).input_elems * self.act
-                items.insert(len(items) - 1, (None, Segment(collective=Collective.ALL_TO_ALL, group="ep",
-                                                            nbytes=nbytes, label=f"{n} dispatch"), ""))
+
+def _stage(ctx: _Ctx, s: int, names: list[str]) -> StagePlan:
+    """One pipeline stage (model chunk) ``s`` holding the ops ``names``."""
+    p, sc, fwd = ctx.p, ctx.sc, ctx.fwd
+    layer_params: dict[Any, float] = {}
+    for n in names:
+        block = fwd.op(n).block
+        layer_params[block] = layer_params.get(block, 0.0) + shard_op(fwd.op(n), p.tensor, p.expert)[0].param_elems
+    gather = layer_params if p.zero_stage >= 3 and p.shard_group > 1 else None
+    params = sum(ctx.shard(n)[0].param_elems for n in names)
+    # optimizer state per parameter of the whole model (Adafactor's factored state included)
+    state = optimizer_state_elems(fwd, sc.optimizer) / max(fwd.parameters, 1.0) * params if ctx.training else 0.0
+    static = resident_bytes(params=params, state_elems=state, training=ctx.training, compute=sc.precision,
+                            weights=sc.weights, zero_stage=p.zero_stage, data_parallel=p.shard_group)
+    if gather:
+        # ZeRO-3 gathers a layer's full weights before use and prefetches the next layer's: at
+        # most the two largest layers live at once (DeepSpeed prefetches one bucket ahead)
+        static["gathered_weights"] = sum(sorted(layer_params.values())[-ZERO3_LIVE_LAYERS:]) * _gather_bytes(ctx)
+    last = names[-1] if names else None
+    boundary = fwd.op(last).output_elems * ctx.act if last and s < p.chunks - 1 else 0.0
+    if p.sequence_parallel:
+        boundary /= p.tensor  # each tensor rank sends its sequence shard to its peer of the next stage
+    opt = _optimizer_segments(params, sc, p, ctx.hw, ctx.numerics, ctx.options) if ctx.training else ()
+    backward = _merge(_backward_items(ctx, names, gather)) if ctx.training else ()
+    return StagePlan(stage=s, forward=_merge(_forward_items(ctx, names, gather)), backward=backward, optimizer=opt,
+                     static_bytes=static, activation_bytes_per_microbatch=_saved_bytes(ctx, names),
+                     boundary_bytes=boundary, params=params)
+
+
+def _forward_items(ctx: _Ctx, names: list[str], gather: dict | None) -> list:
+    p, items, current = ctx.p, [], object()
+    for n in names:
+        op, after = ctx.shard(n)
+        if gather is not None and ctx.fwd.op(n).block != current:
+            current = ctx.fwd.op(n).block
+            items.append((None, _param_gather(gather[current], ctx, n), ""))
+        items.append((ctx.cost(op), None, n))
+        if "ep_all_to_all" in after:
+            nbytes = ctx.fwd.op(n).input_elems * ctx.act
+            items.insert(len(items) - 1, (None, Segment(collective=Collective.ALL_TO_ALL, group="ep",
+                                                        nbytes=nbytes, label=f"{n} dispatch"), ""))
+            items.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
+                                        label=f"{n} combine"), ""))
+        if "tp_all_reduce" in after:
+            items.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp",
+                                        nbytes=ctx.fwd.op(n).output_elems * ctx.act, overlap=p.tp_overlap,
+                                        label=f"{n} all-reduce"), ""))
+    return items
+
+
+def _backward_items(ctx: _Ctx, names: list[str], gather: dict | None) -> list:
+    p, fwd, items, bucket, current = ctx.p, ctx.fwd, [], 0.0, object()
+    for n in reversed(names):
+        op, after = ctx.shard(n)
+        if gather is not None and fwd.op(n).block != current:
+            current = fwd.op(n).block
+            items.append((None, _param_gather(gather[current], ctx, n), ""))
+        bop = backward_op(op, bool(fwd.predecessors(n)) and op.kind != OpKind.EMBEDDING)
+        if n in ctx.recompute:  # checkpointed: run the forward op again just before its backward
+            items.append((ctx.cost(op), None, f"{n}.recompute"))
+        items.append((ctx.cost(bop), None, bop.name))
+        if n in ctx.grad_sums:
+            items.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp",
+                                        nbytes=ctx.grad_sums[n] * ctx.act, overlap=p.tp_overlap,
+                                        label=f"{bop.name} all-reduce"), ""))
+        if "ep_all_to_all" in after:
+            nbytes = fwd.op(n).input_elems * ctx.act
+            for tag in ("combine", "dispatch"):
                 items.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
-                                            label=f"{n} combine"), ""))
-            if "tp_all_reduce" in after:
-                items.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp", nbytes=self.hidden_bytes[n],
-                                            overlap=self.p.tp_overlap, label=f"{n} all-reduce"), ""))
-        return items, params
-
-    def backward_items(self, names: list[str], layer_params: dict) -> list:
-        """Backward (and recompute) work items of one stage, gradients synced in buckets."""
-        items: list = []
-        bucket = 0.0
-        current: Any = object()
-        p = self.p
-        for n in reversed(names):
-            op, after = self.shard(n)
-            if self.gather and self.fwd.op(n).block != current:
-                current = self.fwd.op(n).block
-                items.append((None, _param_gather(layer_params[current], self.sc, n), ""))
-            bop = backward_op(op, bool(self.fwd.predecessors(n)) and op.kind != OpKind.EMBEDDING)
-            if n in self.recompute:  # checkpointed: run the forward op again just before its backward
-                items.append((self.cost(op), None, f"{n}.recompute"))
-            items.append((self.cost(bop), None, bop.name))
-            if n in self.grad_sums:
-                items.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp",
-                                            nbytes=self.grad_sums[n] * self.act, overlap=p.tp_overlap,
-                                            label=f"{bop.name} all-reduce"), ""))
-            if "ep_all_to_all" in after:
-                nbytes = self.fwd.op(n).input_elems * self.act
-                for tag in ("combine", "dispatch"):
-                    items.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
-                                                label=f"{bop.name} {tag}"), ""))
-            bucket += op.param_elems * self.act  # gradients at tensor_bytes, like activations
-            if p.data > 1 and bucket >= BUCKET_BYTES:
-                items.append((None, _grad_sync(p, bucket, n), ""))
-                bucket = 0.0
-        if p.data > 1 and bucket > 0:
-            items.append((None, _grad_sync(p, bucket, "last"), ""))
-        return items
-
-    def stage(self, s: int, names: list[str]) -> StagePlan:
-        """The plan of model chunk ``s`` holding ops ``names``."""
-        p, sc = self.p, self.sc
-        layer_params: dict[Any, float] = {}
-        for n in names:
-            block = self.fwd.op(n).block
-            layer_params[block] = layer_params.get(block, 0.0) + shard_op(self.fwd.op(n), p.tensor,
-                                                                            p.expert)[0].param_elems
-        fitems, params = self.forward_items(names, layer_params)
-        bitems = self.backward_items(names, layer_params) if self.training else []
-        static = resident_bytes(params=params, state_elems=params * self.state_per_param, training=self.training,
-                                compute=sc.precision, weights=sc.weights, zero_stage=p.zero_stage,
-                                data_parallel=p.data)
-        if self.gather and layer_params:
-            # ZeRO-3 gathers a layer's full weights before use and prefetches the next layer's: at
-            # most the two largest layers live at once (DeepSpeed prefetches one bucket ahead)
-            live = sum(sorted(layer_params.values())[-ZERO3_LIVE_LAYERS:])
-            static["gathered_weights"] = live * sc.weights.bytes
-        act_saved = sum(self.shard(n)[0].output_elems for n in names if n not in self.recompute) * self.act
-        last = names[-1] if names else None
-        boundary = self.hidden_bytes[last] if last and s < p.chunks - 1 else 0.0
-        if p.sequence_parallel:
-            boundary /= p.tensor  # each tensor rank sends its sequence shard to its peer of the next stage
-        opt = _optimizer_segments(params, sc, p, self.hw, self.numerics, self.options) if self.training else ()
-        return StagePlan(stage=s, forward=_merge(fitems), backward=_merge(bitems), optimizer=opt,
-                         static_bytes=static, activation_bytes_per_microbatch=act_saved if self.training else 0.0,
-                         boundary_bytes=boundary, params=params)
+                                            label=f"{bop.name} {tag}"), ""))
+        bucket += op.param_elems * _grad_bytes(ctx)
+        if p.data > 1 and bucket >= BUCKET_BYTES:
+            items += [(None, seg, "") for seg in _grad_sync(p, bucket, n)]
+            bucket = 0.0
+    if p.data > 1 and bucket > 0:
+        items += [(None, seg, "") for seg in _grad_sync(p, bucket, "last")]
+    return items
 
 
-def _grad_sync(p: Parallelism, nbytes: float, where: str) -> Segment:
+def _saved_bytes(ctx: _Ctx, names: list[str]) -> float:
+    """Activation bytes one micro-batch leaves on the device for its backward pass.
+
+    Kept are the outputs of the ops that are not recomputed, except those the backward never
+    reads: a linear layer's output consumed only by residual sums (a matmul's gradients need its
+    input and weights, a sum's need no operand; autograd and JAX keep only what backward reads).
+    Activations offloaded to host memory (``sc.activation_offload``) leave the device: the kept
+    tensors inside each layer ("saved"), and the layer inputs too ("all").
+    """
+    if not ctx.training:
+        return 0.0
+    fwd, offload = ctx.fwd, ctx.sc.activation_offload
+    boundaries = layer_boundaries(fwd)
+    total = 0.0
+    for n in names:
+        if n in ctx.recompute or _only_summed(fwd, n):
+            continue
+        if offload == "all" or (offload == "saved" and n not in boundaries):
+            continue
+        total += ctx.shard(n)[0].output_elems
+    return total * ctx.act
+
+
+def _only_summed(fwd: ComputeGraph, n: str) -> bool:
+    op = fwd.op(n)
+    succ = fwd.successors(n)
+    return (op.kind == OpKind.MATMUL and op.param_elems > 0 and bool(succ)
+            and all(fwd.op(x).kind == OpKind.ELEMENTWISE and _SUM.search(x) for x in succ))
+
+
+_SUM = re.compile(r"(^|\.)add\d*$")
+
+
+def _grad_bytes(ctx: _Ctx) -> float:
+    # a gradient has its parameter's format (fp32 parameters: fp32 gradients), at least 16 bits
+    return max(ctx.act, ctx.sc.weights.bytes)
+
+
+def _gather_bytes(ctx: _Ctx) -> float:
+    # weights stored wider than the compute format are cast on each shard before the gather
+    # (an element-wise cast keeps the sharding; Flax casts param_dtype to dtype inside the layer)
+    return min(ctx.sc.weights.bytes, ctx.act)
+
+
+def _grad_sync(p: Parallelism, nbytes: float, where: str) -> list[Segment]:
     # With any ZeRO stage a rank updates only its shard, so it needs only its shard's reduced
     # gradients: a reduce-scatter (half an all-reduce's traffic), paired with the all-gather of the
     # updated weights after the optimizer: 2x the model bytes per step, as plain data parallelism
-    # (Rajbhandari et al., ZeRO, SC20, sec. 7.2.1; Megatron's distributed optimizer does the same)
-    kind = Collective.REDUCE_SCATTER if p.zero_stage >= 1 else Collective.ALL_REDUCE
-    return Segment(collective=kind, group="dp", nbytes=nbytes, async_=True, label=f"grad {kind.value} @{where}")
+    # (Rajbhandari et al., ZeRO, SC20, sec. 7.2.1; Megatron's distributed optimizer does the same).
+    # Hybrid sharding reduce-scatters within the shard group, then all-reduces each rank's shard
+    # across the replicas (PyTorch HSDP; MaxText's dcn_data axis over the data-center network)
+    if p.zero_stage < 1:
+        return [Segment(collective=Collective.ALL_REDUCE, group="dp", nbytes=nbytes, async_=True,
+                        label=f"grad all_reduce @{where}")]
+    out = [Segment(collective=Collective.REDUCE_SCATTER, group="zero", nbytes=nbytes, async_=True,
+                   label=f"grad reduce_scatter @{where}")] if p.shard_group > 1 else []
+    if p.replicas > 1:
+        out.append(Segment(collective=Collective.ALL_REDUCE, group="replica", nbytes=nbytes / p.shard_group,
+                           async_=True, label=f"grad shard all_reduce across replicas @{where}"))
+    return out
 
 
-def _param_gather(params: float, sc: Scenario, where: str) -> Segment:
-    # ZeRO-3 keeps 1/dp of each layer's weights and gathers the rest just before use
-    return Segment(collective=Collective.ALL_GATHER, group="dp", nbytes=params * sc.weights.bytes,
+def _param_gather(params: float, ctx: _Ctx, where: str) -> Segment:
+    # ZeRO-3 keeps 1/shard of each layer's weights and gathers the rest before use, prefetched
+    # behind the compute of the layer before (DeepSpeed's prefetch bucket, XLA's async all-gather):
+    # the pass waits for the gathers only at its end
+    return Segment(collective=Collective.ALL_GATHER, group="zero", nbytes=params * _gather_bytes(ctx), overlap=True,
                    label=f"zero-3 weights all-gather @{where}")
 
 
 def _optimizer_segments(params: float, sc: Scenario, p: Parallelism, hw, numerics, options) -> tuple[Segment, ...]:
-    shard = p.data if p.zero_stage >= 1 else 1  # ZeRO: each rank updates its shard
+    shard = p.shard_group if p.zero_stage >= 1 else 1  # ZeRO: each rank updates its shard
     c = op_cost(optimizer_op(params / shard, sc.optimizer), hw, numerics, options)
     segs = [Segment(duration_s=c.duration_s, flops=c.flops, energy_j=c.dynamic_energy_j, bytes_moved=c.bytes_moved,
                     bound=c.bound.value, label="optimizer.step", throttled_s=c.throttled_s)]
-    if p.zero_stage >= 1 and p.data > 1:
-        # each rank updated its shard: gather the updated weights
-        segs.append(Segment(collective=Collective.ALL_GATHER, group="dp", nbytes=params * sc.weights.bytes,
+    if p.zero_stage in (1, 2) and shard > 1:
+        # each rank updated its shard: gather the updated weights (ZeRO-3 keeps them sharded and
+        # gathers each layer's before use in the next step)
+        segs.append(Segment(collective=Collective.ALL_GATHER, group="zero", nbytes=params * sc.weights.bytes,
                             label="weights all-gather"))
     return tuple(segs)

@@ -137,7 +137,8 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
     Raises:
         SimulationTimeout: ``deadline`` passed (checked between phases and in the event loop).
         InfeasibleError: the device cannot run the scenario's precision.
-        ScenarioError: a pipelined FPGA dataflow on a device that is not an FPGA.
+        ScenarioError: a pipelined FPGA dataflow on a device that is not an FPGA; activation offload
+            (modelled for multi-device training only).
 
     Example:
         >>> from simulator.scenario import make_scenario
@@ -149,6 +150,9 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
         (8, True, True)
     """
     check_stack_runs_on(sc, hw.kind)
+    if sc.activation_offload:
+        raise ScenarioError("checkpointing: activation offload (+offload) is modelled for multi-device training "
+                            "(devices > 1) only")
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
     check_supported(hw, numerics, training=sc.mode == Mode.TRAINING)
     result = _run_scenario(wl, hw, sc.with_(precision=numerics.compute), past_len=past_len, logits=logits,
@@ -196,7 +200,7 @@ def _residency(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, weight_
 @paused_gc()
 def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int, logits: str,
                   extra_static_bytes: float, deadline: Deadline | None) -> SimulationResult:
-    numerics = Numerics(compute=sc.precision, weights=sc.weights)
+    numerics = Numerics(compute=sc.precision, weights=sc.weights, training=sc.mode == Mode.TRAINING)
     check_supported(hw, numerics)
     if deadline is not None:
         deadline.check("loading the inputs")

@@ -152,7 +152,9 @@ def _link(f: Fabric) -> LinkModel:
 
 
 def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
-    """Map the tensor, data and expert groups and the pipeline hops onto the system's two fabrics.
+    """Map the tensor, data and expert groups, the ZeRO shard groups and their replica groups
+    (hybrid sharding, :class:`~simulator.parallel.layout.Parallelism`) and the pipeline hops onto
+    the system's two fabrics.
 
     Ranks are ordered tensor fastest, then data, then pipeline (Megatron's order). Link bandwidths
     in the result are effective B/s (declared GB/s x efficiency / oversubscription), latencies in s.
@@ -178,10 +180,16 @@ def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
     dp = GroupShape(dp_local, -(-p.data // dp_local))
     ep_local = min(p.expert, dp_local)
     ep = GroupShape(ep_local, -(-p.expert // ep_local))
+    # hybrid sharding: a ZeRO group is shard_group consecutive data ranks, its replicas lie shard_group apart
+    sg = p.shard_group
+    zero = GroupShape(min(sg, dp_local), -(-sg // dp_local))
+    rep_local = max(1, min(p.replicas, dp_local // sg)) if sg < dp_local else 1
+    replica = GroupShape(rep_local, -(-p.replicas // rep_local))
     pipeline_link = "inter" if (p.tensor * p.data >= per_node and system.inter_node is not None
                                 and devices > per_node) else "intra"
     inter = system.inter_node
     return Fabrics(intra=_link(system.intra_node), inter=_link(inter) if inter else None,
                    intra_energy_j_per_byte=system.intra_node.energy_pj_per_byte * PICO,
                    inter_energy_j_per_byte=(inter.energy_pj_per_byte if inter else 0.0) * PICO,
-                   groups={"tp": tp, "dp": dp, "ep": ep}, pipeline_link=pipeline_link)
+                   groups={"tp": tp, "dp": dp, "ep": ep, "zero": zero, "replica": replica},
+                   pipeline_link=pipeline_link)

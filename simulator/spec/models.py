@@ -286,6 +286,17 @@ class GpuCompute(Frozen):
     source: Source
 
 
+class BackgroundLoad(Frozen):
+    """A PE array that loads its next stationary tile while the current one computes (AWS
+    NeuronCore TensorEngine, TPU MXU): one instruction streams at most ``max_moving`` vectors past
+    the loaded tile and issues at most every ``min_issue_cycles`` cycles (see
+    :func:`simulator.cost.systolic.map_gemm_background`)."""
+
+    max_moving: Count
+    min_issue_cycles: Count
+    source: Source
+
+
 class TpuCompute(Frozen):
     """TPU: cores, each with MXU systolic arrays and a vector unit.
 
@@ -308,6 +319,10 @@ class TpuCompute(Frozen):
     mxu_macs_per_pe_per_cycle: PrecisionMap
     vector_flops_per_cycle_per_core: PrecisionMap
     dataflow: Dataflow = Dataflow.WS
+    background_load: BackgroundLoad | None = None
+    # VLIW TensorCore: vector and MXU slots issue in one bundle, so an op's vector work (softmax,
+    # bias, activation) overlaps its matrix work; the source goes in ``source``
+    vector_overlaps_mxu: bool = False
     source: Source
 
 
@@ -362,17 +377,6 @@ class FpgaCompute(Frozen):
     overlay: Annotated[str, Field(min_length=1, max_length=200)]
     reconfiguration_s: Annotated[float, Field(ge=0, le=3600)] = 0.0
     feature_maps_on_chip: bool = False
-    source: Source
-
-
-class BackgroundLoad(Frozen):
-    """A PE array that loads its next stationary tile while the current one computes (AWS
-    NeuronCore TensorEngine): one instruction streams at most ``max_moving`` vectors past the
-    loaded tile and issues at most every ``min_issue_cycles`` cycles (see
-    :func:`simulator.cost.systolic.map_gemm_background`)."""
-
-    max_moving: Count
-    min_issue_cycles: Count
     source: Source
 
 

@@ -46,9 +46,11 @@ FLOPS_PER_PARAM = {Optimizer.SGD: 2.0, Optimizer.MOMENTUM: 4.0, Optimizer.ADAM: 
 
 
 class Checkpointing(str, Enum):
-    """Activation checkpointing: none; selective (attention internals recomputed); selective-mlp
-    (those and the MLP block: NeuronX Distributed's ``activations_checkpoint_recompute:
-    [CoreAttention, LlamaMLP]``); full (per layer).
+    """Activation checkpointing: none; selective (attention internals recomputed, every matmul
+    output kept: MaxText's ``minimal`` policy); selective-mlp-up (those and the MLP up-projection:
+    MaxText's ``save_dot_except_mlpwi``); selective-mlp (those and the MLP block: NeuronX
+    Distributed's ``activations_checkpoint_recompute: [CoreAttention, LlamaMLP]``); save-qkv (all
+    but the QKV projections: MaxText's ``save_qkv_proj`` / ``qkv_proj_offloaded``); full (per layer).
 
     Example:
         >>> Checkpointing("full") is Checkpointing.FULL
@@ -57,11 +59,13 @@ class Checkpointing(str, Enum):
 
     NONE = "none"
     SELECTIVE = "selective"
+    SELECTIVE_MLP_UP = "selective-mlp-up"
     SELECTIVE_MLP = "selective-mlp"
+    SAVE_QKV = "save-qkv"
     FULL = "full"
 
 
-CHECKPOINTING_CHOICES = ", ".join(c.value for c in Checkpointing)
+CHECKPOINTING_CHOICES = ", ".join(c.value for c in Checkpointing) + " (+offload or +offload-all to keep saved activations in host memory)"
 
 
 def parse_optimizer(value: "str | Optimizer") -> Optimizer:
@@ -281,6 +285,24 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
 _SELECTIVE = (OpKind.ATTENTION, OpKind.SOFTMAX, OpKind.ACTIVATION, OpKind.NORM, OpKind.ELEMENTWISE)
 
 
+def layer_boundaries(fwd: ComputeGraph) -> set[str]:
+    """Ops whose output leaves their layer (consumed by another layer, a graph output, or an
+    embedding): what every checkpointing mode keeps (MaxText's ``decoder_layer_input``).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> sorted(n for n in layer_boundaries(load_workload("gpt2").build(batch_size=1, seq_len=8)) if n.startswith("h0."))
+        ['h0.add2']
+    """
+    keep = set()
+    for n in fwd.order:
+        layer = _layer_of(n)
+        succ_layers = {_layer_of(s) for s in fwd.successors(n)}
+        if not succ_layers or succ_layers != {layer} or fwd.op(n).kind == OpKind.EMBEDDING:
+            keep.add(n)
+    return keep
+
+
 def recompute_set(fwd: ComputeGraph, mode: Checkpointing) -> set[str]:
     """Forward ops whose outputs are dropped after the forward pass and recomputed in backward.
 
@@ -291,16 +313,15 @@ def recompute_set(fwd: ComputeGraph, mode: Checkpointing) -> set[str]:
     """
     if mode == Checkpointing.NONE:
         return set()
-    keep = set()
-    for n in fwd.order:
-        layer = _layer_of(n)
-        succ_layers = {_layer_of(s) for s in fwd.successors(n)}
-        if not succ_layers or succ_layers != {layer} or fwd.op(n).kind == OpKind.EMBEDDING:
-            keep.add(n)
+    keep = layer_boundaries(fwd)
     if mode == Checkpointing.SELECTIVE:
         return {n for n in fwd.order if n not in keep and fwd.op(n).kind in _SELECTIVE}
+    if mode == Checkpointing.SELECTIVE_MLP_UP:
+        return {n for n in fwd.order if n not in keep and (fwd.op(n).kind in _SELECTIVE or n.endswith(".mlp.up"))}
     if mode == Checkpointing.SELECTIVE_MLP:
         return {n for n in fwd.order if n not in keep and (fwd.op(n).kind in _SELECTIVE or ".mlp." in n)}
+    if mode == Checkpointing.SAVE_QKV:
+        return {n for n in fwd.order if n not in keep and not n.endswith(".attn.qkv")}
     # full: keep only the layer boundaries, recompute the rest
     return {n for n in fwd.order if n not in keep}
 

@@ -77,6 +77,7 @@ MODULES = [
     "simulator.cost.gpu",
     "simulator.cost.peaks",
     "simulator.cost.systolic",
+    "simulator.cost.tpu",
     # generation, serving, sweeps and the rest
     "simulator.sweep.capacity",
     "simulator.serving.generation",
@@ -103,6 +104,7 @@ MODULES = [
     "validation.crossval",
     "validation.predict",
     "validation.rows",
+    "validation.tpu_rows",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
