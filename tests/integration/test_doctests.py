@@ -88,6 +88,9 @@ MODULES = [
     "simulator.validation_errors",
     # the validation harness (none of these examples reads ../shared)
     "validation.cluster_rows",
+    "validation.fpga_rows",
+    "simulator.cost.dpu",
+    "simulator.run.dpu_board",
     "validation.external",
     "validation.predict",
     "validation.rows",
