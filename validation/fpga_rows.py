@@ -40,7 +40,10 @@ _CLOCK = re.compile(r"dpu freq(?:uency)?(?: column)?\D{0,16}?(\d{3})\b", re.I)
 # Vitis AI zoo models by their zoo names, before the generic workload table (validation.mapping.WORKLOADS):
 # a detector built on a classifier backbone is not the classifier ("" = not in the zoo: refused).
 ZOO_MODELS: tuple[tuple[str, str], ...] = (
+    (r"yolov3.*\bvoc\b|yolov3_voc", "yolov3-voc"),
     (r"\bssd\b|yolo|detection", ""),
+    (r"inception[ _-]?v3", "inception-v3"),
+    (r"efficientnet[ _-]lite", "efficientnet-lite0"),
     # ResNet-50 v1 downsampling in the first 1x1 conv: Caffe (cf_resnet50, 7.7 G ops) and Keras (tf2, 7.76 G)
     (r"cf_resnet50|resnet-?50 \(caffe|tf2_resnet50", "resnet50-v1"),
     # TF-slim resnet_v1_50 (6.97 G ops): downsampling at a stage's last block

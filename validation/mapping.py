@@ -242,7 +242,10 @@ def _dpu_model(row: Row, base: dict, notes: list[str]) -> Case | Unexpressible:
         return _refuse(row, run, "fpga")
     batch, threads, note = run
     image = first_int(row.shape) if re.search(r"\d+x\d+", row.shape) else None
-    return Case(**base, task="model", category=_category(row, "inference", batch, row.metric), workload=name,
+    # one request at a time (a single runner thread, a latency) is the latency category whatever the
+    # DPU's batch; several threads keeping every core busy are throughput
+    category = "latency" if threads == 1 or row.metric == "latency_ms" else "inference"
+    return Case(**base, task="model", category=category, workload=name,
                 mode="inference", precision=prec, batch=batch, image_size=image, fused=True, host_threads=threads,
                 assumptions=tuple(notes + [note]))
 

@@ -57,6 +57,7 @@ MODULES = [
     "simulator.workload.families",
     "simulator.workload.families.cnn",
     "simulator.workload.families.detection",
+    "simulator.workload.families.inception",
     "simulator.workload.families.misc",
     "simulator.workload.families.mobile",
     "simulator.workload.families.segmentation",
