@@ -24,16 +24,18 @@ from simulator.spec.loader import load_hardware
 # documented multi-thread count of the zoo's performance runs (UG1354 / Vitis AI Library README)
 ZOO_THREADS = 8
 
-# base spec -> (regex on the row's software / workload, then notes; overlay spec, or None: refused)
-OVERLAYS: dict[str, tuple[tuple[str, str | None], ...]] = {
+# base spec -> (regex on the row's software / workload, then notes; overlay spec, or the refusal reason)
+OVERLAYS: dict[str, tuple[tuple[str, str], ...]] = {
     "amd-versal-vck5000": ((r"\b8\s*pe\b|_8pe_", "amd-versal-vck5000-8pe"),),
     "amd-versal-vck190": ((r"\b96 aies?\b", "amd-versal-vck190-c32b3"),),
-    "amd-alveo-u280": ((r"dpucahx8l", "amd-alveo-u280-dpucahx8l"),),
+    "amd-alveo-u280": ((r"dpucahx8l", "amd-alveo-u280-dpucahx8l"),
+                       (r"v3me", "refused: the MLPerf v0.7 'xilinx_u280_v3me' overlay with its HLS post-processing "
+                                 "kernel: how it spreads one image over its engines and runs depthwise layers is "
+                                 "not in the sources")),
     "amd-alveo-u50": ((r"dpucahx8l", "amd-alveo-u50-dpucahx8l"),),
-    "amd-alveo-u250": ((r"dpucadx8g", None),),
+    "amd-alveo-u250": ((r"dpucadx8g", "refused: legacy DPUCADX8G (xDNN) overlay: its array geometry and engine "
+                                      "count are not in the sources this project has"),),
 }
-REFUSED_OVERLAY = ("legacy DPUCADX8G (xDNN) overlay: its array geometry and engine count are not in the "
-                   "sources this project has")
 _CLOCK = re.compile(r"dpu freq(?:uency)?(?: column)?\D{0,16}?(\d{3})\b", re.I)
 
 
@@ -41,6 +43,8 @@ _CLOCK = re.compile(r"dpu freq(?:uency)?(?: column)?\D{0,16}?(\d{3})\b", re.I)
 # a detector built on a classifier backbone is not the classifier ("" = not in the zoo: refused).
 ZOO_MODELS: tuple[tuple[str, str], ...] = (
     (r"yolov3.*\bvoc\b|yolov3_voc", "yolov3-voc"),
+    (r"ssd[- _]?mobilenet[ _-]?v1", "ssd-mobilenet-v1"),
+    (r"ssd[- _]?mobilenet[ _-]?v2", "ssd-mobilenet-v2"),
     (r"\bssd\b|yolo|detection", ""),
     (r"inception[ _-]?v3", "inception-v3"),
     (r"efficientnet[ _-]lite", "efficientnet-lite0"),
@@ -56,8 +60,8 @@ def zoo_name(workload: str) -> str | None:
     the generic table.
 
     Example:
-        >>> zoo_name("SSD-MobileNet v2 (COCO) detection"), zoo_name("MobileNet v1 1.0 classification")
-        ('', None)
+        >>> zoo_name("SSD-MobileNet v2 (COCO)"), zoo_name("SSD-ResNet34 (MLPerf)"), zoo_name("MobileNet v1 1.0")
+        ('ssd-mobilenet-v2', '', None)
     """
     for pattern, name in ZOO_MODELS:
         if re.search(pattern, workload, re.I):
@@ -66,7 +70,7 @@ def zoo_name(workload: str) -> str | None:
 
 
 def overlay(row, hardware: str) -> tuple[str | None, str]:
-    """(spec of the overlay the row ran, assumption text); spec None when the overlay is refused.
+    """(spec of the overlay the row ran, assumption text); (None, the reason) when it is refused.
 
     Example:
         >>> from validation.rows import Row
@@ -78,7 +82,9 @@ def overlay(row, hardware: str) -> tuple[str | None, str]:
     for texts in (f"{row.software} {row.workload}", row.notes):
         for pattern, spec in OVERLAYS.get(hardware, ()):
             if re.search(pattern, texts, re.I):
-                return spec, f"overlay named in the row: {spec or pattern}"
+                if spec.startswith("refused: "):
+                    return None, spec.removeprefix("refused: ")
+                return spec, f"overlay named in the row: {spec}"
     return hardware, ""
 
 
@@ -174,7 +180,7 @@ def place(row, base: dict) -> tuple[dict, list[str]] | str:
 
     spec, note = overlay(row, base["hardware"])
     if spec is None:
-        return REFUSED_OVERLAY
+        return note
     if spec not in catalogue():
         return f"no spec for the overlay {spec!r} the row names in hardware_specs/"
     notes = [note] if note else []

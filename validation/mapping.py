@@ -234,6 +234,9 @@ def _dpu_model(row: Row, base: dict, notes: list[str]) -> Case | Unexpressible:
         return _refuse(row, f"workload {row.workload!r} is not in the zoo", "fpga")
     if row.metric not in ("images_per_s", "latency_ms"):
         return _refuse(row, f"metric {row.metric} of a DPU run", "fpga")
+    if re.search(r"\bfinn\b", f"{row.workload} {row.software}", re.I):
+        return _refuse(row, "FINN layer-pipelined design, not the DPU overlay the spec describes: its binary "
+                            "weights and 2-bit activations are not in the precision vocabulary", "fpga")
     prec = parse_precision(row.precision, "fpga")
     if prec != "int8":
         return _refuse(row, f"precision {row.precision!r}: the DPU computes int8 only", "fpga")

@@ -58,6 +58,7 @@ MODULES = [
     "simulator.workload.families.cnn",
     "simulator.workload.families.detection",
     "simulator.workload.families.inception",
+    "simulator.workload.families.ssd",
     "simulator.workload.families.misc",
     "simulator.workload.families.mobile",
     "simulator.workload.families.segmentation",
