@@ -27,7 +27,8 @@ def test_latency_rows_need_one_thread():
 
 
 def test_mlperf_rows_keep_every_core_busy_without_host_preprocessing():
-    r = _row(device="AMD/Xilinx Versal VCK5000 (XCVC1902)", workload="ResNet-50 v1.5 (MLPerf Inference v1.0 closed, Offline)")
+    r = _row(device="AMD/Xilinx Versal VCK5000 (XCVC1902)",
+             workload="ResNet-50 v1.5 (MLPerf Inference v1.0 closed, Offline)")
     assert dpu_run(r, "amd-versal-vck5000-8pe")[:2] == (8, None)
     # a zoo model whose name contains "mlperf" is still a zoo run
     zoo = _row(workload="ResNet-50 (tf_mlperf_resnet50_imagenet_224_224_8.19G)", batch="multi-thread")
