@@ -72,6 +72,8 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         input_workers: host CPU workers decoding input samples (see :mod:`simulator.run.host_input`);
             None: the host keeps up. ``prefetch``: batches the host may have ready; ``host``: CPU spec
             (default intel-xeon-platinum-8480). A starved device makes ``bottleneck`` ``"host"``.
+            On a Vitis AI DPU board it is the runner's host threads instead (normalise, DPU run,
+            post-process; on the board's Arm cores when it has them): see :func:`simulator.run.dpu_board.end_to_end`.
         stack: software stack, a name from :func:`list_stacks` (``"tensorrt"``, ``"torch-eager"``,
             ``"xla"``, ``"vitis-ai"``...; generic ``"default"``: op after op, host ahead; ``"eager"``:
             the host dispatches each op, one device only; ``"compiled"``: pointwise ops fused into

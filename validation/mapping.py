@@ -11,6 +11,7 @@ import re
 
 from simulator.spec.loader import catalogue, load_hardware
 
+from . import fpga_rows
 from .cluster_rows import cluster_training_case, collective_case, serving_case
 from .tpu_rows import tpu_training_case
 from .rows import (MAX_DP_DEVICES, Case, Row, Unexpressible, family_of, first_int, parse_precision,
@@ -102,6 +103,13 @@ def map_row(row: Row, catalogue: dict, kinds: dict[str, str]) -> Case | Unexpres
     wl = row.workload.lower()
     metric = row.metric
     base = dict(row=row, hardware=hardware, kind=kind, family=fam, overrides=tuple(sorted(overrides.items())))
+    if kind == "fpga":
+        placed = fpga_rows.place(row, base)
+        if isinstance(placed, str):
+            return _refuse(row, placed, kind)
+        base, fpga_notes = placed
+        if load_hardware(base["hardware"]).compute.dpu is not None:
+            return _dpu_model(row, base, fpga_notes)
     if metric == "time_to_train_min":
         return _refuse(row, "time-to-train depends on epochs to converge and evaluation time, not on step time", kind)
     if re.search(r"all_reduce|sendrecv|transferbench|rccl|nccl", wl):
@@ -260,6 +268,33 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
                 image_size=image, scale=float(scale), accumulation=accum, optimizer=opt, stack=stack,
                 logits="last" if llm else "all", fused_attention=not eager,
                 assumptions=tuple(assumptions))
+
+
+def _dpu_model(row: Row, base: dict, notes: list[str]) -> Case | Unexpressible:
+    """A row on a Vitis AI DPU overlay: the zoo workload, int8, the runner's threads (fpga_rows.dpu_run)."""
+    name = fpga_rows.zoo_name(row.workload)
+    name = _zoo_name(row.workload) if name is None else name
+    if not name:
+        return _refuse(row, f"workload {row.workload!r} is not in the zoo", "fpga")
+    if row.metric not in ("images_per_s", "latency_ms"):
+        return _refuse(row, f"metric {row.metric} of a DPU run", "fpga")
+    if re.search(r"\bfinn\b", f"{row.workload} {row.software}", re.I):
+        return _refuse(row, "FINN layer-pipelined design, not the DPU overlay the spec describes: its binary "
+                            "weights and 2-bit activations are not in the precision vocabulary", "fpga")
+    prec = parse_precision(row.precision, "fpga")
+    if prec != "int8":
+        return _refuse(row, f"precision {row.precision!r}: the DPU computes int8 only", "fpga")
+    run = fpga_rows.dpu_run(row, base["hardware"])
+    if isinstance(run, str):
+        return _refuse(row, run, "fpga")
+    batch, threads, note = run
+    image = first_int(row.shape) if re.search(r"\d+x\d+", row.shape) else None
+    # one request at a time (a single runner thread, a latency) is the latency category whatever the
+    # DPU's batch; several threads keeping every core busy are throughput
+    category = "latency" if threads == 1 or row.metric == "latency_ms" else "inference"
+    return Case(**base, task="model", category=category, workload=name,
+                mode="inference", precision=prec, batch=batch, image_size=image, stack="vitis-ai", host_threads=threads,
+                assumptions=tuple(notes + [note]))
 
 
 # AWS Neuron benchmark CSVs, run mode "Data Parallel": one model instance per NeuronCore, each at the

@@ -152,6 +152,21 @@ def _serve(case: Case, hw, extra: dict | None) -> Prediction:
     return Prediction(value, r.summary["duration_s"], "serving", r.summary["average_power_w"])
 
 
+def _dpu_end_to_end(case: Case, hw) -> Prediction:
+    """A Vitis AI runner row on a DPU board: ``case.host_threads`` host threads feeding its DPU cores
+    (:func:`simulator.run.dpu_board.end_to_end`); latency rows read one request's time."""
+    from simulator.run.dpu_board import end_to_end
+    from simulator.run.graphs import build_graph
+
+    wl = _workload(case)
+    sc = _scenario(case, batch=case.batch)
+    r = end_to_end(wl, hw, sc, threads=case.host_threads, graph=build_graph(wl, sc.with_(batch_size=1))[1],
+                   board_run=lambda n: run_scenario(wl, hw, sc.with_(batch_size=n)))
+    e2e = r.extra["end_to_end"]
+    value = e2e["latency_s"] * 1e3 if case.row.metric == "latency_ms" else r.summary["throughput_samples_per_s"]
+    return Prediction(value, r.summary["step_time_s"], r.summary["bottleneck"], r.summary["average_power_w"])
+
+
 def _collective(case: Case) -> Prediction:
     op, nbytes = case.collective
     r = collective_benchmark(case.system, collective=op, nbytes=nbytes, devices=case.devices)
@@ -299,6 +314,8 @@ def predict(case: Case, *, extra: dict | None = None, dispatch_us: float | None 
         return _collective(case)
     if case.task == "cluster":
         return _cluster(case, hw, extra)
+    if case.host_threads is not None:
+        return _dpu_end_to_end(case, hw)
     t, r = _step(case, hw, dispatch_us=dispatch_us)
     if case.scale > 1 and case.mode == "training":
         t += _exposed_gradient_sync_s(case, hw)

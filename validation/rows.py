@@ -81,6 +81,12 @@ DEVICES: dict[str, tuple[tuple[str, ...], dict]] = {
     "AMD/Xilinx Alveo U250": (("amd-alveo-u250",), {}),
     "AMD/Xilinx Alveo U280": (("amd-alveo-u280",), {}),
     "AMD/Xilinx Zynq UltraScale+ ZCU102": (("amd-zcu102",), {}),
+    "AMD/Xilinx Zynq UltraScale+ ZCU104": (("amd-zcu104",), {}),
+    "AMD/Xilinx Kria KV260": (("amd-kria-kv260",), {}),
+    "AMD/Xilinx Versal VEK280 (VE2802)": (("amd-versal-vek280",), {}),
+    "AMD/Xilinx Alveo V70": (("amd-alveo-v70",), {}),
+    "AMD/Xilinx Alveo U50": (("amd-alveo-u50",), {}),
+    "AMD/Xilinx Alveo U55C": (("amd-alveo-u55c",), {}),
     "Desktop CPU (Coral footnote 1; model not captured)": (("intel-xeon-gold-6154",), {}),
     "Embedded CPU (Coral footnote 2; Arm, model not captured)": (("arm-cortex-a53",), {}),
 }
@@ -130,6 +136,12 @@ DEVICE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"u250", ("amd-alveo-u250",)),
     (r"u280", ("amd-alveo-u280",)),
     (r"zcu102", ("amd-zcu102",)),
+    (r"zcu104", ("amd-zcu104",)),
+    (r"kv260|kria", ("amd-kria-kv260",)),
+    (r"vek280|ve2802", ("amd-versal-vek280",)),
+    (r"\bv70\b", ("amd-alveo-v70",)),
+    (r"u55c", ("amd-alveo-u55c",)),
+    (r"\bu50\b", ("amd-alveo-u50",)),
     (r"stratix 10 nx", ("intel-stratix-10-nx",)),
 )
 
@@ -143,6 +155,11 @@ FAMILIES: dict[str, str] = {
     "nvidia-t4": "nvidia-inference", "nvidia-l4": "nvidia-inference", "nvidia-rtx-4090": "nvidia-inference",
     "nvidia-jetson-agx-orin": "nvidia-inference", "nvidia-jetson-orin-nx-16gb": "nvidia-inference",
     "amd-mi300x": "amd-instinct", "amd-mi250x": "amd-instinct",
+    # Versal AI-Engine DPUs, one family per DPU IP (each its own array, PL interface and compiler
+    # back end): DPUCVDX8G (VCK190), DPUCVDX8H (VCK5000), DPUCV2DX8G on AIE-ML tiles (VEK280, V70)
+    "amd-versal-vck190": "xilinx-dpucvdx8g", "amd-versal-vck190-c32b3": "xilinx-dpucvdx8g",
+    "amd-versal-vck5000": "xilinx-dpucvdx8h", "amd-versal-vck5000-8pe": "xilinx-dpucvdx8h",
+    "amd-versal-vek280": "xilinx-dpucv2dx8g", "amd-alveo-v70": "xilinx-dpucv2dx8g",
 }
 
 
@@ -155,6 +172,7 @@ FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
     ("aws-", "aws-neuron"),
     # Vitis AI DPUs: AI-Engine overlays on Versal vs DSP-slice overlays on Alveo / Zynq
     ("amd-versal", "xilinx-versal-aie-dpu"), ("amd-alveo", "xilinx-dsp-dpu"), ("amd-zcu", "xilinx-dsp-dpu"),
+    ("amd-kria", "xilinx-dsp-dpu"),
 )
 
 
@@ -290,6 +308,7 @@ class Case:
     system_overrides: tuple[tuple[str, object], ...] = ()  # changes to the system spec (a slice's size)
     # MLPerf blocks that end in an evaluation: (tokens per block, eval samples, eval global batch)
     mlperf_eval: tuple[int, int, int] | None = None
+    host_threads: int | None = None                    # DPU rows: Vitis AI runner threads (None: DPU only)
     assumptions: tuple[str, ...] = ()
 
     @property

@@ -5,30 +5,68 @@ Weights live in BRAM/URAM when the whole model fits there (batch-1 latency then 
 traffic to DDR/HBM); otherwise they stream from the main memory every inference. Overlays that buffer
 feature maps on chip (``compute.feature_maps_on_chip``, the Versal AI-Engine DPUs) keep a layer's
 input and output there when they fit in half of it; otherwise feature maps go through DDR/HBM.
+
+A Vitis AI DPU overlay (``compute.dpu``) is costed by its lanes (:mod:`.dpu`): a layer takes its
+padded MACs at the array's rate, depthwise layers run on the depthwise engine, batch norm and
+activations ride the convolution pipeline, pooling and element-wise ops stream their tensors through
+the pool / eltwise lanes (``vector_flops_per_cycle`` counts those lanes), all at ``efficiency.compute``;
+weights stream from main memory on every run (the DPU's weight buffers hold one layer's tile, not
+the model), feature maps stay in the banks when one image's fit (``dpu.feature_buffer_bytes``).
 """
 from __future__ import annotations
 
 from ..spec.models import FpgaSpec, lookup
 from ..units import GIGA
-from ..workload.ops import Op
+from ..workload.ops import Op, OpKind
 from .base import CostOptions, Numerics, OpCost, finish, op_bytes, overhead_s
+from .dpu import depthwise_macs_per_s, dpu_lane_macs
 from .peaks import fpga_macs_per_s
+
+# ops a DPU does not execute: concatenation is addressing, the loss / softmax runs on the host
+DPU_FREE = frozenset({OpKind.DATA_MOVEMENT, OpKind.LOSS, OpKind.SOFTMAX})
+
+
+def _dpu_compute_s(op: Op, hw: FpgaSpec, macs_s: float, vec_s: float) -> float:
+    """Time of ``op`` on the DPU's engines: padded MACs on the array and the depthwise engine; the
+    vector engines only for ops without a matrix part (pooling, element-wise adds)."""
+    conv, dw = dpu_lane_macs(op, hw.compute.dpu)
+    t = conv / macs_s if conv and macs_s else 0.0
+    if dw:
+        t += dw / (depthwise_macs_per_s(hw.compute.dpu) * hw.efficiency.compute)
+    if not op.gemms and op.vector_flops and vec_s:
+        # pooling and element-wise engines stream their tensors through their lanes once (a line
+        # buffer holds the window): the larger of input and output, not the window's FLOPs
+        t += max(op.input_elems, op.output_elems) / vec_s
+    return t
 
 
 def cost(op: Op, hw: FpgaSpec, numerics: Numerics, options: CostOptions) -> OpCost:
     """Cost of ``op`` on the FPGA overlay."""
     c = hw.compute
+    if c.dpu is not None and op.kind in DPU_FREE:
+        # a DPU writes each branch's output into its slot of the concatenation (no copy, no
+        # instruction); the classifier's softmax / loss is host work (simulator.run.dpu_board)
+        return finish(hw=hw, numerics=numerics, options=options, flops=0.0, compute_s=0.0, bytes_by_level={},
+                      overhead_s=0.0)
     macs_s = fpga_macs_per_s(hw, numerics.compute) * hw.efficiency.compute
-    vec_s = c.clock_ghz * GIGA * lookup(c.vector_flops_per_cycle, numerics.compute) * hw.efficiency.vector
-    compute_s = (op.matrix_flops / 2) / macs_s if op.gemms and macs_s else 0.0
-    compute_s += op.vector_flops / vec_s if vec_s else 0.0
+    vec_s = c.clock_ghz * GIGA * lookup(c.vector_flops_per_cycle, numerics.compute) * (
+        hw.efficiency.compute if c.dpu is not None else hw.efficiency.vector)
+    if c.dpu is not None:
+        compute_s = _dpu_compute_s(op, hw, macs_s, vec_s)
+    else:
+        compute_s = (op.matrix_flops / 2) / macs_s if op.gemms and macs_s else 0.0
+        compute_s += op.vector_flops / vec_s if vec_s else 0.0
     act_in, act_out, w_read = op_bytes(op, numerics, fused_attention=options.fused_attention)
     main = hw.main_memory.name
     on_chip = hw.memory[-2].name if len(hw.memory) >= 2 else None
     levels = {main: act_in + act_out}
-    if c.feature_maps_on_chip and on_chip and act_in + act_out <= 0.5 * hw.memory[-2].capacity_bytes:
+    if c.dpu is not None:
+        # one image's input and output in a batch engine's feature-map banks: no main-memory round trip
+        if on_chip and act_in + act_out <= c.dpu.feature_buffer_bytes * c.dpu.batch:
+            levels = {on_chip: act_in + act_out}
+    elif c.feature_maps_on_chip and on_chip and act_in + act_out <= 0.5 * hw.memory[-2].capacity_bytes:
         levels = {on_chip: act_in + act_out}
-    weights_at = on_chip if options.weights_on_chip and on_chip else main
+    weights_at = on_chip if options.weights_on_chip and on_chip and c.dpu is None else main
     levels[weights_at] = levels.get(weights_at, 0.0) + w_read
     steps = max(1, op.sequential_steps)
     return finish(hw=hw, numerics=numerics, options=options, flops=op.flops, compute_s=compute_s,

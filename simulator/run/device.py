@@ -19,6 +19,7 @@ from ..units import GIGA, PICO
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..workload.workload import Workload
+from .dpu_board import is_dpu_board, run_board
 from .gcpause import paused_gc
 from .graphs import build_graph, memory_plan
 
@@ -199,13 +200,17 @@ def _residency(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, weight_
 
 @paused_gc()
 def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int, logits: str,
-                  extra_static_bytes: float, deadline: Deadline | None) -> SimulationResult:
+                  extra_static_bytes: float, deadline: Deadline | None, core: bool = False) -> SimulationResult:
     numerics = Numerics(compute=sc.precision, weights=sc.weights, training=sc.mode == Mode.TRAINING)
     check_supported(hw, numerics)
     if deadline is not None:
         deadline.check("loading the inputs")
     if sc.fpga_dataflow == "pipelined":
         return _run_pipelined_fpga(wl, hw, sc, numerics)
+    if is_dpu_board(hw) and not core:
+        return run_board(wl, hw, sc, lambda w, h, s: _run_scenario(w, h, s, past_len=past_len, logits=logits,
+                                                                   extra_static_bytes=extra_static_bytes,
+                                                                   deadline=deadline, core=True))
     fwd, graph = build_graph(wl, sc, past_len=past_len, logits=logits)
     if deadline is not None:
         deadline.check("building the graph")

@@ -18,6 +18,8 @@ from ..workload.loader import load_workload
 from ..workload.workload import Workload
 from .cluster import simulate_cluster
 from .device import make_deadline, run_scenario
+from .dpu_board import end_to_end, is_dpu_board
+from .graphs import build_graph
 from .host_input import apply_input_pipeline
 from .placement import Placement, placement
 
@@ -80,7 +82,25 @@ def simulate_step(workload: "str | Path | Workload", hardware: "str | Path | _De
                        stack=stack, dispatch_us=dispatch_us)
     if where.target is not None and input_workers is not None:
         raise ScenarioError("input_workers: the host input pipeline is simulated for one device only")
+    if input_workers is not None and where.target is None and is_dpu_board(where.device):
+        # a DPU board's host threads run the Vitis AI runner loop (normalise, run, post-process)
+        clock = _host_clock_ghz(host)
+        return end_to_end(wl, where.device, sc, threads=input_workers, graph=build_graph(wl, sc.with_(batch_size=1))[1],
+                          board_run=lambda n: run_placed(where, wl, sc.with_(batch_size=n), deadline=deadline),
+                          host_clock_ghz=clock)
     r = run_placed(where, wl, sc, deadline=deadline, symmetric=symmetric)
     if input_workers is not None:
         r = apply_input_pipeline(r, wl, where.device, workers=input_workers, prefetch=prefetch, host=host)
     return r
+
+
+def _host_clock_ghz(host: "str | Path | None") -> float | None:
+    """The one-core clock of a named host CPU spec (None: the run names no host)."""
+    if host is None:
+        return None
+    from ..spec.loader import load_hardware
+
+    cpu = load_hardware(host)
+    if getattr(cpu, "kind", None) != "cpu":
+        raise ScenarioError(f"host: {cpu.name} is not a CPU spec")
+    return cpu.compute.single_core_clock_ghz or cpu.compute.clock_ghz

@@ -350,6 +350,87 @@ class CpuCompute(Frozen):
     source: Source
 
 
+class DpuLanes(Frozen):
+    """Parallel lanes of one DPU batch engine's convolution array (Vitis AI target names:
+    ``pixel_parallel``, ``input_channel_parallel``, ``output_channel_parallel``). A layer whose output
+    width or channel counts are not multiples of these leaves lanes idle.
+
+    Example:
+        >>> DpuLanes(pixels=8, input_channels=16, output_channels=16).output_channels
+        16
+    """
+
+    pixels: Count
+    input_channels: Count
+    output_channels: Count
+
+
+class DepthwiseLanes(Frozen):
+    """The engine a DPU runs depthwise convolutions on (``dwconv_engine`` or the ALU): ``channels`` x
+    ``pixels`` lanes (a layer is padded to them) doing ``macs_per_cycle`` MACs per ``clock_ghz`` cycle
+    per batch engine (default: one per lane; more where AI-Engine tiles run the engine).
+
+    Example:
+        >>> DepthwiseLanes(pixels=4, channels=16, clock_ghz=0.3).rate_macs_per_cycle
+        64
+    """
+
+    pixels: Count
+    channels: Count
+    clock_ghz: Clock
+    macs_per_cycle: Count | None = None
+
+    @property
+    def rate_macs_per_cycle(self) -> int:
+        """MACs per cycle per batch engine: ``macs_per_cycle`` or one per lane."""
+        return self.macs_per_cycle or self.pixels * self.channels
+
+
+class Dpu(Frozen):
+    """The DPU instances of an overlay: ``cores`` independent cores (kernels, compute units), each
+    taking one request at a time and computing ``batch`` images of it at once on its batch engines
+    (which share the core's weight loads). The overlay's peak (``FpgaCompute``) is split evenly over
+    the cores; ``conv`` / ``depthwise`` give one batch engine's lane geometry.
+    ``feature_buffer_bytes``: one batch engine's on-chip feature-map banks (the target file's
+    virtual banks); a layer whose input and output of one image fit there does not pass its feature
+    maps through main memory (0: every feature map goes through main memory).
+    ``port_bytes_per_cycle``: the width of a core's data ports to main memory, in bytes per DPU clock
+    cycle (a core cannot stream faster than that, however idle the memory); None: not limiting.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> d = load_hardware("amd-zcu102").compute.dpu
+        >>> d.cores, d.batch, d.conv.pixels
+        (3, 1, 8)
+    """
+
+    cores: Count = 1
+    batch: Count = 1
+    conv: DpuLanes
+    depthwise: DepthwiseLanes | None = None
+    feature_buffer_bytes: Annotated[float, Field(ge=0, le=MAX_BYTES)] = 0.0
+    port_bytes_per_cycle: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    source: Source
+
+
+class EmbeddedCpu(Frozen):
+    """The application processor on an FPGA board (Zynq / Versal APU) that runs the host side of an
+    inference: input normalisation and quantisation, post-processing, the runner. One input or output
+    tensor element costs ``cycles_per_element`` core cycles.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> load_hardware("amd-zcu102").apu.cores
+        4
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    cores: Count
+    clock_ghz: Clock
+    cycles_per_element: Annotated[float, Field(gt=0, le=1e4)]
+    source: Source
+
+
 class FpgaCompute(Frozen):
     """FPGA with the overlay accelerator deployed on it (e.g. a DPU-style PE array).
 
@@ -358,6 +439,7 @@ class FpgaCompute(Frozen):
     AI-Engine tiles. ``reconfiguration_s`` is the cost of loading a new bitstream.
     ``feature_maps_on_chip``: the overlay keeps a layer's input and output feature maps in on-chip
     memory when they fit in half of it, instead of passing them through DDR between layers.
+    ``dpu``: the overlay's cores, batch and lane geometry (:class:`Dpu`), when it is a Vitis AI DPU.
 
     Example:
         >>> from simulator.spec.loader import load_hardware
@@ -377,6 +459,7 @@ class FpgaCompute(Frozen):
     overlay: Annotated[str, Field(min_length=1, max_length=200)]
     reconfiguration_s: Annotated[float, Field(ge=0, le=3600)] = 0.0
     feature_maps_on_chip: bool = False
+    dpu: Dpu | None = None
     source: Source
 
 
@@ -499,6 +582,7 @@ class FpgaSpec(_DeviceBase):
 
     kind: Literal["fpga"]
     compute: FpgaCompute
+    apu: EmbeddedCpu | None = None
 
 
 class AsicSpec(_DeviceBase):

@@ -60,6 +60,8 @@ MODULES = [
     "simulator.workload.families",
     "simulator.workload.families.cnn",
     "simulator.workload.families.detection",
+    "simulator.workload.families.inception",
+    "simulator.workload.families.ssd",
     "simulator.workload.families.misc",
     "simulator.workload.families.mobile",
     "simulator.workload.families.segmentation",
@@ -102,6 +104,9 @@ MODULES = [
     # the validation harness (none of these examples reads ../shared)
     "validation.cluster_rows",
     "validation.crossval",
+    "validation.fpga_rows",
+    "simulator.cost.dpu",
+    "simulator.run.dpu_board",
     "validation.predict",
     "validation.rows",
     "validation.tpu_rows",

@@ -7,7 +7,7 @@ import functools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.cost.base import CostOptions, Numerics
+from simulator.cost.base import CostOptions
 from simulator.cost.dispatch import device_numerics, op_cost
 from simulator.cost.peaks import matrix_flops_per_s
 from simulator.serving.generation import generate

@@ -139,16 +139,16 @@ def test_fused_attention_pays_one_exponential_per_score_on_the_sfu():
     assert exp_s / (scores * 4 * 128 / 989.4e12) == pytest.approx(0.5, abs=0.02)
 
 
-def test_versal_overlays_keep_feature_maps_on_chip_when_they_fit():
+def test_dpu_feature_maps_stay_in_the_banks_when_one_image_fits():
     INT8 = Numerics(Precision.INT8, Precision.INT8)
-    hw = load_hardware("amd-versal-vck190")               # 32 MiB on chip, feature_maps_on_chip
-    ddr_only = load_hardware("amd-versal-vck190", {"compute.feature_maps_on_chip": False})
-    small = O.conv2d("c", batch=8, in_ch=64, h=56, w=56, out_ch=64, kernel=3, pad=1)   # 2 x 1.6 MB of int8
+    hw = load_hardware("amd-versal-vck190")          # batch 6, 2 MiB of feature-map banks per batch handler
+    no_banks = load_hardware("amd-versal-vck190", {"compute.dpu.feature_buffer_bytes": 0})
+    small = O.conv2d("c", batch=6, in_ch=64, h=56, w=56, out_ch=64, kernel=3, pad=1)   # 2 x 196 KiB per image
     fm = small.input_elems + small.output_elems
-    on, off = op_cost(small, hw, INT8), op_cost(small, ddr_only, INT8)
+    on, off = op_cost(small, hw, INT8), op_cost(small, no_banks, INT8)
     assert on.bytes_by_level["onchip"] == pytest.approx(fm)                  # feature maps on chip,
     assert on.bytes_by_level["ddr"] == pytest.approx(small.weight_read_elems)  # only the weights from DDR
     assert off.bytes_by_level["ddr"] == pytest.approx(fm + small.weight_read_elems)
-    # feature maps larger than half the on-chip memory go through DDR
-    big = O.conv2d("b", batch=64, in_ch=64, h=112, w=112, out_ch=64, kernel=3, pad=1)  # 2 x 51 MB
+    # one image's 2 x 784 KiB at 112 x 112 x 64 still fits 2 MiB; at 224 x 224 it does not
+    big = O.conv2d("b", batch=6, in_ch=64, h=224, w=224, out_ch=64, kernel=3, pad=1)   # 2 x 3.1 MiB per image
     assert op_cost(big, hw, INT8).bytes_by_level["ddr"] >= big.input_elems + big.output_elems

@@ -12,6 +12,11 @@ from . import Family, FamilyParams, Shape, register
 class ResnetParams(FamilyParams):
     """ResNet v1.5 (stride in the 3x3 conv of bottlenecks), as torchvision builds it.
 
+    ``downsample`` says where a stage halves the resolution: ``first_3x3`` (torchvision v1.5: the
+    first block's 3x3 conv), ``first_1x1`` (the original ResNet v1, Caffe and Keras: the first
+    block's first 1x1 conv and its shortcut), ``last_3x3`` (TF-slim ``resnet_v1``: the 3x3 conv of a
+    stage's last block, for every stage but the last).
+
     Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
     the file and field in a :class:`~simulator.errors.WorkloadError`).
 
@@ -27,6 +32,7 @@ class ResnetParams(FamilyParams):
     width: int = Field(default=64, gt=0, le=4096)
     num_classes: int = Field(default=1000, gt=0, le=10**6)
     in_channels: int = Field(default=3, gt=0, le=1024)
+    downsample: Literal["first_3x3", "first_1x1", "last_3x3"] = "first_3x3"
 
 
 def conv_bn_act(b: GraphBuilder, name: str, x: Tensor, out_ch: int, k: int, stride: int = 1, act: str | None = "relu",
@@ -49,17 +55,20 @@ def conv_bn_act(b: GraphBuilder, name: str, x: Tensor, out_ch: int, k: int, stri
     return b.act(f"{name}.{act}", x, act) if act else x
 
 
-def _block(b: GraphBuilder, name: str, x: Tensor, planes: int, stride: int, bottleneck: bool) -> Tensor:
+def _block(b: GraphBuilder, name: str, x: Tensor, planes: int, stride: int, bottleneck: bool,
+           stride_in_1x1: bool = False) -> Tensor:
     expansion = 4 if bottleneck else 1
     out_ch = planes * expansion
     if bottleneck:
-        y = conv_bn_act(b, f"{name}.1", x, planes, 1)
-        y = conv_bn_act(b, f"{name}.2", y, planes, 3, stride)
+        y = conv_bn_act(b, f"{name}.1", x, planes, 1, stride if stride_in_1x1 else 1)
+        y = conv_bn_act(b, f"{name}.2", y, planes, 3, 1 if stride_in_1x1 else stride)
         y = conv_bn_act(b, f"{name}.3", y, out_ch, 1, act=None)
     else:
         y = conv_bn_act(b, f"{name}.1", x, planes, 3, stride)
         y = conv_bn_act(b, f"{name}.2", y, planes, 3, act=None)
-    if stride != 1 or x.shape[1] != out_ch:
+    if x.shape[1] == out_ch and stride != 1:
+        x = b.pool(f"{name}.down", x, 1, stride)  # TF-slim subsamples an identity shortcut
+    elif stride != 1 or x.shape[1] != out_ch:
         x = conv_bn_act(b, f"{name}.down", x, out_ch, 1, stride, act=None)
     return b.act(f"{name}.relu", b.add_tensors(f"{name}.add", y, x))
 
@@ -81,11 +90,16 @@ def build_resnet(b: GraphBuilder, p: ResnetParams, s: Shape) -> None:
     x = b.input((s.batch_size, p.in_channels, s.image_size, s.image_size))
     x = conv_bn_act(b, "stem", x, p.width, 7, 2)
     x = b.pool("stem.maxpool", x, 3, 2, 1)
+    last = len(p.depths) - 1
     for stage, depth in enumerate(p.depths):
         planes = p.width * 2**stage
         for i in range(depth):
-            stride = 2 if (i == 0 and stage > 0) else 1
-            x = _block(b, f"layer{stage + 1}.{i}", x, planes, stride, p.block == "bottleneck")
+            if p.downsample == "last_3x3":
+                stride = 2 if (i == depth - 1 and stage < last) else 1
+            else:
+                stride = 2 if (i == 0 and stage > 0) else 1
+            x = _block(b, f"layer{stage + 1}.{i}", x, planes, stride, p.block == "bottleneck",
+                       stride_in_1x1=p.downsample == "first_1x1")
     x = b.flatten(b.global_pool("avgpool", x))
     b.loss("loss", b.linear("fc", x, p.num_classes))
 

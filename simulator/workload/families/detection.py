@@ -1,6 +1,7 @@
-"""Real-time object detection: YOLOv5 (Ultralytics v6.0+ layout: 6x6 stem conv, C3 blocks, SPPF, PANet).
+"""Real-time object detection: YOLOv5 (Ultralytics v6.0+ layout: 6x6 stem conv, C3 blocks, SPPF, PANet)
+and YOLOv3 (Darknet-53 backbone, three-scale head).
 
-One family covers n/s/m/l/x through ``depth_multiple`` and ``width_multiple``, exactly as the
+One family covers YOLOv5 n/s/m/l/x through ``depth_multiple`` and ``width_multiple``, exactly as the
 Ultralytics model YAMLs scale the base (YOLOv5l) layout. Non-maximum suppression runs on the host
 after the network and is not part of the graph.
 """
@@ -102,4 +103,73 @@ def build_yolov5(b: GraphBuilder, p: Yolov5Params, s: Shape) -> None:
         b.act(f"detect{i}.sigmoid", b.conv(f"detect{i}", feat, outputs, 1, bias=True), "sigmoid")
 
 
+class Yolov3Params(FamilyParams):
+    """YOLOv3 head size: ``num_classes`` (20 for VOC, 80 for COCO) and anchors per scale.
+
+    Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
+    the file and field in a :class:`~simulator.errors.WorkloadError`).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> load_workload("yolov3-voc").params.num_classes
+        20
+    """
+
+    num_classes: int = Field(default=80, gt=0, le=10**5)
+    anchors_per_scale: int = Field(default=3, gt=0, le=64)
+    in_channels: int = Field(default=3, gt=0, le=1024)
+
+
+def _dark(b: GraphBuilder, name: str, x: Tensor, ch: int, k: int, stride: int = 1) -> Tensor:
+    """Darknet conv: conv (no bias, 'same' padding) -> BN -> leaky ReLU."""
+    return conv_bn_act(b, name, x, ch, k, stride, act="leaky_relu")
+
+
+def _darknet_stage(b: GraphBuilder, name: str, x: Tensor, ch: int, blocks: int) -> Tensor:
+    x = _dark(b, f"{name}.down", x, ch, 3, 2)
+    for i in range(blocks):
+        y = _dark(b, f"{name}.{i}.2", _dark(b, f"{name}.{i}.1", x, ch // 2, 1), ch, 3)
+        x = b.add_tensors(f"{name}.{i}.add", y, x)
+    return x
+
+
+def _yolo_head(b: GraphBuilder, name: str, x: Tensor, ch: int, outputs: int) -> tuple[Tensor, Tensor]:
+    """Five alternating 1x1 / 3x3 convs (the branch point), then a 3x3 and the 1x1 detection conv."""
+    for i in range(5):
+        x = _dark(b, f"{name}.{i}", x, ch if i % 2 == 0 else 2 * ch, 1 if i % 2 == 0 else 3)
+    y = _dark(b, f"{name}.5", x, 2 * ch, 3)
+    return x, b.conv(f"{name}.detect", y, outputs, 1, bias=True)
+
+
+def build_yolov3(b: GraphBuilder, p: Yolov3Params, s: Shape) -> None:
+    """Build the ``yolov3`` family into ``b`` at shape ``s`` (images ``s.image_size`` square, a multiple
+    of 32; 416 in the paper's headline).
+
+    Raises:
+        ValueError: an image size not divisible by 32.
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("yolov3-voc", batch=1)
+        >>> build_yolov3(b, load_workload("yolov3-voc").params, Shape(batch_size=1, seq_len=1, image_size=416))
+        >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
+        61.63
+    """
+    if s.image_size % 32:
+        raise ValueError(f"YOLOv3 needs an image size divisible by 32 (its largest stride), got {s.image_size}")
+    x = _dark(b, "stem", b.input((s.batch_size, p.in_channels, s.image_size, s.image_size)), 32, 3)
+    x = _darknet_stage(b, "s1", x, 64, 1)
+    x = _darknet_stage(b, "s2", x, 128, 2)
+    c3 = _darknet_stage(b, "s3", x, 256, 8)
+    c4 = _darknet_stage(b, "s4", c3, 512, 8)
+    x = _darknet_stage(b, "s5", c4, 1024, 4)
+    outputs = p.anchors_per_scale * (p.num_classes + 5)
+    x, _ = _yolo_head(b, "h1", x, 512, outputs)
+    x = b.concat("h2.cat", [b.upsample("h2.up", _dark(b, "h2.reduce", x, 256, 1), 2), c4])
+    x, _ = _yolo_head(b, "h2", x, 256, outputs)
+    x = b.concat("h3.cat", [b.upsample("h3.up", _dark(b, "h3.reduce", x, 128, 1), 2), c3])
+    _yolo_head(b, "h3", x, 128, outputs)
+
+
 register("yolov5", Family(Yolov5Params, build_yolov5, task="image", uses_seq_len=False, uses_image_size=True))
+register("yolov3", Family(Yolov3Params, build_yolov3, task="image", uses_seq_len=False, uses_image_size=True))

@@ -132,6 +132,8 @@ def build_mobilenet_v2(b: GraphBuilder, p: MobilenetV2Params, s: Shape) -> None:
 
 class EfficientnetParams(FamilyParams):
     """EfficientNet (Tan & Le 2019), torchvision layout. B0 is width 1.0 / depth 1.0; B1..B7 scale both.
+    ``lite``: the EfficientNet-Lite variant for integer accelerators (TF tpu repo, efficientnet/lite):
+    no squeeze-and-excitation, ReLU6 instead of SiLU, a 1,280-channel head.
 
     Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
     the file and field in a :class:`~simulator.errors.WorkloadError`).
@@ -145,6 +147,7 @@ class EfficientnetParams(FamilyParams):
 
     width_multiplier: float = Field(default=1.0, gt=0, le=8)
     depth_multiplier: float = Field(default=1.0, gt=0, le=8)
+    lite: bool = False
     in_channels: int = Field(default=3, gt=0, le=1024)
     num_classes: int = Field(default=1000, gt=0, le=10**6)
 
@@ -162,12 +165,15 @@ def _squeeze_excite(b: GraphBuilder, name: str, x: Tensor, squeeze: int) -> Tens
     return b.mul_tensors(f"{name}.scale", x, s)
 
 
-def _mbconv(b: GraphBuilder, name: str, x: Tensor, *, expand: int, kernel: int, stride: int, out_ch: int) -> Tensor:
+def _mbconv(b: GraphBuilder, name: str, x: Tensor, *, expand: int, kernel: int, stride: int, out_ch: int,
+            lite: bool = False) -> Tensor:
     in_ch = x.shape[1]
     hidden = make_divisible(in_ch * expand)
-    y = conv_bn_act(b, f"{name}.expand", x, hidden, 1, act="silu") if hidden != in_ch else x
-    y = conv_bn_act(b, f"{name}.dw", y, hidden, kernel, stride, act="silu", groups=hidden)
-    y = _squeeze_excite(b, f"{name}.se", y, max(1, in_ch // 4))
+    act = "relu6" if lite else "silu"
+    y = conv_bn_act(b, f"{name}.expand", x, hidden, 1, act=act) if hidden != in_ch else x
+    y = conv_bn_act(b, f"{name}.dw", y, hidden, kernel, stride, act=act, groups=hidden)
+    if not lite:
+        y = _squeeze_excite(b, f"{name}.se", y, max(1, in_ch // 4))
     y = conv_bn_act(b, f"{name}.project", y, out_ch, 1, act=None)
     return b.add_tensors(f"{name}.add", y, x) if stride == 1 and in_ch == out_ch else y
 
@@ -187,14 +193,16 @@ def build_efficientnet(b: GraphBuilder, p: EfficientnetParams, s: Shape) -> None
         5.29
     """
     x = b.input((s.batch_size, p.in_channels, s.image_size, s.image_size))
-    x = conv_bn_act(b, "stem", x, make_divisible(32 * p.width_multiplier), 3, 2, act="silu")
+    act = "relu6" if p.lite else "silu"
+    x = conv_bn_act(b, "stem", x, 32 if p.lite else make_divisible(32 * p.width_multiplier), 3, 2, act=act)
     block = 0
     for expand, kernel, first_stride, c, n in _B0_STAGES:
         for i in range(math.ceil(n * p.depth_multiplier)):
             block += 1
             x = _mbconv(b, f"block{block}", x, expand=expand, kernel=kernel, stride=first_stride if i == 0 else 1,
-                        out_ch=make_divisible(c * p.width_multiplier))
-    x = conv_bn_act(b, "head", x, 4 * x.shape[1], 1, act="silu")  # torchvision: 4x the last stage width
+                        out_ch=make_divisible(c * p.width_multiplier), lite=p.lite)
+    # torchvision: 4x the last stage width; Lite keeps the 1,280-channel head whatever the scaling
+    x = conv_bn_act(b, "head", x, 1280 if p.lite else 4 * x.shape[1], 1, act=act)
     x = b.flatten(b.global_pool("avgpool", x))
     b.loss("loss", b.linear("classifier", x, p.num_classes))
 

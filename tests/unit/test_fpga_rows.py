@@ -1,0 +1,66 @@
+"""FPGA measurement rows: the overlay a row names, its DPU clock, and how its runner was driven."""
+from __future__ import annotations
+
+from validation.fpga_rows import ZOO_THREADS, clock_override, dpu_run, overlay, zoo_name
+from validation.harness import map_rows
+from validation.rows import Case, Row, Unexpressible
+
+
+def _row(device="AMD/Xilinx Zynq UltraScale+ ZCU102", workload="ResNet-50 (pt_resnet50, 8.2 GOPs)", batch="",
+         metric="images_per_s", software="Vitis AI 2.5", notes="", precision="INT8") -> Row:
+    return Row("X1", device, 1, workload, "inference", precision, batch, "224x224", metric, 100.0, software, notes)
+
+
+def test_threads_from_the_rows_own_columns_before_its_notes():
+    # M183-style: batch column "multi-thread", notes quote the single-thread figure
+    assert dpu_run(_row(batch="multi-thread", notes="single-thread 77.58"), "amd-zcu102")[:2] == (3, ZOO_THREADS)
+    assert dpu_run(_row(workload="ResNet-50 (single-thread)"), "amd-zcu102")[:2] == (1, 1)
+    assert dpu_run(_row(batch="20 threads"), "amd-alveo-u200")[:2] == (8, 20)      # 2 kernels x batch 4
+    assert isinstance(dpu_run(_row(), "amd-zcu102"), str)                            # no thread mode: refused
+
+
+def test_latency_rows_need_one_thread():
+    ok = dpu_run(_row(metric="latency_ms", notes="E2E latency, Thread Num =1"), "amd-zcu102")
+    assert ok[:2] == (1, 1)
+    refused = dpu_run(_row(metric="latency_ms", notes="E2E latency (ms) Thread num =20"), "amd-alveo-u250")
+    assert isinstance(refused, str) and "20 threads" in refused
+
+
+def test_mlperf_rows_keep_every_core_busy_without_host_preprocessing():
+    r = _row(device="AMD/Xilinx Versal VCK5000 (XCVC1902)",
+             workload="ResNet-50 v1.5 (MLPerf Inference v1.0 closed, Offline)")
+    assert dpu_run(r, "amd-versal-vck5000-8pe")[:2] == (8, None)
+    # a zoo model whose name contains "mlperf" is still a zoo run
+    zoo = _row(workload="ResNet-50 (tf_mlperf_resnet50_imagenet_224_224_8.19G)", batch="multi-thread")
+    assert dpu_run(zoo, "amd-zcu102")[:2] == (3, ZOO_THREADS)
+
+
+def test_overlay_and_clock_named_by_the_row():
+    r = _row(device="AMD/Xilinx Alveo U280", workload="ResNet-50 (Caffe, multi-thread, DPUCAHX8L)")
+    assert overlay(r, "amd-alveo-u280")[0] == "amd-alveo-u280-dpucahx8l"
+    assert overlay(_row(software="Vitis AI 2.5 (DPUCVDX8H-aieDWC 6PE @350)", notes="4PE config: 1675 fps"),
+                   "amd-versal-vck5000")[0] == "amd-versal-vck5000"              # software column first
+    spec, reason = overlay(_row(software="Vitis AI 1.4 (4x DPUCADX8G)"), "amd-alveo-u250")
+    assert spec is None and "DPUCADX8G" in reason
+    assert clock_override(_row(notes="row lists DPU frequency 150 MHz"), "amd-alveo-u280")[0] == \
+        {"compute.clock_ghz": 0.15}
+    assert clock_override(_row(notes="(row's DPU Frequency column = 300)"), "amd-alveo-u280") == ({}, "")
+
+
+def test_zoo_model_names():
+    assert zoo_name("ResNet-50 (Caffe, cf_resnet50_imagenet_224_224_7.7G)") == "resnet50-v1"
+    assert zoo_name("ResNet-50 v1 (tf_resnetv1_50_imagenet_224_224_6.97G)") == "resnet50-tf-slim"
+    assert zoo_name("MobileNet v2 (Caffe, cf_mobilenetv2_imagenet_224_224_0.59G)") is None   # not a ResNet
+    assert zoo_name("YOLOv3 (VOC) detection (tf_yolov3_voc_416_416_65.63G)") == "yolov3-voc"
+    assert zoo_name("SSD-MobileNet v2 (COCO) detection") == "ssd-mobilenet-v2"
+    assert zoo_name("SSD-ResNet34 (MLPerf, COCO 1200x1200) detection") == ""                  # refused
+
+
+def test_fpga_rows_map_to_dpu_cases_or_say_why_not():
+    rows = [_row(batch="multi-thread"),
+            _row(device="AMD/Xilinx Alveo U250", workload="ResNet-50 W1A2 FINN-style all-dataflow accelerator",
+                 precision="W1A2 (binary weights, 2-bit activations)", batch="")]
+    case, finn = map_rows(rows)
+    assert isinstance(case, Case) and case.host_threads == ZOO_THREADS and case.batch == 3
+    assert case.category == "inference" and case.family == "xilinx-dsp-dpu"
+    assert isinstance(finn, Unexpressible)
