@@ -38,7 +38,8 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
              symmetric: bool = True, fpga_dataflow: str = "overlay", cold_start: bool = False,
              input_workers: int | None = None, prefetch: int = 2, host: "str | Path | None" = None,
              time_limit_s: float | None = None, stack: str = "default",
-             dispatch_us: float | None = None) -> SimulationResult:
+             dispatch_us: float | None = None, seq_len_distribution: Any = None,
+             packing: str = "unpadded") -> SimulationResult:
     """Simulate one training step or one inference batch of ``workload`` on one ``hardware`` device.
 
     Args:
@@ -79,6 +80,10 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
             the host dispatches each op, one device only; ``"compiled"``: pointwise ops fused into
             their producers for inference) or a path to a stack YAML file.
         dispatch_us: host time per op in microseconds (default: the stack's ``host_dispatch_us``).
+        seq_len_distribution: a dataset of variable-length samples instead of ``seq_len``: a bundled
+            name (``workloads/distributions/``), a YAML or CSV path, or a list of lengths; ``packing``
+            says how a batch of them runs: ``"padded"`` to the longest, ``"unpadded"`` (variable-length
+            kernels) or ``"packed"`` (rows of concatenated sequences): :mod:`simulator.workload.lengths`.
         time_limit_s: wall-time limit of this call in seconds (None: none). Checked after loading, after
             the graph build, every 256 op costs and every 1,024 engine events of a one-device run; a
             multi-device run is checked only before it starts.
@@ -101,7 +106,7 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
                          devices=devices, parallelism=parallelism, microbatches=microbatches, symmetric=symmetric,
                          fpga_dataflow=fpga_dataflow, cold_start=cold_start, input_workers=input_workers,
                          prefetch=prefetch, host=host, time_limit_s=time_limit_s, stack=stack,
-                         dispatch_us=dispatch_us)
+                         dispatch_us=dispatch_us, seq_len_distribution=seq_len_distribution, packing=packing)
 
 
 def peak_rates(hardware: "str | Path | _DeviceBase", precision: str = "bf16") -> dict[str, float]:

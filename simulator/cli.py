@@ -37,6 +37,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                  microbatches=args.microbatches, symmetric=not args.no_symmetry,
                  fpga_dataflow=args.fpga_dataflow, cold_start=args.cold_start, time_limit_s=args.time_limit_s,
                  stack=args.stack, dispatch_us=args.dispatch_us,
+                 seq_len_distribution=args.seq_len_distribution, packing=args.packing,
                  input_workers=args.input_workers, prefetch=args.prefetch, host=args.host)
     if args.ops_csv:
         r.ops.to_csv(args.ops_csv, index=False)
@@ -181,6 +182,10 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
                    help="software stack: a name from `accsim list stacks` (tensorrt, torch-eager, xla...) or a stack YAML")
     p.add_argument("--dispatch-us", type=float, help="eager host time per op in microseconds (default: the stack's)")
     p.add_argument("--time-limit-s", type=float, help="stop with an error if the simulation takes longer (wall s)")
+    p.add_argument("--seq-len-distribution", help="variable-length samples instead of --seq-len: a bundled "
+                                                  "distribution name, a YAML of quantiles or a CSV of lengths")
+    p.add_argument("--packing", choices=("padded", "unpadded", "packed"), default="unpadded",
+                   help="how a batch of variable-length samples runs")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,11 +4,14 @@ pointwise fusion, host dispatch per op, attention kernel).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 from enum import Enum
 
 from .errors import ScenarioError
 from .spec.stack import StackSpec, load_stack
+from .workload.lengths import load_lengths
 from .units import Precision, parse_precision
 from .workload.training import CHECKPOINTING_CHOICES, Checkpointing, Optimizer, parse_optimizer
 
@@ -68,6 +71,8 @@ class Scenario:
     stack: StackSpec = field(default_factory=lambda: load_stack("default"))
     dispatch_us: float | None = None
     activation_offload: str = ""
+    attn_len: int | None = None
+    lengths: str = ""
 
     @property
     def weights(self) -> Precision:
@@ -93,8 +98,13 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
                   checkpointing: str | Checkpointing = "none", grad_accumulation: int = 1,
                   fused_attention: bool | None = None, power_cap_w: float | None = None, seed: int = 0,
                   fpga_dataflow: str = "overlay", cold_start: bool = False, stack: "str | StackSpec" = "default",
-                  dispatch_us: float | None = None) -> Scenario:
+                  dispatch_us: float | None = None, seq_len_distribution: Any = None,
+                  packing: str = "unpadded") -> Scenario:
     """Validate user-facing arguments into a :class:`Scenario`.
+
+    ``seq_len_distribution`` (a bundled name, a YAML or CSV path, or a list of lengths:
+    :func:`simulator.workload.lengths.load_lengths`) with ``packing`` (padded, unpadded, packed) sets
+    ``seq_len`` and the attention side ``attn_len`` for a dataset of variable-length samples.
 
     Raises:
         ScenarioError: naming the bad argument.
@@ -142,13 +152,25 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
         raise ScenarioError(f"dispatch_us: must be a number of microseconds in 0..1e6, got {dispatch_us!r}")
     if fpga_dataflow == "pipelined" and m == Mode.TRAINING:
         raise ScenarioError("fpga_dataflow: the layer-pipelined FPGA dataflow is modelled for inference only")
-    return Scenario(mode=m, batch_size=batch_size, seq_len=seq_len, image_size=image_size,
+    seq_len, attn_len, lengths = _lengths(seq_len, seq_len_distribution, packing)
+    return Scenario(mode=m, batch_size=batch_size, seq_len=seq_len, image_size=image_size, attn_len=attn_len, lengths=lengths,
                     precision=parse_precision(precision),
                     weight_precision=parse_precision(weight_precision) if weight_precision else None,
                     optimizer=parse_optimizer(optimizer), checkpointing=ck, grad_accumulation=grad_accumulation,
                     fused_attention=bool(fused_attention), power_cap_w=float(power_cap_w) if power_cap_w else None,
                     seed=seed, fpga_dataflow=fpga_dataflow, cold_start=bool(cold_start), stack=st,
                     dispatch_us=float(dispatch_us) if dispatch_us is not None else None, activation_offload=offload)
+
+
+def _lengths(seq_len: int | None, dist: Any, packing: str) -> tuple[int | None, int | None, str]:
+    """(seq_len, attn_len, description) of a scenario with or without a length distribution."""
+    if dist is None:
+        return seq_len, None, ""
+    if seq_len is not None:
+        raise ScenarioError("seq_len_distribution: give it or seq_len, not both")
+    d = load_lengths(dist)
+    seq, attn = d.shape(packing)
+    return seq, attn, f"{d.name} ({packing}: mean {d.mean:.0f}, sqrt E[L^2] {math.sqrt(d.mean_square):.0f}, max {d.max_len})"
 
 
 def fuses_pointwise(sc: Scenario) -> bool:

@@ -83,7 +83,8 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     if sc.stack.host_dispatch_us > 0 or sc.dispatch_us:
         raise ScenarioError(f"stack: {sc.stack.name}'s per-op host dispatch is modelled for one device; use a "
                             "stack without it (default, compiled, xla, tensorrt...) with several devices")
-    fwd = wl.build(batch_size=mb, seq_len=sc.seq_len, image_size=sc.image_size, past_len=past_len, logits=logits)
+    fwd = wl.build(batch_size=mb, seq_len=sc.seq_len, image_size=sc.image_size, past_len=past_len, logits=logits,
+                   attn_len=sc.attn_len)
     if fuses_pointwise(sc):
         fwd = fuse_pointwise(fwd)
     options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)

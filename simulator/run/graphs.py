@@ -46,7 +46,7 @@ def build_graph(wl: Workload, sc: Scenario, *, past_len: int = 0, logits: str = 
     training = sc.mode == Mode.TRAINING
     return _cached_graphs(_WorkloadKey(wl), batch // sc.grad_accumulation, sc.seq_len, sc.image_size, past_len, logits, training,
                           sc.optimizer if training else None, sc.checkpointing if training else None,
-                          fuses_pointwise(sc))
+                          fuses_pointwise(sc), sc.attn_len)
 
 
 class _WorkloadKey:
@@ -66,8 +66,10 @@ class _WorkloadKey:
 
 @functools.lru_cache(maxsize=16)
 def _cached_graphs(wk: _WorkloadKey, micro: int, seq_len, image_size, past_len: int, logits: str, training: bool,
-                   optimizer, checkpointing, fuse: bool = False) -> tuple[ComputeGraph, ComputeGraph]:
-    fwd = wk.wl.build(batch_size=micro, seq_len=seq_len, image_size=image_size, past_len=past_len, logits=logits)
+                   optimizer, checkpointing, fuse: bool = False,
+                   attn_len: int | None = None) -> tuple[ComputeGraph, ComputeGraph]:
+    fwd = wk.wl.build(batch_size=micro, seq_len=seq_len, image_size=image_size, past_len=past_len, logits=logits,
+                      attn_len=attn_len)
     if fuse:
         fwd = fuse_pointwise(fwd)
     if training:

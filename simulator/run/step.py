@@ -64,7 +64,8 @@ def simulate_step(workload: "str | Path | Workload", hardware: "str | Path | _De
                   parallelism: Any = None, microbatches: int | None = None, symmetric: bool = True,
                   fpga_dataflow: str = "overlay", cold_start: bool = False, input_workers: int | None = None,
                   prefetch: int = 2, host: "str | Path | None" = None, time_limit_s: float | None = None,
-                  stack: str = "default", dispatch_us: float | None = None) -> SimulationResult:
+                  stack: str = "default", dispatch_us: float | None = None, seq_len_distribution: Any = None,
+                  packing: str = "unpadded") -> SimulationResult:
     """:func:`simulator.simulate` (every argument and error as documented there).
 
     Example:
@@ -79,7 +80,8 @@ def simulate_step(workload: "str | Path | Workload", hardware: "str | Path | _De
                        weight_precision=weight_precision, optimizer=optimizer, checkpointing=checkpointing,
                        grad_accumulation=grad_accumulation, fused_attention=fused_attention,
                        power_cap_w=power_cap_w, seed=seed, fpga_dataflow=fpga_dataflow, cold_start=cold_start,
-                       stack=stack, dispatch_us=dispatch_us)
+                       stack=stack, dispatch_us=dispatch_us, seq_len_distribution=seq_len_distribution,
+                       packing=packing)
     if where.target is not None and input_workers is not None:
         raise ScenarioError("input_workers: the host input pipeline is simulated for one device only")
     if input_workers is not None and where.target is None and is_dpu_board(where.device):
@@ -89,6 +91,8 @@ def simulate_step(workload: "str | Path | Workload", hardware: "str | Path | _De
                           board_run=lambda n: run_placed(where, wl, sc.with_(batch_size=n), deadline=deadline),
                           host_clock_ghz=clock)
     r = run_placed(where, wl, sc, deadline=deadline, symmetric=symmetric)
+    if sc.lengths:
+        r.extra["seq_len_distribution"] = sc.lengths
     if input_workers is not None:
         r = apply_input_pipeline(r, wl, where.device, workers=input_workers, prefetch=prefetch, host=host)
     return r

@@ -65,7 +65,7 @@ class Workload:
     builder: Callable[[Shape], ComputeGraph] | None = field(default=None, compare=False)
 
     def shape(self, *, batch_size: int | None = None, seq_len: int | None = None, image_size: int | None = None,
-              past_len: int = 0, logits: str = "all") -> Shape:
+              past_len: int = 0, logits: str = "all", attn_len: int | None = None) -> Shape:
         """Resolve a :class:`Shape` from arguments and this workload's defaults.
 
         Raises:
@@ -74,7 +74,7 @@ class Workload:
         Example:
             >>> from simulator.workload.loader import load_workload
             >>> load_workload("gpt2").shape(batch_size=4)
-            Shape(batch_size=4, seq_len=1024, image_size=224, past_len=0, logits='all')
+            Shape(batch_size=4, seq_len=1024, image_size=224, past_len=0, logits='all', attn_len=None)
         """
         vals = {"batch_size": batch_size or self.defaults.get("batch_size", 1),
                 "seq_len": seq_len or self.defaults.get("seq_len", 128),
@@ -85,10 +85,12 @@ class Workload:
                 raise ScenarioError(f"{key}: must be an integer in 1..{limits[key]}, got {v!r}")
         if past_len < 0 or past_len > MAX_SEQ:
             raise ScenarioError(f"past_len: must be in 0..{MAX_SEQ}, got {past_len}")
-        return Shape(past_len=past_len, logits=logits, **vals)
+        if attn_len is not None and not (isinstance(attn_len, int) and 0 < attn_len <= MAX_SEQ):
+            raise ScenarioError(f"attn_len: must be an integer in 1..{MAX_SEQ}, got {attn_len!r}")
+        return Shape(past_len=past_len, logits=logits, attn_len=attn_len, **vals)
 
     def build(self, *, batch_size: int | None = None, seq_len: int | None = None, image_size: int | None = None,
-              past_len: int = 0, logits: str = "all") -> ComputeGraph:
+              past_len: int = 0, logits: str = "all", attn_len: int | None = None) -> ComputeGraph:
         """Build the forward graph at the given shape.
 
         Raises:
@@ -102,7 +104,7 @@ class Workload:
             (['fc0', 'act0', 'fc1', 'act1', 'classifier', 'loss'], 1863690.0)
         """
         shape = self.shape(batch_size=batch_size, seq_len=seq_len, image_size=image_size, past_len=past_len,
-                           logits=logits)
+                           logits=logits, attn_len=attn_len)
         if self.builder is not None:
             return self.builder(shape)
         try:

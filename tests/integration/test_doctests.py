@@ -56,6 +56,7 @@ MODULES = [
     "simulator.workload.ops",
     "simulator.workload.training",
     "simulator.workload.workload",
+    "simulator.workload.lengths",
     "simulator.workload.describe",
     "simulator.workload.families",
     "simulator.workload.families.cnn",

@@ -31,6 +31,7 @@ class Shape:
     image_size: int
     past_len: int = 0
     logits: str = "all"
+    attn_len: int | None = None  # sequences of variable length: attention's side, sqrt(E[L^2]) (None: seq_len)
 
 
 class FamilyParams(BaseModel):

@@ -151,7 +151,9 @@ def _attention(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams, s: S
     # Megatron's attention: QKV column-parallel (whole heads per rank), the core on each rank's
     # heads, the output projection row-parallel
     qkv = b.tag(b.linear(f"{name}.qkv", x, (p.heads + 2 * kv) * d, bias=p.qkv_bias), tp_role=TpRole.COLUMN)
-    op = O.attention(f"{name}.sdpa", batch=s.batch_size, heads=p.heads, q_len=seq, kv_len=s.past_len + seq,
+    # variable-length sequences (unpadded / packed): each attends over its own square, sqrt(E[L^2]) a side
+    att = s.attn_len if s.attn_len and not s.past_len else seq
+    op = O.attention(f"{name}.sdpa", batch=s.batch_size, heads=p.heads, q_len=att, kv_len=s.past_len + att,
                      head_dim=d, kv_heads=kv, causal=p.causal).renamed(f"{name}.sdpa", tp_role=TpRole.HEADS)
     a = _dropout(b, b.add(op, [qkv], (s.batch_size, seq, p.heads * d)), p.attention_dropout, "attention_dropout")
     out = b.tag(b.linear(f"{name}.out", a, p.hidden, bias=p.out_bias), tp_role=TpRole.ROW)
