@@ -232,7 +232,7 @@ class ClusterSim:
         p = plan.parallelism
         self.env, self.plan, self.fab, self.training = env, plan, fab, training
         self.coords: list[Coord] = [(0, 0, s) for s in range(p.pipeline)] if symmetric else \
-            [(d, t, s) for s in range(p.pipeline) for d in range(p.data) for t in range(p.tensor)]
+            [(d, t, s) for s in range(p.pipeline) for d in range(p.data * p.context) for t in range(p.tensor)]
         self.names = {c: f"{device_name}[dp{c[0]},tp{c[1]},pp{c[2]}]" for c in self.coords}
         self.compute = {c: simpy.Resource(env, 1) for c in self.coords}
         self.links = {c: {"intra": simpy.Resource(env, 1), "inter": simpy.Resource(env, 1)} for c in self.coords}
@@ -254,12 +254,16 @@ class ClusterSim:
         return sum(sum(self.plan.stages[x].static_bytes.values()) for x in self._chunks_of(stage))
 
     def members(self, c: Coord, group: str) -> list[Coord]:
-        """The simulated members of ``c``'s ``group`` ("tp", "dp", "ep", "zero" or "replica"), sorted."""
+        """The simulated members of ``c``'s ``group`` ("tp", "dp", "ep", "cp", "zero" or "replica"), sorted.
+        The data axis holds data x context ranks, context fastest."""
         d, t, s = c
         if group == "tp":
             return sorted(x for x in self.coords if x[0] == d and x[2] == s)
         peers = [x for x in self.coords if x[1] == t and x[2] == s]  # dp and ep groups
         sg = self.plan.parallelism.shard_group
+        if group == "cp":  # context parallelism: consecutive ranks of the data axis share a sample
+            cp = self.plan.parallelism.context
+            return sorted(x for x in peers if x[0] // cp == d // cp)
         if group == "zero":  # hybrid sharding: the shard group of consecutive data ranks
             peers = [x for x in peers if x[0] // sg == d // sg]
         elif group == "replica":  # the same shard in every replica

@@ -38,7 +38,12 @@ class Parallelism:
     HSDP, MaxText's ``ici_fsdp`` x ``dcn_data``): ZeRO shards over groups of ``fsdp`` consecutive
     data-parallel ranks and the ``data / fsdp`` groups hold replicas, so weights are gathered within
     a group and gradients reduce-scattered within it, then all-reduced across the replicas; 0 shards
-    over the whole data-parallel group. Not validated here: build it with
+    over the whole data-parallel group. ``context`` > 1 is context parallelism (Megatron-Core's
+    ``--context-parallel-size``, ring attention): each sample's sequence is split over ``context``
+    ranks, every per-token op runs on 1/context of the tokens, and each attention gathers the keys
+    and values of the whole sequence from its peers (ring exchange overlapped with the attention);
+    gradients are reduced over data x context ranks. Ranks are ordered tensor fastest, then context,
+    then data, then pipeline. Not validated here: build it with
     :func:`parse_parallelism`, which raises :class:`~simulator.errors.ScenarioError`.
 
     Example:
@@ -59,16 +64,17 @@ class Parallelism:
     tp_overlap: bool = False
     virtual_stages: int = 1
     fsdp: int = 0
+    context: int = 1
 
     @property
     def shard_group(self) -> int:
-        """Data-parallel ranks one ZeRO shard spans: ``fsdp``, or all of them."""
-        return self.fsdp or self.data
+        """Data-parallel ranks one ZeRO shard spans: ``fsdp``, or all of them (context ranks included)."""
+        return self.fsdp or self.data * self.context
 
     @property
     def replicas(self) -> int:
         """Copies of the sharded state across data-parallel groups (1 without hybrid sharding)."""
-        return self.data // self.shard_group
+        return self.data * self.context // self.shard_group
 
     @property
     def chunks(self) -> int:
@@ -77,8 +83,8 @@ class Parallelism:
 
     @property
     def devices(self) -> int:
-        """Devices the layout occupies: ``data * tensor * pipeline``."""
-        return self.data * self.tensor * self.pipeline
+        """Devices the layout occupies: ``data * tensor * pipeline * context``."""
+        return self.data * self.tensor * self.pipeline * self.context
 
 
 def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int) -> Parallelism:
@@ -108,16 +114,16 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
         else:
             items = dict(value)
         alias = {"dp": "data", "tp": "tensor", "pp": "pipeline", "ep": "expert", "zero": "zero_stage",
-                 "sp": "sequence_parallel", "vp": "virtual_stages"}
+                 "sp": "sequence_parallel", "vp": "virtual_stages", "cp": "context"}
         flags = ("sequence_parallel", "tp_overlap")
         clean: dict = {}
         for k, v in items.items():
             key = alias.get(k, k)
             if key not in ("data", "tensor", "pipeline", "expert", "zero_stage", "schedule", "virtual_stages",
-                           "fsdp") + flags:
+                           "fsdp", "context") + flags:
                 raise ScenarioError(f"parallelism: unknown key {k!r}; use data/dp, tensor/tp, pipeline/pp, "
-                                    "expert/ep, zero_stage, schedule, sequence_parallel/sp, tp_overlap, "
-                                    "virtual_stages/vp, fsdp")
+                                    "context/cp, expert/ep, zero_stage, schedule, sequence_parallel/sp, "
+                                    "tp_overlap, virtual_stages/vp, fsdp")
             if key in flags:
                 if str(v).lower() not in ("0", "1", "true", "false"):
                     raise ScenarioError(f"parallelism: {k} must be 0/1 or true/false, got {v!r}")
@@ -131,10 +137,10 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
             except (TypeError, ValueError):
                 raise ScenarioError(f"parallelism: {k} must be an integer, got {v!r}") from None
         if "data" not in clean:
-            rest = clean.get("tensor", 1) * clean.get("pipeline", 1)
+            rest = clean.get("tensor", 1) * clean.get("pipeline", 1) * clean.get("context", 1)
             clean["data"] = max(1, devices // rest) if rest else 1
         p = Parallelism(**clean)
-    for key in ("data", "tensor", "pipeline", "expert", "virtual_stages"):
+    for key in ("data", "tensor", "pipeline", "expert", "virtual_stages", "context"):
         if getattr(p, key) < 1:
             raise ScenarioError(f"parallelism: {key} must be >= 1, got {getattr(p, key)}")
     if p.virtual_stages > 1 and (p.pipeline == 1 or p.schedule != "1f1b"):
@@ -145,13 +151,41 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
     if p.schedule not in ("1f1b", "gpipe"):
         raise ScenarioError(f"parallelism: schedule must be 1f1b or gpipe, got {p.schedule!r}")
     if p.devices != devices:
-        raise ScenarioError(f"parallelism: dp x tp x pp = {p.data} x {p.tensor} x {p.pipeline} = {p.devices}, "
-                            f"but devices = {devices}")
+        raise ScenarioError(f"parallelism: dp x tp x pp x cp = {p.data} x {p.tensor} x {p.pipeline} x {p.context} "
+                            f"= {p.devices}, but devices = {devices}")
     if p.data % p.expert:
         raise ScenarioError(f"parallelism: expert ({p.expert}) must divide data ({p.data})")
     if p.fsdp < 0 or (p.fsdp and (p.data % p.fsdp or not p.zero_stage)):
         raise ScenarioError(f"parallelism: fsdp ({p.fsdp}) must divide data ({p.data}) and needs a zero_stage")
     return p
+
+
+def split_context(op: Op, cp: int) -> Op:
+    """The part of ``op`` one of ``cp`` context-parallel ranks runs: 1/cp of its tokens. Weights are
+    read whole; an attention's queries and output are split but it reads the whole sequence's keys
+    and values (gathered from the peers), each rank's queries attending over all of them.
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> g = load_workload("gpt2").build(batch_size=1, seq_len=64)
+        >>> a, part = g.op("h0.attn.sdpa"), split_context(g.op("h0.attn.sdpa"), 4)
+        >>> part.flops / a.flops, part.output_elems / a.output_elems
+        (0.25, 0.25)
+        >>> part.input_elems - part.output_elems == a.input_elems - a.output_elems   # K and V whole
+        True
+    """
+    if cp == 1 or op.kind == OpKind.OPTIMIZER:
+        return op
+    g = tuple(Gemm(m=_div(x.m, cp), n=x.n, k=x.k, count=x.count) for x in op.gemms)
+    if op.kind == OpKind.ATTENTION:
+        # the rank's query rows against every key (load-balanced chunks, as Megatron-Core orders them
+        # for causal masks, so each rank does 1/cp of the causal work)
+        attrs = tuple((k, _div(v, cp) if k == "q_len" else v) for k, v in op.attrs)
+        kv = max(0.0, op.input_elems - op.output_elems)
+        return replace(op, flops=op.flops / cp, input_elems=op.output_elems / cp + kv,
+                       output_elems=op.output_elems / cp, scratch_elems=op.scratch_elems / cp, gemms=g, attrs=attrs)
+    return replace(op, flops=op.flops / cp, input_elems=op.input_elems / cp, output_elems=op.output_elems / cp,
+                   scratch_elems=op.scratch_elems / cp, gemms=g)
 
 
 def _div(x: int, t: int) -> int:

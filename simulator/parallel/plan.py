@@ -12,10 +12,12 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..errors import ScenarioError
 from ..cost.base import CostOptions, Numerics, OpCost
 from ..cost.collectives import Collective
 from ..cost.dispatch import op_cost
-from .layout import Parallelism, check_tensor_parallel, input_grad_all_reduces, shard_op, stage_of_ops
+from .layout import (Parallelism, check_tensor_parallel, input_grad_all_reduces, shard_op, split_context,
+                     stage_of_ops)
 from ..scenario import Mode, Scenario
 from ..spec.models import _DeviceBase
 from ..workload.graph import ComputeGraph
@@ -150,6 +152,9 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
     if training:
         fwd = training_forward(fwd)
     check_tensor_parallel(fwd, p.tensor)
+    if p.context > 1 and not any(fwd.op(n).kind == OpKind.ATTENTION for n in fwd.order):
+        raise ScenarioError("parallelism: context parallelism (cp) splits a sequence's tokens; this workload "
+                            "has no attention layers to split")
     numerics = Numerics(compute=sc.precision, weights=sc.weights, training=training)
     ctx = _Ctx(fwd=fwd, hw=hw, sc=sc, p=p, numerics=numerics, options=options, training=training,
                recompute=recompute_set(fwd, sc.checkpointing) if training else set(),
@@ -186,7 +191,19 @@ class _Ctx:
         return self.cache[key]
 
     def shard(self, n: str):
-        return shard_op(self.fwd.op(n), self.p.tensor, self.p.expert, self.p.sequence_parallel)
+        op, after = shard_op(self.fwd.op(n), self.p.tensor, self.p.expert, self.p.sequence_parallel)
+        return split_context(op, self.p.context), after
+
+    def kv_gather(self, n: str, label: str, kind: Collective) -> Segment | None:
+        """Context parallelism: the keys and values of the whole sequence an attention needs, exchanged
+        over the context ranks in a ring overlapped with the attention (gathered forward, their
+        gradients reduce-scattered backward); None for other ops or without context parallelism."""
+        op = self.fwd.op(n)
+        if self.p.context == 1 or op.kind != OpKind.ATTENTION:
+            return None
+        tp_share = self.shard(n)[0]
+        kv = max(0.0, tp_share.input_elems - tp_share.output_elems)
+        return Segment(collective=kind, group="cp", nbytes=kv * self.act, overlap=True, label=f"{label} kv {kind.value}")
 
 
 def _stage(ctx: _Ctx, s: int, names: list[str]) -> StagePlan:
@@ -224,6 +241,9 @@ def _forward_items(ctx: _Ctx, names: list[str], gather: dict | None) -> list:
         if gather is not None and ctx.fwd.op(n).block != current:
             current = ctx.fwd.op(n).block
             items.append((None, _param_gather(gather[current], ctx, n), ""))
+        gather_kv = ctx.kv_gather(n, n, Collective.ALL_GATHER)
+        if gather_kv is not None:
+            items.append((None, gather_kv, ""))
         items.append((ctx.cost(op), None, n))
         if "ep_all_to_all" in after:
             nbytes = ctx.fwd.op(n).input_elems * ctx.act
@@ -249,6 +269,9 @@ def _backward_items(ctx: _Ctx, names: list[str], gather: dict | None) -> list:
         if n in ctx.recompute:  # checkpointed: run the forward op again just before its backward
             items.append((ctx.cost(op), None, f"{n}.recompute"))
         items.append((ctx.cost(bop), None, bop.name))
+        scatter_kv = ctx.kv_gather(n, bop.name, Collective.REDUCE_SCATTER)
+        if scatter_kv is not None:
+            items.append((None, scatter_kv, ""))
         if n in ctx.grad_sums:
             items.append((None, Segment(collective=Collective.ALL_REDUCE, group="tp",
                                         nbytes=ctx.grad_sums[n] * ctx.act, overlap=p.tp_overlap,
@@ -259,10 +282,10 @@ def _backward_items(ctx: _Ctx, names: list[str], gather: dict | None) -> list:
                 items.append((None, Segment(collective=Collective.ALL_TO_ALL, group="ep", nbytes=nbytes,
                                             label=f"{bop.name} {tag}"), ""))
         bucket += op.param_elems * _grad_bytes(ctx)
-        if p.data > 1 and bucket >= BUCKET_BYTES:
+        if p.data * p.context > 1 and bucket >= BUCKET_BYTES:
             items += [(None, seg, "") for seg in _grad_sync(p, bucket, n)]
             bucket = 0.0
-    if p.data > 1 and bucket > 0:
+    if p.data * p.context > 1 and bucket > 0:
         items += [(None, seg, "") for seg in _grad_sync(p, bucket, "last")]
     return items
 

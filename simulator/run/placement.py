@@ -176,8 +176,10 @@ def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
         raise ScenarioError(f"devices: {system.name} has at most {system.max_nodes} nodes "
                             f"({system.max_nodes * system.devices_per_node} devices); asked for {devices}")
     tp = GroupShape(p.tensor, 1) if p.tensor <= per_node else GroupShape(per_node, -(-p.tensor // per_node))
-    dp_local = max(1, min(p.data, per_node // p.tensor)) if p.tensor < per_node else 1
-    dp = GroupShape(dp_local, -(-p.data // dp_local))
+    ranks = p.data * p.context  # the data axis holds data x context ranks, context fastest
+    dp_local = max(1, min(ranks, per_node // p.tensor)) if p.tensor < per_node else 1
+    dp = GroupShape(dp_local, -(-ranks // dp_local))
+    cp = GroupShape(min(p.context, dp_local), -(-p.context // dp_local))
     ep_local = min(p.expert, dp_local)
     ep = GroupShape(ep_local, -(-p.expert // ep_local))
     # hybrid sharding: a ZeRO group is shard_group consecutive data ranks, its replicas lie shard_group apart
@@ -185,11 +187,11 @@ def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
     zero = GroupShape(min(sg, dp_local), -(-sg // dp_local))
     rep_local = max(1, min(p.replicas, dp_local // sg)) if sg < dp_local else 1
     replica = GroupShape(rep_local, -(-p.replicas // rep_local))
-    pipeline_link = "inter" if (p.tensor * p.data >= per_node and system.inter_node is not None
+    pipeline_link = "inter" if (p.tensor * ranks >= per_node and system.inter_node is not None
                                 and devices > per_node) else "intra"
     inter = system.inter_node
     return Fabrics(intra=_link(system.intra_node), inter=_link(inter) if inter else None,
                    intra_energy_j_per_byte=system.intra_node.energy_pj_per_byte * PICO,
                    inter_energy_j_per_byte=(inter.energy_pj_per_byte if inter else 0.0) * PICO,
-                   groups={"tp": tp, "dp": dp, "ep": ep, "zero": zero, "replica": replica},
+                   groups={"tp": tp, "dp": dp, "cp": cp, "ep": ep, "zero": zero, "replica": replica},
                    pipeline_link=pipeline_link)
