@@ -108,4 +108,4 @@ def build_family(name: str, params: FamilyParams, shape: Shape, *, graph_name: s
     return b.build()
 
 
-from . import cnn, detection, misc, mobile, segmentation, transformer, vision  # noqa: E402,F401  (registers the families)
+from . import cnn, detection, misc, mobile, retinanet, segmentation, transformer, vision  # noqa: E402,F401  (registers the families)

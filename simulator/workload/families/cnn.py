@@ -27,6 +27,10 @@ class ResnetParams(FamilyParams):
     width: int = Field(default=64, gt=0, le=4096)
     num_classes: int = Field(default=1000, gt=0, le=10**6)
     in_channels: int = Field(default=3, gt=0, le=1024)
+    # ResNeXt (torchvision): a bottleneck's 3x3 conv has planes * width_per_group / 64 * groups channels
+    # in ``groups`` groups (resnext50_32x4d: groups 32, width_per_group 4)
+    groups: int = Field(default=1, gt=0, le=1024)
+    width_per_group: int = Field(default=64, gt=0, le=4096)
 
 
 def conv_bn_act(b: GraphBuilder, name: str, x: Tensor, out_ch: int, k: int, stride: int = 1, act: str | None = "relu",
@@ -49,12 +53,14 @@ def conv_bn_act(b: GraphBuilder, name: str, x: Tensor, out_ch: int, k: int, stri
     return b.act(f"{name}.{act}", x, act) if act else x
 
 
-def _block(b: GraphBuilder, name: str, x: Tensor, planes: int, stride: int, bottleneck: bool) -> Tensor:
+def _block(b: GraphBuilder, name: str, x: Tensor, planes: int, stride: int, bottleneck: bool,
+           groups: int = 1, width_per_group: int = 64) -> Tensor:
     expansion = 4 if bottleneck else 1
     out_ch = planes * expansion
     if bottleneck:
-        y = conv_bn_act(b, f"{name}.1", x, planes, 1)
-        y = conv_bn_act(b, f"{name}.2", y, planes, 3, stride)
+        width = int(planes * width_per_group / 64) * groups
+        y = conv_bn_act(b, f"{name}.1", x, width, 1)
+        y = conv_bn_act(b, f"{name}.2", y, width, 3, stride, groups=groups)
         y = conv_bn_act(b, f"{name}.3", y, out_ch, 1, act=None)
     else:
         y = conv_bn_act(b, f"{name}.1", x, planes, 3, stride)
@@ -78,16 +84,32 @@ def build_resnet(b: GraphBuilder, p: ResnetParams, s: Shape) -> None:
         >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
         25.56
     """
-    x = b.input((s.batch_size, p.in_channels, s.image_size, s.image_size))
+    x = resnet_stages(b, p, b.input((s.batch_size, p.in_channels, s.image_size, s.image_size)))[-1]
+    x = b.flatten(b.global_pool("avgpool", x))
+    b.loss("loss", b.linear("fc", x, p.num_classes))
+
+
+def resnet_stages(b: GraphBuilder, p: ResnetParams, x: Tensor) -> list[Tensor]:
+    """Stem and residual stages of a ResNet / ResNeXt on image tensor ``x``: the output of every stage
+    (C2..C5 for four stages), what classifiers pool and detection necks (FPN) tap.
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("r", batch=1)
+        >>> [t.shape[1:] for t in resnet_stages(b, load_workload("resnet50").params, b.input((1, 3, 224, 224)))]
+        [(256, 56, 56), (512, 28, 28), (1024, 14, 14), (2048, 7, 7)]
+    """
     x = conv_bn_act(b, "stem", x, p.width, 7, 2)
     x = b.pool("stem.maxpool", x, 3, 2, 1)
+    out = []
     for stage, depth in enumerate(p.depths):
         planes = p.width * 2**stage
         for i in range(depth):
             stride = 2 if (i == 0 and stage > 0) else 1
-            x = _block(b, f"layer{stage + 1}.{i}", x, planes, stride, p.block == "bottleneck")
-    x = b.flatten(b.global_pool("avgpool", x))
-    b.loss("loss", b.linear("fc", x, p.num_classes))
+            x = _block(b, f"layer{stage + 1}.{i}", x, planes, stride, p.block == "bottleneck", p.groups,
+                       p.width_per_group)
+        out.append(x)
+    return out
 
 
 register("resnet", Family(ResnetParams, build_resnet, task="image", uses_seq_len=False, uses_image_size=True))
