@@ -79,12 +79,18 @@ def golden(f, lo: float, hi: float, iters: int = 14, grid: int = 13) -> float:
     return round(math.exp(best if f(math.exp(best)) <= vals[i] else xs[i]), 3)
 
 
+def _cpu_decode(c: Case) -> bool:
+    """A batch-1 LLM decode on a CPU: it streams the weights from DRAM, so it is bandwidth evidence."""
+    return c.kind == "cpu" and c.task == "generate" and c.batch == 1
+
+
 def _stage_rows(cases: list[Case], stage: str) -> list[Case]:
     if stage == "memory":
-        return [c for c in cases if c.category == "stream"]
+        # CPU families publish no bandwidth benchmarks: their batch-1 decode rows are the evidence
+        return [c for c in cases if c.category == "stream"] or [c for c in cases if _cpu_decode(c)]
     if stage == "compute":
         mamf = [c for c in cases if c.gemm_sweep]
-        big = [c for c in cases if c.category in ("inference", "training", "llm", "scaleout")]
+        big = [c for c in cases if c.category in ("inference", "training", "llm", "scaleout") and not _cpu_decode(c)]
         # edge devices only publish batch-1 latency: there it is the evidence for compute
         return (mamf + big) or [c for c in cases if c.category == "latency"]
     if stage == "op_overhead_us":

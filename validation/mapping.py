@@ -12,6 +12,7 @@ import re
 from simulator.spec.loader import load_hardware
 
 from .cluster_rows import cluster_training_case, collective_case, serving_case
+from .cpu_rows import cpu_case
 from .rows import (MAX_DP_DEVICES, Case, Row, Unexpressible, family_of, first_int, parse_precision,
                    resolve_device)
 
@@ -26,6 +27,7 @@ WORKLOADS: tuple[tuple[str, str], ...] = (
     (r"llama[ -]?3(\.\d)?[ -]405b", "llama3.1-405b"),
     (r"llama[ -]?3(\.\d)?[ -]70b", "llama3-70b"),
     (r"llama[ -]?3(\.\d)?[ -]8b", "llama3-8b"),
+    (r"phi-4", "phi-4"),
     (r"mobilenet v1", "mobilenet-v1"),
     (r"mobilenet v2", "mobilenet-v2"),
     (r"resnet-18|resnet18", "resnet18"),
@@ -82,6 +84,8 @@ def map_row(row: Row, catalogue: dict, kinds: dict[str, str]) -> Case | Unexpres
         return _gemm(row, base, kind)
     if metric == "watts":
         return _power(row, base, kind)
+    if kind == "cpu":
+        return cpu_case(row, base, _zoo_name(wl))
     return _model(row, base, kind, n)
 
 

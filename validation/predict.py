@@ -26,6 +26,7 @@ from simulator.workload.loader import load_workload
 from simulator.workload.workload import Workload
 
 from .cluster_rows import megatron_model_flops
+from .queueing import max_rate_under_p99
 from .rows import Case
 
 # Eager frameworks (PyTorch, TensorFlow without TensorRT) issue ops one at a time from Python on the
@@ -305,4 +306,8 @@ def predict(case: Case, *, extra: dict | None = None, dispatch_us: float = FRAME
         return Prediction(power * case.scale, t, r.summary["bottleneck"], power)
     if metric in ("latency_ms", "ttft_ms"):
         return Prediction(t * 1e3, t, r.summary["bottleneck"], power)
+    if case.latency_bound_s:
+        # Poisson arrivals at ``scale`` instances that each serve a batch in t: the rate whose p99 meets the bound
+        rate = max_rate_under_p99(int(case.scale), t, case.latency_bound_s)
+        return Prediction(rate * case.batch, t, r.summary["bottleneck"], power)
     return Prediction(case.batch * case.accumulation * case.scale / t, t, r.summary["bottleneck"], power)

@@ -59,6 +59,7 @@ MODULES = [
     "simulator.workload.families.detection",
     "simulator.workload.families.misc",
     "simulator.workload.families.mobile",
+    "simulator.workload.families.retinanet",
     "simulator.workload.families.segmentation",
     "simulator.workload.families.transformer",
     "simulator.workload.families.vision",
@@ -69,6 +70,7 @@ MODULES = [
     "simulator.cost.base",
     "simulator.cost.memory",
     "simulator.cost.collectives",
+    "simulator.cost.cpu",
     "simulator.cost.dispatch",
     "simulator.cost.gpu",
     "simulator.cost.peaks",
@@ -88,8 +90,10 @@ MODULES = [
     "simulator.validation_errors",
     # the validation harness (none of these examples reads ../shared)
     "validation.cluster_rows",
+    "validation.cpu_rows",
     "validation.external",
     "validation.predict",
+    "validation.queueing",
     "validation.rows",
 ]
 
