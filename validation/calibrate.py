@@ -169,7 +169,9 @@ def fit_energy(cases: list[Case], params: dict) -> dict | None:
 
 # Kernel-launch overhead is a driver / runtime property: a family without its own batch-1 rows
 # takes it from the family named here (same vendor stack).
-OVERHEAD_FROM = {"nvidia-inference": "nvidia-datacenter", "aws-trainium": "aws-neuron"}
+# A CPU's per-op cost is the OpenMP runtime's fork/join (simulator.cost.cpu.fork_join_s): EPYC rows take
+# the Xeon family's.
+OVERHEAD_FROM = {"nvidia-inference": "nvidia-datacenter", "aws-trainium": "aws-neuron", "amd-epyc": "intel-xeon"}
 
 
 def fit_all() -> dict:

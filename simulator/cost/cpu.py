@@ -16,12 +16,17 @@ Three physical limits a socket's peak hides:
   next layers' weights before the next step comes back to them. Traffic that stays on chip is
   charged at the last-level cache's bandwidth.
 
+Each op also pays a fork/join of the threads it runs on (:func:`fork_join_s`): a batch-1 op on a
+whole socket waits for a 6-level barrier, a one-core instance's op only for its dispatch.
+
 Int8 inference on CPUs quantizes the operands of the int8 kernels only: convolutions keep int8 tensors
 between layers (requantization fused into the convolution), but matmul, attention, layer-norm, softmax
 and embedding tensors are 16-bit (32-bit without BF16 support) around the int8 GEMM
 (:func:`tensor_numerics`).
 """
 from __future__ import annotations
+
+import math
 
 from ..spec.models import CpuSpec, lookup
 from ..units import GIGA, Precision
@@ -145,6 +150,20 @@ def gemm_time_s(hw: CpuSpec, g: Gemm, p: Precision, clock_hz: float) -> tuple[fl
     return waves * (g.flops / blocks) / rate, used
 
 
+def fork_join_s(hw: CpuSpec, cores: int) -> float:
+    """Fixed time of one op on ``cores`` threads: ``efficiency.op_overhead_us`` per level of the tree
+    barrier that starts and joins them (OpenMP fork/join), log2(1 + cores) levels; one core still
+    pays one level (the primitive's dispatch).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> xeon = load_hardware("intel-xeon-platinum-8480", {"efficiency.op_overhead_us": 3.0})
+        >>> round(fork_join_s(xeon, 1) * 1e6, 2), round(fork_join_s(xeon, 63) * 1e6, 2)
+        (3.0, 18.0)
+    """
+    return overhead_s(hw) * math.log2(1 + cores)
+
+
 def _element_cores(hw: CpuSpec, elems: float) -> int:
     return int(max(1, min(hw.compute.cores, -(-elems // ELEMENT_GRAIN))))
 
@@ -191,5 +210,5 @@ def cost(op: Op, hw: CpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     # a few cores cannot pull the socket's full DRAM bandwidth
     share = min(1.0, busy / max(1.0, hw.compute.cores * DRAM_SATURATING_CORE_SHARE))
     return finish(hw=hw, numerics=numerics, options=options, flops=op.flops, compute_s=compute_s,
-                  bytes_by_level=levels, overhead_s=overhead_s(hw) * steps,
+                  bytes_by_level=levels, overhead_s=fork_join_s(hw, busy) * steps,
                   memory_efficiency=hw.efficiency.memory * share)

@@ -1,6 +1,7 @@
 """Laws of the CPU cost model over every bundled CPU (hypothesis): batch-1 LLM decode never beats
 reading its weights from DRAM when they do not fit in the caches; no op beats its roofline; an
-instance on more cores (with their share of the socket) is never slower."""
+instance on more cores (with their share of the socket) never spends longer on the work itself (only its
+fork/join grows, with the log of its threads)."""
 from __future__ import annotations
 
 from hypothesis import given
@@ -54,5 +55,6 @@ def test_an_instance_on_more_cores_is_never_slower(name, m, n, k, fewer):
     smaller = load_hardware(name, socket_share(hw, cores))
     op = O.matmul("fc", batch=1, m=m, k=k, n=n, bias=True)
     numerics = Numerics(Precision.BF16, Precision.BF16)
-    big, small = (cost(op, h, numerics, CostOptions()).duration_s for h in (bigger, smaller))
-    assert big <= small * (1 + 1e-12)
+    # the work itself (compute and traffic) never takes longer; the fork/join of more threads may
+    big, small = (cost(op, h, numerics, CostOptions()) for h in (bigger, smaller))
+    assert big.duration_s - big.overhead_s <= (small.duration_s - small.overhead_s) * (1 + 1e-12)

@@ -3,6 +3,8 @@ output blocks keep busy, cache residency of activations and of a step's weights,
 of a socket (validation.cpu_rows)."""
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from simulator.cost.base import CostOptions, Numerics
@@ -110,3 +112,11 @@ def test_an_instance_gets_its_share_of_every_socket_resource():
     assert o["compute.single_core_clock_ghz"] == hw.compute.clock_ghz    # every core busy: no turbo
     two = sockets_as_one(hw, 2, main_bandwidth_gbs=500.0)
     assert (two["compute.cores"], two["memory.ddr.bandwidth_gbs"]) == (112, 500.0)
+
+
+def test_an_op_pays_one_fork_join_level_per_doubling_of_its_threads():
+    hw = _xeon(op_overhead_us=2.0)
+    tiny = O.elementwise("add", elems=1000, inputs=2)                 # one grain: one core
+    assert cost(tiny, hw, BF16, CostOptions()).overhead_s == pytest.approx(2e-6 * 1)
+    big = O.matmul("fc", batch=1, m=64 * 7, k=64, n=64 * 16)          # 7 x 32 = 224 blocks: all 56 cores
+    assert cost(big, hw, BF16, CostOptions()).overhead_s == pytest.approx(2e-6 * math.log2(57))
