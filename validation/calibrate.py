@@ -62,6 +62,11 @@ def _err(cases: list[Case], extra: dict, dispatch_us: float | None, predictor: P
 OVERHEAD_BOUNDS = ("overhead", "host")
 
 
+def _cpu_decode(c: Case) -> bool:
+    """A batch-1 LLM decode on a CPU: it streams the weights from DRAM, so it is bandwidth evidence."""
+    return c.kind == "cpu" and c.task == "generate" and c.batch == 1
+
+
 def _overhead_bound(c: Case, predictor: Predictor | None) -> bool:
     from simulator.spec.models import Efficiency
 
@@ -76,10 +81,11 @@ def _overhead_bound(c: Case, predictor: Predictor | None) -> bool:
 
 def _stage_rows(cases: list[Case], stage: str, predictor: Predictor | None = None) -> list[Case]:
     if stage == "memory":
-        return [c for c in cases if c.category == "stream"]
+        # CPU families publish no bandwidth benchmarks: their batch-1 decode rows are the evidence
+        return [c for c in cases if c.category == "stream"] or [c for c in cases if _cpu_decode(c)]
     if stage == "compute":
         mamf = [c for c in cases if c.gemm_sweep]
-        big = [c for c in cases if c.category in ("inference", "training", "llm", "scaleout")]
+        big = [c for c in cases if c.category in ("inference", "training", "llm", "scaleout") and not _cpu_decode(c)]
         # edge devices only publish batch-1 latency: there it is the evidence for compute
         return (mamf + big) or [c for c in cases if c.category == "latency"]
     if stage == "op_overhead_us":
@@ -160,8 +166,9 @@ def fit_energy(cases: list[Case], params: dict, predictor: Predictor) -> dict | 
 
 # Kernel-launch overhead is a driver / runtime property: families on one vendor's runtime (CUDA and
 # TensorRT; the Neuron runtime) share one per-kernel overhead, fitted on all their batch-1 rows.
-# Two NVIDIA families fitting it apart had a T4 launch kernels faster than an H100.
-OVERHEAD_FROM = {"nvidia-inference": "nvidia-datacenter", "aws-trainium": "aws-neuron"}
+# Two NVIDIA families fitting it apart had a T4 launch kernels faster than an H100. A CPU's per-op
+# cost is the OpenMP runtime's fork/join (simulator.cost.cpu.fork_join_s): Xeon and EPYC share it.
+OVERHEAD_FROM = {"nvidia-inference": "nvidia-datacenter", "aws-trainium": "aws-neuron", "amd-epyc": "intel-xeon"}
 
 
 def overhead_group(family: str) -> str:

@@ -14,6 +14,7 @@ from simulator.spec.loader import catalogue, load_hardware
 from . import fpga_rows
 from .cluster_rows import cluster_training_case, collective_case, serving_case
 from .tpu_rows import tpu_training_case
+from .cpu_rows import cpu_case
 from .rows import (MAX_DP_DEVICES, Case, Row, Unexpressible, family_of, first_int, parse_precision,
                    resolve_device, stack_for)
 
@@ -33,6 +34,7 @@ WORKLOADS: tuple[tuple[str, str], ...] = (
     (r"llama[ -]?3(\.\d)?[ -]405b", "llama3.1-405b"),
     (r"llama[ -]?3(\.\d)?[ -]70b", "llama3-70b"),
     (r"llama[ -]?3(\.\d)?[ -]8b", "llama3-8b"),
+    (r"phi-4", "phi-4"),
     (r"mobilenet v1", "mobilenet-v1"),
     (r"mobilenet v2", "mobilenet-v2"),
     (r"resnet-18|resnet18", "resnet18"),
@@ -122,6 +124,8 @@ def map_row(row: Row, catalogue: dict, kinds: dict[str, str]) -> Case | Unexpres
         return _gemm(row, base, kind)
     if metric == "watts":
         return _power(row, base, kind)
+    if kind == "cpu":
+        return cpu_case(row, base, _zoo_name(wl))
     return _model(row, base, kind, n)
 
 

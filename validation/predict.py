@@ -28,6 +28,7 @@ from simulator.workload.workload import Workload
 
 from .cluster_rows import megatron_model_flops
 from .tpu_rows import maxtext_model_flops
+from .queueing import max_rate_under_p99
 from .rows import Case
 
 @dataclass(frozen=True)
@@ -324,6 +325,10 @@ def predict(case: Case, *, extra: dict | None = None, dispatch_us: float | None 
         return Prediction(power * case.scale, t, r.summary["bottleneck"], power)
     if metric in ("latency_ms", "ttft_ms"):
         return Prediction(t * 1e3, t, r.summary["bottleneck"], power)
+    if case.latency_bound_s:
+        # Poisson arrivals at ``scale`` instances that each serve a batch in t: the rate whose p99 meets the bound
+        rate = max_rate_under_p99(int(case.scale), t, case.latency_bound_s)
+        return Prediction(rate * case.batch, t, r.summary["bottleneck"], power)
     return Prediction(case.batch * case.accumulation * case.scale / t, t, r.summary["bottleneck"], power)
 
 

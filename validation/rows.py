@@ -121,6 +121,14 @@ DEVICE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"tpu v2", ("google-tpu-v2",)),
     (r"edge tpu", ("google-edge-tpu",)),
     (r"8480", ("intel-xeon-platinum-8480",)),
+    (r"8592", ("intel-xeon-platinum-8592",)),
+    (r"\b8580\b", ("intel-xeon-platinum-8580",)),
+    (r"8490h", ("intel-xeon-platinum-8490h",)),
+    (r"max 9480", ("intel-xeon-max-9480",)),
+    (r"6980p", ("intel-xeon-6980p",)),
+    (r"6787p", ("intel-xeon-6787p",)),
+    (r"epyc 9175f", ("amd-epyc-9175f",)),
+    (r"epyc 9554", ("amd-epyc-9554",)),
     (r"epyc 9654", ("amd-epyc-9654",)),
     (r"grace", ("arm-neoverse-v2-grace",)),
     (r"inferentia2", ("aws-inferentia2",)),
@@ -173,6 +181,9 @@ FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
     # Vitis AI DPUs: AI-Engine overlays on Versal vs DSP-slice overlays on Alveo / Zynq
     ("amd-versal", "xilinx-versal-aie-dpu"), ("amd-alveo", "xilinx-dsp-dpu"), ("amd-zcu", "xilinx-dsp-dpu"),
     ("amd-kria", "xilinx-dsp-dpu"),
+    # server CPUs: every Xeon since Sapphire Rapids runs the same AMX / AVX-512 kernels (oneDNN via IPEX
+    # and OpenVINO), every EPYC the same AVX-512-on-Zen kernels
+    ("intel-xeon", "intel-xeon"), ("amd-epyc", "amd-epyc"),
 )
 
 
@@ -309,6 +320,7 @@ class Case:
     # MLPerf blocks that end in an evaluation: (tokens per block, eval samples, eval global batch)
     mlperf_eval: tuple[int, int, int] | None = None
     host_threads: int | None = None                    # DPU rows: Vitis AI runner threads (None: DPU only)
+    latency_bound_s: float | None = None               # MLPerf Server rows: p99 bound the ``scale`` instances meet
     assumptions: tuple[str, ...] = ()
 
     @property

@@ -1,54 +1,214 @@
-"""CPU cost model: SIMD / matrix-extension GEMMs over the cores, cache-blocked, DRAM bandwidth bound.
+"""CPU cost model: GEMMs on matrix tiles (AMX) or SIMD FMA units over the cores that have work, element-wise
+work over the cores its size can feed, traffic at the last-level cache or DRAM.
 
-Work that cannot fill the cores does not get them: an op uses ``min(cores, work / grain)`` cores,
-where a core needs at least :data:`GRAIN_FLOPS` to amortise threading; recurrent steps run one
-after another, each with its own framework dispatch. Operands that fit in the last-level cache
-are served from it instead of DRAM.
+Three physical limits a socket's peak hides:
+
+* **parallel work**: a GEMM is cut into output blocks (:func:`gemm_blocks`), one core computes one block
+  at a time, so an op with fewer blocks than cores leaves cores idle, and blocks that do not divide
+  evenly leave a last, partial wave (a batch-1 7x7 convolution keeps 32 of 56 cores busy);
+* **tile fill**: an AMX tile instruction costs the same however much of its 16 x 16 output and its K
+  depth the GEMM fills, so a GEMM with 1 row (LLM decode at batch 1) gets 1/16 of the AMX rate; the
+  core then runs it on its SIMD units when that is faster (:func:`core_flops_per_cycle`);
+* **cache residency**: an op's activations stay on chip when they fit in half of the caches
+  (:func:`cache_bytes`: a producer's output is still there for its consumer); its weights do only when
+  the run found that the whole step's weights fit there (``CostOptions.weights_on_chip``, decided by
+  :mod:`simulator.run.device` from the graph), because weights read once per step are evicted by the
+  next layers' weights before the next step comes back to them. Traffic that stays on chip is
+  charged at the last-level cache's bandwidth.
+
+Each op also pays a fork/join of the threads it runs on (:func:`fork_join_s`): a batch-1 op on a
+whole socket waits for a 6-level barrier, a one-core instance's op only for its dispatch.
+
+Int8 inference on CPUs quantizes the operands of the int8 kernels only: convolutions keep int8 tensors
+between layers (requantization fused into the convolution), but matmul, attention, layer-norm, softmax
+and embedding tensors are 16-bit (32-bit without BF16 support) around the int8 GEMM
+(:func:`tensor_numerics`).
 """
 from __future__ import annotations
 
+import math
+
 from ..spec.models import CpuSpec, lookup
-from ..units import GIGA
-from ..workload.ops import Op
+from ..units import GIGA, Precision
+from ..workload.ops import Gemm, Op, OpKind, ceil_div
 from .base import CostOptions, Numerics, OpCost, finish, op_bytes, overhead_s
 from .peaks import cpu_vector_flops_per_cycle_per_core
 
-GRAIN_FLOPS = 2e6  # ~1 ms of one core's scalar work at 2 GHz: below this, threading does not pay
+# Element-wise work is split over threads in chunks of this many elements (PyTorch's
+# at::internal::GRAIN_SIZE = 32768, the grain of its parallel_for over tensors): a smaller tensor
+# runs on fewer cores.
+ELEMENT_GRAIN = 32768
+# Share of the last-level cache an op's activations (or the step's weights) may use and still stay
+# resident: the other half holds the other operand set and what other cores touch meanwhile.
+LLC_SHARE = 0.5
+# Cores needed to draw the socket's full DRAM bandwidth: one core's outstanding misses (a few dozen
+# 64-byte lines in flight over ~100 ns) reach about a quarter's share of the socket.
+DRAM_SATURATING_CORE_SHARE = 0.25
 
 
-def _cores_used(hw: CpuSpec, flops: float) -> int:
-    return int(max(1, min(hw.compute.cores, flops // GRAIN_FLOPS)))
+def cache_bytes(hw: CpuSpec) -> float:
+    """Bytes the socket's caches hold together: every level inside main memory. Server CPUs keep their
+    L2 and last-level cache non-inclusive (Intel since Skylake-SP, AMD's L3 is a victim cache of L2),
+    so their capacities add.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> cache_bytes(load_hardware("intel-xeon-platinum-8480")) / 2**20      # 112 MiB L2 + 105 MiB L3
+        217.0
+    """
+    return float(sum(level.capacity_bytes for level in hw.memory[:-1]))
+
+
+# Ops whose tensors stay wide under int8 inference: OpenVINO's low-precision transformations and IPEX
+# quantize the inputs of an int8 matmul and dequantize its output; layer norm, softmax and the
+# attention core have no int8 kernels. Convolutions, pooling and their fused activations stay int8.
+_WIDE_UNDER_INT8 = (OpKind.MATMUL, OpKind.ATTENTION, OpKind.SOFTMAX, OpKind.EMBEDDING)
+
+
+def tensor_numerics(op: Op, hw: CpuSpec, numerics: Numerics) -> Numerics:
+    """The numerics an op's tensors move at on a CPU: int8 transformer tensors are BF16 (FP32 without
+    AVX512_BF16) around the int8 GEMMs; everything else as the run's numerics.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> from simulator.workload import ops as O
+        >>> xeon, int8 = load_hardware("intel-xeon-platinum-8480"), Numerics(Precision.INT8, Precision.INT8)
+        >>> tensor_numerics(O.matmul("fc", batch=1, m=8, k=64, n=64), xeon, int8).act_bytes
+        2.0
+        >>> tensor_numerics(O.conv2d("c", batch=1, in_ch=8, h=8, w=8, out_ch=8, kernel=3, pad=1), xeon, int8).act_bytes
+        1.0
+    """
+    wide = op.kind in _WIDE_UNDER_INT8 or (op.kind == OpKind.NORM and dict(op.attrs).get("norm") != "batchnorm")
+    if numerics.compute not in (Precision.INT8, Precision.INT4) or not wide:
+        return numerics
+    fmt = Precision.BF16 if Precision.BF16 in hw.compute.simd_precisions else Precision.FP32
+    return Numerics(compute=fmt, weights=numerics.weights)
+
+
+def _fill(extent: int, tile: int) -> float:
+    return extent / (ceil_div(extent, tile) * tile)
+
+
+def core_flops_per_cycle(hw: CpuSpec, g: Gemm, p: Precision) -> float:
+    """FLOP per cycle one core achieves on GEMM ``g`` at precision ``p``, before efficiency.
+
+    A matrix extension runs whole tiles: its rate is scaled by how much of the tile's rows, columns and
+    K depth the GEMM fills. The core uses its SIMD FMA units instead when they are faster (oneDNN picks
+    AVX-512 kernels for GEMMs too small for AMX).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> xeon = load_hardware("intel-xeon-platinum-8480")       # AMX bf16 1024, AVX-512 bf16 128
+        >>> core_flops_per_cycle(xeon, Gemm(m=64, n=64, k=64), Precision.BF16)
+        1024.0
+        >>> core_flops_per_cycle(xeon, Gemm(m=4, n=64, k=64), Precision.BF16)    # 4 of 16 tile rows
+        256.0
+        >>> core_flops_per_cycle(xeon, Gemm(m=1, n=4096, k=4096), Precision.BF16)  # decode: AVX-512
+        128.0
+    """
+    c = hw.compute
+    vec = cpu_vector_flops_per_cycle_per_core(hw, p)
+    mat = lookup(c.matrix_flops_per_cycle_per_core, p)
+    if mat <= vec:
+        return vec
+    k_tile = max(1, int(c.matrix_tile_k_bytes // max(p.bytes, 1.0)))
+    fill = _fill(g.m, c.matrix_tile_rows) * _fill(g.n, c.matrix_tile_cols) * _fill(g.k, k_tile)
+    return max(mat * fill, vec)
+
+
+def gemm_blocks(hw: CpuSpec, g: Gemm) -> int:
+    """Output blocks of ``g`` that cores take one at a time: 2 x 2 accumulator tiles each (oneDNN's
+    brgemm micro-kernel keeps 4 of AMX's 8 tile registers as accumulators), over all ``count`` GEMMs.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> xeon = load_hardware("intel-xeon-platinum-8480")
+        >>> gemm_blocks(xeon, Gemm(m=49, n=512, k=4608))      # ResNet-50 layer4 at batch 1: 2 x 16
+        32
+    """
+    c = hw.compute
+    return g.count * ceil_div(g.m, 2 * c.matrix_tile_rows) * ceil_div(g.n, 2 * c.matrix_tile_cols)
+
+
+def gemm_time_s(hw: CpuSpec, g: Gemm, p: Precision, clock_hz: float) -> tuple[float, int]:
+    """(seconds, cores kept busy) of GEMM ``g`` on the socket's cores at ``efficiency.compute``.
+
+    Blocks go to cores in waves; the time is the number of waves times one block's time.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> xeon = load_hardware("intel-xeon-platinum-8480", {"efficiency.compute": 1.0})
+        >>> t, used = gemm_time_s(xeon, Gemm(m=49, n=512, k=4608), Precision.BF16, 2.0e9)
+        >>> # one 7.2 MFLOP block per core at 1024 x 49/64 FLOP/cycle (49 of 64 tile rows filled)
+        >>> used, round(t * 1e6, 2)
+        (32, 4.61)
+    """
+    blocks = gemm_blocks(hw, g)
+    used = max(1, min(hw.compute.cores, blocks))
+    waves = ceil_div(blocks, used)
+    rate = core_flops_per_cycle(hw, g, p) * clock_hz * hw.efficiency.compute
+    return waves * (g.flops / blocks) / rate, used
+
+
+def fork_join_s(hw: CpuSpec, cores: int) -> float:
+    """Fixed time of one op on ``cores`` threads: ``efficiency.op_overhead_us`` per level of the tree
+    barrier that starts and joins them (OpenMP fork/join), log2(1 + cores) levels; one core still
+    pays one level (the primitive's dispatch).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> xeon = load_hardware("intel-xeon-platinum-8480", {"efficiency.op_overhead_us": 3.0})
+        >>> round(fork_join_s(xeon, 1) * 1e6, 2), round(fork_join_s(xeon, 63) * 1e6, 2)
+        (3.0, 18.0)
+    """
+    return overhead_s(hw) * math.log2(1 + cores)
+
+
+def _element_cores(hw: CpuSpec, elems: float) -> int:
+    return int(max(1, min(hw.compute.cores, -(-elems // ELEMENT_GRAIN))))
+
+
+def _compute(op: Op, hw: CpuSpec, p: Precision) -> tuple[float, int]:
+    """(compute seconds, cores kept busy) of one op: its GEMMs, then its element-wise work."""
+    c = hw.compute
+    steps = max(1, op.sequential_steps)
+    seconds, busy = 0.0, 0
+    for g in op.gemms:
+        per_step = Gemm(m=g.m, n=g.n, k=g.k, count=max(1, g.count // steps)) if steps > 1 else g
+        blocks = gemm_blocks(hw, per_step)
+        one_core = blocks == 1 and c.single_core_clock_ghz
+        clock = (c.single_core_clock_ghz if one_core else c.clock_ghz) * GIGA
+        t, used = gemm_time_s(hw, per_step, p, clock)
+        seconds += t * steps
+        busy = max(busy, used)
+    if op.vector_flops:
+        cores = _element_cores(hw, max(op.output_elems, op.input_elems) / steps)
+        busy = max(busy, cores)
+        vec = cpu_vector_flops_per_cycle_per_core(hw, p) * hw.efficiency.vector
+        clock = (c.single_core_clock_ghz if cores == 1 and c.single_core_clock_ghz else c.clock_ghz) * GIGA
+        seconds += op.vector_flops / (cores * clock * vec)
+    if not busy:
+        busy = _element_cores(hw, max(op.output_elems, op.input_elems) / steps)
+    return seconds, busy
 
 
 def cost(op: Op, hw: CpuSpec, numerics: Numerics, options: CostOptions) -> OpCost:
-    """Cost of ``op`` on one CPU socket."""
-    c = hw.compute
-    p = numerics.compute
-    eff = hw.efficiency
+    """Cost of ``op`` on one CPU socket (see the module docstring for the three limits)."""
+    compute_s, busy = _compute(op, hw, numerics.compute)
     steps = max(1, op.sequential_steps)
-    per_step_flops = op.flops / steps
-    cores = _cores_used(hw, per_step_flops)
-    one_core_clock = (c.single_core_clock_ghz or c.clock_ghz) if cores == 1 else c.clock_ghz
-    clock = one_core_clock * GIGA
-    vec_per_core = cpu_vector_flops_per_cycle_per_core(hw, p)
-    mat_per_core = max(lookup(c.matrix_flops_per_cycle_per_core, p), vec_per_core)
-    compute_s = 0.0
-    if op.gemms:
-        compute_s += op.matrix_flops / (cores * clock * mat_per_core * eff.compute)
-    compute_s += op.vector_flops / (cores * clock * vec_per_core * eff.vector)
-    act_in, act_out, w_read = op_bytes(op, numerics, fused_attention=options.fused_attention)
-    total = act_in + act_out + w_read
-    levels: dict[str, float] = {}
-    # cache blocking: a working set that fits in the last cache level before DRAM is served from it
+    act_in, act_out, w_read = op_bytes(op, tensor_numerics(op, hw, numerics), fused_attention=options.fused_attention)
     main = hw.main_memory.name
     llc = hw.memory[-2] if len(hw.memory) >= 2 else None
-    working_set = (act_in + act_out + w_read) / steps
-    if llc is not None and working_set <= 0.5 * llc.capacity_bytes:
-        levels[llc.name] = total
-        levels[main] = (act_out if steps == 1 else act_out / steps)  # results eventually written back
+    levels: dict[str, float] = {}
+    acts = act_in + act_out
+    if llc is not None and acts / steps <= LLC_SHARE * cache_bytes(hw):
+        levels[llc.name] = acts
     else:
-        levels[main] = total
-    # a single core cannot pull the socket's full DRAM bandwidth
-    mem_eff = eff.memory * min(1.0, cores / max(1.0, c.cores * 0.25))
+        levels[main] = acts
+    weights_at = llc.name if llc is not None and options.weights_on_chip else main
+    levels[weights_at] = levels.get(weights_at, 0.0) + w_read
+    # a few cores cannot pull the socket's full DRAM bandwidth
+    share = min(1.0, busy / max(1.0, hw.compute.cores * DRAM_SATURATING_CORE_SHARE))
     return finish(hw=hw, numerics=numerics, options=options, flops=op.flops, compute_s=compute_s,
-                  bytes_by_level=levels, overhead_s=overhead_s(hw) * steps, memory_efficiency=mem_eff)
+                  bytes_by_level=levels, overhead_s=fork_join_s(hw, busy) * steps,
+                  memory_efficiency=hw.efficiency.memory * share)

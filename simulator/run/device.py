@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..cost.base import CostOptions, Numerics, OpCost
+from ..cost.cpu import LLC_SHARE as CPU_LLC_WEIGHT_SHARE
+from ..cost.cpu import cache_bytes
 from ..cost.dispatch import check_supported, device_numerics, op_cost
 from ..cost.peaks import matrix_flops_per_s
 from ..engine.run import Deadline, DeviceRun, WeightStream, run_device
@@ -176,6 +178,11 @@ def _residency(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, weight_
     capacity = hw.main_memory.capacity_bytes
     on_chip = hw.memory[-2].capacity_bytes if len(hw.memory) >= 2 else 0.0
     weights_on_chip = hw.kind in ("fpga", "asic") and weight_bytes <= on_chip
+    if hw.kind == "cpu":
+        # a CPU's caches keep the weights across steps only if all the step reads fit in their share
+        # of them: otherwise each layer's weights evict the earlier layers' before the next step. One
+        # copy serves every instance that shares it (OpenVINO streams of one compiled model).
+        weights_on_chip = weight_bytes <= CPU_LLC_WEIGHT_SHARE * cache_bytes(hw) * hw.shared_weight_instances
     # an SRAM-only device caches parameters in what its activations leave free (the largest op's
     # inputs and outputs, with headroom), up to PARAM_CACHE_FRACTION of the memory
     act_need = 1.5 * max((graph.op(n).input_elems + graph.op(n).output_elems for n in graph.order), default=0.0) \

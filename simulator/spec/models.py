@@ -332,6 +332,10 @@ class CpuCompute(Frozen):
     Vector FLOP/cycle/core for a precision in ``simd_precisions`` =
     ``simd_width_bits / bits(p) * fma_units_per_core * 2``.
     ``clock_ghz`` is the sustained all-core clock, ``single_core_clock_ghz`` the one-core turbo.
+    A matrix extension (``matrix_flops_per_cycle_per_core``) works on tiles: one tile instruction
+    multiplies a ``matrix_tile_rows`` x ``matrix_tile_k_bytes`` operand by a ``matrix_tile_k_bytes`` x
+    ``matrix_tile_cols`` one in the same time however much of them the GEMM fills (Intel AMX: 16 rows
+    of 64 bytes, a 16 x 16 accumulator tile).
 
     Example:
         >>> from simulator.spec.loader import load_hardware
@@ -347,6 +351,9 @@ class CpuCompute(Frozen):
     fma_units_per_core: Count
     simd_precisions: tuple[Precision, ...] = (Precision.FP32,)
     matrix_flops_per_cycle_per_core: PrecisionMap = {}
+    matrix_tile_rows: Count = 16
+    matrix_tile_cols: Count = 16
+    matrix_tile_k_bytes: Count = 64
     source: Source
 
 
@@ -561,6 +568,10 @@ class TpuSpec(_DeviceBase):
 class CpuSpec(_DeviceBase):
     """A CPU socket (see :class:`CpuCompute`).
 
+    ``shared_weight_instances``: when the spec is one of several instances on a socket (a what-if of
+    validation rows: ``compute.cores`` and the memory levels cut to one instance's share), how many of
+    them read one shared copy of the weights held in the socket's caches (1: each its own copy).
+
     Example:
         >>> from simulator.spec.loader import load_hardware
         >>> isinstance(load_hardware("amd-epyc-9654"), CpuSpec)
@@ -569,6 +580,9 @@ class CpuSpec(_DeviceBase):
 
     kind: Literal["cpu"]
     compute: CpuCompute
+    # instances (processes, OpenVINO streams) of which this spec is one, all reading one shared copy
+    # of the weights: the caches hold that copy for all of them (see simulator.run.device._residency)
+    shared_weight_instances: Count = 1
 
 
 class FpgaSpec(_DeviceBase):

@@ -12,11 +12,6 @@ from . import Family, FamilyParams, Shape, register
 class ResnetParams(FamilyParams):
     """ResNet v1.5 (stride in the 3x3 conv of bottlenecks), as torchvision builds it.
 
-    ``downsample`` says where a stage halves the resolution: ``first_3x3`` (torchvision v1.5: the
-    first block's 3x3 conv), ``first_1x1`` (the original ResNet v1, Caffe and Keras: the first
-    block's first 1x1 conv and its shortcut), ``last_3x3`` (TF-slim ``resnet_v1``: the 3x3 conv of a
-    stage's last block, for every stage but the last).
-
     Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
     the file and field in a :class:`~simulator.errors.WorkloadError`).
 
@@ -32,6 +27,12 @@ class ResnetParams(FamilyParams):
     width: int = Field(default=64, gt=0, le=4096)
     num_classes: int = Field(default=1000, gt=0, le=10**6)
     in_channels: int = Field(default=3, gt=0, le=1024)
+    # ResNeXt (torchvision): a bottleneck's 3x3 conv has planes * width_per_group / 64 * groups channels
+    # in ``groups`` groups (resnext50_32x4d: groups 32, width_per_group 4)
+    groups: int = Field(default=1, gt=0, le=1024)
+    width_per_group: int = Field(default=64, gt=0, le=4096)
+    # where a stage's stride sits: torchvision v1.5 in the first block's 3x3, Caffe / Keras v1 in its
+    # first 1x1, TF-slim v1 in the last block's 3x3
     downsample: Literal["first_3x3", "first_1x1", "last_3x3"] = "first_3x3"
 
 
@@ -56,12 +57,13 @@ def conv_bn_act(b: GraphBuilder, name: str, x: Tensor, out_ch: int, k: int, stri
 
 
 def _block(b: GraphBuilder, name: str, x: Tensor, planes: int, stride: int, bottleneck: bool,
-           stride_in_1x1: bool = False) -> Tensor:
+           groups: int = 1, width_per_group: int = 64, stride_in_1x1: bool = False) -> Tensor:
     expansion = 4 if bottleneck else 1
     out_ch = planes * expansion
     if bottleneck:
-        y = conv_bn_act(b, f"{name}.1", x, planes, 1, stride if stride_in_1x1 else 1)
-        y = conv_bn_act(b, f"{name}.2", y, planes, 3, 1 if stride_in_1x1 else stride)
+        width = int(planes * width_per_group / 64) * groups
+        y = conv_bn_act(b, f"{name}.1", x, width, 1, stride if stride_in_1x1 else 1)
+        y = conv_bn_act(b, f"{name}.2", y, width, 3, 1 if stride_in_1x1 else stride, groups=groups)
         y = conv_bn_act(b, f"{name}.3", y, out_ch, 1, act=None)
     else:
         y = conv_bn_act(b, f"{name}.1", x, planes, 3, stride)
@@ -87,9 +89,24 @@ def build_resnet(b: GraphBuilder, p: ResnetParams, s: Shape) -> None:
         >>> round(b.build().parameters / 1e6, 2)      # millions of parameters
         25.56
     """
-    x = b.input((s.batch_size, p.in_channels, s.image_size, s.image_size))
+    x = resnet_stages(b, p, b.input((s.batch_size, p.in_channels, s.image_size, s.image_size)))[-1]
+    x = b.flatten(b.global_pool("avgpool", x))
+    b.loss("loss", b.linear("fc", x, p.num_classes))
+
+
+def resnet_stages(b: GraphBuilder, p: ResnetParams, x: Tensor) -> list[Tensor]:
+    """Stem and residual stages of a ResNet / ResNeXt on image tensor ``x``: the output of every stage
+    (C2..C5 for four stages), what classifiers pool and detection necks (FPN) tap.
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> b = GraphBuilder("r", batch=1)
+        >>> [t.shape[1:] for t in resnet_stages(b, load_workload("resnet50").params, b.input((1, 3, 224, 224)))]
+        [(256, 56, 56), (512, 28, 28), (1024, 14, 14), (2048, 7, 7)]
+    """
     x = conv_bn_act(b, "stem", x, p.width, 7, 2)
     x = b.pool("stem.maxpool", x, 3, 2, 1)
+    out = []
     last = len(p.depths) - 1
     for stage, depth in enumerate(p.depths):
         planes = p.width * 2**stage
@@ -98,10 +115,10 @@ def build_resnet(b: GraphBuilder, p: ResnetParams, s: Shape) -> None:
                 stride = 2 if (i == depth - 1 and stage < last) else 1
             else:
                 stride = 2 if (i == 0 and stage > 0) else 1
-            x = _block(b, f"layer{stage + 1}.{i}", x, planes, stride, p.block == "bottleneck",
-                       stride_in_1x1=p.downsample == "first_1x1")
-    x = b.flatten(b.global_pool("avgpool", x))
-    b.loss("loss", b.linear("fc", x, p.num_classes))
+            x = _block(b, f"layer{stage + 1}.{i}", x, planes, stride, p.block == "bottleneck", p.groups,
+                       p.width_per_group, stride_in_1x1=p.downsample == "first_1x1")
+        out.append(x)
+    return out
 
 
 register("resnet", Family(ResnetParams, build_resnet, task="image", uses_seq_len=False, uses_image_size=True))

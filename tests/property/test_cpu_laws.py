@@ -1,0 +1,60 @@
+"""Laws of the CPU cost model over every bundled CPU (hypothesis): batch-1 LLM decode never beats
+reading its weights from DRAM when they do not fit in the caches; no op beats its roofline; an
+instance on more cores (with their share of the socket) never spends longer on the work itself (only its
+fork/join grows, with the log of its threads)."""
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+import simulator as sim
+from simulator.cost.base import CostOptions, Numerics
+from simulator.cost.cpu import cache_bytes, cost
+from simulator.cost.peaks import matrix_flops_per_s
+from simulator.spec.loader import catalogue, load_hardware
+from simulator.units import Precision
+from simulator.workload import ops as O
+from simulator.workload.loader import load_workload
+from validation.cpu_rows import socket_share
+
+CPUS = sorted(n for n in catalogue() if load_hardware(n).kind == "cpu")
+LLMS = st.sampled_from(["llama2-7b", "gptj-6b", "phi-4"])
+WEIGHTS = st.sampled_from(["bf16", "int8", "int4"])
+PRECISIONS = st.sampled_from([Precision.FP32, Precision.BF16, Precision.INT8])
+DIMS = st.integers(min_value=1, max_value=8192)
+
+
+@given(st.sampled_from(CPUS), LLMS, WEIGHTS, st.integers(min_value=1, max_value=2048))
+def test_batch1_decode_never_beats_weight_bytes_over_dram_bandwidth(name, wl, weights, prompt):
+    hw = load_hardware(name)
+    params = load_workload(wl).build(batch_size=1, seq_len=8).parameters
+    weight_bytes = params * Precision(weights).bytes
+    g = sim.generate(wl, name, batch_size=1, prompt_len=prompt, output_len=2, precision="bf16",
+                     weight_precision=weights, decode_samples=None)
+    if weight_bytes > 0.5 * cache_bytes(hw):
+        assert g.tpot_s >= weight_bytes / (hw.main_memory.bandwidth_gbs * 1e9) * (1 - 1e-9)
+
+
+@given(st.sampled_from(CPUS), DIMS, DIMS, DIMS, PRECISIONS, st.booleans())
+def test_no_gemm_beats_its_roofline(name, m, n, k, p, resident):
+    hw = load_hardware(name)
+    op = O.matmul("fc", batch=1, m=m, k=k, n=n, bias=True)
+    c = cost(op, hw, Numerics(p, p), CostOptions(weights_on_chip=resident))
+    # the all-core peak at the one-core turbo clock bounds every op (one core may turbo)
+    clock = max(hw.compute.clock_ghz, hw.compute.single_core_clock_ghz or 0.0) / hw.compute.clock_ghz
+    floor = max(op.flops / (matrix_flops_per_s(hw, p) * clock),
+                c.bytes_by_level.get(hw.main_memory.name, 0.0) / (hw.main_memory.bandwidth_gbs * 1e9))
+    assert c.duration_s >= floor * (1 - 1e-9)
+
+
+@given(st.sampled_from(CPUS), DIMS, DIMS, DIMS, st.integers(min_value=1, max_value=64))
+def test_an_instance_on_more_cores_is_never_slower(name, m, n, k, fewer):
+    hw = load_hardware(name)
+    cores = min(fewer, hw.compute.cores)
+    bigger = load_hardware(name, socket_share(hw, min(2 * cores, hw.compute.cores)))
+    smaller = load_hardware(name, socket_share(hw, cores))
+    op = O.matmul("fc", batch=1, m=m, k=k, n=n, bias=True)
+    numerics = Numerics(Precision.BF16, Precision.BF16)
+    # the work itself (compute and traffic) never takes longer; the fork/join of more threads may
+    big, small = (cost(op, h, numerics, CostOptions()) for h in (bigger, smaller))
+    assert big.duration_s - big.overhead_s <= (small.duration_s - small.overhead_s) * (1 + 1e-12)

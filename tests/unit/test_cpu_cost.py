@@ -1,0 +1,122 @@
+"""CPU cost model mechanisms, each against a hand computation: AMX tile fill, the cores a GEMM's
+output blocks keep busy, cache residency of activations and of a step's weights, the instance share
+of a socket (validation.cpu_rows)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from simulator.cost.base import CostOptions, Numerics
+from simulator.cost.cpu import cache_bytes, core_flops_per_cycle, cost, gemm_blocks, gemm_time_s
+from simulator.run.device import _residency
+from simulator.run.graphs import build_graph, memory_plan
+from simulator.scenario import make_scenario
+from simulator.spec.loader import load_hardware
+from simulator.units import Precision
+from simulator.workload import ops as O
+from simulator.workload.loader import load_workload
+from simulator.workload.ops import Gemm
+from validation.cpu_rows import socket_share, sockets_as_one
+
+XEON = "intel-xeon-platinum-8480"   # 56 cores, 2.0 GHz, AMX bf16 1024 / int8 2048 FLOP/cycle, AVX-512 bf16 128
+BF16 = Numerics(Precision.BF16, Precision.BF16)
+
+
+def _xeon(**eff):
+    return load_hardware(XEON, {f"efficiency.{k}": v for k, v in eff.items()} or None)
+
+
+def test_amx_rate_scales_with_the_tile_rows_a_gemm_fills():
+    hw = _xeon()
+    # 16 tile rows of 64 bytes: 8 rows fill half a tile; k = 48 bf16 fills 48 of 64 (two 32-deep tiles)
+    assert core_flops_per_cycle(hw, Gemm(m=8, n=32, k=64), Precision.BF16) == 512.0
+    assert core_flops_per_cycle(hw, Gemm(m=16, n=32, k=48), Precision.BF16) == 1024.0 * 48 / 64
+    # int8: 64-deep tiles; 2048 x 40/64 = 1280 beats AVX-512 VNNI's 256
+    assert core_flops_per_cycle(hw, Gemm(m=16, n=16, k=40), Precision.INT8) == 1280.0
+
+
+def test_a_one_row_gemm_runs_on_the_simd_units_instead():
+    hw = _xeon()
+    # AMX at 1/16 of 1024 = 64 < AVX-512 bf16 dot product 512/16 x 2 FMA x 2 = 128
+    assert core_flops_per_cycle(hw, Gemm(m=1, n=4096, k=4096), Precision.BF16) == 128.0
+    # a CPU without a matrix unit always gets its SIMD rate: Zen 4 bf16 256/16 x 2 x 2 = 64
+    assert core_flops_per_cycle(load_hardware("amd-epyc-9654"), Gemm(m=64, n=64, k=64), Precision.BF16) == 64.0
+
+
+def test_output_blocks_limit_the_cores_and_a_partial_wave_costs_a_full_block():
+    hw = _xeon(compute=1.0)
+    # 32 x 32 blocks: m=49 -> 2, n=512 -> 16: 32 blocks, 32 of 56 cores busy
+    g = Gemm(m=49, n=512, k=4608)
+    assert gemm_blocks(hw, g) == 32
+    t, used = gemm_time_s(hw, g, Precision.BF16, 2.0e9)
+    assert used == 32
+    assert t == pytest.approx(g.flops / 32 / (1024 * 49 / 64 * 2.0e9))
+    # 57 blocks on 56 cores: two waves, each one block's time
+    g2 = Gemm(m=32, n=57 * 32, k=1024)
+    t2, used2 = gemm_time_s(hw, g2, Precision.BF16, 2.0e9)
+    assert (gemm_blocks(hw, g2), used2) == (57, 56)
+    assert t2 == pytest.approx(2 * (g2.flops / 57) / (1024 * 2.0e9))
+
+
+def test_activations_that_fit_half_the_caches_stay_on_chip_and_weights_follow_the_run():
+    hw = _xeon()
+    op = O.matmul("fc", batch=1, m=64, k=1024, n=1024, bias=False)
+    c = cost(op, hw, BF16, CostOptions())
+    acts = (64 * 1024 + 64 * 1024) * 2.0
+    assert c.bytes_by_level["l3"] == pytest.approx(acts)
+    assert c.bytes_by_level["ddr"] == pytest.approx(1024 * 1024 * 2.0)      # weights: not resident
+    resident = cost(op, hw, BF16, CostOptions(weights_on_chip=True))
+    assert "ddr" not in resident.bytes_by_level
+    assert resident.bytes_by_level["l3"] == pytest.approx(acts + 1024 * 1024 * 2.0)
+
+
+def test_caches_add_up_and_big_activations_go_to_dram():
+    hw = _xeon()
+    assert cache_bytes(hw) == 117_440_512 + 110_100_480
+    big = O.elementwise("relu", elems=200_000_000, inputs=1)       # 400 MB in + 400 MB out at bf16
+    c = cost(big, hw, BF16, CostOptions())
+    assert c.bytes_by_level["ddr"] == pytest.approx(800e6)
+
+
+def _weights_on_chip(workload: str, hw, precision: str = "int8", **shape) -> bool:
+    sc = make_scenario(mode="inference", batch_size=1, precision=precision, **shape)
+    fwd, graph = build_graph(load_workload(workload), sc)
+    numerics = Numerics(Precision(precision), Precision(precision))
+    return _residency(graph, hw, numerics, memory_plan(fwd, sc)["weights"]).weights_on_chip
+
+
+def test_a_steps_weights_stay_in_the_caches_only_if_they_all_fit_in_half_of_them():
+    hw = _xeon()
+    # ResNet-50 int8: 25.6 MB <= 0.5 x 217 MiB; Llama-2-7B: 6.7 GB does not fit
+    assert _weights_on_chip("resnet50", hw, image_size=224)
+    assert not _weights_on_chip("llama2-7b", hw, seq_len=8)
+
+
+def test_one_instance_holds_the_weights_only_when_instances_share_one_copy():
+    hw = load_hardware(XEON)
+    private = load_hardware(XEON, socket_share(hw, 1))
+    shared = load_hardware(XEON, socket_share(hw, 1, shared_weights=True))
+    # one core's share of the caches is 217 MiB / 56 = 3.9 MiB: ResNet-50's 25.6 MB fit only if shared
+    assert not _weights_on_chip("resnet50", private, image_size=224)
+    assert _weights_on_chip("resnet50", shared, image_size=224)
+
+
+def test_an_instance_gets_its_share_of_every_socket_resource():
+    hw = load_hardware(XEON)
+    o = socket_share(hw, 4)
+    assert o["compute.cores"] == 4
+    assert o["memory.ddr.bandwidth_gbs"] == pytest.approx(307.2 * 4 / 56)
+    assert o["memory.l3.capacity_bytes"] == pytest.approx(110_100_480 * 4 / 56)
+    assert o["power.tdp_w"] == pytest.approx(350 * 4 / 56)
+    assert o["compute.single_core_clock_ghz"] == hw.compute.clock_ghz    # every core busy: no turbo
+    two = sockets_as_one(hw, 2, main_bandwidth_gbs=500.0)
+    assert (two["compute.cores"], two["memory.ddr.bandwidth_gbs"]) == (112, 500.0)
+
+
+def test_an_op_pays_one_fork_join_level_per_doubling_of_its_threads():
+    hw = _xeon(op_overhead_us=2.0)
+    tiny = O.elementwise("add", elems=1000, inputs=2)                 # one grain: one core
+    assert cost(tiny, hw, BF16, CostOptions()).overhead_s == pytest.approx(2e-6 * 1)
+    big = O.matmul("fc", batch=1, m=64 * 7, k=64, n=64 * 16)          # 7 x 32 = 224 blocks: all 56 cores
+    assert cost(big, hw, BF16, CostOptions()).overhead_s == pytest.approx(2e-6 * math.log2(57))

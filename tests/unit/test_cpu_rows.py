@@ -1,0 +1,63 @@
+"""How CPU measurement rows become simulations (validation.cpu_rows) and the latency-bounded server
+rate (validation.queueing), against hand computations."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from validation.harness import map_rows
+from validation.queueing import erlang_c, max_rate_under_p99, p99_latency_s
+from validation.rows import Case, Unexpressible, read_calibration
+
+
+@pytest.fixture(scope="module")
+def cases() -> dict:
+    rows = [r for r in read_calibration() if r.id in {"X001", "X012", "X041", "X042", "X049", "X050", "X015"}]
+    return {c.row.id: c for c in map_rows(rows)}
+
+
+def test_openvino_throughput_runs_one_stream_per_core_sharing_the_weights(cases):
+    c = cases["X041"]                              # 2 x 60-core 8490H, batch-1 streams
+    o = dict(c.overrides)
+    assert isinstance(c, Case) and (c.batch, c.scale) == (1, 120.0)
+    assert o["compute.cores"] == 1 and o["shared_weight_instances"] == 60
+    assert o["memory.ddr.bandwidth_gbs"] == pytest.approx(307.2 / 60)
+
+
+def test_openvino_latency_runs_one_stream_on_a_whole_socket(cases):
+    c = cases["X042"]
+    assert (c.batch, c.scale, c.category, c.overrides) == (1, 1.0, "latency", ())
+
+
+def test_mlperf_server_rows_carry_the_instances_batch_and_p99_bound(cases):
+    c = cases["X012"]                              # 2 x 64-core 8592+: 2 cores per instance, batch 4
+    assert (c.batch, c.scale, c.latency_bound_s) == (4, 64.0, pytest.approx(0.015))
+    assert dict(c.overrides)["compute.cores"] == 2
+    x001 = cases["X001"]                           # v3.1 notes lack the layout: the harness script's 2 cores, batch 4
+    assert (x001.batch, x001.scale) == (4, 56.0) and "run_server.sh" in x001.assumptions[0]
+
+
+def test_llamacpp_numa_distribute_runs_both_sockets_as_one_device(cases):
+    c = cases["X049"]                              # 2 x 16-core 9175F, 16 x DDR5-6400 in all
+    o = dict(c.overrides)
+    assert (c.task, c.generate, o["compute.cores"]) == ("generate", (1, 128), 32)
+    assert o["memory.ddr.bandwidth_gbs"] == pytest.approx(16 * 6400 * 8 / 1000)
+
+
+def test_rows_without_a_physical_mapping_are_refused_with_the_reason(cases):
+    assert isinstance(cases["X050"], Unexpressible) and "4.9 bits" in cases["X050"].reason
+    assert isinstance(cases["X015"], Unexpressible) and "length" in cases["X015"].reason
+
+
+def test_erlang_c_and_p99_by_hand():
+    # M/M/1: P(wait) = rho; p99 wait = ln(rho / 0.01) / (mu - lambda), halved for deterministic service
+    assert erlang_c(1, 0.5) == pytest.approx(0.5)
+    assert p99_latency_s(0.5, 1, 1.0) == pytest.approx(1.0 + 0.5 * math.log(0.5 / 0.01) / 0.5)
+
+
+def test_a_bound_the_service_time_cannot_meet_gives_almost_no_rate():
+    assert max_rate_under_p99(4, 0.2, 0.1) == pytest.approx(1e-3 * 4 / 0.2)
+    rate = max_rate_under_p99(16, 0.05, 0.1)
+    assert 0.5 * 16 / 0.05 < rate < 16 / 0.05
+    assert p99_latency_s(rate, 16, 0.05) <= 0.1 + 1e-9
