@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from simulator.spec.loader import load_hardware
 
-from .rows import Case, Row, Unexpressible, first_int, parse_precision, stack_for
+from .rows import SQUAD_LENGTHS, Case, Row, Unexpressible, first_int, parse_precision, stack_for
 
 # Intel's MLPerf harness (closed/Intel/code/<bench>/pytorch-cpu): cores per instance and batch per
 # instance by model, scenario and round, used when a row's notes do not state them. A round without its
@@ -214,7 +214,8 @@ def cpu_case(row: Row, base: dict, name: str | None) -> Case | Unexpressible:
             if re.search(pattern, wl):
                 return _refuse(row, reason)
         return _refuse(row, f"workload {row.workload!r} is not in the zoo")
-    if "mlperf" in wl and (name in MLPERF_UNEXPRESSED or name.startswith(("gpt", "llama"))):
+    if "mlperf" in wl and (name in MLPERF_UNEXPRESSED or name.startswith(("gpt", "llama"))) and \
+            not name.startswith("bert"):
         return _refuse(row, MLPERF_UNEXPRESSED.get(name, MLPERF_UNEXPRESSED["llm"]))
     prec, weights, refusal = _precision(row)
     if refusal:
@@ -242,6 +243,9 @@ def _instance_case(row: Row, base: dict, hw, name: str, prec: str, weights: str 
         overrides.update(socket_share(hw, layout.cores, layout.shared_weights))
     latency = row.metric == "latency_ms"
     assumptions = [layout.note]
+    lengths = SQUAD_LENGTHS if name.startswith("bert") and "mlperf" in row.workload.lower() else ""
+    if lengths:
+        assumptions.append(f"SQuAD v1.1 samples at their own lengths ({lengths}), unpadded")
     if not latency:
         assumptions.append(f"{layout.instances} instances of {layout.cores} core(s) x batch {layout.batch}: throughput "
                            f"= instances x batch / one instance's step; each instance has {layout.cores}/"
@@ -254,7 +258,8 @@ def _instance_case(row: Row, base: dict, hw, name: str, prec: str, weights: str 
                            "validation.queueing)")
     return Case(**{**base, "overrides": tuple(sorted(overrides.items()))}, task="model", latency_bound_s=bound,
                 category="latency" if latency else "inference", workload=name, mode="inference", precision=prec,
-                weight_precision=weights, batch=layout.batch, seq_len=int(m.group(1)) if m and not image else None,
+                weight_precision=weights, batch=layout.batch,
+                seq_len=int(m.group(1)) if m and not (image or lengths) else None, lengths=lengths,
                 image_size=image, scale=1.0 if latency else float(layout.instances),
                 stack=stack_for(row, "cpu", "inference", base["hardware"]),
                 assumptions=tuple(assumptions))

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 
 from simulator.spec.loader import catalogue, load_hardware
+from simulator.workload.lengths import load_lengths
 
 from . import fpga_rows
 from .cluster_rows import cluster_training_case, collective_case, serving_case
 from .tpu_rows import tpu_training_case
 from .cpu_rows import cpu_case
 from .rows import (MAX_DP_DEVICES, Case, Row, Unexpressible, family_of, first_int, parse_precision,
-                   resolve_device, stack_for)
+                   resolve_device, stack_for, SQUAD_LENGTHS)
 
 # workload string (regex, case-insensitive) -> zoo name; first match wins
 WORKLOADS: tuple[tuple[str, str], ...] = (
@@ -24,7 +25,7 @@ WORKLOADS: tuple[tuple[str, str], ...] = (
     *((rf"(?<![\d.]){size}B dense decoder LLM training \(MaxText", f"maxtext-{size}b")
       for size in (16, 22, 32, 52, 64, 128, 256, 512, 1024)),
     (r"resnet-50|resnet50", "resnet50"),
-    (r"bert-large", "bert-large"),
+    (r"bert-large|bert-99", "bert-large"),
     (r"bert-base", "bert-base"),
     (r"gpt-j", "gptj-6b"),
     (r"llama 7b|llama-2-7b|llama2-7b", "llama2-7b"),
@@ -192,6 +193,14 @@ def _zoo_name(wl: str) -> str | None:
     return None
 
 
+def _squad_lengths(row: Row, name: str, assumptions: list[str]) -> str | None:
+    if not (name.startswith("bert") and "mlperf" in row.workload.lower() and "384" in row.shape):
+        return None
+    assumptions.append(f"SQuAD v1.1 samples at their own lengths ({SQUAD_LENGTHS}: mean 178 of at most 384 "
+                       "tokens), variable-length (unpadded) kernels")
+    return SQUAD_LENGTHS
+
+
 def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
     wl = row.workload
     if kind == "tpu" and re.search(BACKBONE_ONLY[0], wl, re.I):
@@ -226,8 +235,15 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
     if llm and re.search(r"singlestream|offline|server", wl.lower()) and "mlperf" in wl.lower():
         return _refuse(row, "MLPerf LLM query over a dataset of variable input and output lengths (and beam "
                             "search for GPT-J): the length distribution is not in the row", kind)
+    lengths = _squad_lengths(row, name, assumptions)
+    if lengths and "singlestream" in wl.lower():
+        # a SingleStream p90 latency is the latency of the sample at the 90th percentile of length
+        seq = round(load_lengths(lengths).quantile(0.9))
+        assumptions.append(f"SingleStream p90 latency = one sample of the p90 length of {lengths} ({seq} tokens), "
+                           "run at its own length")
+        lengths = None
     if "offline" in wl.lower() or (metric in ("samples_per_s",) and not row.batch_size):
-        if name != "resnet50":
+        if name != "resnet50" and not lengths:
             scenario = "Server (queries at a target rate under a latency bound)" if "server" in wl.lower() else "offline"
             return _refuse(row, f"MLPerf {scenario} with a dataset of variable sequence lengths and a submitter-chosen "
                                 "batch: neither is in the row", kind)
@@ -240,6 +256,8 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
             return cluster_training_case(row, base, kind, name, prec, seq, image, assumptions)
         return serving_case(row, base, kind, name, prec, weight_prec, assumptions)
     batch, scale, accum, extra = _batch(row, n, name, kind, base["hardware"])
+    if lengths and batch is None:
+        batch, scale, extra = OFFLINE_CNN_BATCH, n, f"offline batch not stated; simulated at {OFFLINE_CNN_BATCH} per device"
     if batch is None:
         return _refuse(row, extra or "batch size not stated", kind)
     assumptions += [extra] if extra else []
@@ -268,9 +286,9 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
     eager = stack in ("torch-eager", "tf-graph")
     opt = "momentum" if name.startswith("resnet") else "adam"
     return Case(**base, task="model", category=category, workload=name, mode=mode, precision=prec,
-                weight_precision=weight_prec, batch=batch, seq_len=seq if not image else None,
+                weight_precision=weight_prec, batch=batch, seq_len=seq if not (image or lengths) else None,
                 image_size=image, scale=float(scale), accumulation=accum, optimizer=opt, stack=stack,
-                logits="last" if llm else "all", fused_attention=not eager,
+                logits="last" if llm else "all", fused_attention=not eager, lengths=lengths or "",
                 assumptions=tuple(assumptions))
 
 

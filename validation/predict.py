@@ -86,7 +86,8 @@ def hardware_for(case: Case, extra: dict | None = None):
 
 def _scenario(case: Case, *, batch: int, accumulation: int = 1, seq_len: int | None = None,
               dispatch_us: float | None = None, stack: str | None = None):
-    return make_scenario(mode=case.mode, batch_size=batch, seq_len=seq_len or case.seq_len,
+    return make_scenario(mode=case.mode, batch_size=batch, seq_len=None if case.lengths else seq_len or case.seq_len,
+                         seq_len_distribution=case.lengths or None,
                          image_size=case.image_size, precision=case.precision,
                          weight_precision=case.weight_precision, optimizer=case.optimizer,
                          grad_accumulation=accumulation, fused_attention=case.fused_attention,

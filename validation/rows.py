@@ -153,6 +153,10 @@ DEVICE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"stratix 10 nx", ("intel-stratix-10-nx",)),
 )
 
+# MLPerf BERT-Large runs SQuAD v1.1 samples at their own lengths (NVIDIA's TensorRT harness and
+# Intel's, with variable-length kernels); the length distribution is bundled with its source
+SQUAD_LENGTHS = "squad-v1.1-bert-384"
+
 # calibration families: devices that share one set of efficiency parameters
 FAMILIES: dict[str, str] = {
     "nvidia-v100-sxm2": "nvidia-datacenter", "nvidia-v100-sxm2-32gb": "nvidia-datacenter",
@@ -303,6 +307,7 @@ class Case:
     stream: tuple[float, int] | None = None            # bytes moved per pass, tensors read (1 or 2)
     generate: tuple[int, int] | None = None            # input tokens, output tokens
     stack: str = "default"                             # software stack (stacks/*.yaml) the row ran under
+    lengths: str = ""                                  # a dataset's sequence-length distribution, run unpadded
     logits: str = "all"                                # "last": LLM prefill computes one position's logits
     fused_attention: bool = True                       # FlashAttention-style kernel (not in 2021 eager stacks)
     # multi-device rows (validation.cluster_rows): devices, the system spec or device they run on,

@@ -52,6 +52,20 @@ class LengthDist:
     mean_square: float
     max_len: int
     source: str = ""
+    quantiles: tuple[tuple[float, float], ...] = ()
+
+    def quantile(self, q: float) -> float:
+        """The length at cumulative probability ``q`` (linear between the known quantiles).
+
+        Example:
+            >>> lengths_from([100, 200, 300, 400]).quantile(0.5)
+            250.0
+        """
+        pts = self.quantiles
+        for (p0, a), (p1, b) in zip(pts, pts[1:]):
+            if p0 <= q <= p1:
+                return a if p1 == p0 else a + (b - a) * (q - p0) / (p1 - p0)
+        return float(self.max_len)
 
     @property
     def attention_len(self) -> int:
@@ -84,8 +98,11 @@ def lengths_from(values: Sequence[float], name: str = "lengths", source: str = "
     xs = [float(v) for v in values]
     if not xs or not all(math.isfinite(x) and x > 0 for x in xs):
         raise ScenarioError(f"{name}: lengths must be a non-empty list of positive numbers")
-    return LengthDist(name=name, mean=sum(xs) / len(xs), mean_square=sum(x * x for x in xs) / len(xs),
-                      max_len=int(math.ceil(max(xs))), source=source)
+    xs.sort()
+    n = len(xs)
+    qs = tuple((i / (n - 1) if n > 1 else 1.0, x) for i, x in enumerate(xs)) if n > 1 else ((0.0, xs[0]), (1.0, xs[0]))
+    return LengthDist(name=name, mean=sum(xs) / n, mean_square=sum(x * x for x in xs) / n,
+                      max_len=int(math.ceil(max(xs))), source=source, quantiles=qs)
 
 
 def from_quantiles(q: dict[float, float], name: str, source: str, max_len: int | None = None,
@@ -112,7 +129,7 @@ def from_quantiles(q: dict[float, float], name: str, source: str, max_len: int |
         m2 *= (mean / m1) ** 2
         m1 = mean
     return LengthDist(name=name, mean=m1, mean_square=m2, max_len=int(max_len or math.ceil(pts[-1][1])),
-                      source=source)
+                      source=source, quantiles=tuple(pts))
 
 
 @functools.lru_cache(maxsize=1)
@@ -125,7 +142,7 @@ def catalogue() -> dict[str, Path]:
 def _from_yaml(path: Path, part: str) -> LengthDist:
     raw = read_yaml_file(path)
     block = raw.get(part) if isinstance(raw, dict) else None
-    if not isinstance(block, dict) or "quantiles" not in block:
+    if not isinstance(block, dict) or not isinstance(block.get("quantiles"), dict):
         raise WorkloadError(str(path), part, "expected a mapping with quantiles (and optionally mean, count)")
     try:
         q = {float(k): float(v) for k, v in block["quantiles"].items()}

@@ -47,7 +47,8 @@ def test_llamacpp_numa_distribute_runs_both_sockets_as_one_device(cases):
 
 def test_rows_without_a_physical_mapping_are_refused_with_the_reason(cases):
     assert isinstance(cases["X050"], Unexpressible) and "4.9 bits" in cases["X050"].reason
-    assert isinstance(cases["X015"], Unexpressible) and "length" in cases["X015"].reason
+    # MLPerf BERT: the SQuAD lengths are bundled now, but Intel's harness layout (cores, batch) is not stated
+    assert isinstance(cases["X015"], Unexpressible) and "per instance not stated" in cases["X015"].reason
 
 
 def test_erlang_c_and_p99_by_hand():
