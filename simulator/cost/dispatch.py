@@ -103,7 +103,10 @@ def check_supported(hw: _DeviceBase, numerics: Numerics, training: bool = False)
     have = supported_precisions(hw)
     if matrix_flops_per_s(hw, numerics.compute) <= 0:
         raise InfeasibleError(f"{hw.name} has no compute path for {numerics.compute.value}; it runs {_names(have)}")
-    if training and not numerics.compute.is_float:
+    # integer training exists where a compiler quantizes every GEMM's operands on the fly and keeps
+    # the rest in floating point: AQT int8 (google/aqt) in MaxText and PAX on TPUs, which the TPU
+    # cost model prices (cost/tpu.py aqt_vector_flops); elsewhere integer formats are for inference
+    if training and not numerics.compute.is_float and hw.kind != "tpu":
         floats = [p for p in have if p.is_float]
         raise InfeasibleError(f"{hw.name}: {numerics.compute.value} training is not supported (integer formats are "
                               f"for inference); it trains in {_names(floats)}")
