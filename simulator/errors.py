@@ -5,6 +5,8 @@ exit status 1, so a traceback is never the answer to a bad file.
 """
 from __future__ import annotations
 
+MAX_SHOWN = 240  # longest file name or source shown in full in a message
+
 
 class SimulatorError(Exception):
     """Base of every exception the simulator raises on purpose.
@@ -43,7 +45,9 @@ class SpecError(InputError):
 
     def __init__(self, source: str, field: str, message: str) -> None:
         self.source, self.field, self.message = str(source), field, message
-        where = f"{self.source}: {field}: " if field else f"{self.source}: "
+        shown = self.source if len(self.source) <= MAX_SHOWN else \
+            f"{self.source[:MAX_SHOWN // 2]}...({len(self.source):,} characters)"  # one readable line
+        where = f"{shown}: {field}: " if field else f"{shown}: "
         super().__init__(where + message)
 
 

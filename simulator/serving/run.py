@@ -26,6 +26,7 @@ from ..result import _clean
 from ..workload.loader import load_workload
 from .costs import ServiceModel, is_llm
 from ..units import parse_precision
+from ..yamlio import read_bounded_text
 
 __all__ = ["serve", "ServingResult", "ARRIVALS"]
 
@@ -37,6 +38,7 @@ DEFAULT_MAX_PREFILL_TOKENS = 8192
 ARRIVALS = ("poisson", "constant", "bursty", "trace")
 BURSTY_SHAPE = 0.25  # gamma shape k: squared coefficient of variation 1/k = 4
 MAX_REQUESTS = 5_000_000
+MAX_TRACE_BYTES = 64 * 2**20  # a trace file: ~30 B per request, so room for MAX_REQUESTS and comments
 DEFAULT_PROMPT_LEN, DEFAULT_OUTPUT_LEN = 128, 32
 
 
@@ -170,13 +172,11 @@ def read_trace_file(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, np
     non-negative and non-decreasing.
 
     Raises:
-        InputError: unreadable file, missing column, bad number, or times out of order (naming the line).
+        InputError: unreadable file, not a regular file or above :data:`MAX_TRACE_BYTES`, missing column,
+            bad number, or times out of order (naming the line).
     """
     p = Path(path)
-    try:
-        text = p.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: cannot read trace file ({exc.__class__.__name__}: {exc})") from None
+    text = read_bounded_text(p, limit_bytes=MAX_TRACE_BYTES, what="a trace file (CSV text)")
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         raise InputError(f"{p}: trace file has no arrivals")

@@ -58,9 +58,13 @@ def _resolve_source(name_or_path: str | Path) -> Path:
     if text in cat:
         return cat[text]
     path = Path(text)
-    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        exists = False
+    if path.suffix.lower() in (".yaml", ".yml", ".cfg") or exists:
         return path
-    close = difflib.get_close_matches(text, list(cat), n=3)
+    close = difflib.get_close_matches(text, list(cat), n=3) if len(text) <= 200 else []
     hint = f"; did you mean {', '.join(close)}?" if close else "; `python -m simulator list hardware` shows the names"
     raise SpecError(text, "", f"no such hardware name or file{hint}")
 

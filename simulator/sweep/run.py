@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, TextIO
 
 from ..errors import InfeasibleError, InputError
 from ..version import __version__
+from ..yamlio import MAX_INPUT_FILE_BYTES, read_file_bytes
 from ..result import SUMMARY_KEYS
 from .space import RUN_KEYS, make_points
 from .store import PointOutcome, SweepStore, canonical_json, point_key
@@ -115,10 +116,11 @@ def derive(result: Mapping[str, Any], *, energy_usd_per_kwh: float = 0.12, carbo
 
 def _file_digest(path: Path, cache: dict[Path, str | None]) -> str | None:
     if path not in cache:
-        try:
-            cache[path] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        except OSError:
-            cache[path] = None  # an unknown name: the worker records the point as invalid
+        try:  # the largest file any loader accepts (an ONNX model); a FIFO or device is never read
+            data = read_file_bytes(path, limit_bytes=MAX_INPUT_FILE_BYTES, what="a sweep input")
+            cache[path] = hashlib.sha256(data).hexdigest()[:16]
+        except InputError:
+            cache[path] = None  # an unknown name or bad file: the worker records the point as invalid
     return cache[path]
 
 
