@@ -11,8 +11,9 @@ import sys
 import traceback
 from typing import Sequence
 
-from .cli_args import CliParser, add_scenario_args, parse_overrides
+from .cli_args import CliParser, add_scenario_args, parse_overrides, write_output
 from .errors import InfeasibleError, InputError, SimulatorError
+from .result import to_json_text
 from .serving import cli as serving_cli
 from .sweep import cli as sweep_cli
 
@@ -31,11 +32,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                  fpga_dataflow=args.fpga_dataflow, cold_start=args.cold_start, time_limit_s=args.time_limit_s,
                  stack=args.stack, dispatch_us=args.dispatch_us,
                  input_workers=args.input_workers, prefetch=args.prefetch, host=args.host)
+    text = r.to_json() if args.format == "json" else r.table()
     if args.ops_csv:
-        r.ops.to_csv(args.ops_csv, index=False)
+        write_output(args.ops_csv, "--ops-csv", lambda path: r.ops.to_csv(path, index=False))
     if args.trace:
-        r.to_chrome_trace(args.trace)
-    print(r.to_json() if args.format == "json" else r.table())
+        write_output(args.trace, "--trace", r.to_chrome_trace)
+    print(text)
     return 0
 
 
@@ -45,7 +47,7 @@ def _cmd_describe(args: argparse.Namespace) -> int:
     d = describe(args.workload, batch_size=args.batch_size, seq_len=args.seq_len, image_size=args.image_size,
                  precision=args.precision)
     if args.format == "json":
-        print(json.dumps(d, indent=2, sort_keys=True))
+        print(to_json_text(d))
     else:
         for k, v in d.items():
             print(f"{k:22s} {v}")
@@ -73,7 +75,7 @@ def _cmd_collective(args: argparse.Namespace) -> int:
 
     r = collective_benchmark(args.hardware, collective=args.collective, nbytes=args.bytes, devices=args.devices)
     if args.format == "json":
-        print(json.dumps(r, indent=2, sort_keys=True))
+        print(to_json_text(r))
     else:
         print(f"{args.collective} of {args.bytes:.4g} B on {r['devices']} x {args.hardware}: "
               f"{r['time_s'] * 1e3:.3f} ms, algbw {r['algbw_gbs']:.1f} GB/s, busbw {r['busbw_gbs']:.1f} GB/s")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from .errors import InputError
 from .units import PRECISION_NAMES
@@ -56,3 +56,23 @@ def add_scenario_args(p: argparse.ArgumentParser) -> None:
                    help="what-if spec override, e.g. memory.hbm.bandwidth_gbs=4000 (repeatable)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--format", choices=("json", "table"), default="table")
+
+
+def write_output(path: str, flag: str, write: Callable[[str], Any]) -> None:
+    """Call ``write(path)``; a folder that does not exist, a path that is a folder or a read-only file
+    becomes one :class:`InputError` naming ``flag`` (CLI exit 2), not a traceback.
+
+    Raises:
+        InputError: the file cannot be written.
+
+    Example:
+        >>> write_output("/no/such/folder/ops.csv", "--ops-csv", lambda p: open(p, "w"))
+        Traceback (most recent call last):
+        ...
+        simulator.errors.InputError: --ops-csv: cannot write /no/such/folder/ops.csv: No such file or directory
+    """
+    try:
+        write(path)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InputError(f"{flag}: cannot write {path}: {reason}") from None

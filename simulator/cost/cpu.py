@@ -28,7 +28,10 @@ def cost(op: Op, hw: CpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     steps = max(1, op.sequential_steps)
     per_step_flops = op.flops / steps
     cores = _cores_used(hw, per_step_flops)
-    one_core_clock = (c.single_core_clock_ghz or c.clock_ghz) if cores == 1 else c.clock_ghz
+    # one core turbos, but never past what the whole socket's peak counts (cores x all-core clock):
+    # on a one-core socket (--set compute.cores=1) the turbo would beat the roofline (utilization 1.35)
+    turbo = min(c.single_core_clock_ghz or c.clock_ghz, c.cores * c.clock_ghz)
+    one_core_clock = turbo if cores == 1 else c.clock_ghz
     clock = one_core_clock * GIGA
     vec_per_core = cpu_vector_flops_per_cycle_per_core(hw, p)
     mat_per_core = max(lookup(c.matrix_flops_per_cycle_per_core, p), vec_per_core)

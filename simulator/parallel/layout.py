@@ -17,6 +17,9 @@ from ..errors import ScenarioError
 from ..workload.graph import ComputeGraph
 from ..workload.ops import Gemm, Op, OpKind, ceil_div
 
+MAX_DEGREE = 1_000_000  # any one degree of parallelism (as many as devices)
+MAX_MICROBATCHES = 10_000  # pipeline micro-batches per replica: Megatron runs use tens to a few thousand
+
 _LAYER = re.compile(r"^h(\d+)\.")
 _COLUMN = (".attn.qkv", ".mlp.up")
 _ROW = (".attn.out", ".mlp.down")
@@ -81,22 +84,26 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
         p = value
     else:
         if value is None or value == "":
-            items: dict = {"data": devices}
+            pairs: list = [("data", devices)]
         elif isinstance(value, str):
-            items = {}
+            pairs = []
             for part in value.split(","):
                 if "=" not in part:
                     raise ScenarioError(f"parallel: expected KEY=N items like dp=16,tp=8,pp=8, got {part!r}")
                 k, v = part.split("=", 1)
-                items[k.strip()] = v.strip()
+                pairs.append((k.strip(), v.strip()))
+        elif isinstance(value, Mapping):
+            pairs = list(value.items())
         else:
-            items = dict(value)
+            raise ScenarioError(f"parallelism: expected a mapping or text like 'dp=2,tp=4', got {value!r}")
         alias = {"dp": "data", "tp": "tensor", "pp": "pipeline", "ep": "expert", "zero": "zero_stage",
                  "sp": "sequence_parallel", "vp": "virtual_stages"}
         flags = ("sequence_parallel", "tp_overlap")
         clean: dict = {}
-        for k, v in items.items():
+        for k, v in pairs:
             key = alias.get(k, k)
+            if key in clean:  # tp=2,tp=4 (or tp and tensor): never silently keep one of them
+                raise ScenarioError(f"parallelism: {key} is given twice (again as {k}={v})")
             if key not in ("data", "tensor", "pipeline", "expert", "zero_stage", "schedule", "virtual_stages") + flags:
                 raise ScenarioError(f"parallelism: unknown key {k!r}; use data/dp, tensor/tp, pipeline/pp, "
                                     "expert/ep, zero_stage, schedule, sequence_parallel/sp, tp_overlap, "
@@ -110,16 +117,18 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
                 clean[key] = str(v).lower()
                 continue
             try:
+                if isinstance(v, bool) or (isinstance(v, float) and v != int(v)):
+                    raise ValueError
                 clean[key] = int(v)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ScenarioError(f"parallelism: {k} must be an integer, got {v!r}") from None
         if "data" not in clean:
             rest = clean.get("tensor", 1) * clean.get("pipeline", 1)
             clean["data"] = max(1, devices // rest) if rest else 1
         p = Parallelism(**clean)
     for key in ("data", "tensor", "pipeline", "expert", "virtual_stages"):
-        if getattr(p, key) < 1:
-            raise ScenarioError(f"parallelism: {key} must be >= 1, got {getattr(p, key)}")
+        if not 1 <= getattr(p, key) <= MAX_DEGREE:
+            raise ScenarioError(f"parallelism: {key} must be in 1..{MAX_DEGREE:,}, got {getattr(p, key)}")
     if p.virtual_stages > 1 and (p.pipeline == 1 or p.schedule != "1f1b"):
         raise ScenarioError("parallelism: virtual_stages (interleaved pipeline) needs pipeline > 1 and the 1f1b "
                             "schedule")

@@ -26,8 +26,9 @@ from ..workload.fusion import fuse_pointwise
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..workload.workload import Workload
+from .device import check_power_cap
 from .gcpause import paused_gc
-from .placement import MAX_DEVICES, fabrics_for, implicit_system, kv_share
+from .placement import MAX_DEVICES, check_microbatches, fabrics_for, implicit_system, kv_share
 
 __all__ = ["simulate_cluster", "collective_benchmark"]
 
@@ -69,9 +70,8 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     hw = target if not isinstance(target, SystemSpec) else load_hardware(system.device, device_overrides)
     p = parse_parallelism(parallelism, devices)
     global_batch = sc.batch_size or wl.defaults.get("batch_size", 1)
-    m = microbatches or default_microbatches(global_batch, p)
-    if not isinstance(m, int) or m < 1:
-        raise ScenarioError(f"microbatches: must be a positive integer, got {m!r}")
+    check_microbatches(microbatches)
+    m = default_microbatches(global_batch, p) if microbatches is None else microbatches
     if p.virtual_stages > 1 and m % p.pipeline:
         raise ScenarioError(f"microbatches: the interleaved pipeline needs a multiple of pipeline ({p.pipeline}) "
                             f"micro-batches per replica, got {m}")
@@ -87,6 +87,7 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
     check_supported(hw, numerics)
+    check_power_cap(hw, sc.power_cap_w)
     requested = sc.precision
     sc = sc.with_(precision=numerics.compute)  # what the device really computes and stores
     plan = build_plan(fwd, hw, sc, p, m, mb, options=options)

@@ -22,7 +22,7 @@ from ..workload.workload import Workload
 from .gcpause import paused_gc
 from .graphs import build_graph, memory_plan
 
-__all__ = ["run_scenario", "make_deadline", "PARAM_CACHE_FRACTION"]
+__all__ = ["run_scenario", "make_deadline", "check_power_cap", "PARAM_CACHE_FRACTION"]
 
 # Share of an SRAM-only device's memory that holds cached parameters; the rest is activations.
 # The Edge TPU keeps MobileNet v1 (4.2 MB) and Inception v1 (6.6 MB) entirely on its 8 MB
@@ -45,6 +45,27 @@ def make_deadline(time_limit_s: float | None) -> Deadline | None:
     if isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float)) or not 0 < time_limit_s < 1e9:
         raise ScenarioError(f"time_limit_s: must be a number of seconds in (0, 1e9), got {time_limit_s!r}")
     return Deadline.after(float(time_limit_s))
+
+
+def check_power_cap(hw: _DeviceBase, power_cap_w: float | None) -> None:
+    """Refuse a power cap the device cannot meet: at or below its idle power it could do no work at all.
+
+    A cap between idle and TDP is honoured by the cost models (the clock throttles, average power
+    stays at or under the cap); above TDP it changes nothing.
+
+    Raises:
+        ScenarioError: ``power_cap_w`` at or below ``hw.power.idle_w``.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> check_power_cap(load_hardware("nvidia-h100-sxm"), 70.0)
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ScenarioError: power_cap_w: 70 W is at or below the idle power of nvidia-h100-sxm (70 W); a cap must leave power for work
+    """
+    if power_cap_w is not None and power_cap_w <= hw.power.idle_w:
+        raise ScenarioError(f"power_cap_w: {power_cap_w:g} W is at or below the idle power of {hw.name} "
+                            f"({hw.power.idle_w:g} W); a cap must leave power for work")
 
 
 def dispatch_s(sc: Scenario) -> float:
@@ -103,6 +124,7 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
     """
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
     check_supported(hw, numerics)
+    check_power_cap(hw, sc.power_cap_w)
     if numerics.compute == sc.precision:
         return _run_scenario(wl, hw, sc, past_len=past_len, logits=logits, extra_static_bytes=extra_static_bytes,
                              deadline=deadline)

@@ -9,14 +9,15 @@ from typing import Any
 from ..cost.collectives import LinkModel
 from ..engine.cluster import Fabrics, GroupShape
 from ..errors import ScenarioError
-from ..parallel.layout import Parallelism, parse_parallelism
+from ..parallel.layout import MAX_MICROBATCHES, Parallelism, parse_parallelism
 from ..spec.loader import load_hardware
 from ..spec.models import LinkKind, _DeviceBase
 from ..spec.system import DEFAULT_LINK_EFFICIENCY, Fabric, SystemSpec
 from ..units import PICO, GIGA
 from ..workload.workload import Workload
 
-__all__ = ["MAX_DEVICES", "Placement", "placement", "load_target", "kv_share", "implicit_system", "fabrics_for"]
+__all__ = ["MAX_DEVICES", "Placement", "placement", "load_target", "kv_share", "implicit_system", "fabrics_for",
+           "check_microbatches"]
 
 MAX_DEVICES = 1_000_000
 
@@ -102,6 +103,10 @@ def placement(hardware: Any, overrides: "dict | None" = None, *, devices: int | 
         >>> pl.name, pl.parallelism.tensor
         ('nvidia-h100-sxm-x2', 2)
     """
+    if devices is not None and (not isinstance(devices, int) or isinstance(devices, bool)
+                                or not 1 <= devices <= MAX_DEVICES):
+        raise ScenarioError(f"devices: must be an integer in 1..{MAX_DEVICES:,}, got {devices!r}")
+    check_microbatches(microbatches)
     target, device_overrides = load_target(hardware, overrides)
     if not (isinstance(target, SystemSpec) or (devices or 1) > 1 or parallelism is not None):
         return Placement(device=target)
@@ -113,6 +118,23 @@ def placement(hardware: Any, overrides: "dict | None" = None, *, devices: int | 
         parallelism = {"tensor": n}
     return Placement(device=device, target=target, devices=n, parallelism=parse_parallelism(parallelism, n),
                      device_overrides=device_overrides, microbatches=microbatches)
+
+
+def check_microbatches(microbatches: Any) -> None:
+    """Refuse a micro-batch count outside 1..:data:`~simulator.parallel.layout.MAX_MICROBATCHES` (None: the default).
+
+    Raises:
+        ScenarioError: naming ``microbatches`` and the bound.
+
+    Example:
+        >>> check_microbatches(0)
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ScenarioError: microbatches: must be an integer in 1..10,000, got 0
+    """
+    if microbatches is not None and (not isinstance(microbatches, int) or isinstance(microbatches, bool)
+                                     or not 1 <= microbatches <= MAX_MICROBATCHES):
+        raise ScenarioError(f"microbatches: must be an integer in 1..{MAX_MICROBATCHES:,}, got {microbatches!r}")
 
 
 def implicit_system(hw: _DeviceBase, devices: int) -> SystemSpec:

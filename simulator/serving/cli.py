@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..cli_args import add_scenario_args, parse_overrides
+from ..cli_args import add_scenario_args, parse_overrides, write_output
 from ..errors import InputError
 from .generation import DEFAULT_DECODE_SAMPLES
 
@@ -62,9 +62,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
               output_len=_length(args.output_len, "--output-len"), seq_len=args.seq_len,
               image_size=args.image_size, overrides=parse_overrides(args.set), devices=args.devices,
               parallelism=args.parallel)
+    text = r.to_json() if args.format == "json" else r.table()
     if args.requests_csv:
-        r.request_table.to_csv(args.requests_csv, index=False)
-    print(r.to_json() if args.format == "json" else r.table())
+        write_output(args.requests_csv, "--requests-csv", lambda path: r.request_table.to_csv(path, index=False))
+    print(text)
     return 0
 
 

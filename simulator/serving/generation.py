@@ -27,13 +27,12 @@ cache at the compute precision (the cost models have no separate KV format).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import ScenarioError, WorkloadError
-from ..result import SimulationResult, _clean
+from ..result import SimulationResult, _clean, to_json_text
 from ..run.placement import placement
 from ..run.step import run_placed
 from ..scenario import make_scenario
@@ -118,7 +117,7 @@ class GenerationResult:
 
     def to_json(self, indent: int | None = 2) -> str:
         """:meth:`to_dict` as JSON with sorted keys."""
-        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+        return to_json_text(self.to_dict(), indent)
 
     def table(self) -> str:
         """A readable multi-line summary for terminals."""

@@ -10,7 +10,6 @@ stream's frame period. ``jitter_s`` is the standard deviation of a stream's late
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -19,15 +18,16 @@ import numpy as np
 
 from ..engine.realtime import SCHEDULERS, Job, run_periodic
 from ..errors import InfeasibleError, ScenarioError
-from ..result import _clean
+from ..result import _clean, to_json_text
 from ..run.device import run_scenario
-from ..scenario import make_scenario
+from ..scenario import check_seed, make_scenario
 from ..spec.loader import list_hardware, load_hardware
 from ..workload.loader import load_workload
 
 __all__ = ["realtime", "smallest_device", "RealtimeResult"]
 
 MAX_FRAMES = 2_000_000
+MAX_STREAMS = 1000
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class RealtimeResult:
         return _clean({k: getattr(self, k) for k in self.__dataclass_fields__})
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+        return to_json_text(self.to_dict(), indent)
 
     def table(self) -> str:
         lines = [f"{self.hardware} ({self.scheduler}, {self.duration_s:g} s): utilization "
@@ -72,6 +72,8 @@ class RealtimeResult:
 def _check_streams(streams: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     if not isinstance(streams, (list, tuple)) or not streams:
         raise ScenarioError("streams: expected a non-empty list of {'workload', 'fps', 'count'} dicts")
+    if len(streams) > MAX_STREAMS:
+        raise ScenarioError(f"streams: at most {MAX_STREAMS} streams, got {len(streams)}")
     out = []
     for k, s in enumerate(streams):
         if not isinstance(s, Mapping):
@@ -84,6 +86,9 @@ def _check_streams(streams: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
             raise ScenarioError(f"streams[{k}].fps: must be a positive number, got {fps!r}")
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10_000:
             raise ScenarioError(f"streams[{k}].count: must be an integer in 1..10000, got {count!r}")
+        dl = s.get("deadline_ms")
+        if dl is not None and not (isinstance(dl, (int, float)) and not isinstance(dl, bool) and 0 < dl <= 1e9):
+            raise ScenarioError(f"streams[{k}].deadline_ms: must be a positive number up to 1e9, got {dl!r}")
         out.append({**s, "fps": float(fps), "count": count})
     return out
 
@@ -102,12 +107,14 @@ def realtime(streams: Sequence[Mapping[str, Any]], hardware, *, deadline_ms: flo
         raise ScenarioError(f"scheduler: unknown {scheduler!r}; choose edf or fifo")
     if phases not in ("random", "aligned"):
         raise ScenarioError(f"phases: unknown {phases!r}; choose random or aligned")
-    if not isinstance(duration_s, (int, float)) or not 0 < duration_s <= 1e5:
+    if not isinstance(duration_s, (int, float)) or isinstance(duration_s, bool) or not 0 < duration_s <= 1e5:
         raise ScenarioError(f"duration_s: must be a positive number of seconds, got {duration_s!r}")
-    if deadline_ms is not None and not (isinstance(deadline_ms, (int, float)) and deadline_ms > 0):
+    if deadline_ms is not None and not (isinstance(deadline_ms, (int, float)) and not isinstance(deadline_ms, bool)
+                                        and 0 < deadline_ms <= 1e9):
         raise ScenarioError(f"deadline_ms: must be a positive number, got {deadline_ms!r}")
     if sum(s["fps"] * s["count"] for s in ss) * duration_s > MAX_FRAMES:
         raise ScenarioError(f"streams: more than {MAX_FRAMES} frames in {duration_s} s; shorten duration_s")
+    check_seed(seed)
     hw = load_hardware(hardware)
     rng = np.random.default_rng(seed)
     service: dict[tuple, float] = {}

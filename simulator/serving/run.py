@@ -10,7 +10,6 @@ played by the SimPy engine in :mod:`simulator.engine.serving`.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +21,10 @@ from ..run.placement import placement
 from ..engine.serving import POLICIES, BatchWork, ContinuousWork, ServeRun, ServeTrace, run_serving
 from ..errors import InfeasibleError, InputError, ScenarioError
 from .generation import kv_cache_bytes_per_token
-from ..result import _clean
+from ..result import _clean, to_json_text
 from ..workload.loader import load_workload
 from .costs import ServiceModel, is_llm
+from ..scenario import check_seed
 from ..units import parse_precision
 from ..yamlio import read_bounded_text
 
@@ -128,7 +128,7 @@ class ServingResult:
 
     def to_json(self, indent: int | None = 2) -> str:
         """:meth:`to_dict` as JSON with sorted keys."""
-        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+        return to_json_text(self.to_dict(), indent)
 
     def table(self) -> str:
         """A readable multi-line summary."""
@@ -307,8 +307,7 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
         0.0
     """
     _check(arrival, batching, rate_per_s, requests, max_batch_size, max_wait_ms, replicas, slo_ms, trace_file)
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ScenarioError(f"seed: must be an integer, got {seed!r}")
+    check_seed(seed)
     where = placement(hardware, overrides, devices=devices, parallelism=parallelism, one_copy=True)
     if where.parallelism is not None and where.parallelism.data > 1:
         raise ScenarioError("parallelism: a replica is one model copy; use replicas= for data parallelism "

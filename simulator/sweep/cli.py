@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..cli_args import write_output
 from ..errors import InputError
+from .run import MAX_DATASET_SAMPLES, MAX_TRAIN_EPOCHS, MAX_TRAIN_TOKENS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,9 +60,9 @@ class SweepFile(BaseModel):
     space: dict[str, Any]
     energy_usd_per_kwh: float = Field(default=0.12, ge=0, le=1e3)
     carbon_g_per_kwh: float = Field(default=400.0, ge=0, le=1e5)
-    train_tokens: float | None = Field(default=None, gt=0)
-    train_epochs: float | None = Field(default=None, gt=0)
-    dataset_samples: int | None = Field(default=None, gt=0)
+    train_tokens: float | None = Field(default=None, gt=0, le=MAX_TRAIN_TOKENS)
+    train_epochs: float | None = Field(default=None, gt=0, le=MAX_TRAIN_EPOCHS)
+    dataset_samples: int | None = Field(default=None, gt=0, le=MAX_DATASET_SAMPLES)
     pareto: ParetoSpec = ParetoSpec()
 
 
@@ -123,10 +125,15 @@ def _connect(address: str):
 
 
 def _render(df: pd.DataFrame, fmt: str, params: list[str]) -> str:
-    if fmt == "json":  # json.dumps, not DataFrame.to_json: floats round-trip exactly, NaN becomes null
+    if fmt == "json":  # json.dumps, not DataFrame.to_json: floats round-trip exactly, NaN (n/a) becomes null
         records = [{str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
                    for row in df.astype(object).to_dict(orient="records")]
-        return json.dumps(records, indent=1, default=str)
+        for i, row in enumerate(records):
+            for k, v in row.items():
+                if isinstance(v, float) and math.isinf(v):  # Infinity is not JSON: say which value
+                    raise InputError(f"row {i}: {k}: {v} is not a finite number; the sweep's inputs are too "
+                                     "large for this model")
+        return json.dumps(records, indent=1, default=str, allow_nan=False)
     if fmt == "csv":
         return df.to_csv(index=False)
     cols = [c for c in df.columns if c in params or c in SHOW_COLUMNS or c in ("parameter", "value")]
@@ -161,8 +168,10 @@ def _run(args: argparse.Namespace) -> int:
         out = sensitivity(out, args.sensitivity)
     text = _render(out, args.format, params)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        def write(path: str) -> None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        write_output(args.out, "--out", write)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0

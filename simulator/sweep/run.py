@@ -41,6 +41,13 @@ DERIVED_COLUMNS = ("energy_cost_usd", "device_cost_usd", "cost_usd", "co2_kg",
                    "run_steps", "run_time_s", "run_energy_j", "run_cost_usd", "run_co2_kg")
 STATUS_COLUMNS = ("status", "error", "elapsed_s", "key")
 _SIM_KWARGS = frozenset(RUN_KEYS) - {"workload"}
+# Bounds on the size of a whole training run (far beyond any real one: 10^18 tokens is 10,000 times
+# Llama 3's 15T), so that run totals stay finite numbers (JSON has no Infinity).
+MAX_TRAIN_TOKENS = 1e18
+MAX_TRAIN_EPOCHS = 1e6
+MAX_DATASET_SAMPLES = 10**15
+_NUMBER_BOUNDS = {"energy_usd_per_kwh": 1e3, "carbon_g_per_kwh": 1e5, "train_tokens": MAX_TRAIN_TOKENS,
+                  "train_epochs": MAX_TRAIN_EPOCHS, "dataset_samples": MAX_DATASET_SAMPLES}
 
 
 def run_point(point: Mapping[str, Any]) -> dict[str, Any]:
@@ -275,11 +282,12 @@ def _table(params: list[dict[str, Any]], keys: list[str], outcomes: Mapping[str,
 
 
 def _check_numbers(**values: Any) -> None:
-    """Prices, intensities and run sizes: finite and non-negative (None allowed)."""
+    """Prices, intensities and run sizes: finite, non-negative and at most their bound (None allowed)."""
     for name, v in values.items():
-        ok = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0)
+        hi = _NUMBER_BOUNDS.get(name, 1e15)
+        ok = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= hi)
         if not ok:
-            raise InputError(f"{name}: must be a finite non-negative number, got {v!r}")
+            raise InputError(f"{name}: must be a finite number in 0..{hi:g}, got {v!r}")
 
 
 def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "training",
