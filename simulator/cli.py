@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import traceback
 from typing import Sequence
 
-from .cli_args import CliParser, add_scenario_args, parse_overrides, write_output
+from .cli_args import CliParser, add_scenario_args, add_time_limit, parse_overrides, write_output
+from .deadline import check_limit, hard_time_limit
 from .errors import InfeasibleError, InputError, SimulatorError
 from .result import to_json_text
 from .serving import cli as serving_cli
@@ -73,7 +76,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_collective(args: argparse.Namespace) -> int:
     from .run.cluster import collective_benchmark
 
-    r = collective_benchmark(args.hardware, collective=args.collective, nbytes=args.bytes, devices=args.devices)
+    r = collective_benchmark(args.hardware, collective=args.collective, nbytes=args.bytes, devices=args.devices,
+                             time_limit_s=args.time_limit_s)
     if args.format == "json":
         print(to_json_text(r))
     else:
@@ -109,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cold-start", action="store_true", help="include the FPGA bitstream load")
     p.add_argument("--stack", default="default", help="software stack: default, eager or compiled")
     p.add_argument("--dispatch-us", type=float, help="eager host time per op in microseconds")
-    p.add_argument("--time-limit-s", type=float, help="stop with an error if the simulation takes longer (wall s)")
+    add_time_limit(p)
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser("describe", help="size of a workload: parameters, FLOPs, activations, ops")
@@ -119,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=int)
     p.add_argument("--precision", default="bf16")
     p.add_argument("--format", choices=("json", "table"), default="table")
+    add_time_limit(p)
     p.set_defaults(func=_cmd_describe)
 
     p = sub.add_parser("collective", help="one collective on a system, nccl-tests style (time, algbw, busbw)")
@@ -128,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bytes", type=float, default=2.0**30, help="message size per rank in bytes")
     p.add_argument("--devices", type=int)
     p.add_argument("--format", choices=("json", "table"), default="table")
+    add_time_limit(p)
     p.set_defaults(func=_cmd_collective)
 
     p = sub.add_parser("list", help="list bundled hardware or workloads")
@@ -140,29 +146,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: str, limit: int = 2000) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _terminate(signum: int, frame) -> None:  # noqa: ANN001 - a signal handler
+    raise KeyboardInterrupt  # SIGTERM: stop as Ctrl-C does, through every cleanup on the way out
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command, under its time limit (a sweep's is per point, applied by its workers)."""
+    limit = getattr(args, "time_limit_s", None)
+    check_limit(limit)
+    if args.command == "sweep":
+        return int(args.func(args) or 0)
+    with hard_time_limit(limit):
+        return int(args.func(args) or 0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 done, 2 bad input, 1 internal error)."""
+    """Run the CLI; returns the exit status (0 done, 2 bad input, 1 internal error, 130 interrupted)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main else None
     try:
-        return int(args.func(args) or 0)
+        return _run(args)
     except (InputError, InfeasibleError) as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        done = "; finished points are in the store" if getattr(args, "store", None) else ""
+        print(f"interrupted: stopped{done}", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         return 0
     except SimulatorError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"internal error: {exc}", file=sys.stderr)
+        print(f"internal error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - the one place that turns any bug into exit 1
         if args.debug:
             traceback.print_exc()
-        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+        print(f"internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the traceback)",
+              file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

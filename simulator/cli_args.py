@@ -8,6 +8,7 @@ import argparse
 import json
 from typing import Any, Callable, Sequence
 
+from .deadline import DEFAULT_TIME_LIMIT_S, MAX_TIME_LIMIT_S
 from .errors import InputError
 from .units import PRECISION_NAMES
 
@@ -76,3 +77,10 @@ def write_output(path: str, flag: str, write: Callable[[str], Any]) -> None:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise InputError(f"{flag}: cannot write {path}: {reason}") from None
+
+
+def add_time_limit(p: argparse.ArgumentParser, what: str = "the command") -> None:
+    """``--time-limit-s`` (default :data:`~simulator.deadline.DEFAULT_TIME_LIMIT_S`): the wall time of ``what``."""
+    p.add_argument("--time-limit-s", type=float, default=DEFAULT_TIME_LIMIT_S, metavar="SECONDS",
+                   help=f"stop with an error (exit 2) if {what} takes longer, loading included "
+                        f"(default {DEFAULT_TIME_LIMIT_S:g} s, at most {MAX_TIME_LIMIT_S:g})")

@@ -68,6 +68,23 @@ class Parallelism:
         return self.data * self.tensor * self.pipeline
 
 
+def _pairs(value: "Mapping | str | None", devices: int) -> list[tuple]:
+    """(key, value) items of a layout as written, in order (duplicates kept for the caller to refuse)."""
+    if value is None or value == "":
+        return [("data", devices)]
+    if isinstance(value, str):
+        pairs = []
+        for part in value.split(","):
+            if "=" not in part:
+                raise ScenarioError(f"parallel: expected KEY=N items like dp=16,tp=8,pp=8, got {part!r}")
+            k, v = part.split("=", 1)
+            pairs.append((k.strip(), v.strip()))
+        return pairs
+    if isinstance(value, Mapping):
+        return list(value.items())
+    raise ScenarioError(f"parallelism: expected a mapping or text like 'dp=2,tp=4', got {value!r}")
+
+
 def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int) -> Parallelism:
     """Parse ``dict(data=16, tensor=8, pipeline=8, zero_stage=1)`` or ``"dp=16,tp=8,pp=8"``.
 
@@ -83,19 +100,7 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
     if isinstance(value, Parallelism):
         p = value
     else:
-        if value is None or value == "":
-            pairs: list = [("data", devices)]
-        elif isinstance(value, str):
-            pairs = []
-            for part in value.split(","):
-                if "=" not in part:
-                    raise ScenarioError(f"parallel: expected KEY=N items like dp=16,tp=8,pp=8, got {part!r}")
-                k, v = part.split("=", 1)
-                pairs.append((k.strip(), v.strip()))
-        elif isinstance(value, Mapping):
-            pairs = list(value.items())
-        else:
-            raise ScenarioError(f"parallelism: expected a mapping or text like 'dp=2,tp=4', got {value!r}")
+        pairs = _pairs(value, devices)
         alias = {"dp": "data", "tp": "tensor", "pp": "pipeline", "ep": "expert", "zero": "zero_stage",
                  "sp": "sequence_parallel", "vp": "virtual_stages"}
         flags = ("sequence_parallel", "tp_overlap")

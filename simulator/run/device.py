@@ -9,7 +9,8 @@ from typing import Any
 from ..cost.base import CostOptions, Numerics, OpCost
 from ..cost.dispatch import check_supported, device_numerics, op_cost
 from ..cost.peaks import matrix_flops_per_s
-from ..engine.run import Deadline, DeviceRun, WeightStream, run_device
+from ..deadline import Deadline, make_deadline
+from ..engine.run import DeviceRun, WeightStream, run_device
 from ..errors import ScenarioError
 from ..result import SimulationResult, busy_shares, step_summary
 from ..scenario import EAGER_DISPATCH_US, Mode, Scenario, Stack
@@ -28,23 +29,6 @@ __all__ = ["run_scenario", "make_deadline", "check_power_cap", "PARAM_CACHE_FRAC
 # The Edge TPU keeps MobileNet v1 (4.2 MB) and Inception v1 (6.6 MB) entirely on its 8 MB
 # (Coral "Edge TPU compiler" docs: parameter data caching), so most of the memory goes to weights.
 PARAM_CACHE_FRACTION = 0.85
-
-
-def make_deadline(time_limit_s: float | None) -> Deadline | None:
-    """The :class:`~simulator.engine.run.Deadline` of a ``time_limit_s`` argument (None: no limit).
-
-    Raises:
-        ScenarioError: not a positive, finite number of seconds.
-
-    Example:
-        >>> make_deadline(None) is None, make_deadline(60.0) is not None
-        (True, True)
-    """
-    if time_limit_s is None:
-        return None
-    if isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float)) or not 0 < time_limit_s < 1e9:
-        raise ScenarioError(f"time_limit_s: must be a number of seconds in (0, 1e9), got {time_limit_s!r}")
-    return Deadline.after(float(time_limit_s))
 
 
 def check_power_cap(hw: _DeviceBase, power_cap_w: float | None) -> None:
@@ -178,7 +162,7 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
     if deadline is not None:
         deadline.check("loading the inputs")
     if sc.fpga_dataflow == "pipelined":
-        return _run_pipelined_fpga(wl, hw, sc, numerics)
+        return _run_pipelined_fpga(wl, hw, sc, numerics, deadline)
     fwd, graph = build_graph(wl, sc, past_len=past_len, logits=logits)
     if deadline is not None:
         deadline.check("building the graph")
@@ -230,8 +214,12 @@ def _startup_s(hw: _DeviceBase, sc: Scenario) -> float:
     return hw.compute.reconfiguration_s if sc.cold_start and hw.kind == "fpga" else 0.0
 
 
-def _run_pipelined_fpga(wl: Workload, hw: _DeviceBase, sc: Scenario, numerics: Numerics) -> SimulationResult:
-    """Layer-pipelined FPGA: one batch-1 pass per sample, every op on its own DSPs, passes overlapping."""
+def _run_pipelined_fpga(wl: Workload, hw: _DeviceBase, sc: Scenario, numerics: Numerics,
+                        deadline: Deadline | None = None) -> SimulationResult:
+    """Layer-pipelined FPGA: one batch-1 pass per sample, every op on its own DSPs, passes overlapping.
+
+    Every sample's pass is simulated, so batch x ops is bounded (:data:`~simulator.engine.run.MAX_TRACE_EVENTS`).
+    """
     from ..cost.fpga_pipeline import pipelined_costs
 
     if hw.kind != "fpga":
@@ -240,13 +228,15 @@ def _run_pipelined_fpga(wl: Workload, hw: _DeviceBase, sc: Scenario, numerics: N
     one = sc.with_(batch_size=1)
     fwd, graph = build_graph(wl, one)
     options = CostOptions(fused_attention=sc.fused_attention, weights_on_chip=True, power_cap_w=sc.power_cap_w)
+    if deadline is not None:
+        deadline.check("building the graph")
     costs, ii = pipelined_costs(graph, hw, numerics, options)
     plan = memory_plan(fwd, one)
     act = numerics.act_bytes
     trace = run_device(DeviceRun(device=f"{hw.name}:0", graph=graph, costs=costs,
                                  out_bytes={n: graph.op(n).output_elems * act for n in graph.order},
                                  scratch_bytes={n: 0.0 for n in graph.order}, static_bytes=sum(plan.values()),
-                                 repeat=batch, spatial=True, startup_s=_startup_s(hw, sc)))
+                                 repeat=batch, spatial=True, startup_s=_startup_s(hw, sc), deadline=deadline))
     result = _summarise(wl, hw, sc, fwd, graph, trace, dict(plan), sum(plan.values()))
     result.extra["initiation_interval_s"] = ii
     result.extra["fpga_dataflow"] = "pipelined"

@@ -141,7 +141,8 @@ def implicit_system(hw: _DeviceBase, devices: int) -> SystemSpec:
     """One node of ``devices`` copies of ``hw`` over the device's own first declared link
     (NVLink, ICI, NeuronLink, UPI...), or its host link (a PCIe tree) if it declares none.
 
-    A PCIe tree shares the host link: each of more than 2 devices gets ``bandwidth_gbs / (devices / 2)``.
+    ICI links form a one-dimensional torus (a ring) of the devices; a PCIe tree shares the host link
+    (:func:`fabrics_for` splits it).
 
     Raises:
         ScenarioError: the device declares no link at all.
@@ -159,25 +160,28 @@ def implicit_system(hw: _DeviceBase, devices: int) -> SystemSpec:
     topology = {LinkKind.ICI: "torus", LinkKind.PCIE: "pcie_tree", LinkKind.USB: "pcie_tree"}.get(link.kind, "switch")
     if link.peer_links > 1:
         topology = "mesh"
-    bw = link.bandwidth_gbs / (devices / 2 if topology == "pcie_tree" and devices > 2 else 1)
-    fabric = Fabric(topology=topology, link=link.kind, bandwidth_gbs=bw, latency_us=link.latency_us,
+    fabric = Fabric(topology=topology, link=link.kind, bandwidth_gbs=link.bandwidth_gbs, latency_us=link.latency_us,
                     energy_pj_per_byte=link.energy_pj_per_byte, efficiency=DEFAULT_LINK_EFFICIENCY,
-                    peer_links=link.peer_links, source=link.source)
+                    peer_links=link.peer_links, dims=(devices,) if topology == "torus" else (), source=link.source)
     return SystemSpec(name=f"{hw.name}-x{devices}", display_name=f"{devices} x {hw.display_name}", vendor=hw.vendor,
                       kind="system", device=hw.name, devices_per_node=devices, max_nodes=1, intra_node=fabric,
                       source=f"implicit node over {hw.name}'s {link.name} link")
 
 
-def _link(f: Fabric) -> LinkModel:
-    return LinkModel(bandwidth_bps=f.bandwidth_gbs * GIGA * f.efficiency / f.oversubscription,
-                     latency_s=f.latency_us * 1e-6, peer_links=f.peer_links)
+def _link(f: Fabric, sharing: int = 1) -> LinkModel:
+    """The collective model's view of fabric ``f``; a PCIe tree's bridge is shared by ``sharing`` devices."""
+    share = sharing / 2 if f.topology == "pcie_tree" and sharing > 2 else 1  # two devices use it both ways
+    return LinkModel(bandwidth_bps=f.bandwidth_gbs * GIGA * f.efficiency / f.oversubscription / share,
+                     latency_s=f.latency_us * 1e-6, peer_links=f.peer_links, topology=f.topology, dims=f.dims)
 
 
 def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
     """Map the tensor, data and expert groups and the pipeline hops onto the system's two fabrics.
 
     Ranks are ordered tensor fastest, then data, then pipeline (Megatron's order). Link bandwidths
-    in the result are effective B/s (declared GB/s x efficiency / oversubscription), latencies in s.
+    in the result are effective B/s (declared GB/s x efficiency / oversubscription, a PCIe tree's split
+    over the node's devices), latencies in s; each link keeps its topology and torus dims for the
+    collective model.
 
     Raises:
         ScenarioError: more devices than the system holds (nodes x devices per node), or more than
@@ -203,7 +207,7 @@ def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
     pipeline_link = "inter" if (p.tensor * p.data >= per_node and system.inter_node is not None
                                 and devices > per_node) else "intra"
     inter = system.inter_node
-    return Fabrics(intra=_link(system.intra_node), inter=_link(inter) if inter else None,
+    return Fabrics(intra=_link(system.intra_node, per_node), inter=_link(inter) if inter else None,
                    intra_energy_j_per_byte=system.intra_node.energy_pj_per_byte * PICO,
                    inter_energy_j_per_byte=(inter.energy_pj_per_byte if inter else 0.0) * PICO,
                    groups={"tp": tp, "dp": dp, "ep": ep}, pipeline_link=pipeline_link)

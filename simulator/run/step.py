@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..engine.run import Deadline
+from ..deadline import Deadline, make_deadline
 from ..errors import ScenarioError
 from ..result import SimulationResult
 from ..scenario import Scenario, make_scenario
@@ -16,7 +16,7 @@ from ..spec.models import _DeviceBase
 from ..workload.loader import load_workload
 from ..workload.workload import Workload
 from .cluster import simulate_cluster
-from .device import make_deadline, run_scenario
+from .device import run_scenario
 from .host_input import apply_input_pipeline
 from .placement import Placement, placement
 
@@ -49,7 +49,8 @@ def run_placed(where: Placement, wl: Workload, sc: Scenario, *, past_len: int = 
     return simulate_cluster(wl, where.target, sc, devices=where.devices, parallelism=where.parallelism,
                             microbatches=where.microbatches, symmetric=symmetric,
                             fused_attention=sc.fused_attention, past_len=past_len, logits=logits,
-                            kv_cache_bytes=kv_cache_bytes, device_overrides=where.device_overrides)
+                            kv_cache_bytes=kv_cache_bytes, device_overrides=where.device_overrides,
+                            deadline=deadline)
 
 
 def simulate_step(workload: "str | Path | Workload", hardware: "str | Path | _DeviceBase", *,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..cli_args import add_scenario_args, parse_overrides, write_output
+from ..cli_args import add_scenario_args, add_time_limit, parse_overrides, write_output
 from ..errors import InputError
 from .generation import DEFAULT_DECODE_SAMPLES
 
@@ -47,6 +47,7 @@ def _add_serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--requests-csv", help="write one row per request to this CSV file")
     p.add_argument("--format", choices=("json", "table"), default="table")
+    add_time_limit(p)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -61,7 +62,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
               precision=args.precision, prompt_len=_length(args.prompt_len, "--prompt-len"),
               output_len=_length(args.output_len, "--output-len"), seq_len=args.seq_len,
               image_size=args.image_size, overrides=parse_overrides(args.set), devices=args.devices,
-              parallelism=args.parallel)
+              parallelism=args.parallel, time_limit_s=args.time_limit_s)
     text = r.to_json() if args.format == "json" else r.table()
     if args.requests_csv:
         write_output(args.requests_csv, "--requests-csv", lambda path: r.request_table.to_csv(path, index=False))
@@ -79,6 +80,7 @@ def _add_realtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default="bf16")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--format", choices=("json", "table"), default="table")
+    add_time_limit(p)
 
 
 def parse_stream(text: str) -> dict:
@@ -103,7 +105,8 @@ def _cmd_realtime(args: argparse.Namespace) -> int:
     from .realtime import realtime
 
     r = realtime([parse_stream(s) for s in args.stream], args.hardware, deadline_ms=args.deadline_ms,
-                 duration_s=args.duration_s, scheduler=args.scheduler, precision=args.precision, seed=args.seed)
+                 duration_s=args.duration_s, scheduler=args.scheduler, precision=args.precision, seed=args.seed,
+                 time_limit_s=args.time_limit_s)
     print(r.to_json() if args.format == "json" else r.table())
     return 0
 
@@ -119,6 +122,7 @@ def _add_cli_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--parallel", help="parallelism, e.g. tp=2 or dp=2,tp=4,pp=2")
     p.add_argument("--microbatches", type=int, help="pipeline micro-batches per data-parallel replica")
     p.add_argument("--stack", default="default", help="software stack: default, eager or compiled")
+    add_time_limit(p)
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -130,8 +134,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                  output_len=args.output_len, precision=args.precision, weight_precision=args.weight_precision,
                  kv_precision=args.kv_precision, fused_attention=not args.no_fused_attention,
                  power_cap_w=args.power_cap_w, overrides=parse_overrides(args.set),
-                 decode_samples=args.decode_samples or None, devices=args.devices, parallelism=args.parallel,
-                 microbatches=args.microbatches, stack=args.stack)
+                 decode_samples=None if args.decode_samples == 0 else args.decode_samples, devices=args.devices,
+                 parallelism=args.parallel,
+                 microbatches=args.microbatches, stack=args.stack, time_limit_s=args.time_limit_s)
     print(g.to_json() if args.format == "json" else g.table())
     return 0
 

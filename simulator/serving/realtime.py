@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..deadline import check, make_deadline
 from ..engine.realtime import SCHEDULERS, Job, run_periodic
 from ..errors import InfeasibleError, ScenarioError
 from ..result import _clean, to_json_text
@@ -95,13 +96,18 @@ def _check_streams(streams: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
 
 def realtime(streams: Sequence[Mapping[str, Any]], hardware, *, deadline_ms: float | None = None,
              duration_s: float = 10.0, seed: int = 0, scheduler: str = "edf", phases: str = "random",
-             precision: str = "bf16") -> RealtimeResult:
+             precision: str = "bf16", time_limit_s: float | None = None) -> RealtimeResult:
     """Run periodic ``streams`` on one ``hardware`` device for ``duration_s`` of releases.
 
+    ``time_limit_s`` bounds the wall time of the call, loading included (None: none).
+
     Raises:
-        InputError: bad streams, scheduler, phases, duration or deadline.
+        InputError: bad streams (at most :data:`MAX_STREAMS`, :data:`MAX_FRAMES` frames in all),
+            scheduler, phases, duration or deadline.
+        SimulationTimeout: the call went past ``time_limit_s``.
         InfeasibleError: the device cannot run a workload at this precision.
     """
+    limit = make_deadline(time_limit_s)
     ss = _check_streams(streams)
     if scheduler not in SCHEDULERS:
         raise ScenarioError(f"scheduler: unknown {scheduler!r}; choose edf or fifo")
@@ -124,7 +130,7 @@ def realtime(streams: Sequence[Mapping[str, Any]], hardware, *, deadline_ms: flo
         key = (s["workload"], tuple(sorted(shape.items())))
         if key not in service:
             sc = make_scenario(batch_size=1, precision=precision, **shape)
-            r = run_scenario(load_workload(s["workload"]), hw, sc)
+            r = run_scenario(load_workload(s["workload"]), hw, sc, deadline=limit)
             service[key] = r.step_time_s
         s["service_s"] = service[key]
         period = 1.0 / s["fps"]
@@ -136,8 +142,9 @@ def realtime(streams: Sequence[Mapping[str, Any]], hardware, *, deadline_ms: flo
             while t < duration_s:
                 jobs.append(Job(release_s=t, deadline_s=t + s["deadline_s"], stream=k, service_s=s["service_s"]))
                 t += period
+            check(limit, "releasing the frames")
     jobs.sort(key=lambda j: (j.release_s, j.stream))
-    times = run_periodic(jobs, scheduler=scheduler)
+    times = run_periodic(jobs, scheduler=scheduler, deadline=limit)
     return _reduce(ss, jobs, times, hw, scheduler, duration_s)
 
 

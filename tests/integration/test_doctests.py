@@ -18,6 +18,7 @@ MODULES = [
     "simulator.api",
     "simulator.errors",
     "simulator.cli_args",
+    "simulator.deadline",
     "simulator.result",
     "simulator.scenario",
     "simulator.trace",
@@ -63,6 +64,7 @@ MODULES = [
     "simulator.workload.families.transformer",
     "simulator.workload.families.vision",
     "simulator.workload.importers.onnx_import",
+    "simulator.workload.importers.onnx_shapes",
     "simulator.workload.importers.scalesim_csv",
     # cost models
     "simulator.cost.array",
