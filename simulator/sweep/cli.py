@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..cli_args import write_output
+from ..cli_args import add_time_limit, write_output
 from ..errors import InputError
 from .run import MAX_DATASET_SAMPLES, MAX_TRAIN_EPOCHS, MAX_TRAIN_TOKENS
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 WORKLOAD_SUFFIXES = (".yaml", ".yml", ".onnx", ".csv")
+HARDWARE_SUFFIXES = (".yaml", ".yml", ".cfg")
 SHOW_COLUMNS = ("step_time_s", "throughput_samples_per_s", "energy_j", "peak_memory_bytes", "fits_in_memory",
                 "bottleneck", "cost_usd", "co2_kg", "run_time_s", "run_cost_usd", "run_co2_kg", "status", "error")
 
@@ -67,7 +69,8 @@ class SweepFile(BaseModel):
 
 
 def load_sweep_file(path: str | Path) -> SweepFile:
-    """Read and validate a sweep file; a relative workload path is taken relative to the file.
+    """Read and validate a sweep file; every relative workload or hardware path (top-level ``workload``,
+    ``space.workload``, ``space.hardware``) is taken relative to the file, wherever it is run from.
 
     Raises:
         SpecError: unreadable file, bad YAML, unknown or invalid field (file and field named).
@@ -94,10 +97,32 @@ def load_sweep_file(path: str | Path) -> SweepFile:
         count_points(parse_space(spec.space), spec.sampler, spec.samples)
     except SpaceError as exc:
         raise InputError(f"{path}: {exc}") from None
-    local = path.parent / spec.workload
-    if spec.workload.lower().endswith(WORKLOAD_SUFFIXES) and local.is_file():
-        spec = spec.model_copy(update={"workload": str(local)})
-    return spec
+    from ..spec.loader import catalogue
+    from ..workload.loader import zoo
+
+    base = path.resolve().parent
+    space = dict(spec.space)
+    kinds = {"workload": (WORKLOAD_SUFFIXES, zoo()), "hardware": (HARDWARE_SUFFIXES, catalogue())}
+    for key, (suffixes, names) in kinds.items():
+        if key in space:
+            value = space[key]
+            space[key] = [_near(v, base, suffixes, names) for v in value] if isinstance(value, list) else \
+                _near(value, base, suffixes, names)
+    workload = _near(spec.workload, base, *kinds["workload"])
+    return spec.model_copy(update={"workload": workload, "space": space})
+
+
+def _near(value: Any, base: Path, suffixes: tuple[str, ...], names: Any) -> Any:
+    """A relative file path in a sweep file, resolved against the sweep file's folder (``base``);
+    ``names`` (``resnet50``, ``nvidia-h100-sxm``) and absolute paths as they are."""
+    if not isinstance(value, str) or value in names or Path(value).is_absolute():
+        return value
+    try:
+        local = base / value
+        is_file = value.lower().endswith(suffixes) or local.is_file()
+    except (OSError, ValueError):
+        return value
+    return str(local) if is_file else value
 
 
 def _add_args(p: argparse.ArgumentParser) -> None:
@@ -111,6 +136,7 @@ def _add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sensitivity", metavar="OBJECTIVE", help="output how much each parameter moves OBJECTIVE")
     p.add_argument("--retry-errors", action="store_true", help="re-run points stored with status 'error'")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    add_time_limit(p, "a point")
 
 
 def _connect(address: str):
@@ -118,6 +144,8 @@ def _connect(address: str):
         from distributed import Client
     except ImportError:
         raise InputError("--scheduler needs Dask: pip install 'accsim[dask]'") from None
+    # the sweep reports a lost scheduler in one line of its own: not also the client's reconnect errors
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     try:
         return Client(address, timeout="10s")
     except (OSError, TimeoutError) as exc:
@@ -156,7 +184,8 @@ def _run(args: argparse.Namespace) -> int:
                       carbon_g_per_kwh=spec.carbon_g_per_kwh, train_tokens=spec.train_tokens,
                       train_epochs=spec.train_epochs, dataset_samples=spec.dataset_samples,
                       executor=client.get_executor() if client is not None else None, workers=args.workers,
-                      progress=not args.no_progress, retry_errors=args.retry_errors)
+                      progress=not args.no_progress, retry_errors=args.retry_errors,
+                      time_limit_s=args.time_limit_s)
     finally:
         if client is not None:
             client.close()
