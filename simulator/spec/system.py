@@ -1,14 +1,19 @@
 """Systems: many identical devices joined by an intra-node fabric and, across nodes, a network.
 
 A system spec names its device (a catalogue name) and two fabrics. ``topology`` says how a
-collective's traffic crosses the fabric: ``switch`` (NVSwitch: every device has its full injection
-bandwidth to every other), ``ring`` and ``torus`` (neighbour links; a torus ring per dimension),
-``fat_tree`` / ``rail`` (non-blocking InfiniBand / Ethernet, ``oversubscription`` >= 1 divides the
-bandwidth), ``pcie_tree`` (devices share the host bridge), ``mesh`` (fully connected: one direct link
-per peer, ``peer_links`` of them sharing the per-device bandwidth, as AMD's xGMI platforms).
+collective's traffic crosses the fabric (:mod:`simulator.cost.collectives` models each): ``switch``
+(NVSwitch: every device has its full injection bandwidth to every other), ``ring`` and ``torus``
+(neighbour links only: a ring per torus dimension, so fewer latency steps than one long ring, and a
+bisection-bound all-to-all; a torus needs ``dims``, whose product is the devices per node for
+``intra_node`` or the nodes for ``inter_node``), ``fat_tree`` / ``rail`` (non-blocking InfiniBand /
+Ethernet, ``oversubscription`` >= 1 divides the bandwidth), ``pcie_tree`` (devices share the host
+bridge: more than two split its bandwidth, ``bandwidth_gbs / (devices / 2)`` each), ``mesh`` (fully
+connected: one direct link per peer, ``peer_links`` of them sharing the per-device bandwidth, as AMD's
+xGMI platforms).
 """
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -48,6 +53,14 @@ class Fabric(Frozen):
     peer_links: Count = 1
     source: Source
 
+    @model_validator(mode="after")
+    def _dims_shape_a_torus(self) -> "Fabric":
+        if self.dims and self.topology != "torus":
+            raise ValueError(f"dims (the torus shape) only apply to topology torus, not {self.topology}")
+        if self.topology == "torus" and not self.dims:
+            raise ValueError("a torus needs dims, its shape (e.g. [16, 16, 16])")
+        return self
+
 
 class SystemSpec(Frozen):
     """A node or a cluster of nodes of one device type.
@@ -83,6 +96,12 @@ class SystemSpec(Frozen):
     def _scale_out_needs_a_network(self) -> "SystemSpec":
         if (self.max_nodes or 1) > 1 and self.inter_node is None:
             raise ValueError("max_nodes > 1 needs an inter_node fabric")
+        for where, fabric, size in (("intra_node", self.intra_node, self.devices_per_node),
+                                    ("inter_node", self.inter_node, self.max_nodes)):
+            if fabric is not None and fabric.dims and math.prod(fabric.dims) != size:
+                what = "devices_per_node" if where == "intra_node" else "max_nodes"
+                raise ValueError(f"{where}.dims {list(fabric.dims)} hold {math.prod(fabric.dims)} "
+                                 f"{'devices' if where == 'intra_node' else 'nodes'}, but {what} is {size}")
         return self
 
     def nodes_for(self, devices: int) -> int:
