@@ -45,10 +45,14 @@ class SpecError(InputError):
 
     def __init__(self, source: str, field: str, message: str) -> None:
         self.source, self.field, self.message = str(source), field, message
+        # the constructor's arguments, so that ``type(e)(*e.args)`` rebuilds it (pickling to and from a
+        # sweep worker, SimPy re-raising a process's failure)
+        super().__init__(source, field, message)
+
+    def __str__(self) -> str:
         shown = self.source if len(self.source) <= MAX_SHOWN else \
             f"{self.source[:MAX_SHOWN // 2]}...({len(self.source):,} characters)"  # one readable line
-        where = f"{shown}: {field}: " if field else f"{shown}: "
-        super().__init__(where + message)
+        return (f"{shown}: {self.field}: " if self.field else f"{shown}: ") + self.message
 
 
 class WorkloadError(SpecError):
@@ -84,8 +88,10 @@ class SimulationTimeout(InputError):
 
     def __init__(self, limit_s: float, phase: str) -> None:
         self.limit_s, self.phase = limit_s, phase
-        super().__init__(f"time_limit_s: the simulation took longer than the limit of {limit_s:g} s "
-                         f"(stopped while {phase})")
+        super().__init__(limit_s, phase)  # rebuildable from its args (see SpecError)
+
+    def __str__(self) -> str:
+        return f"time_limit_s: the simulation took longer than the limit of {self.limit_s:g} s (stopped while {self.phase})"
 
 
 class InfeasibleError(SimulatorError):

@@ -222,6 +222,21 @@ def read_file_bytes(path: "str | Path", *, limit_bytes: int, what: str,
         os.close(fd)
 
 
+def file_stamp(path: "str | Path") -> tuple[int, int]:
+    """(modification time in ns, size) of ``path``, or (0, 0) when it cannot be read: part of a loader
+    cache's key, so an edited file is read again instead of served stale. ``stat`` never opens the file.
+
+    Example:
+        >>> file_stamp("no/such/file")
+        (0, 0)
+    """
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return (0, 0)
+    return (info.st_mtime_ns, info.st_size)
+
+
 def read_bounded_text(path: Path, *, limit_bytes: int, what: str, error_type: type[SpecError] = SpecError,
                       encoding: str = "utf-8") -> str:
     """Read an untrusted text file (a SCALE-Sim cfg or topology...) with one clear error per problem.

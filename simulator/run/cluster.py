@@ -29,7 +29,7 @@ from ..workload.ops import OpKind
 from ..workload.workload import Workload
 from .device import check_power_cap
 from .gcpause import paused_gc
-from .placement import MAX_DEVICES, check_microbatches, fabrics_for, implicit_system, kv_share
+from .placement import MAX_DEVICES, check_microbatches, device_of, fabrics_for, implicit_system, kv_share
 
 __all__ = ["simulate_cluster", "collective_benchmark"]
 
@@ -70,7 +70,7 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
         raise ScenarioError(f"devices: must be an integer in 1..{MAX_DEVICES}, got {devices!r}")
     system = target if isinstance(target, SystemSpec) else implicit_system(target, devices)
     # a device spec given directly keeps its what-if overrides; a system names its device
-    hw = target if not isinstance(target, SystemSpec) else load_hardware(system.device, device_overrides)
+    hw = target if not isinstance(target, SystemSpec) else device_of(system, device_overrides)
     p = parse_parallelism(parallelism, devices)
     global_batch = sc.batch_size or wl.defaults.get("batch_size", 1)
     check_microbatches(microbatches)
@@ -242,6 +242,9 @@ def collective_benchmark(hardware: "str | SystemSpec | _DeviceBase", *, collecti
                                              if isinstance(target, SystemSpec) else 2)
     if not isinstance(n, int) or n < 2 or n > MAX_DEVICES:
         raise ScenarioError(f"devices: a collective needs 2..{MAX_DEVICES} devices, got {n!r}")
+    if isinstance(target, SystemSpec):
+        device_of(target)  # a system built of a system is refused here too
+    check(deadline, "loading the inputs")
     system = target if isinstance(target, SystemSpec) else implicit_system(target, n)
     p = Parallelism(data=n)
     fab = fabrics_for(system, p, n)

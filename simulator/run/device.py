@@ -106,6 +106,9 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
         >>> r.summary["batch_size"], r.fits_in_memory, r.step_time_s > 0
         (8, True, True)
     """
+    if not isinstance(hw, _DeviceBase):  # a system: its devices run through the cluster step, not here
+        raise ScenarioError(f"hardware: {getattr(hw, 'name', hw)} is a system; this runs on one device (give the "
+                            f"system's device, {getattr(hw, 'device', '?')})")
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
     check_supported(hw, numerics)
     check_power_cap(hw, sc.power_cap_w)

@@ -4,11 +4,11 @@ over its own links) with a parallel layout; and how a layout's groups map onto t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from ..cost.collectives import LinkModel
 from ..engine.cluster import Fabrics, GroupShape
-from ..errors import ScenarioError
+from ..errors import ScenarioError, SpecError
 from ..parallel.layout import MAX_MICROBATCHES, Parallelism, parse_parallelism
 from ..spec.loader import load_hardware
 from ..spec.models import LinkKind, _DeviceBase
@@ -17,7 +17,7 @@ from ..units import PICO, GIGA
 from ..workload.workload import Workload
 
 __all__ = ["MAX_DEVICES", "Placement", "placement", "load_target", "kv_share", "implicit_system", "fabrics_for",
-           "check_microbatches"]
+           "check_microbatches", "device_of"]
 
 MAX_DEVICES = 1_000_000
 
@@ -35,6 +35,8 @@ def load_target(hardware: Any, overrides: "dict | None") -> tuple[Any, dict | No
         >>> sys_.name, dev
         ('dgx-h100', {'memory.hbm.bandwidth_gbs': 4000})
     """
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ScenarioError(f"overrides: expected a mapping of dotted spec paths to values, got {overrides!r}")
     own = {k: v for k, v in (overrides or {}).items() if not str(k).startswith("device.")}
     dev = {str(k)[len("device."):]: v for k, v in (overrides or {}).items() if str(k).startswith("device.")}
     target = load_hardware(hardware, own or None)
@@ -113,11 +115,28 @@ def placement(hardware: Any, overrides: "dict | None" = None, *, devices: int | 
     n = devices or (target.devices_per_node * (target.max_nodes or 1) if isinstance(target, SystemSpec) else 1)
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_DEVICES:
         raise ScenarioError(f"devices: must be an integer in 1..{MAX_DEVICES}, got {n!r}")
-    device = load_hardware(target.device, device_overrides) if isinstance(target, SystemSpec) else target
+    device = device_of(target, device_overrides) if isinstance(target, SystemSpec) else target
     if parallelism is None and one_copy:
         parallelism = {"tensor": n}
     return Placement(device=device, target=target, devices=n, parallelism=parse_parallelism(parallelism, n),
                      device_overrides=device_overrides, microbatches=microbatches)
+
+
+def device_of(system: SystemSpec, overrides: "dict | None" = None) -> _DeviceBase:
+    """The device spec a system is built of (with what-if ``overrides``).
+
+    Raises:
+        SpecError: the system's ``device`` names another system, or no device.
+
+    Example:
+        >>> device_of(load_hardware("dgx-h100")).name
+        'nvidia-h100-sxm'
+    """
+    device = load_hardware(system.device, overrides)
+    if isinstance(device, SystemSpec):
+        raise SpecError(system.name, "device", f"{system.device!r} is a system, not a device; a system is built "
+                                               "of one device spec (e.g. nvidia-h100-sxm)")
+    return device
 
 
 def check_microbatches(microbatches: Any) -> None:

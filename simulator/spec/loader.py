@@ -14,7 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..errors import SpecError
 from ..validation_errors import check_no_bools, spec_error_from_validation
-from ..yamlio import read_yaml_file
+from ..yamlio import file_stamp, read_yaml_file
 from .models import HardwareSpec, _DeviceBase
 
 SPEC_ROOT = Path(__file__).resolve().parents[2] / "hardware_specs"
@@ -84,8 +84,12 @@ def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any], source: s
         ...                 {"memory.hbm.bandwidth_gbs": 2}, "x")["memory"][0]["bandwidth_gbs"]
         2
     """
+    if not isinstance(overrides, Mapping):
+        raise SpecError(source, "overrides", f"expected a mapping of dotted spec paths to values, got {overrides!r}")
     out = copy.deepcopy(raw)
     for dotted, value in overrides.items():
+        if not isinstance(dotted, str) or not dotted:
+            raise SpecError(source, "overrides", f"an override key must be a dotted spec path, got {dotted!r}")
         parts = dotted.split(".")
         if parts and parts[0] == "hardware":
             parts = parts[1:]
@@ -155,7 +159,7 @@ def spec_from_dict(raw: Any, source: str) -> _DeviceBase:
 
 
 @functools.lru_cache(maxsize=256)
-def _load_cached(path_text: str) -> _DeviceBase:
+def _load_cached(path_text: str, stamp: tuple[int, int] = (0, 0)) -> _DeviceBase:  # stamp: see file_stamp
     path = Path(path_text)
     if path.suffix.lower() == ".cfg":
         from .scalesim_cfg import load_scalesim_cfg
@@ -176,7 +180,7 @@ def raw_spec(name_or_path: str | Path) -> dict[str, Any]:
         ['name', 'display_name', 'vendor', 'kind']
     """
     path = _resolve_source(name_or_path)
-    _load_cached(str(path))
+    _load_cached(str(path), file_stamp(path))
     return read_yaml_file(path)
 
 
@@ -208,7 +212,7 @@ def load_hardware(name_or_path: "str | Path | _DeviceBase", overrides: Mapping[s
         raw = name_or_path.model_dump(mode="json")
         return spec_from_dict(apply_overrides(raw, overrides, name_or_path.name), name_or_path.name)
     path = _resolve_source(name_or_path)
-    spec = _load_cached(str(path))
+    spec = _load_cached(str(path), file_stamp(path))
     if not overrides:
         return spec
     raw = spec.model_dump(mode="json")

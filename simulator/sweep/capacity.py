@@ -63,6 +63,9 @@ def max_batch_size(workload: "str | Path | Workload", hardware: "str | Path | _D
     if unknown:
         raise ScenarioError(f"max_batch_size: unknown argument(s) {', '.join(unknown)}")
     hw = load_hardware(hardware, overrides)
+    if not isinstance(hw, _DeviceBase):
+        raise ScenarioError(f"hardware: {hw.name} is a system; max_batch_size searches one device's memory "
+                            f"(give {hw.device})")
     wl = load_workload(workload)
     step = simulate_kwargs.get("grad_accumulation", 1)
     capacity = hw.main_memory.capacity_bytes

@@ -12,7 +12,6 @@ The CLI subcommand ``sweep`` (``python -m simulator sweep sweep.yaml``) lives in
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import sys
 import time

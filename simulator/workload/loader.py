@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import WorkloadError
 from ..validation_errors import check_no_bools, spec_error_from_validation
-from ..yamlio import read_yaml_file
+from ..yamlio import file_stamp, read_yaml_file
 from .families import FAMILIES
 from .workload import MAX_BATCH, Published, Workload
 
@@ -129,9 +129,11 @@ def workload_from_dict(raw: Any, source: str) -> Workload:
 
 
 @functools.lru_cache(maxsize=256)
-def _load_path(path_text: str, unsupported: str = "error", suffix: str = "") -> Workload:
+def _load_path(path_text: str, unsupported: str = "error", suffix: str = "",
+               stamp: tuple[int, int] = (0, 0)) -> Workload:
     """Load the file at ``path_text`` (resolved) as ``suffix`` says: the suffix of the name the user gave,
-    so a symlink ``model.onnx -> blob`` is read as ONNX."""
+    so a symlink ``model.onnx -> blob`` is read as ONNX. ``stamp`` (:func:`~simulator.yamlio.file_stamp`)
+    keys the cache by the file's state: an edited file is read again."""
     path = Path(path_text)
     suffix = suffix or path.suffix.lower()
     if suffix == ".onnx":
@@ -179,7 +181,7 @@ def load_workload(name_or_path: "str | Path | Workload", *, unsupported: str = "
             raise WorkloadError(text, "", "no such file")
         if unsupported not in ("error", "fallback"):
             raise WorkloadError(text, "unsupported", f"must be 'error' or 'fallback', got {unsupported!r}")
-        return _load_path(str(resolved), unsupported, path.suffix.lower())
+        return _load_path(str(resolved), unsupported, path.suffix.lower(), file_stamp(resolved))
     close = difflib.get_close_matches(text, list(zoo()), n=3) if len(text) <= 200 else []
     hint = f"; did you mean {', '.join(close)}?" if close else "; `python -m simulator list workloads` shows the names"
     raise WorkloadError(text, "", f"no such workload name or file{hint}")

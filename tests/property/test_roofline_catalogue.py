@@ -17,7 +17,7 @@ import pytest
 from simulator import simulate
 from simulator.cost import peaks
 from simulator.cost.dispatch import device_numerics
-from simulator.errors import InfeasibleError
+from simulator.errors import InfeasibleError, ScenarioError
 from simulator.spec.loader import catalogue, load_hardware
 from simulator.units import Precision
 from simulator.workload.loader import load_workload, workload_from_dict
@@ -89,3 +89,17 @@ def test_the_two_cases_issue_22_found(device, overrides):
     r = simulate(wl, hw, **shape)
     assert 0 < r.summary["utilization"] <= 1
     assert _check(hw, r, device_numerics(hw, Precision.BF16, None).compute) == []
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_power_cap_is_refused_at_idle_and_honoured_above_it(device):
+    """Issue #22: a cap at or below idle was ignored (135.6 W average under a 70 W cap on an H100)."""
+    hw = load_hardware(device)
+    p = _precision(hw)
+    idle, tdp = hw.power.idle_w, hw.power.tdp_w
+    with pytest.raises(ScenarioError, match="at or below the idle power"):
+        simulate("mlp", hw, batch_size=4, precision=p.value, power_cap_w=idle)
+    for share in (0.05, 0.5):  # well inside idle..idle+active and above it
+        cap = idle + share * (tdp - idle)
+        r = simulate("resnet18", hw, batch_size=2, image_size=64, precision=p.value, power_cap_w=cap)
+        assert r.average_power_w <= cap * (1 + REL), (cap, r.average_power_w)

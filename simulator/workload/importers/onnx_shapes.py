@@ -21,6 +21,7 @@ from .onnx_read import (SMALL_ELEMS, STATIC_SOURCES, _FLOAT_TYPES, _INT_TYPES, _
 # Anything larger is sized by shape inference instead, never materialised (an ONNX constant-folding
 # bomb: a 200-byte ConstantOfShape of shape [30000, 30000] would otherwise allocate 3.6 GB).
 MAX_FOLD_ELEMS = 4 * 2**20
+MAX_DATA_PROP_ELEMS = 65_536  # 1-D integer inputs beyond this turn ONNX data propagation off (see below)
 
 
 def _tensor_numel(dims) -> int:
@@ -226,7 +227,7 @@ def _infer(m: _Model, shape: Shape) -> dict[str, tuple[int, ...]]:
                 d.dim_value = val
     for _ in range(6):
         try:
-            inferred = shape_inference.infer_shapes(sk, strict_mode=True, data_prop=True)
+            inferred = shape_inference.infer_shapes(sk, strict_mode=True, data_prop=_data_prop_is_bounded(sk))
         except Exception as exc:
             raise _fail(m.path, f"shape inference failed at batch {shape.batch_size}, seq_len {shape.seq_len}, "
                                 f"image_size {shape.image_size}: {str(exc).strip().splitlines()[-1]}") from None
@@ -237,6 +238,26 @@ def _infer(m: _Model, shape: Shape) -> dict[str, tuple[int, ...]]:
         if not _fold(m, sk, shapes):
             return shapes
     return shapes
+
+
+def _data_prop_is_bounded(sk: onnx.ModelProto) -> bool:
+    """ONNX data propagation turns every element of a 1-D integer tensor into a symbolic dimension
+    (~130 B each, in C++: a 10^8-element input is a 13 GB allocation). Use it only while every 1-D
+    integer input holds at most :data:`MAX_DATA_PROP_ELEMS` elements; shape arithmetic never needs more.
+
+    Example:
+        >>> from onnx import helper, TensorProto
+        >>> g = helper.make_graph([], "g", [helper.make_tensor_value_info("ids", TensorProto.INT64, [10**8])], [])
+        >>> _data_prop_is_bounded(helper.make_model(g))
+        False
+    """
+    for v in sk.graph.input:
+        tt = v.type.tensor_type
+        if tt.elem_type in _INT_TYPES and len(tt.shape.dim) == 1:
+            d = tt.shape.dim[0]
+            if not d.HasField("dim_value") or d.dim_value > MAX_DATA_PROP_ELEMS:
+                return False
+    return True
 
 
 def _fold(m: _Model, sk: onnx.ModelProto, shapes: dict) -> bool:
