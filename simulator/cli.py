@@ -13,7 +13,7 @@ import threading
 import traceback
 from typing import Sequence
 
-from .cli_args import CliParser, add_scenario_args, add_time_limit, parse_overrides, write_output
+from .cli_args import CliParser, add_scenario_args, add_time_limit, emit, parse_overrides, write_output
 from .deadline import check_limit, hard_time_limit
 from .errors import InfeasibleError, InputError, SimulatorError
 from .result import to_json_text
@@ -40,7 +40,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         write_output(args.ops_csv, "--ops-csv", lambda path: r.ops.to_csv(path, index=False))
     if args.trace:
         write_output(args.trace, "--trace", r.to_chrome_trace)
-    print(text)
+    emit(text)
     return 0
 
 
@@ -50,10 +50,9 @@ def _cmd_describe(args: argparse.Namespace) -> int:
     d = describe(args.workload, batch_size=args.batch_size, seq_len=args.seq_len, image_size=args.image_size,
                  precision=args.precision)
     if args.format == "json":
-        print(to_json_text(d))
+        emit(to_json_text(d))
     else:
-        for k, v in d.items():
-            print(f"{k:22s} {v}")
+        emit(*(f"{k:22s} {v}" for k, v in d.items()))
     return 0
 
 
@@ -79,10 +78,10 @@ def _cmd_collective(args: argparse.Namespace) -> int:
     r = collective_benchmark(args.hardware, collective=args.collective, nbytes=args.bytes, devices=args.devices,
                              time_limit_s=args.time_limit_s)
     if args.format == "json":
-        print(to_json_text(r))
+        emit(to_json_text(r))
     else:
-        print(f"{args.collective} of {args.bytes:.4g} B on {r['devices']} x {args.hardware}: "
-              f"{r['time_s'] * 1e3:.3f} ms, algbw {r['algbw_gbs']:.1f} GB/s, busbw {r['busbw_gbs']:.1f} GB/s")
+        emit(f"{args.collective} of {args.bytes:.4g} B on {r['devices']} x {args.hardware}: "
+             f"{r['time_s'] * 1e3:.3f} ms, algbw {r['algbw_gbs']:.1f} GB/s, busbw {r['busbw_gbs']:.1f} GB/s")
     return 0
 
 

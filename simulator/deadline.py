@@ -20,7 +20,8 @@ from typing import Any, Iterator
 
 from .errors import ScenarioError, SimulationTimeout
 
-__all__ = ["Deadline", "make_deadline", "hard_time_limit", "DEFAULT_TIME_LIMIT_S", "MAX_TIME_LIMIT_S"]
+__all__ = ["Deadline", "make_deadline", "hard_time_limit", "disarm_hard_limit", "DEFAULT_TIME_LIMIT_S",
+           "MAX_TIME_LIMIT_S"]
 
 DEFAULT_TIME_LIMIT_S = 600.0  # the CLI's default: ten minutes per command (per point in a sweep)
 MAX_TIME_LIMIT_S = 1e6  # about 11.5 days
@@ -137,6 +138,8 @@ def hard_time_limit(time_limit_s: float | None, phase: str = "running the comman
     def fire(signum: int, frame: Any) -> None:
         raise SimulationTimeout(float(time_limit_s), phase)
 
+    fire.accsim_limit = True  # type: ignore[attr-defined]  # lets disarm_hard_limit recognise it
+
     previous = signal.signal(signal.SIGALRM, fire)
     signal.setitimer(signal.ITIMER_REAL, float(time_limit_s) + HARD_LIMIT_GRACE_S, 1.0)
     try:
@@ -144,3 +147,15 @@ def hard_time_limit(time_limit_s: float | None, phase: str = "running the comman
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0.0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def disarm_hard_limit() -> None:
+    """Stop a :func:`hard_time_limit` timer now: the command's work is done and its answer is being
+    printed (an answer followed by a time-limit error would be both). A no-op when none is armed.
+
+    Example:
+        >>> disarm_hard_limit()
+    """
+    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread() \
+            and getattr(signal.getsignal(signal.SIGALRM), "accsim_limit", False):
+        signal.setitimer(signal.ITIMER_REAL, 0.0)

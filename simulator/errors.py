@@ -8,6 +8,11 @@ from __future__ import annotations
 MAX_SHOWN = 240  # longest file name or source shown in full in a message
 
 
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped (a newline in a name typed by a user stays on one line)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class SimulatorError(Exception):
     """Base of every exception the simulator raises on purpose.
 
@@ -28,6 +33,9 @@ class InputError(SimulatorError):
         ...     print(type(exc).__name__)
         SpecError
     """
+
+    def __str__(self) -> str:
+        return _printable(super().__str__())
 
 
 class SpecError(InputError):
@@ -52,7 +60,7 @@ class SpecError(InputError):
     def __str__(self) -> str:
         shown = self.source if len(self.source) <= MAX_SHOWN else \
             f"{self.source[:MAX_SHOWN // 2]}...({len(self.source):,} characters)"  # one readable line
-        return (f"{shown}: {self.field}: " if self.field else f"{shown}: ") + self.message
+        return _printable((f"{shown}: {self.field}: " if self.field else f"{shown}: ") + self.message)
 
 
 class WorkloadError(SpecError):

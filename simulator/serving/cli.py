@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..cli_args import add_scenario_args, add_time_limit, parse_overrides, write_output
+from ..cli_args import add_scenario_args, add_time_limit, emit, parse_overrides, write_output
 from ..errors import InputError
 from .generation import DEFAULT_DECODE_SAMPLES
 
@@ -66,7 +66,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     text = r.to_json() if args.format == "json" else r.table()
     if args.requests_csv:
         write_output(args.requests_csv, "--requests-csv", lambda path: r.request_table.to_csv(path, index=False))
-    print(text)
+    emit(text)
     return 0
 
 
@@ -107,7 +107,7 @@ def _cmd_realtime(args: argparse.Namespace) -> int:
     r = realtime([parse_stream(s) for s in args.stream], args.hardware, deadline_ms=args.deadline_ms,
                  duration_s=args.duration_s, scheduler=args.scheduler, precision=args.precision, seed=args.seed,
                  time_limit_s=args.time_limit_s)
-    print(r.to_json() if args.format == "json" else r.table())
+    emit(r.to_json() if args.format == "json" else r.table())
     return 0
 
 
@@ -137,7 +137,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                  decode_samples=None if args.decode_samples == 0 else args.decode_samples, devices=args.devices,
                  parallelism=args.parallel,
                  microbatches=args.microbatches, stack=args.stack, time_limit_s=args.time_limit_s)
-    print(g.to_json() if args.format == "json" else g.table())
+    emit(g.to_json() if args.format == "json" else g.table())
     return 0
 
 
