@@ -18,6 +18,8 @@ import simulator as sim
 from explorer.format import kind_label
 
 MAX_UPLOAD_BYTES = 50 * 10**6  # 50 MB: the largest workload file the app accepts
+TIME_LIMIT_S = 60.0  # every simulator call of a page: a run past it shows its one-line error, the app stays up
+MAX_NAME_CHARS = 100  # an upload's file stem as written to disk (file systems refuse names over 255 bytes)
 UPLOAD_SUFFIXES = (".onnx", ".yaml", ".yml", ".csv")
 KINDS = ("cpu", "gpu", "tpu", "fpga", "asic", "system")  # systems: nodes and clusters of one device
 DEFAULT_WORKLOAD = "resnet50"
@@ -90,15 +92,19 @@ def load_upload(filename: str, data: bytes) -> Any:
         raise UploadError(f"{name}: the file is empty")
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadError(f"{name}: {len(data) / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB limit")
-    safe = re.sub(r"[^A-Za-z0-9_.\-]", "_", name).lstrip(".") or f"upload{suffix}"
+    # the name on disk keeps the suffix that picks the loader (``....onnx`` is ONNX, not YAML) and a
+    # short, safe stem (300 x "a" + ".yaml" would exceed the file system's name limit)
+    stem = re.sub(r"[^A-Za-z0-9_.\-]", "_", Path(name).stem).strip(".")[:MAX_NAME_CHARS] or "upload"
     with tempfile.TemporaryDirectory(prefix="accsim-upload-") as tmp:
-        path = Path(tmp) / safe
-        path.write_bytes(data)
+        path = Path(tmp) / f"{stem}{suffix}"
         try:
+            path.write_bytes(data)
             wl = sim.load_workload(path)
             sim.describe(wl)  # build once so a bad graph is reported now, not mid-comparison
         except sim.SimulatorError as exc:
             raise UploadError(str(exc).replace(str(path), name)) from None
+        except OSError as exc:  # the temporary file could not be written (full disk...)
+            raise UploadError(f"{name}: could not be stored for reading ({exc.strerror or exc})") from None
         except ImportError as exc:
             raise UploadError(f"{name}: {suffix} import is not available here ({exc})") from None
         except Exception as exc:  # a hostile file must never take the app down
@@ -171,7 +177,7 @@ def _run(workload: str, upload_digest: str | None, _upload: Upload | None, hardw
         stack = "default"
     return sim.simulate(wl, hw, mode=mode, batch_size=batch_size, seq_len=seq_len, image_size=image_size,
                         precision=precision, optimizer=optimizer, power_cap_w=power_cap_w,
-                        overrides=dict(overrides) or None, stack=stack)
+                        overrides=dict(overrides) or None, stack=stack, time_limit_s=TIME_LIMIT_S)
 
 
 def run(sc: Scenario, device: str | None = None, *, overrides: dict[str, Any] | None = None,

@@ -9,15 +9,19 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import signal
 import sys
+import threading
 import traceback
 from typing import Sequence
 
-from .cli_args import (EXIT_STATUS, CliParser, add_command, add_scenario_args, fit_status, output,
-                       parse_overrides, precision_notice)
+from .cli_args import (EXIT_STATUS, CliParser, add_command, add_scenario_args, add_time_limit, fit_status, output,
+                       parse_overrides, precision_notice, write_output)
+from .deadline import check_limit, hard_time_limit
 from .errors import DoesNotFitError, InfeasibleError, InputError, SimulatorError
 from .progress import ticker
 from .readable import nbytes, rate, seconds
+from .result import to_json_text
 from .show import card_text, describe_text, device_card, is_path, system_card
 from .version import __version__
 from .serving import cli as serving_cli
@@ -39,11 +43,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                  stack=args.stack, dispatch_us=args.dispatch_us,
                  seq_len_distribution=args.seq_len_distribution, packing=args.packing,
                  input_workers=args.input_workers, prefetch=args.prefetch, host=args.host)
+    text = r.to_json() if args.format == "json" else r.table()  # before any file: a non-finite result fails here
     if args.ops_csv:
-        r.ops.to_csv(args.ops_csv, index=False)
+        write_output(args.ops_csv, "--ops-csv", lambda path: r.ops.to_csv(path, index=False))
     if args.trace:
-        r.to_chrome_trace(args.trace)
-    output(r.to_json() if args.format == "json" else r.table())
+        write_output(args.trace, "--trace", r.to_chrome_trace)
+    output(text)
     precision_notice(r.precision, r.extra.get("effective_precision"), r.hardware)
     return fit_status(r.fits_in_memory, r.peak_memory_bytes, r.memory_capacity_bytes, r.memory_dominant,
                       f"{r.workload} on {r.hardware}")
@@ -54,7 +59,7 @@ def _cmd_describe(args: argparse.Namespace) -> int:
 
     d = describe(args.workload, batch_size=args.batch_size, seq_len=args.seq_len, image_size=args.image_size,
                  precision=args.precision)
-    print(json.dumps(d, indent=2, sort_keys=True) if args.format == "json" else describe_text(d))
+    output(to_json_text(d) if args.format == "json" else describe_text(d))
     return 0
 
 
@@ -132,13 +137,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_collective(args: argparse.Namespace) -> int:
     from .run.cluster import collective_benchmark
 
-    r = collective_benchmark(args.hardware, collective=args.collective, nbytes=args.bytes, devices=args.devices)
+    r = collective_benchmark(args.hardware, collective=args.collective, nbytes=args.bytes, devices=args.devices,
+                             time_limit_s=args.time_limit_s)
     if args.format == "json":
-        print(json.dumps(r, indent=2, sort_keys=True))
+        output(to_json_text(r))
     else:
-        print(f"{args.collective} of {nbytes(args.bytes)} per rank on {r['devices']} x {args.hardware}: "
-              f"{seconds(r['time_s'])}, algbw {rate(r['algbw_gbs'] * 1e9, 'B/s')}, "
-              f"busbw {rate(r['busbw_gbs'] * 1e9, 'B/s')}")
+        output(f"{args.collective} of {nbytes(args.bytes)} per rank on {r['devices']} x {args.hardware}: "
+               f"{seconds(r['time_s'])}, algbw {rate(r['algbw_gbs'] * 1e9, 'B/s')}, "
+               f"busbw {rate(r['busbw_gbs'] * 1e9, 'B/s')}")
     return 0
 
 
@@ -181,7 +187,7 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stack", default="default",
                    help="software stack: a name from `accsim list stacks` (tensorrt, torch-eager, xla...) or a stack YAML")
     p.add_argument("--dispatch-us", type=float, help="eager host time per op in microseconds (default: the stack's)")
-    p.add_argument("--time-limit-s", type=float, help="stop with an error if the simulation takes longer (wall s)")
+    add_time_limit(p)
     p.add_argument("--seq-len-distribution", help="variable-length samples instead of --seq-len: a bundled "
                                                   "distribution name, a YAML of quantiles or a CSV of lengths")
     p.add_argument("--packing", choices=("padded", "unpadded", "packed"), default="unpadded",
@@ -204,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
                     _cmd_describe, epilog=None)
     p.add_argument("--workload", required=True, help="zoo name or path")
     _add_shape_args(p)
+    add_time_limit(p)
 
     p = add_command(sub, "show", "one device's or system's figures with their sources, or a workload's size",
                     _cmd_show, epilog=None)
@@ -217,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bytes", type=float, default=2.0**30, help="message size per rank in bytes")
     p.add_argument("--devices", type=int, help="ranks (default: the system's size, or 2)")
     p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
+    add_time_limit(p)
 
     p = add_command(sub, "calibrate", "fit a device's efficiency parameters on your own measured runs and write a "
                     "derived spec", _cmd_calibrate, epilog=None)
@@ -248,19 +256,40 @@ def _add_shape_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
 
 
+
 # commands that answer at once, or show their own progress (sweep) or output (app)
 _QUICK = ("describe", "show", "list", "app", "sweep")
 
 
+def _one_line(text: str, limit: int = 2000) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _terminate(signum: int, frame) -> None:  # noqa: ANN001 - a signal handler
+    raise KeyboardInterrupt  # SIGTERM: stop as Ctrl-C does, through every cleanup on the way out
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command under its time limit (a sweep's is per point, applied by its workers), with the
+    progress line for the commands that can take a while."""
+    limit = getattr(args, "time_limit_s", None)
+    check_limit(limit)
+    if args.command in _QUICK:
+        return int(args.func(args) or 0)
+    with hard_time_limit(limit), ticker(f"accsim {args.command}"):
+        return int(args.func(args) or 0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 done, 1 internal error, 2 bad input, 3 does not fit)."""
+    """Run the CLI; returns the exit status (0 done, 1 internal error, 2 bad input, 3 does not fit,
+    130 interrupted)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main else None
     try:
-        if args.command in _QUICK:
-            return int(args.func(args) or 0)
-        with ticker(f"accsim {args.command}"):
-            return int(args.func(args) or 0)
+        return _run(args)
     except DoesNotFitError as exc:
         if args.debug:
             traceback.print_exc()
@@ -268,20 +297,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputError, InfeasibleError) as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        done = "; finished points are in the store" if getattr(args, "store", None) else ""
+        print(f"interrupted: stopped{done}", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         return 0
     except SimulatorError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"internal error: {exc}", file=sys.stderr)
+        print(f"internal error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - the one place that turns any bug into exit 1
         if args.debug:
             traceback.print_exc()
-        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+        print(f"internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the traceback)",
+              file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
+from .deadline import DEFAULT_TIME_LIMIT_S, MAX_TIME_LIMIT_S, disarm_hard_limit
 from .errors import InputError
 from .units import PRECISION_NAMES
 
@@ -56,9 +57,16 @@ def add_command(sub: "argparse._SubParsersAction", name: str, summary: str, func
 
 
 def output(text: str) -> None:
-    """Print a result on stdout, the progress line (:mod:`simulator.progress`) erased first."""
+    """Print a command's answer on stdout: its time limit stopped first (the work is done) and the
+    progress line (:mod:`simulator.progress`) erased.
+
+    Example:
+        >>> output("done")
+        done
+    """
     from .progress import stop
 
+    disarm_hard_limit()
     stop()
     print(text)
 
@@ -130,3 +138,30 @@ def add_scenario_args(p: argparse.ArgumentParser) -> None:
                    help="what-if spec override, e.g. memory.hbm.bandwidth_gbs=4000 (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="recorded for reproducibility")
     p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
+
+
+def write_output(path: str, flag: str, write: Callable[[str], Any]) -> None:
+    """Call ``write(path)``; a folder that does not exist, a path that is a folder or a read-only file
+    becomes one :class:`InputError` naming ``flag`` (CLI exit 2), not a traceback.
+
+    Raises:
+        InputError: the file cannot be written.
+
+    Example:
+        >>> write_output("/no/such/folder/ops.csv", "--ops-csv", lambda p: open(p, "w"))
+        Traceback (most recent call last):
+        ...
+        simulator.errors.InputError: --ops-csv: cannot write /no/such/folder/ops.csv: No such file or directory
+    """
+    try:
+        write(path)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InputError(f"{flag}: cannot write {path}: {reason}") from None
+
+
+def add_time_limit(p: argparse.ArgumentParser, what: str = "the command") -> None:
+    """``--time-limit-s`` (default :data:`~simulator.deadline.DEFAULT_TIME_LIMIT_S`): the wall time of ``what``."""
+    p.add_argument("--time-limit-s", type=float, default=DEFAULT_TIME_LIMIT_S, metavar="SECONDS",
+                   help=f"stop with an error (exit 2) if {what} takes longer, loading included "
+                        f"(default {DEFAULT_TIME_LIMIT_S:g} s, at most {MAX_TIME_LIMIT_S:g})")

@@ -5,6 +5,13 @@ exit status 1, so a traceback is never the answer to a bad file.
 """
 from __future__ import annotations
 
+MAX_SHOWN = 240  # longest file name or source shown in full in a message
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped (a newline in a name typed by a user stays on one line)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
 
 class SimulatorError(Exception):
     """Base of every exception the simulator raises on purpose.
@@ -27,6 +34,9 @@ class InputError(SimulatorError):
         SpecError
     """
 
+    def __str__(self) -> str:
+        return _printable(super().__str__())
+
 
 class SpecError(InputError):
     """A hardware spec is invalid.
@@ -43,8 +53,14 @@ class SpecError(InputError):
 
     def __init__(self, source: str, field: str, message: str) -> None:
         self.source, self.field, self.message = str(source), field, message
-        where = f"{self.source}: {field}: " if field else f"{self.source}: "
-        super().__init__(where + message)
+        # the constructor's arguments, so that ``type(e)(*e.args)`` rebuilds it (pickling to and from a
+        # sweep worker, SimPy re-raising a process's failure)
+        super().__init__(source, field, message)
+
+    def __str__(self) -> str:
+        shown = self.source if len(self.source) <= MAX_SHOWN else \
+            f"{self.source[:MAX_SHOWN // 2]}...({len(self.source):,} characters)"  # one readable line
+        return _printable((f"{shown}: {self.field}: " if self.field else f"{shown}: ") + self.message)
 
 
 class WorkloadError(SpecError):
@@ -80,8 +96,10 @@ class SimulationTimeout(InputError):
 
     def __init__(self, limit_s: float, phase: str) -> None:
         self.limit_s, self.phase = limit_s, phase
-        super().__init__(f"time_limit_s: the simulation took longer than the limit of {limit_s:g} s "
-                         f"(stopped while {phase})")
+        super().__init__(limit_s, phase)  # rebuildable from its args (see SpecError)
+
+    def __str__(self) -> str:
+        return f"time_limit_s: the simulation took longer than the limit of {self.limit_s:g} s (stopped while {self.phase})"
 
 
 class InfeasibleError(SimulatorError):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .cost.base import Bound
+from .errors import ScenarioError
 from .trace import MemorySample, Trace, TraceEvent, write_chrome_trace
 
 if TYPE_CHECKING:
@@ -100,16 +101,41 @@ def step_summary(wl: "Workload", sc: "Scenario", fwd: "ComputeGraph", *, hardwar
     }
 
 
-def _clean(x: Any) -> Any:
+def _clean(x: Any, where: str = "result") -> Any:
+    """``x`` as JSON-ready data; a NaN or infinite number is refused with the key path that holds it.
+
+    Raises:
+        ScenarioError: a non-finite number (the inputs overflowed the arithmetic: say which field).
+
+    Example:
+        >>> _clean({"energy_j": float("inf")})
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ScenarioError: result.energy_j: inf is not a finite number; the inputs are too large for this model (make them smaller)
+    """
     if isinstance(x, float):
         if math.isnan(x) or math.isinf(x):
-            raise ValueError("non-finite number in a result")
+            raise ScenarioError(f"{where}: {x} is not a finite number; the inputs are too large for this model "
+                                "(make them smaller)")
         return x
     if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
+        return {str(k): _clean(v, f"{where}.{k}") for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
+        return [_clean(v, f"{where}.{i}") for i, v in enumerate(x)]
     return x
+
+
+def to_json_text(data: Any, indent: int | None = 2) -> str:
+    """Strict JSON of ``data`` (sorted keys, ``allow_nan=False``: ``Infinity`` is not JSON).
+
+    Raises:
+        ScenarioError: a non-finite number (see :func:`_clean`).
+
+    Example:
+        >>> to_json_text({"b": 1.5, "a": None}, indent=None)
+        '{"a": null, "b": 1.5}'
+    """
+    return json.dumps(_clean(data), indent=indent, sort_keys=True, allow_nan=False)
 
 
 @dataclass(frozen=True)
@@ -186,8 +212,12 @@ class SimulationResult:
                  "end_s": e.end_s, "duration_s": e.duration_s, "flops": e.flops, "bytes_moved": e.bytes_moved,
                  "bound": e.bound, "energy_j": e.energy_j, "compute_cycles": e.compute_cycles}
                 for e in self.trace.events if e.track == "compute"]
-        df = pd.DataFrame(rows, columns=list(OPS_COLUMNS))
-        df["compute_cycles"] = df["compute_cycles"].astype("Int64")
+        cycles = [r.pop("compute_cycles") for r in rows]
+        df = pd.DataFrame(rows, columns=list(OPS_COLUMNS[:-1]))
+        # nullable int64 built from the exact integers (not through float64, which rounds above 2^53),
+        # unless a count does not fit in 64 bits (10^22 FLOPs on a small array): then Python integers
+        fits = all(c is None or abs(c) < 2**63 for c in cycles)
+        df["compute_cycles"] = pd.array(cycles, dtype="Int64") if fits else pd.Series(cycles, dtype=object)
         return df
 
     @property
@@ -302,7 +332,7 @@ class SimulationResult:
             >>> json.loads(sim.simulate("mlp", "nvidia-h100-sxm", batch_size=64).to_json())["hardware"]
             'nvidia-h100-sxm'
         """
-        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+        return to_json_text(self.to_dict(), indent)
 
     def to_chrome_trace(self, path: str | Path) -> Path:
         """Write a Chrome / Perfetto trace of every op, transfer and the memory counter to ``path``.

@@ -92,6 +92,23 @@ class Scenario:
         return replace(self, **changes)
 
 
+def check_seed(seed: Any) -> int:
+    """A seed is an integer in 0..2^63 - 1 (what ``numpy.random.default_rng`` accepts); returns it.
+
+    Raises:
+        ScenarioError: anything else.
+
+    Example:
+        >>> check_seed(-1)
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ScenarioError: seed: must be an integer in 0..2^63-1, got -1
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise ScenarioError(f"seed: must be an integer in 0..2^63-1, got {seed!r}")
+    return seed
+
+
 def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = None, seq_len: int | None = None,
                   image_size: int | None = None, precision: str | Precision = "bf16",
                   weight_precision: str | Precision | None = None, optimizer: str | Optimizer = "adam",
@@ -133,12 +150,12 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
     for key, val in (("batch_size", batch_size), ("seq_len", seq_len), ("image_size", image_size)):
         if val is not None and (not isinstance(val, int) or isinstance(val, bool) or val <= 0):
             raise ScenarioError(f"{key}: must be a positive integer, got {val!r}")
-    if not isinstance(grad_accumulation, int) or grad_accumulation <= 0 or grad_accumulation > 1_000_000:
+    if not isinstance(grad_accumulation, int) or isinstance(grad_accumulation, bool) or not 0 < grad_accumulation \
+            <= 1_000_000:
         raise ScenarioError(f"grad_accumulation: must be a positive integer, got {grad_accumulation!r}")
     if power_cap_w is not None and not (isinstance(power_cap_w, (int, float)) and 0 < power_cap_w < 1e6):
         raise ScenarioError(f"power_cap_w: must be a positive number of watts, got {power_cap_w!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ScenarioError(f"seed: must be an integer, got {seed!r}")
+    check_seed(seed)
     if fpga_dataflow not in ("overlay", "pipelined"):
         raise ScenarioError(f"fpga_dataflow: must be overlay or pipelined, got {fpga_dataflow!r}")
     st = load_stack(stack)

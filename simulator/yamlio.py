@@ -12,7 +12,9 @@ would read them as text).
 """
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ALIASES = 50
 MAX_DEPTH = 40
 MAX_NODES = 20_000  # the largest bundled spec has ~300 nodes
+MAX_INPUT_FILE_BYTES = 512 * 2**20  # the largest input file any loader reads (an ONNX model)
 
 try:  # libyaml's scanner and parser, with our Python composer and constructor on top
     from yaml._yaml import CParser as _Parser
@@ -151,6 +154,89 @@ def parse_yaml_text(text: str, source: str) -> Any:
         raise SpecError(source, "", f"invalid YAML value: {_one_line(exc)}") from None
 
 
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+# open without blocking (a FIFO would wait for a writer forever) and without becoming a terminal's owner
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+
+
+def read_file_bytes(path: "str | Path", *, limit_bytes: int, what: str,
+                    error_type: type[SpecError] = SpecError) -> bytes:
+    """Read an untrusted file, refusing anything but a regular file of at most ``limit_bytes`` bytes.
+
+    The one way every loader reads a user's file. The file is opened without blocking and checked with
+    ``fstat`` on the opened descriptor (so a symlink swapped after a check cannot slip through): a
+    FIFO, ``/dev/zero``, a terminal, a folder or a socket is refused before one byte is read, and at
+    most ``limit_bytes + 1`` bytes are ever read, so a file that grows while it is read is refused too.
+
+    Args:
+        path: the file (symlinks are followed to what they name).
+        limit_bytes: the largest size accepted.
+        what: what the file should be, for messages (``"a hardware spec"``).
+        error_type: the :class:`SpecError` subclass to raise (``WorkloadError`` for workloads).
+
+    Raises:
+        SpecError: (or ``error_type``) missing or unreadable, not a regular file, larger than ``limit_bytes``.
+
+    Example:
+        >>> read_file_bytes("/dev/zero", limit_bytes=10, what="a hardware spec")
+        Traceback (most recent call last):
+        ...
+        simulator.errors.SpecError: /dev/zero: a character device, not a regular file; give a hardware spec as a regular file
+    """
+    source = str(path)
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+        raise error_type(source[:300], "", f"cannot read file: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = _file_kind(info.st_mode)
+            raise error_type(source, "", f"{kind}, not a regular file; give {what} as a regular file"
+                             if kind != "not a regular file" else f"not a regular file; give {what} as one")
+        if info.st_size > limit_bytes:
+            raise error_type(source, "", f"file is {info.st_size:,} bytes, above the limit of {limit_bytes:,} bytes "
+                                         f"for {what}")
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit_bytes:
+                raise error_type(source, "", f"file grew past the limit of {limit_bytes:,} bytes for {what} "
+                                             "while it was read")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise error_type(source, "", f"cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def file_stamp(path: "str | Path") -> tuple[int, int]:
+    """(modification time in ns, size) of ``path``, or (0, 0) when it cannot be read: part of a loader
+    cache's key, so an edited file is read again instead of served stale. ``stat`` never opens the file.
+
+    Example:
+        >>> file_stamp("no/such/file")
+        (0, 0)
+    """
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return (0, 0)
+    return (info.st_mtime_ns, info.st_size)
+
+
 def read_bounded_text(path: Path, *, limit_bytes: int, what: str, error_type: type[SpecError] = SpecError,
                       encoding: str = "utf-8") -> str:
     """Read an untrusted text file (a SCALE-Sim cfg or topology...) with one clear error per problem.
@@ -163,7 +249,8 @@ def read_bounded_text(path: Path, *, limit_bytes: int, what: str, error_type: ty
         encoding: ``"utf-8"`` or ``"utf-8-sig"`` (accepts a byte-order mark).
 
     Raises:
-        SpecError: (or ``error_type``) missing or unreadable, larger than ``limit_bytes``, binary, not UTF-8.
+        SpecError: (or ``error_type``) missing or unreadable, not a regular file, larger than
+            ``limit_bytes``, binary, not UTF-8 (see :func:`read_file_bytes`).
 
     Example:
         >>> read_bounded_text(Path("no/such.cfg"), limit_bytes=10, what="a cfg")  # doctest: +ELLIPSIS
@@ -172,13 +259,7 @@ def read_bounded_text(path: Path, *, limit_bytes: int, what: str, error_type: ty
         simulator.errors.SpecError: no/such.cfg: cannot read file: ...
     """
     source = str(path)
-    try:
-        size = path.stat().st_size
-        if size > limit_bytes:
-            raise error_type(source, "", f"file is {size} bytes, above the limit of {limit_bytes} for {what}")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise error_type(source, "", f"cannot read file: {exc.strerror or exc}") from None
+    data = read_file_bytes(path, limit_bytes=limit_bytes, what=what, error_type=error_type)
     if b"\0" in data:
         raise error_type(source, "", f"not {what}: the file is binary")
     try:
@@ -191,7 +272,8 @@ def read_yaml_file(path: Path) -> Any:
     """Read and parse a YAML file with the limits above.
 
     Raises:
-        SpecError: missing, unreadable, too large, binary or malformed file.
+        SpecError: missing, unreadable, not a regular file (a FIFO, a device), too large, binary or
+            malformed file.
 
     Example:
         >>> import tempfile
@@ -205,16 +287,7 @@ def read_yaml_file(path: Path) -> Any:
         ...
         simulator.errors.SpecError: no/such/file.yaml: cannot read file: ...
     """
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise SpecError(str(path), "", f"cannot read file: {exc.strerror or exc}") from None
-    if size > MAX_FILE_BYTES:
-        raise SpecError(str(path), "", f"file is {size:,} bytes, larger than the {MAX_FILE_BYTES // 1024} KiB limit")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(str(path), "", f"cannot read file: {exc.strerror or exc}") from None
+    raw = read_file_bytes(path, limit_bytes=MAX_FILE_BYTES, what="a YAML file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -8,7 +8,7 @@ import streamlit as st
 import simulator as sim
 from explorer.charts import decode_figures
 from explorer.format import BOUND_SHORT, fmt_bytes, fmt_si, fmt_time
-from explorer.state import (Scenario, Upload, UploadError, is_system, upload_workload,
+from explorer.state import (TIME_LIMIT_S, Scenario, Upload, UploadError, is_system, upload_workload,
                             workload_table)
 from explorer.views import show_any_result
 
@@ -22,7 +22,7 @@ def _generate(workload: str, upload_digest: str | None, _upload: Upload | None, 
     if tensor_parallel > 1 or is_system(sim.load_hardware(hardware)):
         extra.update(devices=tensor_parallel, parallelism=f"tp={tensor_parallel}")
     return sim.generate(wl, hardware, batch_size=batch_size, prompt_len=prompt_len, output_len=output_len,
-                        precision=precision, **extra)
+                        precision=precision, time_limit_s=TIME_LIMIT_S, **extra)
 
 
 def _text_workloads(sc: Scenario) -> tuple[list[str], int]:

@@ -9,7 +9,7 @@ import streamlit as st
 
 import simulator as sim
 from explorer.format import fmt_bytes, fmt_si, fmt_time
-from explorer.state import Scenario, Upload, UploadError, hardware_table, upload_workload
+from explorer.state import TIME_LIMIT_S, Scenario, Upload, UploadError, hardware_table, upload_workload
 
 CHECKPOINTING = ["none", "selective", "selective-mlp", "full"]
 
@@ -21,7 +21,8 @@ def _cluster(workload: str, upload_digest: str | None, _upload: Upload | None, h
     wl = upload_workload(upload_digest, _upload) if _upload else workload
     return sim.simulate(wl, hardware, mode=mode, batch_size=batch_size, seq_len=seq_len, image_size=image_size,
                         precision=precision, optimizer=optimizer, devices=devices, parallelism=layout,
-                        microbatches=microbatches, checkpointing=checkpointing if mode == "training" else "none")
+                        microbatches=microbatches, checkpointing=checkpointing if mode == "training" else "none",
+                        time_limit_s=TIME_LIMIT_S)
 
 
 def _systems(sc: Scenario) -> list[str]:

@@ -8,7 +8,7 @@ import streamlit as st
 import simulator as sim
 from explorer.charts import latency_figure, queue_figure
 from explorer.format import fmt_si, fmt_time
-from explorer.state import Scenario, Upload, UploadError, upload_workload
+from explorer.state import TIME_LIMIT_S, Scenario, Upload, UploadError, upload_workload
 from explorer.views import show_any_result
 
 
@@ -16,7 +16,7 @@ from explorer.views import show_any_result
 def _serve(workload: str, upload_digest: str | None, _upload: Upload | None, hardware: str,
            knobs: tuple[tuple[str, Any], ...]) -> Any:
     wl = upload_workload(upload_digest, _upload) if _upload else workload
-    return sim.serve(wl, hardware, **dict(knobs))
+    return sim.serve(wl, hardware, time_limit_s=TIME_LIMIT_S, **dict(knobs))
 
 
 def _serve_controls(sc: Scenario) -> dict[str, Any]:

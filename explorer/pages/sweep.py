@@ -11,7 +11,7 @@ import simulator as sim
 from explorer.charts import sweep_figure
 from explorer.format import fmt_time, fmt_usd, kind_label
 from explorer.pages.simulate import default_compare
-from explorer.state import PRECISIONS, Scenario, hardware_table
+from explorer.state import PRECISIONS, TIME_LIMIT_S, Scenario, hardware_table
 from explorer.views import show_any_result
 
 
@@ -20,7 +20,8 @@ def _sweep(workload: str, space: tuple[tuple[str, tuple[Any, ...]], ...], mode: 
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=2) as ex:  # threads: no process-pool start-up for a small grid
-        return sim.sweep(workload, {k: list(v) for k, v in space}, mode=mode, executor=ex, progress=False)
+        return sim.sweep(workload, {k: list(v) for k, v in space}, mode=mode, executor=ex, progress=False,
+                         time_limit_s=TIME_LIMIT_S)
 
 
 def _sweep_controls(sc: Scenario) -> tuple[tuple[str, tuple[Any, ...]], ...] | None:

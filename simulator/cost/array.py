@@ -158,6 +158,8 @@ def array_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions
     if rf is not None:
         # every MAC reads two operands and updates a partial sum in its register file
         levels[rf] = macs * 3 * numerics.act_bytes
-    return finish(hw=hw, numerics=numerics, options=options, flops=op.flops, compute_s=compute_s,
+    # the skipped blocks' FLOPs are not executed: counting them would report more FLOP/s than the array has
+    flops = op.flops - op.matrix_flops * (1.0 - work_fraction)
+    return finish(hw=hw, numerics=numerics, options=options, flops=flops, compute_s=compute_s,
                   bytes_by_level=levels, overhead_s=overhead_s(hw), compute_cycles=compute_cycles)
 

@@ -12,6 +12,18 @@ per-step latency ``a`` (s):
 - point-to-point: ``a + S / B``.
 - on a fully connected mesh of ``L`` peer links per device (``LinkModel.peer_links``), ``n`` ranks
   use ``n - 1`` of them: ``B`` becomes ``B * min(1, (n-1)/L)`` (one link for point-to-point).
+
+The fabric's ``topology`` shapes what only neighbour links can do (``switch``, ``fat_tree``, ``rail``,
+``mesh`` and ``pcie_tree`` reach every peer directly):
+
+- ``torus`` of ``dims`` (``LinkModel.dims``): the ``n`` ranks of a group are laid over the dimensions
+  in order (:func:`torus_spans`, e.g. 8 ranks on a 4 x 4 torus span 4 x 2). A ring collective runs
+  one ring per dimension, so its latency steps are ``sum(s_i - 1)`` per reduce-scatter or all-gather
+  instead of ``n - 1`` (a 16 x 16 x 16 pod: 45, not 4,095); the bandwidth term is the ring's. An
+  all-to-all is dimension-ordered: along each dimension a bidirectional ring exchange of
+  ``(s - 1)/s * S`` bytes whose farthest peers are ``s / 2`` hops away, bisection-bound at
+  ``max(1, s / 4)`` times the direct time: ``sum_i (s_i - 1) a + max(1, s_i / 4) (s_i - 1)/s_i * S / B``.
+- ``ring``: a torus of one dimension of ``n``.
 The hierarchical (two-level) form lives with the fabrics, in ``engine/cluster.py``'s ``phases``.
 """
 from __future__ import annotations
@@ -60,6 +72,37 @@ class LinkModel:
     bandwidth_bps: float
     latency_s: float
     peer_links: int = 1  # a fully connected mesh splits bandwidth_bps over one link per peer
+    topology: str = "switch"  # "torus" and "ring" reach only neighbours (see the module docstring)
+    dims: tuple[int, ...] = ()  # a torus's shape
+
+
+def torus_spans(n: int, dims: tuple[int, ...]) -> tuple[int, ...]:
+    """The extent along each torus dimension of a group of ``n`` consecutive ranks (dimensions filled
+    in order; a group larger than the torus continues as one more ring).
+
+    Example:
+        >>> torus_spans(8, (4, 4)), torus_spans(16, (4, 4)), torus_spans(4096, (16, 16, 16)), torus_spans(6, ())
+        ((4, 2), (4, 4), (16, 16, 16), (6,))
+    """
+    spans, left = [], n
+    for d in dims:
+        if left <= 1:
+            break
+        s = min(d, left)
+        spans.append(s)
+        left = -(-left // s)
+    if left > 1:
+        spans.append(left)
+    return tuple(spans)
+
+
+def _rings(n: int, link: LinkModel) -> tuple[int, ...] | None:
+    """Ring extents a neighbour-only fabric offers a group of ``n`` ranks (None: every peer is direct)."""
+    if link.topology == "torus":
+        return torus_spans(n, link.dims or (n,))
+    if link.topology == "ring":
+        return (n,)
+    return None
 
 
 def collective_time_s(kind: Collective, *, n: int, nbytes: float, link: LinkModel,
@@ -71,6 +114,9 @@ def collective_time_s(kind: Collective, *, n: int, nbytes: float, link: LinkMode
     Example:
         >>> round(collective_time_s(Collective.ALL_REDUCE, n=2, nbytes=1e9, link=LinkModel(1e11, 0.0)), 6)
         0.01
+        >>> switch, torus = LinkModel(1e11, 1e-6), LinkModel(1e11, 1e-6, topology="torus", dims=(4, 4))
+        >>> [round(collective_time_s(Collective.ALL_REDUCE, n=16, nbytes=1.0, link=x) * 1e6) for x in (switch, torus)]
+        [30, 12]
         >>> collective_time_s(Collective.ALL_REDUCE, n=8, nbytes=1e9, link=LinkModel(1e11, 0.0),
         ...                   algorithm=Algorithm.TREE)
         0.02
@@ -83,6 +129,9 @@ def collective_time_s(kind: Collective, *, n: int, nbytes: float, link: LinkMode
     b *= min(1.0, (n - 1) / link.peer_links)
     if kind == Collective.P2P:
         return a + nbytes / b
+    rings = _rings(n, link)
+    if rings is not None and algorithm == Algorithm.RING:
+        return _on_rings(kind, n, nbytes, a, b, rings)
     if kind == Collective.ALL_TO_ALL:
         return (n - 1) * a + (n - 1) / n * nbytes / b
     if kind in (Collective.REDUCE_SCATTER, Collective.ALL_GATHER):
@@ -90,6 +139,15 @@ def collective_time_s(kind: Collective, *, n: int, nbytes: float, link: LinkMode
     if algorithm == Algorithm.TREE:
         return 2 * math.ceil(math.log2(n)) * a + 2 * nbytes / b
     return 2 * (n - 1) * (a + nbytes / (n * b))
+
+
+def _on_rings(kind: Collective, n: int, nbytes: float, a: float, b: float, rings: tuple[int, ...]) -> float:
+    """A collective over neighbour-only rings (a torus's dimensions): see the module docstring."""
+    if kind == Collective.ALL_TO_ALL:
+        return sum((s - 1) * a + max(1.0, s / 4) * (s - 1) / s * nbytes / b for s in rings)
+    steps = sum(s - 1 for s in rings)  # one ring per dimension, one after another
+    half = steps * a + (n - 1) / n * nbytes / b
+    return half if kind in (Collective.REDUCE_SCATTER, Collective.ALL_GATHER) else 2 * half
 
 
 def bus_bandwidth(*, n: int, nbytes: float, time_s: float) -> float:

@@ -171,13 +171,16 @@ def _element_cores(hw: CpuSpec, elems: float) -> int:
 def _compute(op: Op, hw: CpuSpec, p: Precision) -> tuple[float, int]:
     """(compute seconds, cores kept busy) of one op: its GEMMs, then its element-wise work."""
     c = hw.compute
+    # one core turbos, but never past what the whole socket's peak counts (cores x all-core clock):
+    # on a one-core socket (--set compute.cores=1) the turbo would beat the roofline
+    turbo = min(c.single_core_clock_ghz or c.clock_ghz, c.cores * c.clock_ghz)
     steps = max(1, op.sequential_steps)
     seconds, busy = 0.0, 0
     for g in op.gemms:
         per_step = Gemm(m=g.m, n=g.n, k=g.k, count=max(1, g.count // steps)) if steps > 1 else g
         blocks = gemm_blocks(hw, per_step)
         one_core = blocks == 1 and c.single_core_clock_ghz
-        clock = (c.single_core_clock_ghz if one_core else c.clock_ghz) * GIGA
+        clock = (turbo if one_core else c.clock_ghz) * GIGA
         t, used = gemm_time_s(hw, per_step, p, clock)
         seconds += t * steps
         busy = max(busy, used)
@@ -185,7 +188,7 @@ def _compute(op: Op, hw: CpuSpec, p: Precision) -> tuple[float, int]:
         cores = _element_cores(hw, max(op.output_elems, op.input_elems) / steps)
         busy = max(busy, cores)
         vec = cpu_vector_flops_per_cycle_per_core(hw, p) * hw.efficiency.vector
-        clock = (c.single_core_clock_ghz if cores == 1 and c.single_core_clock_ghz else c.clock_ghz) * GIGA
+        clock = (turbo if cores == 1 else c.clock_ghz) * GIGA
         seconds += op.vector_flops / (cores * clock * vec)
     if not busy:
         busy = _element_cores(hw, max(op.output_elems, op.input_elems) / steps)

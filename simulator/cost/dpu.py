@@ -45,7 +45,9 @@ def conv_lane_macs(op: Op, lanes: DpuLanes, *, depthwise_engine: bool) -> float:
         return float(sum(g.count * g.m * lanes.pixels * _up(g.k, lanes.input_channels)
                          * _up(g.n, lanes.output_channels) for g in op.gemms))
     if op.kind != OpKind.CONV2D:
-        return 0.0
+        # any other GEMM (attention's score and value products) tiles rows onto the pixel lanes
+        return float(sum(g.count * _up(g.m, lanes.pixels) * _up(g.k, lanes.input_channels)
+                         * _up(g.n, lanes.output_channels) for g in op.gemms))
     a = dict(op.attrs)
     groups, cin, cout = int(a["groups"]), int(a["in_ch"]), int(a["out_ch"])
     if groups > 1 and groups == cin and depthwise_engine:

@@ -237,9 +237,14 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
                 partials += 2.0 * workspace * steps
     if op.kind == OpKind.ATTENTION and c.sfu_ops_per_cycle_per_sm and (options.fused_attention or op.phase.value == "forward"):
         compute_s += softmax_exp_s(hw, attention_scores(op))
+    flops = op.flops
     if op.kind == OpKind.ATTENTION and options.fused_attention and attrs.get("causal") and op.phase.value == "forward":
-        # a causal fused kernel skips the tiles above the diagonal
-        compute_s *= 0.5 + 0.5 / max(1, ceil_div(int(attrs.get("q_len", 1)), c.tile_m))
+        # a causal fused kernel skips the tiles above the diagonal: their time and their FLOPs (counting
+        # them would report more FLOP/s than the tensor cores have, utilization above 1 at head_dim 512)
+        # (a context-parallel rank's load-balanced chunks do 1/cp of the whole sequence's causal work)
+        kept = 0.5 + 0.5 / max(1, ceil_div(int(attrs.get("causal_len", attrs.get("q_len", 1))), c.tile_m))
+        compute_s *= kept
+        flops -= op.matrix_flops * (1.0 - kept)
     if op.kind in (OpKind.MATMUL, OpKind.CONV2D) and len(op.gemms) == 1 and steps == 1:
         g = op.gemms[0]
         w_elem = (w_read / (g.k * g.n * g.count)) if w_read else numerics.act_bytes
@@ -254,5 +259,5 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     levels = {hw.main_memory.name: hbm + partials}
     if partials_l2:
         levels[l2.name] = partials_l2
-    return finish(hw=hw, numerics=numerics, options=options, flops=op.flops, compute_s=compute_s,
+    return finish(hw=hw, numerics=numerics, options=options, flops=flops, compute_s=compute_s,
                   bytes_by_level=levels, overhead_s=overhead_s(hw) * steps)

@@ -76,7 +76,8 @@ def causal_work_fraction(op: Op, options: CostOptions) -> float:
     attrs = dict(op.attrs)
     if op.kind != OpKind.ATTENTION or not options.fused_attention or not attrs.get("causal"):
         return 1.0
-    q, kv = int(attrs.get("q_len", 1)), int(attrs.get("kv_len", 1))
+    # a context-parallel rank's load-balanced query chunks do 1/cp of the whole sequence's blocks
+    q, kv = int(attrs.get("causal_len", attrs.get("q_len", 1))), int(attrs.get("kv_len", 1))
     if q != kv:
         return 1.0
     n = ceil_div(q, FLASH_BLOCK)

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 import simpy
 
 from ..cost.collectives import Collective, LinkModel, collective_time_s
+from ..deadline import Deadline
+from ..errors import ScenarioError
 from ..parallel.plan import ClusterPlan, Segment
 from ..trace import MemorySample, TraceEvent
 from .memory import MemoryLedger
+from .run import MAX_TRACE_EVENTS, run_until_done
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,10 @@ class ClusterTrace:
     end_s: float
     stats: tuple[DeviceStats, ...] = field(default_factory=tuple)
 
+
+# Devices simulated one by one (symmetric=False): each is a SimPy process with its own resources,
+# memory ledger and arrival events (a few kB before any event runs).
+MAX_SIMULATED_DEVICES = 16_384
 
 # NCCL splits a hierarchical collective into many chunks, so its intra- and inter-node phases
 # overlap; the pipeline-fill cost is one chunk's worth of the shorter side.
@@ -241,6 +248,10 @@ class ClusterSim:
                       for c in self.coords}
         self.events: list[TraceEvent] = []
         self._barrier: dict[tuple, list] = {}  # (group, members, task) -> [arrived, all arrived]
+        self._groups: dict[tuple, list[Coord]] = {}  # ("tp", data, stage) / ("dp", tensor, stage) -> members
+        for c in self.coords:  # indexed once: a scan per collective is quadratic in simulated devices
+            self._groups.setdefault(("tp", c[0], c[2]), []).append(c)
+            self._groups.setdefault(("dp", c[1], c[2]), []).append(c)
         # arrival of micro-batch k's activations (F) or gradients (B) at model chunk x
         self.arrive = {c: {(kind, k, x): env.event() for kind in "FB" for k in range(plan.microbatches)
                            for x in self._chunks_of(c[2])} for c in self.coords}
@@ -258,8 +269,8 @@ class ClusterSim:
         The data axis holds data x context ranks, context fastest."""
         d, t, s = c
         if group == "tp":
-            return sorted(x for x in self.coords if x[0] == d and x[2] == s)
-        peers = [x for x in self.coords if x[1] == t and x[2] == s]  # dp and ep groups
+            return sorted(self._groups[("tp", d, s)])
+        peers = self._groups[("dp", t, s)]  # dp and ep groups
         sg = self.plan.parallelism.shard_group
         if group == "cp":  # context parallelism: consecutive ranks of the data axis share a sample
             cp = self.plan.parallelism.context
@@ -408,11 +419,38 @@ class ClusterSim:
                             stats=tuple(self.stats[c] for c in self.coords))
 
 
+def min_events(plan: ClusterPlan, *, training: bool, symmetric: bool) -> int:
+    """Compute segments the step runs over all simulated devices: a lower bound of its trace events.
+
+    Example:
+        >>> from simulator.parallel.layout import Parallelism
+        >>> from simulator.parallel.plan import StagePlan
+        >>> stage = StagePlan(stage=0, forward=(Segment(duration_s=0.002, label="fc"),), backward=(),
+        ...                   optimizer=(), static_bytes={}, activation_bytes_per_microbatch=0.0,
+        ...                   boundary_bytes=0.0, params=0.0)
+        >>> plan = ClusterPlan(stages=(stage,), parallelism=Parallelism(data=8), microbatches=3, microbatch_size=1)
+        >>> min_events(plan, training=False, symmetric=True), min_events(plan, training=False, symmetric=False)
+        (3, 24)
+    """
+    p = plan.parallelism
+    per_rank = 1 if symmetric else p.data * p.tensor
+    segs = 0
+    for st in plan.stages:
+        segs += sum(1 for g in st.forward if g.collective is None)
+        if training:
+            segs += sum(1 for g in st.backward if g.collective is None)
+    return per_rank * plan.microbatches * segs
+
+
 def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: bool,
-                symmetric: bool = True) -> ClusterTrace:
+                symmetric: bool = True, deadline: Deadline | None = None) -> ClusterTrace:
     """Simulate one step of ``plan``; returns events, memory samples and per-device stats.
 
-    Raises nothing for a plan from :func:`simulator.parallel.plan.build_plan` (which validates).
+    Raises:
+        ScenarioError: the step would record more than :data:`~simulator.engine.run.MAX_TRACE_EVENTS`
+            events (checked before anything is built, from :func:`min_events`, and while running), or
+            more than :data:`MAX_SIMULATED_DEVICES` devices without symmetry.
+        SimulationTimeout: ``deadline`` passed.
 
     Example:
         >>> from simulator.parallel.layout import Parallelism
@@ -428,9 +466,18 @@ def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: 
         >>> round(run_cluster(plan, fab, device_name="gpu", training=False).end_s, 6)
         0.015
     """
+    p = plan.parallelism
+    if not symmetric and p.devices > MAX_SIMULATED_DEVICES:
+        raise ScenarioError(f"symmetric: simulating every one of {p.devices:,} devices is above the limit of "
+                            f"{MAX_SIMULATED_DEVICES:,}; keep symmetry (one simulated device per pipeline stage)")
+    least = min_events(plan, training=training, symmetric=symmetric)
+    if least > MAX_TRACE_EVENTS:
+        raise ScenarioError(f"the step runs at least {least:,} compute segments (simulated devices x micro-batches "
+                            f"x segments), above the limit of {MAX_TRACE_EVENTS:,} events of one call; use fewer "
+                            "micro-batches, keep symmetry (one simulated device per stage) or fewer devices")
     env = simpy.Environment()
     sim = ClusterSim(env, plan, fab, device_name=device_name, training=training, symmetric=symmetric)
     for c in sim.coords:
         env.process(sim.device(c))
-    env.run()
+    run_until_done(env, deadline, sim.events)
     return sim.trace()

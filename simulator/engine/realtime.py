@@ -14,6 +14,9 @@ from typing import Sequence
 
 import simpy
 
+from ..deadline import Deadline
+from .run import run_until_done
+
 SCHEDULERS = ("edf", "fifo")
 
 
@@ -101,11 +104,12 @@ class PeriodicSim:
         return JobTimes(start_s=tuple(self.start), finish_s=tuple(self.finish), end_s=float(self.env.now))
 
 
-def run_periodic(jobs: Sequence[Job], *, scheduler: str) -> JobTimes:
+def run_periodic(jobs: Sequence[Job], *, scheduler: str, deadline: Deadline | None = None) -> JobTimes:
     """Play ``jobs`` (sorted by release) on one non-preemptive device.
 
     Raises:
         ValueError: unknown scheduler.
+        SimulationTimeout: ``deadline`` passed.
 
     Example:
         >>> jobs = [Job(0.0, 0.010, 0, 0.004), Job(0.0, 0.005, 1, 0.003)]   # both released at t = 0
@@ -118,5 +122,5 @@ def run_periodic(jobs: Sequence[Job], *, scheduler: str) -> JobTimes:
     sim = PeriodicSim(env, jobs, scheduler=scheduler)
     env.process(sim.source())
     env.process(sim.device())
-    env.run()
+    run_until_done(env, deadline, phase="playing the frames")
     return sim.times()

@@ -8,13 +8,13 @@ Outputs are allocated when an op starts and freed when their last consumer finis
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import simpy
 
 from ..cost.base import OpCost
-from ..errors import SimulationTimeout
+from ..deadline import Deadline
+from ..errors import ScenarioError
 from ..trace import Trace, TraceEvent
 from ..workload.graph import ComputeGraph
 from .memory import MemoryLedger
@@ -38,57 +38,43 @@ class WeightStream:
     prefetch_ops: int = 2
 
 
-@dataclass(frozen=True)
-class Deadline:
-    """A wall-clock limit on a run: ``at`` is a :func:`time.perf_counter` value, ``limit_s`` the limit as given.
+CHECK_EVERY_EVENTS = 1024  # how often the event loop looks at the clock (a perf_counter call is ~50 ns)
+# Trace events one run may record (op runs and transfers over all passes and simulated devices):
+# ~600 B each, so 1.2 GB at most; a SimPy event takes ~40 us, so ~80 s of simulation.
+MAX_TRACE_EVENTS = 2_000_000
+# Each op run of a spatial design is a SimPy process from the start (~1.4 kB with its events and trace
+# entry), so a layer-pipelined pass per sample is bounded lower: samples x ops.
+MAX_SPATIAL_OP_RUNS = 500_000
+LAUNCH_CHUNK = 64  # spatial passes launched per engine step
+
+
+def run_until_done(env: simpy.Environment, deadline: Deadline | None, events: list | None = None,
+                   phase: str = "running the event simulation") -> None:
+    """``env.run()``, looking every :data:`CHECK_EVERY_EVENTS` events at the wall clock (``deadline``)
+    and at the number of recorded ``events`` (at most :data:`MAX_TRACE_EVENTS`).
+
+    Raises:
+        SimulationTimeout: ``deadline`` passed.
+        ScenarioError: more than :data:`MAX_TRACE_EVENTS` events recorded.
 
     Example:
-        >>> Deadline.after(60.0).expired()
-        False
+        >>> env = simpy.Environment()
+        >>> _ = env.process((env.timeout(1.0) for _ in range(1)))
+        >>> run_until_done(env, Deadline.after(60.0)); env.now
+        1.0
     """
-
-    at: float
-    limit_s: float
-
-    @classmethod
-    def after(cls, limit_s: float) -> "Deadline":
-        """The deadline ``limit_s`` seconds (wall clock) from now."""
-        return cls(at=time.perf_counter() + limit_s, limit_s=limit_s)
-
-    def expired(self) -> bool:
-        """True once the wall clock is past ``at``."""
-        return time.perf_counter() > self.at
-
-    def check(self, phase: str) -> None:
-        """Raise :class:`SimulationTimeout` naming ``phase`` if the deadline has passed.
-
-        Raises:
-            SimulationTimeout: the deadline has passed.
-
-        Example:
-            >>> Deadline(at=0.0, limit_s=0.5).check("building the graph")
-            Traceback (most recent call last):
-            ...
-            simulator.errors.SimulationTimeout: time_limit_s: the simulation took longer than the limit of 0.5 s (stopped while building the graph)
-        """
-        if self.expired():
-            raise SimulationTimeout(self.limit_s, phase)
-
-
-CHECK_EVERY_EVENTS = 1024  # how often the event loop looks at the clock (a perf_counter call is ~50 ns)
-
-
-def _run_until_done(env: simpy.Environment, deadline: Deadline | None) -> None:
-    """``env.run()``, looking at the wall clock every :data:`CHECK_EVERY_EVENTS` events when there is a deadline."""
-    if deadline is None:
-        env.run()
-        return
     steps = 0
-    while env.peek() != float("inf"):
-        env.step()
+    step, peek = env.step, env.peek
+    while peek() != float("inf"):
+        step()
         steps += 1
         if steps % CHECK_EVERY_EVENTS == 0:
-            deadline.check("running the event simulation")
+            if deadline is not None:
+                deadline.check(phase)
+            if events is not None and len(events) > MAX_TRACE_EVENTS:
+                raise ScenarioError(f"the run records more than {MAX_TRACE_EVENTS:,} events (ops x passes x "
+                                    "micro-batches x simulated devices), the limit of one call; make it smaller "
+                                    "(fewer accumulation steps, micro-batches or samples, or keep symmetry)")
 
 
 @dataclass(frozen=True)
@@ -180,7 +166,11 @@ class DeviceSim:
             self.events.append(TraceEvent(name="startup", op_type="reconfigure", phase="setup", device=spec.device,
                                           track="compute", start_s=0.0, end_s=env.now, bound="overhead"))
         if spec.spatial:
-            passes = [self.launch(self.repeated, None, self._tag(r)) for r in range(spec.repeat)]
+            passes = []
+            for r in range(spec.repeat):
+                passes.append(self.launch(self.repeated, None, self._tag(r)))
+                if r % LAUNCH_CHUNK == LAUNCH_CHUNK - 1:
+                    yield env.timeout(0)  # same instant, FIFO order kept; lets the loop look at the clock
             prev = env.all_of([x for x in passes if x is not None])
             yield prev
         for r in range(0 if spec.spatial else (spec.repeat if self.repeated else 0)):
@@ -289,6 +279,8 @@ def run_device(spec: DeviceRun) -> Trace:
 
     Raises:
         SimulationTimeout: ``spec.deadline`` passed while events were still being processed.
+        ScenarioError: more op runs (ops x passes) than :data:`MAX_TRACE_EVENTS` (:data:`MAX_SPATIAL_OP_RUNS`
+            for a spatial design).
 
     Example:
         >>> from simulator.cost.base import Numerics
@@ -307,8 +299,15 @@ def run_device(spec: DeviceRun) -> Trace:
         >>> t.peak_bytes > 1e6
         True
     """
+    once = sum(1 for n in spec.graph.order if n in spec.once_at_end)
+    runs = (len(spec.graph.order) - once) * spec.repeat + once
+    limit = MAX_SPATIAL_OP_RUNS if spec.spatial else MAX_TRACE_EVENTS
+    if runs > limit:  # known before any event: refuse now rather than fill memory first
+        what = "samples (one pass each, layer-pipelined)" if spec.spatial else "passes (gradient accumulation)"
+        raise ScenarioError(f"{spec.repeat:,} {what} x {len(spec.graph.order) - once:,} ops = {runs:,} op runs, above "
+                            f"the limit of {limit:,} for one call; make the batch or the accumulation smaller")
     env = simpy.Environment()
     sim = DeviceSim(env, spec)
     env.process(sim.step())
-    _run_until_done(env, spec.deadline)
+    run_until_done(env, spec.deadline, sim.events)
     return sim.trace()

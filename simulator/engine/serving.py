@@ -24,6 +24,9 @@ from typing import Callable, Sequence
 
 import simpy
 
+from ..deadline import Deadline
+from .run import run_until_done
+
 POLICIES = ("none", "static", "dynamic", "continuous")
 
 
@@ -350,11 +353,12 @@ class ServingSim:
                           batches=tuple(self.batches), queue=tuple(self.state.samples), end_s=float(self.env.now))
 
 
-def run_serving(spec: ServeRun) -> ServeTrace:
+def run_serving(spec: ServeRun, deadline: Deadline | None = None) -> ServeTrace:
     """Simulate serving every request of ``spec``; returns a :class:`ServeTrace`.
 
     Raises:
         ValueError: unknown policy, or continuous batching of a request whose KV cache never fits.
+        SimulationTimeout: ``deadline`` passed.
 
     Example:
         >>> work = lambda ids: BatchWork(duration_s=0.01, energy_j=1.0, done_s=(0.01,) * len(ids),
@@ -370,5 +374,5 @@ def run_serving(spec: ServeRun) -> ServeTrace:
     env.process(sim.source())
     for r in range(spec.replicas):
         env.process(sim.replica(r))
-    env.run()
+    run_until_done(env, deadline, phase="serving the requests")
     return sim.trace()

@@ -19,6 +19,9 @@ from ..errors import ScenarioError
 from ..workload.graph import ComputeGraph
 from ..workload.ops import Gemm, Op, OpKind, TpRole, ceil_div
 
+MAX_DEGREE = 1_000_000  # any one degree of parallelism (as many as devices)
+MAX_MICROBATCHES = 10_000  # pipeline micro-batches per replica: Megatron runs use tens to a few thousand
+
 
 @dataclass(frozen=True)
 class Parallelism:
@@ -87,6 +90,23 @@ class Parallelism:
         return self.data * self.tensor * self.pipeline * self.context
 
 
+def _pairs(value: "Mapping | str | None", devices: int) -> list[tuple]:
+    """(key, value) items of a layout as written, in order (duplicates kept for the caller to refuse)."""
+    if value is None or value == "":
+        return [("data", devices)]
+    if isinstance(value, str):
+        pairs = []
+        for part in value.split(","):
+            if "=" not in part:
+                raise ScenarioError(f"parallel: expected KEY=N items like dp=16,tp=8,pp=8, got {part!r}")
+            k, v = part.split("=", 1)
+            pairs.append((k.strip(), v.strip()))
+        return pairs
+    if isinstance(value, Mapping):
+        return list(value.items())
+    raise ScenarioError(f"parallelism: expected a mapping or text like 'dp=2,tp=4', got {value!r}")
+
+
 def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int) -> Parallelism:
     """Parse ``dict(data=16, tensor=8, pipeline=8, zero_stage=1)`` or ``"dp=16,tp=8,pp=8"``.
 
@@ -102,23 +122,15 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
     if isinstance(value, Parallelism):
         p = value
     else:
-        if value is None or value == "":
-            items: dict = {"data": devices}
-        elif isinstance(value, str):
-            items = {}
-            for part in value.split(","):
-                if "=" not in part:
-                    raise ScenarioError(f"parallel: expected KEY=N items like dp=16,tp=8,pp=8, got {part!r}")
-                k, v = part.split("=", 1)
-                items[k.strip()] = v.strip()
-        else:
-            items = dict(value)
+        pairs = _pairs(value, devices)
         alias = {"dp": "data", "tp": "tensor", "pp": "pipeline", "ep": "expert", "zero": "zero_stage",
                  "sp": "sequence_parallel", "vp": "virtual_stages", "cp": "context"}
         flags = ("sequence_parallel", "tp_overlap")
         clean: dict = {}
-        for k, v in items.items():
+        for k, v in pairs:
             key = alias.get(k, k)
+            if key in clean:  # tp=2,tp=4 (or tp and tensor): never silently keep one of them
+                raise ScenarioError(f"parallelism: {key} is given twice (again as {k}={v})")
             if key not in ("data", "tensor", "pipeline", "expert", "zero_stage", "schedule", "virtual_stages",
                            "fsdp", "context") + flags:
                 raise ScenarioError(f"parallelism: unknown key {k!r}; use data/dp, tensor/tp, pipeline/pp, "
@@ -133,16 +145,18 @@ def parse_parallelism(value: "Mapping | str | Parallelism | None", devices: int)
                 clean[key] = str(v).lower()
                 continue
             try:
+                if isinstance(v, bool) or (isinstance(v, float) and v != int(v)):
+                    raise ValueError
                 clean[key] = int(v)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ScenarioError(f"parallelism: {k} must be an integer, got {v!r}") from None
         if "data" not in clean:
             rest = clean.get("tensor", 1) * clean.get("pipeline", 1) * clean.get("context", 1)
             clean["data"] = max(1, devices // rest) if rest else 1
         p = Parallelism(**clean)
     for key in ("data", "tensor", "pipeline", "expert", "virtual_stages", "context"):
-        if getattr(p, key) < 1:
-            raise ScenarioError(f"parallelism: {key} must be >= 1, got {getattr(p, key)}")
+        if not 1 <= getattr(p, key) <= MAX_DEGREE:
+            raise ScenarioError(f"parallelism: {key} must be in 1..{MAX_DEGREE:,}, got {getattr(p, key)}")
     if p.virtual_stages > 1 and (p.pipeline == 1 or p.schedule != "1f1b"):
         raise ScenarioError("parallelism: virtual_stages (interleaved pipeline) needs pipeline > 1 and the 1f1b "
                             "schedule")
@@ -181,6 +195,8 @@ def split_context(op: Op, cp: int) -> Op:
         # the rank's query rows against every key (load-balanced chunks, as Megatron-Core orders them
         # for causal masks, so each rank does 1/cp of the causal work)
         attrs = tuple((k, _div(v, cp) if k == "q_len" else v) for k, v in op.attrs)
+        if dict(op.attrs).get("causal"):  # the mask (and the blocks a kernel skips) is the whole sequence's
+            attrs += (("causal_len", dict(op.attrs).get("q_len", 1)),)
         kv = max(0.0, op.input_elems - op.output_elems)
         return replace(op, flops=op.flops / cp, input_elems=op.output_elems / cp + kv,
                        output_elems=op.output_elems / cp, scratch_elems=op.scratch_elems / cp, gemms=g, attrs=attrs)

@@ -11,6 +11,7 @@ from ..cost.base import CostOptions
 from ..cost.collectives import Collective, collective_time_s
 from ..cost.dispatch import check_supported, device_numerics
 from ..cost.peaks import matrix_flops_per_s
+from ..deadline import Deadline, check, make_deadline
 from ..engine.bubble import schedule_idle_s
 from ..engine.cluster import ClusterTrace, run_cluster
 from ..errors import ScenarioError
@@ -28,8 +29,9 @@ from ..workload.fusion import fuse_pointwise
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..workload.workload import Workload
+from .device import check_power_cap
 from .gcpause import paused_gc
-from .placement import MAX_DEVICES, fabrics_for, implicit_system, kv_share
+from .placement import MAX_DEVICES, check_microbatches, device_of, fabrics_for, implicit_system, kv_share
 
 __all__ = ["simulate_cluster", "collective_benchmark"]
 
@@ -38,7 +40,8 @@ __all__ = ["simulate_cluster", "collective_benchmark"]
 def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scenario, *, devices: int,
                      parallelism: Any = None, microbatches: int | None = None, symmetric: bool = True,
                      fused_attention: bool = True, past_len: int = 0, logits: str = "all",
-                     kv_cache_bytes: float = 0.0, device_overrides: "dict | None" = None) -> SimulationResult:
+                     kv_cache_bytes: float = 0.0, device_overrides: "dict | None" = None,
+                     deadline: Deadline | None = None) -> SimulationResult:
     """One training step or inference batch on ``devices`` devices (see :func:`simulator.simulate`).
 
     ``sc.batch_size`` is the global batch (samples) over all data-parallel replicas; the result adds
@@ -52,7 +55,8 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     Raises:
         ScenarioError: a device count outside 1..1,000,000, a bad parallelism layout or micro-batch
             count, a batch that does not split, or more devices than the system holds; a KV cache
-            or past context in training.
+            or past context in training; a step above the engine's event limit.
+        SimulationTimeout: ``deadline`` passed (checked between phases and in the event loop).
 
     Example:
         >>> from simulator.scenario import make_scenario
@@ -68,12 +72,11 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
         raise ScenarioError(f"devices: must be an integer in 1..{MAX_DEVICES}, got {devices!r}")
     system = target if isinstance(target, SystemSpec) else implicit_system(target, devices)
     # a device spec given directly keeps its what-if overrides; a system names its device
-    hw = target if not isinstance(target, SystemSpec) else load_hardware(system.device, device_overrides)
+    hw = target if not isinstance(target, SystemSpec) else device_of(system, device_overrides)
     p = parse_parallelism(parallelism, devices)
     global_batch = sc.batch_size or wl.defaults.get("batch_size", 1)
-    m = microbatches or default_microbatches(global_batch, p)
-    if not isinstance(m, int) or m < 1:
-        raise ScenarioError(f"microbatches: must be a positive integer, got {m!r}")
+    check_microbatches(microbatches)
+    m = default_microbatches(global_batch, p) if microbatches is None else microbatches
     if p.virtual_stages > 1 and m % p.pipeline:
         raise ScenarioError(f"microbatches: the interleaved pipeline needs a multiple of pipeline ({p.pipeline}) "
                             f"micro-batches per replica, got {m}")
@@ -91,15 +94,19 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     check_stack_runs_on(sc, hw.kind)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
     check_supported(hw, numerics, training=sc.mode == Mode.TRAINING)
+    check_power_cap(hw, sc.power_cap_w)
     requested = sc.precision
     sc = sc.with_(precision=numerics.compute)  # what the device really computes and stores
+    check(deadline, "building the graph")
     plan = build_plan(fwd, hw, sc, p, m, mb, options=options)
     if kv_cache_bytes:
         plan = _with_kv_cache(plan, fwd, p, kv_cache_bytes)
     fab = fabrics_for(system, p, devices)
     training = sc.mode == Mode.TRAINING
+    check(deadline, "planning the parallel step")
     report(f"{devices} devices" + ("" if symmetric else ", every one simulated"))
-    ct = run_cluster(plan, fab, device_name=hw.name, training=training, symmetric=symmetric)
+    ct = run_cluster(plan, fab, device_name=hw.name, training=training, symmetric=symmetric, deadline=deadline)
+    check(deadline, "running the event simulation")
     result = _cluster_result(wl, hw, system, sc, p, plan, ct, fwd, global_batch, devices, options)
     result.summary["precision"] = requested.value
     result.extra["effective_precision"] = sc.precision.value
@@ -152,10 +159,13 @@ def _roles(hw: _DeviceBase, p: Parallelism, plan: ClusterPlan, ct: ClusterTrace,
 def _energy_j(hw: _DeviceBase, system: SystemSpec, ct: ClusterTrace, copies: int, nodes: int) -> float:
     """Energy of the step (J): every device's idle and dynamic energy, links, and the nodes' overhead."""
     step = ct.end_s
+    links: dict[str, float] = {}  # one pass over the events (a scan per device is quadratic without symmetry)
+    for e in ct.events:
+        if e.track != "compute":
+            links[e.device] = links.get(e.device, 0.0) + e.energy_j
     energy = 0.0
     for st in ct.stats:
-        link_energy = sum(e.energy_j for e in ct.events if e.device == st.name and e.track != "compute")
-        energy += (hw.power.idle_w * step + st.energy_dynamic_j + link_energy) * copies
+        energy += (hw.power.idle_w * step + st.energy_dynamic_j + links.get(st.name, 0.0)) * copies
     return energy + system.node_overhead_w * nodes * step
 
 
@@ -230,7 +240,8 @@ def _throttled_fraction(ct: ClusterTrace, step: float) -> float:
 
 
 def collective_benchmark(hardware: "str | SystemSpec | _DeviceBase", *, collective: str = "all_reduce",
-                         nbytes: float, devices: int | None = None) -> dict[str, float]:
+                         nbytes: float, devices: int | None = None,
+                         time_limit_s: float | None = None) -> dict[str, float]:
     """Play one collective among ``devices`` data-parallel ranks in the engine, like nccl-tests.
 
     Returns ``time_s``, ``algbw_gbs`` (S / t) and ``busbw_gbs`` (nccl-tests' bus bandwidth: all-reduce
@@ -238,23 +249,29 @@ def collective_benchmark(hardware: "str | SystemSpec | _DeviceBase", *, collecti
 
     Raises:
         ScenarioError: unknown collective, non-positive size or device count.
+        SimulationTimeout: the call went past ``time_limit_s``.
 
     Example:
         >>> r = collective_benchmark("dgx-h100", nbytes=2**30)
         >>> 300 < r["busbw_gbs"] < 450
         True
     """
+    deadline = make_deadline(time_limit_s)
     try:
         kind = Collective(collective)
     except ValueError:
         raise ScenarioError(f"collective: unknown {collective!r}; choose one of "
                             f"{', '.join(c.value for c in Collective)}") from None
-    if not nbytes > 0 or nbytes > 1e15:
+    if isinstance(nbytes, bool) or not isinstance(nbytes, (int, float)) or not 0 < nbytes <= 1e15:
         raise ScenarioError(f"nbytes: must be in (0, 1e15], got {nbytes!r}")
     target = load_hardware(hardware)
-    n = devices or (target.devices_per_node * (target.max_nodes or 1) if isinstance(target, SystemSpec) else 2)
+    n = devices if devices is not None else (target.devices_per_node * (target.max_nodes or 1)
+                                             if isinstance(target, SystemSpec) else 2)
     if not isinstance(n, int) or n < 2 or n > MAX_DEVICES:
         raise ScenarioError(f"devices: a collective needs 2..{MAX_DEVICES} devices, got {n!r}")
+    if isinstance(target, SystemSpec):
+        device_of(target)  # a system built of a system is refused here too
+    check(deadline, "loading the inputs")
     system = target if isinstance(target, SystemSpec) else implicit_system(target, n)
     p = Parallelism(data=n)
     fab = fabrics_for(system, p, n)
@@ -267,7 +284,7 @@ def collective_benchmark(hardware: "str | SystemSpec | _DeviceBase", *, collecti
                       backward=(), optimizer=(), static_bytes={}, activation_bytes_per_microbatch=0.0,
                       boundary_bytes=0.0, params=0.0)
     ct = run_cluster(ClusterPlan(stages=(stage,), parallelism=p, microbatches=1, microbatch_size=1), fab,
-                     device_name=system.device, training=False)
+                     device_name=system.device, training=False, deadline=deadline)
     t = ct.end_s
     factor = {Collective.ALL_REDUCE: 2 * (n - 1) / n, Collective.ALL_GATHER: (n - 1) / n,
               Collective.REDUCE_SCATTER: (n - 1) / n, Collective.ALL_TO_ALL: (n - 1) / n}[kind]

@@ -11,7 +11,8 @@ from ..cost.cpu import LLC_SHARE as CPU_LLC_WEIGHT_SHARE
 from ..cost.cpu import cache_bytes
 from ..cost.dispatch import check_supported, device_numerics, op_cost
 from ..cost.peaks import matrix_flops_per_s
-from ..engine.run import Deadline, DeviceRun, WeightStream, run_device
+from ..deadline import Deadline, make_deadline
+from ..engine.run import DeviceRun, WeightStream, run_device
 from ..errors import ScenarioError
 from ..result import SimulationResult, busy_shares, step_summary
 from ..scenario import Mode, Scenario, check_stack_runs_on
@@ -25,7 +26,7 @@ from .dpu_board import is_dpu_board, run_board
 from .gcpause import paused_gc
 from .graphs import build_graph, memory_plan
 
-__all__ = ["run_scenario", "make_deadline", "PARAM_CACHE_FRACTION"]
+__all__ = ["run_scenario", "make_deadline", "check_power_cap", "require_device", "PARAM_CACHE_FRACTION"]
 
 # Share of an SRAM-only device's memory that holds cached parameters; the rest is activations.
 # The Edge TPU keeps MobileNet v1 (4.2 MB) and Inception v1 (6.6 MB) entirely on its 8 MB
@@ -38,21 +39,36 @@ PARAM_CACHE_FRACTION = 0.85
 CACHE_REUSE_FRACTION = 0.5
 
 
-def make_deadline(time_limit_s: float | None) -> Deadline | None:
-    """The :class:`~simulator.engine.run.Deadline` of a ``time_limit_s`` argument (None: no limit).
+def require_device(hw: Any) -> None:
+    """Refuse a system where one device is needed: a system's devices run through the cluster step.
 
     Raises:
-        ScenarioError: not a positive, finite number of seconds.
+        ScenarioError: ``hw`` is not a single device's spec.
+    """
+    if not isinstance(hw, _DeviceBase):
+        raise ScenarioError(f"hardware: {getattr(hw, 'name', hw)} is a system; this runs on one device (give the "
+                            f"system's device, {getattr(hw, 'device', '?')})")
+
+
+def check_power_cap(hw: _DeviceBase, power_cap_w: float | None) -> None:
+    """Refuse a power cap the device cannot meet: at or below its idle power it could do no work at all.
+
+    A cap between idle and TDP is honoured by the cost models (the clock throttles, average power
+    stays at or under the cap); above TDP it changes nothing.
+
+    Raises:
+        ScenarioError: ``power_cap_w`` at or below ``hw.power.idle_w``.
 
     Example:
-        >>> make_deadline(None) is None, make_deadline(60.0) is not None
-        (True, True)
+        >>> from simulator.spec.loader import load_hardware
+        >>> check_power_cap(load_hardware("nvidia-h100-sxm"), 70.0)
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ScenarioError: power_cap_w: 70 W is at or below the idle power of nvidia-h100-sxm (70 W); a cap must leave power for work
     """
-    if time_limit_s is None:
-        return None
-    if isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float)) or not 0 < time_limit_s < 1e9:
-        raise ScenarioError(f"time_limit_s: must be a number of seconds in (0, 1e9), got {time_limit_s!r}")
-    return Deadline.after(float(time_limit_s))
+    if power_cap_w is not None and power_cap_w <= hw.power.idle_w:
+        raise ScenarioError(f"power_cap_w: {power_cap_w:g} W is at or below the idle power of {hw.name} "
+                            f"({hw.power.idle_w:g} W); a cap must leave power for work")
 
 
 def dispatch_s(sc: Scenario) -> float:
@@ -152,12 +168,14 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
         >>> r.summary["batch_size"], r.fits_in_memory, r.step_time_s > 0
         (8, True, True)
     """
+    require_device(hw)
     check_stack_runs_on(sc, hw.kind)
     if sc.activation_offload:
         raise ScenarioError("checkpointing: activation offload (+offload) is modelled for multi-device training "
                             "(devices > 1) only")
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
     check_supported(hw, numerics, training=sc.mode == Mode.TRAINING)
+    check_power_cap(hw, sc.power_cap_w)
     result = _run_scenario(wl, hw, sc.with_(precision=numerics.compute), past_len=past_len, logits=logits,
                            extra_static_bytes=extra_static_bytes, deadline=deadline)
     result.summary["precision"] = sc.precision.value
@@ -213,7 +231,7 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
     if deadline is not None:
         deadline.check("loading the inputs")
     if sc.fpga_dataflow == "pipelined":
-        return _run_pipelined_fpga(wl, hw, sc, numerics)
+        return _run_pipelined_fpga(wl, hw, sc, numerics, deadline)
     if is_dpu_board(hw) and not core:
         return run_board(wl, hw, sc, lambda w, h, s: _run_scenario(w, h, s, past_len=past_len, logits=logits,
                                                                    extra_static_bytes=extra_static_bytes,
@@ -269,8 +287,12 @@ def _startup_s(hw: _DeviceBase, sc: Scenario) -> float:
     return hw.compute.reconfiguration_s if sc.cold_start and hw.kind == "fpga" else 0.0
 
 
-def _run_pipelined_fpga(wl: Workload, hw: _DeviceBase, sc: Scenario, numerics: Numerics) -> SimulationResult:
-    """Layer-pipelined FPGA: one batch-1 pass per sample, every op on its own DSPs, passes overlapping."""
+def _run_pipelined_fpga(wl: Workload, hw: _DeviceBase, sc: Scenario, numerics: Numerics,
+                        deadline: Deadline | None = None) -> SimulationResult:
+    """Layer-pipelined FPGA: one batch-1 pass per sample, every op on its own DSPs, passes overlapping.
+
+    Every sample's pass is simulated, so batch x ops is bounded (:data:`~simulator.engine.run.MAX_TRACE_EVENTS`).
+    """
     from ..cost.fpga_pipeline import pipelined_costs
 
     if hw.kind != "fpga":
@@ -279,13 +301,15 @@ def _run_pipelined_fpga(wl: Workload, hw: _DeviceBase, sc: Scenario, numerics: N
     one = sc.with_(batch_size=1)
     fwd, graph = build_graph(wl, one)
     options = CostOptions(fused_attention=sc.fused_attention, weights_on_chip=True, power_cap_w=sc.power_cap_w)
+    if deadline is not None:
+        deadline.check("building the graph")
     costs, ii = pipelined_costs(graph, hw, numerics, options)
     plan = memory_plan(fwd, one)
     act = numerics.act_bytes
     trace = run_device(DeviceRun(device=f"{hw.name}:0", graph=graph, costs=costs,
                                  out_bytes={n: graph.op(n).output_elems * act for n in graph.order},
                                  scratch_bytes={n: 0.0 for n in graph.order}, static_bytes=sum(plan.values()),
-                                 repeat=batch, spatial=True, startup_s=_startup_s(hw, sc)))
+                                 repeat=batch, spatial=True, startup_s=_startup_s(hw, sc), deadline=deadline))
     result = _summarise(wl, hw, sc, fwd, graph, trace, dict(plan), sum(plan.values()))
     result.extra["initiation_interval_s"] = ii
     result.extra["fpga_dataflow"] = "pipelined"

@@ -105,7 +105,13 @@ def run_board(wl, hw: FpgaSpec, sc: Scenario,
     d = hw.compute.dpu
     images = sc.batch_size or wl.defaults.get("batch_size", 1)
     runs, active, rounds = board_layout(hw, images)
-    r = run(wl, core_view(hw, active), sc.with_(batch_size=d.batch))
+    core_sc = sc.with_(batch_size=d.batch)
+    if sc.power_cap_w is not None:
+        # the board's cap less what the idle cores draw, shared by the active ones (> a core's idle
+        # share because the cap is above the board's idle power, which check_power_cap enforces)
+        idle_rest = (d.cores - active) * hw.power.idle_w / d.cores
+        core_sc = core_sc.with_(power_cap_w=(sc.power_cap_w - idle_rest) / active)
+    r = run(wl, core_view(hw, active), core_sc)
     s = r.summary
     t_run = s["step_time_s"]
     step = rounds * t_run

@@ -4,19 +4,20 @@ over its own links) with a parallel layout; and how a layout's groups map onto t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from ..cost.collectives import LinkModel
 from ..engine.cluster import Fabrics, GroupShape
-from ..errors import ScenarioError
-from ..parallel.layout import Parallelism, parse_parallelism
+from ..errors import ScenarioError, SpecError
+from ..parallel.layout import MAX_MICROBATCHES, Parallelism, parse_parallelism
 from ..spec.loader import load_hardware
 from ..spec.models import LinkKind, _DeviceBase
 from ..spec.system import DEFAULT_LINK_EFFICIENCY, Fabric, SystemSpec
 from ..units import PICO, GIGA
 from ..workload.workload import Workload
 
-__all__ = ["MAX_DEVICES", "Placement", "placement", "load_target", "kv_share", "implicit_system", "fabrics_for"]
+__all__ = ["MAX_DEVICES", "Placement", "placement", "load_target", "kv_share", "implicit_system", "fabrics_for",
+           "check_microbatches", "device_of"]
 
 MAX_DEVICES = 1_000_000
 
@@ -34,6 +35,8 @@ def load_target(hardware: Any, overrides: "dict | None") -> tuple[Any, dict | No
         >>> sys_.name, dev
         ('dgx-h100', {'memory.hbm.bandwidth_gbs': 4000})
     """
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ScenarioError(f"overrides: expected a mapping of dotted spec paths to values, got {overrides!r}")
     own = {k: v for k, v in (overrides or {}).items() if not str(k).startswith("device.")}
     dev = {str(k)[len("device."):]: v for k, v in (overrides or {}).items() if str(k).startswith("device.")}
     target = load_hardware(hardware, own or None)
@@ -102,24 +105,63 @@ def placement(hardware: Any, overrides: "dict | None" = None, *, devices: int | 
         >>> pl.name, pl.parallelism.tensor
         ('nvidia-h100-sxm-x2', 2)
     """
+    if devices is not None and (not isinstance(devices, int) or isinstance(devices, bool)
+                                or not 1 <= devices <= MAX_DEVICES):
+        raise ScenarioError(f"devices: must be an integer in 1..{MAX_DEVICES:,}, got {devices!r}")
+    check_microbatches(microbatches)
     target, device_overrides = load_target(hardware, overrides)
     if not (isinstance(target, SystemSpec) or (devices or 1) > 1 or parallelism is not None):
         return Placement(device=target)
     n = devices or (target.devices_per_node * (target.max_nodes or 1) if isinstance(target, SystemSpec) else 1)
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_DEVICES:
         raise ScenarioError(f"devices: must be an integer in 1..{MAX_DEVICES}, got {n!r}")
-    device = load_hardware(target.device, device_overrides) if isinstance(target, SystemSpec) else target
+    device = device_of(target, device_overrides) if isinstance(target, SystemSpec) else target
     if parallelism is None and one_copy:
         parallelism = {"tensor": n}
     return Placement(device=device, target=target, devices=n, parallelism=parse_parallelism(parallelism, n),
                      device_overrides=device_overrides, microbatches=microbatches)
 
 
+def device_of(system: SystemSpec, overrides: "dict | None" = None) -> _DeviceBase:
+    """The device spec a system is built of (with what-if ``overrides``).
+
+    Raises:
+        SpecError: the system's ``device`` names another system, or no device.
+
+    Example:
+        >>> device_of(load_hardware("dgx-h100")).name
+        'nvidia-h100-sxm'
+    """
+    device = load_hardware(system.device, overrides)
+    if isinstance(device, SystemSpec):
+        raise SpecError(system.name, "device", f"{system.device!r} is a system, not a device; a system is built "
+                                               "of one device spec (e.g. nvidia-h100-sxm)")
+    return device
+
+
+def check_microbatches(microbatches: Any) -> None:
+    """Refuse a micro-batch count outside 1..:data:`~simulator.parallel.layout.MAX_MICROBATCHES` (None: the default).
+
+    Raises:
+        ScenarioError: naming ``microbatches`` and the bound.
+
+    Example:
+        >>> check_microbatches(0)
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ScenarioError: microbatches: must be an integer in 1..10,000, got 0
+    """
+    if microbatches is not None and (not isinstance(microbatches, int) or isinstance(microbatches, bool)
+                                     or not 1 <= microbatches <= MAX_MICROBATCHES):
+        raise ScenarioError(f"microbatches: must be an integer in 1..{MAX_MICROBATCHES:,}, got {microbatches!r}")
+
+
 def implicit_system(hw: _DeviceBase, devices: int) -> SystemSpec:
     """One node of ``devices`` copies of ``hw`` over the device's own first declared link
     (NVLink, ICI, NeuronLink, UPI...), or its host link (a PCIe tree) if it declares none.
 
-    A PCIe tree shares the host link: each of more than 2 devices gets ``bandwidth_gbs / (devices / 2)``.
+    ICI links form a one-dimensional torus (a ring) of the devices; a PCIe tree shares the host link
+    (:func:`fabrics_for` splits it).
 
     Raises:
         ScenarioError: the device declares no link at all.
@@ -137,18 +179,19 @@ def implicit_system(hw: _DeviceBase, devices: int) -> SystemSpec:
     topology = {LinkKind.ICI: "torus", LinkKind.PCIE: "pcie_tree", LinkKind.USB: "pcie_tree"}.get(link.kind, "switch")
     if link.peer_links > 1:
         topology = "mesh"
-    bw = link.bandwidth_gbs / (devices / 2 if topology == "pcie_tree" and devices > 2 else 1)
-    fabric = Fabric(topology=topology, link=link.kind, bandwidth_gbs=bw, latency_us=link.latency_us,
+    fabric = Fabric(topology=topology, link=link.kind, bandwidth_gbs=link.bandwidth_gbs, latency_us=link.latency_us,
                     energy_pj_per_byte=link.energy_pj_per_byte, efficiency=DEFAULT_LINK_EFFICIENCY,
-                    peer_links=link.peer_links, source=link.source)
+                    peer_links=link.peer_links, dims=(devices,) if topology == "torus" else (), source=link.source)
     return SystemSpec(name=f"{hw.name}-x{devices}", display_name=f"{devices} x {hw.display_name}", vendor=hw.vendor,
                       kind="system", device=hw.name, devices_per_node=devices, max_nodes=1, intra_node=fabric,
                       source=f"implicit node over {hw.name}'s {link.name} link")
 
 
-def _link(f: Fabric) -> LinkModel:
-    return LinkModel(bandwidth_bps=f.bandwidth_gbs * GIGA * f.efficiency / f.oversubscription,
-                     latency_s=f.latency_us * 1e-6, peer_links=f.peer_links)
+def _link(f: Fabric, sharing: int = 1) -> LinkModel:
+    """The collective model's view of fabric ``f``; a PCIe tree's bridge is shared by ``sharing`` devices."""
+    share = sharing / 2 if f.topology == "pcie_tree" and sharing > 2 else 1  # two devices use it both ways
+    return LinkModel(bandwidth_bps=f.bandwidth_gbs * GIGA * f.efficiency / f.oversubscription / share,
+                     latency_s=f.latency_us * 1e-6, peer_links=f.peer_links, topology=f.topology, dims=f.dims)
 
 
 def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
@@ -157,7 +200,9 @@ def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
     the system's two fabrics.
 
     Ranks are ordered tensor fastest, then data, then pipeline (Megatron's order). Link bandwidths
-    in the result are effective B/s (declared GB/s x efficiency / oversubscription), latencies in s.
+    in the result are effective B/s (declared GB/s x efficiency / oversubscription, a PCIe tree's split
+    over the node's devices), latencies in s; each link keeps its topology and torus dims for the
+    collective model.
 
     Raises:
         ScenarioError: more devices than the system holds (nodes x devices per node), or more than
@@ -190,7 +235,7 @@ def fabrics_for(system: SystemSpec, p: Parallelism, devices: int) -> Fabrics:
     pipeline_link = "inter" if (p.tensor * ranks >= per_node and system.inter_node is not None
                                 and devices > per_node) else "intra"
     inter = system.inter_node
-    return Fabrics(intra=_link(system.intra_node), inter=_link(inter) if inter else None,
+    return Fabrics(intra=_link(system.intra_node, per_node), inter=_link(inter) if inter else None,
                    intra_energy_j_per_byte=system.intra_node.energy_pj_per_byte * PICO,
                    inter_energy_j_per_byte=(inter.energy_pj_per_byte if inter else 0.0) * PICO,
                    groups={"tp": tp, "dp": dp, "cp": cp, "ep": ep, "zero": zero, "replica": replica},

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..cost.dispatch import resolve_precision
-from ..engine.run import Deadline
+from ..deadline import Deadline, make_deadline
 from ..errors import ScenarioError
 from ..result import SimulationResult
 from ..scenario import Scenario, make_scenario
@@ -17,7 +17,7 @@ from ..spec.models import _DeviceBase
 from ..workload.loader import load_workload
 from ..workload.workload import Workload
 from .cluster import simulate_cluster
-from .device import make_deadline, run_scenario
+from .device import run_scenario
 from .dpu_board import end_to_end, is_dpu_board
 from .graphs import build_graph
 from .host_input import apply_input_pipeline
@@ -52,7 +52,8 @@ def run_placed(where: Placement, wl: Workload, sc: Scenario, *, past_len: int = 
     return simulate_cluster(wl, where.target, sc, devices=where.devices, parallelism=where.parallelism,
                             microbatches=where.microbatches, symmetric=symmetric,
                             fused_attention=sc.fused_attention, past_len=past_len, logits=logits,
-                            kv_cache_bytes=kv_cache_bytes, device_overrides=where.device_overrides)
+                            kv_cache_bytes=kv_cache_bytes, device_overrides=where.device_overrides,
+                            deadline=deadline)
 
 
 def simulate_step(workload: "str | Path | Workload", hardware: "str | Path | _DeviceBase", *,

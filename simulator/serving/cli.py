@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..cli_args import (PRECISION_HELP, add_command, add_scenario_args, fit_status, output, parse_overrides,
-                        precision_notice)
+from ..cli_args import (PRECISION_HELP, add_command, add_scenario_args, add_time_limit, fit_status, output,
+                        parse_overrides, precision_notice, write_output)
 from ..errors import InputError
 from .generation import DEFAULT_DECODE_SAMPLES
 
@@ -48,6 +48,7 @@ def _add_serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the arrivals and lengths")
     p.add_argument("--requests-csv", help="write one row per request to this CSV file")
     p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
+    add_time_limit(p)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -62,10 +63,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
               precision=args.precision, prompt_len=_length(args.prompt_len, "--prompt-len"),
               output_len=_length(args.output_len, "--output-len"), seq_len=args.seq_len,
               image_size=args.image_size, overrides=parse_overrides(args.set), devices=args.devices,
-              parallelism=args.parallel)
+              parallelism=args.parallel, time_limit_s=args.time_limit_s)
+    text = r.to_json() if args.format == "json" else r.table()
     if args.requests_csv:
-        r.request_table.to_csv(args.requests_csv, index=False)
-    output(r.to_json() if args.format == "json" else r.table())
+        write_output(args.requests_csv, "--requests-csv", lambda path: r.request_table.to_csv(path, index=False))
+    output(text)
     return 0
 
 
@@ -79,6 +81,7 @@ def _add_realtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", help=PRECISION_HELP)
     p.add_argument("--seed", type=int, default=0, help="seed of the streams' phases")
     p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
+    add_time_limit(p)
 
 
 def parse_stream(text: str) -> dict:
@@ -103,7 +106,8 @@ def _cmd_realtime(args: argparse.Namespace) -> int:
     from .realtime import realtime
 
     r = realtime([parse_stream(s) for s in args.stream], args.hardware, deadline_ms=args.deadline_ms,
-                 duration_s=args.duration_s, scheduler=args.scheduler, precision=args.precision, seed=args.seed)
+                 duration_s=args.duration_s, scheduler=args.scheduler, precision=args.precision, seed=args.seed,
+                 time_limit_s=args.time_limit_s)
     output(r.to_json() if args.format == "json" else r.table())
     return 0
 
@@ -122,6 +126,7 @@ def _add_cli_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--microbatches", type=int, help="pipeline micro-batches per data-parallel replica")
     p.add_argument("--stack", default="default",
                    help="software stack: a name from `accsim list stacks` (tensorrt, xla...) or a stack YAML")
+    add_time_limit(p)
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -133,8 +138,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                  output_len=args.output_len, precision=args.precision, weight_precision=args.weight_precision,
                  kv_precision=args.kv_precision, fused_attention=False if args.no_fused_attention else None,
                  power_cap_w=args.power_cap_w, overrides=parse_overrides(args.set),
-                 decode_samples=args.decode_samples or None, devices=args.devices, parallelism=args.parallel,
-                 microbatches=args.microbatches, stack=args.stack)
+                 decode_samples=None if args.decode_samples == 0 else args.decode_samples, devices=args.devices,
+                 parallelism=args.parallel, microbatches=args.microbatches, stack=args.stack,
+                 time_limit_s=args.time_limit_s)
     output(g.to_json() if args.format == "json" else g.table())
     precision_notice(g.precision, g.effective_precision, g.hardware)
     return fit_status(g.fits_in_memory, g.peak_memory_bytes, g.memory_capacity_bytes, g.memory_dominant,

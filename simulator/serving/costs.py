@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ..deadline import Deadline
 from ..run.placement import Placement
 from ..run.step import run_placed
 from ..errors import DoesNotFitError, ScenarioError
@@ -52,6 +53,7 @@ class ServiceModel:
     ``where`` is the copy's placement: one device, or several with a tensor / pipeline layout
     (:func:`simulator.run.placement.placement`). ``shape`` holds extra scenario arguments
     (``seq_len``, ``image_size``). Energies are dynamic (above the copy's idle power), in J; times in s.
+    ``deadline``: every cost-model probe checks it (a serving call's ``time_limit_s``).
     """
 
     wl: Workload
@@ -60,6 +62,7 @@ class ServiceModel:
     max_batch_size: int
     shape: dict[str, Any] = field(default_factory=dict)
     where: Placement | None = None
+    deadline: Deadline | None = None
     _cache: dict[tuple, tuple[float, float, float]] = field(default_factory=dict)
     _weights_s: float | None = None
 
@@ -94,7 +97,7 @@ class ServiceModel:
             t, e, _ = self._cache[("fwd", b)]
             return t, e
         sc = make_scenario(batch_size=b, precision=self.precision, **self.shape)
-        t, e, _ = self._run(("fwd", b), lambda: run_placed(self.where, self.wl, sc))
+        t, e, _ = self._run(("fwd", b), lambda: run_placed(self.where, self.wl, sc, deadline=self.deadline))
         return t, e
 
     def _llm(self, phase: str, b: int, length: int) -> tuple[float, float, float]:
@@ -102,9 +105,11 @@ class ServiceModel:
             return self._cache[(phase, b, length)]
         if phase == "prefill":
             sc = make_scenario(batch_size=b, seq_len=length, precision=self.precision)
-            return self._run((phase, b, length), lambda: run_placed(self.where, self.wl, sc, logits="last"))
+            return self._run((phase, b, length), lambda: run_placed(self.where, self.wl, sc, logits="last",
+                                                                   deadline=self.deadline))
         sc = make_scenario(batch_size=b, seq_len=1, precision=self.precision)
-        return self._run((phase, b, length), lambda: run_placed(self.where, self.wl, sc, past_len=length, logits="last"))
+        return self._run((phase, b, length), lambda: run_placed(self.where, self.wl, sc, past_len=length,
+                                                                         logits="last", deadline=self.deadline))
 
     def llm(self, phase: str, b: int, length: float) -> tuple[float, float]:
         """(s, J) of a prefill (``length`` = prompt tokens) or a decode step (``length`` = cached tokens)

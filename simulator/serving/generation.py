@@ -27,15 +27,15 @@ cache at the compute precision (the cost models have no separate KV format).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..cost.dispatch import resolve_precision
 from ..progress import report
+from ..deadline import make_deadline
 from ..errors import ScenarioError, WorkloadError
-from ..result import SimulationResult, _clean
+from ..result import SimulationResult, _clean, to_json_text
 from ..run.placement import placement
 from ..run.step import run_placed
 from ..scenario import make_scenario
@@ -47,6 +47,7 @@ from ..workload.workload import MAX_SEQ, Workload
 __all__ = ["generate", "GenerationResult", "DecodeSample", "kv_cache_bytes_per_token", "decode_weights"]
 
 DEFAULT_DECODE_SAMPLES = 16
+MAX_DECODE_SAMPLES = 4096  # decode steps one call simulates (each a whole step in the engine)
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class GenerationResult:
 
     def to_json(self, indent: int | None = 2) -> str:
         """:meth:`to_dict` as JSON with sorted keys."""
-        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+        return to_json_text(self.to_dict(), indent)
 
     def table(self) -> str:
         """A readable multi-line summary for terminals (three significant digits; :mod:`simulator.readable`)."""
@@ -214,8 +215,12 @@ def _check_lengths(batch_size: int, prompt_len: int, output_len: int, decode_sam
         if not isinstance(v, int) or isinstance(v, bool) or v <= 0 or v > MAX_SEQ:
             raise ScenarioError(f"{key}: must be an integer in 1..{MAX_SEQ}, got {v!r}")
     if decode_samples is not None and (not isinstance(decode_samples, int) or isinstance(decode_samples, bool)
-                                       or decode_samples < 2):
-        raise ScenarioError(f"decode_samples: must be an integer >= 2 or None (every step), got {decode_samples!r}")
+                                       or not 2 <= decode_samples <= MAX_DECODE_SAMPLES):
+        raise ScenarioError(f"decode_samples: must be an integer in 2..{MAX_DECODE_SAMPLES:,} or None (every step), "
+                            f"got {decode_samples!r}")
+    if decode_samples is None and output_len - 1 > MAX_DECODE_SAMPLES:
+        raise ScenarioError(f"decode_samples: simulating every one of {output_len - 1:,} decode steps is above the "
+                            f"limit of {MAX_DECODE_SAMPLES:,}; give decode_samples (the rest are interpolated)")
 
 
 def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceBase", *, batch_size: int = 8,
@@ -223,7 +228,8 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
              weight_precision: str | None = None, kv_precision: str | None = None, fused_attention: bool | None = None,
              power_cap_w: float | None = None, overrides: Mapping[str, Any] | None = None,
              decode_samples: int | None = DEFAULT_DECODE_SAMPLES, devices: int | None = None,
-             parallelism: Any = None, microbatches: int | None = None, stack: str = "default") -> GenerationResult:
+             parallelism: Any = None, microbatches: int | None = None, stack: str = "default",
+             time_limit_s: float | None = None) -> GenerationResult:
     """Simulate autoregressive generation: prefill of the prompt, then ``output_len - 1`` decode steps.
 
     Args:
@@ -236,8 +242,11 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
             compute stays at ``precision``. Defaults to ``precision``.
         kv_precision: KV-cache format for its resident bytes (defaults to ``precision``).
         fused_attention, power_cap_w, overrides: as in :func:`simulator.simulate`.
-        decode_samples: decode positions simulated (>= 2; first and last always included), the rest
-            interpolated; ``None`` simulates every step.
+        decode_samples: decode positions simulated (2..:data:`MAX_DECODE_SAMPLES`; first and last always
+            included), the rest interpolated; ``None`` simulates every step (at most
+            :data:`MAX_DECODE_SAMPLES` of them).
+        time_limit_s: wall-time limit of the call, loading included (None: none); checked before and
+            inside every simulated step.
         stack: software stack (:func:`simulator.list_stacks`); serving engines (TensorRT-LLM, vLLM)
             are ``"compiled"``: pointwise ops fused into their producers.
         devices, parallelism, microbatches: serve on several devices (a system spec defaults to its
@@ -249,6 +258,7 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
 
     Raises:
         InputError: bad names, files or arguments; a workload without a KV cache.
+        SimulationTimeout: the call went past ``time_limit_s``.
         InfeasibleError: the device cannot run this precision.
 
     Example:
@@ -256,6 +266,7 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
         >>> g.kv_cache_bytes == 2 * 12 * 12 * 64 * (64 + 8) * 2 * 2
         True
     """
+    deadline = make_deadline(time_limit_s)
     _check_lengths(batch_size, prompt_len, output_len, decode_samples)
     where = placement(hardware, overrides, devices=devices, parallelism=parallelism, microbatches=microbatches,
                       one_copy=True)
@@ -269,7 +280,7 @@ def generate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
     def step(sc, past: int, kv: float) -> SimulationResult:
         report(f"prefill of {prompt_len} tokens" if past == 0 else
                f"decode step {past - prompt_len + 1} of {output_len - 1}")
-        return run_placed(where, wl, sc, past_len=past, logits="last", kv_cache_bytes=kv)
+        return run_placed(where, wl, sc, past_len=past, logits="last", kv_cache_bytes=kv, deadline=deadline)
 
     prefill = step(make_scenario(seq_len=prompt_len, **base), 0, per_token * prompt_len)
     step_sc = make_scenario(seq_len=1, **base)

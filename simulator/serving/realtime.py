@@ -10,25 +10,26 @@ stream's frame period. ``jitter_s`` is the standard deviation of a stream's late
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..deadline import check, make_deadline
 from ..engine.realtime import SCHEDULERS, Job, run_periodic
 from ..cost.dispatch import resolve_precision
 from ..errors import InfeasibleError, ScenarioError
-from ..result import _clean
-from ..run.device import run_scenario
-from ..scenario import make_scenario
+from ..result import _clean, to_json_text
+from ..run.device import require_device, run_scenario
+from ..scenario import check_seed, make_scenario
 from ..spec.loader import list_hardware, load_hardware
 from ..workload.loader import load_workload
 
 __all__ = ["realtime", "smallest_device", "RealtimeResult"]
 
 MAX_FRAMES = 2_000_000
+MAX_STREAMS = 1000
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class RealtimeResult:
         return _clean({k: getattr(self, k) for k in self.__dataclass_fields__})
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+        return to_json_text(self.to_dict(), indent)
 
     def table(self) -> str:
         """A readable summary, one line per stream (three significant digits; :mod:`simulator.readable`)."""
@@ -76,6 +77,8 @@ class RealtimeResult:
 def _check_streams(streams: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     if not isinstance(streams, (list, tuple)) or not streams:
         raise ScenarioError("streams: expected a non-empty list of {'workload', 'fps', 'count'} dicts")
+    if len(streams) > MAX_STREAMS:
+        raise ScenarioError(f"streams: at most {MAX_STREAMS} streams, got {len(streams)}")
     out = []
     for k, s in enumerate(streams):
         if not isinstance(s, Mapping):
@@ -88,31 +91,42 @@ def _check_streams(streams: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
             raise ScenarioError(f"streams[{k}].fps: must be a positive number, got {fps!r}")
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10_000:
             raise ScenarioError(f"streams[{k}].count: must be an integer in 1..10000, got {count!r}")
+        dl = s.get("deadline_ms")
+        if dl is not None and not (isinstance(dl, (int, float)) and not isinstance(dl, bool) and 0 < dl <= 1e9):
+            raise ScenarioError(f"streams[{k}].deadline_ms: must be a positive number up to 1e9, got {dl!r}")
         out.append({**s, "fps": float(fps), "count": count})
     return out
 
 
 def realtime(streams: Sequence[Mapping[str, Any]], hardware, *, deadline_ms: float | None = None,
              duration_s: float = 10.0, seed: int = 0, scheduler: str = "edf", phases: str = "random",
-             precision: str | None = None) -> RealtimeResult:
+             precision: str | None = None, time_limit_s: float | None = None) -> RealtimeResult:
     """Run periodic ``streams`` on one ``hardware`` device for ``duration_s`` of releases.
 
+    ``time_limit_s`` bounds the wall time of the call, loading included (None: none).
+
     Raises:
-        InputError: bad streams, scheduler, phases, duration or deadline.
+        InputError: bad streams (at most :data:`MAX_STREAMS`, :data:`MAX_FRAMES` frames in all),
+            scheduler, phases, duration or deadline.
+        SimulationTimeout: the call went past ``time_limit_s``.
         InfeasibleError: the device cannot run a workload at this precision.
     """
+    limit = make_deadline(time_limit_s)
     ss = _check_streams(streams)
     if scheduler not in SCHEDULERS:
         raise ScenarioError(f"scheduler: unknown {scheduler!r}; choose edf or fifo")
     if phases not in ("random", "aligned"):
         raise ScenarioError(f"phases: unknown {phases!r}; choose random or aligned")
-    if not isinstance(duration_s, (int, float)) or not 0 < duration_s <= 1e5:
+    if not isinstance(duration_s, (int, float)) or isinstance(duration_s, bool) or not 0 < duration_s <= 1e5:
         raise ScenarioError(f"duration_s: must be a positive number of seconds, got {duration_s!r}")
-    if deadline_ms is not None and not (isinstance(deadline_ms, (int, float)) and deadline_ms > 0):
+    if deadline_ms is not None and not (isinstance(deadline_ms, (int, float)) and not isinstance(deadline_ms, bool)
+                                        and 0 < deadline_ms <= 1e9):
         raise ScenarioError(f"deadline_ms: must be a positive number, got {deadline_ms!r}")
     if sum(s["fps"] * s["count"] for s in ss) * duration_s > MAX_FRAMES:
         raise ScenarioError(f"streams: more than {MAX_FRAMES} frames in {duration_s} s; shorten duration_s")
+    check_seed(seed)
     hw = load_hardware(hardware)
+    require_device(hw)
     precision = resolve_precision(hw, precision)  # None: the device's native format
     rng = np.random.default_rng(seed)
     service: dict[tuple, float] = {}
@@ -122,7 +136,7 @@ def realtime(streams: Sequence[Mapping[str, Any]], hardware, *, deadline_ms: flo
         key = (s["workload"], tuple(sorted(shape.items())))
         if key not in service:
             sc = make_scenario(batch_size=1, precision=precision, **shape)
-            r = run_scenario(load_workload(s["workload"]), hw, sc)
+            r = run_scenario(load_workload(s["workload"]), hw, sc, deadline=limit)
             service[key] = r.step_time_s
         s["service_s"] = service[key]
         period = 1.0 / s["fps"]
@@ -134,8 +148,9 @@ def realtime(streams: Sequence[Mapping[str, Any]], hardware, *, deadline_ms: flo
             while t < duration_s:
                 jobs.append(Job(release_s=t, deadline_s=t + s["deadline_s"], stream=k, service_s=s["service_s"]))
                 t += period
+            check(limit, "releasing the frames")
     jobs.sort(key=lambda j: (j.release_s, j.stream))
-    times = run_periodic(jobs, scheduler=scheduler)
+    times = run_periodic(jobs, scheduler=scheduler, deadline=limit)
     return _reduce(ss, jobs, times, hw, scheduler, duration_s)
 
 

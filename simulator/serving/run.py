@@ -10,7 +10,6 @@ played by the SimPy engine in :mod:`simulator.engine.serving`.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +22,13 @@ from ..engine.serving import POLICIES, BatchWork, ContinuousWork, ServeRun, Serv
 from ..cost.dispatch import resolve_precision
 from ..errors import InfeasibleError, InputError, ScenarioError
 from .generation import kv_cache_bytes_per_token
-from ..result import _clean
+from ..result import _clean, to_json_text
 from ..workload.loader import load_workload
 from .costs import ServiceModel, is_llm
+from ..deadline import check, make_deadline
+from ..scenario import check_seed
 from ..units import parse_precision
+from ..yamlio import read_bounded_text
 
 __all__ = ["serve", "ServingResult", "ARRIVALS"]
 
@@ -37,7 +39,8 @@ DEFAULT_MAX_PREFILL_TOKENS = 8192
 
 ARRIVALS = ("poisson", "constant", "bursty", "trace")
 BURSTY_SHAPE = 0.25  # gamma shape k: squared coefficient of variation 1/k = 4
-MAX_REQUESTS = 5_000_000
+MAX_REQUESTS = 1_000_000  # ~400-800 B of per-request trace each: under 1 GB
+MAX_TRACE_BYTES = 64 * 2**20  # a trace file: ~30 B per request, so room for MAX_REQUESTS and comments
 DEFAULT_PROMPT_LEN, DEFAULT_OUTPUT_LEN = 128, 32
 
 
@@ -127,7 +130,7 @@ class ServingResult:
 
     def to_json(self, indent: int | None = 2) -> str:
         """:meth:`to_dict` as JSON with sorted keys."""
-        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+        return to_json_text(self.to_dict(), indent)
 
     def table(self) -> str:
         """A readable multi-line summary (three significant digits, units scaled; :mod:`simulator.readable`)."""
@@ -173,13 +176,11 @@ def read_trace_file(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, np
     non-negative and non-decreasing.
 
     Raises:
-        InputError: unreadable file, missing column, bad number, or times out of order (naming the line).
+        InputError: unreadable file, not a regular file or above :data:`MAX_TRACE_BYTES`, missing column,
+            bad number, or times out of order (naming the line).
     """
     p = Path(path)
-    try:
-        text = p.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: cannot read trace file ({exc.__class__.__name__}: {exc})") from None
+    text = read_bounded_text(p, limit_bytes=MAX_TRACE_BYTES, what="a trace file (CSV text)")
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         raise InputError(f"{p}: trace file has no arrivals")
@@ -277,7 +278,8 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
           slo_ms: float | None = None, seed: int = 0, trace_file: str | Path | None = None,
           precision: str | None = None, prompt_len: Any = None, output_len: Any = None, seq_len: int | None = None,
           image_size: int | None = None, overrides: Mapping[str, Any] | None = None, devices: int | None = None,
-          parallelism: Any = None, max_prefill_tokens: int | None = DEFAULT_MAX_PREFILL_TOKENS) -> ServingResult:
+          parallelism: Any = None, max_prefill_tokens: int | None = DEFAULT_MAX_PREFILL_TOKENS,
+          time_limit_s: float | None = None) -> ServingResult:
     """Serve ``requests`` inference requests of ``workload`` on ``replicas`` copies of ``hardware``.
 
     Args:
@@ -299,9 +301,13 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
             defaults to all its devices, tensor parallel when no layout is given); the KV budget is the
             replica's devices' together.
             Data parallelism is ``replicas``, so ``parallelism`` must not have ``data > 1``.
+        time_limit_s: wall-time limit of the call, loading included (None: none); checked in every
+            service-time simulation and every 1,024 serving events.
 
     Raises:
-        InputError: bad arguments or trace file (one message naming the argument, file and line).
+        InputError: bad arguments or trace file (one message naming the argument, file and line);
+            more than :data:`MAX_REQUESTS` requests or 4,096 replicas.
+        SimulationTimeout: the call went past ``time_limit_s``.
         InfeasibleError: a request cannot fit on the device.
 
     Example:
@@ -309,9 +315,9 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
         >>> r.mean_queue_length
         0.0
     """
+    deadline = make_deadline(time_limit_s)
     _check(arrival, batching, rate_per_s, requests, max_batch_size, max_wait_ms, replicas, slo_ms, trace_file)
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ScenarioError(f"seed: must be an integer, got {seed!r}")
+    check_seed(seed)
     where = placement(hardware, overrides, devices=devices, parallelism=parallelism, one_copy=True)
     if where.parallelism is not None and where.parallelism.data > 1:
         raise ScenarioError("parallelism: a replica is one model copy; use replicas= for data parallelism "
@@ -331,7 +337,9 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
         times = make_arrivals(arrival, float(rate_per_s), int(requests), rng_arrivals)
     n = len(times)
     shape = {k: v for k, v in (("seq_len", seq_len), ("image_size", image_size)) if v is not None}
-    model = ServiceModel(wl=wl, hw=hw, precision=p, max_batch_size=max_batch_size, shape=shape, where=where)
+    check(deadline, "loading the inputs")
+    model = ServiceModel(wl=wl, hw=hw, precision=p, max_batch_size=max_batch_size, shape=shape, where=where,
+                         deadline=deadline)
     prompts = outs = cont = None
     if llm:
         prompts = t_prompt[:n] if t_prompt is not None else draw_lengths(
@@ -347,7 +355,7 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
     spec = ServeRun(arrivals_s=times.tolist(), policy=batching, max_batch_size=max_batch_size,
                     max_wait_s=float(max_wait_ms) * 1e-3, replicas=replicas, batch_work=work, continuous=cont)
     try:
-        trace = run_serving(spec)
+        trace = run_serving(spec, deadline)
     except ValueError as exc:
         raise InfeasibleError(str(exc)) from None
     args = dict(workload=wl.name, hardware=where.name, precision=p, arrival=arrival,

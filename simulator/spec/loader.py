@@ -16,8 +16,9 @@ from pydantic import TypeAdapter, ValidationError
 from ..bundled import data_root
 from ..errors import SpecError
 from ..validation_errors import check_no_bools, spec_error_from_validation
-from ..yamlio import read_yaml_file
+from ..yamlio import file_stamp, read_yaml_file
 from .models import HardwareSpec, _DeviceBase
+from .system import torus_shape
 
 SPEC_ROOT = data_root("hardware_specs")
 _ADAPTER: TypeAdapter = TypeAdapter(HardwareSpec)
@@ -60,9 +61,13 @@ def _resolve_source(name_or_path: str | Path) -> Path:
     if text in cat:
         return cat[text]
     path = Path(text)
-    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        exists = False
+    if path.suffix.lower() in (".yaml", ".yml", ".cfg") or exists:
         return path
-    close = difflib.get_close_matches(text, list(cat), n=3)
+    close = difflib.get_close_matches(text, list(cat), n=3) if len(text) <= 200 else []
     hint = f"; did you mean {', '.join(close)}?" if close else "; `python -m simulator list hardware` shows the names"
     raise SpecError(text, "", f"no such hardware name or file{hint}")
 
@@ -82,8 +87,12 @@ def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any], source: s
         ...                 {"memory.hbm.bandwidth_gbs": 2}, "x")["memory"][0]["bandwidth_gbs"]
         2
     """
+    if not isinstance(overrides, Mapping):
+        raise SpecError(source, "overrides", f"expected a mapping of dotted spec paths to values, got {overrides!r}")
     out = copy.deepcopy(raw)
     for dotted, value in overrides.items():
+        if not isinstance(dotted, str) or not dotted:
+            raise SpecError(source, "overrides", f"an override key must be a dotted spec path, got {dotted!r}")
         parts = dotted.split(".")
         if parts and parts[0] == "hardware":
             parts = parts[1:]
@@ -111,7 +120,21 @@ def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any], source: s
                     node = node[part]
             else:
                 raise SpecError(source, here, "override path goes through a value, not a block")
+    _reshape_torus(out, overrides)
     return out
+
+
+def _reshape_torus(out: dict[str, Any], overrides: Mapping[str, Any]) -> None:
+    """A system run on a smaller (or larger) slice than its spec's: ``devices_per_node`` /
+    ``max_nodes`` overridden without the torus ``dims`` get the most nearly cubic torus of that size
+    and the same rank (:func:`~simulator.spec.system.torus_shape`), not a refusal."""
+    keys = {k.removeprefix("hardware.") for k in overrides if isinstance(k, str)}
+    for size_key, fabric_key in (("devices_per_node", "intra_node"), ("max_nodes", "inter_node")):
+        fabric = out.get(fabric_key)
+        size = out.get(size_key)
+        if (size_key in keys and f"{fabric_key}.dims" not in keys and isinstance(fabric, dict)
+                and fabric.get("dims") and isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= 10**7):
+            fabric["dims"] = list(torus_shape(size, len(fabric["dims"])))
 
 
 def spec_from_dict(raw: Any, source: str) -> _DeviceBase:
@@ -153,7 +176,7 @@ def spec_from_dict(raw: Any, source: str) -> _DeviceBase:
 
 
 @functools.lru_cache(maxsize=256)
-def _load_cached(path_text: str) -> _DeviceBase:
+def _load_cached(path_text: str, stamp: tuple[int, int] = (0, 0)) -> _DeviceBase:  # stamp: see file_stamp
     path = Path(path_text)
     if path.suffix.lower() == ".cfg":
         from .scalesim_cfg import load_scalesim_cfg
@@ -174,7 +197,7 @@ def raw_spec(name_or_path: str | Path) -> dict[str, Any]:
         ['name', 'display_name', 'vendor', 'kind']
     """
     path = _resolve_source(name_or_path)
-    _load_cached(str(path))
+    _load_cached(str(path), file_stamp(path))
     return read_yaml_file(path)
 
 
@@ -206,7 +229,7 @@ def load_hardware(name_or_path: "str | Path | _DeviceBase", overrides: Mapping[s
         raw = name_or_path.model_dump(mode="json")
         return spec_from_dict(apply_overrides(raw, overrides, name_or_path.name), name_or_path.name)
     path = _resolve_source(name_or_path)
-    spec = _load_cached(str(path))
+    spec = _load_cached(str(path), file_stamp(path))
     if not overrides:
         return spec
     raw = spec.model_dump(mode="json")

@@ -1,14 +1,19 @@
 """Systems: many identical devices joined by an intra-node fabric and, across nodes, a network.
 
 A system spec names its device (a catalogue name) and two fabrics. ``topology`` says how a
-collective's traffic crosses the fabric: ``switch`` (NVSwitch: every device has its full injection
-bandwidth to every other), ``ring`` and ``torus`` (neighbour links; a torus ring per dimension),
-``fat_tree`` / ``rail`` (non-blocking InfiniBand / Ethernet, ``oversubscription`` >= 1 divides the
-bandwidth), ``pcie_tree`` (devices share the host bridge), ``mesh`` (fully connected: one direct link
-per peer, ``peer_links`` of them sharing the per-device bandwidth, as AMD's xGMI platforms).
+collective's traffic crosses the fabric (:mod:`simulator.cost.collectives` models each): ``switch``
+(NVSwitch: every device has its full injection bandwidth to every other), ``ring`` and ``torus``
+(neighbour links only: a ring per torus dimension, so fewer latency steps than one long ring, and a
+bisection-bound all-to-all; a torus needs ``dims``, whose product is the devices per node for
+``intra_node`` or the nodes for ``inter_node``), ``fat_tree`` / ``rail`` (non-blocking InfiniBand /
+Ethernet, ``oversubscription`` >= 1 divides the bandwidth), ``pcie_tree`` (devices share the host
+bridge: more than two split its bandwidth, ``bandwidth_gbs / (devices / 2)`` each), ``mesh`` (fully
+connected: one direct link per peer, ``peer_links`` of them sharing the per-device bandwidth, as AMD's
+xGMI platforms).
 """
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -16,6 +21,33 @@ from pydantic import Field, model_validator
 from .models import MAX_BANDWIDTH_GBS, MIN_FRACTION, MIN_RATE, Count, Frozen, LinkKind, Name, Price, Source, at_least
 
 Topology = Literal["switch", "ring", "torus", "fat_tree", "rail", "pcie_tree", "mesh"]
+
+
+def torus_shape(devices: int, rank: int) -> tuple[int, ...]:
+    """The most nearly cubic ``rank``-dimensional torus of ``devices`` devices (largest side first):
+    what a run on a smaller slice of a torus system gets when it overrides ``devices_per_node`` alone,
+    as Cloud TPU slices of a pod are (v5e-64 is 8 x 8, v4-128's 64 chips 4 x 4 x 4).
+
+    Example:
+        >>> torus_shape(64, 2), torus_shape(64, 3), torus_shape(4, 2), torus_shape(12, 2), torus_shape(7, 2)
+        ((8, 8), (4, 4, 4), (2, 2), (4, 3), (7, 1))
+    """
+    divisors = sorted({d for i in range(1, math.isqrt(devices) + 1) if devices % i == 0
+                       for d in (i, devices // i)}, reverse=True)
+    best: tuple[int, ...] = ()
+
+    def search(left: int, parts: tuple[int, ...], ceiling: int) -> None:
+        nonlocal best
+        if len(parts) == rank - 1:
+            cand = (*parts, left)
+            if left <= ceiling and (not best or cand[0] / cand[-1] < best[0] / best[-1]):
+                best = cand
+            return
+        for d in divisors:
+            if d <= min(ceiling, left) and left % d == 0 and d ** (rank - len(parts)) >= left:
+                search(left // d, (*parts, d), d)
+    search(devices, (), devices)
+    return best
 
 
 # Achievable fraction of link peak for large collectives: NCCL all-reduce bus bandwidth on 8x H100
@@ -47,6 +79,14 @@ class Fabric(Frozen):
     energy_pj_per_byte: Annotated[float, Field(ge=0, le=1e5)] = 10.0
     peer_links: Count = 1
     source: Source
+
+    @model_validator(mode="after")
+    def _dims_shape_a_torus(self) -> "Fabric":
+        if self.dims and self.topology != "torus":
+            raise ValueError(f"dims (the torus shape) only apply to topology torus, not {self.topology}")
+        if self.topology == "torus" and not self.dims:
+            raise ValueError("a torus needs dims, its shape (e.g. [16, 16, 16])")
+        return self
 
 
 class SystemSpec(Frozen):
@@ -83,6 +123,12 @@ class SystemSpec(Frozen):
     def _scale_out_needs_a_network(self) -> "SystemSpec":
         if (self.max_nodes or 1) > 1 and self.inter_node is None:
             raise ValueError("max_nodes > 1 needs an inter_node fabric")
+        for where, fabric, size in (("intra_node", self.intra_node, self.devices_per_node),
+                                    ("inter_node", self.inter_node, self.max_nodes)):
+            if fabric is not None and fabric.dims and math.prod(fabric.dims) != size:
+                what = "devices_per_node" if where == "intra_node" else "max_nodes"
+                raise ValueError(f"{where}.dims {list(fabric.dims)} hold {math.prod(fabric.dims)} "
+                                 f"{'devices' if where == 'intra_node' else 'nodes'}, but {what} is {size}")
         return self
 
     def nodes_for(self, devices: int) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..deadline import make_deadline
 from ..errors import ScenarioError
 from ..run.device import run_scenario
 from ..run.graphs import build_graph, memory_plan
@@ -28,13 +29,15 @@ _SCENARIO_KEYS = ("seq_len", "image_size", "precision", "weight_precision", "opt
 
 
 def max_batch_size(workload: "str | Path | Workload", hardware: "str | Path | _DeviceBase", *,
-                   mode: str = "training", limit: int = MAX_BATCH, **simulate_kwargs: Any) -> int:
+                   mode: str = "training", limit: int = MAX_BATCH, time_limit_s: float | None = None,
+                   **simulate_kwargs: Any) -> int:
     """The largest batch size whose simulated peak memory fits in the device's main memory.
 
     Args:
         workload, hardware: as in :func:`simulator.simulate`.
         mode: ``"training"`` or ``"inference"``.
         limit: largest batch considered.
+        time_limit_s: wall-time limit of the whole search, loading included (None: none).
         **simulate_kwargs: any other :func:`simulator.simulate` argument (``seq_len``, ``precision``,
             ``optimizer``, ``checkpointing``, ``grad_accumulation``, ``overrides``...). With
             ``grad_accumulation = k`` only multiples of k are valid batches; the answer is one.
@@ -44,20 +47,25 @@ def max_batch_size(workload: "str | Path | Workload", hardware: "str | Path | _D
 
     Raises:
         InputError: bad names or arguments (``batch_size`` may not be given).
+        SimulationTimeout: the search went past ``time_limit_s``.
 
     Example:
         >>> max_batch_size("llama2-7b", "nvidia-h100-sxm", mode="training", seq_len=4096)  # 108 GB of state
         0
     """
+    deadline = make_deadline(time_limit_s)
     if "batch_size" in simulate_kwargs:
         raise ScenarioError("batch_size: max_batch_size searches it; do not pass it")
-    if not isinstance(limit, int) or limit <= 0:
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
         raise ScenarioError(f"limit: must be a positive integer, got {limit!r}")
     overrides = simulate_kwargs.pop("overrides", None)
     unknown = sorted(set(simulate_kwargs) - set(_SCENARIO_KEYS))
     if unknown:
         raise ScenarioError(f"max_batch_size: unknown argument(s) {', '.join(unknown)}")
     hw = load_hardware(hardware, overrides)
+    if not isinstance(hw, _DeviceBase):
+        raise ScenarioError(f"hardware: {hw.name} is a system; max_batch_size searches one device's memory "
+                            f"(give {hw.device})")
     wl = load_workload(workload)
     step = simulate_kwargs.get("grad_accumulation", 1)
     capacity = hw.main_memory.capacity_bytes
@@ -66,7 +74,7 @@ def max_batch_size(workload: "str | Path | Workload", hardware: "str | Path | _D
     def fits(micro_batches: int) -> bool:
         if micro_batches not in cache:
             sc = make_scenario(mode=mode, batch_size=micro_batches * step, **simulate_kwargs)
-            cache[micro_batches] = run_scenario(wl, hw, sc).fits_in_memory
+            cache[micro_batches] = run_scenario(wl, hw, sc, deadline=deadline).fits_in_memory
         return cache[micro_batches]
 
     sc1 = make_scenario(mode=mode, batch_size=step, **simulate_kwargs)

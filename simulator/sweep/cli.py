@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import sys
 from pathlib import Path
@@ -27,13 +28,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..cli_args import add_command
+from ..cli_args import add_command, add_time_limit, write_output
 from ..errors import InputError
+from .run import MAX_DATASET_SAMPLES, MAX_TRAIN_EPOCHS, MAX_TRAIN_TOKENS
 
 if TYPE_CHECKING:
     import pandas as pd
 
 WORKLOAD_SUFFIXES = (".yaml", ".yml", ".onnx", ".csv")
+HARDWARE_SUFFIXES = (".yaml", ".yml", ".cfg")
 SHOW_COLUMNS = ("step_time_s", "throughput_samples_per_s", "energy_j", "peak_memory_bytes", "fits_in_memory",
                 "bottleneck", "cost_usd", "co2_kg", "run_time_s", "run_cost_usd", "run_co2_kg", "status", "error")
 
@@ -59,14 +62,15 @@ class SweepFile(BaseModel):
     space: dict[str, Any]
     energy_usd_per_kwh: float = Field(default=0.12, ge=0, le=1e3)
     carbon_g_per_kwh: float = Field(default=400.0, ge=0, le=1e5)
-    train_tokens: float | None = Field(default=None, gt=0)
-    train_epochs: float | None = Field(default=None, gt=0)
-    dataset_samples: int | None = Field(default=None, gt=0)
+    train_tokens: float | None = Field(default=None, gt=0, le=MAX_TRAIN_TOKENS)
+    train_epochs: float | None = Field(default=None, gt=0, le=MAX_TRAIN_EPOCHS)
+    dataset_samples: int | None = Field(default=None, gt=0, le=MAX_DATASET_SAMPLES)
     pareto: ParetoSpec = ParetoSpec()
 
 
 def load_sweep_file(path: str | Path) -> SweepFile:
-    """Read and validate a sweep file; a relative workload path is taken relative to the file.
+    """Read and validate a sweep file; every relative workload or hardware path (top-level ``workload``,
+    ``space.workload``, ``space.hardware``) is taken relative to the file, wherever it is run from.
 
     Raises:
         SpecError: unreadable file, bad YAML, unknown or invalid field (file and field named).
@@ -93,10 +97,32 @@ def load_sweep_file(path: str | Path) -> SweepFile:
         count_points(parse_space(spec.space), spec.sampler, spec.samples)
     except SpaceError as exc:
         raise InputError(f"{path}: {exc}") from None
-    local = path.parent / spec.workload
-    if spec.workload.lower().endswith(WORKLOAD_SUFFIXES) and local.is_file():
-        spec = spec.model_copy(update={"workload": str(local)})
-    return spec
+    from ..spec.loader import catalogue
+    from ..workload.loader import zoo
+
+    base = path.resolve().parent
+    space = dict(spec.space)
+    kinds = {"workload": (WORKLOAD_SUFFIXES, zoo()), "hardware": (HARDWARE_SUFFIXES, catalogue())}
+    for key, (suffixes, names) in kinds.items():
+        if key in space:
+            value = space[key]
+            space[key] = [_near(v, base, suffixes, names) for v in value] if isinstance(value, list) else \
+                _near(value, base, suffixes, names)
+    workload = _near(spec.workload, base, *kinds["workload"])
+    return spec.model_copy(update={"workload": workload, "space": space})
+
+
+def _near(value: Any, base: Path, suffixes: tuple[str, ...], names: Any) -> Any:
+    """A relative file path in a sweep file, resolved against the sweep file's folder (``base``);
+    ``names`` (``resnet50``, ``nvidia-h100-sxm``) and absolute paths as they are."""
+    if not isinstance(value, str) or value in names or Path(value).is_absolute():
+        return value
+    try:
+        local = base / value
+        is_file = value.lower().endswith(suffixes) or local.is_file()
+    except (OSError, ValueError):
+        return value
+    return str(local) if is_file else value
 
 
 def _add_args(p: argparse.ArgumentParser) -> None:
@@ -110,6 +136,7 @@ def _add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sensitivity", metavar="OBJECTIVE", help="output how much each parameter moves OBJECTIVE")
     p.add_argument("--retry-errors", action="store_true", help="re-run points stored with status 'error'")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    add_time_limit(p, "a point")
 
 
 def _connect(address: str):
@@ -117,6 +144,8 @@ def _connect(address: str):
 
     require("dask", "--scheduler (a Dask cluster)")
     from distributed import Client
+    # the sweep reports a lost scheduler in one line of its own: not also the client's reconnect errors
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     try:
         return Client(address, timeout="10s")
     except (OSError, TimeoutError) as exc:
@@ -157,10 +186,15 @@ def readable_table(df: pd.DataFrame, objective: str | None = None) -> pd.DataFra
 
 
 def _render(df: pd.DataFrame, fmt: str, params: list[str], objective: str | None = None) -> str:
-    if fmt == "json":  # json.dumps, not DataFrame.to_json: floats round-trip exactly, NaN becomes null
+    if fmt == "json":  # json.dumps, not DataFrame.to_json: floats round-trip exactly, NaN (n/a) becomes null
         records = [{str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
                    for row in df.astype(object).to_dict(orient="records")]
-        return json.dumps(records, indent=1, default=str)
+        for i, row in enumerate(records):
+            for k, v in row.items():
+                if isinstance(v, float) and math.isinf(v):  # Infinity is not JSON: say which value
+                    raise InputError(f"row {i}: {k}: {v} is not a finite number; the sweep's inputs are too "
+                                     "large for this model")
+        return json.dumps(records, indent=1, default=str, allow_nan=False)
     if fmt == "csv":
         return df.to_csv(index=False)
     if "parameter" in df.columns:  # a sensitivity table: every column is its answer
@@ -186,7 +220,8 @@ def _run(args: argparse.Namespace) -> int:
                       carbon_g_per_kwh=spec.carbon_g_per_kwh, train_tokens=spec.train_tokens,
                       train_epochs=spec.train_epochs, dataset_samples=spec.dataset_samples,
                       executor=client.get_executor() if client is not None else None, workers=args.workers,
-                      progress=not args.no_progress, retry_errors=args.retry_errors)
+                      progress=not args.no_progress, retry_errors=args.retry_errors,
+                      time_limit_s=args.time_limit_s)
     finally:
         if client is not None:
             client.close()
@@ -198,8 +233,10 @@ def _run(args: argparse.Namespace) -> int:
         out = sensitivity(out, args.sensitivity)
     text = _render(out, args.format, params, args.sensitivity)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        def write(path: str) -> None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        write_output(args.out, "--out", write)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0

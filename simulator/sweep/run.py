@@ -12,21 +12,20 @@ The CLI subcommand ``sweep`` (``python -m simulator sweep sweep.yaml``) lives in
 from __future__ import annotations
 
 import hashlib
-import json
 import math
-import multiprocessing
 import sys
-import threading
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, TextIO
+from typing import TYPE_CHECKING, Any, Mapping, TextIO
 
+from ..deadline import check_limit, hard_time_limit, make_deadline
 from ..errors import InfeasibleError, InputError
 from ..version import __version__
+from ..yamlio import MAX_INPUT_FILE_BYTES, read_file_bytes
 from ..result import SUMMARY_KEYS
 from .space import RUN_KEYS, make_points
+from .executors import as_executor, execute, own_executor, stop_pool
 from .store import PointOutcome, SweepStore, canonical_json, point_key
 
 if TYPE_CHECKING:
@@ -40,13 +39,22 @@ DERIVED_COLUMNS = ("energy_cost_usd", "device_cost_usd", "cost_usd", "co2_kg",
                    "run_steps", "run_time_s", "run_energy_j", "run_cost_usd", "run_co2_kg")
 STATUS_COLUMNS = ("status", "error", "elapsed_s", "key")
 _SIM_KWARGS = frozenset(RUN_KEYS) - {"workload"}
+# Bounds on the size of a whole training run (far beyond any real one: 10^18 tokens is 10,000 times
+# Llama 3's 15T), so that run totals stay finite numbers (JSON has no Infinity).
+MAX_TRAIN_TOKENS = 1e18
+MAX_TRAIN_EPOCHS = 1e6
+MAX_DATASET_SAMPLES = 10**15
+_NUMBER_BOUNDS = {"energy_usd_per_kwh": 1e3, "carbon_g_per_kwh": 1e5, "train_tokens": MAX_TRAIN_TOKENS,
+                  "train_epochs": MAX_TRAIN_EPOCHS, "dataset_samples": MAX_DATASET_SAMPLES}
 
 
-def run_point(point: Mapping[str, Any]) -> dict[str, Any]:
+def run_point(point: Mapping[str, Any], time_limit_s: float | None = None) -> dict[str, Any]:
     """Simulate one sweep point; never raises. Runs in a worker process (or a Dask worker).
 
     ``point`` holds ``workload`` and ``hardware`` (names or paths), ``overrides`` (dotted spec paths)
     and any :func:`simulator.simulate` keyword (``mode``, ``batch_size``, ``precision``...).
+    ``time_limit_s`` bounds the point's wall time (a point past it is ``invalid``, its error naming
+    the limit); in a local pool worker a timer signal backs the cooperative checks up.
 
     Returns:
         ``{"status": "ok" | "invalid" | "error", "result": JSON text or None, "error": str, "elapsed_s": float}``.
@@ -62,9 +70,12 @@ def run_point(point: Mapping[str, Any]) -> dict[str, Any]:
         from ..run.step import simulate_step
         from ..spec.loader import load_hardware
 
-        hw = load_hardware(point["hardware"], point.get("overrides") or None)
-        kwargs = {k: v for k, v in point.items() if k in _SIM_KWARGS}
-        result = simulate_step(point["workload"], hw, **kwargs).to_dict()
+        with hard_time_limit(time_limit_s, "running the point"):
+            deadline = make_deadline(time_limit_s)
+            hw = load_hardware(point["hardware"], point.get("overrides") or None)
+            kwargs = {k: v for k, v in point.items() if k in _SIM_KWARGS}
+            left = None if deadline is None else max(deadline.remaining_s(), 1e-6)
+            result = simulate_step(point["workload"], hw, time_limit_s=left, **kwargs).to_dict()
         result["cloud_usd_per_hour"] = hw.price.cloud_usd_per_hour if hw.price is not None else None
         status, text, error = "ok", canonical_json(result), ""
     except (InputError, InfeasibleError) as exc:
@@ -115,10 +126,11 @@ def derive(result: Mapping[str, Any], *, energy_usd_per_kwh: float = 0.12, carbo
 
 def _file_digest(path: Path, cache: dict[Path, str | None]) -> str | None:
     if path not in cache:
-        try:
-            cache[path] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        except OSError:
-            cache[path] = None  # an unknown name: the worker records the point as invalid
+        try:  # the largest file any loader accepts (an ONNX model); a FIFO or device is never read
+            data = read_file_bytes(path, limit_bytes=MAX_INPUT_FILE_BYTES, what="a sweep input")
+            cache[path] = hashlib.sha256(data).hexdigest()[:16]
+        except InputError:
+            cache[path] = None  # an unknown name or bad file: the worker records the point as invalid
     return cache[path]
 
 
@@ -137,7 +149,8 @@ def _run_point_dict(params: Mapping[str, Any], workload: str, mode: str,
                     digests: dict[Path, str | None] | None = None) -> dict[str, Any]:
     """The point sent to :func:`run_point`: space keys split into run keywords and spec overrides.
 
-    ``inputs`` (file digests) is part of the point, hence of its store key; the worker ignores it.
+    ``inputs`` (file digests) is part of the point, hence of its store key (:func:`content_key`); the
+    worker ignores it.
     """
     point: dict[str, Any] = {"workload": workload, "mode": mode, "overrides": {}}
     for key, value in params.items():
@@ -151,6 +164,28 @@ def _run_point_dict(params: Mapping[str, Any], workload: str, mode: str,
     if isinstance(point["hardware"], str) and isinstance(point["workload"], str):
         point["inputs"] = _inputs(point["hardware"], point["workload"], {} if digests is None else digests)
     return point
+
+
+def content_key(point: Mapping[str, Any]) -> str:
+    """The store key of a point: its canonical JSON with each workload or hardware *file* replaced by
+    the digest of its content, so ``sweep s.yaml`` and ``sweep /abs/s.yaml`` (or a moved file) share
+    stored points, and an edited file never reuses them. Catalogue and zoo names stay names.
+
+    Example:
+        >>> a = {"workload": "mlp", "hardware": "./chip.yaml", "inputs": {"hardware": "ab12", "workload": "cd34"}}
+        >>> content_key(a) == content_key({**a, "hardware": "/elsewhere/chip.yaml"})
+        True
+    """
+    from ..spec.loader import catalogue
+    from ..workload.loader import zoo
+
+    view = dict(point)
+    inputs = point.get("inputs") or {}
+    for key, names in (("workload", zoo()), ("hardware", catalogue())):
+        value, digest = point.get(key), inputs.get(key)
+        if isinstance(value, str) and digest is not None and value not in names:
+            view[key] = f"file:{digest}"
+    return point_key(view)
 
 
 class _Progress:
@@ -188,68 +223,6 @@ class _Progress:
         self._write(final=True)
 
 
-def _own_executor(workers: int) -> ProcessPoolExecutor:
-    # fork is fastest (workers inherit the imported simulator) but unsafe once the parent runs threads
-    # (a Dask client, a thread pool): then start workers from a clean forkserver process instead.
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        method = "fork"
-    else:
-        method = "forkserver" if "forkserver" in methods else "spawn"
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
-
-
-def _as_executor(executor: Any) -> Executor:
-    """Accept a ``distributed.Client`` for convenience: use its concurrent.futures view."""
-    if type(executor).__module__.startswith("distributed") and hasattr(executor, "get_executor"):
-        return executor.get_executor()
-    if not isinstance(executor, Executor) and not hasattr(executor, "submit"):
-        raise InputError(f"executor: expected a concurrent.futures.Executor or distributed.Client, got {executor!r}")
-    return executor
-
-
-def _execute(todo: list[tuple[str, dict[str, Any]]], executor: Executor, max_in_flight: int,
-             on_done: Callable[[PointOutcome, bool], None]) -> None:
-    """Submit points keeping at most ``max_in_flight`` pending; report each as it completes.
-
-    ``on_done(outcome, persistent)``: ``persistent`` is False when the executor itself failed (worker
-    died, pool broken): that point's outcome is not the point's fault, so it is not stored and a re-run
-    tries it again.
-    """
-    pending: dict[Future, tuple[str, dict[str, Any]]] = {}
-    queue = iter(todo)
-    broken: str | None = None
-    try:
-        while True:
-            while broken is None and len(pending) < max_in_flight:
-                item = next(queue, None)
-                if item is None:
-                    break
-                try:
-                    pending[executor.submit(run_point, item[1])] = item
-                except Exception as exc:  # noqa: BLE001 - a broken or shut-down executor
-                    broken = f"not run: executor failed: {type(exc).__name__}: {exc}"
-                    on_done(PointOutcome(item[0], item[1], "error", None, broken, 0.0), False)
-            if not pending:
-                break
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for fut in done:
-                key, point = pending.pop(fut)
-                try:
-                    out = fut.result()
-                except Exception as exc:  # noqa: BLE001 - the executor lost the task
-                    on_done(PointOutcome(key, point, "error", None,
-                                         f"executor failed: {type(exc).__name__}: {exc}", 0.0), False)
-                    continue
-                result = None if out["result"] is None else json.loads(out["result"])
-                on_done(PointOutcome(key, point, out["status"], result, out["error"], out["elapsed_s"]), True)
-        for key, point in queue if broken else ():
-            on_done(PointOutcome(key, point, "error", None, broken, 0.0), False)
-    finally:
-        for fut in pending:
-            fut.cancel()
-
-
 def _table(params: list[dict[str, Any]], keys: list[str], outcomes: Mapping[str, PointOutcome],
            param_names: list[str], money: Mapping[str, Any]) -> pd.DataFrame:
     base = [c for c in ("workload", "hardware", "mode") if c not in param_names]
@@ -273,11 +246,12 @@ def _table(params: list[dict[str, Any]], keys: list[str], outcomes: Mapping[str,
 
 
 def _check_numbers(**values: Any) -> None:
-    """Prices, intensities and run sizes: finite and non-negative (None allowed)."""
+    """Prices, intensities and run sizes: finite, non-negative and at most their bound (None allowed)."""
     for name, v in values.items():
-        ok = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0)
+        hi = _NUMBER_BOUNDS.get(name, 1e15)
+        ok = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= hi)
         if not ok:
-            raise InputError(f"{name}: must be a finite non-negative number, got {v!r}")
+            raise InputError(f"{name}: must be a finite number in 0..{hi:g}, got {v!r}")
 
 
 def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "training",
@@ -285,7 +259,8 @@ def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "traini
           samples: int | None = None, seed: int = 0, energy_usd_per_kwh: float = 0.12,
           carbon_g_per_kwh: float = 400.0, train_tokens: float | None = None, train_epochs: float | None = None,
           dataset_samples: int | None = None, progress: bool | TextIO = True, workers: int = 2,
-          retry_errors: bool = False, max_in_flight: int | None = None) -> pd.DataFrame:
+          retry_errors: bool = False, max_in_flight: int | None = None,
+          time_limit_s: float | None = None) -> pd.DataFrame:
     """Simulate every point of a design space; one table row per distinct point.
 
     Args:
@@ -302,6 +277,8 @@ def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "traini
         train_tokens, train_epochs, dataset_samples: size of a whole training run for the ``run_*`` columns.
         progress: True prints a progress line on stderr; or a text stream; False for none.
         max_in_flight: points submitted but not finished at once (default 4 per local worker, 64 otherwise).
+        time_limit_s: wall-time limit of each point (None: none); a point past it is ``invalid``. The
+            CLI's default is :data:`~simulator.deadline.DEFAULT_TIME_LIMIT_S`.
 
     Returns:
         DataFrame: the space's parameter columns, ``workload``/``hardware``/``mode``, the summary fields
@@ -311,7 +288,8 @@ def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "traini
         ``status`` (ok / invalid / error), ``error``, ``elapsed_s``, ``key``. Rows are in point order.
 
     Raises:
-        InputError: a bad space, sampler or argument (bad points do not raise: they become rows).
+        InputError: a bad space, sampler or argument (bad points do not raise: they become rows); an
+            unusable store; a Dask scheduler lost mid-sweep.
 
     Example:
         >>> from concurrent.futures import ThreadPoolExecutor
@@ -327,6 +305,7 @@ def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "traini
                    train_tokens=train_tokens, train_epochs=train_epochs, dataset_samples=dataset_samples)
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise InputError(f"workers: must be a positive integer, got {workers!r}")
+    check_limit(time_limit_s)
     if train_tokens is not None and train_epochs is not None:
         raise InputError("train_tokens, train_epochs: give one of them, not both")
     if train_epochs is not None and not dataset_samples:
@@ -334,13 +313,13 @@ def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "traini
     params = make_points(space, sampler=sampler, samples=samples, seed=seed)
     digests: dict[Path, str | None] = {}  # each file read once per sweep
     points = [_run_point_dict(p, str(workload), mode, digests) for p in params]
-    keys = [point_key(p) for p in points]
+    keys = [content_key(p) for p in points]
     money = {"energy_usd_per_kwh": energy_usd_per_kwh, "carbon_g_per_kwh": carbon_g_per_kwh,
              "train_tokens": train_tokens, "train_epochs": train_epochs, "dataset_samples": dataset_samples}
     own_store = store is not None and not isinstance(store, SweepStore)
     st = SweepStore(store) if own_store else store
-    own_executor = executor is None
-    ex = _own_executor(workers) if own_executor else _as_executor(executor)
+    own_pool = executor is None
+    ex = own_executor(workers) if own_pool else as_executor(executor)
     try:
         outcomes = dict(st.get_many(keys)) if st is not None else {}
         if retry_errors:
@@ -355,14 +334,15 @@ def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "traini
             outcomes[outcome.key] = outcome
             bar.update(outcome.status)
 
-        _execute(todo, ex, max_in_flight or (4 * workers if own_executor else 64), on_done)
+        execute(todo, ex, max_in_flight or (4 * workers if own_pool else 64), on_done, run_point,
+                time_limit_s)
         bar.close()
     except BaseException:
-        if own_executor:  # Ctrl-C or a store failure: do not wait for running points
-            ex.shutdown(wait=False, cancel_futures=True)
+        if own_pool:  # Ctrl-C, SIGTERM or a store failure: stop the running points now
+            stop_pool(ex)
         raise
     else:
-        if own_executor:
+        if own_pool:
             ex.shutdown(wait=True)
     finally:
         if own_store:

@@ -117,7 +117,17 @@ class SweepStore:
         self._db.close()
 
     def put(self, outcome: PointOutcome) -> None:
-        """Record one finished point, committed before returning; a second write of the key replaces the first."""
+        """Record one finished point, committed before returning; a second write of the key replaces the first.
+
+        Raises:
+            InputError: the store cannot be written (read-only file, full disk, corrupt database).
+        """
+        try:
+            self._put(outcome)
+        except sqlite3.Error as exc:
+            raise InputError(f"{self.path}: cannot write to the sweep store: {exc}") from None
+
+    def _put(self, outcome: PointOutcome) -> None:
         self._db.execute(
             "INSERT INTO points (key, point, status, result, error, elapsed_s, finished_at) VALUES (?,?,?,?,?,?,?) "
             "ON CONFLICT(key) DO UPDATE SET point=excluded.point, status=excluded.status, result=excluded.result, "
@@ -127,24 +137,42 @@ class SweepStore:
              float(outcome.elapsed_s), time.time()))
 
     def get_many(self, keys: Iterable[str]) -> dict[str, PointOutcome]:
-        """The stored outcomes among ``keys`` (missing keys are simply absent)."""
+        """The stored outcomes among ``keys`` (missing keys are simply absent).
+
+        Raises:
+            InputError: the store is corrupt (a row that is not JSON, a damaged database).
+        """
         keys = list(keys)
         out: dict[str, PointOutcome] = {}
-        for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
-            chunk = keys[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT key, point, status, result, error, elapsed_s FROM points WHERE key IN ({marks})", chunk)
-            for key, point, status, result, error, elapsed in rows:
-                out[key] = PointOutcome(key, json.loads(point), status,
-                                        None if result is None else json.loads(result), error, elapsed)
+        try:
+            for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
+                chunk = keys[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT key, point, status, result, error, elapsed_s FROM points WHERE key IN ({marks})", chunk)
+                for row in rows.fetchall():
+                    out[row[0]] = self._outcome(row)
+        except sqlite3.Error as exc:
+            raise InputError(f"{self.path}: cannot read the sweep store: {exc}") from None
         return out
 
+    def _outcome(self, row: tuple) -> PointOutcome:
+        key, point, status, result, error, elapsed = row
+        try:
+            return PointOutcome(key, json.loads(point), status, None if result is None else json.loads(result),
+                                error, elapsed)
+        except (TypeError, ValueError):  # hand-edited or damaged: never a traceback
+            raise InputError(f"{self.path}: point {key}: the stored row is not valid JSON (a corrupt store; "
+                             "delete the file or use another --store)") from None
+
     def __iter__(self) -> Iterator[PointOutcome]:
-        for key, point, status, result, error, elapsed in self._db.execute(
-                "SELECT key, point, status, result, error, elapsed_s FROM points ORDER BY finished_at, key"):
-            yield PointOutcome(key, json.loads(point), status, None if result is None else json.loads(result),
-                               error, elapsed)
+        try:
+            rows = self._db.execute(
+                "SELECT key, point, status, result, error, elapsed_s FROM points ORDER BY finished_at, key").fetchall()
+        except sqlite3.Error as exc:
+            raise InputError(f"{self.path}: cannot read the sweep store: {exc}") from None
+        for row in rows:
+            yield self._outcome(row)
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM points").fetchone()[0])

@@ -350,6 +350,10 @@ class GraphBuilder:
         """
         self._check(len(x.shape) == 4, name, f"conv2d needs an NCHW input, got shape {x.shape}")
         n, c, h, w = x.shape
+        # a width multiplier below 1/32 rounds a layer to 0 channels: say so, not ZeroDivisionError
+        self._check(out_ch >= 1 and c >= 1 and groups >= 1, name,
+                    f"conv2d needs at least one input and output channel and group, got {c} -> {out_ch} "
+                    f"in {groups} group(s) (a width multiplier too small?)")
         kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
         if pad is None:
             pad = (kh // 2, kw // 2)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..bundled import data_root
 from ..errors import WorkloadError
 from ..validation_errors import check_no_bools, spec_error_from_validation
-from ..yamlio import read_yaml_file
+from ..yamlio import file_stamp, read_yaml_file
 from .families import FAMILIES
 from .workload import MAX_BATCH, Published, Workload
 
@@ -131,9 +131,13 @@ def workload_from_dict(raw: Any, source: str) -> Workload:
 
 
 @functools.lru_cache(maxsize=256)
-def _load_path(path_text: str, unsupported: str = "error") -> Workload:
+def _load_path(path_text: str, unsupported: str = "error", suffix: str = "",
+               stamp: tuple[int, int] = (0, 0)) -> Workload:
+    """Load the file at ``path_text`` (resolved) as ``suffix`` says: the suffix of the name the user gave,
+    so a symlink ``model.onnx -> blob`` is read as ONNX. ``stamp`` (:func:`~simulator.yamlio.file_stamp`)
+    keys the cache by the file's state: an edited file is read again."""
     path = Path(path_text)
-    suffix = path.suffix.lower()
+    suffix = suffix or path.suffix.lower()
     if suffix == ".onnx":
         from ..extras import require
 
@@ -171,12 +175,18 @@ def load_workload(name_or_path: "str | Path | Workload", *, unsupported: str = "
     if text in zoo():
         return _load_path(str(zoo()[text]))
     path = Path(text)
-    if path.suffix.lower() in (".yaml", ".yml", ".onnx", ".csv") or path.exists():
-        if not path.exists():
+    try:
+        exists = path.exists()
+        resolved = path.resolve() if exists else path
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+        raise WorkloadError(text, "", f"no such workload name or file ({getattr(exc, 'strerror', None) or exc})") \
+            from None
+    if path.suffix.lower() in (".yaml", ".yml", ".onnx", ".csv") or exists:
+        if not exists:
             raise WorkloadError(text, "", "no such file")
         if unsupported not in ("error", "fallback"):
             raise WorkloadError(text, "unsupported", f"must be 'error' or 'fallback', got {unsupported!r}")
-        return _load_path(str(path.resolve()), unsupported)
-    close = difflib.get_close_matches(text, list(zoo()), n=3)
+        return _load_path(str(resolved), unsupported, path.suffix.lower(), file_stamp(resolved))
+    close = difflib.get_close_matches(text, list(zoo()), n=3) if len(text) <= 200 else []
     hint = f"; did you mean {', '.join(close)}?" if close else "; `python -m simulator list workloads` shows the names"
     raise WorkloadError(text, "", f"no such workload name or file{hint}")

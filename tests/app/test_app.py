@@ -379,6 +379,28 @@ def test_good_upload_loads_and_leaves_no_file_behind(tmp_path):
     assert not Path(wl.source).exists()  # the temporary directory is gone
 
 
+def test_an_upload_with_a_long_or_odd_name_loads_by_its_suffix():
+    """Issue #22: 300 x 'a' + '.yaml' raised an uncaught OSError; '....onnx' was parsed as YAML."""
+    app = _module()
+    yaml_bytes = (REPO / "workloads" / "mlp.yaml").read_bytes()
+    assert app.load_upload("a" * 300 + ".yaml", yaml_bytes).family == "mlp"
+    onnx_bytes = (REPO / "workloads" / "examples" / "mlp.onnx").read_bytes()
+    assert app.load_upload("....onnx", onnx_bytes).family == "onnx"
+    with pytest.raises(app.UploadError) as info:
+        app.load_upload("....onnx", b"name: x\n")  # read as ONNX (and refused as one), never as YAML
+    assert "ONNX" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_every_explorer_simulation_has_a_time_limit():
+    _module()  # imports the explorer package
+    assert 0 < sys.modules["explorer.state"].TIME_LIMIT_S <= 600
+    sources = [(REPO / "explorer" / "state.py").read_text()] + \
+        [p.read_text() for p in sorted((REPO / "explorer" / "pages").glob("*.py"))]
+    calls = sum(src.count(f"sim.{fn}(") for src in sources for fn in ("simulate", "generate", "serve", "sweep"))
+    limited = sum(src.count("time_limit_s=TIME_LIMIT_S") for src in sources)
+    assert calls == limited >= 5
+
+
 def test_upload_in_the_app_good_and_bad():
     at = fresh()
     at.radio(key="wl_source").set_value("Upload a file").run()

@@ -20,6 +20,7 @@ MODULES = [
     "simulator.cli_args",
     "simulator.calibration",
     "simulator.fit",
+    "simulator.deadline",
     "simulator.result",
     "simulator.scenario",
     "simulator.trace",
@@ -71,6 +72,7 @@ MODULES = [
     "simulator.workload.families.vision",
     "simulator.workload.importers.onnx_import",
     "simulator.workload.importers.onnx_roles",
+    "simulator.workload.importers.onnx_shapes",
     "simulator.workload.importers.scalesim_csv",
     # cost models
     "simulator.cost.array",

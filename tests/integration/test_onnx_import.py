@@ -332,7 +332,7 @@ def test_file_over_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     from simulator.workload.importers import onnx_read
 
     monkeypatch.setattr(onnx_read, "MAX_FILE_BYTES", 64)  # the reading module owns the limit
-    with pytest.raises(WorkloadError, match="above the limit of 64 bytes"):
+    with pytest.raises(WorkloadError, match="above the limit of 64 bytes for an ONNX model"):
         load_onnx(path)
 
 

@@ -171,7 +171,7 @@ def test_non_utf8_cfg(tmp_path):
 
 
 def test_oversized_cfg(tmp_path):
-    assert re.search(r"file is \d+ bytes, above the limit of 1048576", cfg_error(tmp_path, GOOD_CFG + "#" * 2**20))
+    assert re.search(r"file is [\d,]+ bytes, above the limit of 1,048,576 bytes for a SCALE-Sim cfg", cfg_error(tmp_path, GOOD_CFG + "#" * 2**20))
 
 
 def test_missing_cfg_file(tmp_path):
@@ -264,7 +264,7 @@ def test_binary_csv(tmp_path):
 
 def test_oversized_csv(tmp_path):
     big = CONV_HEADER + "".join(f"layer_{i},9,9,3,3,2,4,1,\n" for i in range(100_000))
-    assert re.search(r"file is \d+ bytes, above the limit of 2097152 for a SCALE-Sim topology CSV", csv_error(tmp_path, big))
+    assert re.search(r"file is [\d,]+ bytes, above the limit of 2,097,152 bytes for a SCALE-Sim topology CSV", csv_error(tmp_path, big))
 
 
 def test_missing_csv_via_load_workload(tmp_path):

@@ -66,6 +66,7 @@ from ..workload import Workload
 from ..ops import Gemm, Op, OpKind
 from .onnx_read import (ACTIVATIONS, ELEMENTWISE, FALLBACK_FLOPS_PER_ELEM, MAX_FILE_BYTES, NORMS, POOLS,  # noqa: F401
                         REDUCE, STATIC_SOURCES, SUPPORTED_OPS, VIEWS, WEIGHT_INPUTS, _check_external_data, _fail,
+                        check_node_count,
                         _Input, _Model, _read_model)
 from .onnx_roles import assign_tp_roles
 from .onnx_shapes import _analyse, _infer, _is_weight, _tensor_numel
@@ -339,6 +340,7 @@ def load_onnx(path: str | Path, *, unsupported: Literal["error", "fallback"] = "
     p = Path(path)
     model = _read_model(p)
     _check_external_data(model, p)
+    check_node_count(model, p)
     if model.functions:
         model = inliner.inline_local_functions(model)
     m = _analyse(model, p)  # sorts nodes and rejects cycles before the checker sees them

@@ -12,9 +12,11 @@ import numpy as np
 import onnx
 
 from ...errors import WorkloadError
+from ...yamlio import MAX_INPUT_FILE_BYTES, read_file_bytes
 
-MAX_FILE_BYTES = 512 * 2**20
+MAX_FILE_BYTES = MAX_INPUT_FILE_BYTES  # 512 MiB
 SMALL_ELEMS = 4096  # initializers up to this size keep their values for shape arithmetic
+MAX_NODES = 200_000  # nodes of a model once its functions are inlined: as many as a graph may have ops
 FALLBACK_FLOPS_PER_ELEM = 1.0
 _FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16,
                 onnx.TensorProto.DOUBLE}
@@ -64,21 +66,64 @@ def _fail(path: Path, message: str, fld: str = "") -> WorkloadError:
 
 
 def _read_model(path: Path) -> onnx.ModelProto:
-    if not path.is_file():
-        raise _fail(path, "no such file")
-    size = path.stat().st_size
-    if size == 0:
+    data = read_file_bytes(path, limit_bytes=MAX_FILE_BYTES, what="an ONNX model", error_type=WorkloadError)
+    if not data:
         raise _fail(path, "file is empty, not an ONNX model")
-    if size > MAX_FILE_BYTES:
-        raise _fail(path, f"file is {size:,} bytes, above the limit of {MAX_FILE_BYTES:,} bytes "
-                          f"({MAX_FILE_BYTES / 2**20:g} MiB)")
     try:
-        model = onnx.load(str(path), load_external_data=False)
+        model = onnx.load_model_from_string(data)
     except Exception as exc:  # DecodeError, RuntimeWarning from truncated varints...
         raise _fail(path, f"not a readable ONNX model (truncated or corrupt protobuf): {exc}".strip()) from None
+    del data
     if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.node:
         raise _fail(path, "not an ONNX model (no IR version or no graph nodes)")
     return model
+
+
+def _fn_key(domain: str, name: str, overload: str) -> tuple[str, str, str]:
+    return (domain or "", name, overload or "")
+
+
+def check_node_count(model: onnx.ModelProto, path: Path) -> None:
+    """Refuse a model that has more than :data:`MAX_NODES` nodes once its local functions are inlined.
+
+    Counted before inlining, from each function's own count (memoized), so a 2 KB file of nested
+    functions that would inline to 10^23 nodes is refused in microseconds; a function that calls
+    itself (directly or through others) is refused too, as ONNX forbids it.
+
+    Raises:
+        WorkloadError: too many nodes, or recursive functions.
+    """
+    funcs = {_fn_key(f.domain, f.name, getattr(f, "overload", "")): f for f in model.functions}
+    memo: dict[tuple[str, str, str], int] = {}
+    active: list[tuple[str, str, str]] = []
+
+    def count(nodes) -> int:
+        total = 0
+        for n in nodes:
+            key = _fn_key(n.domain, n.op_type, getattr(n, "overload", ""))
+            total += function(key) if key in funcs else 1
+            for a in n.attribute:
+                for g in ([a.g] if a.HasField("g") else []) + list(a.graphs):
+                    total += count(g.node)
+            if total > MAX_NODES:
+                raise _fail(path, f"more than {MAX_NODES:,} nodes once its functions are inlined "
+                                  f"(the limit for an ONNX model)", "graph.node")
+        return total
+
+    def function(key: tuple[str, str, str]) -> int:
+        if key not in memo:
+            if key in active:
+                cycle = " -> ".join(f"{d + '.' if d else ''}{n}" for d, n, _ in [*active[active.index(key):], key])
+                raise _fail(path, f"recursive functions cannot be inlined: {cycle}", "functions")
+            active.append(key)
+            memo[key] = count(funcs[key].node)
+            active.pop()
+        return memo[key]
+
+    try:
+        count(model.graph.node)
+    except RecursionError:
+        raise _fail(path, "functions or subgraphs nested too deeply", "functions") from None
 
 
 def _all_tensors(graph: onnx.GraphProto):

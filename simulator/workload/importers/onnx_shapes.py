@@ -17,6 +17,13 @@ from ..families import Shape
 from .onnx_read import (SMALL_ELEMS, STATIC_SOURCES, _FLOAT_TYPES, _INT_TYPES, _fail, _Input, _label, _Model,
                         _sorted_nodes, _supported)
 
+# The largest tensor computed at load time (shape arithmetic), in elements (8 B each at most): 32 MiB.
+# Anything larger is sized by shape inference instead, never materialised (an ONNX constant-folding
+# bomb: a 200-byte ConstantOfShape of shape [30000, 30000] would otherwise allocate 3.6 GB).
+MAX_FOLD_ELEMS = 4 * 2**20
+MAX_DATA_PROP_ELEMS = 65_536  # 1-D integer inputs beyond this turn ONNX data propagation off (see below)
+
+
 def _tensor_numel(dims) -> int:
     return math.prod(int(d) for d in dims)
 
@@ -220,7 +227,7 @@ def _infer(m: _Model, shape: Shape) -> dict[str, tuple[int, ...]]:
                 d.dim_value = val
     for _ in range(6):
         try:
-            inferred = shape_inference.infer_shapes(sk, strict_mode=True, data_prop=True)
+            inferred = shape_inference.infer_shapes(sk, strict_mode=True, data_prop=_data_prop_is_bounded(sk))
         except Exception as exc:
             raise _fail(m.path, f"shape inference failed at batch {shape.batch_size}, seq_len {shape.seq_len}, "
                                 f"image_size {shape.image_size}: {str(exc).strip().splitlines()[-1]}") from None
@@ -233,8 +240,34 @@ def _infer(m: _Model, shape: Shape) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def _data_prop_is_bounded(sk: onnx.ModelProto) -> bool:
+    """ONNX data propagation turns every element of a 1-D integer tensor into a symbolic dimension
+    (~130 B each, in C++: a 10^8-element input is a 13 GB allocation). Use it only while every 1-D
+    integer input holds at most :data:`MAX_DATA_PROP_ELEMS` elements; shape arithmetic never needs more.
+
+    Example:
+        >>> from onnx import helper, TensorProto
+        >>> g = helper.make_graph([], "g", [helper.make_tensor_value_info("ids", TensorProto.INT64, [10**8])], [])
+        >>> _data_prop_is_bounded(helper.make_model(g))
+        False
+    """
+    for v in sk.graph.input:
+        tt = v.type.tensor_type
+        if tt.elem_type in _INT_TYPES and len(tt.shape.dim) == 1:
+            d = tt.shape.dim[0]
+            if not d.HasField("dim_value") or d.dim_value > MAX_DATA_PROP_ELEMS:
+                return False
+    return True
+
+
 def _fold(m: _Model, sk: onnx.ModelProto, shapes: dict) -> bool:
-    """Evaluate folded nodes whose outputs have unknown shapes; True when the skeleton changed."""
+    """Evaluate folded nodes whose outputs have unknown shapes; True when the skeleton changed.
+
+    A value is computed only when ONNX shape inference of the node alone (its inputs known) says
+    its outputs hold at most :data:`MAX_FOLD_ELEMS` elements: a ``ConstantOfShape`` of a huge shape
+    is never materialised. Such an output enters the skeleton as a typed input of its shape, which
+    is all shape inference downstream needs.
+    """
     unknown = {k for k, v in shapes.items() if v is None}
     if not unknown:
         return False
@@ -244,6 +277,7 @@ def _fold(m: _Model, sk: onnx.ModelProto, shapes: dict) -> bool:
     boundary = {x for i, n in enumerate(m.nodes) if i not in m.folded for x in n.input
                 if x in m.static and x in present}
     replace: dict[str, np.ndarray] = {}
+    typed: dict[str, tuple[int, list[int]]] = {}
     for i in sorted(m.folded | {k for k, n in enumerate(m.nodes) if n.op_type in STATIC_SOURCES}):
         n = m.nodes[i]
         if n.op_type in ("Shape", "Size"):
@@ -258,6 +292,12 @@ def _fold(m: _Model, sk: onnx.ModelProto, shapes: dict) -> bool:
             ins = [x for x in n.input if x]
             if not all(x in values for x in ins) or sum(values[x].size for x in ins) > SMALL_ELEMS:
                 continue
+            kinds = _node_output_types(n, {x: values[x] for x in ins}, m.opsets)
+            if kinds is None:
+                continue  # sizes unknown without computing: never computed (an unbounded allocation)
+            if any(math.prod(d) > MAX_FOLD_ELEMS for _, d in kinds.values()):
+                typed.update({o: kinds[o] for o in n.output if o in kinds and (o in unknown or o in boundary)})
+                continue
             try:
                 ref = ReferenceEvaluator(n, opsets=m.opsets)
                 outs = ref.run(None, {x: values[x] for x in ins})
@@ -267,11 +307,40 @@ def _fold(m: _Model, sk: onnx.ModelProto, shapes: dict) -> bool:
             values[o] = np.asarray(v)
             if o in unknown or o in boundary:
                 replace[o] = np.asarray(v)
-    if not replace:
+    if not replace and not typed:
         return False
-    keep = [n for n in sk.graph.node if not set(n.output) & set(replace)]
+    keep = [n for n in sk.graph.node if not set(n.output) & (set(replace) | set(typed))]
     del sk.graph.node[:]
     sk.graph.node.extend(keep)
     for name, v in replace.items():
         sk.graph.initializer.append(numpy_helper.from_array(v, name))
+    for name, (elem_type, dims) in typed.items():
+        sk.graph.input.append(onnx.helper.make_tensor_value_info(name, elem_type, dims))
     return True
+
+
+def _node_output_types(n: onnx.NodeProto, inputs: dict[str, np.ndarray],
+                       opsets: dict[str, int]) -> dict[str, tuple[int, list[int]]] | None:
+    """(element type, dims) of each output of ``n`` given its input values, by ONNX shape inference of
+    the node alone (no computation); None when inference cannot size every output.
+
+    Example:
+        >>> from onnx import helper, TensorProto
+        >>> node = helper.make_node("ConstantOfShape", ["s"], ["big"])
+        >>> _node_output_types(node, {"s": np.array([30000, 30000])}, {"": 17})
+        {'big': (1, [30000, 30000])}
+    """
+    inits = [numpy_helper.from_array(np.asarray(v), k) for k, v in inputs.items()]
+    graph = onnx.helper.make_graph([n], "fold", [], [], initializer=inits)
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid(d, v) for d, v in opsets.items()])
+    try:
+        inferred = shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
+    except Exception:
+        return None
+    out = {}
+    for vi in inferred.graph.value_info:
+        tt = vi.type.tensor_type
+        if not tt.HasField("shape") or not all(d.HasField("dim_value") for d in tt.shape.dim):
+            return None
+        out[vi.name] = (tt.elem_type, [d.dim_value for d in tt.shape.dim])
+    return out if all(o in out for o in n.output if o) else None
