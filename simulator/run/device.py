@@ -3,11 +3,10 @@ the step summary. What :func:`simulator.simulate` does when one device holds the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
 
 from ..cost.base import CostOptions, Numerics, OpCost
-from ..cost.dispatch import check_supported, device_numerics, op_cost
+from ..cost.dispatch import check_supported, device_numerics
 from ..cost.peaks import matrix_flops_per_s
 from ..engine.run import Deadline, DeviceRun, WeightStream, run_device
 from ..errors import ScenarioError
@@ -20,6 +19,7 @@ from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..workload.workload import Workload
 from .dpu_board import is_dpu_board, run_board
+from .costcache import graph_costs
 from .gcpause import paused_gc
 from .graphs import build_graph, memory_plan
 
@@ -109,23 +109,13 @@ def cached_inputs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics) -> d
 def op_costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, options: CostOptions,
              deadline: Deadline | None = None) -> dict[str, OpCost]:
     """The cost of every op of ``graph`` (ops that differ only in name and in nothing the run
-    decides share one computation), each with its inputs still in cache (:func:`cached_inputs`).
+    decides share one computation), each with its inputs still in cache (:func:`cached_inputs`);
+    kept with the graph for the next run on the same device (:func:`.costcache.graph_costs`).
 
     Raises:
         SimulationTimeout: ``deadline`` passed (checked every 256 ops).
     """
-    cache: dict[Any, OpCost] = {}
-    out: dict[str, OpCost] = {}
-    hits = cached_inputs(graph, hw, numerics)
-    for i, name in enumerate(graph.order):
-        if deadline is not None and i % 256 == 0:
-            deadline.check("computing op costs")
-        op = graph.op(name)
-        key = (replace(op, name="", layer=""), hits.get(name, 0.0))
-        if key not in cache:
-            cache[key] = op_cost(op, hw, numerics, replace(options, cached_input_elems=key[1]))
-        out[name] = cache[key]
-    return out
+    return graph_costs(graph, hw, numerics, options, cached_inputs, deadline)
 
 
 def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int = 0, logits: str = "all",

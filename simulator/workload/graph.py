@@ -62,6 +62,9 @@ class ComputeGraph:
         # neighbour lists in topological (= deterministic) order, computed once: the engine asks often
         self._preds = {n: sorted(graph.predecessors(n), key=rank.__getitem__) for n in self._order}
         self._succs = {n: sorted(graph.successors(n), key=rank.__getitem__) for n in self._order}
+        # what the layers above derive from the graph once and reuse on every run (op classes, op
+        # tables, costs per device): a built graph is never changed, so these stay valid
+        self.memo: dict = {}
 
     def _validate(self) -> None:
         g = self.graph

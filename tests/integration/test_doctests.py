@@ -27,6 +27,7 @@ MODULES = [
     "simulator.yamlio",
     # the runs
     "simulator.run.cluster",
+    "simulator.run.costcache",
     "simulator.run.device",
     "simulator.run.gcpause",
     "simulator.run.graphs",

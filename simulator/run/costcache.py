@@ -1,0 +1,93 @@
+"""Op costs of a whole graph, computed once per (graph, device, numerics, options) and kept with the graph.
+
+Ops that differ only in name and layer (the same convolution in every ResNet block, the same
+projection in every transformer layer) cost the same: :func:`op_classes` groups them once per
+graph, so a run computes one cost per class and per cache state of its inputs, never a key per op.
+The costs of a (device, numerics, options) are kept in the graph's ``memo`` (the last
+:data:`COSTS_PER_GRAPH` of them), so a repeated run, a ``generate`` call or a sweep over batch
+sizes on one device reuses them.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import replace
+from typing import Any, Callable
+
+from ..cost.base import CostOptions, Numerics, OpCost
+from ..cost.dispatch import op_cost
+from ..engine.run import Deadline
+from ..spec.models import _DeviceBase
+from ..workload.graph import ComputeGraph
+from ..workload.ops import Op
+
+__all__ = ["op_classes", "graph_costs", "COSTS_PER_GRAPH"]
+
+# Cost tables kept per graph (devices x numerics x options): enough for a device and its what-if
+# variants in turn, few enough that a long sweep does not keep every point's costs alive.
+COSTS_PER_GRAPH = 4
+
+
+def op_classes(graph: ComputeGraph) -> tuple[list[int], list[Op]]:
+    """(class index of every op in graph order, one op per class): ops in one class differ only in
+    name and layer (and the transformer layer index, which is not part of an op's equality).
+
+    Computed once per graph (kept in ``graph.memo``).
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> g = load_workload("resnet50").build(batch_size=1)
+        >>> classes, reps = op_classes(g)
+        >>> len(classes) == len(g), len(reps) < len(g) // 2
+        (True, True)
+    """
+    found = graph.memo.get("op_classes")
+    if found is None:
+        index: dict[Op, int] = {}
+        classes: list[int] = []
+        reps: list[Op] = []
+        for name in graph.order:
+            op = graph.op(name)
+            key = replace(op, name="", layer="")
+            i = index.get(key)
+            if i is None:
+                i = index[key] = len(reps)
+                reps.append(op)
+            classes.append(i)
+        found = graph.memo["op_classes"] = (classes, reps)
+    return found
+
+
+def graph_costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, options: CostOptions,
+                cached: Callable[[ComputeGraph, _DeviceBase, Numerics], dict[str, float]],
+                deadline: Deadline | None = None) -> dict[str, OpCost]:
+    """The cost of every op of ``graph`` by name, each with the input elements ``cached(graph, hw,
+    numerics)`` says are still in the last on-chip cache (part of its cost, so of its class key).
+
+    Reused from ``graph.memo`` when the same device object, numerics and options ran this graph
+    recently (the device is held by the entry, so its identity cannot be reused by another).
+
+    Raises:
+        SimulationTimeout: ``deadline`` passed (checked every 256 ops).
+    """
+    memo: OrderedDict[Any, tuple[_DeviceBase, dict[str, OpCost]]] = graph.memo.setdefault("costs", OrderedDict())
+    key = (id(hw), numerics, options)
+    hit = memo.get(key)
+    if hit is not None and hit[0] is hw:
+        memo.move_to_end(key)
+        return hit[1]
+    hits = cached(graph, hw, numerics)
+    classes, reps = op_classes(graph)
+    computed: dict[tuple[int, float], OpCost] = {}
+    out: dict[str, OpCost] = {}
+    for i, name in enumerate(graph.order):
+        if deadline is not None and i % 256 == 0:
+            deadline.check("computing op costs")
+        k = (classes[i], hits.get(name, 0.0))
+        cost = computed.get(k)
+        if cost is None:
+            cost = computed[k] = op_cost(reps[k[0]], hw, numerics, replace(options, cached_input_elems=k[1]))
+        out[name] = cost
+    memo[key] = (hw, out)
+    while len(memo) > COSTS_PER_GRAPH:
+        memo.popitem(last=False)
+    return out
