@@ -350,52 +350,35 @@ class ChainRun:
         self.now = 0  # SimPy's clock starts at the integer 0: the first op's start and sample keep it
         self.tie = False  # two events may share a start time: sort as the SimPy run does
         self.steps = 0
-        once = spec.once_at_end
-        order = spec.graph.order
-        repeated = [n for n in order if n not in once]
-        final = [n for n in order if n in once]
+        repeated, final = pass_orders(spec.graph, spec.once_at_end)
         if spec.startup_s > 0:
             self.now = 0 + spec.startup_s
             self.events.append(TraceEvent("startup", "reconfigure", "setup", spec.device, "compute", 0.0, self.now,
                                           bound="overhead"))
+        rows = _event_rows(spec.graph, spec.costs)
         for r in range(spec.repeat if repeated else 0):
-            self.run_pass(repeated, f"#{r}" if spec.repeat > 1 else "")
+            self.run_pass(repeated, rows, f"#{r}" if spec.repeat > 1 else "")
         if final:
-            self.run_pass(final, "")
+            self.run_pass(final, rows, "")
 
-    def run_pass(self, names: list[str], tag: str) -> None:
-        """One pass of ``names`` after everything before it; ops in ready order, each right after the last."""
-        spec, g, ledger, events = self.spec, self.spec.graph, self.ledger, self.events
-        costs, out_bytes, scratch_bytes = spec.costs, spec.out_bytes, spec.scratch_bytes
-        members = set(names)
-        need = {n: sum(1 for q in g.predecessors(n) if q in members) for n in names}
-        remaining = {n: sum(1 for x in g.successors(n) if x in members) for n in names}
-        ready = deque(n for n in names if not need[n])
+    def run_pass(self, schedule: list[tuple[str, tuple[str, ...]]], rows: dict[str, tuple], tag: str) -> None:
+        """One pass in its ready order (:func:`pass_orders`): each op right after the one before."""
+        spec, ledger, events = self.spec, self.ledger, self.events
+        alloc, free = ledger.alloc, ledger.free
+        out_bytes, scratch_bytes = spec.out_bytes, spec.scratch_bytes
         device, deadline, now = spec.device, spec.deadline, self.now
-        while ready:
-            name = ready.popleft()
-            cost, op = costs[name], g.op(name)
+        for name, frees in schedule:
+            duration, op_type, phase, flops, nbytes, bound, energy, cycles, throttled = rows[name]
             start = now
-            ledger.alloc(start, out_bytes[name] + scratch_bytes[name])
-            now = start + cost.duration_s
+            alloc(start, out_bytes[name] + scratch_bytes[name])
+            now = start + duration
             if now <= start:
                 self.tie = True
-            ledger.free(now, scratch_bytes[name])
-            events.append(TraceEvent(name + tag, op.kind.value, op.phase.value, device, "compute", start, now,
-                                     cost.flops, cost.bytes_moved, cost.bound.value, cost.dynamic_energy_j,
-                                     cost.compute_cycles, cost.throttled_s))
-            for q in g.predecessors(name):
-                if q in remaining:
-                    remaining[q] -= 1
-                    if remaining[q] == 0:
-                        ledger.free(now, out_bytes[q])
-            if remaining[name] == 0:
-                ledger.free(now, out_bytes[name])
-            for x in g.successors(name):
-                if x in need:
-                    need[x] -= 1
-                    if not need[x]:
-                        ready.append(x)
+            free(now, scratch_bytes[name])
+            events.append(TraceEvent(name + tag, op_type, phase, device, "compute", start, now, flops, nbytes, bound,
+                                     energy, cycles, throttled))
+            for q in frees:
+                free(now, out_bytes[q])
             self.steps += 1
             if deadline is not None and self.steps % CHECK_EVERY_EVENTS == 0:
                 deadline.check("running the event simulation")
@@ -408,3 +391,74 @@ class ChainRun:
             events = sorted(events, key=lambda e: (e.start_s, e.end_s, e.track, e.name))
         return Trace(events=tuple(events), memory=tuple(self.ledger.samples), end_s=float(self.now),
                      peak_bytes=self.ledger.peak, meta={"peak_time_s": self.ledger.peak_time_s})
+
+
+def pass_orders(graph: ComputeGraph, once_at_end: frozenset[str]) -> tuple[list, list]:
+    """The order a single stream runs a pass in, and what each op frees: ``[(op, outputs freed when
+    it ends)]`` for the repeated pass and for the ``once_at_end`` ops.
+
+    An op is ready when its last input in the pass is done; the stream takes ready ops first come,
+    first served, and the ops one op makes ready in graph order (the order :class:`DeviceSim`'s
+    processes queue in). Durations do not change this order, so it is computed once per graph
+    (kept in ``graph.memo``). An output is freed when its last consumer in the pass ends, or right
+    away when nothing in the pass reads it.
+
+    Example:
+        >>> from simulator.workload.graph import GraphBuilder
+        >>> b = GraphBuilder("g", batch=1)
+        >>> x = b.input((1, 4))
+        >>> _ = b.add_tensors("add", b.linear("left", x, 4), b.act("right", b.linear("up", x, 4)))
+        >>> repeated, _ = pass_orders(b.build(), frozenset())
+        >>> repeated    # "up" made ready at the start, "right" only once "up" ends
+        [('left', ()), ('up', ()), ('right', ('up',)), ('add', ('left', 'right', 'add'))]
+    """
+    key = ("pass_orders", once_at_end)
+    found = graph.memo.get(key)
+    if found is None:
+        order = graph.order
+        found = graph.memo[key] = (_ready_order(graph, [n for n in order if n not in once_at_end]),
+                                   _ready_order(graph, [n for n in order if n in once_at_end]))
+    return found
+
+
+def _ready_order(graph: ComputeGraph, names: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    members = set(names)
+    need = {n: sum(1 for q in graph.predecessors(n) if q in members) for n in names}
+    remaining = {n: sum(1 for x in graph.successors(n) if x in members) for n in names}
+    ready = deque(n for n in names if not need[n])
+    out = []
+    while ready:
+        name = ready.popleft()
+        frees = []
+        for q in graph.predecessors(name):
+            if q in remaining:
+                remaining[q] -= 1
+                if remaining[q] == 0:
+                    frees.append(q)
+        if remaining[name] == 0:
+            frees.append(name)
+        out.append((name, tuple(frees)))
+        for x in graph.successors(name):
+            if x in need:
+                need[x] -= 1
+                if not need[x]:
+                    ready.append(x)
+    return out
+
+
+def _event_rows(graph: ComputeGraph, costs: dict[str, OpCost]) -> dict[str, tuple]:
+    """Per op: (duration, op type, phase, FLOPs, bytes, bound, energy, cycles, throttled), the fields
+    of its trace event; kept in ``graph.memo`` for the last few cost tables (a warm run reuses them)."""
+    memo = graph.memo.setdefault("event_rows", {})
+    hit = memo.get(id(costs))
+    if hit is not None and hit[0] is costs:
+        return hit[1]
+    rows = {}
+    for name, c in costs.items():
+        op = graph.op(name)
+        rows[name] = (c.duration_s, op.kind.value, op.phase.value, c.flops, c.bytes_moved, c.bound.value,
+                      c.dynamic_energy_j, c.compute_cycles, c.throttled_s)
+    if len(memo) >= 4:
+        memo.pop(next(iter(memo)))
+    memo[id(costs)] = (costs, rows)
+    return rows

@@ -59,6 +59,7 @@ class ComputeGraph:
         self._validate()
         self._order = list(nx.lexicographical_topological_sort(graph, key=lambda n: graph.nodes[n]["index"]))
         rank = {n: i for i, n in enumerate(self._order)}
+        self._ops = {n: graph.nodes[n]["op"] for n in self._order}  # a dict lookup, not a networkx view
         # neighbour lists in topological (= deterministic) order, computed once: the engine asks often
         self._preds = {n: sorted(graph.predecessors(n), key=rank.__getitem__) for n in self._order}
         self._succs = {n: sorted(graph.successors(n), key=rank.__getitem__) for n in self._order}
@@ -90,7 +91,7 @@ class ComputeGraph:
         >>> [op.kind.value for op in g.ops]
         ['matmul', 'activation', 'elementwise']
         """
-        return [self.graph.nodes[n]["op"] for n in self._order]
+        return [self._ops[n] for n in self._order]
 
     @property
     def order(self) -> list[str]:
@@ -112,7 +113,7 @@ class ComputeGraph:
         Raises:
             KeyError: no op of that name.
         """
-        return self.graph.nodes[name]["op"]
+        return self._ops[name]
 
     def predecessors(self, name: str) -> list[str]:
         """Producers of ``name``'s inputs, in topological order.
