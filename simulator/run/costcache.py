@@ -2,7 +2,9 @@
 
 Ops that differ only in name and layer (the same convolution in every ResNet block, the same
 projection in every transformer layer) cost the same: :func:`op_classes` groups them once per
-graph, so a run computes one cost per class and per cache state of its inputs, never a key per op.
+graph, so a run computes one cost per class and per cache state of its inputs, never a key per op;
+for GPUs, TPUs and ASICs all of them at once over the graph's op table
+(:func:`simulator.cost.vector.table_costs`), for other kinds op by op.
 The costs of a (device, numerics, options) are kept in the graph's ``memo`` (the last
 :data:`COSTS_PER_GRAPH` of them), so a repeated run, a ``generate`` call or a sweep over batch
 sizes on one device reuses them.
@@ -15,6 +17,8 @@ from typing import Any, Callable
 
 from ..cost.base import CostOptions, Numerics, OpCost
 from ..cost.dispatch import op_cost
+from ..cost.table import OpTable
+from ..cost.vector import table_costs
 from ..engine.run import Deadline
 from ..spec.models import _DeviceBase
 from ..workload.graph import ComputeGraph
@@ -77,16 +81,23 @@ def graph_costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, option
         return hit[1]
     hits = cached(graph, hw, numerics)
     classes, reps = op_classes(graph)
-    computed: dict[tuple[int, float], OpCost] = {}
-    out: dict[str, OpCost] = {}
-    for i, name in enumerate(graph.order):
-        if deadline is not None and i % 256 == 0:
-            deadline.check("computing op costs")
-        k = (classes[i], hits.get(name, 0.0))
-        cost = computed.get(k)
-        if cost is None:
-            cost = computed[k] = op_cost(reps[k[0]], hw, numerics, replace(options, cached_input_elems=k[1]))
-        out[name] = cost
+    order = graph.order
+    rows: dict[tuple[int, float], int] = {}  # (class, cached input elements) -> its row
+    row_of = [rows.setdefault((c, hits.get(name, 0.0)), len(rows)) for c, name in zip(classes, order)]
+    keys = list(rows)
+    table = graph.memo.get("op_table")
+    if table is None:
+        table = graph.memo["op_table"] = OpTable(reps)
+    found = table_costs(table, keys, hw, numerics, options)
+    if found is None:
+        found = []
+        for i, (c, elems) in enumerate(keys):
+            if deadline is not None and i % 256 == 0:
+                deadline.check("computing op costs")
+            found.append(op_cost(reps[c], hw, numerics, replace(options, cached_input_elems=elems)))
+    if deadline is not None:
+        deadline.check("computing op costs")
+    out = {name: found[r] for name, r in zip(order, row_of)}
     memo[key] = (hw, out)
     while len(memo) > COSTS_PER_GRAPH:
         memo.popitem(last=False)

@@ -97,7 +97,7 @@ def cached_inputs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics) -> d
     for j, n in enumerate(graph.order):
         hit = 0.0
         for p in graph.predecessors(n):
-            elems = graph.graph.edges[p, n].get("elems") or graph.op(p).output_elems
+            elems = graph.edge_elems(p, n) or graph.op(p).output_elems
             between = through[j] - through[position[p] + 1]
             if elems * act + between <= budget:
                 hit += elems

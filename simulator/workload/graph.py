@@ -147,6 +147,25 @@ class ComputeGraph:
         """
         return self._succs[name]
 
+    def edge_elems(self, producer: str, consumer: str) -> float | None:
+        """Elements of the tensor on the edge ``producer -> consumer`` when the builder recorded
+        them (None otherwise); a dict lookup, built on first use.
+
+        Raises:
+            KeyError: no such edge.
+
+    Example:
+        >>> b = GraphBuilder("res", batch=1)
+        >>> a = b.linear("fc1", b.input((1, 8)), 4)
+        >>> _ = b.add_tensors("add", a, b.act("relu", a))      # fc1 -> relu -> add, fc1 -> add
+        >>> b.build().edge_elems("fc1", "add")
+        4
+        """
+        elems = self.memo.get("edge_elems")
+        if elems is None:
+            elems = self.memo["edge_elems"] = {(u, v): d.get("elems") for u, v, d in self.graph.edges(data=True)}
+        return elems[producer, consumer]
+
     def __len__(self) -> int:
         return self.graph.number_of_nodes()
 

@@ -28,6 +28,10 @@ MODULES = [
     # the runs
     "simulator.run.cluster",
     "simulator.run.costcache",
+    "simulator.cost.table",
+    "simulator.cost.vector",
+    "simulator.cost.vgpu",
+    "simulator.cost.varray",
     "simulator.run.device",
     "simulator.run.gcpause",
     "simulator.run.graphs",
