@@ -16,7 +16,7 @@ import simpy
 
 from ..cost.base import OpCost
 from ..errors import SimulationTimeout
-from ..trace import Trace, TraceEvent
+from ..trace import Records, Trace, TraceEvent
 from ..workload.graph import ComputeGraph
 from .memory import MemoryLedger
 
@@ -346,15 +346,15 @@ class ChainRun:
     def __init__(self, spec: DeviceRun) -> None:
         self.spec = spec
         self.ledger = MemoryLedger(spec.device, static_bytes=spec.static_bytes)
-        self.events: list[TraceEvent] = []
+        self.events: list[tuple] = []  # TraceEvent fields, built into events only when read
         self.now = 0  # SimPy's clock starts at the integer 0: the first op's start and sample keep it
         self.tie = False  # two events may share a start time: sort as the SimPy run does
         self.steps = 0
         repeated, final = pass_orders(spec.graph, spec.once_at_end)
         if spec.startup_s > 0:
             self.now = 0 + spec.startup_s
-            self.events.append(TraceEvent("startup", "reconfigure", "setup", spec.device, "compute", 0.0, self.now,
-                                          bound="overhead"))
+            self.events.append(("startup", "reconfigure", "setup", spec.device, "compute", 0.0, self.now, 0.0, 0.0,
+                                "overhead", 0.0, None, 0.0))
         rows = _event_rows(spec.graph, spec.costs)
         for r in range(spec.repeat if repeated else 0):
             self.run_pass(repeated, rows, f"#{r}" if spec.repeat > 1 else "")
@@ -368,15 +368,15 @@ class ChainRun:
         out_bytes, scratch_bytes = spec.out_bytes, spec.scratch_bytes
         device, deadline, now = spec.device, spec.deadline, self.now
         for name, frees in schedule:
-            duration, op_type, phase, flops, nbytes, bound, energy, cycles, throttled = rows[name]
+            (duration, flops, nbytes, bound, energy, cycles, throttled), (op_type, phase) = rows[name]
             start = now
             alloc(start, out_bytes[name] + scratch_bytes[name])
             now = start + duration
             if now <= start:
                 self.tie = True
             free(now, scratch_bytes[name])
-            events.append(TraceEvent(name + tag, op_type, phase, device, "compute", start, now, flops, nbytes, bound,
-                                     energy, cycles, throttled))
+            events.append((name + tag, op_type, phase, device, "compute", start, now, flops, nbytes, bound, energy,
+                           cycles, throttled))
             for q in frees:
                 free(now, out_bytes[q])
             self.steps += 1
@@ -387,9 +387,9 @@ class ChainRun:
     def trace(self) -> Trace:
         """The run's :class:`Trace`, as :meth:`DeviceSim.trace` orders it."""
         events = self.events
-        if self.tie:
-            events = sorted(events, key=lambda e: (e.start_s, e.end_s, e.track, e.name))
-        return Trace(events=tuple(events), memory=tuple(self.ledger.samples), end_s=float(self.now),
+        if self.tie:  # (start, end, track, name), as DeviceSim sorts its events
+            events = sorted(events, key=lambda e: (e[5], e[6], e[4], e[0]))
+        return Trace(events=Records(TraceEvent, events), memory=self.ledger.records(), end_s=float(self.now),
                      peak_bytes=self.ledger.peak, meta={"peak_time_s": self.ledger.peak_time_s})
 
 
@@ -447,17 +447,24 @@ def _ready_order(graph: ComputeGraph, names: list[str]) -> list[tuple[str, tuple
 
 
 def _event_rows(graph: ComputeGraph, costs: dict[str, OpCost]) -> dict[str, tuple]:
-    """Per op: (duration, op type, phase, FLOPs, bytes, bound, energy, cycles, throttled), the fields
-    of its trace event; kept in ``graph.memo`` for the last few cost tables (a warm run reuses them)."""
+    """Per op: ((duration, FLOPs, bytes, bound, energy, cycles, throttled), (op type, phase)), the
+    fields of its trace event; the cost part once per distinct cost object (ops of one class share
+    it), the op part once per graph. Kept in ``graph.memo`` for the last few cost tables."""
     memo = graph.memo.setdefault("event_rows", {})
     hit = memo.get(id(costs))
     if hit is not None and hit[0] is costs:
         return hit[1]
+    kinds = graph.memo.get("event_kinds")
+    if kinds is None:
+        kinds = graph.memo["event_kinds"] = {n: (graph.op(n).kind.value, graph.op(n).phase.value) for n in graph.order}
+    per_cost: dict[int, tuple] = {}
     rows = {}
     for name, c in costs.items():
-        op = graph.op(name)
-        rows[name] = (c.duration_s, op.kind.value, op.phase.value, c.flops, c.bytes_moved, c.bound.value,
-                      c.dynamic_energy_j, c.compute_cycles, c.throttled_s)
+        fields = per_cost.get(id(c))
+        if fields is None:
+            fields = per_cost[id(c)] = (c.duration_s, c.flops, c.bytes_moved, c.bound.value, c.dynamic_energy_j,
+                                        c.compute_cycles, c.throttled_s)
+        rows[name] = (fields, kinds[name])
     if len(memo) >= 4:
         memo.pop(next(iter(memo)))
     memo[id(costs)] = (costs, rows)

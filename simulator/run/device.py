@@ -13,7 +13,7 @@ from ..errors import ScenarioError
 from ..result import SimulationResult, busy_shares, step_summary
 from ..scenario import Mode, Scenario, check_stack_runs_on
 from ..spec.models import _DeviceBase
-from ..trace import Trace
+from ..trace import Trace, fields_of
 from ..units import GIGA, PICO
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
@@ -242,7 +242,7 @@ def _energy_breakdown(graph: ComputeGraph, costs: dict[str, OpCost], trace: Trac
         out["compute"] += (c.dynamic_energy_j - levels) * times
         for name, e in c.energy_by_level_j.items():
             out[name] += e * times
-    links = sum(e.energy_j for e in trace.events if e.track != "compute")
+    links = sum(e for e, track in fields_of(trace.events, "energy_j", "track") if track != "compute")
     if links:
         out["host_link"] = links
     return out
@@ -281,15 +281,15 @@ def _summarise(wl: Workload, hw: _DeviceBase, sc: Scenario, fwd: ComputeGraph, g
     peak = trace.peak_bytes
     breakdown["activations"] = max(0.0, peak - static)
     shares = busy_shares(trace.events, end_s=step,
-                         idle_is_host=dispatch_s(sc) > 0 or any(e.track == "host_link" for e in trace.events))
-    dynamic = sum(e.energy_j for e in trace.events)
-    throttled = sum(e.throttled_s for e in trace.events)
+                         idle_is_host=dispatch_s(sc) > 0 or any(t == "host_link" for t, in fields_of(trace.events, "track")))
+    dynamic = sum(e for e, in fields_of(trace.events, "energy_j"))
+    throttled = sum(t for t, in fields_of(trace.events, "throttled_s"))
     summary = step_summary(
         wl, sc, fwd, hardware=hw.name, kind=hw.kind, batch_size=sc.batch_size or wl.defaults.get("batch_size", 1),
         step_s=step, peak_bytes=peak, capacity_bytes=hw.main_memory.capacity_bytes, breakdown=breakdown,
         energy_j=hw.power.idle_w * step + dynamic, idle_w=hw.power.idle_w, tdp_w=hw.power.tdp_w,
         throttled_fraction=throttled / step if step > 0 else 0.0, shares=shares,
-        total_flops=sum(e.flops for e in trace.events if e.track == "compute"),
+        total_flops=sum(f for f, track in fields_of(trace.events, "flops", "track") if track == "compute"),
         peak_flops_per_s=matrix_flops_per_s(hw, sc.precision), op_count=len(graph), devices=1)
     result = SimulationResult(summary=summary, memory_breakdown=breakdown, bottleneck_shares=shares, trace=trace)
     result.extra["stack"] = sc.stack.name

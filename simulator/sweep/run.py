@@ -11,6 +11,7 @@ The CLI subcommand ``sweep`` (``python -m simulator sweep sweep.yaml``) lives in
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -39,6 +40,7 @@ RESULT_COLUMNS = tuple(SUMMARY_KEYS) + ("cloud_usd_per_hour",)
 DERIVED_COLUMNS = ("energy_cost_usd", "device_cost_usd", "cost_usd", "co2_kg",
                    "run_steps", "run_time_s", "run_energy_j", "run_cost_usd", "run_co2_kg")
 STATUS_COLUMNS = ("status", "error", "elapsed_s", "key")
+CHUNK_POINTS = 25  # most points a worker runs in one task
 _SIM_KWARGS = frozenset(RUN_KEYS) - {"workload"}
 
 
@@ -60,9 +62,9 @@ def run_point(point: Mapping[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         from ..run.step import simulate_step
-        from ..spec.loader import load_hardware
 
-        hw = load_hardware(point["hardware"], point.get("overrides") or None)
+        hw = _spec(point["hardware"], canonical_json(point.get("overrides") or {}),
+                   str((point.get("inputs") or {}).get("hardware")))
         kwargs = {k: v for k, v in point.items() if k in _SIM_KWARGS}
         result = simulate_step(point["workload"], hw, **kwargs).to_dict()
         result["cloud_usd_per_hour"] = hw.price.cloud_usd_per_hour if hw.price is not None else None
@@ -74,6 +76,48 @@ def run_point(point: Mapping[str, Any]) -> dict[str, Any]:
         at = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
         status, text, error = "error", None, f"{type(exc).__name__}: {exc}{at}"
     return {"status": status, "result": text, "error": error, "elapsed_s": time.perf_counter() - start}
+
+
+@functools.lru_cache(maxsize=256)
+def _spec(hardware: str, overrides: str, digest: str):
+    """The validated spec of a device and its what-if overrides (JSON text), once per worker process:
+    the points of one device share it (and so the op costs kept for it). ``digest`` (the spec file's
+    hash, None for a loaded spec) keys an edited file apart."""
+    from ..spec.loader import load_hardware
+
+    return load_hardware(hardware, json.loads(overrides) or None)
+
+
+def run_points(points: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`run_point` of each point of a chunk, in order (one task for an executor, so a local pool
+    or a Dask cluster pays its per-task cost once per chunk). Never raises.
+
+    Example:
+        >>> [o["status"] for o in run_points([{"workload": "mlp", "hardware": "nvidia-h100-sxm", "batch_size": b}
+        ...                                   for b in (8, 16)])]
+        ['ok', 'ok']
+    """
+    return [run_point(p) for p in points]
+
+
+def chunks(todo: list[tuple[str, dict[str, Any]]], size: int) -> list[list[tuple[str, dict[str, Any]]]]:
+    """``todo`` (key, point) grouped by device (hardware and overrides) then by graph (workload,
+    mode, shape), cut into chunks of at most ``size``: a worker validates a device's spec once and
+    runs its points on graphs it has built. Results do not depend on the order.
+
+    Example:
+        >>> pts = [(str(i), {"hardware": h, "overrides": {}, "workload": "mlp", "batch_size": b})
+        ...        for i, (h, b) in enumerate([("a", 2), ("b", 1), ("a", 1)])]
+        >>> [[k for k, _ in c] for c in chunks(pts, 2)]
+        [['2', '0'], ['1']]
+    """
+    def group(item: tuple[str, dict[str, Any]]) -> tuple:
+        p = item[1]
+        shape = {k: v for k, v in p.items() if k not in ("hardware", "overrides", "inputs")}
+        return (str(p.get("hardware")), canonical_json(p.get("overrides") or {}), canonical_json(shape))
+
+    ordered = sorted(todo, key=group)
+    return [ordered[i:i + size] for i in range(0, len(ordered), max(1, size))]
 
 
 def _nan_if_none(x: Any) -> float:
@@ -194,6 +238,7 @@ def _own_executor(workers: int) -> ProcessPoolExecutor:
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         method = "fork"
+        from ..run import step  # noqa: F401  (imported once here, inherited by every forked worker)
     else:
         method = "forkserver" if "forkserver" in methods else "spawn"
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
@@ -209,42 +254,50 @@ def _as_executor(executor: Any) -> Executor:
 
 
 def _execute(todo: list[tuple[str, dict[str, Any]]], executor: Executor, max_in_flight: int,
-             on_done: Callable[[PointOutcome, bool], None]) -> None:
-    """Submit points keeping at most ``max_in_flight`` pending; report each as it completes.
+             on_done: Callable[[PointOutcome, bool], None], chunk: int = 1) -> None:
+    """Submit chunks of points (:func:`chunks`) keeping at most ``max_in_flight`` points pending;
+    report each point as its chunk completes.
 
     ``on_done(outcome, persistent)``: ``persistent`` is False when the executor itself failed (worker
     died, pool broken): that point's outcome is not the point's fault, so it is not stored and a re-run
     tries it again.
     """
-    pending: dict[Future, tuple[str, dict[str, Any]]] = {}
-    queue = iter(todo)
+    pending: dict[Future, list[tuple[str, dict[str, Any]]]] = {}
+    queue = iter(chunks(todo, chunk))
+    in_flight = 0
     broken: str | None = None
     try:
         while True:
-            while broken is None and len(pending) < max_in_flight:
-                item = next(queue, None)
-                if item is None:
+            while broken is None and in_flight < max_in_flight:
+                items = next(queue, None)
+                if items is None:
                     break
                 try:
-                    pending[executor.submit(run_point, item[1])] = item
+                    pending[executor.submit(run_points, [p for _, p in items])] = items
+                    in_flight += len(items)
                 except Exception as exc:  # noqa: BLE001 - a broken or shut-down executor
                     broken = f"not run: executor failed: {type(exc).__name__}: {exc}"
-                    on_done(PointOutcome(item[0], item[1], "error", None, broken, 0.0), False)
+                    for key, point in items:
+                        on_done(PointOutcome(key, point, "error", None, broken, 0.0), False)
             if not pending:
                 break
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in done:
-                key, point = pending.pop(fut)
+                items = pending.pop(fut)
+                in_flight -= len(items)
                 try:
-                    out = fut.result()
+                    outs = fut.result()
                 except Exception as exc:  # noqa: BLE001 - the executor lost the task
-                    on_done(PointOutcome(key, point, "error", None,
-                                         f"executor failed: {type(exc).__name__}: {exc}", 0.0), False)
+                    for key, point in items:
+                        on_done(PointOutcome(key, point, "error", None,
+                                             f"executor failed: {type(exc).__name__}: {exc}", 0.0), False)
                     continue
-                result = None if out["result"] is None else json.loads(out["result"])
-                on_done(PointOutcome(key, point, out["status"], result, out["error"], out["elapsed_s"]), True)
-        for key, point in queue if broken else ():
-            on_done(PointOutcome(key, point, "error", None, broken, 0.0), False)
+                for (key, point), out in zip(items, outs):
+                    result = None if out["result"] is None else json.loads(out["result"])
+                    on_done(PointOutcome(key, point, out["status"], result, out["error"], out["elapsed_s"]), True)
+        for items in queue if broken else ():
+            for key, point in items:
+                on_done(PointOutcome(key, point, "error", None, broken, 0.0), False)
     finally:
         for fut in pending:
             fut.cancel()
@@ -355,7 +408,11 @@ def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "traini
             outcomes[outcome.key] = outcome
             bar.update(outcome.status)
 
-        _execute(todo, ex, max_in_flight or (4 * workers if own_executor else 64), on_done)
+        # chunks: a few per worker and point batch, so the pool's per-task cost is paid once per
+        # chunk while the progress line and the store still move often
+        chunk = max(1, min(CHUNK_POINTS, len(todo) // (8 * (workers if own_executor else 16)) or 1))
+        _execute(todo, ex, max_in_flight or (max(4 * workers, 2 * workers * chunk) if own_executor else 64 * chunk),
+                 on_done, chunk)
         bar.close()
     except BaseException:
         if own_executor:  # Ctrl-C or a store failure: do not wait for running points
