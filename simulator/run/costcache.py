@@ -61,6 +61,20 @@ def op_classes(graph: ComputeGraph) -> tuple[list[int], list[Op]]:
     return found
 
 
+def _cached_inputs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, cached) -> dict[str, float]:
+    """``cached(graph, hw, numerics)``, kept in ``graph.memo`` by what it reads of the device: its kind
+    and memory levels' sizes (a sweep over bandwidths and clocks asks again for the same answer).
+    ``tests/unit/test_fast_paths.py`` checks that no other spec field changes the answer."""
+    memo: OrderedDict = graph.memo.setdefault("cached_inputs", OrderedDict())
+    key = (hw.kind, tuple((m.name, m.capacity_bytes) for m in hw.memory), numerics)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = cached(graph, hw, numerics)
+        while len(memo) > 4 * COSTS_PER_GRAPH:
+            memo.popitem(last=False)
+    return found
+
+
 def graph_costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, options: CostOptions,
                 cached: Callable[[ComputeGraph, _DeviceBase, Numerics], dict[str, float]],
                 deadline: Deadline | None = None) -> dict[str, OpCost]:
@@ -79,7 +93,7 @@ def graph_costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, option
     if hit is not None and hit[0] is hw:
         memo.move_to_end(key)
         return hit[1]
-    hits = cached(graph, hw, numerics)
+    hits = _cached_inputs(graph, hw, numerics, cached)
     classes, reps = op_classes(graph)
     order = graph.order
     rows: dict[tuple[int, float], int] = {}  # (class, cached input elements) -> its row

@@ -181,7 +181,10 @@ class ComputeGraph:
         >>> g.parameters                  # 8 x 4 weights + 4 biases
         36.0
         """
-        return float(sum(op.param_elems for op in self.ops))
+        found = self.memo.get("parameters")
+        if found is None:
+            found = self.memo["parameters"] = float(sum(op.param_elems for op in self.ops))
+        return found
 
     @property
     def flops(self) -> float:

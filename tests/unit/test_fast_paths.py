@@ -118,3 +118,36 @@ def test_the_graph_cache_is_bounded_by_graphs_and_ops():
     assert [c.get(i) for i in range(5)] == [None, None, "2", "3", "4"]
     c.put("huge", "h", ops=1000)                      # alone over the budget: kept, the rest dropped
     assert c.get("huge") == "h" and c.get(4) is None and c.ops == 1000
+
+
+def _numeric_leaves(raw, path=()):
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            yield from _numeric_leaves(v, (*path, k))
+    elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        yield path, raw
+
+
+def test_cached_inputs_read_only_the_memory_sizes_the_cost_cache_keys_them_by():
+    """run/costcache keeps cached_inputs per (kind, memory level sizes, numerics): every other
+    numeric field of a spec, changed, must leave the answer alone (else that key would be wrong)."""
+    _, graph = build_graph(load_workload("resnet18"), make_scenario(mode="training", batch_size=2))
+    for name in ("nvidia-l4", "google-tpu-v4", "intel-xeon-platinum-8480", "mit-eyeriss", "amd-alveo-u250"):
+        hw = load_hardware(name)
+        numerics = Numerics(Precision.FP32, Precision.FP32, training=True)
+        want = cached_inputs(graph, hw, numerics)
+        memory = hw.model_dump(mode="json")["memory"]
+        names = [m["name"] for m in memory]
+        raw = {k: v for k, v in hw.model_dump(mode="json").items() if k != "memory"}
+        paths = list(_numeric_leaves(raw))
+        paths += [(("memory", lvl, k), v) for lvl, m in zip(names, memory) for k, v in m.items()
+                  if k != "capacity_bytes" and isinstance(v, (int, float)) and not isinstance(v, bool)]
+        changed = 0
+        for path, value in paths:
+            try:
+                other = load_hardware(name, {".".join(map(str, path)): value * 2 if value else 1})
+            except Exception:  # noqa: BLE001 - a value the schema refuses (an int field, a bound)
+                continue
+            changed += 1
+            assert cached_inputs(graph, other, numerics) == want, path
+        assert changed > 10, changed
