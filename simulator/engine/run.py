@@ -422,27 +422,35 @@ def pass_orders(graph: ComputeGraph, once_at_end: frozenset[str]) -> tuple[list,
 
 
 def _ready_order(graph: ComputeGraph, names: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    preds, succs = graph.predecessors, graph.successors
     members = set(names)
-    need = {n: sum(1 for q in graph.predecessors(n) if q in members) for n in names}
-    remaining = {n: sum(1 for x in graph.successors(n) if x in members) for n in names}
+    if len(members) == len(graph):  # the whole graph: every neighbour is in the pass
+        need = {n: len(preds(n)) for n in names}
+        remaining = {n: len(succs(n)) for n in names}
+    else:
+        need = {n: sum(1 for q in preds(n) if q in members) for n in names}
+        remaining = {n: sum(1 for x in succs(n) if x in members) for n in names}
     ready = deque(n for n in names if not need[n])
+    pop, push = ready.popleft, ready.append
     out = []
     while ready:
-        name = ready.popleft()
+        name = pop()
         frees = []
-        for q in graph.predecessors(name):
-            if q in remaining:
-                remaining[q] -= 1
-                if remaining[q] == 0:
+        for q in preds(name):
+            left = remaining.get(q)
+            if left is not None:
+                remaining[q] = left - 1
+                if left == 1:
                     frees.append(q)
         if remaining[name] == 0:
             frees.append(name)
         out.append((name, tuple(frees)))
-        for x in graph.successors(name):
-            if x in need:
-                need[x] -= 1
-                if not need[x]:
-                    ready.append(x)
+        for x in succs(name):
+            left = need.get(x)
+            if left is not None:
+                need[x] = left - 1
+                if left == 1:
+                    push(x)
     return out
 
 

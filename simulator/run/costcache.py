@@ -12,7 +12,8 @@ sizes on one device reuses them.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import replace
+from dataclasses import fields, replace
+from operator import attrgetter
 from typing import Any, Callable
 
 from ..cost.base import CostOptions, Numerics, OpCost
@@ -31,6 +32,11 @@ __all__ = ["op_classes", "graph_costs", "COSTS_PER_GRAPH"]
 COSTS_PER_GRAPH = 4
 
 
+# An op's equality without its name and layer: the fields its dataclass compares (not ``block``),
+# read in one call instead of building a renamed copy of every op
+_class_key = attrgetter(*[f.name for f in fields(Op) if f.compare and f.name not in ("name", "layer")])
+
+
 def op_classes(graph: ComputeGraph) -> tuple[list[int], list[Op]]:
     """(class index of every op in graph order, one op per class): ops in one class differ only in
     name and layer (and the transformer layer index, which is not part of an op's equality).
@@ -46,12 +52,12 @@ def op_classes(graph: ComputeGraph) -> tuple[list[int], list[Op]]:
     """
     found = graph.memo.get("op_classes")
     if found is None:
-        index: dict[Op, int] = {}
+        index: dict[tuple, int] = {}
         classes: list[int] = []
         reps: list[Op] = []
         for name in graph.order:
             op = graph.op(name)
-            key = replace(op, name="", layer="")
+            key = _class_key(op)
             i = index.get(key)
             if i is None:
                 i = index[key] = len(reps)
