@@ -17,7 +17,7 @@ import simpy
 
 from ..cost.collectives import Collective, LinkModel, collective_time_s
 from ..parallel.plan import ClusterPlan, Segment
-from ..trace import MemorySample, TraceEvent
+from ..trace import MemorySample, Records, TraceEvent
 from .memory import MemoryLedger
 
 
@@ -239,8 +239,9 @@ class ClusterSim:
         self.stats = {c: DeviceStats(name=self.names[c], stage=c[2],
                                      ledger=MemoryLedger(self.names[c], static_bytes=self._static_bytes(c[2])))
                       for c in self.coords}
-        self.events: list[TraceEvent] = []
+        self.events: list[tuple] = []  # TraceEvent fields, built into events only when read
         self._barrier: dict[tuple, list] = {}  # (group, members, task) -> [arrived, all arrived]
+        self._groups: dict[str, dict[tuple, tuple[Coord, ...]]] = {}  # group -> key -> members, on first use
         # arrival of micro-batch k's activations (F) or gradients (B) at model chunk x
         self.arrive = {c: {(kind, k, x): env.event() for kind in "FB" for k in range(plan.microbatches)
                            for x in self._chunks_of(c[2])} for c in self.coords}
@@ -253,30 +254,42 @@ class ClusterSim:
     def _static_bytes(self, stage: int) -> float:
         return sum(sum(self.plan.stages[x].static_bytes.values()) for x in self._chunks_of(stage))
 
-    def members(self, c: Coord, group: str) -> list[Coord]:
-        """The simulated members of ``c``'s ``group`` ("tp", "dp", "ep", "zero" or "replica"), sorted."""
+    def _group_key(self, c: Coord, group: str) -> tuple:
+        """What ``c`` shares with the other members of its ``group``."""
         d, t, s = c
         if group == "tp":
-            return sorted(x for x in self.coords if x[0] == d and x[2] == s)
-        peers = [x for x in self.coords if x[1] == t and x[2] == s]  # dp and ep groups
+            return d, s
         sg = self.plan.parallelism.shard_group
         if group == "zero":  # hybrid sharding: the shard group of consecutive data ranks
-            peers = [x for x in peers if x[0] // sg == d // sg]
-        elif group == "replica":  # the same shard in every replica
-            peers = [x for x in peers if x[0] % sg == d % sg]
-        return sorted(peers)
+            return t, s, d // sg
+        if group == "replica":  # the same shard in every replica
+            return t, s, d % sg
+        return t, s  # dp and ep groups
+
+    def members(self, c: Coord, group: str) -> tuple[Coord, ...]:
+        """The simulated members of ``c``'s ``group`` ("tp", "dp", "ep", "zero" or "replica"), sorted.
+
+        Every group of a kind is listed once, on first use (one pass over the devices, not one per
+        collective: a collective's cost stays independent of the cluster's size)."""
+        groups = self._groups.get(group)
+        if groups is None:
+            lists: dict[tuple, list[Coord]] = {}
+            for x in self.coords:
+                lists.setdefault(self._group_key(x, group), []).append(x)
+            groups = self._groups[group] = {k: tuple(sorted(v)) for k, v in lists.items()}
+        return groups[self._group_key(c, group)]
 
     def collective(self, c: Coord, seg: Segment, tag: tuple, phase: str) -> simpy.Event:
         """``c`` joins the collective ``seg``; returns its completion, started once every member joined."""
         group_members = self.members(c, seg.group)
-        key = (seg.group, tuple(group_members), tag)
+        key = (seg.group, group_members, tag)
         entry = self._barrier.setdefault(key, [0, self.env.event()])
         entry[0] += 1
         if entry[0] == len(group_members):
             self.env.process(self.transfer(group_members, seg, phase, entry[1]))
         return entry[1]
 
-    def transfer(self, group_members: list[Coord], seg: Segment, phase: str, done: simpy.Event):
+    def transfer(self, group_members: tuple[Coord, ...], seg: Segment, phase: str, done: simpy.Event):
         """Process: the phases of collective ``seg``, each holding its links on every member; then ``done``."""
         env, fab = self.env, self.fab
         shape = fab.groups.get(seg.group, GroupShape(1, 1))
@@ -291,11 +304,9 @@ class ClusterSim:
                 self.stats[m].link_busy_s += secs
                 for link in held:
                     e_per_b = fab.intra_energy_j_per_byte if link == "intra" else fab.inter_energy_j_per_byte
-                    self.events.append(TraceEvent(name=seg.label or seg.collective.value,
-                                                  op_type=seg.collective.value, phase=phase, device=self.names[m],
-                                                  track=link, start_s=start, end_s=env.now,
-                                                  bytes_moved=seg.nbytes / len(held), bound="interconnect",
-                                                  energy_j=seg.nbytes / len(held) * e_per_b))
+                    self.events.append((seg.label or seg.collective.value, seg.collective.value, phase,
+                                        self.names[m], link, start, env.now, 0.0, seg.nbytes / len(held),
+                                        "interconnect", seg.nbytes / len(held) * e_per_b, None, 0.0))
         done.succeed()
 
     def run_segments(self, c: Coord, segs, task: tuple, phase: str, pending: list):
@@ -314,10 +325,9 @@ class ClusterSim:
                     yield env.timeout(seg.duration_s)
                 stats.busy_s += seg.duration_s
                 stats.energy_dynamic_j += seg.energy_j
-                self.events.append(TraceEvent(name=f"{task[0]}{task[1]} {seg.label}", op_type="compute",
-                                              phase=phase, device=self.names[c], track="compute", start_s=start,
-                                              end_s=env.now, flops=seg.flops, bytes_moved=seg.bytes_moved,
-                                              bound=seg.bound, energy_j=seg.energy_j, throttled_s=seg.throttled_s))
+                self.events.append((f"{task[0]}{task[1]} {seg.label}", "compute", phase, self.names[c], "compute",
+                                    start, env.now, seg.flops, seg.bytes_moved, seg.bound, seg.energy_j, None,
+                                    seg.throttled_s))
                 continue
             if seg.async_ and task[1] != self.plan.microbatches - 1:
                 # gradients accumulate over the micro-batches: one sync per step, in the last backward
@@ -349,9 +359,8 @@ class ClusterSim:
             start = env.now
             yield env.timeout(collective_time_s(Collective.P2P, n=2, nbytes=nbytes, link=model))
         self.stats[c].link_busy_s += env.now - start
-        self.events.append(TraceEvent(name=f"send {kind}{k}", op_type="p2p", phase="pipeline", device=self.names[c],
-                                      track=fab.pipeline_link, start_s=start, end_s=env.now, bytes_moved=nbytes,
-                                      bound="interconnect"))
+        self.events.append((f"send {kind}{k}", "p2p", "pipeline", self.names[c], fab.pipeline_link, start, env.now,
+                            0.0, nbytes, "interconnect", 0.0, None, 0.0))
         self.arrive[dst][(kind, k, to)].succeed()
 
     def tasks(self, stage: int) -> list[tuple[str, int, int]]:
@@ -398,9 +407,10 @@ class ClusterSim:
 
         Events are ordered by (start, end, device, track, name), ties by the order they happened in.
         """
-        events = sorted(self.events, key=lambda e: (e.start_s, e.end_s, e.device, e.track, e.name))
+        # (start, end, device, track, name)
+        events = sorted(self.events, key=lambda e: (e[5], e[6], e[3], e[4], e[0]))
         memory = tuple(m for c in self.coords for m in self.stats[c].ledger.samples)
-        return ClusterTrace(events=tuple(events), memory=memory, end_s=float(self.env.now),
+        return ClusterTrace(events=Records(TraceEvent, events), memory=memory, end_s=float(self.env.now),
                             stats=tuple(self.stats[c] for c in self.coords))
 
 
