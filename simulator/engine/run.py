@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import simpy
 
@@ -388,7 +389,7 @@ class ChainRun:
         """The run's :class:`Trace`, as :meth:`DeviceSim.trace` orders it."""
         events = self.events
         if self.tie:  # (start, end, track, name), as DeviceSim sorts its events
-            events = sorted(events, key=lambda e: (e[5], e[6], e[4], e[0]))
+            events = sorted(events, key=itemgetter(5, 6, 4, 0))
         return Trace(events=Records(TraceEvent, events), memory=self.ledger.records(), end_s=float(self.now),
                      peak_bytes=self.ledger.peak, meta={"peak_time_s": self.ledger.peak_time_s})
 

@@ -151,3 +151,40 @@ def test_cached_inputs_read_only_the_memory_sizes_the_cost_cache_keys_them_by():
             changed += 1
             assert cached_inputs(graph, other, numerics) == want, path
         assert changed > 10, changed
+
+
+LAYOUTS = [dict(data=2, tensor=2, pipeline=2), dict(data=4, pipeline=2, virtual_stages=2), dict(data=2, tensor=4),
+           dict(data=2, tensor=2, pipeline=2, zero_stage=3), dict(data=4, tensor=2, tp_overlap=True),
+           dict(data=2, tensor=2, pipeline=2, sequence_parallel=True, schedule="gpipe"), dict(pipeline=4),
+           dict(data=2, tensor=2, pipeline=2, expert=2)]
+
+
+def _cluster_outputs(kw):
+    import simulator as sim
+
+    r = sim.simulate(**kw)
+    return r.to_json(), tuple(r.events), tuple(r.memory_timeline)
+
+
+@given(layout=st.sampled_from(LAYOUTS), hardware=st.sampled_from(["dgx-h100", "h100-ib-cluster-1024", "tpu-v4-pod"]),
+       training=st.booleans(), microbatches=st.sampled_from([1, 2, 4]), symmetric=st.booleans())
+def test_the_cluster_engine_without_request_events_is_the_reference_engine(layout, hardware, training, microbatches,
+                                                                           symmetric):
+    """Compute streams without resource requests and links taken without request events when free
+    (ClusterSim's fast paths) give the reference engine's trace, event for event."""
+    from simulator.engine.cluster import ClusterSim
+
+    p = layout.get("pipeline", 1)
+    m = p * max(1, microbatches // p) if layout.get("virtual_stages") else (microbatches if p > 1 else 1)
+    workload = "mixtral-8x7b" if layout.get("expert") else "gpt2"
+    devices = layout.get("data", 1) * layout.get("tensor", 1) * p
+    kw = dict(workload=workload, hardware=hardware, mode="training" if training else "inference",
+              batch_size=layout.get("data", 1) * m * 2, seq_len=128, devices=devices, parallelism=layout,
+              microbatches=m, symmetric=symmetric, checkpointing="full" if training else "none")
+    fast = _cluster_outputs(kw)
+    try:
+        ClusterSim.stream_requests = True
+        reference = _cluster_outputs(kw)
+    finally:
+        ClusterSim.stream_requests = False
+    assert fast == reference
