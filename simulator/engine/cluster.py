@@ -13,13 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from operator import itemgetter
-
-import simpy
+from typing import TYPE_CHECKING
 
 from ..cost.collectives import Collective, LinkModel, collective_time_s
 from ..parallel.plan import ClusterPlan, Segment
 from ..trace import MemorySample, Records, TraceEvent
 from .memory import MemoryLedger
+
+if TYPE_CHECKING:
+    import simpy
+
+# SimPy is imported where a run needs it (where something contends): a single device with
+# nothing contending, and the start of the CLI, never load it
 
 
 @dataclass(frozen=True)
@@ -197,6 +202,7 @@ def _take_all(resources: list[simpy.Resource]) -> list | None:
     :func:`_give_back` keeps SimPy's first-come, first-served hand-over.
 
     Example:
+        >>> import simpy
         >>> env = simpy.Environment(); link = simpy.Resource(env, 1)
         >>> held = _take_all([link]); len(link.users), _take_all([link])
         (1, None)
@@ -263,6 +269,7 @@ class ClusterSim:
         ...                   optimizer=(), static_bytes={}, activation_bytes_per_microbatch=0.0,
         ...                   boundary_bytes=0.0, params=0.0)
         >>> plan = ClusterPlan(stages=(stage,), parallelism=Parallelism(data=2), microbatches=2, microbatch_size=1)
+        >>> import simpy
         >>> env = simpy.Environment()
         >>> sim = ClusterSim(env, plan, fab, device_name="gpu", training=False, symmetric=False)
         >>> for c in sim.coords:
@@ -280,6 +287,8 @@ class ClusterSim:
 
     def __init__(self, env: simpy.Environment, plan: ClusterPlan, fab: Fabrics, *, device_name: str,
                  training: bool, symmetric: bool = True) -> None:
+        import simpy
+
         p = plan.parallelism
         self.env, self.plan, self.fab, self.training = env, plan, fab, training
         self.coords: list[Coord] = [(0, 0, s) for s in range(p.pipeline)] if symmetric else \
@@ -505,6 +514,8 @@ def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: 
         >>> round(run_cluster(plan, fab, device_name="gpu", training=False).end_s, 6)
         0.015
     """
+    import simpy
+
     env = simpy.Environment()
     sim = ClusterSim(env, plan, fab, device_name=device_name, training=training, symmetric=symmetric)
     for c in sim.coords:

@@ -12,14 +12,19 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from operator import itemgetter
-
-import simpy
+from typing import TYPE_CHECKING
 
 from ..cost.base import OpCost
 from ..errors import SimulationTimeout
 from ..trace import Records, Trace, TraceEvent
 from ..workload.graph import ComputeGraph
 from .memory import MemoryLedger
+
+if TYPE_CHECKING:
+    import simpy
+
+# SimPy is imported where a run needs it (where something contends): a single device with
+# nothing contending, and the start of the CLI, never load it
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,7 @@ class DeviceSim:
         >>> g = load_workload("mlp").build(batch_size=8)
         >>> hw = load_hardware("nvidia-h100-sxm")
         >>> costs = {n: op_cost(g.op(n), hw, Numerics(Precision.BF16, Precision.BF16)) for n in g.order}
+        >>> import simpy
         >>> env = simpy.Environment()
         >>> sim = DeviceSim(env, DeviceRun(device="h100:0", graph=g, costs=costs, out_bytes={n: 0.0 for n in g.order},
         ...                                scratch_bytes={n: 0.0 for n in g.order}, static_bytes=0.0, repeat=2))
@@ -162,6 +168,8 @@ class DeviceSim:
     """
 
     def __init__(self, env: simpy.Environment, spec: DeviceRun) -> None:
+        import simpy
+
         self.env = env
         self.spec = spec
         self.compute = simpy.Resource(env, capacity=1)
@@ -311,6 +319,8 @@ def run_device(spec: DeviceRun) -> Trace:
     """
     if spec.weight_stream is None and not spec.dispatch_s > 0 and not spec.spatial:
         return ChainRun(spec).trace()
+    import simpy
+
     env = simpy.Environment()
     sim = DeviceSim(env, spec)
     env.process(sim.step())
@@ -339,6 +349,7 @@ class ChainRun:
         >>> spec = DeviceRun(device="l4:0", graph=g, costs={n: op_cost(g.op(n), hw, Numerics(Precision.FP16,
         ...                  Precision.FP16)) for n in g.order}, out_bytes={n: g.op(n).output_elems * 2.0 for n in g.order},
         ...                  scratch_bytes={n: 0.0 for n in g.order}, static_bytes=1e6, repeat=2)
+        >>> import simpy
         >>> env = simpy.Environment(); sim = DeviceSim(env, spec); _ = env.process(sim.step()); env.run()
         >>> ChainRun(spec).trace() == sim.trace()
         True

@@ -4,13 +4,15 @@ Ops that differ only in name and layer (the same convolution in every ResNet blo
 projection in every transformer layer) cost the same: :func:`op_classes` groups them once per
 graph, so a run computes one cost per class and per cache state of its inputs, never a key per op;
 for GPUs, TPUs and ASICs all of them at once over the graph's op table
-(:func:`simulator.cost.vector.table_costs`), for other kinds op by op.
+(:func:`simulator.cost.vector.table_costs`; in a process without numpy loaded, only for big
+graphs: :data:`VECTOR_IMPORT_ROWS`), for other kinds op by op.
 The costs of a (device, numerics, options) are kept in the graph's ``memo`` (the last
 :data:`COSTS_PER_GRAPH` of them), so a repeated run, a ``generate`` call or a sweep over batch
 sizes on one device reuses them.
 """
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from dataclasses import fields, replace
 from operator import attrgetter
@@ -18,8 +20,6 @@ from typing import Any, Callable
 
 from ..cost.base import CostOptions, Numerics, OpCost
 from ..cost.dispatch import op_cost
-from ..cost.table import OpTable
-from ..cost.vector import table_costs
 from ..engine.run import Deadline
 from ..spec.models import _DeviceBase
 from ..workload.graph import ComputeGraph
@@ -81,6 +81,26 @@ def _cached_inputs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, cac
     return found
 
 
+# numpy takes ~0.1 s to import, more than costing a few hundred distinct ops one by one: a run that
+# has not loaded it (a one-off CLI call) uses the vectorised models only for graphs at least this big
+VECTOR_IMPORT_ROWS = 2000
+
+
+def _vectorised(graph: ComputeGraph, reps: list[Op], keys: list[tuple[int, float]], hw: _DeviceBase,
+                numerics: Numerics, options: CostOptions) -> list[OpCost] | None:
+    """Every row's cost from the vectorised models (:func:`simulator.cost.vector.table_costs`), or
+    None (costed op by op): the device kind has none, or numpy is not loaded and the graph is small."""
+    if "numpy" not in sys.modules and len(keys) < VECTOR_IMPORT_ROWS:
+        return None
+    from ..cost.table import OpTable
+    from ..cost.vector import table_costs
+
+    table = graph.memo.get("op_table")
+    if table is None:
+        table = graph.memo["op_table"] = OpTable(reps)
+    return table_costs(table, keys, hw, numerics, options)
+
+
 def graph_costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, options: CostOptions,
                 cached: Callable[[ComputeGraph, _DeviceBase, Numerics], dict[str, float]],
                 deadline: Deadline | None = None) -> dict[str, OpCost]:
@@ -105,10 +125,7 @@ def graph_costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, option
     rows: dict[tuple[int, float], int] = {}  # (class, cached input elements) -> its row
     row_of = [rows.setdefault((c, hits.get(name, 0.0)), len(rows)) for c, name in zip(classes, order)]
     keys = list(rows)
-    table = graph.memo.get("op_table")
-    if table is None:
-        table = graph.memo["op_table"] = OpTable(reps)
-    found = table_costs(table, keys, hw, numerics, options)
+    found = _vectorised(graph, reps, keys, hw, numerics, options)
     if found is None:
         found = []
         for i, (c, elems) in enumerate(keys):

@@ -15,12 +15,10 @@ import functools
 import hashlib
 import json
 import math
-import multiprocessing
 import sys
 import threading
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TextIO
 
@@ -31,6 +29,8 @@ from .space import RUN_KEYS, make_points
 from .store import PointOutcome, SweepStore, canonical_json, point_key
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future, ProcessPoolExecutor
+
     import pandas as pd
 
 __all__ = ["sweep", "run_point", "derive", "RESULT_COLUMNS", "DERIVED_COLUMNS"]
@@ -233,6 +233,9 @@ class _Progress:
 
 
 def _own_executor(workers: int) -> ProcessPoolExecutor:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     # fork is fastest (workers inherit the imported simulator) but unsafe once the parent runs threads
     # (a Dask client, a thread pool): then start workers from a clean forkserver process instead.
     methods = multiprocessing.get_all_start_methods()
@@ -246,6 +249,8 @@ def _own_executor(workers: int) -> ProcessPoolExecutor:
 
 def _as_executor(executor: Any) -> Executor:
     """Accept a ``distributed.Client`` for convenience: use its concurrent.futures view."""
+    from concurrent.futures import Executor
+
     if type(executor).__module__.startswith("distributed") and hasattr(executor, "get_executor"):
         return executor.get_executor()
     if not isinstance(executor, Executor) and not hasattr(executor, "submit"):
@@ -262,6 +267,8 @@ def _execute(todo: list[tuple[str, dict[str, Any]]], executor: Executor, max_in_
     died, pool broken): that point's outcome is not the point's fault, so it is not stored and a re-run
     tries it again.
     """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     pending: dict[Future, list[tuple[str, dict[str, Any]]]] = {}
     queue = iter(chunks(todo, chunk))
     in_flight = 0

@@ -1,4 +1,6 @@
-"""Computation graphs: a networkx DiGraph of :class:`Op` nodes, tensors (element counts) on edges.
+"""Computation graphs: a directed graph of :class:`Op` nodes, tensors (element counts) on edges
+(:class:`~simulator.workload.digraph.DiGraph`, networkx's interface on plain dicts; ``ComputeGraph.graph``
+gives a real networkx graph for graph queries).
 
 :class:`GraphBuilder` tracks tensor shapes while a model is built, so shape mismatches are caught
 where they happen; :class:`ComputeGraph` is the validated, read-only result.
@@ -8,13 +10,15 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
-
-import networkx as nx
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from ..errors import WorkloadError
 from . import ops as O
+from .digraph import DiGraph
 from .ops import Op, OpKind
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 MAX_OPS = 200_000
 
@@ -52,15 +56,17 @@ class ComputeGraph:
         (3, ['fc1', 'relu', 'add'])
     """
 
-    def __init__(self, graph: nx.DiGraph, *, name: str, source: str = "", meta: dict | None = None) -> None:
-        self.graph = graph
+    def __init__(self, graph: "DiGraph | nx.DiGraph", *, name: str, source: str = "", meta: dict | None = None) -> None:
+        self._g = graph
         self.name = name
         self.source = source or name
         self.meta = dict(meta or {})
         self._validate()
         self._order = _topological_order(graph)
         if self._order is None:
-            cycle = nx.find_cycle(graph)
+            import networkx as nx
+
+            cycle = nx.find_cycle(graph.to_networkx() if isinstance(graph, DiGraph) else graph)
             path = " -> ".join(str(u) for u, _ in cycle) + f" -> {cycle[0][0]}"
             raise WorkloadError(self.source, "ops", f"graph has a cycle: {path}")
         rank = {n: i for i, n in enumerate(self._order)}
@@ -75,8 +81,35 @@ class ComputeGraph:
         # tables, costs per device): a built graph is never changed, so these stay valid
         self.memo: dict = {}
 
+    @property
+    def digraph(self) -> "DiGraph | nx.DiGraph":
+        """The graph as it was built: nodes with ``op`` and ``index`` attributes, edges with ``elems``
+        (a :class:`~simulator.workload.digraph.DiGraph`, or the ``networkx.DiGraph`` it was given).
+        What the workload layer copies and rewrites; not to be changed."""
+        return self._g
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The graph as a ``networkx.DiGraph``, for graph queries (built on first use: networkx is
+        imported only then).
+
+    Example:
+        >>> b = GraphBuilder("res", batch=1)
+        >>> a = b.linear("fc1", b.input((1, 8)), 4)
+        >>> _ = b.add_tensors("add", a, b.act("relu", a))      # fc1 -> relu -> add, fc1 -> add
+        >>> import networkx as nx
+        >>> nx.shortest_path(b.build().graph, "fc1", "add")
+        ['fc1', 'add']
+        """
+        if not isinstance(self._g, DiGraph):
+            return self._g
+        found = self.memo.get("networkx")
+        if found is None:
+            found = self.memo["networkx"] = self._g.to_networkx()
+        return found
+
     def _validate(self) -> None:
-        g = self.graph
+        g = self._g
         if g.number_of_nodes() > MAX_OPS:
             raise WorkloadError(self.source, "ops", f"graph has {g.number_of_nodes()} ops, above the limit of {MAX_OPS}")
         for n, data in g.nodes(data=True):
@@ -167,11 +200,11 @@ class ComputeGraph:
         """
         elems = self.memo.get("edge_elems")
         if elems is None:
-            elems = self.memo["edge_elems"] = {(u, v): d.get("elems") for u, v, d in self.graph.edges(data=True)}
+            elems = self.memo["edge_elems"] = {(u, v): d.get("elems") for u, v, d in self._g.edges(data=True)}
         return elems[producer, consumer]
 
     def __len__(self) -> int:
-        return self.graph.number_of_nodes()
+        return self._g.number_of_nodes()
 
     @property
     def parameters(self) -> float:
@@ -249,7 +282,7 @@ class GraphBuilder:
         self.batch = batch
         self.source = source or name
         self.meta = dict(meta or {})
-        self.graph = nx.DiGraph()
+        self.graph = DiGraph()
         self._index = 0
 
     # -- core -------------------------------------------------------------------------------
@@ -638,13 +671,13 @@ def _ceil_out(size: int, kernel: int, stride: int, pad: int) -> int:
     return out
 
 
-def _topological_order(graph: nx.DiGraph) -> list[str] | None:
+def _topological_order(graph: "DiGraph | nx.DiGraph") -> list[str] | None:
     """Ops in topological order, ready ops by their ``index`` (then insertion order): what
     ``networkx.lexicographical_topological_sort(graph, key=index)`` yields, on the adjacency dicts
     directly (4x faster on a 100k-op graph). None when the graph has a cycle.
 
     Example:
-        >>> g = nx.DiGraph()
+        >>> g = DiGraph()
         >>> g.add_node("b", index=0); g.add_node("a", index=1); g.add_node("c", index=2)
         >>> g.add_edge("a", "c"); _topological_order(g)
         ['b', 'a', 'c']

@@ -57,6 +57,7 @@ MODULES = [
     "simulator.workload.dropout",
     "simulator.workload.fusion",
     "simulator.workload.graph",
+    "simulator.workload.digraph",
     "simulator.workload.loader",
     "simulator.workload.ops",
     "simulator.workload.training",
