@@ -259,9 +259,11 @@ def _as_executor(executor: Any) -> Executor:
 
 
 def _execute(todo: list[tuple[str, dict[str, Any]]], executor: Executor, max_in_flight: int,
-             on_done: Callable[[PointOutcome, bool], None], chunk: int = 1) -> None:
+             on_done: Callable[[PointOutcome, bool], None], chunk: int = 1,
+             meanwhile: Callable[[], Any] | None = None) -> None:
     """Submit chunks of points (:func:`chunks`) keeping at most ``max_in_flight`` points pending;
-    report each point as its chunk completes.
+    report each point as its chunk completes. ``meanwhile`` runs once, after the first chunks are
+    submitted, while the workers compute (the parent's own slow work: importing pandas for the table).
 
     ``on_done(outcome, persistent)``: ``persistent`` is False when the executor itself failed (worker
     died, pool broken): that point's outcome is not the point's fault, so it is not stored and a re-run
@@ -288,6 +290,9 @@ def _execute(todo: list[tuple[str, dict[str, Any]]], executor: Executor, max_in_
                         on_done(PointOutcome(key, point, "error", None, broken, 0.0), False)
             if not pending:
                 break
+            if meanwhile is not None:
+                meanwhile()
+                meanwhile = None
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in done:
                 items = pending.pop(fut)
@@ -419,7 +424,7 @@ def sweep(workload: str | Path, space: Mapping[str, Any], *, mode: str = "traini
         # chunk while the progress line and the store still move often
         chunk = max(1, min(CHUNK_POINTS, len(todo) // (8 * (workers if own_executor else 16)) or 1))
         _execute(todo, ex, max_in_flight or (max(4 * workers, 2 * workers * chunk) if own_executor else 64 * chunk),
-                 on_done, chunk)
+                 on_done, chunk, meanwhile=lambda: __import__("pandas"))  # the table needs it: load it meanwhile
         bar.close()
     except BaseException:
         if own_executor:  # Ctrl-C or a store failure: do not wait for running points
