@@ -23,7 +23,7 @@ import os
 import platform
 import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -166,7 +166,10 @@ print(json.dumps(out))
 def run(kind: str) -> dict:
     env = dict(os.environ)
     env.setdefault("PYTHONPATH", str(REPO))
-    out = subprocess.run([sys.executable, "-c", CHILD, kind], capture_output=True, text=True, env=env)
+    # run from outside any checkout (the working directory goes first on sys.path): PYTHONPATH alone
+    # says which simulator runs
+    out = subprocess.run([sys.executable, "-c", CHILD, kind], capture_output=True, text=True, env=env,
+                         cwd=tempfile.gettempdir())
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -178,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", default=[], help="targets whose key contains one of these")
     args = ap.parse_args(argv)
     probe = subprocess.run([sys.executable, "-c", "import simulator; print(simulator.__file__)"], capture_output=True,
-                           text=True, env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(REPO))})
+                           text=True, env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(REPO))},
+                           cwd=tempfile.gettempdir())
     print(f"simulator: {probe.stdout.strip() or probe.stderr.strip()}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
           f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at start")

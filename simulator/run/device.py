@@ -18,8 +18,8 @@ from ..units import GIGA, PICO
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..workload.workload import Workload
-from .dpu_board import is_dpu_board, run_board
 from .costcache import graph_costs
+from .dpu_board import is_dpu_board, run_board
 from .gcpause import paused_gc
 from .graphs import build_graph, memory_plan
 
@@ -281,7 +281,8 @@ def _summarise(wl: Workload, hw: _DeviceBase, sc: Scenario, fwd: ComputeGraph, g
     peak = trace.peak_bytes
     breakdown["activations"] = max(0.0, peak - static)
     shares = busy_shares(trace.events, end_s=step,
-                         idle_is_host=dispatch_s(sc) > 0 or any(t == "host_link" for t, in fields_of(trace.events, "track")))
+                         idle_is_host=dispatch_s(sc) > 0
+                         or any(t == "host_link" for t, in fields_of(trace.events, "track")))
     dynamic = sum(e for e, in fields_of(trace.events, "energy_j"))
     throttled = sum(t for t, in fields_of(trace.events, "throttled_s"))
     summary = step_summary(

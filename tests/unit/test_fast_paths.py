@@ -188,3 +188,29 @@ def test_the_cluster_engine_without_request_events_is_the_reference_engine(layou
     finally:
         ClusterSim.stream_requests = False
     assert fast == reference
+
+
+def test_a_one_device_simulate_command_loads_none_of_the_heavy_libraries():
+    """`python -m simulator simulate ... --format json` (issue 21's start-up target) never imports
+    networkx, pandas, numpy or SimPy: features load on first use (a graph query, a table, a
+    contended run, a big graph's vectorised costs)."""
+    import subprocess
+    import sys
+
+    code = ("import atexit, sys, runpy\n"
+            "atexit.register(lambda: sys.stderr.write('LOADED ' + ','.join(m for m in ('networkx', 'pandas', "
+            "'numpy', 'simpy') if m in sys.modules) + '\\n'))\n"
+            "sys.argv = ['simulator', 'simulate', '--workload', 'resnet50', '--hardware', 'nvidia-h100-sxm', "
+            "'--mode', 'training', '--format', 'json']\n"
+            "runpy.run_module('simulator', run_name='__main__')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert '"step_time_s"' in out.stdout
+    assert out.stderr.strip().splitlines()[-1] == "LOADED"
+    # asked for, they load: a table, a graph query
+    code = ("import sys, simulator as sim\n"
+            "r = sim.simulate('mlp', 'nvidia-h100-sxm'); r.ops; sim.load_workload('mlp').build(batch_size=2).graph.edges\n"
+            "print(sorted(m for m in ('networkx', 'pandas') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['networkx', 'pandas']"
