@@ -486,6 +486,6 @@ def _event_rows(graph: ComputeGraph, costs: dict[str, OpCost]) -> dict[str, tupl
                                         c.compute_cycles, c.throttled_s)
         rows[name] = (fields, kinds[name])
     if len(memo) >= 4:
-        memo.pop(next(iter(memo)))
+        memo.pop(next(iter(memo), None), None)
     memo[id(costs)] = (costs, rows)
     return rows

@@ -76,8 +76,7 @@ def _cached_inputs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, cac
     found = memo.get(key)
     if found is None:
         found = memo[key] = cached(graph, hw, numerics)
-        while len(memo) > 4 * COSTS_PER_GRAPH:
-            memo.popitem(last=False)
+        _trim(memo, 4 * COSTS_PER_GRAPH)
     return found
 
 
@@ -117,7 +116,6 @@ def graph_costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, option
     key = (id(hw), numerics, options)
     hit = memo.get(key)
     if hit is not None and hit[0] is hw:
-        memo.move_to_end(key)
         return hit[1]
     hits = _cached_inputs(graph, hw, numerics, cached)
     classes, reps = op_classes(graph)
@@ -136,6 +134,14 @@ def graph_costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, option
         deadline.check("computing op costs")
     out = {name: found[r] for name, r in zip(order, row_of)}
     memo[key] = (hw, out)
-    while len(memo) > COSTS_PER_GRAPH:
-        memo.popitem(last=False)
+    _trim(memo, COSTS_PER_GRAPH)
     return out
+
+
+def _trim(memo: OrderedDict, keep: int) -> None:
+    """Drop the oldest entries of ``memo`` beyond ``keep`` (another thread may drop them first)."""
+    while len(memo) > keep:
+        try:
+            memo.popitem(last=False)
+        except KeyError:
+            break

@@ -98,7 +98,10 @@ class GraphCache:
             self.misses += 1
             return None
         self.hits += 1
-        self._items.move_to_end(key)
+        try:
+            self._items.move_to_end(key)
+        except KeyError:  # another thread (the explorer's sessions) dropped it meanwhile
+            pass
         return item[0]
 
     def put(self, key, value, *, ops: int) -> None:
@@ -109,7 +112,10 @@ class GraphCache:
         self._items[key] = (value, ops)
         self.ops += ops
         while len(self._items) > 1 and (len(self._items) > self.max_graphs or self.ops > self.max_ops):
-            _, (_, n) = self._items.popitem(last=False)
+            try:
+                _, (_, n) = self._items.popitem(last=False)
+            except KeyError:  # emptied by another thread meanwhile
+                break
             self.ops -= n
 
     def clear(self) -> None:
