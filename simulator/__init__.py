@@ -6,20 +6,45 @@ Example:
     >>> r.step_time_s > 0
     True
 """
-from .api import (CalibrationResult, build_graph, calibrate, describe, hardware_from_yaml, hardware_yaml, list_hardware, list_stacks,
-                  list_workloads, load_hardware, load_workload, peak_rates, simulate, validation_band)
+import importlib
+
 from .errors import (DoesNotFitError, InfeasibleError, InputError, MissingExtraError, ScenarioError, SimulatorError,
                      SpecError, WorkloadError)
-from .result import SimulationResult
-from .run.cluster import collective_benchmark
-from .serving import ServingResult, serve
-from .serving.generation import GenerationResult, generate
-from .serving.realtime import RealtimeResult, realtime, smallest_device
-from .sweep import max_batch_size, pareto, sensitivity, sweep
-from .uncertainty import error_summary
-from .uncertainty import rows as validation_rows
 from .units import Precision
 from .version import __version__
+
+# Public names and the modules defining them, imported on first use: `import simulator` and a CLI
+# command load only what they need (a `simulate` call never imports serving, sweeps, pandas...).
+_LAZY = {
+    **dict.fromkeys(("CalibrationResult", "build_graph", "calibrate", "describe", "hardware_from_yaml", "hardware_yaml",
+                     "list_hardware", "list_stacks", "list_workloads", "load_hardware", "load_workload", "peak_rates",
+                     "simulate", "validation_band"), ".api"),
+    "SimulationResult": ".result", "collective_benchmark": ".run.cluster",
+    "ServingResult": ".serving.run", "serve": ".serving.run",
+    "GenerationResult": ".serving.generation", "generate": ".serving.generation",
+    **dict.fromkeys(("RealtimeResult", "realtime", "smallest_device"), ".serving.realtime"),
+    "max_batch_size": ".sweep.capacity", "pareto": ".sweep.pareto", "sensitivity": ".sweep.pareto",
+    "error_summary": ".uncertainty", "validation_rows": ".uncertainty",
+}
+_RENAMED = {"validation_rows": "rows"}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), _RENAMED.get(name, name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+# The `sweep` function shares its name with the `simulator.sweep` package, which Python binds here
+# whenever one of its modules is imported: import the package first, then bind the function over it
+from . import sweep as _sweep_package  # noqa: E402,F401  (its __init__ loads nothing)
+from .sweep.run import sweep  # noqa: E402
 
 __all__ = [
     # one step on one device or many

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from .cost.base import Bound
 from .errors import ScenarioError
-from .trace import MemorySample, Trace, TraceEvent, write_chrome_trace
+from .trace import MemorySample, Trace, TraceEvent, fields_of, write_chrome_trace
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -45,9 +45,9 @@ def busy_shares(events: "Sequence[TraceEvent]", *, end_s: float = 0.0, idle_is_h
     """
     totals = {b.value: 0.0 for b in Bound if b != Bound.CAPACITY}
     totals[Bound.INTERCONNECT.value] += interconnect_s
-    for e in events:
-        if e.track == "compute" and e.bound in totals:
-            totals[e.bound] += e.duration_s
+    for track, bound, start, end in fields_of(events, "track", "bound", "start_s", "end_s"):
+        if track == "compute" and bound in totals:
+            totals[bound] += end - start
     idle = max(0.0, end_s - sum(totals.values()))
     if idle > 0 and idle_is_host:
         totals[Bound.HOST.value] += idle

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from operator import itemgetter
 from pathlib import Path
 
 
@@ -57,9 +59,85 @@ class MemorySample:
     bytes: float
 
 
+class Records(Sequence):
+    """A tuple of frozen records (:class:`TraceEvent`, :class:`MemorySample`) kept as tuples of their
+    fields until one is read: a run records thousands that a summary or a sweep point never looks
+    at one by one, and building them costs more than running the step (:func:`fields_of` reads the
+    fields without building them). Compares equal to the tuple of the same records.
+
+    Example:
+        >>> r = Records(MemorySample, [(0.0, "gpu:0", 8.0), (1.0, "gpu:0", 4.0)])
+        >>> len(r), r[1].bytes, [b for b, in fields_of(r, "bytes")]
+        (2, 4.0, [8.0, 4.0])
+        >>> r == (MemorySample(0.0, "gpu:0", 8.0), MemorySample(1.0, "gpu:0", 4.0))
+        True
+    """
+
+    __slots__ = ("kind", "_rows", "_made")
+
+    def __init__(self, kind: type, rows: list[tuple]) -> None:
+        self.kind = kind
+        self._rows = rows
+        self._made: tuple | None = None
+
+    def _all(self) -> tuple:
+        if self._made is None:
+            kind = self.kind
+            self._made = tuple(kind(*r) for r in self._rows)
+        return self._made
+
+    def rows(self) -> list[tuple] | None:
+        """The field tuples, in order, while no record has been built (None after)."""
+        return self._rows if self._made is None else None
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, i):
+        return self._all()[i]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (Records, tuple)):
+            return self._all() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __add__(self, other) -> tuple:
+        return self._all() + tuple(other)
+
+    def __radd__(self, other) -> tuple:
+        return tuple(other) + self._all()
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+
+def fields_of(records: Sequence, *names: str):
+    """Tuples of the fields ``names`` of each record, in order; read from a :class:`Records`' rows
+    without building its records.
+
+    Example:
+        >>> e = TraceEvent("fc1", "matmul", "forward", "gpu:0", "compute", start_s=0.0, end_s=2e-3, flops=5.0)
+        >>> list(fields_of([e], "flops", "end_s")), list(fields_of(Records(TraceEvent, [tuple(vars(e).values())]), "flops"))
+        ([(5.0, 0.002)], [(5.0,)])
+    """
+    rows = records.rows() if isinstance(records, Records) else None
+    if rows is not None:
+        index = [_FIELD_INDEX[records.kind][n] for n in names]
+        return map(itemgetter(*index), rows) if len(index) > 1 else zip(map(itemgetter(index[0]), rows))
+    return (tuple(getattr(x, n) for n in names) for x in records)
+
+
 @dataclass(frozen=True)
 class Trace:
     """Everything one simulated run recorded, in event order; ``end_s`` in s, ``peak_bytes`` in B.
+
+    ``events`` and ``memory`` are tuples, or :class:`Records` (which read and compare as tuples).
 
     Example:
         >>> t = Trace(events=(), memory=(MemorySample(0.0, "gpu:0", 8.0),), end_s=0.0, peak_bytes=8.0)
@@ -72,6 +150,9 @@ class Trace:
     end_s: float
     peak_bytes: float
     meta: dict = field(default_factory=dict)
+
+
+_FIELD_INDEX = {kind: {f.name: i for i, f in enumerate(fields(kind))} for kind in (TraceEvent, MemorySample)}
 
 
 def chrome_trace(events: tuple[TraceEvent, ...] | list[TraceEvent], memory: tuple[MemorySample, ...] = ()) -> dict:

@@ -12,16 +12,22 @@ collectives are played by the representative alone with the full group size in t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import simpy
+from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from ..cost.collectives import Collective, LinkModel, collective_time_s
 from ..deadline import Deadline
 from ..errors import ScenarioError
 from ..parallel.plan import ClusterPlan, Segment
-from ..trace import MemorySample, TraceEvent
+from ..trace import MemorySample, Records, TraceEvent
 from .memory import MemoryLedger
 from .run import MAX_TRACE_EVENTS, run_until_done
+
+if TYPE_CHECKING:
+    import simpy
+
+# SimPy is imported where a run needs it (where something contends): a single device with
+# nothing contending, and the start of the CLI, never load it
 
 
 @dataclass(frozen=True)
@@ -188,6 +194,51 @@ def interleaved_schedule(stage: int, stages: int, chunks_per_stage: int, microba
     return out
 
 
+class _Grant:
+    """A link held without a SimPy request event (see :func:`_take_all`)."""
+
+    __slots__ = ()
+
+
+def _take_all(resources: list[simpy.Resource]) -> list | None:
+    """Hold every resource at once when all are free and nothing queues for them, without request
+    events; None (holding nothing) otherwise, and the caller requests them as usual.
+
+    A request granted on the spot leaves SimPy's resource exactly as this does (the holder in its
+    users); its event would only wake the requester, which here goes on at once. Releasing with
+    :func:`_give_back` keeps SimPy's first-come, first-served hand-over.
+
+    Example:
+        >>> import simpy
+        >>> env = simpy.Environment(); link = simpy.Resource(env, 1)
+        >>> held = _take_all([link]); len(link.users), _take_all([link])
+        (1, None)
+        >>> _give_back(link, held[0]); len(link.users)
+        0
+    """
+    for r in resources:
+        if len(r.users) >= r.capacity or r.put_queue:
+            return None
+    grants = []
+    for r in resources:
+        grant = _Grant()
+        r.users.append(grant)
+        if len(r.users) > r.capacity:  # the same resource twice in the list: undo, request as usual
+            for x, g in zip(resources, grants + [grant]):
+                x.users.remove(g)
+            return None
+        grants.append(grant)
+    return grants
+
+
+def _give_back(resource: simpy.Resource, grant) -> None:
+    """Release ``grant``: through SimPy when someone queues (it hands the resource over), else at once."""
+    if isinstance(grant, _Grant) and not resource.put_queue:
+        resource.users.remove(grant)
+    else:
+        resource.release(grant)
+
+
 def rank_tasks(plan: ClusterPlan, stage: int, training: bool) -> list[tuple[str, int, int]]:
     """Pipeline rank ``stage``'s (F|B, micro-batch, chunk) order for ``plan``: its schedule (1F1B,
     GPipe or interleaved), forwards only for inference.
@@ -225,6 +276,7 @@ class ClusterSim:
         ...                   optimizer=(), static_bytes={}, activation_bytes_per_microbatch=0.0,
         ...                   boundary_bytes=0.0, params=0.0)
         >>> plan = ClusterPlan(stages=(stage,), parallelism=Parallelism(data=2), microbatches=2, microbatch_size=1)
+        >>> import simpy
         >>> env = simpy.Environment()
         >>> sim = ClusterSim(env, plan, fab, device_name="gpu", training=False, symmetric=False)
         >>> for c in sim.coords:
@@ -234,8 +286,16 @@ class ClusterSim:
         [('gpu[dp0,tp0,pp0]', 'F0 fc', 0.002), ('gpu[dp1,tp0,pp0]', 'F0 fc', 0.002)]
     """
 
+    # A device's compute stream is used by its own process only, one segment after another: a
+    # segment starts the moment the one before it ends, so no request event stands for it; a
+    # transfer whose links are all free takes them without request events (:func:`_take_all`).
+    # True restores SimPy's requests and waits: the reference the tests compare the traces with.
+    stream_requests = False
+
     def __init__(self, env: simpy.Environment, plan: ClusterPlan, fab: Fabrics, *, device_name: str,
                  training: bool, symmetric: bool = True) -> None:
+        import simpy
+
         p = plan.parallelism
         self.env, self.plan, self.fab, self.training = env, plan, fab, training
         self.coords: list[Coord] = [(0, 0, s) for s in range(p.pipeline)] if symmetric else \
@@ -246,12 +306,12 @@ class ClusterSim:
         self.stats = {c: DeviceStats(name=self.names[c], stage=c[2],
                                      ledger=MemoryLedger(self.names[c], static_bytes=self._static_bytes(c[2])))
                       for c in self.coords}
-        self.events: list[TraceEvent] = []
+        self.events: list[tuple] = []  # TraceEvent fields, built into events only when read
         self._barrier: dict[tuple, list] = {}  # (group, members, task) -> [arrived, all arrived]
-        self._groups: dict[tuple, list[Coord]] = {}  # ("tp", data, stage) / ("dp", tensor, stage) -> members
-        for c in self.coords:  # indexed once: a scan per collective is quadratic in simulated devices
-            self._groups.setdefault(("tp", c[0], c[2]), []).append(c)
-            self._groups.setdefault(("dp", c[1], c[2]), []).append(c)
+        self._groups: dict[str, dict[tuple, tuple[Coord, ...]]] = {}  # group -> key -> members, on first use
+        self._labels: dict[tuple, str] = {}
+        self._member_of: dict[tuple, tuple[Coord, ...]] = {}  # (device, group) -> its group's members
+        self._phases: dict[int, tuple] = {}  # id(segment) -> (segment, its phases on the fabric)
         # arrival of micro-batch k's activations (F) or gradients (B) at model chunk x
         self.arrive = {c: {(kind, k, x): env.event() for kind in "FB" for k in range(plan.microbatches)
                            for x in self._chunks_of(c[2])} for c in self.coords}
@@ -264,53 +324,72 @@ class ClusterSim:
     def _static_bytes(self, stage: int) -> float:
         return sum(sum(self.plan.stages[x].static_bytes.values()) for x in self._chunks_of(stage))
 
-    def members(self, c: Coord, group: str) -> list[Coord]:
-        """The simulated members of ``c``'s ``group`` ("tp", "dp", "ep", "cp", "zero" or "replica"), sorted.
-        The data axis holds data x context ranks, context fastest."""
+    def _group_key(self, c: Coord, group: str) -> tuple:
+        """What ``c`` shares with the other members of its ``group``."""
         d, t, s = c
         if group == "tp":
-            return sorted(self._groups[("tp", d, s)])
-        peers = self._groups[("dp", t, s)]  # dp and ep groups
+            return d, s
         sg = self.plan.parallelism.shard_group
         if group == "cp":  # context parallelism: consecutive ranks of the data axis share a sample
-            cp = self.plan.parallelism.context
-            return sorted(x for x in peers if x[0] // cp == d // cp)
+            return t, s, d // self.plan.parallelism.context
         if group == "zero":  # hybrid sharding: the shard group of consecutive data ranks
-            peers = [x for x in peers if x[0] // sg == d // sg]
-        elif group == "replica":  # the same shard in every replica
-            peers = [x for x in peers if x[0] % sg == d % sg]
-        return sorted(peers)
+            return t, s, d // sg
+        if group == "replica":  # the same shard in every replica
+            return t, s, d % sg
+        return t, s  # dp and ep groups
+
+    def members(self, c: Coord, group: str) -> tuple[Coord, ...]:
+        """The simulated members of ``c``'s ``group`` ("tp", "dp", "ep", "cp", "zero" or "replica"), sorted;
+        the data axis holds data x context ranks, context fastest.
+
+        Every group of a kind is listed once, on first use (one pass over the devices, not one per
+        collective: a collective's cost stays independent of the cluster's size)."""
+        groups = self._groups.get(group)
+        if groups is None:
+            lists: dict[tuple, list[Coord]] = {}
+            for x in self.coords:
+                lists.setdefault(self._group_key(x, group), []).append(x)
+            groups = self._groups[group] = {k: tuple(sorted(v)) for k, v in lists.items()}
+        return groups[self._group_key(c, group)]
 
     def collective(self, c: Coord, seg: Segment, tag: tuple, phase: str) -> simpy.Event:
         """``c`` joins the collective ``seg``; returns its completion, started once every member joined."""
-        group_members = self.members(c, seg.group)
-        key = (seg.group, tuple(group_members), tag)
-        entry = self._barrier.setdefault(key, [0, self.env.event()])
+        group_members = self._member_of.get((c, seg.group))
+        if group_members is None:
+            group_members = self._member_of[c, seg.group] = self.members(c, seg.group)
+        key = (id(group_members), tag)  # member tuples are kept for the run: their identity names the group
+        entry = self._barrier.get(key)
+        if entry is None:
+            entry = self._barrier[key] = [0, self.env.event()]
         entry[0] += 1
         if entry[0] == len(group_members):
             self.env.process(self.transfer(group_members, seg, phase, entry[1]))
         return entry[1]
 
-    def transfer(self, group_members: list[Coord], seg: Segment, phase: str, done: simpy.Event):
+    def transfer(self, group_members: tuple[Coord, ...], seg: Segment, phase: str, done: simpy.Event):
         """Process: the phases of collective ``seg``, each holding its links on every member; then ``done``."""
         env, fab = self.env, self.fab
-        shape = fab.groups.get(seg.group, GroupShape(1, 1))
-        for held, secs in phases(seg.collective, seg.nbytes, shape, fab):
-            reqs = [(m, link, self.links[m][link].request()) for m in group_members for link in held]
-            yield env.all_of([r for _, _, r in reqs])
+        plan = self._phases.get(id(seg))
+        if plan is None:  # the same for every group of the collective: once per segment
+            shape = fab.groups.get(seg.group, GroupShape(1, 1))
+            plan = self._phases[id(seg)] = (seg, phases(seg.collective, seg.nbytes, shape, fab))
+        for held, secs in plan[1]:
+            resources = [self.links[m][link] for m in group_members for link in held]
+            grants = None if self.stream_requests else _take_all(resources)
+            if grants is None:  # some link is busy: request every one, wait for them all
+                grants = [r.request() for r in resources]
+                yield env.all_of(grants)
             start = env.now
             yield env.timeout(secs)
-            for m, link, req in reqs:
-                self.links[m][link].release(req)
+            for r, grant in zip(resources, grants):
+                _give_back(r, grant)
             for m in group_members:
                 self.stats[m].link_busy_s += secs
                 for link in held:
                     e_per_b = fab.intra_energy_j_per_byte if link == "intra" else fab.inter_energy_j_per_byte
-                    self.events.append(TraceEvent(name=seg.label or seg.collective.value,
-                                                  op_type=seg.collective.value, phase=phase, device=self.names[m],
-                                                  track=link, start_s=start, end_s=env.now,
-                                                  bytes_moved=seg.nbytes / len(held), bound="interconnect",
-                                                  energy_j=seg.nbytes / len(held) * e_per_b))
+                    self.events.append((seg.label or seg.collective.value, seg.collective.value, phase,
+                                        self.names[m], link, start, env.now, 0.0, seg.nbytes / len(held),
+                                        "interconnect", seg.nbytes / len(held) * e_per_b, None, 0.0))
         done.succeed()
 
     def run_segments(self, c: Coord, segs, task: tuple, phase: str, pending: list):
@@ -323,16 +402,19 @@ class ClusterSim:
         in_pass: list = []
         for i, seg in enumerate(segs):
             if seg.collective is None:
-                with self.compute[c].request() as req:
-                    yield req
-                    start = env.now
-                    yield env.timeout(seg.duration_s)
+                if self.stream_requests:  # the reference engine: the stream as a resource (only c uses it)
+                    with self.compute[c].request() as req:
+                        yield req
+                start = env.now
+                yield env.timeout(seg.duration_s)
                 stats.busy_s += seg.duration_s
                 stats.energy_dynamic_j += seg.energy_j
-                self.events.append(TraceEvent(name=f"{task[0]}{task[1]} {seg.label}", op_type="compute",
-                                              phase=phase, device=self.names[c], track="compute", start_s=start,
-                                              end_s=env.now, flops=seg.flops, bytes_moved=seg.bytes_moved,
-                                              bound=seg.bound, energy_j=seg.energy_j, throttled_s=seg.throttled_s))
+                label = (task[0], task[1], seg.label)
+                name = self._labels.get(label)
+                if name is None:  # one string per (pass, micro-batch, segment), shared by every device
+                    name = self._labels[label] = f"{task[0]}{task[1]} {seg.label}"
+                self.events.append((name, "compute", phase, self.names[c], "compute", start, env.now, seg.flops,
+                                    seg.bytes_moved, seg.bound, seg.energy_j, None, seg.throttled_s))
                 continue
             if seg.async_ and task[1] != self.plan.microbatches - 1:
                 # gradients accumulate over the micro-batches: one sync per step, in the last backward
@@ -359,14 +441,16 @@ class ClusterSim:
         dst = (d, t, to % self.plan.parallelism.pipeline)
         link = self.links[c][fab.pipeline_link]
         model = fab.intra if fab.pipeline_link == "intra" or fab.inter is None else fab.inter
-        with link.request() as req:
-            yield req
-            start = env.now
-            yield env.timeout(collective_time_s(Collective.P2P, n=2, nbytes=nbytes, link=model))
+        grants = None if self.stream_requests else _take_all([link])
+        if grants is None:
+            grants = [link.request()]
+            yield grants[0]
+        start = env.now
+        yield env.timeout(collective_time_s(Collective.P2P, n=2, nbytes=nbytes, link=model))
+        _give_back(link, grants[0])
         self.stats[c].link_busy_s += env.now - start
-        self.events.append(TraceEvent(name=f"send {kind}{k}", op_type="p2p", phase="pipeline", device=self.names[c],
-                                      track=fab.pipeline_link, start_s=start, end_s=env.now, bytes_moved=nbytes,
-                                      bound="interconnect"))
+        self.events.append((f"send {kind}{k}", "p2p", "pipeline", self.names[c], fab.pipeline_link, start, env.now,
+                            0.0, nbytes, "interconnect", 0.0, None, 0.0))
         self.arrive[dst][(kind, k, to)].succeed()
 
     def tasks(self, stage: int) -> list[tuple[str, int, int]]:
@@ -413,9 +497,10 @@ class ClusterSim:
 
         Events are ordered by (start, end, device, track, name), ties by the order they happened in.
         """
-        events = sorted(self.events, key=lambda e: (e.start_s, e.end_s, e.device, e.track, e.name))
+        # (start, end, device, track, name)
+        events = sorted(self.events, key=itemgetter(5, 6, 3, 4, 0))
         memory = tuple(m for c in self.coords for m in self.stats[c].ledger.samples)
-        return ClusterTrace(events=tuple(events), memory=memory, end_s=float(self.env.now),
+        return ClusterTrace(events=Records(TraceEvent, events), memory=memory, end_s=float(self.env.now),
                             stats=tuple(self.stats[c] for c in self.coords))
 
 
@@ -466,6 +551,8 @@ def run_cluster(plan: ClusterPlan, fab: Fabrics, *, device_name: str, training: 
         >>> round(run_cluster(plan, fab, device_name="gpu", training=False).end_s, 6)
         0.015
     """
+    import simpy
+
     p = plan.parallelism
     if not symmetric and p.devices > MAX_SIMULATED_DEVICES:
         raise ScenarioError(f"symmetric: simulating every one of {p.devices:,} devices is above the limit of "

@@ -23,7 +23,7 @@ from ..scenario import Mode, Scenario, check_stack_runs_on, fuses_pointwise
 from ..spec.loader import load_hardware
 from ..spec.models import _DeviceBase
 from ..spec.system import SystemSpec
-from ..trace import Trace
+from ..trace import Trace, fields_of
 from ..units import GIGA
 from ..workload.fusion import fuse_pointwise
 from ..workload.graph import ComputeGraph
@@ -159,11 +159,11 @@ def _roles(hw: _DeviceBase, p: Parallelism, plan: ClusterPlan, ct: ClusterTrace,
 def _energy_j(hw: _DeviceBase, system: SystemSpec, ct: ClusterTrace, copies: int, nodes: int) -> float:
     """Energy of the step (J): every device's idle and dynamic energy, links, and the nodes' overhead."""
     step = ct.end_s
-    links: dict[str, float] = {}  # one pass over the events (a scan per device is quadratic without symmetry)
-    for e in ct.events:
-        if e.track != "compute":
-            links[e.device] = links.get(e.device, 0.0) + e.energy_j
     energy = 0.0
+    links: dict[str, float] = {}  # each device's link energy, summed in event order (one pass)
+    for e, device, track in fields_of(ct.events, "energy_j", "device", "track"):
+        if track != "compute":
+            links[device] = links.get(device, 0) + e
     for st in ct.stats:
         energy += (hw.power.idle_w * step + st.energy_dynamic_j + links.get(st.name, 0.0)) * copies
     return energy + system.node_overhead_w * nodes * step
@@ -190,7 +190,7 @@ def _cluster_result(wl: Workload, hw: _DeviceBase, system: SystemSpec, sc: Scena
         energy_j=_energy_j(hw, system, ct, copies, nodes), idle_w=0.0,
         tdp_w=hw.power.tdp_w * devices + system.node_overhead_w * nodes,
         throttled_fraction=_throttled_fraction(ct, step), shares=shares,
-        total_flops=sum(e.flops for e in ct.events if e.track == "compute") * copies,
+        total_flops=sum(f for f, track in fields_of(ct.events, "flops", "track") if track == "compute") * copies,
         peak_flops_per_s=matrix_flops_per_s(hw, sc.precision) * devices, op_count=len(fwd), devices=devices)
     extra = {**idle, "bubble_fraction": idle["pipeline_bubble_fraction"], "communication_time_s": max((st.comm_blocking_s for st in ct.stats), default=0.0),
              "scaling_efficiency": min(1.0, ideal / step) if step > 0 else 0.0,
@@ -234,8 +234,8 @@ def _throttled_fraction(ct: ClusterTrace, step: float) -> float:
     if step <= 0:
         return 0.0
     per_device: dict[str, float] = {}
-    for e in ct.events:
-        per_device[e.device] = per_device.get(e.device, 0.0) + e.throttled_s
+    for device, throttled in fields_of(ct.events, "device", "throttled_s"):
+        per_device[device] = per_device.get(device, 0.0) + throttled
     return min(1.0, max(per_device.values(), default=0.0) / step)
 
 

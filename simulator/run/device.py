@@ -3,13 +3,13 @@ the step summary. What :func:`simulator.simulate` does when one device holds the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ..cost.base import CostOptions, Numerics, OpCost
 from ..cost.cpu import LLC_SHARE as CPU_LLC_WEIGHT_SHARE
 from ..cost.cpu import cache_bytes
-from ..cost.dispatch import check_supported, device_numerics, op_cost
+from ..cost.dispatch import check_supported, device_numerics
 from ..cost.peaks import matrix_flops_per_s
 from ..deadline import Deadline, make_deadline
 from ..engine.run import DeviceRun, WeightStream, run_device
@@ -17,11 +17,12 @@ from ..errors import ScenarioError
 from ..result import SimulationResult, busy_shares, step_summary
 from ..scenario import Mode, Scenario, check_stack_runs_on
 from ..spec.models import _DeviceBase
-from ..trace import Trace
+from ..trace import Trace, fields_of
 from ..units import GIGA, PICO
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..workload.workload import Workload
+from .costcache import graph_costs
 from .dpu_board import is_dpu_board, run_board
 from .gcpause import paused_gc
 from .graphs import build_graph, memory_plan
@@ -115,7 +116,7 @@ def cached_inputs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics) -> d
     for j, n in enumerate(graph.order):
         hit = 0.0
         for p in graph.predecessors(n):
-            elems = graph.graph.edges[p, n].get("elems") or graph.op(p).output_elems
+            elems = graph.edge_elems(p, n) or graph.op(p).output_elems
             between = through[j] - through[position[p] + 1]
             if elems * act + between <= budget:
                 hit += elems
@@ -127,23 +128,13 @@ def cached_inputs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics) -> d
 def op_costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, options: CostOptions,
              deadline: Deadline | None = None) -> dict[str, OpCost]:
     """The cost of every op of ``graph`` (ops that differ only in name and in nothing the run
-    decides share one computation), each with its inputs still in cache (:func:`cached_inputs`).
+    decides share one computation), each with its inputs still in cache (:func:`cached_inputs`);
+    kept with the graph for the next run on the same device (:func:`.costcache.graph_costs`).
 
     Raises:
         SimulationTimeout: ``deadline`` passed (checked every 256 ops).
     """
-    cache: dict[Any, OpCost] = {}
-    out: dict[str, OpCost] = {}
-    hits = cached_inputs(graph, hw, numerics)
-    for i, name in enumerate(graph.order):
-        if deadline is not None and i % 256 == 0:
-            deadline.check("computing op costs")
-        op = graph.op(name)
-        key = (replace(op, name="", layer=""), hits.get(name, 0.0))
-        if key not in cache:
-            cache[key] = op_cost(op, hw, numerics, replace(options, cached_input_elems=key[1]))
-        out[name] = cache[key]
-    return out
+    return graph_costs(graph, hw, numerics, options, cached_inputs, deadline)
 
 
 def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int = 0, logits: str = "all",
@@ -277,7 +268,7 @@ def _energy_breakdown(graph: ComputeGraph, costs: dict[str, OpCost], trace: Trac
         out["compute"] += (c.dynamic_energy_j - levels) * times
         for name, e in c.energy_by_level_j.items():
             out[name] += e * times
-    links = sum(e.energy_j for e in trace.events if e.track != "compute")
+    links = sum(e for e, track in fields_of(trace.events, "energy_j", "track") if track != "compute")
     if links:
         out["host_link"] = links
     return out
@@ -322,15 +313,16 @@ def _summarise(wl: Workload, hw: _DeviceBase, sc: Scenario, fwd: ComputeGraph, g
     peak = trace.peak_bytes
     breakdown["activations"] = max(0.0, peak - static)
     shares = busy_shares(trace.events, end_s=step,
-                         idle_is_host=dispatch_s(sc) > 0 or any(e.track == "host_link" for e in trace.events))
-    dynamic = sum(e.energy_j for e in trace.events)
-    throttled = sum(e.throttled_s for e in trace.events)
+                         idle_is_host=dispatch_s(sc) > 0
+                         or any(t == "host_link" for t, in fields_of(trace.events, "track")))
+    dynamic = sum(e for e, in fields_of(trace.events, "energy_j"))
+    throttled = sum(t for t, in fields_of(trace.events, "throttled_s"))
     summary = step_summary(
         wl, sc, fwd, hardware=hw.name, kind=hw.kind, batch_size=sc.batch_size or wl.defaults.get("batch_size", 1),
         step_s=step, peak_bytes=peak, capacity_bytes=hw.main_memory.capacity_bytes, breakdown=breakdown,
         energy_j=hw.power.idle_w * step + dynamic, idle_w=hw.power.idle_w, tdp_w=hw.power.tdp_w,
         throttled_fraction=throttled / step if step > 0 else 0.0, shares=shares,
-        total_flops=sum(e.flops for e in trace.events if e.track == "compute"),
+        total_flops=sum(f for f, track in fields_of(trace.events, "flops", "track") if track == "compute"),
         peak_flops_per_s=matrix_flops_per_s(hw, sc.precision), op_count=len(graph), devices=1)
     result = SimulationResult(summary=summary, memory_breakdown=breakdown, bottleneck_shares=shares, trace=trace)
     result.extra["stack"] = sc.stack.name

@@ -3,7 +3,7 @@ optimizer ops), cached by workload and shape; and the resident memory a step sta
 """
 from __future__ import annotations
 
-import functools
+from collections import OrderedDict
 
 from ..cost.memory import resident_bytes
 from ..errors import ScenarioError
@@ -13,7 +13,13 @@ from ..workload.graph import ComputeGraph
 from ..workload.training import build_training_graph, optimizer_state_elems
 from ..workload.workload import Workload
 
-__all__ = ["build_graph", "memory_plan"]
+__all__ = ["build_graph", "memory_plan", "GraphCache"]
+
+# `generate` steps 17 graphs (a prefill and 16 decode positions) and a sweep cycles through its
+# batch sizes: the cache holds more graphs than either, bounded by their ops so that a few huge
+# imported graphs do not keep gigabytes alive.
+CACHE_GRAPHS = 64
+CACHE_OPS = 400_000
 
 
 def build_graph(wl: Workload, sc: Scenario, *, past_len: int = 0, logits: str = "all") -> tuple[ComputeGraph, ComputeGraph]:
@@ -44,9 +50,13 @@ def build_graph(wl: Workload, sc: Scenario, *, past_len: int = 0, logits: str = 
     if batch % sc.grad_accumulation:
         raise ScenarioError(f"grad_accumulation: batch_size {batch} is not divisible by {sc.grad_accumulation}")
     training = sc.mode == Mode.TRAINING
-    return _cached_graphs(_WorkloadKey(wl), batch // sc.grad_accumulation, sc.seq_len, sc.image_size, past_len, logits, training,
-                          sc.optimizer if training else None, sc.checkpointing if training else None,
-                          fuses_pointwise(sc), sc.attn_len)
+    key = (_WorkloadKey(wl), batch // sc.grad_accumulation, sc.seq_len, sc.image_size, past_len, logits, training,
+           sc.optimizer if training else None, sc.checkpointing if training else None, fuses_pointwise(sc), sc.attn_len)
+    hit = _GRAPHS.get(key)
+    if hit is None:
+        hit = _build(*key)
+        _GRAPHS.put(key, hit, ops=len(hit[1]) + (len(hit[0]) if hit[0] is not hit[1] else 0))
+    return hit
 
 
 class _WorkloadKey:
@@ -56,18 +66,70 @@ class _WorkloadKey:
         self.wl = wl
         params = wl.params.model_dump_json() if wl.params is not None else ""
         self.key = (wl.family, wl.name, wl.source, params, wl.builder)
+        self._hash = hash(self.key)
 
     def __hash__(self) -> int:
-        return hash(self.key)
+        return self._hash
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _WorkloadKey) and self.key == other.key
 
 
-@functools.lru_cache(maxsize=16)
-def _cached_graphs(wk: _WorkloadKey, micro: int, seq_len, image_size, past_len: int, logits: str, training: bool,
-                   optimizer, checkpointing, fuse: bool = False,
-                   attn_len: int | None = None) -> tuple[ComputeGraph, ComputeGraph]:
+class GraphCache:
+    """Least-recently-used graphs, at most ``max_graphs`` of them and ``max_ops`` ops in all (the
+    newest entry is always kept, however large).
+
+    Example:
+        >>> c = GraphCache(max_graphs=2, max_ops=10)
+        >>> c.put("a", 1, ops=4); c.put("b", 2, ops=4); c.put("c", 3, ops=4)   # 12 ops: "a" goes
+        >>> c.get("a"), c.get("b"), c.get("c"), c.hits, c.misses
+        (None, 2, 3, 2, 1)
+    """
+
+    def __init__(self, max_graphs: int = CACHE_GRAPHS, max_ops: int = CACHE_OPS) -> None:
+        self.max_graphs, self.max_ops = max_graphs, max_ops
+        self._items: OrderedDict = OrderedDict()
+        self.ops = self.hits = self.misses = 0
+
+    def get(self, key):
+        """The value cached under ``key`` (now the most recently used), or None."""
+        item = self._items.get(key)
+        if item is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        try:
+            self._items.move_to_end(key)
+        except KeyError:  # another thread (the explorer's sessions) dropped it meanwhile
+            pass
+        return item[0]
+
+    def put(self, key, value, *, ops: int) -> None:
+        """Cache ``value`` (holding ``ops`` ops) under ``key``, dropping the least recently used over the bounds."""
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.ops -= old[1]
+        self._items[key] = (value, ops)
+        self.ops += ops
+        while len(self._items) > 1 and (len(self._items) > self.max_graphs or self.ops > self.max_ops):
+            try:
+                _, (_, n) = self._items.popitem(last=False)
+            except KeyError:  # emptied by another thread meanwhile
+                break
+            self.ops -= n
+
+    def clear(self) -> None:
+        """Drop every entry (the counters too)."""
+        self._items.clear()
+        self.ops = self.hits = self.misses = 0
+
+
+_GRAPHS = GraphCache()
+
+
+def _build(wk: _WorkloadKey, micro: int, seq_len, image_size, past_len: int, logits: str, training: bool,
+           optimizer, checkpointing, fuse: bool = False,
+           attn_len: int | None = None) -> tuple[ComputeGraph, ComputeGraph]:
     fwd = wk.wl.build(batch_size=micro, seq_len=seq_len, image_size=image_size, past_len=past_len, logits=logits,
                       attn_len=attn_len)
     if fuse:

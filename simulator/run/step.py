@@ -16,11 +16,9 @@ from ..scenario import Scenario, make_scenario
 from ..spec.models import _DeviceBase
 from ..workload.loader import load_workload
 from ..workload.workload import Workload
-from .cluster import simulate_cluster
 from .device import run_scenario
 from .dpu_board import end_to_end, is_dpu_board
 from .graphs import build_graph
-from .host_input import apply_input_pipeline
 from .placement import Placement, placement
 
 __all__ = ["simulate_step", "run_placed"]
@@ -49,6 +47,8 @@ def run_placed(where: Placement, wl: Workload, sc: Scenario, *, past_len: int = 
                             extra_static_bytes=kv_cache_bytes, deadline=deadline)
     if deadline is not None:
         deadline.check("loading the inputs")
+    from .cluster import simulate_cluster  # the cluster planner and engine, only for several devices
+
     return simulate_cluster(wl, where.target, sc, devices=where.devices, parallelism=where.parallelism,
                             microbatches=where.microbatches, symmetric=symmetric,
                             fused_attention=sc.fused_attention, past_len=past_len, logits=logits,
@@ -95,6 +95,8 @@ def simulate_step(workload: "str | Path | Workload", hardware: "str | Path | _De
     if sc.lengths:
         r.extra["seq_len_distribution"] = sc.lengths
     if input_workers is not None:
+        from .host_input import apply_input_pipeline  # the host pipeline's SimPy run, only when asked for
+
         r = apply_input_pipeline(r, wl, where.device, workers=input_workers, prefetch=prefetch, host=host)
     return r
 

@@ -4,8 +4,23 @@ Pareto fronts / sensitivities over the resulting table (``pareto``), and the lar
 fits on a device (``capacity``)."""
 from __future__ import annotations
 
-from .capacity import max_batch_size
-from .pareto import pareto, sensitivity
-from .run import DERIVED_COLUMNS, RESULT_COLUMNS, derive, run_point, sweep
+import importlib
+
+# name -> module defining it, imported on first use: the CLI's other commands never load them
+_LAZY = {"max_batch_size": ".capacity", "pareto": ".pareto", "sensitivity": ".pareto", "DERIVED_COLUMNS": ".run",
+         "RESULT_COLUMNS": ".run", "derive": ".run", "run_point": ".run", "sweep": ".run"}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = ["max_batch_size", "sweep", "run_point", "derive", "RESULT_COLUMNS", "DERIVED_COLUMNS", "pareto", "sensitivity"]

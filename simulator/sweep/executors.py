@@ -24,9 +24,9 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from typing import Any, Callable
 
 from ..errors import InputError
-from .store import PointOutcome
+from .store import PointOutcome, canonical_json
 
-__all__ = ["own_executor", "as_executor", "execute", "stop_pool", "SCHEDULER_GRACE_S"]
+__all__ = ["own_executor", "as_executor", "execute", "chunks", "stop_pool", "SCHEDULER_GRACE_S"]
 
 SCHEDULER_GRACE_S = 20.0  # a Dask client reconnecting to its scheduler for longer than this: lost
 POLL_S = 0.5  # how often a waiting sweep and a worker's watchdog look up
@@ -75,6 +75,7 @@ def own_executor(workers: int) -> ProcessPoolExecutor:
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         method = "fork"
+        from ..run import step  # noqa: F401  (imported once here, inherited by every forked worker)
     else:
         method = "forkserver" if "forkserver" in methods else "spawn"
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
@@ -126,55 +127,89 @@ def _liveness(executor: Executor) -> Callable[[], str | None]:
     return check
 
 
-def execute(todo: list[tuple[str, dict[str, Any]]], executor: Executor, max_in_flight: int,
-            on_done: Callable[[PointOutcome, bool], None], run: Callable[..., dict[str, Any]],
-            time_limit_s: float | None = None) -> None:
-    """Submit points keeping at most ``max_in_flight`` pending; report each as it completes.
+def chunks(todo: list[tuple[str, dict[str, Any]]], size: int) -> list[list[tuple[str, dict[str, Any]]]]:
+    """``todo`` (key, point) grouped by device (hardware and overrides) then by graph (workload,
+    mode, shape), cut into chunks of at most ``size``: a worker validates a device's spec once and
+    runs its points on graphs it has built. Results do not depend on the order.
 
-    ``run(point, time_limit_s=...)`` runs one point (submitted as ``submit(fn, point)``). ``on_done(outcome, persistent)``: ``persistent`` is
-    False when the executor itself failed (worker died, pool broken): that point's outcome is not the
-    point's fault, so it is not stored and a re-run tries it again.
+    Example:
+        >>> pts = [(str(i), {"hardware": h, "overrides": {}, "workload": "mlp", "batch_size": b})
+        ...        for i, (h, b) in enumerate([("a", 2), ("b", 1), ("a", 1)])]
+        >>> [[k for k, _ in c] for c in chunks(pts, 2)]
+        [['2', '0'], ['1']]
+    """
+    def group(item: tuple[str, dict[str, Any]]) -> tuple:
+        p = item[1]
+        shape = {k: v for k, v in p.items() if k not in ("hardware", "overrides", "inputs")}
+        return (str(p.get("hardware")), canonical_json(p.get("overrides") or {}), canonical_json(shape))
+
+    ordered = sorted(todo, key=group)
+    return [ordered[i:i + size] for i in range(0, len(ordered), max(1, size))]
+
+
+def execute(todo: list[tuple[str, dict[str, Any]]], executor: Executor, max_in_flight: int,
+            on_done: Callable[[PointOutcome, bool], None], run: Callable[..., list[dict[str, Any]]],
+            time_limit_s: float | None = None, *, chunk: int = 1,
+            meanwhile: Callable[[], Any] | None = None) -> None:
+    """Submit chunks of points (:func:`chunks`) keeping at most ``max_in_flight``
+    points pending; report each point as its chunk completes.
+
+    ``run(points, time_limit_s=...)`` runs a chunk's points in order and returns one outcome per point
+    (submitted as ``submit(fn, points)``). ``on_done(outcome, persistent)``: ``persistent`` is False
+    when the executor itself failed (worker died, pool broken): that point's outcome is not the
+    point's fault, so it is not stored and a re-run tries it again. ``meanwhile`` runs once, after the
+    first chunks are submitted, while the workers compute (the parent's own slow work).
 
     Raises:
         InputError: the executor can no longer run points (a Dask scheduler lost); finished points
             have already been reported.
     """
-    pending: dict[Future, tuple[str, dict[str, Any]]] = {}
+    pending: dict[Future, list[tuple[str, dict[str, Any]]]] = {}
     task = run if time_limit_s is None else functools.partial(run, time_limit_s=time_limit_s)  # picklable
-    queue = iter(todo)
+    queue = iter(chunks(todo, chunk))
+    in_flight = 0
     broken: str | None = None
     lost = _liveness(executor)
     try:
         while True:
-            while broken is None and len(pending) < max_in_flight:
-                item = next(queue, None)
-                if item is None:
+            while broken is None and in_flight < max_in_flight:
+                items = next(queue, None)
+                if items is None:
                     break
                 try:
-                    pending[executor.submit(task, item[1])] = item
+                    pending[executor.submit(task, [p for _, p in items])] = items
+                    in_flight += len(items)
                 except Exception as exc:  # noqa: BLE001 - a broken or shut-down executor
                     broken = f"not run: executor failed: {type(exc).__name__}: {exc}"
-                    on_done(PointOutcome(item[0], item[1], "error", None, broken, 0.0), False)
+                    for key, point in items:
+                        on_done(PointOutcome(key, point, "error", None, broken, 0.0), False)
             if not pending:
                 break
+            if meanwhile is not None:
+                meanwhile()
+                meanwhile = None
             done, _ = wait(list(pending), timeout=POLL_S, return_when=FIRST_COMPLETED)
             reason = lost()
             if reason is not None:
                 raise InputError(f"executor: {reason}; finished points are stored, a re-run resumes")
             for fut in done:
-                key, point = pending.pop(fut)
+                items = pending.pop(fut)
+                in_flight -= len(items)
                 try:
-                    out = fut.result()
+                    outs = fut.result()
                 except BaseException as exc:  # noqa: BLE001 - the executor lost or cancelled the task
                     if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                         raise
-                    on_done(PointOutcome(key, point, "error", None,
-                                         f"executor failed: {type(exc).__name__}: {exc}", 0.0), False)
+                    for key, point in items:
+                        on_done(PointOutcome(key, point, "error", None,
+                                             f"executor failed: {type(exc).__name__}: {exc}", 0.0), False)
                     continue
-                result = None if out["result"] is None else json.loads(out["result"])
-                on_done(PointOutcome(key, point, out["status"], result, out["error"], out["elapsed_s"]), True)
-        for key, point in queue if broken else ():
-            on_done(PointOutcome(key, point, "error", None, broken, 0.0), False)
+                for (key, point), out in zip(items, outs):
+                    result = None if out["result"] is None else json.loads(out["result"])
+                    on_done(PointOutcome(key, point, out["status"], result, out["error"], out["elapsed_s"]), True)
+        for items in queue if broken else ():
+            for key, point in items:
+                on_done(PointOutcome(key, point, "error", None, broken, 0.0), False)
     finally:
         for fut in pending:
             fut.cancel()

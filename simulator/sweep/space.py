@@ -18,10 +18,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any, Mapping
-
-import numpy as np
 
 from ..errors import InputError
 
@@ -100,7 +99,8 @@ def _parse_range(key: str, spec: Mapping[str, Any]) -> Range:
 
 def _plain(key: str, value: Any) -> Any:
     """``value`` as plain JSON data (numpy scalars unwrapped); points are hashed and stored as JSON."""
-    if isinstance(value, np.generic):
+    np = sys.modules.get("numpy")  # a numpy scalar exists only once numpy is loaded: no import for it
+    if np is not None and isinstance(value, np.generic):
         value = value.item()
     try:
         json.dumps(value, allow_nan=False)
@@ -186,6 +186,8 @@ def _grid(space: Mapping[str, list[Any] | Range]) -> list[dict[str, Any]]:
 
 
 def _draw(space: Mapping[str, list[Any] | Range], n: int, seed: int, latin: bool) -> list[dict[str, Any]]:
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     columns: dict[str, list[Any]] = {}
     for key, values in space.items():

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +87,8 @@ class SweepStore:
     """
 
     def __init__(self, path: str | Path) -> None:
+        import sqlite3  # here, not at the top: a run without a store never loads it
+
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,6 +101,8 @@ class SweepStore:
             raise InputError(f"{self.path}: cannot open as a sweep store: {exc}") from None
 
     def _check_version(self) -> None:
+        import sqlite3
+
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None:
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -122,6 +125,7 @@ class SweepStore:
         Raises:
             InputError: the store cannot be written (read-only file, full disk, corrupt database).
         """
+        import sqlite3
         try:
             self._put(outcome)
         except sqlite3.Error as exc:
@@ -144,6 +148,7 @@ class SweepStore:
         """
         keys = list(keys)
         out: dict[str, PointOutcome] = {}
+        import sqlite3
         try:
             for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
                 chunk = keys[start:start + 500]
@@ -166,6 +171,7 @@ class SweepStore:
                              "delete the file or use another --store)") from None
 
     def __iter__(self) -> Iterator[PointOutcome]:
+        import sqlite3
         try:
             rows = self._db.execute(
                 "SELECT key, point, status, result, error, elapsed_s FROM points ORDER BY finished_at, key").fetchall()

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 
-import networkx as nx
 
+from .digraph import DiGraph
 from .graph import ComputeGraph
 from .ops import Op, OpKind, attention_scores
 
@@ -41,8 +41,8 @@ def with_dropout(fwd: ComputeGraph) -> ComputeGraph:
     attention = dict(fwd.meta.get("attention_dropout", {}))
     if not hidden and not attention:
         return fwd
-    src = fwd.graph
-    g = nx.DiGraph()
+    src = fwd.digraph
+    g = DiGraph()
     idx = 0
     for name in fwd.order:
         op = fwd.op(name)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 
-import networkx as nx
 
+from .digraph import DiGraph
 from .graph import ComputeGraph
 from .ops import Op, OpKind
 
@@ -38,7 +38,7 @@ def fuse_pointwise(graph: ComputeGraph) -> ComputeGraph:
         >>> len(fuse_pointwise(g)) < len(g)
         True
     """
-    g = graph.graph
+    g = graph.digraph
     head: dict[str, str] = {}          # op name -> name of the fused op it now belongs to
     ops: dict[str, Op] = {}
     order: list[str] = []
@@ -59,7 +59,7 @@ def fuse_pointwise(graph: ComputeGraph) -> ComputeGraph:
             prev_out = ops[host].output_elems
             ops[host] = _merge(ops[host], op, prev_out)
             head[name] = host
-    out = nx.DiGraph()
+    out = DiGraph()
     for i, name in enumerate(order):
         out.add_node(name, op=ops[name], index=i)
     for u, v, data in g.edges(data=True):

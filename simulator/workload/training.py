@@ -16,9 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-import networkx as nx
-
 from ..errors import ScenarioError
+from .digraph import DiGraph
 from .graph import ComputeGraph
 from .dropout import with_dropout
 from .ops import Gemm, Op, OpKind, Phase
@@ -177,7 +176,7 @@ def training_forward(fwd: ComputeGraph) -> ComputeGraph:
     bns = [n for n in g.order if g.op(n).kind == OpKind.NORM and dict(g.op(n).attrs).get("norm") == "batchnorm"]
     if not bns:
         return g
-    graph = g.graph.copy()
+    graph = g.digraph.copy()
     for n in bns:
         op = graph.nodes[n]["op"]
         graph.nodes[n]["op"] = op.renamed(n, attrs=(*op.attrs, (STATS_PASS, True)))
@@ -235,7 +234,7 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
         (1863690.0, 3727380.0)
     """
     fwd = training_forward(fwd)
-    g = nx.DiGraph()
+    g = DiGraph()
     idx = 0
 
     def add(op: Op) -> None:
@@ -246,7 +245,7 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
     order = fwd.order
     for name in order:
         add(fwd.op(name))
-    for u, v, data in fwd.graph.edges(data=True):
+    for u, v, data in fwd.digraph.edges(data=True):
         g.add_edge(u, v, **data)
     recompute = recompute_set(fwd, checkpointing)
     triggers = _layer_triggers(fwd, recompute)

@@ -236,14 +236,14 @@ def test_sensitivity_ranks_the_parameters_that_move_the_objective(reference):
 
 
 class _LosesOneTask(ThreadPoolExecutor):
-    """A pool whose worker 'dies' on batch size 4: the future fails, the point itself never ran."""
+    """A pool whose worker 'dies' on a task holding batch size 4: the future fails, its points never ran."""
 
-    def submit(self, fn, point):
-        if point.get("batch_size") == 4:
+    def submit(self, fn, points):
+        if any(p.get("batch_size") == 4 for p in points):
             fut = Future()
             fut.set_exception(RuntimeError("worker lost"))
             return fut
-        return super().submit(fn, point)
+        return super().submit(fn, points)
 
 
 def test_a_task_lost_by_the_executor_is_reported_but_not_stored(tmp_path):

@@ -256,7 +256,7 @@ def assign_tp_roles(graph: ComputeGraph, *, linear: set[str], shapes: Mapping[st
     roles.update(dict.fromkeys(_vocab(graph, linear, taken, width), TpRole.VOCAB))
     block = _blocks(graph, _layers(units, pos), {u.row for u in units}, pos)
     heads = dict(u.attrs for u in units if u.attrs)
-    out = graph.graph.copy()
+    out = graph.digraph.copy()
     for n in graph.order:
         op = graph.op(n)
         out.nodes[n]["op"] = op.renamed(n, tp_role=roles.get(n, TpRole.REPLICATED), block=block[n],
