@@ -149,6 +149,56 @@ class ServiceModel:
         t_d, e_d = self.decode(contexts)
         return t_p + max(0.0, t_d - self.weight_stream_s()), e_p + e_d
 
+    def chunk(self, b: int, length: float, past: float) -> tuple[float, float]:
+        """(s, J) of ``b`` prefill chunks of ``length`` new tokens each after ``past`` cached ones.
+
+        A chunk does the linear-layer work of its own tokens plus attention over everything before
+        it: the work of a prefill of ``past + length`` minus that of ``past`` (exact for FLOPs: the
+        causal attention of P + L tokens is P^2/2 + L*P + L^2/2), but never less than a prefill of
+        ``length`` alone (which also pays for reading the weights)."""
+        alone = self.llm("prefill", b, length)
+        if past < 1:
+            return alone
+        whole, before = self.llm("prefill", b, past + length), self.llm("prefill", b, past)
+        delta = (whole[0] - before[0], whole[1] - before[1])
+        return delta if delta[0] > alone[0] else alone
+
+    def iteration(self, work) -> tuple[float, float]:
+        """(s, J) of one scheduler iteration (:class:`simulator.engine.llm_serving.IterationWork`): its
+        prefill chunks, mean length and mean cached prefix each, and its decodes at their mean cached
+        length, in one forward pass (the decode part beyond streaming the weights, as :meth:`mixed`)."""
+        t = e = 0.0
+        if work.chunks:
+            t, e = self.chunk(work.chunks, work.chunk_tokens / work.chunks, work.chunk_past / work.chunks)
+        if work.decode:
+            t_d, e_d = self.llm("decode", work.decode, work.decode_past / work.decode)
+            t = t + max(0.0, t_d - self.weight_stream_s()) if work.chunks else t_d
+            e += e_d
+        return t, e
+
+    def engine_kv_bytes(self, *, max_seqs: int, token_budget: int, utilization: float, of_free: bool) -> float:
+        """KV-cache bytes of one model copy under an engine's memory rule: the device memory the engine
+        may use (``utilization`` of all of it, or of what is left after weights and activations when
+        ``of_free``) minus the weights and the larger activation peak of a decode of ``max_seqs``
+        sequences and a prefill of ``token_budget`` tokens (what vLLM's profiling pass measures), over
+        the share of the cache one device holds.
+
+        Raises:
+            DoesNotFitError: nothing is left for the KV cache.
+        """
+        cap = self.hw.main_memory.capacity_bytes
+        try:
+            peak = max(self._llm("decode", max_seqs, 1)[2], self._llm("prefill", 1, token_budget)[2])
+        except ScenarioError:  # the activations alone overflow the device: no room for a KV cache
+            peak = cap
+        budget = utilization * (cap - peak) if of_free else utilization * cap - peak
+        if budget <= 0:
+            raise DoesNotFitError(f"{self.wl.name} leaves no room for a KV cache on {self.where.name} "
+                                  f"({peak / 2**30:.2f} GiB of weights and activations, {utilization:.0%} of "
+                                  f"{cap / 2**30:.1f} GiB usable)", peak_bytes=peak, capacity_bytes=cap,
+                                  dominant="weights", what=f"{self.wl.name} on {self.where.name}")
+        return budget / self.where.kv_share(self.wl)
+
     def kv_budget_bytes(self) -> float:
         """KV-cache bytes one model copy can hold: each device's memory left beside its weights and
         the largest decode batch's activations, over the share of the cache a device holds.
