@@ -12,7 +12,8 @@ from .errors import (DoesNotFitError, InfeasibleError, InputError, MissingExtraE
                      SpecError, WorkloadError)
 from .result import SimulationResult
 from .run.cluster import collective_benchmark
-from .serving import ServingResult, serve
+from .serving import (DeploymentPlan, RequestTrace, ServingResult, list_request_mixes, list_schedulers, load_requests,
+                      plan_deployment, request_mix, serve)
 from .serving.generation import GenerationResult, generate
 from .serving.realtime import RealtimeResult, realtime, smallest_device
 from .sweep import max_batch_size, pareto, sensitivity, sweep
@@ -26,6 +27,8 @@ __all__ = [
     "simulate", "SimulationResult", "describe", "build_graph", "max_batch_size", "collective_benchmark",
     # LLM generation, serving, real time
     "generate", "GenerationResult", "serve", "ServingResult", "realtime", "smallest_device", "RealtimeResult",
+    "load_requests", "request_mix", "list_request_mixes", "RequestTrace", "list_schedulers", "plan_deployment",
+    "DeploymentPlan",
     # design-space exploration
     "sweep", "pareto", "sensitivity",
     # inputs and device figures
