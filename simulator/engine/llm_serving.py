@@ -96,6 +96,7 @@ class PagedRun:
     prefix_caching: bool = False
     prefix_id: Sequence[int] | None = None
     prefix_len: Sequence[int] | None = None
+    stop_when_late: tuple[tuple[str, float, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class PagedTrace(ServeTrace):
     kv_blocks: int = 0
     prefix_hit_tokens: int = 0
     prefix_query_tokens: int = 0
+    stopped: str = ""
 
 
 class _Replica:
@@ -169,6 +171,8 @@ class PagedServingSim:
         self.query_tokens = 0
         self.replicas = [_Replica(r, spec.kv_blocks, spec.swap_blocks) for r in range(spec.replicas)]
         self.signal = env.event()
+        self.late = {metric: 0 for metric, _, _ in spec.stop_when_late}
+        self.stopped = ""
 
     def _check(self) -> None:
         s = self.spec
@@ -197,6 +201,8 @@ class PagedServingSim:
         for i, t in enumerate(self.spec.arrivals_s):
             if t > env.now:
                 yield env.timeout(t - env.now)
+            if self.stopped:
+                return
             st.waiting.append(i)
             st.arrived += 1
             st.sample(env.now)
@@ -205,7 +211,7 @@ class PagedServingSim:
     def replica(self, r: int):
         """Process: replica ``r`` plans and runs iterations until every request has left."""
         rep, st = self.replicas[r], self.state
-        while True:
+        while not self.stopped:
             if not rep.running and not rep.requeued and not rep.swapped:
                 if st.qlen == 0:
                     if st.arrived == self.n:
@@ -448,6 +454,22 @@ class PagedServingSim:
             self.blocks[done] = 0
             st.done += len(done)
             st.sample(now)
+        if self.late:
+            self._count_late(emitted, done)
+
+    def _count_late(self, emitted: np.ndarray, done: np.ndarray) -> None:
+        """Count requests past a ``stop_when_late`` limit; stop the run once a count is exceeded."""
+        arrival = self.spec.arrivals_s
+        for metric, limit, most in self.spec.stop_when_late:
+            if metric == "ttft":
+                late = sum(1 for i in emitted.tolist() if self.produced[i] == 1 and self.first[i] - arrival[i] > limit)
+            else:
+                late = sum(1 for i in done.tolist() if self.out[i] > 1
+                           and (self.finish[i] - self.first[i]) / (self.out[i] - 1) > limit)
+            self.late[metric] += late
+            if self.late[metric] > most:
+                self.stopped = f"more than {most} requests past the {metric} limit of {limit:g} s"
+                self.notify()
 
     def _register_prefixes(self, rep: _Replica, ids: np.ndarray) -> None:
         """Requests that have just computed their group's prefix hand its blocks to the group's entry."""
@@ -474,7 +496,7 @@ class PagedServingSim:
                           queue=tuple(self.state.samples), end_s=float(self.env.now),
                           preemptions=tuple(self.preemptions), kv_samples=tuple(self.kv_samples),
                           kv_blocks=self.spec.kv_blocks, prefix_hit_tokens=self.hit_tokens,
-                          prefix_query_tokens=self.query_tokens)
+                          prefix_query_tokens=self.query_tokens, stopped=self.stopped)
 
 
 def run_paged(spec: PagedRun) -> PagedTrace:

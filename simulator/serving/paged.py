@@ -29,6 +29,10 @@ def kv_layout(model: ServiceModel, policy: SchedulerPolicy) -> dict[str, float]:
     Raises:
         DoesNotFitError: no room for a KV cache; ScenarioError: ``swap`` on a device without a host link.
     """
+    link = model.hw.host_link
+    if policy.preemption == "swap" and link is None:
+        raise ScenarioError(f"preemption: 'swap' copies KV blocks over the host link; {model.hw.name} has none "
+                            "(use 'recompute')")
     per_token = kv_cache_bytes_per_token(model.wl, parse_precision(model.precision).bytes)
     block_bytes = per_token * policy.kv_block_tokens
     kv_bytes = model.engine_kv_bytes(max_seqs=policy.max_num_seqs,
@@ -39,16 +43,13 @@ def kv_layout(model: ServiceModel, policy: SchedulerPolicy) -> dict[str, float]:
     out = {"kv_blocks": int(kv_bytes // block_bytes), "block_bytes": block_bytes, "swap_blocks": 0,
            "swap_s_per_block": 0.0, "kv_bytes": kv_bytes}
     if policy.preemption == "swap":
-        link = model.hw.host_link
-        if link is None:
-            raise ScenarioError(f"preemption: 'swap' copies KV blocks over the host link; {model.hw.name} has none "
-                                "(use 'recompute')")
         out["swap_blocks"] = int(policy.swap_space_gib * 2**30 // (block_bytes * share))
         out["swap_s_per_block"] = block_bytes * share / (link.bandwidth_gbs * 1e9) + link.latency_us * 1e-6
     return out
 
 
-def paged_run(model: ServiceModel, trace: RequestTrace, policy: SchedulerPolicy, replicas: int) -> PagedRun:
+def paged_run(model: ServiceModel, trace: RequestTrace, policy: SchedulerPolicy, replicas: int,
+              stop_when_late: tuple = ()) -> PagedRun:
     """The :class:`PagedRun` of ``trace`` on ``replicas`` copies of ``model`` under ``policy``."""
     lay = kv_layout(model, policy)
     return PagedRun(arrivals_s=trace.arrival_s.tolist(), prompt_len=trace.prompt_len.tolist(),
@@ -59,16 +60,17 @@ def paged_run(model: ServiceModel, trace: RequestTrace, policy: SchedulerPolicy,
                     swap_blocks=lay["swap_blocks"], swap_s_per_block=lay["swap_s_per_block"],
                     watermark_blocks=math.floor(policy.watermark * lay["kv_blocks"]),
                     prefix_caching=policy.prefix_caching, prefix_id=trace.prefix_id.tolist(),
-                    prefix_len=trace.prefix_len.tolist())
+                    prefix_len=trace.prefix_len.tolist(), stop_when_late=tuple(stop_when_late))
 
 
-def serve_paged(model: ServiceModel, trace: RequestTrace, policy: SchedulerPolicy, replicas: int) -> PagedTrace:
-    """Play ``trace`` under ``policy``.
+def serve_paged(model: ServiceModel, trace: RequestTrace, policy: SchedulerPolicy, replicas: int,
+                stop_when_late: tuple = ()) -> PagedTrace:
+    """Play ``trace`` under ``policy`` (``stop_when_late``: see :class:`~simulator.engine.llm_serving.PagedRun`).
 
     Raises:
         InfeasibleError: a request that can never fit, or a prompt above the budget without chunking.
     """
     try:
-        return run_paged(paged_run(model, trace, policy, replicas))
+        return run_paged(paged_run(model, trace, policy, replicas, stop_when_late))
     except ValueError as exc:
         raise InfeasibleError(str(exc)) from None

@@ -14,9 +14,9 @@ pruned candidate listed with its reason:
    request alone needs more KV blocks than a replica has), and layouts the device cannot form.
 3. **too slow even unloaded**: the SLO's TTFT percentile is below a prefill of that percentile's
    prompt alone, or its TPOT target below a one-sequence decode step: no replica count helps.
-4. **overloaded**: the replicas' optimistic output rate (every replica decoding its largest batch at
-   the shortest context, no prefill work) is below the trace's output token rate, so its queue grows
-   to the end of the trace.
+4. **stopped early**: a simulation stops as soon as more requests are past a TTFT or TPOT limit
+   than its percentile allows (the SLO is missed whatever the rest of the trace does), so an
+   overloaded candidate costs little to rule out.
 5. **costs more than the best found** (for the cost objective, unless ``exhaustive``): candidates are
    simulated cheapest first, so once one meets the SLO no dearer one can be better.
 
@@ -158,8 +158,7 @@ def _model(wl, lay: _Layout, max_seqs: int) -> ServiceModel:
                         where=lay.where, _cache=lay.cache)
 
 
-def _bound_reason(model: ServiceModel, trace: RequestTrace, slo: dict, kv_blocks: int, block_tokens: int,
-                  max_seqs: int, replicas: int) -> str:
+def _bound_reason(model: ServiceModel, trace: RequestTrace, slo: dict) -> str:
     """Why this candidate cannot meet the SLO whatever the queueing (see the module text), or ""."""
     for key, limit in slo.items():
         metric, q, _ = key.split("_")
@@ -171,16 +170,18 @@ def _bound_reason(model: ServiceModel, trace: RequestTrace, slo: dict, kv_blocks
                 return f"too slow even unloaded: a {prompt:.0f}-token prefill alone takes {floor:.3g} s > {key} {limit:g} s"
         if metric == "tpot" and model.llm("decode", 1, int(trace.prompt_len.min()))[0] > limit:
             return f"too slow even unloaded: one decode step exceeds {key} {limit:g} s"
-    duration = trace.duration_s
-    if duration <= 0:
-        return ""
-    shortest = int((trace.prompt_len + 1).min())
-    batch = max(1, min(max_seqs, kv_blocks * block_tokens // shortest))
-    rate = replicas * batch / model.llm("decode", batch, int(trace.prompt_len.min()))[0]
-    demand = trace.output_tokens / duration
-    if rate < demand:
-        return f"overloaded: at most {rate:.4g} output tokens/s from {replicas} replica(s) < {demand:.4g} demanded"
     return ""
+
+
+def _stop_rules(slo: dict, n: int) -> tuple[tuple[str, float, int], ...]:
+    """(metric, limit, count) past which a TTFT / TPOT percentile target is certainly missed: more than
+    ``ceil((1 - p) x n) + 1`` requests above the limit put the p-th percentile above it."""
+    rules = []
+    for key, limit in slo.items():
+        metric, q, _ = key.split("_")
+        if metric in ("ttft", "tpot"):
+            rules.append((metric, limit, math.ceil((1 - float(q[1:]) / 100) * n) + 1))
+    return tuple(rules)
 
 
 def _row(lay: _Layout, replicas: int, seqs: int, **values) -> dict[str, Any]:
@@ -292,13 +293,15 @@ def _candidate(wl, trace, targets, base, lay, replicas, seqs, exhaustive, config
         return _row(lay, replicas, seqs, status="infeasible", reason=f"memory: a {worst}-token request needs more "
                     f"KV than the {lay_kv['kv_blocks']} blocks of a replica")
     if not exhaustive:
-        why = _bound_reason(model, trace, targets, lay_kv["kv_blocks"], policy.kv_block_tokens, seqs, replicas)
+        why = _bound_reason(model, trace, targets)
         if why:
             return _row(lay, replicas, seqs, status="pruned", reason=why)
     try:
-        ptrace = serve_paged(model, trace, policy, replicas)
+        ptrace = serve_paged(model, trace, policy, replicas, () if exhaustive else _stop_rules(targets, len(trace)))
     except SimulatorError as exc:
         return _row(lay, replicas, seqs, status="infeasible", reason=str(exc))
+    if ptrace.stopped:
+        return _row(lay, replicas, seqs, status="misses SLO", reason=f"stopped early: {ptrace.stopped}")
     s, _ = summarise(ptrace, {"replicas": replicas}, idle_w=model.idle_w, slo_s=None, output_len=trace.output_len,
                      slo=targets)
     hours = (trace.duration_s if trace.duration_s > 0 else s["duration_s"]) / 3600
