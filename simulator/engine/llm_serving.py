@@ -230,7 +230,7 @@ class PagedServingSim:
             yield self.env.timeout(dur + extra_s)
             phase = "mixed" if work.decode and work.chunks else ("decode" if work.decode else "prefill")
             self.batches.append(BatchRecord(r, t0, self.env.now, len(ids), joules, phase))
-            self._advance(rep, ids, sched)
+            self._advance(rep, ids, sched, decode_only=not work.chunks)
             self.kv_samples.append((self.env.now, r, self.spec.kv_blocks - rep.free))
 
     # -- planning --------------------------------------------------------------------------------
@@ -244,13 +244,14 @@ class PagedServingSim:
             tok = self.need[ids] - self.kv[ids]
             sched = self._fit_budget(tok, budget)
             want = self._new_blocks(ids, sched)
-            if want.sum() > rep.free:
-                self._evict(rep, int(want.sum()))
-            if want.sum() > rep.free:
+            total = int(want.sum())
+            if total > rep.free:
+                self._evict(rep, total)
+            if total > rep.free:
                 ids, sched, extra = self._plan_with_preemption(rep, budget)
                 preempted = True
-            else:
-                rep.free -= int(want.sum())
+            elif total:
+                rep.free -= total
                 self.blocks[ids] += want
         if not preempted:
             new_ids, new_sched, swap_s = self._admit(rep, budget - int(sched.sum()))
@@ -258,14 +259,16 @@ class PagedServingSim:
             if new_ids:
                 ids = np.concatenate([ids, np.asarray(new_ids, dtype=np.int64)])
                 sched = np.concatenate([sched, np.asarray(new_sched, dtype=np.int64)])
+        if int(sched.min(initial=1)) > 0:
+            return ids, sched, extra, preempted
         keep = sched > 0
         return ids[keep], sched[keep], extra, preempted
 
     def _fit_budget(self, tok: np.ndarray, budget: int) -> np.ndarray:
         """Tokens each running request gets, in order, from ``budget`` (whole prompts only unless chunked)."""
-        total = np.cumsum(tok)
-        if not len(tok) or total[-1] <= budget:
+        if int(tok.sum()) <= budget:
             return tok
+        total = np.cumsum(tok)
         if self.spec.chunked_prefill:
             return np.clip(budget - (total - tok), 0, tok)
         return np.where(total <= budget, tok, 0)
@@ -275,8 +278,10 @@ class PagedServingSim:
         if self.spec.reserve_full:
             return np.zeros(len(ids), dtype=np.int64)
         b = self.spec.block_tokens
-        want = -(-(self.kv[ids] + sched) // b) - self.hit[ids] // b - self.blocks[ids]
-        return np.maximum(want, 0)
+        want = -(-(self.kv[ids] + sched) // b) - self.blocks[ids]
+        if self.spec.prefix_caching:
+            want -= self.hit[ids] // b
+        return np.maximum(want, 0, out=want)
 
     def _plan_with_preemption(self, rep: _Replica, budget: int) -> tuple[np.ndarray, np.ndarray, float]:
         """vLLM's loop when blocks run out: schedule in order, preempting from the back until each fits."""
@@ -429,17 +434,20 @@ class PagedServingSim:
     # -- after an iteration ----------------------------------------------------------------------
     def _work(self, ids: np.ndarray, sched: np.ndarray) -> IterationWork:
         past = self.kv[ids]
+        if int(sched.max()) == 1 and int(self.produced[ids].min()) > 0:  # the common case: decodes only
+            return IterationWork(decode=len(ids), decode_past=int(past.sum()), chunks=0, chunk_tokens=0, chunk_past=0)
         dec = (sched == 1) & (self.produced[ids] > 0) & (self.need[ids] - past == 1)
         return IterationWork(decode=int(dec.sum()), decode_past=int(past[dec].sum()), chunks=int((~dec).sum()),
                              chunk_tokens=int(sched[~dec].sum()), chunk_past=int(past[~dec].sum()))
 
-    def _advance(self, rep: _Replica, ids: np.ndarray, sched: np.ndarray) -> None:
+    def _advance(self, rep: _Replica, ids: np.ndarray, sched: np.ndarray, decode_only: bool = False) -> None:
         """Tokens computed: first tokens, outputs, finished requests leave and free their blocks."""
         now, st = self.env.now, self.state
-        self.kv[ids] += sched
-        if self.spec.prefix_caching:
+        kv = self.kv[ids] + sched
+        self.kv[ids] = kv
+        if self.spec.prefix_caching and not decode_only:  # a prefix is completed by a prefill chunk only
             self._register_prefixes(rep, ids)
-        emitted = ids[self.kv[ids] == self.need[ids]]
+        emitted = ids[kv == self.need[ids]]
         self.produced[emitted] += 1
         for i in emitted[self.produced[emitted] == 1].tolist():
             self.first[i] = now

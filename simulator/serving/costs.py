@@ -62,6 +62,7 @@ class ServiceModel:
     where: Placement | None = None
     _cache: dict[tuple, tuple[float, float, float]] = field(default_factory=dict)
     _weights_s: float | None = None
+    _segments: dict[tuple, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.where is None:
@@ -149,6 +150,22 @@ class ServiceModel:
         t_d, e_d = self.decode(contexts)
         return t_p + max(0.0, t_d - self.weight_stream_s()), e_p + e_d
 
+    def fast_llm(self, phase: str, b: int, length: float) -> tuple[float, float]:
+        """:meth:`llm` through a per-(phase, batch, length bracket) cache of the two interpolated end
+        points: the same bilinear value (to rounding), for the scheduler's hot loop."""
+        x = max(1.0, length)
+        lo = 1 if x <= 1 else 2 ** int(math.floor(math.log2(x)))
+        key = (phase, b, lo)
+        seg = self._segments.get(key)
+        if seg is None:
+            l_lo, l_hi, _ = _bracket(x)
+            t0, e0 = self.llm(phase, b, l_lo)
+            t1, e1 = self.llm(phase, b, l_hi)
+            seg = self._segments[key] = (l_lo, float(l_hi - l_lo), t0, t1 - t0, e0, e1 - e0)
+        l_lo, span, t0, dt, e0, de = seg
+        w = (x - l_lo) / span if span else 0.0
+        return t0 + dt * w, e0 + de * w
+
     def chunk(self, b: int, length: float, past: float) -> tuple[float, float]:
         """(s, J) of ``b`` prefill chunks of ``length`` new tokens each after ``past`` cached ones.
 
@@ -156,10 +173,10 @@ class ServiceModel:
         it: the work of a prefill of ``past + length`` minus that of ``past`` (exact for FLOPs: the
         causal attention of P + L tokens is P^2/2 + L*P + L^2/2), but never less than a prefill of
         ``length`` alone (which also pays for reading the weights)."""
-        alone = self.llm("prefill", b, length)
+        alone = self.fast_llm("prefill", b, length)
         if past < 1:
             return alone
-        whole, before = self.llm("prefill", b, past + length), self.llm("prefill", b, past)
+        whole, before = self.fast_llm("prefill", b, past + length), self.fast_llm("prefill", b, past)
         delta = (whole[0] - before[0], whole[1] - before[1])
         return delta if delta[0] > alone[0] else alone
 
@@ -171,7 +188,7 @@ class ServiceModel:
         if work.chunks:
             t, e = self.chunk(work.chunks, work.chunk_tokens / work.chunks, work.chunk_past / work.chunks)
         if work.decode:
-            t_d, e_d = self.llm("decode", work.decode, work.decode_past / work.decode)
+            t_d, e_d = self.fast_llm("decode", work.decode, work.decode_past / work.decode)
             t = t + max(0.0, t_d - self.weight_stream_s()) if work.chunks else t_d
             e += e_d
         return t, e
