@@ -183,10 +183,13 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                       f"{g.workload} on {g.hardware} (prompt {g.prompt_len} + output {g.output_len} tokens)")
 
 
+PLAN_DEVICES = ("nvidia-h100-sxm", "nvidia-a100-sxm-80gb", "nvidia-l4", "google-tpu-v5e", "aws-inferentia2")
+
+
 def _add_plan_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workload", required=True, help="decoder LLM: zoo name, Hugging Face config.json or YAML")
-    p.add_argument("--devices", default="nvidia-h100-sxm,nvidia-a100-sxm-80gb,nvidia-l4,google-tpu-v5e,aws-inferentia2",
-                   help="comma-separated device names to consider")
+    p.add_argument("--devices", default=",".join(PLAN_DEVICES),
+                   help=f"comma-separated device names to consider (default: {', '.join(PLAN_DEVICES)})")
     p.add_argument("--requests", required=True,
                    help="a request trace CSV or a request mix (chat, code, rag, batch-offline)")
     p.add_argument("--rate-per-s", type=float, default=10.0, help="request mix: arrivals per second")

@@ -138,7 +138,8 @@ class ServingResult:
         s = self.summary
         lat = " / ".join(seconds(s[f"latency_{q}_s"]) for q in ("mean", "p50", "p90", "p99"))
         lines = [f"{s['workload']} on {s['hardware']} x{s['replicas']}: {s['arrival']} arrivals at "
-                 f"{sig3(s['rate_per_s'])}/s, {s['requests']} requests, batching {s['batching']}, {s['precision']}",
+                 f"{sig3(s['rate_per_s'])}/s, {s['requests']} requests, "
+                 f"{'scheduler ' + s['scheduler'] if s.get('scheduler') else 'batching ' + s['batching']}, {s['precision']}",
                  f"  latency mean/p50/p90/p99  {lat}",
                  f"  throughput        {count(s['throughput_per_s'])} req/s, utilization {percent(s['utilization'])}",
                  f"  in system (mean)  {sig3(s['mean_requests_in_system'])}, queue (mean) {sig3(s['mean_queue_length'])},"
