@@ -97,6 +97,7 @@ class PagedRun:
     prefix_id: Sequence[int] | None = None
     prefix_len: Sequence[int] | None = None
     stop_when_late: tuple[tuple[str, float, int], ...] = ()
+    tokens_per_decode: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ class PagedServingSim:
         self.blocks = np.zeros(n, dtype=np.int64)  # blocks the request owns (not shared prefix blocks)
         self.hit = np.zeros(n, dtype=np.int64)  # shared prefix tokens it references (a multiple of a block)
         self.host = np.zeros(n, dtype=np.int64)  # blocks swapped out to host memory
+        self.credit = np.zeros(n)  # speculative decoding: expected tokens accumulated so far
         self.state = _State(n=n)
         self.start = [0.0] * n
         self.first = [0.0] * n
@@ -242,6 +244,8 @@ class PagedServingSim:
         sched = np.zeros(0, dtype=np.int64)
         if len(ids):
             tok = self.need[ids] - self.kv[ids]
+            if self.spec.tokens_per_decode != 1.0:
+                tok = self._speculative_tokens(ids, tok)
             sched = self._fit_budget(tok, budget)
             want = self._new_blocks(ids, sched)
             total = int(want.sum())
@@ -263,6 +267,15 @@ class PagedServingSim:
             return ids, sched, extra, preempted
         keep = sched > 0
         return ids[keep], sched[keep], extra, preempted
+
+    def _speculative_tokens(self, ids: np.ndarray, tok: np.ndarray) -> np.ndarray:
+        """Decoding requests keep the tokens this step accepts: floor(credit + E) - floor(credit), at
+        most what their output still lacks."""
+        dec = (tok == 1) & (self.produced[ids] > 0)
+        c = self.credit[ids]
+        m = np.floor(c + self.spec.tokens_per_decode) - np.floor(c)
+        m = np.minimum(m.astype(np.int64), self.out[ids] - self.produced[ids])
+        return np.where(dec, np.maximum(m, 1), tok)
 
     def _fit_budget(self, tok: np.ndarray, budget: int) -> np.ndarray:
         """Tokens each running request gets, in order, from ``budget`` (whole prompts only unless chunked)."""
@@ -436,23 +449,31 @@ class PagedServingSim:
         past = self.kv[ids]
         if int(sched.max()) == 1 and int(self.produced[ids].min()) > 0:  # the common case: decodes only
             return IterationWork(decode=len(ids), decode_past=int(past.sum()), chunks=0, chunk_tokens=0, chunk_past=0)
-        dec = (sched == 1) & (self.produced[ids] > 0) & (self.need[ids] - past == 1)
+        dec = (self.produced[ids] > 0) & (self.need[ids] - past == 1)
+        if self.spec.tokens_per_decode == 1.0:
+            dec &= sched == 1
         return IterationWork(decode=int(dec.sum()), decode_past=int(past[dec].sum()), chunks=int((~dec).sum()),
                              chunk_tokens=int(sched[~dec].sum()), chunk_past=int(past[~dec].sum()))
 
     def _advance(self, rep: _Replica, ids: np.ndarray, sched: np.ndarray, decode_only: bool = False) -> None:
         """Tokens computed: first tokens, outputs, finished requests leave and free their blocks."""
         now, st = self.env.now, self.state
+        if self.spec.tokens_per_decode != 1.0:
+            dec = ids[(self.produced[ids] > 0) & (self.need[ids] - self.kv[ids] == 1)]
+            self.credit[dec] += self.spec.tokens_per_decode
         kv = self.kv[ids] + sched
         self.kv[ids] = kv
         if self.spec.prefix_caching and not decode_only:  # a prefix is completed by a prefill chunk only
             self._register_prefixes(rep, ids)
-        emitted = ids[kv == self.need[ids]]
-        self.produced[emitted] += 1
-        for i in emitted[self.produced[emitted] == 1].tolist():
+        need = self.need[ids]
+        reached = kv >= need
+        emitted = ids[reached]
+        gain = (kv - need + 1)[reached]  # 1, or the accepted tokens of a speculative step
+        self.produced[emitted] += gain
+        for i in emitted[self.produced[emitted] == gain].tolist():
             self.first[i] = now
         done = emitted[self.produced[emitted] >= self.out[emitted]]
-        self.need[emitted] += 1
+        self.need[emitted] += gain
         if len(done):
             for i in done.tolist():
                 self.finish[i] = now

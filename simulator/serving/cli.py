@@ -66,6 +66,10 @@ def _add_scheduler_args(p: argparse.ArgumentParser) -> None:
                    help="reuse cached shared prefixes of the trace's prefix groups (policy default)")
     g.add_argument("--preemption", choices=("recompute", "swap"), help="when KV blocks run out (policy default)")
     g.add_argument("--max-num-seqs", type=int, help="requests running at once per replica (policy default)")
+    g.add_argument("--draft", help="speculative decoding: the draft model (zoo name or config.json)")
+    g.add_argument("--draft-tokens", type=int, default=4, help="speculative decoding: tokens the draft proposes per step")
+    g.add_argument("--acceptance", type=float, default=0.7,
+                   help="speculative decoding: probability a draft token is accepted (an input: measure it)")
     p.add_argument("--slo", help="LLM latency targets in seconds, e.g. ttft_p99=0.5,tpot_p99=0.05 "
                                  "(metrics ttft, tpot, latency; p50, p90, p95, p99)")
 
@@ -104,7 +108,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
               parallelism=args.parallel, scheduler=args.scheduler, slo=args.slo,
               max_num_batched_tokens=args.max_num_batched_tokens, chunked_prefill=args.chunked_prefill,
               kv_block_tokens=args.kv_block_tokens, prefix_caching=args.prefix_caching, preemption=args.preemption,
-              max_num_seqs=args.max_num_seqs)
+              max_num_seqs=args.max_num_seqs,
+              speculative=({"draft": args.draft, "tokens": args.draft_tokens, "acceptance": args.acceptance}
+                           if args.draft else None))
     if args.requests_csv:
         r.request_table.to_csv(args.requests_csv, index=False)
     output(r.to_json() if args.format == "json" else r.table())

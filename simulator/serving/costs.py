@@ -63,6 +63,27 @@ class ServiceModel:
     _cache: dict[tuple, tuple[float, float, float]] = field(default_factory=dict)
     _weights_s: float | None = None
     _segments: dict[tuple, tuple[float, ...]] = field(default_factory=dict)
+    draft: "ServiceModel | None" = None
+    draft_tokens: int = 0
+    draft_acceptance: float = 0.0
+
+    @property
+    def tokens_per_decode(self) -> float:
+        """Expected output tokens per decode step: 1, or with a draft model proposing k tokens each
+        accepted with probability a, (1 - a^(k+1)) / (1 - a) (Leviathan et al. 2023, eq. 1).
+
+        Example:
+            >>> from simulator.workload.loader import load_workload
+            >>> from simulator.spec.loader import load_hardware
+            >>> m = ServiceModel(wl=load_workload("gpt2"), hw=load_hardware("nvidia-l4"), precision="bf16",
+            ...                  max_batch_size=8, draft_tokens=3, draft_acceptance=0.5)
+            >>> m.tokens_per_decode
+            1.875
+        """
+        k, a = self.draft_tokens, self.draft_acceptance
+        if not k:
+            return 1.0
+        return float(k + 1) if a >= 1 else (1 - a ** (k + 1)) / (1 - a)
 
     def __post_init__(self) -> None:
         if self.where is None:
@@ -187,6 +208,13 @@ class ServiceModel:
         t = e = 0.0
         if work.chunks:
             t, e = self.chunk(work.chunks, work.chunk_tokens / work.chunks, work.chunk_past / work.chunks)
+        if work.decode and self.draft is not None:
+            # speculative decoding: the draft model's k decode steps, then the target verifies k + 1
+            # tokens per sequence after its cached ones, as a chunk (Leviathan et al. 2023)
+            n, past, k = work.decode, work.decode_past / work.decode, self.draft_tokens
+            t_d, e_d = self.draft.fast_llm("decode", n, past)
+            t_v, e_v = self.chunk(n, k + 1, past)
+            return t + k * t_d + t_v, e + k * e_d + e_v
         if work.decode:
             t_d, e_d = self.fast_llm("decode", work.decode, work.decode_past / work.decode)
             t = t + max(0.0, t_d - self.weight_stream_s()) if work.chunks else t_d
@@ -208,6 +236,11 @@ class ServiceModel:
             peak = max(self._llm("decode", max_seqs, 1)[2], self._llm("prefill", 1, token_budget)[2])
         except ScenarioError:  # the activations alone overflow the device: no room for a KV cache
             peak = cap
+        if self.draft is not None:  # the draft model's weights share each device
+            p = self.where.parallelism
+            shards = p.tensor * p.pipeline if p is not None else 1
+            peak += (self.draft.wl.build(batch_size=1, seq_len=1).parameters * parse_precision(self.precision).bytes
+                     / shards)
         budget = utilization * (cap - peak) if of_free else utilization * cap - peak
         if budget <= 0:
             raise DoesNotFitError(f"{self.wl.name} leaves no room for a KV cache on {self.where.name} "

@@ -60,7 +60,8 @@ def paged_run(model: ServiceModel, trace: RequestTrace, policy: SchedulerPolicy,
                     swap_blocks=lay["swap_blocks"], swap_s_per_block=lay["swap_s_per_block"],
                     watermark_blocks=math.floor(policy.watermark * lay["kv_blocks"]),
                     prefix_caching=policy.prefix_caching, prefix_id=trace.prefix_id.tolist(),
-                    prefix_len=trace.prefix_len.tolist(), stop_when_late=tuple(stop_when_late))
+                    prefix_len=trace.prefix_len.tolist(), stop_when_late=tuple(stop_when_late),
+                    tokens_per_decode=model.tokens_per_decode)
 
 
 def serve_paged(model: ServiceModel, trace: RequestTrace, policy: SchedulerPolicy, replicas: int,

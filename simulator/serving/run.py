@@ -175,7 +175,8 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
           slo: "Mapping[str, float] | str | None" = None, max_num_batched_tokens: int | None = None,
           chunked_prefill: bool | None = None, kv_block_tokens: int | None = None,
           prefix_caching: bool | None = None, preemption: str | None = None, max_num_seqs: int | None = None,
-          scheduler_overrides: Mapping[str, Any] | None = None) -> ServingResult:
+          scheduler_overrides: Mapping[str, Any] | None = None,
+          speculative: Mapping[str, Any] | None = None) -> ServingResult:
     """Serve ``requests`` inference requests of ``workload`` on ``replicas`` copies of ``hardware``.
 
     Args:
@@ -194,6 +195,11 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
             override the scheduler policy's field of that name (None: the policy's); ``preemption`` is
             ``recompute`` or ``swap``. ``scheduler_overrides``: any other policy field (``reserve``,
             ``swap_space_gib``, ``watermark``, ``memory_utilization``, ``memory_fraction_of``).
+        speculative: speculative decoding under a ``scheduler``: ``{"draft": workload, "tokens": k,
+            "acceptance": a}``: each decode step runs the draft model's k decode steps, then the target
+            verifies k + 1 tokens per sequence as one chunk, and yields (1 - a^(k+1)) / (1 - a) tokens
+            on average (a: the probability a draft token is accepted, an input). The draft runs on the
+            replica's devices with the same layout; its weights come out of the KV room.
         slo: LLM latency targets, e.g. ``{"ttft_p99_s": 0.5, "tpot_p99_s": 0.05}`` (see
             :func:`simulator.serving.stats.parse_slo`): adds ``slo_met``, ``slo_attainment`` and
             ``goodput_per_s``.
@@ -255,6 +261,10 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
     shape = {k: v for k, v in (("seq_len", seq_len), ("image_size", image_size)) if v is not None}
     model = ServiceModel(wl=wl, hw=hw, precision=p, shape=shape, where=where,
                          max_batch_size=policy.max_num_seqs if policy is not None else max_batch_size)
+    if speculative is not None:
+        if policy is None:
+            raise ScenarioError("speculative: needs a scheduler (scheduler='vllm', ...)")
+        _speculative(model, speculative)
     if policy is not None:
         trace = serve_paged(model, _as_trace(requests, times, prompts, outs), policy, replicas)
     else:
@@ -268,6 +278,9 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
                 devices_per_replica=where.devices)
     if policy is not None:
         args.update(scheduler=policy.name, **policy.model_dump(exclude={"name", "description", "source"}))
+    if model.draft is not None:
+        args.update(draft=model.draft.wl.name, draft_tokens=model.draft_tokens,
+                    draft_acceptance=model.draft_acceptance, tokens_per_decode=model.tokens_per_decode)
     from .stats import hourly_price, summarise
 
     summary, lat = summarise(trace, args, idle_w=model.idle_w, slo_s=slo_ms * 1e-3 if slo_ms else None,
@@ -275,6 +288,23 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
                              devices=where.devices)
     return ServingResult(summary=summary, latencies_s=lat, trace=trace, prompt_len=prompts, output_len=outs,
                          idle_w=model.idle_w)
+
+
+def _speculative(model: ServiceModel, spec: Mapping[str, Any]) -> None:
+    """Attach the draft model of ``spec`` (draft, tokens, acceptance) to ``model``."""
+    if not isinstance(spec, Mapping) or set(spec) != {"draft", "tokens", "acceptance"}:
+        raise ScenarioError("speculative: expected {'draft': workload, 'tokens': k, 'acceptance': 0..1}, got "
+                            f"{spec!r}")
+    k = _positive_int("speculative.tokens", spec["tokens"], 64)
+    a = _number("speculative.acceptance", spec["acceptance"], positive=False)
+    if a > 1:
+        raise ScenarioError(f"speculative.acceptance: a probability in 0..1, got {a}")
+    draft = load_workload(spec["draft"])
+    if not is_llm(draft):
+        raise ScenarioError(f"speculative.draft: {draft.name} is not a decoder LLM")
+    model.draft = ServiceModel(wl=draft, hw=model.hw, precision=model.precision, where=model.where,
+                               max_batch_size=model.max_batch_size)
+    model.draft_tokens, model.draft_acceptance = k, a
 
 
 def _policy(scheduler: Any, settings: dict[str, Any]) -> SchedulerPolicy | None:

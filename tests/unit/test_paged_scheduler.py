@@ -154,3 +154,16 @@ def test_same_inputs_same_trace():
     run = PagedRun(arrivals_s=[0.0, 0.1, 0.1, 0.4], prompt_len=[30, 7, 50, 9], output_len=[5, 9, 3, 12],
                    iteration=lambda w: (0.01 + 1e-4 * w.tokens, 1.0), kv_blocks=20, block_tokens=4, token_budget=16)
     assert run_paged(run) == run_paged(run)
+
+
+def test_speculative_decoding_yields_the_expected_tokens_per_step_by_hand():
+    """1.875 tokens per decode step (k = 3 draft tokens accepted with probability 0.5:
+    (1 - 0.5^4) / (1 - 0.5)); a 1-token prompt and 8 outputs at 1 s per iteration: the prefill gives
+    token 1 at t = 1; the steps then keep floor(1.875 t) - floor(1.875 (t - 1)) = 1, 2, 2, 2 tokens:
+    outputs 2, 4, 6, 8, done at t = 5 (t = 8 without speculation)."""
+    seen, cost = _recorder()
+    t = run_paged(PagedRun(arrivals_s=[0.0], prompt_len=[1], output_len=[8], iteration=cost, kv_blocks=16,
+                           block_tokens=4, tokens_per_decode=1.875))
+    assert t.first_token_s == (1.0,) and t.finish_s == (5.0,)
+    assert [w.decode for w in seen] == [0, 1, 1, 1, 1]
+    assert [used for _, _, used in t.kv_samples] == [1, 1, 1, 2, 0]  # 1, 2, 4, 6 tokens cached; then freed

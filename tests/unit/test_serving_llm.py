@@ -205,3 +205,29 @@ def test_cli_serve_and_plan_from_a_config(tmp_path):
     bad = subprocess.run(env_py + ["plan", "--workload", QWEN, "--requests", "chat", "--slo", "ttft=1"],
                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "slo: ttft=1.0" in bad.stderr
+
+
+def test_speculative_decoding_cost_and_speed_by_hand():
+    """A decode iteration of n sequences under speculation costs k draft decode steps plus a verify
+    chunk of k + 1 tokens after their cached ones; with a good draft TPOT drops."""
+    from simulator.engine.llm_serving import IterationWork
+    from simulator.serving.costs import ServiceModel
+
+    hw = sim.load_hardware("nvidia-l4")
+    target = ServiceModel(wl=sim.load_workload("llama3-8b"), hw=hw, precision="bf16", max_batch_size=8)
+    draft = ServiceModel(wl=sim.load_workload(QWEN), hw=hw, precision="bf16", max_batch_size=8)
+    target.draft, target.draft_tokens, target.draft_acceptance = draft, 4, 0.8
+    t, e = target.iteration(IterationWork(decode=4, decode_past=4 * 300, chunks=0, chunk_tokens=0, chunk_past=0))
+    t_d, e_d = draft.fast_llm("decode", 4, 300)
+    t_v, e_v = target.chunk(4, 5, 300)
+    assert (t, e) == pytest.approx((4 * t_d + t_v, 4 * e_d + e_v))
+    assert target.tokens_per_decode == pytest.approx((1 - 0.8 ** 5) / 0.2)
+    trace = sim.RequestTrace.build([0.0, 0.5], [200, 300], [200, 150])
+    plain = sim.serve("llama3-8b", "nvidia-l4", requests=trace, scheduler="vllm")
+    fast = sim.serve("llama3-8b", "nvidia-l4", requests=trace, scheduler="vllm",
+                     speculative={"draft": QWEN, "tokens": 4, "acceptance": 0.8})
+    assert fast.tpot_mean_s < 0.6 * plain.tpot_mean_s and fast.tokens == plain.tokens
+    assert fast.kv_blocks < plain.kv_blocks  # the draft's weights take their room
+    with pytest.raises(ScenarioError, match="speculative.acceptance"):
+        sim.serve("llama3-8b", "nvidia-l4", requests=trace, scheduler="vllm",
+                  speculative={"draft": QWEN, "tokens": 4, "acceptance": 1.5})
