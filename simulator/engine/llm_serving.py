@@ -98,6 +98,7 @@ class PagedRun:
     prefix_len: Sequence[int] | None = None
     stop_when_late: tuple[tuple[str, float, int], ...] = ()
     tokens_per_decode: float = 1.0
+    prefilled: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,9 @@ class PagedServingSim:
         self.kv = np.zeros(n, dtype=np.int64)  # tokens whose K/V are in the cache
         self.need = self.prompt.copy()  # tokens that must be cached before the next output token
         self.produced = np.zeros(n, dtype=np.int64)
+        if spec.prefilled:  # the first token came with the prompt's KV cache
+            self.produced += 1
+            self.need += 1
         self.blocks = np.zeros(n, dtype=np.int64)  # blocks the request owns (not shared prefix blocks)
         self.hit = np.zeros(n, dtype=np.int64)  # shared prefix tokens it references (a multiple of a block)
         self.host = np.zeros(n, dtype=np.int64)  # blocks swapped out to host memory
@@ -401,19 +405,23 @@ class PagedServingSim:
     def _admit_one(self, rep: _Replica, rid: int, where: str, budget: int) -> tuple[int, float] | None:
         """Admit a new or recomputing request: prefix lookup, its first chunk's blocks; or None."""
         s = self.spec
-        hit = self._lookup(rep, rid)
-        n_tok = int(self.need[rid]) - hit
+        owned = 0
+        if s.prefilled and not self.admitted[rid]:
+            hit, owned = 0, int(self.prompt[rid])  # its prompt's KV arrives with it
+        else:
+            hit = self._lookup(rep, rid)
+        n_tok = int(self.need[rid]) - hit - owned
         if not s.chunked_prefill and n_tok > budget:
             self._release_prefix(rep, rid)
             return None
         n_tok = min(n_tok, budget)
-        want = self._admission_blocks(rid, hit, n_tok)
+        want = self._admission_blocks(rid, hit, n_tok + owned)
         if want > rep.free - s.watermark_blocks and not self._evict(rep, want + s.watermark_blocks):
             self._release_prefix(rep, rid)
             return None
         rep.free -= want
         self.blocks[rid] = want
-        self.kv[rid] = hit
+        self.kv[rid] = hit + owned
         self.hit_tokens += hit
         self.query_tokens += int(self.need[rid])
         if where == "requeued":

@@ -66,6 +66,8 @@ def _add_scheduler_args(p: argparse.ArgumentParser) -> None:
                    help="reuse cached shared prefixes of the trace's prefix groups (policy default)")
     g.add_argument("--preemption", choices=("recompute", "swap"), help="when KV blocks run out (policy default)")
     g.add_argument("--max-num-seqs", type=int, help="requests running at once per replica (policy default)")
+    g.add_argument("--prefill-replicas", type=int, help="disaggregated serving: replicas that only prefill")
+    g.add_argument("--decode-replicas", type=int, help="disaggregated serving: replicas that only decode")
     g.add_argument("--draft", help="speculative decoding: the draft model (zoo name or config.json)")
     g.add_argument("--draft-tokens", type=int, default=4, help="speculative decoding: tokens the draft proposes per step")
     g.add_argument("--acceptance", type=float, default=0.7,
@@ -110,7 +112,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
               kv_block_tokens=args.kv_block_tokens, prefix_caching=args.prefix_caching, preemption=args.preemption,
               max_num_seqs=args.max_num_seqs,
               speculative=({"draft": args.draft, "tokens": args.draft_tokens, "acceptance": args.acceptance}
-                           if args.draft else None))
+                           if args.draft else None),
+              disaggregated=({"prefill_replicas": args.prefill_replicas, "decode_replicas": args.decode_replicas}
+                             if args.prefill_replicas or args.decode_replicas else None))
     if args.requests_csv:
         r.request_table.to_csv(args.requests_csv, index=False)
     output(r.to_json() if args.format == "json" else r.table())

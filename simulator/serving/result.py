@@ -169,6 +169,12 @@ def _extra_lines(s: dict[str, Any]) -> list[str]:
     if s.get("usd_per_hour") is not None:
         lines.append(f"  cost              ${sig3(s['usd_per_hour'])}/h ({s['price_basis']}), "
                      f"${sig3(s['usd_per_million_tokens'])} per million output tokens")
+    if s.get("prefill_replicas"):
+        lines.append(f"  disaggregated     {s['prefill_replicas']} prefill + {s['decode_replicas']} decode replicas, "
+                     "KV caches moved between them")
+    if s.get("draft"):
+        lines.append(f"  speculative       draft {s['draft']}, {s['draft_tokens']} tokens per step, acceptance "
+                     f"{sig3(s['draft_acceptance'])}: {sig3(s['tokens_per_decode'])} tokens per decode step")
     if s.get("scheduler"):
         lines.append(f"  scheduler {s['scheduler']}: {s['kv_blocks']} KV blocks of {s['kv_block_tokens']} tokens "
                      f"per replica, peak use {percent(s['kv_utilization_max'])}, {s['preemption_count']} "

@@ -23,7 +23,7 @@ from ..errors import InfeasibleError, InputError, ScenarioError
 from .generation import kv_cache_bytes_per_token
 from ..workload.loader import load_workload
 from .costs import ServiceModel, is_llm
-from .paged import serve_paged
+from .paged import serve_disaggregated, serve_paged
 from .policy import SchedulerPolicy, load_scheduler
 from .requests import RequestTrace
 from .result import ServingResult
@@ -176,7 +176,8 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
           chunked_prefill: bool | None = None, kv_block_tokens: int | None = None,
           prefix_caching: bool | None = None, preemption: str | None = None, max_num_seqs: int | None = None,
           scheduler_overrides: Mapping[str, Any] | None = None,
-          speculative: Mapping[str, Any] | None = None) -> ServingResult:
+          speculative: Mapping[str, Any] | None = None,
+          disaggregated: Mapping[str, int] | None = None) -> ServingResult:
     """Serve ``requests`` inference requests of ``workload`` on ``replicas`` copies of ``hardware``.
 
     Args:
@@ -200,6 +201,10 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
             verifies k + 1 tokens per sequence as one chunk, and yields (1 - a^(k+1)) / (1 - a) tokens
             on average (a: the probability a draft token is accepted, an input). The draft runs on the
             replica's devices with the same layout; its weights come out of the KV room.
+        disaggregated: prefill and decode on separate pools under a ``scheduler``:
+            ``{"prefill_replicas": p, "decode_replicas": d}`` copies of the replica layout (``replicas``
+            is then unused); each prompt's KV cache moves from its prefill copy to a decode copy over
+            the device's first link (:func:`simulator.serving.paged.serve_disaggregated`).
         slo: LLM latency targets, e.g. ``{"ttft_p99_s": 0.5, "tpot_p99_s": 0.05}`` (see
             :func:`simulator.serving.stats.parse_slo`): adds ``slo_met``, ``slo_attainment`` and
             ``goodput_per_s``.
@@ -265,7 +270,13 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
         if policy is None:
             raise ScenarioError("speculative: needs a scheduler (scheduler='vllm', ...)")
         _speculative(model, speculative)
-    if policy is not None:
+    if disaggregated is not None:
+        if policy is None:
+            raise ScenarioError("disaggregated: needs a scheduler (scheduler='vllm', ...)")
+        pools = _pools(disaggregated)
+        replicas = sum(pools)
+        trace = serve_disaggregated(model, _as_trace(requests, times, prompts, outs), policy, *pools)
+    elif policy is not None:
         trace = serve_paged(model, _as_trace(requests, times, prompts, outs), policy, replicas)
     else:
         trace = _serve_batched(model, times, prompts, outs, batching, max_batch_size, max_wait_ms, replicas,
@@ -278,6 +289,8 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
                 devices_per_replica=where.devices)
     if policy is not None:
         args.update(scheduler=policy.name, **policy.model_dump(exclude={"name", "description", "source"}))
+    if disaggregated is not None:
+        args.update(prefill_replicas=pools[0], decode_replicas=pools[1])
     if model.draft is not None:
         args.update(draft=model.draft.wl.name, draft_tokens=model.draft_tokens,
                     draft_acceptance=model.draft_acceptance, tokens_per_decode=model.tokens_per_decode)
@@ -288,6 +301,13 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
                              devices=where.devices)
     return ServingResult(summary=summary, latencies_s=lat, trace=trace, prompt_len=prompts, output_len=outs,
                          idle_w=model.idle_w)
+
+
+def _pools(spec: Mapping[str, int]) -> tuple[int, int]:
+    if not isinstance(spec, Mapping) or set(spec) != {"prefill_replicas", "decode_replicas"}:
+        raise ScenarioError(f"disaggregated: expected {{'prefill_replicas': p, 'decode_replicas': d}}, got {spec!r}")
+    return (_positive_int("disaggregated.prefill_replicas", spec["prefill_replicas"], 4096),
+            _positive_int("disaggregated.decode_replicas", spec["decode_replicas"], 4096))
 
 
 def _speculative(model: ServiceModel, spec: Mapping[str, Any]) -> None:

@@ -167,3 +167,16 @@ def test_speculative_decoding_yields_the_expected_tokens_per_step_by_hand():
     assert t.first_token_s == (1.0,) and t.finish_s == (5.0,)
     assert [w.decode for w in seen] == [0, 1, 1, 1, 1]
     assert [used for _, _, used in t.kv_samples] == [1, 1, 1, 2, 0]  # 1, 2, 4, 6 tokens cached; then freed
+
+
+def test_a_prefilled_request_decodes_from_its_second_token():
+    """The decode pool of a disaggregated deployment: prompt 10 and its first token arrive together;
+    blocks of 4: ceil(11 / 4) = 3 blocks at admission; two decode steps (past 10, then 11) give
+    tokens 2 and 3."""
+    seen, cost = _recorder()
+    t = run_paged(PagedRun(arrivals_s=[0.5], prompt_len=[10], output_len=[3], iteration=cost, kv_blocks=8,
+                           block_tokens=4, prefilled=True))
+    assert t.finish_s == (2.5,) and t.start_s == (0.5,)
+    assert seen == [IterationWork(decode=1, decode_past=10, chunks=0, chunk_tokens=0, chunk_past=0),
+                    IterationWork(decode=1, decode_past=11, chunks=0, chunk_tokens=0, chunk_past=0)]
+    assert [used for _, _, used in t.kv_samples] == [3, 0] and t.prefix_hit_tokens == 0

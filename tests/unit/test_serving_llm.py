@@ -231,3 +231,38 @@ def test_speculative_decoding_cost_and_speed_by_hand():
     with pytest.raises(ScenarioError, match="speculative.acceptance"):
         sim.serve("llama3-8b", "nvidia-l4", requests=trace, scheduler="vllm",
                   speculative={"draft": QWEN, "tokens": 4, "acceptance": 1.5})
+
+
+def test_disaggregated_prefill_and_decode_by_hand():
+    """One request, prompt 1,000, 5 outputs, one prefill and one decode copy of an L4 replica: TTFT is
+    the prefill alone; the prompt's KV (1,000 x 2 x 24 layers x 2 KV heads x 64 x 2 B) crosses the
+    L4's link; then 4 decode steps at 1,000..1,003 cached tokens."""
+    from simulator.engine.llm_serving import IterationWork
+    from simulator.serving.costs import ServiceModel
+    from simulator.serving.paged import kv_transfer_s
+
+    hw = sim.load_hardware("nvidia-l4")
+    model = ServiceModel(wl=sim.load_workload(QWEN), hw=hw, precision="bf16", max_batch_size=256)
+    link = hw.links[0] if hw.links else hw.host_link
+    assert kv_transfer_s(model, 1000) == pytest.approx(1000 * 2 * 24 * 2 * 64 * 2 / (link.bandwidth_gbs * 1e9)
+                                                       + link.latency_us * 1e-6)
+    trace = sim.RequestTrace.build([0.0], [1000], [5])
+    r = sim.serve(QWEN, "nvidia-l4", requests=trace, scheduler="vllm",
+                  disaggregated={"prefill_replicas": 1, "decode_replicas": 1})
+    ttft = model.iteration(IterationWork(decode=0, decode_past=0, chunks=1, chunk_tokens=1000, chunk_past=0))[0]
+    steps = sum(model.iteration(IterationWork(decode=1, decode_past=p, chunks=0, chunk_tokens=0, chunk_past=0))[0]
+                for p in range(1000, 1004))
+    assert r.ttft_p50_s == pytest.approx(ttft)
+    assert r.latency_p50_s == pytest.approx(ttft + kv_transfer_s(model, 1000) + steps)
+    assert r.replicas == 2 and set(r.batches["replica"]) == {0, 1}
+    assert r.mean_requests_in_system == pytest.approx(r.throughput_per_s * r.latency_mean_s)   # Little's law
+
+
+def test_disaggregation_keeps_long_prefills_from_slowing_decodes():
+    """Long prompts at a steady rate: in one pool every decode waits behind prefill chunks; in separate
+    pools the decodes' TPOT is their own (DistServe's point), for the same two replicas."""
+    trace = sim.RequestTrace.build(np.arange(20) * 0.25, [6000] * 20, [64] * 20)
+    mixed = sim.serve(QWEN, "nvidia-l4", requests=trace, scheduler="vllm", replicas=2)
+    split = sim.serve(QWEN, "nvidia-l4", requests=trace, scheduler="vllm",
+                      disaggregated={"prefill_replicas": 1, "decode_replicas": 1})
+    assert split.tpot_p99_s < mixed.tpot_p99_s
