@@ -266,34 +266,14 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
     shape = {k: v for k, v in (("seq_len", seq_len), ("image_size", image_size)) if v is not None}
     model = ServiceModel(wl=wl, hw=hw, precision=p, shape=shape, where=where,
                          max_batch_size=policy.max_num_seqs if policy is not None else max_batch_size)
-    if speculative is not None:
-        if policy is None:
-            raise ScenarioError("speculative: needs a scheduler (scheduler='vllm', ...)")
-        _speculative(model, speculative)
-    if disaggregated is not None:
-        if policy is None:
-            raise ScenarioError("disaggregated: needs a scheduler (scheduler='vllm', ...)")
-        pools = _pools(disaggregated)
-        replicas = sum(pools)
-        trace = serve_disaggregated(model, _as_trace(requests, times, prompts, outs), policy, *pools)
-    elif policy is not None:
-        trace = serve_paged(model, _as_trace(requests, times, prompts, outs), policy, replicas)
-    else:
-        trace = _serve_batched(model, times, prompts, outs, batching, max_batch_size, max_wait_ms, replicas,
-                               max_prefill_tokens, llm)
+    trace, replicas, extra = _play(model, policy, requests, (times, prompts, outs), replicas, speculative,
+                                   disaggregated, (batching, max_batch_size, max_wait_ms, max_prefill_tokens, llm))
     args = dict(workload=wl.name, hardware=where.name, precision=p, arrival=arrival,
                 rate_per_s=float(rate_per_s) if arrival != "trace" else (n / times[-1] if times[-1] > 0 else 0.0),
                 requests=n, batching=batching if policy is None else "scheduler",
                 max_batch_size=max_batch_size if policy is None else policy.max_num_seqs,
                 max_wait_ms=float(max_wait_ms), replicas=replicas, slo_ms=slo_ms, seed=seed, llm=llm,
-                devices_per_replica=where.devices)
-    if policy is not None:
-        args.update(scheduler=policy.name, **policy.model_dump(exclude={"name", "description", "source"}))
-    if disaggregated is not None:
-        args.update(prefill_replicas=pools[0], decode_replicas=pools[1])
-    if model.draft is not None:
-        args.update(draft=model.draft.wl.name, draft_tokens=model.draft_tokens,
-                    draft_acceptance=model.draft_acceptance, tokens_per_decode=model.tokens_per_decode)
+                devices_per_replica=where.devices, **extra)
     from .stats import hourly_price, summarise
 
     summary, lat = summarise(trace, args, idle_w=model.idle_w, slo_s=slo_ms * 1e-3 if slo_ms else None,
@@ -301,6 +281,30 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
                              devices=where.devices)
     return ServingResult(summary=summary, latencies_s=lat, trace=trace, prompt_len=prompts, output_len=outs,
                          idle_w=model.idle_w)
+
+
+def _play(model, policy, requests, drawn, replicas, speculative, disaggregated, batched):
+    """(trace, replicas, extra summary figures) of the run: batching policies, a scheduler, a
+    scheduler with a draft model or over separate prefill and decode pools."""
+    times, prompts, outs = drawn
+    extra: dict[str, Any] = {}
+    for name, value in (("speculative", speculative), ("disaggregated", disaggregated)):
+        if value is not None and policy is None:
+            raise ScenarioError(f"{name}: needs a scheduler (scheduler='vllm', ...)")
+    if policy is None:
+        return _serve_batched(model, times, prompts, outs, batched[0], batched[1], batched[2], replicas,
+                              batched[3], batched[4]), replicas, extra
+    extra.update(scheduler=policy.name, **policy.model_dump(exclude={"name", "description", "source"}))
+    if speculative is not None:
+        _speculative(model, speculative)
+        extra.update(draft=model.draft.wl.name, draft_tokens=model.draft_tokens,
+                     draft_acceptance=model.draft_acceptance, tokens_per_decode=model.tokens_per_decode)
+    trace = _as_trace(requests, times, prompts, outs)
+    if disaggregated is None:
+        return serve_paged(model, trace, policy, replicas), replicas, extra
+    pools = _pools(disaggregated)
+    extra.update(prefill_replicas=pools[0], decode_replicas=pools[1])
+    return serve_disaggregated(model, trace, policy, *pools), sum(pools), extra
 
 
 def _pools(spec: Mapping[str, int]) -> tuple[int, int]:
