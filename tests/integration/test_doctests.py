@@ -43,6 +43,7 @@ MODULES = [
     "simulator.engine.run",
     "simulator.engine.serving",
     "simulator.engine.llm_serving",
+    "simulator.engine.llm_types",
     # hardware specs
     "simulator.spec.loader",
     "simulator.spec.models",
@@ -88,6 +89,7 @@ MODULES = [
     "simulator.serving.realtime",
     "simulator.serving.run",
     "simulator.serving.requests",
+    "simulator.serving.costs",
     "simulator.serving.policy",
     "simulator.serving.stats",
     "simulator.serving.plan",
