@@ -93,6 +93,22 @@ grep -q "DOES NOT FIT" "$WORK/err.txt" || fail "no DOES NOT FIT line"
 step "python -c 'import simulator' and the API"
 "$VPY" -c "import simulator as sim; r = sim.simulate('resnet50', 'nvidia-h100-sxm', batch_size=8); assert r.fits_in_memory and r.step_time_s > 0; print('  api:', r.effective_precision, round(r.step_time_s * 1e3, 3), 'ms')"
 
+step "LLM serving from the wheel's data: an HF sample config, a request mix, the vLLM scheduler, a plan"
+"$ACCSIM" list schedulers | grep -q '^vllm ' || fail "list schedulers"
+"$ACCSIM" list request-mixes | grep -q '^chat ' || fail "list request-mixes"
+CFG=$("$VPY" -c "from simulator.bundled import data_root; p = data_root('hf_configs') / 'qwen2.5-0.5b.json'; assert '_data' in p.parts and p.is_file(); print(p)") \
+  || fail "bundled HF configs not in the wheel"
+"$VPY" - "$CFG" <<'EOF' || fail "serving with bundled configs, mixes and schedulers"
+import sys
+import simulator as sim
+trace = sim.request_mix("chat", rate_per_s=2, duration_s=5)
+s = sim.serve(sys.argv[1], "nvidia-l4", requests=trace, scheduler="vllm", slo={"ttft_p99_s": 2.0})
+assert s.requests == len(trace) and s.kv_blocks > 0, s.summary
+print("  serve:", s.workload, "TTFT p99", round(s.ttft_p99_s, 3), "s, SLO met", s.slo_met)
+EOF
+"$ACCSIM" plan --workload "$CFG" --requests chat --rate-per-s 2 --duration-s 5 --slo ttft_p99=2 --devices nvidia-l4 \
+  --devices-per-replica 1 --max-replicas 1 --max-num-seqs 16 | grep -q "^best: 1 x 1 nvidia-l4" || fail "accsim plan"
+
 step "a missing extra is named (exit 2)"
 set +e
 "$ACCSIM" app >/dev/null 2>"$WORK/err.txt"

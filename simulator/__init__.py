@@ -20,7 +20,10 @@ _LAZY = {
                      "list_hardware", "list_stacks", "list_workloads", "load_hardware", "load_workload", "peak_rates",
                      "simulate", "validation_band"), ".api"),
     "SimulationResult": ".result", "collective_benchmark": ".run.cluster",
-    "ServingResult": ".serving.run", "serve": ".serving.run",
+    "ServingResult": ".serving.result", "serve": ".serving.run",
+    **dict.fromkeys(("DeploymentPlan", "plan_deployment"), ".serving.plan"),
+    **dict.fromkeys(("RequestTrace", "list_request_mixes", "load_requests", "request_mix"), ".serving.requests"),
+    "list_schedulers": ".serving.policy",
     "GenerationResult": ".serving.generation", "generate": ".serving.generation",
     **dict.fromkeys(("RealtimeResult", "realtime", "smallest_device"), ".serving.realtime"),
     "max_batch_size": ".sweep.capacity", "pareto": ".sweep.pareto", "sensitivity": ".sweep.pareto",
@@ -51,6 +54,8 @@ __all__ = [
     "simulate", "SimulationResult", "describe", "build_graph", "max_batch_size", "collective_benchmark",
     # LLM generation, serving, real time
     "generate", "GenerationResult", "serve", "ServingResult", "realtime", "smallest_device", "RealtimeResult",
+    "load_requests", "request_mix", "list_request_mixes", "RequestTrace", "list_schedulers", "plan_deployment",
+    "DeploymentPlan",
     # design-space exploration
     "sweep", "pareto", "sensitivity",
     # inputs and device figures

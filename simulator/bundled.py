@@ -1,6 +1,8 @@
-"""Where the bundled data lives: device specs and systems, workloads, software stacks.
+"""Where the bundled data lives: device specs and systems, workloads, software stacks, sample Hugging Face
+configs, request mixes and scheduler policies for serving.
 
-The repository keeps them in its top-level folders (``hardware_specs/``, ``workloads/``, ``stacks/``).
+The repository keeps them in its top-level folders (``hardware_specs/``, ``workloads/``, ``stacks/``,
+``hf_configs/``, ``request_mixes/``, ``schedulers/``).
 A wheel carries the same files as package data under ``simulator/_data/<folder>`` (pyproject.toml
 maps each folder there at build time), so a plain ``pip install`` finds them from any working
 directory; a checkout run with ``PYTHONPATH`` or an editable install reads the top-level folders.
@@ -13,7 +15,7 @@ from pathlib import Path
 __all__ = ["FOLDERS", "data_root"]
 
 # every folder of bundled data; pyproject.toml maps each one that exists (tests/unit/test_packaging.py)
-FOLDERS = ("hardware_specs", "workloads", "stacks")
+FOLDERS = ("hardware_specs", "workloads", "stacks", "hf_configs", "request_mixes", "schedulers")
 
 
 def data_root(folder: str) -> Path:

@@ -112,11 +112,14 @@ def _cmd_app(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    from .serving.policy import list_schedulers
+    from .serving.requests import list_request_mixes
     from .spec.loader import list_hardware
     from .spec.stack import list_stacks
     from .workload.loader import list_workloads
 
-    rows = {"hardware": list_hardware, "workloads": list_workloads, "stacks": list_stacks}[args.what]()
+    rows = {"hardware": list_hardware, "workloads": list_workloads, "stacks": list_stacks,
+            "schedulers": list_schedulers, "request-mixes": list_request_mixes}[args.what]()
     if args.kind:
         if args.what != "hardware":
             raise InputError(f"--kind: filters `list hardware`, not `list {args.what}`")
@@ -129,6 +132,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
                 print(f"{r['kind']:5s} {r['name']:32s} {r['display_name']}")
             elif args.what == "stacks":
                 print(f"{r['name']:14s} {','.join(r['kinds']):24s} {r['display_name']}")
+            elif args.what in ("schedulers", "request-mixes"):
+                print(f"{r['name']:14s} {r['description']}")
             else:
                 print(f"{r['name']:20s} {r['family']:12s} {r['description']}")
     return 0
@@ -234,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
 
     p = add_command(sub, "list", "list the bundled hardware, workloads or software stacks", _cmd_list, epilog=None)
-    p.add_argument("what", choices=("hardware", "workloads", "stacks"), help="what to list")
+    p.add_argument("what", choices=("hardware", "workloads", "stacks", "schedulers", "request-mixes"),
+                   help="what to list")
     p.add_argument("--kind", choices=("cpu", "gpu", "tpu", "fpga", "asic", "system"), help="only this kind of hardware")
     p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
 

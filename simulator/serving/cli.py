@@ -29,7 +29,11 @@ def _add_serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workload", required=True, help="zoo name or path")
     p.add_argument("--arrival", default="poisson", help="poisson, constant, bursty or trace")
     p.add_argument("--rate-per-s", type=float, default=50.0, help="mean arrival rate, requests per second")
-    p.add_argument("--requests", type=int, default=10_000, help="requests to simulate")
+    p.add_argument("--requests", default="10000",
+                   help="a number of requests to draw, a request trace CSV (arrival_s,prompt_len,output_len"
+                        "[,prefix_id,prefix_len]), or a request mix name (chat, code, rag, batch-offline) drawn "
+                        "at --rate-per-s for --duration-s")
+    p.add_argument("--duration-s", type=float, default=60.0, help="seconds of arrivals drawn from a request mix")
     p.add_argument("--batching", default="dynamic", help="none, static, dynamic or continuous")
     p.add_argument("--max-batch-size", type=int, default=32, help="largest batch a replica runs")
     p.add_argument("--max-wait-ms", type=float, default=5.0, help="dynamic batching: longest a request waits for a batch")
@@ -47,8 +51,48 @@ def _add_serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="what-if spec override (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of the arrivals and lengths")
     p.add_argument("--requests-csv", help="write one row per request to this CSV file")
+    _add_scheduler_args(p)
     p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
     add_time_limit(p)
+
+
+def _add_scheduler_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("LLM engine scheduler (instead of --batching)")
+    g.add_argument("--scheduler", help="vllm, sglang, tensorrt-llm or a policy YAML (accsim list schedulers)")
+    g.add_argument("--max-num-batched-tokens", type=int, help="token budget per iteration (policy default)")
+    g.add_argument("--chunked-prefill", action=argparse.BooleanOptionalAction, default=None,
+                   help="split long prompts over iterations (policy default)")
+    g.add_argument("--kv-block-tokens", type=int, help="tokens per KV-cache block (policy default)")
+    g.add_argument("--prefix-caching", action=argparse.BooleanOptionalAction, default=None,
+                   help="reuse cached shared prefixes of the trace's prefix groups (policy default)")
+    g.add_argument("--preemption", choices=("recompute", "swap"), help="when KV blocks run out (policy default)")
+    g.add_argument("--max-num-seqs", type=int, help="requests running at once per replica (policy default)")
+    g.add_argument("--prefill-replicas", type=int, help="disaggregated serving: replicas that only prefill")
+    g.add_argument("--decode-replicas", type=int, help="disaggregated serving: replicas that only decode")
+    g.add_argument("--draft", help="speculative decoding: the draft model (zoo name or config.json)")
+    g.add_argument("--draft-tokens", type=int, default=4, help="speculative decoding: tokens the draft proposes per step")
+    g.add_argument("--acceptance", type=float, default=0.7,
+                   help="speculative decoding: probability a draft token is accepted (an input: measure it)")
+    p.add_argument("--slo", help="LLM latency targets in seconds, e.g. ttft_p99=0.5,tpot_p99=0.05 "
+                                 "(metrics ttft, tpot, latency; p50, p90, p95, p99)")
+
+
+def requests_arg(text: str, *, rate_per_s: float, duration_s: float, seed: int):
+    """``--requests``: a count (int), a request trace CSV path, or a request mix name.
+
+    Raises:
+        InputError: none of those (the message lists the mixes).
+    """
+    from .requests import list_request_mixes, load_requests, request_mix
+
+    if text.strip().isdigit():
+        return int(text)
+    if text.lower().endswith(".csv"):
+        return load_requests(text)
+    mixes = [m["name"] for m in list_request_mixes()]
+    if text in mixes or text.lower().endswith((".yaml", ".yml")):
+        return request_mix(text, rate_per_s=rate_per_s, duration_s=duration_s, seed=seed)
+    raise InputError(f"--requests: {text!r} is not a count, a .csv trace or a request mix ({', '.join(mixes)})")
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -57,13 +101,22 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     arrival = args.arrival
     if args.trace_file and arrival == "poisson":
         arrival = "trace"  # --trace-file alone means replay it
-    r = serve(args.workload, args.hardware, arrival=arrival, rate_per_s=args.rate_per_s, requests=args.requests,
+    requests = requests_arg(args.requests, rate_per_s=args.rate_per_s, duration_s=args.duration_s, seed=args.seed)
+    r = serve(args.workload, args.hardware, arrival=arrival, rate_per_s=args.rate_per_s, requests=requests,
               batching=args.batching, max_batch_size=args.max_batch_size, max_wait_ms=args.max_wait_ms,
               replicas=args.replicas, slo_ms=args.slo_ms, seed=args.seed, trace_file=args.trace_file,
               precision=args.precision, prompt_len=_length(args.prompt_len, "--prompt-len"),
               output_len=_length(args.output_len, "--output-len"), seq_len=args.seq_len,
               image_size=args.image_size, overrides=parse_overrides(args.set), devices=args.devices,
-              parallelism=args.parallel, time_limit_s=args.time_limit_s)
+              parallelism=args.parallel, scheduler=args.scheduler, slo=args.slo,
+              max_num_batched_tokens=args.max_num_batched_tokens, chunked_prefill=args.chunked_prefill,
+              kv_block_tokens=args.kv_block_tokens, prefix_caching=args.prefix_caching, preemption=args.preemption,
+              max_num_seqs=args.max_num_seqs,
+              speculative=({"draft": args.draft, "tokens": args.draft_tokens, "acceptance": args.acceptance}
+                           if args.draft else None),
+              disaggregated=({"prefill_replicas": args.prefill_replicas, "decode_replicas": args.decode_replicas}
+                             if args.prefill_replicas or args.decode_replicas else None),
+              time_limit_s=args.time_limit_s)
     text = r.to_json() if args.format == "json" else r.table()
     if args.requests_csv:
         write_output(args.requests_csv, "--requests-csv", lambda path: r.request_table.to_csv(path, index=False))
@@ -147,13 +200,85 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                       f"{g.workload} on {g.hardware} (prompt {g.prompt_len} + output {g.output_len} tokens)")
 
 
+PLAN_DEVICES = ("nvidia-h100-sxm", "nvidia-a100-sxm-80gb", "nvidia-l4", "google-tpu-v5e", "aws-inferentia2")
+
+
+def _add_plan_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workload", required=True, help="decoder LLM: zoo name, Hugging Face config.json or YAML")
+    p.add_argument("--devices", default=",".join(PLAN_DEVICES),
+                   help=f"comma-separated device names to consider (default: {', '.join(PLAN_DEVICES)})")
+    p.add_argument("--requests", required=True,
+                   help="a request trace CSV or a request mix (chat, code, rag, batch-offline)")
+    p.add_argument("--rate-per-s", type=float, default=10.0, help="request mix: arrivals per second")
+    p.add_argument("--duration-s", type=float, default=60.0, help="request mix: seconds of arrivals")
+    p.add_argument("--seed", type=int, default=0, help="seed of the request mix")
+    p.add_argument("--slo", required=True, help="targets in seconds, e.g. ttft_p99=0.5,tpot_p99=0.05")
+    p.add_argument("--objective", default="cost_per_million_tokens", help="cost_per_million_tokens or energy_per_token_j")
+    p.add_argument("--scheduler", default="vllm", help="vllm, sglang, tensorrt-llm or a policy YAML")
+    p.add_argument("--precision", help=PRECISION_HELP)
+    p.add_argument("--devices-per-replica", default="1,2,4,8", help="comma-separated devices per model copy")
+    p.add_argument("--max-replicas", type=int, default=8, help="largest number of model copies")
+    p.add_argument("--max-num-seqs", default="64,128,256", help="comma-separated batch limits to try")
+    p.add_argument("--no-pipeline", action="store_true", help="tensor parallel layouts only")
+    p.add_argument("--price", action="append", metavar="DEVICE=USD_PER_HOUR",
+                   help="price per device-hour for a device without one in its spec (repeatable)")
+    p.add_argument("--exhaustive", action="store_true", help="simulate every candidate that fits (no pruning)")
+    p.add_argument("--table-csv", help="write every candidate with its status and reason to this CSV")
+    p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
+    add_time_limit(p)
+
+
+def _ints(text: str, flag: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise InputError(f"{flag}: expected comma-separated integers, got {text!r}") from None
+
+
+def _prices(items: list[str] | None) -> dict[str, float]:
+    out = {}
+    for item in items or ():
+        name, _, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise InputError(f"--price: expected DEVICE=USD_PER_HOUR, got {item!r}") from None
+    return out
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from ..result import to_json_text
+    from .plan import plan_deployment
+
+    trace = requests_arg(args.requests, rate_per_s=args.rate_per_s, duration_s=args.duration_s, seed=args.seed)
+    if isinstance(trace, int):
+        raise InputError("--requests: give a trace CSV or a request mix name for a plan")
+    plan = plan_deployment(args.workload, devices=[d.strip() for d in args.devices.split(",") if d.strip()],
+                           requests=trace, slo=args.slo, objective=args.objective, scheduler=args.scheduler,
+                           precision=args.precision, devices_per_replica=_ints(args.devices_per_replica,
+                                                                                 "--devices-per-replica"),
+                           max_replicas=args.max_replicas, max_num_seqs=_ints(args.max_num_seqs, "--max-num-seqs"),
+                           pipeline=not args.no_pipeline, prices=_prices(args.price), exhaustive=args.exhaustive)
+    if args.table_csv:
+        write_output(args.table_csv, "--table-csv", lambda path: plan.table.to_csv(path, index=False))
+    if args.format == "json":
+        output(to_json_text({"best": plan.best, "slo": plan.slo, "objective": plan.objective,
+                             "pareto": plan.pareto.to_dict(orient="records"),
+                             "status_counts": plan.table["status"].value_counts().to_dict()}))
+    else:
+        output(plan.summary())
+    return 0
+
+
 def add_commands(sub: "argparse._SubParsersAction") -> None:
-    """Add ``generate``, ``serve`` and ``realtime`` to the CLI's subparsers."""
+    """Add ``generate``, ``serve``, ``plan`` and ``realtime`` to the CLI's subparsers."""
     for name, summary, add_args, run in (
             ("generate", "LLM generation: prefill (time to first token), then decode steps with a growing KV cache",
              _add_cli_args, _cmd_generate),
             ("serve", "serving under load: request arrivals, batching, replicas; latency percentiles and SLOs",
              _add_serve_args, _cmd_serve),
+            ("plan", "cheapest LLM deployment meeting an SLO: devices, layouts, replicas, batch limits searched",
+             _add_plan_args, _cmd_plan),
             ("realtime", "periodic real-time streams on one device: deadlines met under EDF or FIFO",
              _add_realtime_args, _cmd_realtime)):
         add_args(add_command(sub, name, summary, run))

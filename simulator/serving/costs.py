@@ -65,6 +65,28 @@ class ServiceModel:
     deadline: Deadline | None = None
     _cache: dict[tuple, tuple[float, float, float]] = field(default_factory=dict)
     _weights_s: float | None = None
+    _segments: dict[tuple, tuple[float, ...]] = field(default_factory=dict)
+    draft: "ServiceModel | None" = None
+    draft_tokens: int = 0
+    draft_acceptance: float = 0.0
+
+    @property
+    def tokens_per_decode(self) -> float:
+        """Expected output tokens per decode step: 1, or with a draft model proposing k tokens each
+        accepted with probability a, (1 - a^(k+1)) / (1 - a) (Leviathan et al. 2023, eq. 1).
+
+        Example:
+            >>> from simulator.workload.loader import load_workload
+            >>> from simulator.spec.loader import load_hardware
+            >>> m = ServiceModel(wl=load_workload("gpt2"), hw=load_hardware("nvidia-l4"), precision="bf16",
+            ...                  max_batch_size=8, draft_tokens=3, draft_acceptance=0.5)
+            >>> m.tokens_per_decode
+            1.875
+        """
+        k, a = self.draft_tokens, self.draft_acceptance
+        if not k:
+            return 1.0
+        return float(k + 1) if a >= 1 else (1 - a ** (k + 1)) / (1 - a)
 
     def __post_init__(self) -> None:
         if self.where is None:
@@ -153,6 +175,84 @@ class ServiceModel:
         t_p, e_p = self.prefill(prompts, padded=False)
         t_d, e_d = self.decode(contexts)
         return t_p + max(0.0, t_d - self.weight_stream_s()), e_p + e_d
+
+    def fast_llm(self, phase: str, b: int, length: float) -> tuple[float, float]:
+        """:meth:`llm` through a per-(phase, batch, length bracket) cache of the two interpolated end
+        points: the same bilinear value (to rounding), for the scheduler's hot loop."""
+        x = max(1.0, length)
+        lo = 1 if x <= 1 else 2 ** int(math.floor(math.log2(x)))
+        key = (phase, b, lo)
+        seg = self._segments.get(key)
+        if seg is None:
+            l_lo, l_hi, _ = _bracket(x)
+            t0, e0 = self.llm(phase, b, l_lo)
+            t1, e1 = self.llm(phase, b, l_hi)
+            seg = self._segments[key] = (l_lo, float(l_hi - l_lo), t0, t1 - t0, e0, e1 - e0)
+        l_lo, span, t0, dt, e0, de = seg
+        w = (x - l_lo) / span if span else 0.0
+        return t0 + dt * w, e0 + de * w
+
+    def chunk(self, b: int, length: float, past: float) -> tuple[float, float]:
+        """(s, J) of ``b`` prefill chunks of ``length`` new tokens each after ``past`` cached ones.
+
+        A chunk does the linear-layer work of its own tokens plus attention over everything before
+        it: the work of a prefill of ``past + length`` minus that of ``past`` (exact for FLOPs: the
+        causal attention of P + L tokens is P^2/2 + L*P + L^2/2), but never less than a prefill of
+        ``length`` alone (which also pays for reading the weights)."""
+        alone = self.fast_llm("prefill", b, length)
+        if past < 1:
+            return alone
+        whole, before = self.fast_llm("prefill", b, past + length), self.fast_llm("prefill", b, past)
+        delta = (whole[0] - before[0], whole[1] - before[1])
+        return delta if delta[0] > alone[0] else alone
+
+    def iteration(self, work) -> tuple[float, float]:
+        """(s, J) of one scheduler iteration (:class:`simulator.engine.llm_serving.IterationWork`): its
+        prefill chunks, mean length and mean cached prefix each, and its decodes at their mean cached
+        length, in one forward pass (the decode part beyond streaming the weights, as :meth:`mixed`)."""
+        t = e = 0.0
+        if work.chunks:
+            t, e = self.chunk(work.chunks, work.chunk_tokens / work.chunks, work.chunk_past / work.chunks)
+        if work.decode and self.draft is not None:
+            # speculative decoding: the draft model's k decode steps, then the target verifies k + 1
+            # tokens per sequence after its cached ones, as a chunk (Leviathan et al. 2023)
+            n, past, k = work.decode, work.decode_past / work.decode, self.draft_tokens
+            t_d, e_d = self.draft.fast_llm("decode", n, past)
+            t_v, e_v = self.chunk(n, k + 1, past)
+            return t + k * t_d + t_v, e + k * e_d + e_v
+        if work.decode:
+            t_d, e_d = self.fast_llm("decode", work.decode, work.decode_past / work.decode)
+            t = t + max(0.0, t_d - self.weight_stream_s()) if work.chunks else t_d
+            e += e_d
+        return t, e
+
+    def engine_kv_bytes(self, *, max_seqs: int, token_budget: int, utilization: float, of_free: bool) -> float:
+        """KV-cache bytes of one model copy under an engine's memory rule: the device memory the engine
+        may use (``utilization`` of all of it, or of what is left after weights and activations when
+        ``of_free``) minus the weights and the larger activation peak of a decode of ``max_seqs``
+        sequences and a prefill of ``token_budget`` tokens (what vLLM's profiling pass measures), over
+        the share of the cache one device holds.
+
+        Raises:
+            DoesNotFitError: nothing is left for the KV cache.
+        """
+        cap = self.hw.main_memory.capacity_bytes
+        try:
+            peak = max(self._llm("decode", max_seqs, 1)[2], self._llm("prefill", 1, token_budget)[2])
+        except ScenarioError:  # the activations alone overflow the device: no room for a KV cache
+            peak = cap
+        if self.draft is not None:  # the draft model's weights share each device
+            p = self.where.parallelism
+            shards = p.tensor * p.pipeline if p is not None else 1
+            peak += (self.draft.wl.build(batch_size=1, seq_len=1).parameters * parse_precision(self.precision).bytes
+                     / shards)
+        budget = utilization * (cap - peak) if of_free else utilization * cap - peak
+        if budget <= 0:
+            raise DoesNotFitError(f"{self.wl.name} leaves no room for a KV cache on {self.where.name} "
+                                  f"({peak / 2**30:.2f} GiB of weights and activations, {utilization:.0%} of "
+                                  f"{cap / 2**30:.1f} GiB usable)", peak_bytes=peak, capacity_bytes=cap,
+                                  dominant="weights", what=f"{self.wl.name} on {self.where.name}")
+        return budget / self.where.kv_share(self.wl)
 
     def kv_budget_bytes(self) -> float:
         """KV-cache bytes one model copy can hold: each device's memory left beside its weights and

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,11 +21,15 @@ from ..engine.serving import POLICIES, BatchWork, ContinuousWork, ServeRun, Serv
 from ..cost.dispatch import resolve_precision
 from ..errors import InfeasibleError, InputError, ScenarioError
 from .generation import kv_cache_bytes_per_token
-from ..result import _clean, to_json_text
 from ..workload.loader import load_workload
 from .costs import ServiceModel, is_llm
 from ..deadline import check, make_deadline
 from ..scenario import check_seed
+from .paged import serve_disaggregated, serve_paged
+from .policy import SchedulerPolicy, load_scheduler
+from .requests import MAX_REQUESTS, RequestTrace
+from .result import ServingResult
+from .stats import parse_slo
 from ..units import parse_precision
 from ..yamlio import read_bounded_text
 
@@ -39,119 +42,8 @@ DEFAULT_MAX_PREFILL_TOKENS = 8192
 
 ARRIVALS = ("poisson", "constant", "bursty", "trace")
 BURSTY_SHAPE = 0.25  # gamma shape k: squared coefficient of variation 1/k = 4
-MAX_REQUESTS = 1_000_000  # ~400-800 B of per-request trace each: under 1 GB
 MAX_TRACE_BYTES = 64 * 2**20  # a trace file: ~30 B per request, so room for MAX_REQUESTS and comments
 DEFAULT_PROMPT_LEN, DEFAULT_OUTPUT_LEN = 128, 32
-
-
-@dataclass(frozen=True, eq=False)
-class ServingResult:
-    """Outcome of a serving run. Times in s, rates per s, energy in J.
-
-    ``mean_requests_in_system`` and ``mean_queue_length`` are time averages over [0, end]; ``utilization``
-    is the busy share of the replicas; ``slo_attainment`` the share of requests within ``slo_ms`` (None
-    without an SLO). LLM runs add ``ttft_*`` and ``tpot_*`` percentiles and ``tokens_per_s``.
-    ``latencies_s`` is a numpy array in request order; :attr:`request_table`, :attr:`queue_timeline` and
-    :attr:`batches` are pandas DataFrames.
-
-    Example:
-        >>> import simulator as sim
-        >>> r = sim.serve("mlp", "nvidia-t4", rate_per_s=1000, requests=200, seed=0)
-        >>> r.latency_p99_s >= r.latency_p50_s > 0
-        True
-    """
-
-    summary: dict[str, Any]
-    latencies_s: np.ndarray = field(repr=False)
-    trace: ServeTrace = field(repr=False)
-    prompt_len: np.ndarray | None = field(default=None, repr=False)
-    output_len: np.ndarray | None = field(default=None, repr=False)
-    idle_w: float = 0.0
-
-    def __getattr__(self, name: str) -> Any:
-        values = self.__dict__.get("summary", {})
-        if name in values:
-            return values[name]
-        raise AttributeError(name)
-
-    @property
-    def request_table(self):
-        """One row per request: arrival, start, first token, finish, latency (s), and LLM lengths."""
-        import pandas as pd
-
-        t = self.trace
-        df = pd.DataFrame({"arrival_s": t.arrival_s, "start_s": t.start_s, "first_token_s": t.first_token_s,
-                           "finish_s": t.finish_s, "latency_s": self.latencies_s})
-        if self.prompt_len is not None:
-            df["prompt_len"], df["output_len"] = self.prompt_len, self.output_len
-        return df
-
-    @property
-    def queue_timeline(self):
-        """Piecewise-constant samples: from ``time_s`` on, ``queue_length`` wait and ``in_system`` are present."""
-        import pandas as pd
-
-        return pd.DataFrame(list(self.trace.queue), columns=["time_s", "queue_length", "in_system"])
-
-    @property
-    def batches(self):
-        """One row per executed batch (or LLM iteration)."""
-        import pandas as pd
-
-        return pd.DataFrame([b.__dict__ for b in self.trace.batches],
-                            columns=["replica", "start_s", "end_s", "size", "energy_j", "phase"])
-
-    @property
-    def power_timeline(self):
-        """Power of all replicas over the run, piecewise constant: ``time_s``, ``end_s``, ``power_w``.
-
-        Idle power of every replica plus each batch's dynamic energy spread evenly over its duration;
-        integrates to ``energy_j``.
-        """
-        import pandas as pd
-
-        deltas: dict[float, float] = {0.0: 0.0, self.trace.end_s: 0.0}
-        for b in self.trace.batches:
-            if b.end_s > b.start_s:
-                p = b.energy_j / (b.end_s - b.start_s)
-                deltas[b.start_s] = deltas.get(b.start_s, 0.0) + p
-                deltas[b.end_s] = deltas.get(b.end_s, 0.0) - p
-        times = sorted(deltas)
-        base = self.idle_w * self.summary["replicas"]
-        level, rows = 0.0, []
-        for t0, t1 in zip(times, times[1:]):
-            level += deltas[t0]
-            rows.append((t0, t1, base + max(0.0, level)))
-        return pd.DataFrame(rows, columns=["time_s", "end_s", "power_w"])
-
-    def to_dict(self) -> dict[str, Any]:
-        """The summary as JSON-ready data (per-request rows are in :attr:`request_table`)."""
-        return _clean(dict(self.summary))
-
-    def to_json(self, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as JSON with sorted keys."""
-        return to_json_text(self.to_dict(), indent)
-
-    def table(self) -> str:
-        """A readable multi-line summary (three significant digits, units scaled; :mod:`simulator.readable`)."""
-        from ..readable import count, joules, percent, seconds, sig3
-
-        s = self.summary
-        lat = " / ".join(seconds(s[f"latency_{q}_s"]) for q in ("mean", "p50", "p90", "p99"))
-        lines = [f"{s['workload']} on {s['hardware']} x{s['replicas']}: {s['arrival']} arrivals at "
-                 f"{sig3(s['rate_per_s'])}/s, {s['requests']} requests, batching {s['batching']}, {s['precision']}",
-                 f"  latency mean/p50/p90/p99  {lat}",
-                 f"  throughput        {count(s['throughput_per_s'])} req/s, utilization {percent(s['utilization'])}",
-                 f"  in system (mean)  {sig3(s['mean_requests_in_system'])}, queue (mean) {sig3(s['mean_queue_length'])},"
-                 f" mean batch {sig3(s['mean_batch_size'])}",
-                 f"  energy            {joules(s['energy_j'])}, {joules(s['energy_per_request_j'])}/request"]
-        if s.get("slo_attainment") is not None:
-            lines.append(f"  SLO {sig3(s['slo_ms'])} ms attained by {percent(s['slo_attainment'])} of requests")
-        if s.get("ttft_p50_s") is not None:
-            lines.append(f"  TTFT p50/p99 {seconds(s['ttft_p50_s'])} / {seconds(s['ttft_p99_s'])}, "
-                         f"TPOT p50/p99 {seconds(s['tpot_p50_s'])} / {seconds(s['tpot_p99_s'])}, "
-                         f"{count(s['tokens_per_s'])} tokens/s")
-        return "\n".join(lines)
 
 
 def _positive_int(key: str, v: Any, hi: int) -> int:
@@ -265,7 +157,8 @@ def _check(arrival, batching, rate_per_s, requests, max_batch_size, max_wait_ms,
     if (arrival == "trace") != (trace_file is not None):
         raise ScenarioError("trace_file: give a trace file exactly when arrival='trace'")
     _number("rate_per_s", rate_per_s, positive=True)
-    _positive_int("requests", requests, MAX_REQUESTS)
+    if not isinstance(requests, RequestTrace):
+        _positive_int("requests", requests, MAX_REQUESTS)
     _positive_int("max_batch_size", max_batch_size, 4096)
     _number("max_wait_ms", max_wait_ms, positive=False)
     _positive_int("replicas", replicas, 4096)
@@ -273,21 +166,50 @@ def _check(arrival, batching, rate_per_s, requests, max_batch_size, max_wait_ms,
         _number("slo_ms", slo_ms, positive=True)
 
 
-def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 50.0, requests: int = 10_000,
-          batching: str = "dynamic", max_batch_size: int = 32, max_wait_ms: float = 5.0, replicas: int = 1,
-          slo_ms: float | None = None, seed: int = 0, trace_file: str | Path | None = None,
-          precision: str | None = None, prompt_len: Any = None, output_len: Any = None, seq_len: int | None = None,
-          image_size: int | None = None, overrides: Mapping[str, Any] | None = None, devices: int | None = None,
-          parallelism: Any = None, max_prefill_tokens: int | None = DEFAULT_MAX_PREFILL_TOKENS,
-          time_limit_s: float | None = None) -> ServingResult:
+def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 50.0,
+          requests: "int | RequestTrace" = 10_000, batching: str = "dynamic", max_batch_size: int = 32,
+          max_wait_ms: float = 5.0, replicas: int = 1, slo_ms: float | None = None, seed: int = 0,
+          trace_file: str | Path | None = None, precision: str | None = None, prompt_len: Any = None,
+          output_len: Any = None, seq_len: int | None = None, image_size: int | None = None,
+          overrides: Mapping[str, Any] | None = None, devices: int | None = None, parallelism: Any = None,
+          max_prefill_tokens: int | None = DEFAULT_MAX_PREFILL_TOKENS, scheduler: Any = None,
+          slo: "Mapping[str, float] | str | None" = None, max_num_batched_tokens: int | None = None,
+          chunked_prefill: bool | None = None, kv_block_tokens: int | None = None,
+          prefix_caching: bool | None = None, preemption: str | None = None, max_num_seqs: int | None = None,
+          scheduler_overrides: Mapping[str, Any] | None = None,
+          speculative: Mapping[str, Any] | None = None,
+          disaggregated: Mapping[str, int] | None = None, time_limit_s: float | None = None) -> ServingResult:
     """Serve ``requests`` inference requests of ``workload`` on ``replicas`` copies of ``hardware``.
 
     Args:
         arrival: ``poisson``, ``constant`` (every 1/rate s), ``bursty`` (gamma gaps, CV 2) or ``trace``.
         rate_per_s: mean arrival rate (ignored for traces).
+        requests: how many requests to draw, or a :class:`~simulator.serving.requests.RequestTrace`
+            (:func:`simulator.load_requests`, :func:`simulator.request_mix`) whose arrivals and lengths
+            are replayed (``arrival``, ``rate_per_s``, ``prompt_len`` and ``output_len`` then unused).
         batching: ``none``, ``static`` (full batches), ``dynamic`` (full or oldest waited ``max_wait_ms``),
             ``continuous`` (LLMs: iteration-level; other models: dynamic without waiting).
-        slo_ms: latency objective for ``slo_attainment``.
+        scheduler: an LLM serving engine's scheduler instead of ``batching``: ``"vllm"``, ``"sglang"``,
+            ``"tensorrt-llm"`` or a policy YAML (:mod:`simulator.serving.policy`): token budget per
+            iteration, chunked prefill, paged KV blocks, preemption, prefix caching
+            (:mod:`simulator.engine.llm_serving`). ``max_batch_size`` is then unused.
+        max_num_batched_tokens, chunked_prefill, kv_block_tokens, prefix_caching, preemption, max_num_seqs:
+            override the scheduler policy's field of that name (None: the policy's); ``preemption`` is
+            ``recompute`` or ``swap``. ``scheduler_overrides``: any other policy field (``reserve``,
+            ``swap_space_gib``, ``watermark``, ``memory_utilization``, ``memory_fraction_of``).
+        speculative: speculative decoding under a ``scheduler``: ``{"draft": workload, "tokens": k,
+            "acceptance": a}``: each decode step runs the draft model's k decode steps, then the target
+            verifies k + 1 tokens per sequence as one chunk, and yields (1 - a^(k+1)) / (1 - a) tokens
+            on average (a: the probability a draft token is accepted, an input). The draft runs on the
+            replica's devices with the same layout; its weights come out of the KV room.
+        disaggregated: prefill and decode on separate pools under a ``scheduler``:
+            ``{"prefill_replicas": p, "decode_replicas": d}`` copies of the replica layout (``replicas``
+            is then unused); each prompt's KV cache moves from its prefill copy to a decode copy over
+            the device's first link (:func:`simulator.serving.paged.serve_disaggregated`).
+        slo: LLM latency targets, e.g. ``{"ttft_p99_s": 0.5, "tpot_p99_s": 0.05}`` (see
+            :func:`simulator.serving.stats.parse_slo`): adds ``slo_met``, ``slo_attainment`` and
+            ``goodput_per_s``.
+        slo_ms: latency objective for ``slo_attainment`` (any workload; not with ``slo``).
         seed: seeds ``numpy.random.default_rng``; same seed, same latencies.
         trace_file: CSV/text of arrival times (see :func:`read_trace_file`); lengths from it win for LLMs.
         prompt_len, output_len: LLM tokens per request: int or a distribution dict (see :func:`draw_lengths`);
@@ -314,10 +236,22 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
         >>> r = serve("mlp", "nvidia-t4", arrival="constant", rate_per_s=100, requests=50, batching="none")
         >>> r.mean_queue_length
         0.0
+        >>> from simulator.serving.requests import request_mix
+        >>> s = serve("llama3-8b", "nvidia-h100-sxm", requests=request_mix("chat", rate_per_s=2, duration_s=5),
+        ...           scheduler="vllm", slo={"ttft_p99_s": 1.0, "tpot_p99_s": 0.1})
+        >>> s.slo_met, s.preemption_count, 0 < s.prefix_hit_rate < 1
+        (True, 0, True)
     """
     deadline = make_deadline(time_limit_s)
     _check(arrival, batching, rate_per_s, requests, max_batch_size, max_wait_ms, replicas, slo_ms, trace_file)
     check_seed(seed)
+    knobs = dict(max_num_batched_tokens=max_num_batched_tokens, chunked_prefill=chunked_prefill,
+                 kv_block_tokens=kv_block_tokens, prefix_caching=prefix_caching, preemption=preemption,
+                 max_num_seqs=max_num_seqs)
+    policy = _policy(scheduler, {**knobs, **dict(scheduler_overrides or {})})
+    targets = parse_slo(slo)
+    if targets and slo_ms is not None:
+        raise ScenarioError("slo: give either slo (TTFT/TPOT/latency targets) or slo_ms, not both")
     where = placement(hardware, overrides, devices=devices, parallelism=parallelism, one_copy=True)
     if where.parallelism is not None and where.parallelism.data > 1:
         raise ScenarioError("parallelism: a replica is one model copy; use replicas= for data parallelism "
@@ -326,8 +260,99 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
     wl = load_workload(workload)
     p = parse_precision(resolve_precision(hw, precision)).value
     llm = is_llm(wl)
-    if not llm and (prompt_len is not None or output_len is not None):
-        raise ScenarioError(f"prompt_len/output_len: {wl.name} is not a decoder LLM; use seq_len")
+    if not llm and (prompt_len is not None or output_len is not None or policy is not None
+                    or isinstance(requests, RequestTrace)):
+        what = "scheduler" if policy is not None else "requests" if isinstance(requests, RequestTrace) else \
+            "prompt_len/output_len"
+        raise ScenarioError(f"{what}: {wl.name} is not a decoder LLM; use seq_len (and batching, a request count)")
+    times, prompts, outs, arrival = _requests(arrival, rate_per_s, requests, trace_file, seed, llm, prompt_len,
+                                              output_len)
+    n = len(times)
+    shape = {k: v for k, v in (("seq_len", seq_len), ("image_size", image_size)) if v is not None}
+    check(deadline, "loading the inputs")
+    model = ServiceModel(wl=wl, hw=hw, precision=p, shape=shape, where=where, deadline=deadline,
+                         max_batch_size=policy.max_num_seqs if policy is not None else max_batch_size)
+    trace, replicas, extra = _play(model, policy, requests, (times, prompts, outs), replicas, speculative,
+                                   disaggregated, (batching, max_batch_size, max_wait_ms, max_prefill_tokens, llm),
+                                   deadline)
+    args = dict(workload=wl.name, hardware=where.name, precision=p, arrival=arrival,
+                rate_per_s=float(rate_per_s) if arrival != "trace" else (n / times[-1] if times[-1] > 0 else 0.0),
+                requests=n, batching=batching if policy is None else "scheduler",
+                max_batch_size=max_batch_size if policy is None else policy.max_num_seqs,
+                max_wait_ms=float(max_wait_ms), replicas=replicas, slo_ms=slo_ms, seed=seed, llm=llm,
+                devices_per_replica=where.devices, **extra)
+    from .stats import hourly_price, summarise
+
+    summary, lat = summarise(trace, args, idle_w=model.idle_w, slo_s=slo_ms * 1e-3 if slo_ms else None,
+                             output_len=outs, slo=targets, usd_per_device_hour=hourly_price(hw),
+                             devices=where.devices)
+    return ServingResult(summary=summary, latencies_s=lat, trace=trace, prompt_len=prompts, output_len=outs,
+                         idle_w=model.idle_w)
+
+
+def _play(model, policy, requests, drawn, replicas, speculative, disaggregated, batched, deadline=None):
+    """(trace, replicas, extra summary figures) of the run: batching policies, a scheduler, a
+    scheduler with a draft model or over separate prefill and decode pools."""
+    times, prompts, outs = drawn
+    extra: dict[str, Any] = {}
+    for name, value in (("speculative", speculative), ("disaggregated", disaggregated)):
+        if value is not None and policy is None:
+            raise ScenarioError(f"{name}: needs a scheduler (scheduler='vllm', ...)")
+    if policy is None:
+        return _serve_batched(model, times, prompts, outs, batched[0], batched[1], batched[2], replicas,
+                              batched[3], batched[4], deadline), replicas, extra
+    extra.update(scheduler=policy.name, **policy.model_dump(exclude={"name", "description", "source"}))
+    if speculative is not None:
+        _speculative(model, speculative)
+        extra.update(draft=model.draft.wl.name, draft_tokens=model.draft_tokens,
+                     draft_acceptance=model.draft_acceptance, tokens_per_decode=model.tokens_per_decode)
+    trace = _as_trace(requests, times, prompts, outs)
+    if disaggregated is None:
+        return serve_paged(model, trace, policy, replicas, deadline=deadline), replicas, extra
+    pools = _pools(disaggregated)
+    extra.update(prefill_replicas=pools[0], decode_replicas=pools[1])
+    return serve_disaggregated(model, trace, policy, *pools, deadline=deadline), sum(pools), extra
+
+
+def _pools(spec: Mapping[str, int]) -> tuple[int, int]:
+    if not isinstance(spec, Mapping) or set(spec) != {"prefill_replicas", "decode_replicas"}:
+        raise ScenarioError(f"disaggregated: expected {{'prefill_replicas': p, 'decode_replicas': d}}, got {spec!r}")
+    return (_positive_int("disaggregated.prefill_replicas", spec["prefill_replicas"], 4096),
+            _positive_int("disaggregated.decode_replicas", spec["decode_replicas"], 4096))
+
+
+def _speculative(model: ServiceModel, spec: Mapping[str, Any]) -> None:
+    """Attach the draft model of ``spec`` (draft, tokens, acceptance) to ``model``."""
+    if not isinstance(spec, Mapping) or set(spec) != {"draft", "tokens", "acceptance"}:
+        raise ScenarioError("speculative: expected {'draft': workload, 'tokens': k, 'acceptance': 0..1}, got "
+                            f"{spec!r}")
+    k = _positive_int("speculative.tokens", spec["tokens"], 64)
+    a = _number("speculative.acceptance", spec["acceptance"], positive=False)
+    if a > 1:
+        raise ScenarioError(f"speculative.acceptance: a probability in 0..1, got {a}")
+    draft = load_workload(spec["draft"])
+    if not is_llm(draft):
+        raise ScenarioError(f"speculative.draft: {draft.name} is not a decoder LLM")
+    model.draft = ServiceModel(wl=draft, hw=model.hw, precision=model.precision, where=model.where,
+                               max_batch_size=model.max_batch_size, deadline=model.deadline)
+    model.draft_tokens, model.draft_acceptance = k, a
+
+
+def _policy(scheduler: Any, settings: dict[str, Any]) -> SchedulerPolicy | None:
+    """The scheduler policy with the run's overrides (None without a scheduler)."""
+    given = {k: v for k, v in settings.items() if v is not None}
+    if scheduler is None:
+        if given:
+            raise ScenarioError(f"{sorted(given)[0]}: a scheduler setting; give scheduler='vllm' (or sglang, "
+                                "tensorrt-llm, a policy YAML) with it")
+        return None
+    return load_scheduler(scheduler, given)
+
+
+def _requests(arrival, rate_per_s, requests, trace_file, seed, llm, prompt_len, output_len):
+    """(arrival times, prompt lengths, output lengths, arrival kind) of the run's requests."""
+    if isinstance(requests, RequestTrace):
+        return requests.arrival_s, requests.prompt_len, requests.output_len, "trace"
     rng_arrivals, rng_lengths = np.random.default_rng(seed).spawn(2)
     t_prompt = t_out = None
     if arrival == "trace":
@@ -336,16 +361,26 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
     else:
         times = make_arrivals(arrival, float(rate_per_s), int(requests), rng_arrivals)
     n = len(times)
-    shape = {k: v for k, v in (("seq_len", seq_len), ("image_size", image_size)) if v is not None}
-    check(deadline, "loading the inputs")
-    model = ServiceModel(wl=wl, hw=hw, precision=p, max_batch_size=max_batch_size, shape=shape, where=where,
-                         deadline=deadline)
-    prompts = outs = cont = None
+    prompts = outs = None
     if llm:
         prompts = t_prompt[:n] if t_prompt is not None else draw_lengths(
             "prompt_len", DEFAULT_PROMPT_LEN if prompt_len is None else prompt_len, n, rng_lengths)
         outs = t_out[:n] if t_out is not None else draw_lengths(
             "output_len", DEFAULT_OUTPUT_LEN if output_len is None else output_len, n, rng_lengths)
+    return times, prompts, outs, arrival
+
+
+def _as_trace(requests, times, prompts, outs) -> RequestTrace:
+    if isinstance(requests, RequestTrace):
+        return requests
+    return RequestTrace.build(times, prompts, outs, name="drawn")
+
+
+def _serve_batched(model, times, prompts, outs, batching, max_batch_size, max_wait_ms, replicas,
+                   max_prefill_tokens, llm, deadline=None) -> ServeTrace:
+    """The batching policies of :mod:`simulator.engine.serving` (none, static, dynamic, continuous)."""
+    cont = None
+    if llm:
         work = _llm_batch_work(model, prompts, outs)
         if max_prefill_tokens is not None:
             _positive_int("max_prefill_tokens", max_prefill_tokens, 10_000_000)
@@ -355,19 +390,9 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
     spec = ServeRun(arrivals_s=times.tolist(), policy=batching, max_batch_size=max_batch_size,
                     max_wait_s=float(max_wait_ms) * 1e-3, replicas=replicas, batch_work=work, continuous=cont)
     try:
-        trace = run_serving(spec, deadline)
+        return run_serving(spec, deadline)
     except ValueError as exc:
         raise InfeasibleError(str(exc)) from None
-    args = dict(workload=wl.name, hardware=where.name, precision=p, arrival=arrival,
-                rate_per_s=float(rate_per_s) if arrival != "trace" else (n / times[-1] if times[-1] > 0 else 0.0),
-                requests=n, batching=batching, max_batch_size=max_batch_size, max_wait_ms=float(max_wait_ms),
-                replicas=replicas, slo_ms=slo_ms, seed=seed, llm=llm)
-    from .stats import summarise
-
-    summary, lat = summarise(trace, args, idle_w=model.idle_w, slo_s=slo_ms * 1e-3 if slo_ms else None,
-                             output_len=outs)
-    return ServingResult(summary=summary, latencies_s=lat, trace=trace, prompt_len=prompts, output_len=outs,
-                         idle_w=model.idle_w)
 
 
 def _continuous_work(model: ServiceModel, prompts: np.ndarray, outs: np.ndarray,

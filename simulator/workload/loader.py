@@ -149,11 +149,16 @@ def _load_path(path_text: str, unsupported: str = "error", suffix: str = "",
         from .importers.scalesim_csv import load_scalesim_csv
 
         return load_scalesim_csv(path)
+    if suffix == ".json":
+        from .importers.hf_config import load_hf_config
+
+        return load_hf_config(path)
     return workload_from_dict(read_yaml_file(path), str(path))
 
 
 def load_workload(name_or_path: "str | Path | Workload", *, unsupported: str = "error") -> Workload:
-    """Load a workload by zoo name (``"resnet50"``) or path (``.yaml``, ``.onnx``, SCALE-Sim ``.csv``).
+    """Load a workload by zoo name (``"resnet50"``) or path (``.yaml``, ``.onnx``, SCALE-Sim ``.csv``, or a
+    Hugging Face ``config.json`` of a decoder LLM: :mod:`simulator.workload.importers.hf_config`).
 
     ``unsupported="fallback"`` lets an ONNX model with ops we cannot map run anyway, each such op
     simulated as an element-wise op (1 FLOP per output element, its inputs read, outputs written).
@@ -181,7 +186,7 @@ def load_workload(name_or_path: "str | Path | Workload", *, unsupported: str = "
     except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
         raise WorkloadError(text, "", f"no such workload name or file ({getattr(exc, 'strerror', None) or exc})") \
             from None
-    if path.suffix.lower() in (".yaml", ".yml", ".onnx", ".csv") or exists:
+    if path.suffix.lower() in (".yaml", ".yml", ".onnx", ".csv", ".json") or exists:
         if not exists:
             raise WorkloadError(text, "", "no such file")
         if unsupported not in ("error", "fallback"):

@@ -39,6 +39,9 @@ def stops_at_the_limit(call) -> SimulationTimeout:
         batch_size=10_000, seq_len=1024, time_limit_s=LIMIT_S)),
     ("serve 1M requests of a 7B model", lambda: sim.serve("llama2-7b", "nvidia-h100-sxm", requests=1_000_000,
                                                           time_limit_s=LIMIT_S)),
+    ("a vLLM scheduler over 800,000 chat requests", lambda: sim.serve(
+        "llama2-7b", "nvidia-h100-sxm", requests=sim.request_mix("chat", rate_per_s=2000, duration_s=400),
+        scheduler="vllm", time_limit_s=LIMIT_S)),
     ("4,096 decode samples", lambda: sim.generate("llama2-7b", "nvidia-h100-sxm", output_len=100_000,
                                                   decode_samples=4096, time_limit_s=LIMIT_S)),
     ("2M real-time frames", lambda: sim.realtime([{"workload": "resnet50", "fps": 1000, "count": 1000}], "nvidia-t4",
@@ -81,7 +84,7 @@ def test_every_run_command_defaults_to_the_documented_limit():
     base = {"simulate": ["--hardware", "x", "--workload", "y"], "describe": ["--workload", "y"],
             "collective": ["--hardware", "x"], "generate": ["--hardware", "x", "--workload", "y"],
             "serve": ["--hardware", "x", "--workload", "y"], "realtime": ["--hardware", "x", "--stream", "m:1"],
-            "sweep": ["s.yaml"]}
+            "sweep": ["s.yaml"], "plan": ["--workload", "y", "--requests", "chat", "--slo", "ttft_p99=1"]}
     for cmd, args in base.items():
         assert parser.parse_args([cmd, *args]).time_limit_s == DEFAULT_TIME_LIMIT_S == 600.0, cmd
 

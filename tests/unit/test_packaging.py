@@ -35,13 +35,16 @@ def test_every_bundled_data_folder_is_mapped_into_the_wheel(folder):
     package = f"simulator._data.{folder}"
     assert SETUPTOOLS["package-dir"][package] == folder
     data = SETUPTOOLS["package-data"]
-    for path in sorted(root.rglob("*.yaml")):
+    paths = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".json"))
+    assert paths, f"{folder}/ has no data files"
+    for path in paths:
         sub = path.parent.relative_to(root).parts
         if folder == "workloads" and sub:
             continue   # workloads/examples: ONNX test files, not the zoo
         pkg = ".".join((package, *sub))
+        pattern = f"*{path.suffix}"
         assert pkg in SETUPTOOLS["packages"], f"{path.relative_to(REPO)}: {pkg} is not a listed package"
-        assert "*.yaml" in data.get(pkg, []), f"{path.relative_to(REPO)}: {pkg} has no *.yaml package-data"
+        assert pattern in data.get(pkg, []), f"{path.relative_to(REPO)}: {pkg} has no {pattern} package-data"
 
 
 def test_a_checkout_reads_the_top_level_folders():

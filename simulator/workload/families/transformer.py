@@ -16,7 +16,12 @@ class TransformerParams(FamilyParams):
 
     ``positions``: learned (a table of ``max_positions``) or rotary (no parameters).
     ``norm_position``: pre (GPT, Llama) or post (BERT). ``experts > 0`` makes every FFN a
-    mixture of experts with ``top_k`` routing. ``patch_size > 0`` makes it a vision transformer.
+    mixture of experts with ``top_k`` routing, each expert ``expert_ffn`` wide (default ``ffn``);
+    the first ``first_dense_layers`` layers keep a dense FFN of ``ffn`` (DeepSeek-MoE's
+    ``first_k_dense_replace``); ``shared_expert_ffn > 0`` adds an always-active shared FFN that wide
+    beside the routed experts (DeepSeek-MoE: ``n_shared_experts x moe_intermediate_size``; Qwen2-MoE:
+    ``shared_expert_intermediate_size``, scaled by a sigmoid gate when ``shared_expert_gate``).
+    ``patch_size > 0`` makes it a vision transformer.
 
     Raises ``pydantic.ValidationError`` for unknown keys or out-of-range values (the loader names
     the file and field in a :class:`~simulator.errors.WorkloadError`).
@@ -52,6 +57,10 @@ class TransformerParams(FamilyParams):
     pooler: bool = False
     experts: int = Field(default=0, ge=0, le=4096)
     top_k: int = Field(default=2, gt=0, le=64)
+    expert_ffn: int | None = Field(default=None, gt=0, le=10**7)
+    shared_expert_ffn: int = Field(default=0, ge=0, le=10**7)
+    shared_expert_gate: bool = False
+    first_dense_layers: int = Field(default=0, ge=0, le=1000)
     patch_size: int = Field(default=0, ge=0, le=1024)
     image_channels: int = Field(default=3, gt=0, le=64)
     num_classes: int = Field(default=0, ge=0, le=10**6)
@@ -69,6 +78,8 @@ class TransformerParams(FamilyParams):
             raise ValueError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads})")
         if self.experts and self.top_k > self.experts:
             raise ValueError(f"top_k ({self.top_k}) exceeds experts ({self.experts})")
+        if not self.experts and (self.expert_ffn or self.shared_expert_ffn or self.first_dense_layers):
+            raise ValueError("expert_ffn, shared_expert_ffn and first_dense_layers need experts > 0")
         if self.patch_size == 0 and self.vocab == 0:
             raise ValueError("a text transformer needs vocab > 0 (or patch_size > 0 for a vision transformer)")
         return self
@@ -93,22 +104,39 @@ def _dropout(b: GraphBuilder, x: Tensor, rate: float, key: str = "dropout") -> T
     return x
 
 
-def _ffn(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
+def _ffn(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams, layer: int = 0) -> Tensor:
+    if p.experts and layer >= p.first_dense_layers:
+        y = _moe(b, name, x, p)
+        if p.shared_expert_ffn:
+            y = b.add_tensors(f"{name}.shared_add", y, _shared_expert(b, f"{name}.shared", x, p))
+        return _dropout(b, y, p.dropout)
+    return _dropout(b, _dense_ffn(b, name, x, p, p.ffn), p.dropout)
+
+
+def _dense_ffn(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams, ffn: int) -> Tensor:
     gated = p.ffn_activation in ("swiglu", "geglu")
-    if p.experts:
-        return _dropout(b, _moe(b, name, x, p), p.dropout)
-    width = 2 * p.ffn if gated else p.ffn
+    width = 2 * ffn if gated else ffn
     # Megatron's MLP: up (and gate) column-parallel, the activation on each rank's features, down row-parallel
     h = b.tag(b.linear(f"{name}.up", x, width, bias=p.mlp_bias), tp_role=TpRole.COLUMN)
     fn = {"swiglu": "silu", "geglu": "gelu"}.get(p.ffn_activation, p.ffn_activation)
     if gated:
-        half = Tensor(h.producer, (*h.shape[:-1], p.ffn))
+        half = Tensor(h.producer, (*h.shape[:-1], ffn))
         a = b.tag(b.act(f"{name}.{fn}", half, fn), tp_role=TpRole.HEADS)
         h = b.tag(b.add(O.elementwise(f"{name}.gate_mul", elems=a.elems), [a, h], a.shape), tp_role=TpRole.HEADS)
     else:
         h = b.tag(b.act(f"{name}.{fn}", h, fn), tp_role=TpRole.HEADS)
-    down = b.tag(b.linear(f"{name}.down", h, p.hidden, bias=p.mlp_bias), tp_role=TpRole.ROW)
-    return _dropout(b, down, p.dropout)
+    return b.tag(b.linear(f"{name}.down", h, p.hidden, bias=p.mlp_bias), tp_role=TpRole.ROW)
+
+
+def _shared_expert(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
+    """The always-active shared expert: a dense gated FFN of ``shared_expert_ffn`` every token goes
+    through (DeepSeek-MoE's shared experts, Qwen2-MoE's ``shared_expert``), optionally scaled by a
+    per-token sigmoid gate (Qwen2-MoE's ``shared_expert_gate``: a hidden -> 1 projection)."""
+    y = _dense_ffn(b, name, x, p, p.shared_expert_ffn)
+    if not p.shared_expert_gate:
+        return y
+    g = b.act(f"{name}.gate_sigmoid", b.linear(f"{name}.gate", x, 1, bias=False), "sigmoid")
+    return b.add(O.elementwise(f"{name}.gate_scale", elems=y.elems), [y, g], y.shape)
 
 
 def _moe(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
@@ -131,16 +159,17 @@ def _moe(b: GraphBuilder, name: str, x: Tensor, p: TransformerParams) -> Tensor:
     x = b.add(Op(f"{name}.permute", OpKind.DATA_MOVEMENT, flops=0.0, input_elems=float(x.elems + logits.elems),
                  output_elems=float(tokens * p.top_k * p.hidden)), [x, logits], (tokens * p.top_k, p.hidden))
     gated = p.ffn_activation in ("swiglu", "geglu")
-    up_n = 2 * p.ffn if gated else p.ffn
-    per_expert = p.hidden * up_n + p.ffn * p.hidden
+    ffn = p.expert_ffn or p.ffn
+    up_n = 2 * ffn if gated else ffn
+    per_expert = p.hidden * up_n + ffn * p.hidden
     routed = tokens * p.top_k
     m = -(-routed // p.experts)
     touched = p.experts * (1 - (1 - 1 / p.experts) ** routed)
-    flops = 2.0 * routed * per_expert + routed * p.ffn * (3 if gated else 1) + 2 * routed * p.hidden
+    flops = 2.0 * routed * per_expert + routed * ffn * (3 if gated else 1) + 2 * routed * p.hidden
     op = Op(f"{name}.experts", OpKind.MATMUL, flops=flops, input_elems=routed * p.hidden + logits.elems,
             output_elems=tokens * p.hidden, param_elems=float(p.experts * per_expert),
             weight_read_elems=touched * per_expert,
-            gemms=(Gemm(m=m, n=up_n, k=p.hidden, count=p.experts), Gemm(m=m, n=p.hidden, k=p.ffn, count=p.experts)),
+            gemms=(Gemm(m=m, n=up_n, k=p.hidden, count=p.experts), Gemm(m=m, n=p.hidden, k=ffn, count=p.experts)),
             attrs=(("experts", p.experts), ("top_k", p.top_k)), tp_role=TpRole.EXPERT)
     return b.add(op, [x, logits], shape)
 
@@ -173,13 +202,13 @@ def _layer_ops(b: GraphBuilder, i: int, x: Tensor, p: TransformerParams, s: Shap
     if p.parallel_residual:
         h = b.norm(f"{n}.ln1", x, kind=p.norm)
         a = _attention(b, f"{n}.attn", h, p, s, seq)
-        f = _ffn(b, f"{n}.mlp", h, p)
+        f = _ffn(b, f"{n}.mlp", h, p, i)
         return b.add(O.elementwise(f"{n}.add", elems=x.elems, inputs=3), [x, a, f], x.shape)
     if p.norm_position == "pre":
         x = b.add_tensors(f"{n}.add1", x, _attention(b, f"{n}.attn", b.norm(f"{n}.ln1", x, kind=p.norm), p, s, seq))
-        return b.add_tensors(f"{n}.add2", x, _ffn(b, f"{n}.mlp", b.norm(f"{n}.ln2", x, kind=p.norm), p))
+        return b.add_tensors(f"{n}.add2", x, _ffn(b, f"{n}.mlp", b.norm(f"{n}.ln2", x, kind=p.norm), p, i))
     x = b.norm(f"{n}.ln1", b.add_tensors(f"{n}.add1", x, _attention(b, f"{n}.attn", x, p, s, seq)), kind=p.norm)
-    return b.norm(f"{n}.ln2", b.add_tensors(f"{n}.add2", x, _ffn(b, f"{n}.mlp", x, p)), kind=p.norm)
+    return b.norm(f"{n}.ln2", b.add_tensors(f"{n}.add2", x, _ffn(b, f"{n}.mlp", x, p, i)), kind=p.norm)
 
 
 def _embed(b: GraphBuilder, p: TransformerParams, s: Shape) -> tuple[Tensor, int]:
