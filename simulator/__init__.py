@@ -6,8 +6,10 @@ Example:
     >>> r.step_time_s > 0
     True
 """
-from .api import (CalibrationResult, build_graph, calibrate, describe, hardware_from_yaml, hardware_yaml, list_hardware, list_stacks,
-                  list_workloads, load_hardware, load_workload, peak_rates, simulate, validation_band)
+from . import readable
+from .api import (CalibrationResult, build_graph, calibrate, custom_hardware, describe, hardware_from_yaml, hardware_yaml,
+                  hourly_price, list_hardware, list_stacks, list_workloads, load_hardware, load_workload, peak_rates, simulate,
+                  validation_band)
 from .errors import (DoesNotFitError, InfeasibleError, InputError, MissingExtraError, ScenarioError, SimulatorError,
                      SpecError, WorkloadError)
 from .result import SimulationResult
@@ -30,7 +32,9 @@ __all__ = [
     "sweep", "pareto", "sensitivity",
     # inputs and device figures
     "load_hardware", "load_workload", "list_hardware", "list_workloads", "list_stacks", "Precision", "peak_rates",
-    "hardware_from_yaml", "hardware_yaml",
+    "hardware_from_yaml", "hardware_yaml", "custom_hardware", "hourly_price",
+    # numbers for people (three significant digits, scaled units)
+    "readable",
     # how close it is: the scored validation rows behind every result's band; fitting to your machine
     "validation_rows", "validation_band", "error_summary", "calibrate", "CalibrationResult",
     # errors

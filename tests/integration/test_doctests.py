@@ -43,6 +43,7 @@ MODULES = [
     "simulator.engine.run",
     "simulator.engine.serving",
     # hardware specs
+    "simulator.spec.custom",
     "simulator.spec.loader",
     "simulator.spec.models",
     "simulator.spec.scalesim_cfg",
@@ -100,6 +101,7 @@ MODULES = [
     "simulator.cli_args",
     "simulator.engine.bubble",
     "simulator.progress",
+    "simulator.pricing",
     "simulator.validation_errors",
     # the validation harness (none of these examples reads ../shared)
     "validation.cluster_rows",
