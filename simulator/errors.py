@@ -37,14 +37,19 @@ class SpecError(InputError):
         message: what is wrong, in one sentence.
 
     Example:
-        >>> str(SpecError("gpu.yaml", "memory.0.bandwidth_gbs", "must be > 0"))
-        'gpu.yaml: memory.0.bandwidth_gbs: must be > 0'
+        >>> e = SpecError("gpu.yaml", "memory.0.bandwidth_gbs", "must be > 0")
+        >>> str(e), str(type(e)(*e.args)) == str(e)
+        ('gpu.yaml: memory.0.bandwidth_gbs: must be > 0', True)
     """
 
     def __init__(self, source: str, field: str, message: str) -> None:
+        # every field in args: SimPy re-raises a process's exception as type(exc)(*exc.args), and a
+        # worker process's exception is pickled by its args (a one-string args made a TypeError of it)
+        super().__init__(str(source), field, message)
         self.source, self.field, self.message = str(source), field, message
-        where = f"{self.source}: {field}: " if field else f"{self.source}: "
-        super().__init__(where + message)
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.field}: {self.message}" if self.field else f"{self.source}: {self.message}"
 
 
 class WorkloadError(SpecError):
