@@ -1,4 +1,7 @@
-"""The simulator calls of every page, cached with ``st.cache_data`` on every input, never raising.
+"""The simulator calls of every page, cached on every input (``st.cache_resource``), never raising.
+
+Results are cached as resources (kept as they are, not pickled: a 1,024-GPU result is 12 MB of trace
+that ``st.cache_data`` would copy on every rerun); they are frozen and no page changes them.
 
 Each call returns an :class:`Outcome`: the result, or a one-line error with no server path in it. A
 device that lacks the precision asked for runs in its own native format instead, and the outcome's
@@ -70,7 +73,7 @@ def _with_fallback(call, precision: str | None, device: str) -> Outcome:
         return Outcome(error=clean_error(exc))
 
 
-@st.cache_data(show_spinner=False, max_entries=1024)
+@st.cache_resource(show_spinner=False, max_entries=1024)
 def _simulate(workload: str, upload_digest: str | None, _upload: Upload | None, hardware: str, key: str, mode: str,
               batch_size: int, seq_len: int | None, image_size: int | None, precision: str | None, optimizer: str,
               power_cap_w: float | None, overrides: tuple[tuple[str, Any], ...], spec_yaml: str | None,
@@ -115,7 +118,7 @@ def per_device_run(sc: Scenario, device: str, per_device_batch: int) -> tuple[Ou
     return run(sc, device, batch_size=per_device_batch * n), n
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=256)
 def _generate(workload: str, upload_digest: str | None, _upload: Upload | None, hardware: str, key: str,
               batch_size: int, prompt_len: int, output_len: int, precision: str | None, tensor_parallel: int,
               stack: str, decode_samples: int) -> Any:
@@ -139,7 +142,7 @@ def generate(sc: Scenario, model: str, device: str, *, batch_size: int, prompt_l
     return _with_fallback(call, sc.precision, device)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@st.cache_resource(show_spinner=False, max_entries=128)
 def _serve(workload: str, upload_digest: str | None, _upload: Upload | None, hardware: str, key: str,
            knobs: tuple[tuple[str, Any], ...], precision: str | None) -> Any:
     return sim.serve(_wl(workload, upload_digest, _upload), hw_arg(hardware, key), precision=precision, **dict(knobs))
@@ -156,7 +159,7 @@ def serve(sc: Scenario, model: str, device: str, knobs: dict[str, Any]) -> Outco
     return _with_fallback(call, sc.precision, device)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def _cluster(workload: str, upload_digest: str | None, _upload: Upload | None, hardware: str, key: str, mode: str,
              batch_size: int, seq_len: int | None, image_size: int | None, precision: str | None, optimizer: str,
              devices: int, layout: str, microbatches: int | None, checkpointing: str) -> sim.SimulationResult:

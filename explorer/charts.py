@@ -17,8 +17,9 @@ from explorer.state import is_system, unit_spec
 
 
 def layout(fig: go.Figure, title: str, **kw: Any) -> go.Figure:
-    """Give ``fig`` its title and the explorer's tight margins."""
-    fig.update_layout(title=title, margin=dict(l=10, r=10, t=40, b=10), **kw)
+    """Give ``fig`` its title and the explorer's tight margins (more room on top for subplot titles)."""
+    top = 80 if fig.layout.annotations else 40
+    fig.update_layout(title=title, margin=dict(l=10, r=10, t=top, b=10), **kw)
     return fig
 
 
@@ -303,7 +304,7 @@ def accuracy_figure(df: pd.DataFrame, factor: float | None, pooled: bool = False
     if factor:
         for y in (factor, 1.0 / factor):
             fig.add_hline(y=y, line_dash="dash", line_color="#888")
-    ticks = [0.1, 0.2, 0.5, 0.8, 1, 1.25, 2, 5, 10]
+    ticks = [0.1, 0.2, 0.5, 1, 2, 5, 10]
     fig.update_yaxes(type="log", title="predicted / measured", tickvals=ticks, ticktext=[f"{t:g}x" for t in ticks],
                      tickfont=dict(size=13), gridcolor="#e5e5e5")
     fig.update_xaxes(title="row", showticklabels=False)

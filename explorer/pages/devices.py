@@ -25,7 +25,7 @@ def _row(row: dict, basis: str) -> dict | None:
         return None
     return {"device": kind_label(row), "peak (matrix)": fmt_si(rates["matrix_flops_per_s"], "FLOP/s"),
             "memory": fmt_bytes(dev.main_memory.capacity_bytes),
-            "bandwidth": fmt_si(rates["memory_bandwidth_bps"], "B/s"), "TDP": f"{dev.power.tdp_w:.0f} W",
+            "bandwidth": fmt_si(rates["memory_bandwidth_bps"], "B/s"), "TDP": sim.readable.watts(dev.power.tdp_w),
             "$ per device-hour": fmt_usd(price["usd_per_device_hour"]) if price else "n/a",
             "price basis": price["basis"] if price else "none listed",
             "price source": price["source"] if price else "(none published)"}

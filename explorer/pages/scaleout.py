@@ -12,7 +12,7 @@ from explorer.charts import scaling_figure
 from explorer.format import fmt_bytes, fmt_si, fmt_time, with_band
 from explorer.share import init
 from explorer.state import Scenario, device_rows, device_spec, is_system
-from explorer.views import does_not_fit
+from explorer.views import does_not_fit, lazy_tabs
 
 CHECKPOINTING = ["none", "selective", "selective-mlp", "full"]
 
@@ -137,8 +137,15 @@ def page_scaleout(sc: Scenario) -> None:
         st.info(o.note + ".")
     r = o.result
     _headline(r)
-    st.subheader("Per device role")
-    st.dataframe(_roles(r), hide_index=True)
-    if dp > 1 and sc.batch_size % dp == 0:
-        st.subheader("Weak scaling: more data-parallel replicas, same batch per replica")
-        _scaling(sc, hardware, dp, model_devices, layout, micro or None, ckpt, sc.batch_size // dp)
+    # the weak-scaling curve re-simulates the cluster at every data-parallel degree (seconds on 1,024 GPUs):
+    # drawn only when its tab is open
+    tabs, is_open = lazy_tabs(["Per device role", "Weak scaling"], "so_tabs")
+    if is_open("Per device role"):
+        tabs["Per device role"].dataframe(_roles(r), hide_index=True)
+    if is_open("Weak scaling"):
+        with tabs["Weak scaling"]:
+            if dp > 1 and sc.batch_size % dp == 0:
+                st.caption("More data-parallel replicas, the same batch per replica: how much of linear scaling holds.")
+                _scaling(sc, hardware, dp, model_devices, layout, micro or None, ckpt, sc.batch_size // dp)
+            else:
+                st.info("Weak scaling needs more than one data-parallel replica and a batch they split evenly.")

@@ -34,9 +34,9 @@ def _batches_default(sc: Scenario) -> str:
 def _controls(sc: Scenario) -> tuple[list[str], list[int], list[str | None]] | None:
     labels = device_labels()
     names = list(labels)
-    c = st.columns([3, 2, 2])
     init("sw_devices", [sc.device] + default_compare(names, sc.device)[:1], names)
-    devices = c[0].multiselect("Devices", names, key="sw_devices", format_func=lambda n: labels.get(n, n))
+    devices = st.multiselect("Devices", names, key="sw_devices", format_func=lambda n: labels.get(n, n))
+    c = st.columns(2)
     # the default follows the sidebar batch: an untouched list follows it, a list typed for another workload
     # is dropped when the workload changes (state._reset_shape)
     default = _batches_default(sc)
@@ -44,10 +44,10 @@ def _controls(sc: Scenario) -> tuple[list[str], list[int], list[str | None]] | N
         st.session_state["sw_batches"] = default
     st.session_state[AUTO] = default
     init("sw_batches", default)
-    text = c[1].text_input("Batch sizes per device", key="sw_batches",
+    text = c[0].text_input("Batch sizes per device", key="sw_batches",
                            help="comma-separated; a system runs each times its devices")
     init("sw_prec", [sc.precision or NATIVE], PRECISIONS)
-    precisions = c[2].multiselect("Precisions", PRECISIONS, key="sw_prec")
+    precisions = c[1].multiselect("Precisions", PRECISIONS, key="sw_prec")
     try:
         batches = sorted({int(x) for x in re.split(r"[,\s]+", text.strip()) if x})
         if not batches or min(batches) < 1:
@@ -68,7 +68,8 @@ def _controls(sc: Scenario) -> tuple[list[str], list[int], list[str | None]] | N
 def _point(sc: Scenario, device: str, batch: int, precision: str | None) -> dict[str, Any]:
     n = devices_of(device)
     o = run(sc, device, batch_size=batch * n, precision=precision)
-    row: dict[str, Any] = {"device": device, "devices": n, "batch_per_device": batch,
+    label = device_labels().get(device, device)
+    row: dict[str, Any] = {"device": label, "name": device, "devices": n, "batch_per_device": batch,
                            "precision_asked": precision or NATIVE}
     if not o.ok:
         return {**row, "feasible": False, "reason": o.error}
@@ -149,8 +150,7 @@ def page_sweep(sc: Scenario) -> None:
                         kind="stable").reset_index(drop=True)
     ran = df[df.get("throughput_per_device", pd.Series(dtype=float)).notna()] if "throughput_per_device" in df else df.iloc[:0]
     if len(ran):
-        labels = device_labels()
-        chart = pd.DataFrame({"device": [labels.get(d, d) for d in ran["device"]],
+        chart = pd.DataFrame({"device": ran["device"],
                               "point": [f"{d} · batch {b} · {p}" for d, b, p in
                                         zip(ran["device"], ran["batch_per_device"], ran["precision"])],
                               "throughput": ran["throughput_per_device"], "cost": ran["usd_per_million"],

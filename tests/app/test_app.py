@@ -492,6 +492,9 @@ def test_scaleout_follows_the_layout_and_plots_efficiency():  # defect 7: the we
     goto(at, "scale-out")
     no_errors(at)
     before = metric(at, "Step time").value
+    assert not [t for t in chart_titles(at) if t.startswith("Weak scaling")]  # drawn only on demand (slow at scale)
+    at.session_state["so_tabs"] = "Weak scaling"
+    at.run()
     fig = chart(at, "Weak scaling: efficiency")
     ys = fig["data"][0]["y"]
     assert max(ys) <= 100.5 and fig["layout"]["yaxis"]["title"]["text"] == "scaling efficiency (%)"
