@@ -74,11 +74,12 @@ def _row1(r: sim.SimulationResult, b: sim.SimulationResult | None) -> list[tuple
                    delta_color="inverse" if b else ("normal" if r.fits_in_memory else "inverse"),
                    delta_arrow="auto" if b else "off", help=f"Peak allocated vs main-memory capacity: {cap}")
     e_unit = r.energy_j / units
-    cols[3].metric(f"Energy per {unit[:-1]}", with_band(e_unit, kind, fmt_energy),
+    energy = with_band(e_unit, kind, fmt_energy)
+    cols[3].metric(f"Energy per {unit[:-1]}", energy,
                    pct_delta(e_unit, b.energy_j / units_of(b)[0]) if b else None, delta_color="inverse",
                    help=f"{fmt_energy(r.energy_j)} per step over {fmt_si(units)} {unit}. " + band_help(kind))
     return [("Step time", t), (label, tp), ("Peak memory", f"{fmt_bytes(r.peak_memory_bytes)} {cap}"),
-            (f"Energy per {unit[:-1]}", fmt_energy(e_unit))]
+            (f"Energy per {unit[:-1]}", energy)]
 
 
 def _row2(r: sim.SimulationResult, device: str, basis: str, b: sim.SimulationResult | None,
@@ -213,7 +214,7 @@ def table(df: pd.DataFrame, name: str, *, key: str, columns: list[Column], infea
     st.dataframe(styled, hide_index=True, key=f"tbl_{key}")
     st.download_button(f"{name} CSV", df.to_csv(index=False).encode(), f"{key}.csv", "text/csv", key=f"dl_tbl_{key}",
                        help="The table's raw numbers, SI units in the column names")
-    report.add_table(title or name, shown)
+    report.add_table(title or name, shown, None if infeasible is None else list(infeasible))
     return shown
 
 
