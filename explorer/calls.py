@@ -66,7 +66,7 @@ def _with_fallback(call, precision: str | None, device: str) -> Outcome:
         except Exception as exc2:  # noqa: BLE001 - keep the page alive
             return Outcome(error=clean_error(exc2))
         ran = getattr(r, "effective_precision", "") or getattr(r, "precision", "")
-        return Outcome(r, note=f"{device} has no {precision} path: it ran in its native {ran}")
+        return Outcome(r, note=f"{clean_error(exc).rstrip('.')}. Shown: {device} in its native {ran}")
     except (sim.SimulatorError, UploadError) as exc:
         return Outcome(error=clean_error(exc))
     except Exception as exc:  # noqa: BLE001 - a bug in one call must not take the page down

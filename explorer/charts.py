@@ -16,6 +16,9 @@ from explorer.format import BOUND_COLOURS, GIB, INFEASIBLE_COLOUR, fmt_bytes
 from explorer.state import is_system, unit_spec
 
 
+PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D", "#EECA3B")
+
+
 def layout(fig: go.Figure, title: str, **kw: Any) -> go.Figure:
     """Give ``fig`` its title and the explorer's tight margins (more room on top for subplot titles)."""
     top = 80 if fig.layout.annotations else 40
@@ -207,9 +210,8 @@ def sweep_figure(df: pd.DataFrame, unit: str) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=(f"Cost per 1M {unit} (priced devices)", f"Energy per {unit[:-1]} (every device)"))
     ok, bad = df[df["feasible"]], df[~df["feasible"]]
-    palette = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D", "#EECA3B")
     for i, (dev, g) in enumerate(ok.groupby("device", sort=False)):
-        colour = palette[i % len(palette)]
+        colour = PALETTE[i % len(PALETTE)]
         priced = g[g["cost"].notna()]
         if len(priced):
             fig.add_trace(go.Scatter(x=priced["throughput"], y=priced["cost"], mode="markers", name=str(dev),
@@ -255,13 +257,16 @@ def tradeoff_figure(points: pd.DataFrame) -> go.Figure:
     ``points``: ``device``, ``batch``, ``tokens_per_s``, ``ttft_s``, ``tpot_s``, ``fits``.
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Time to first token", "Time per output token"))
-    for dev, g in points.groupby("device", sort=False):
+    for i, (dev, g) in enumerate(points.groupby("device", sort=False)):
+        colour = PALETTE[i % len(PALETTE)]
         for col, y in ((1, "ttft_s"), (2, "tpot_s")):
             fig.add_trace(go.Scatter(x=g["tokens_per_s"].tolist(), y=(g[y] * 1e3).tolist(), mode="lines+markers+text",
                                      name=str(dev),
                                      legendgroup=str(dev), showlegend=col == 1, text=[f"b{b}" for b in g["batch"]],
                                      textposition="top center",
-                                     marker=dict(symbol=["circle" if f else "x" for f in g["fits"]], size=9),
+                                     line=dict(color=colour),
+                                     marker=dict(symbol=["circle" if f else "x" for f in g["fits"]], size=9,
+                                                 color=colour),
                                      hovertemplate="batch %{text}<br>%{x:.3s} tokens/s<br>%{y:.3g} ms<extra></extra>"),
                           row=1, col=col)
     for col in (1, 2):

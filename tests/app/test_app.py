@@ -284,7 +284,8 @@ def test_fpga_as_sidebar_device_runs_in_its_own_precision_and_keeps_the_others()
     at = fresh(mode="Inference batch", batch_size=8, precision="bf16", device="amd-zcu102")
     ok(at)
     assert metric(at, "Step time").value  # the FPGA's own headline, in int8
-    assert any("no bf16 path" in i.value and "int8" in i.value for i in at.info), [i.value for i in at.info]
+    assert any("no compute path for bf16" in i.value and "native int8" in i.value for i in at.info), \
+        [i.value for i in at.info]
     assert len(at.dataframe[0].value) == 3  # the comparison devices still run
     at.radio(key="mode").set_value("Training step").run()  # the FPGA cannot train at all
     ok(at)
