@@ -145,15 +145,17 @@ def test_every_page_renders_without_an_error_box(server, browser, tmp_path):
         _no_error_box(page, path or "simulate")
     print("page loads (s):", {k: round(v, 1) for k, v in times.items()}, "screenshots in", shots)
     assert outside == [], f"fetched from outside: {outside}"  # the favicon is drawn locally
-    # the comparison chips show whole device names (they were cut to "NVIDIA…")
-    page.goto(url, wait_until="domcontentloaded")
-    page.get_by_text("Step time", exact=True).first.wait_for(timeout=RUN_TIMEOUT_MS)
-    chips = page.locator('[data-testid="stMultiSelect"] span[title]')
-    assert chips.count() >= 2
-    for i in range(chips.count()):
-        full = chips.nth(i).evaluate("e => e.scrollWidth <= e.clientWidth + 1")
-        assert full, f"chip {chips.nth(i).get_attribute('title')!r} is cut"
-    assert "Traceback" not in log.read_text()
+    # the comparison chips show whole device names (they were cut to "NVIDIA…", and to "N" at 1280 px)
+    page.set_viewport_size({"width": 1280, "height": 2000})
+    for path, ready in (("", "Step time"), ("sweep", "Points that fit")):
+        _open(page, f"{url}/{path}", ready)
+        chips = page.locator('[data-testid="stMultiSelect"] span[title]')
+        assert chips.count() >= 2, path
+        for i in range(chips.count()):
+            full = chips.nth(i).evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+            assert full, f"{path or 'simulate'}: chip {chips.nth(i).get_attribute('title')!r} is cut"
+    text = log.read_text()
+    assert "Traceback" not in text and "WARNING" not in text, text[-2000:]  # a clean server log
 
 
 def test_change_device_in_a_real_browser(server, browser, tmp_path):
