@@ -9,22 +9,27 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 import simulator as sim
-from explorer.format import BOUND_COLOURS, GIB, fmt_bytes
+from explorer.format import BOUND_COLOURS, GIB, INFEASIBLE_COLOUR, fmt_bytes
 from explorer.state import is_system, unit_spec
 
 
+PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D", "#EECA3B")
+
+
 def layout(fig: go.Figure, title: str, **kw: Any) -> go.Figure:
-    """Give ``fig`` its title and the explorer's tight margins."""
-    fig.update_layout(title=title, margin=dict(l=10, r=10, t=40, b=10), **kw)
+    """Give ``fig`` its title and the explorer's tight margins (more room on top for subplot titles)."""
+    top = 80 if fig.layout.annotations else 40
+    fig.update_layout(title=title, margin=dict(l=10, r=10, t=top, b=10), **kw)
     return fig
 
 
 def roofline_figure(r: sim.SimulationResult, hw: Any) -> go.Figure:
     """Every op at (arithmetic intensity, achieved FLOP/s) under min(peak, AI x bandwidth) of one device."""
     hw = unit_spec(hw)
-    p = sim.Precision(r.precision)
+    p = sim.Precision(getattr(r, "effective_precision", "") or r.precision)
     rates = sim.peak_rates(hw, p.value)
     bw = rates["memory_bandwidth_bps"]
     matrix, vector = rates["matrix_flops_per_s"], rates["vector_flops_per_s"]
@@ -47,7 +52,7 @@ def roofline_figure(r: sim.SimulationResult, hw: Any) -> go.Figure:
                                  hovertemplate="%{text}<br>AI %{x:.3g} FLOP/B<br>%{y:.3g} FLOP/s<extra></extra>"))
     fig.update_xaxes(type="log", title="arithmetic intensity (FLOP/byte)")
     fig.update_yaxes(type="log", title="achieved FLOP/s")
-    return layout(fig, f"Roofline: {hw.display_name} ({r.precision}, {bw / 1e9:.0f} GB/s)")
+    return layout(fig, f"Roofline: {hw.display_name} ({p.value}, {bw / 1e9:.0f} GB/s)")
 
 
 def gantt_figure(results: dict[str, sim.SimulationResult], max_events: int = 4000) -> go.Figure:
@@ -143,13 +148,15 @@ def breakdown_figure(results: dict[str, sim.SimulationResult]) -> go.Figure:
     return layout(fig, "Memory breakdown at peak vs capacity")
 
 
-def compare_bars(df: pd.DataFrame) -> go.Figure:
-    """Step time per device of a comparison table, coloured by bottleneck."""
-    fig = go.Figure(go.Bar(x=df["device"], y=df["step time (ms)"],
-                           marker_color=[BOUND_COLOURS.get(b, "#888") for b in df["bottleneck"]],
-                           text=df["bottleneck"], hovertemplate="%{x}<br>%{y:.3f} ms<br>%{text}<extra></extra>"))
-    fig.update_yaxes(title="step time (ms)")
-    return layout(fig, "Step time (colour: bottleneck)")
+def compare_bars(df: pd.DataFrame, x: str, y: str, title: str, ytitle: str | None = None) -> go.Figure:
+    """One bar per row of a comparison table (``y`` against ``x``), coloured by bottleneck, rows that
+    cannot run greyed."""
+    colours = [INFEASIBLE_COLOUR if not ok else BOUND_COLOURS.get(b, "#888")
+               for b, ok in zip(df["bottleneck"], df.get("fits", [True] * len(df)))]
+    fig = go.Figure(go.Bar(x=df[x], y=df[y], marker_color=colours, text=df["bottleneck"],
+                           hovertemplate="%{x}<br>%{y:.3s}<br>%{text}<extra></extra>"))
+    fig.update_yaxes(title=ytitle or title)
+    return layout(fig, title + " (colour: bottleneck; grey: does not fit)")
 
 
 def op_kinds_figure(kinds: pd.DataFrame) -> go.Figure:
@@ -193,24 +200,102 @@ def queue_figure(q: pd.DataFrame) -> go.Figure:
     return layout(qf, "Queue over time")
 
 
-def sweep_figure(df: pd.DataFrame) -> go.Figure:
-    """Step time against cost per step, one colour per device: the lower left is the Pareto front."""
-    ok = df[df["status"] == "ok"] if "status" in df.columns else df
-    y = "cost_usd" if "cost_usd" in ok.columns and ok["cost_usd"].notna().any() else "energy_j"
-    fig = go.Figure()
-    for hw, g in ok.groupby("hardware"):
-        blank = [""] * len(g)
-        text = [f"batch {b} · {p}" for b, p in zip(g.get("batch_size", blank), g.get("precision", blank))]
-        fig.add_trace(go.Scatter(x=g["step_time_s"] * 1e3, y=g[y], mode="markers", name=str(hw), text=text,
-                                 marker=dict(size=10),
-                                 hovertemplate="%{text}<br>%{x:.3f} ms<br>%{y:.3g}<extra></extra>"))
-    fig.update_xaxes(title="step time (ms)", type="log")
-    ytitle = "cost per step (USD)" if y == "cost_usd" else "energy per step (J)"
-    fig.update_yaxes(title=ytitle, type="log")
-    return layout(fig, "Design space: step time vs " + ytitle.split(" (")[0] + " (lower left is better)")
+def sweep_figure(df: pd.DataFrame, unit: str) -> go.Figure:
+    """Throughput per device against cost per million ``unit`` (left) and energy per ``unit`` (right).
+
+    ``df``: ``device``, ``point`` (hover text), ``throughput`` (per device), ``cost`` (USD per 1M, NaN when
+    unpriced), ``energy`` (J per unit), ``feasible``, ``reason``. Devices without a price appear on the
+    energy panel only, so none is dropped; points that cannot run are grey crosses with their reason.
+    """
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+                        subplot_titles=(f"Cost per 1M {unit} (priced devices)", f"Energy per {unit[:-1]} (every device)"))
+    ok, bad = df[df["feasible"]], df[~df["feasible"]]
+    for i, (dev, g) in enumerate(ok.groupby("device", sort=False)):
+        colour = PALETTE[i % len(PALETTE)]
+        priced = g[g["cost"].notna()]
+        if len(priced):
+            fig.add_trace(go.Scatter(x=priced["throughput"], y=priced["cost"], mode="markers", name=str(dev),
+                                     legendgroup=str(dev), marker=dict(size=10, color=colour), text=priced["point"],
+                                     hovertemplate="%{text}<br>%{x:.3s}/s per device<br>$%{y:.3g}<extra></extra>"),
+                          row=1, col=1)
+        fig.add_trace(go.Scatter(x=g["throughput"], y=g["energy"], mode="markers", name=str(dev), legendgroup=str(dev),
+                                 showlegend=not len(priced), marker=dict(size=10, color=colour), text=g["point"],
+                                 hovertemplate="%{text}<br>%{x:.3s}/s per device<br>%{y:.3s} J<extra></extra>"),
+                      row=1, col=2)
+    if len(bad):
+        text = (bad["point"] + "<br>" + bad["reason"]).tolist()
+        for col, y in ((1, "cost"), (2, "energy")):
+            part = bad[bad[y].notna()]
+            if len(part):
+                fig.add_trace(go.Scatter(x=part["throughput"], y=part[y], mode="markers", name="cannot run (greyed)",
+                                         legendgroup="bad", showlegend=col == 1 or not bad["cost"].notna().any(),
+                                         marker=dict(size=9, color=INFEASIBLE_COLOUR, symbol="x-thin-open",
+                                                     line=dict(width=2, color=INFEASIBLE_COLOUR)),
+                                         text=[t for t, keep in zip(text, bad[y].notna()) if keep],
+                                         hovertemplate="%{text}<extra></extra>"), row=1, col=col)
+    for col in (1, 2):
+        fig.update_xaxes(title=f"{unit}/s per device", type="log", row=1, col=col)
+    fig.update_yaxes(title=f"USD per 1M {unit}", type="log", row=1, col=1)
+    fig.update_yaxes(title=f"J per {unit[:-1]}", type="log", row=1, col=2)
+    fig.update_layout(height=420)
+    return layout(fig, "Design space: lower right is better (more per device, less per unit)")
 
 
-def accuracy_figure(df: pd.DataFrame, factor: float | None) -> go.Figure:
+def scaling_figure(xs: list[int], efficiency: list[float]) -> go.Figure:
+    """Weak-scaling efficiency (%) against devices: flat at 100 % is linear scaling."""
+    fig = go.Figure(go.Scatter(x=xs, y=[e * 100 for e in efficiency], mode="lines+markers", name="efficiency",
+                               hovertemplate="%{x} devices<br>%{y:.1f} %<extra></extra>"))
+    fig.add_hline(y=100, line_dash="dot", annotation_text="linear scaling")
+    fig.update_layout(xaxis_title="devices", yaxis_title="scaling efficiency (%)", xaxis_type="log", height=340,
+                      xaxis={"tickvals": xs, "ticktext": [str(x) for x in xs]}, yaxis={"range": [0, 105]})
+    return layout(fig, "Weak scaling: efficiency (ideal step / this step)")
+
+
+def tradeoff_figure(points: pd.DataFrame) -> go.Figure:
+    """TTFT and TPOT (ms) against tokens/s per device over a batch sweep, one line per device.
+
+    ``points``: ``device``, ``batch``, ``tokens_per_s``, ``ttft_s``, ``tpot_s``, ``fits``.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Time to first token", "Time per output token"))
+    for i, (dev, g) in enumerate(points.groupby("device", sort=False)):
+        colour = PALETTE[i % len(PALETTE)]
+        for col, y in ((1, "ttft_s"), (2, "tpot_s")):
+            fig.add_trace(go.Scatter(x=g["tokens_per_s"].tolist(), y=(g[y] * 1e3).tolist(), mode="lines+markers+text",
+                                     name=str(dev),
+                                     legendgroup=str(dev), showlegend=col == 1, text=[f"b{b}" for b in g["batch"]],
+                                     textposition="top center",
+                                     line=dict(color=colour),
+                                     marker=dict(symbol=["circle" if f else "x" for f in g["fits"]], size=9,
+                                                 color=colour),
+                                     hovertemplate="batch %{text}<br>%{x:.3s} tokens/s<br>%{y:.3g} ms<extra></extra>"),
+                          row=1, col=col)
+    for col in (1, 2):
+        fig.update_xaxes(title="tokens/s per device", type="log", row=1, col=col)
+        fig.update_yaxes(title="ms", type="log", row=1, col=col)
+    fig.update_layout(height=400)
+    return layout(fig, "Latency vs throughput as the batch grows (x: does not fit)")
+
+
+PHASE_COLOURS = {"GEMM": "#4C78A8", "attention": "#F58518", "other ops": "#72B7B2", "communication": "#E45756",
+                 "overhead": "#B279A2"}
+
+
+def phase_figure(breakdown: dict[str, dict[str, float]]) -> go.Figure:
+    """Time (ms) of each phase split into GEMM, attention, other ops, communication and overhead, one panel
+    per phase (a prefill and a decode step differ by orders of magnitude)."""
+    phases = list(breakdown)
+    fig = make_subplots(rows=1, cols=len(phases), subplot_titles=phases)
+    for col, phase in enumerate(phases, start=1):
+        for cat, colour in PHASE_COLOURS.items():
+            fig.add_trace(go.Bar(x=[cat], y=[breakdown[phase].get(cat, 0.0) * 1e3], name=cat, legendgroup=cat,
+                                 showlegend=False, marker_color=colour,
+                                 hovertemplate=f"{phase}<br>{cat} %{{y:.3g}} ms<extra></extra>"), row=1, col=col)
+        fig.update_yaxes(title="ms", row=1, col=col)
+    fig.update_layout(height=340, bargap=0.3)
+    return layout(fig, "Where the time goes: the prefill and one mean decode step")
+
+
+def accuracy_figure(df: pd.DataFrame, factor: float | None, pooled: bool = False) -> go.Figure:
     """Predicted / measured per validation row (log scale), by split, with the kind's band as lines.
 
     ``df`` has ``id``, ``split``, ``hardware``, ``workload``, ``measured``, ``predicted``, ``ratio``.
@@ -224,6 +309,9 @@ def accuracy_figure(df: pd.DataFrame, factor: float | None) -> go.Figure:
     if factor:
         for y in (factor, 1.0 / factor):
             fig.add_hline(y=y, line_dash="dash", line_color="#888")
-    fig.update_yaxes(type="log", title="predicted / measured")
+    ticks = [0.1, 0.2, 0.5, 1, 2, 5, 10]
+    fig.update_yaxes(type="log", title="predicted / measured", tickvals=ticks, ticktext=[f"{t:g}x" for t in ticks],
+                     tickfont=dict(size=13), gridcolor="#e5e5e5")
     fig.update_xaxes(title="row", showticklabels=False)
-    return layout(fig, "Predicted / measured per published row (dashed: the kind's band)")
+    band = "the pooled band (too few rows of this kind)" if pooled else "the kind's band"
+    return layout(fig, f"Predicted / measured per published row (dashed: {band})")

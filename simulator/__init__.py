@@ -8,6 +8,7 @@ Example:
 """
 import importlib
 
+from . import readable  # noqa: F401  (light: formatting helpers, imports nothing)
 from .errors import (DoesNotFitError, InfeasibleError, InputError, MissingExtraError, ScenarioError, SimulatorError,
                      SpecError, WorkloadError)
 from .units import Precision
@@ -16,7 +17,8 @@ from .version import __version__
 # Public names and the modules defining them, imported on first use: `import simulator` and a CLI
 # command load only what they need (a `simulate` call never imports serving, sweeps, pandas...).
 _LAZY = {
-    **dict.fromkeys(("CalibrationResult", "build_graph", "calibrate", "describe", "hardware_from_yaml", "hardware_yaml",
+    **dict.fromkeys(("CalibrationResult", "build_graph", "calibrate", "custom_hardware", "describe", "hardware_from_yaml",
+                     "hardware_yaml", "hourly_price",
                      "list_hardware", "list_stacks", "list_workloads", "load_hardware", "load_workload", "peak_rates",
                      "simulate", "validation_band"), ".api"),
     "SimulationResult": ".result", "collective_benchmark": ".run.cluster",
@@ -60,7 +62,9 @@ __all__ = [
     "sweep", "pareto", "sensitivity",
     # inputs and device figures
     "load_hardware", "load_workload", "list_hardware", "list_workloads", "list_stacks", "Precision", "peak_rates",
-    "hardware_from_yaml", "hardware_yaml",
+    "hardware_from_yaml", "hardware_yaml", "custom_hardware", "hourly_price",
+    # numbers for people (three significant digits, scaled units)
+    "readable",
     # how close it is: the scored validation rows behind every result's band; fitting to your machine
     "validation_rows", "validation_band", "error_summary", "calibrate", "CalibrationResult",
     # errors

@@ -47,11 +47,15 @@ class SpecError(InputError):
         message: what is wrong, in one sentence.
 
     Example:
-        >>> str(SpecError("gpu.yaml", "memory.0.bandwidth_gbs", "must be > 0"))
-        'gpu.yaml: memory.0.bandwidth_gbs: must be > 0'
+        >>> e = SpecError("gpu.yaml", "memory.0.bandwidth_gbs", "must be > 0")
+        >>> str(e), str(type(e)(*e.args)) == str(e)
+        ('gpu.yaml: memory.0.bandwidth_gbs: must be > 0', True)
     """
 
     def __init__(self, source: str, field: str, message: str) -> None:
+        # every field in args: SimPy re-raises a process's exception as type(exc)(*exc.args), and a
+        # worker process's exception is pickled by its args (a one-string args made a TypeError of it)
+        super().__init__(str(source), field, message)
         self.source, self.field, self.message = str(source), field, message
         # the constructor's arguments, so that ``type(e)(*e.args)`` rebuilds it (pickling to and from a
         # sweep worker, SimPy re-raising a process's failure)

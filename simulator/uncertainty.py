@@ -15,6 +15,10 @@ import math
 from pathlib import Path
 
 BANDS = Path(__file__).resolve().with_name("uncertainty.json")
+# a kind needs this many fitted rows for a band of its own; with fewer it takes the pooled factor
+# (validation/stats.py writes the factors by this rule)
+MIN_BAND_ROWS = 3
+FITTED_SPLITS = ("cv", "fit")
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,8 +54,19 @@ def factor(kind: str) -> float | None:
 
 
 def measured(kind: str) -> bool:
-    """True when the band of ``kind`` comes from its own validation rows (not the pooled factor)."""
-    return kind in _table().get("factor", {})
+    """True when the band of ``kind`` comes from its own validation rows, False when it is the factor
+    pooled over every kind (a kind with fewer than :data:`MIN_BAND_ROWS` fitted rows: the validation
+    writes the pooled factor under the kind's name then, so the name alone does not tell).
+
+    Example:
+        >>> measured("no-such-kind")
+        False
+    """
+    t = _table()
+    if kind not in t.get("factor", {}):
+        return False
+    fitted = [r.get("kind") for r in t.get("rows", []) if r.get("split") in FITTED_SPLITS]
+    return not fitted or fitted.count(kind) >= MIN_BAND_ROWS  # a file without its rows: trust the name
 
 
 def band(value: float, kind: str) -> tuple[float, float] | None:

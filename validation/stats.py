@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from simulator.uncertainty import MIN_BAND_ROWS  # one rule for the writer (here) and the reader
+
 BAND_QUANTILE = 0.8
-MIN_BAND_ROWS = 3
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import streamlit as st
 
 import simulator as sim
 from explorer.charts import accuracy_figure
+from explorer.share import init
 
 
 def accuracy_table(rows: list[dict]) -> pd.DataFrame:
@@ -46,11 +47,18 @@ def page_accuracy() -> None:
     df = accuracy_table(rows)
     st.dataframe(summary_table(df), hide_index=True)
     kinds = sorted(df["kind"].unique())
-    kind = st.selectbox("Device kind", kinds, index=kinds.index("gpu") if "gpu" in kinds else 0, key="acc_kind")
+    init("acc_kind", "gpu" if "gpu" in kinds else kinds[0], kinds)
+    kind = st.selectbox("Device kind", kinds, key="acc_kind")
     part = df[df["kind"] == kind]
     band = sim.validation_band(kind)
     f = band["factor"] if band else None
+    pooled = bool(band) and not band["measured"]
     if f:
-        st.metric(f"Band for {kind} results", f"x/÷ {f:.2f}")
-    st.plotly_chart(accuracy_figure(part, f), key="acc_fig")
+        st.metric(f"Band for {kind} results", f"x/÷ {f:.2f}" + (" (pooled)" if pooled else ""),
+                  help=("Too few fitted rows of this kind for a band of its own: this is the factor pooled over "
+                        "every kind's rows" if pooled else f"80 % of the fitted {kind} rows fell within it"))
+        if pooled:
+            st.info(f"{kind} has too few fitted rows for a band of its own: its results carry the band pooled over "
+                    "every kind.")
+    st.plotly_chart(accuracy_figure(part, f, pooled), key="acc_fig")
     st.dataframe(part.drop(columns=["ratio"]).sort_values("error %", key=abs, ascending=False), hide_index=True)

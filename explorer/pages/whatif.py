@@ -6,12 +6,15 @@ from typing import Any
 import streamlit as st
 
 import simulator as sim
+from explorer.calls import run
 from explorer.charts import breakdown_figure, shares_figure
 from explorer.format import fmt_bytes
-from explorer.state import Scenario, device_spec, is_system, run, spec_from_yaml, spec_yaml_text, unit_spec
+from explorer.share import init
+from explorer.state import Scenario, device_spec, is_system, spec_from_yaml, spec_yaml_text, unit_spec
 from explorer.views import detail_tabs, downloads, headline, stem_of
 
 UNIT_FIELDS = {"gpu": "sm_count", "tpu": "cores_per_chip", "cpu": "cores", "asic": "arrays", "fpga": "dsp_slices"}
+FEW_UNITS = 8  # up to this many compute units, the slider counts units (a x0.6 of one unit is still one)
 
 
 def _scaled(value: float, scale: float, integer: bool = False) -> float:
@@ -39,7 +42,10 @@ def whatif_overrides(hw: Any, s: dict[str, float]) -> dict[str, Any]:
     if s["clock"] != 1:
         out["compute.clock_ghz"] = _scaled(hw.compute.clock_ghz, s["clock"])
     unit = UNIT_FIELDS.get(hw.kind)
-    if unit and s["units"] != 1:
+    if unit and "unit_count" in s:  # a device with few units: the count itself
+        if int(s["unit_count"]) != getattr(hw.compute, unit):
+            out[f"compute.{unit}"] = int(s["unit_count"])
+    elif unit and s["units"] != 1:
         out[f"compute.{unit}"] = _scaled(getattr(hw.compute, unit), s["units"], integer=True)
     main = hw.main_memory
     if s["bandwidth"] != 1:
@@ -60,7 +66,9 @@ def _yaml_editor(device: str) -> str | None:
     st.subheader("Edit the spec")
     st.caption("Change any field of the device's YAML; the what-if above runs on the edited spec (sliders apply "
                "on top). Validated with the same schema as the catalogue.")
-    text = st.text_area("Device YAML", original, height=360, key=f"yaml_{device}")
+    key = f"yaml_{device}"
+    st.session_state.setdefault(key, original)
+    text = st.text_area("Device YAML", height=360, key=key)
     edited = None
     try:
         spec = spec_from_yaml(text)
@@ -76,27 +84,42 @@ def _yaml_editor(device: str) -> str | None:
     return edited
 
 
+def _slider(where, label: str, key: str, lo: float, hi: float, default: float, step: float, **kw) -> float:
+    init(key, default, lo=lo, hi=hi)
+    return where.slider(label, lo, hi, step=step, key=key, **kw)
+
+
+def _unit_slider(where, dev, system: bool, off: str | None) -> dict[str, float]:
+    field = UNIT_FIELDS.get(dev.kind)
+    count = getattr(dev.compute, field, 0) if field else 0
+    name = (field or "units").replace("_", " ")
+    if field and 0 < count <= FEW_UNITS:  # scaling one unit by x0.6 leaves one unit: count them instead
+        return {"units": 1.0, "unit_count": _slider(
+            where, f"Compute units ({name})", "s_unit_count", 1, 4 * count, count, 1, disabled=system,
+            help=off or f"compute.{field}: {count} on this device")}
+    return {"units": _slider(where, f"Compute units ({name}) ×", "s_units", 0.25, 4.0, 1.0, 0.05,
+                             disabled=system or not field, help=off or f"compute.{field}: {count} on this device")}
+
+
 def _sliders(hw: Any) -> tuple[dict[str, float], float | None]:
     system = is_system(hw)
     dev = unit_spec(hw)
     off = "a system names its device: choose the device itself to scale compute and memory" if system else None
-    unit = UNIT_FIELDS.get(dev.kind, "units").replace("_", " ")
     main = dev.main_memory
     c = st.columns(3)
-    s = {"clock": c[0].slider("Compute clock ×", 0.25, 4.0, 1.0, 0.05, key="s_clock", disabled=system,
-                              help=off or f"compute.clock_ghz (now {dev.compute.clock_ghz} GHz)"),
-         "units": c[0].slider(f"Compute units ({unit}) ×", 0.25, 4.0, 1.0, 0.05, key="s_units", disabled=system,
-                              help=off),
-         "bandwidth": c[1].slider(f"Memory bandwidth ({main.name}) ×", 0.25, 4.0, 1.0, 0.05, key="s_bw",
-                                  disabled=system, help=off or f"now {main.bandwidth_gbs:.0f} GB/s"),
-         "capacity": c[1].slider(f"Memory capacity ({main.name}) ×", 0.25, 4.0, 1.0, 0.05, key="s_cap",
-                                 disabled=system, help=off or f"now {fmt_bytes(main.capacity_bytes)}"),
-         "link": c[2].slider("Interconnect bandwidth ×", 0.25, 4.0, 1.0, 0.05, key="s_link",
-                             help="intra- and inter-node fabrics" if system else "every link and the host link")}
+    s = {"clock": _slider(c[0], "Compute clock ×", "s_clock", 0.25, 4.0, 1.0, 0.05, disabled=system,
+                          help=off or f"compute.clock_ghz (now {dev.compute.clock_ghz} GHz)"),
+         **_unit_slider(c[0], dev, system, off),
+         "bandwidth": _slider(c[1], f"Memory bandwidth ({main.name}) ×", "s_bw", 0.25, 4.0, 1.0, 0.05,
+                              disabled=system, help=off or f"now {main.bandwidth_gbs:.0f} GB/s"),
+         "capacity": _slider(c[1], f"Memory capacity ({main.name}) ×", "s_cap", 0.25, 4.0, 1.0, 0.05,
+                             disabled=system, help=off or f"now {fmt_bytes(main.capacity_bytes)}"),
+         "link": _slider(c[2], "Interconnect bandwidth ×", "s_link", 0.25, 4.0, 1.0, 0.05,
+                         help="intra- and inter-node fabrics" if system else "every link and the host link")}
     tdp = float(dev.power.tdp_w)
     lo = float(max(1, round(dev.power.idle_w * 1.05)))
-    cap = c[2].slider("Power cap (W per device)", lo, tdp, tdp, float(max(1, round(tdp / 100))), key="s_cap_w",
-                      help="simulate(power_cap_w=...); at TDP there is no cap")
+    cap = _slider(c[2], "Power cap (W per device)", "s_cap_w", lo, tdp, tdp, float(max(1, round(tdp / 100))),
+                  help="simulate(power_cap_w=...); at TDP there is no cap")
     return s, (cap if cap < tdp else None)
 
 
@@ -105,28 +128,33 @@ def _whatif_results(sc: Scenario, base_hw: Any, edited: str | None) -> None:
     scales, cap = _sliders(hw_src)
     overrides = whatif_overrides(hw_src, scales)
     with st.spinner("Simulating the what-if..."):
-        base, err0 = run(sc)
-        new, err1 = run(sc, overrides=overrides, power_cap_w=cap, spec_yaml=edited)
-    if base is None or new is None:
-        st.error(err0 or err1)
+        base = run(sc)
+        new = run(sc, overrides=overrides, power_cap_w=cap, spec_yaml=edited)
+    if not base.ok or not new.ok:
+        st.error(base.error or new.error)
         return
     new_hw = device_spec(sc.device, overrides, edited)
     if overrides:
         st.caption("Overrides: " + ", ".join(f"`{k}` = {v:.4g}" for k, v in overrides.items()))
-    headline(new, new_hw, base=(base, base_hw), key="whatif")
-    both = {f"{sc.device} (as is)": base, f"{sc.device} (what-if)": new}
+    headline(new.result, sc.device, sc.cost_basis, base=(base.result, sc.device), note=new.note,
+             title=f"{sc.device} what-if")
+    both = {f"{sc.device} (as is)": base.result, f"{sc.device} (what-if)": new.result}
     c = st.columns(2)
     c[0].plotly_chart(shares_figure(both), key="wi_shares")
     c[1].plotly_chart(breakdown_figure(both), key="wi_brk")
-    detail_tabs(new, new_hw, key="whatif", power_cap_w=cap, gantt=both)
-    downloads(new, stem_of(sc, sc.device) + "-whatif", key="whatif")
+    detail_tabs(new.result, new_hw, key="whatif", power_cap_w=cap, gantt=both)
+    downloads(new.result, stem_of(sc, sc.device) + "-whatif", key="whatif")
 
 
 def page_whatif(sc: Scenario) -> None:
     """Sliders and the YAML editor; results above the editor, with deltas against the unmodified device."""
     st.title("What-if")
     st.caption(f"{sc.label} · on {sc.device}; deltas are against the unmodified device.")
-    base_hw = device_spec(sc.device)
+    try:
+        base_hw = device_spec(sc.device)
+    except sim.SimulatorError as exc:
+        st.error(str(exc))
+        return
     results_box = st.container()
     editor_box = st.container()
     with editor_box:

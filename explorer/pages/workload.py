@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import simulator as sim
+from explorer.calls import run
 from explorer.charts import op_kinds_figure
 from explorer.format import fmt_bytes, fmt_si
 from explorer.state import Scenario, UploadError, workload_of, workload_table
@@ -14,9 +15,13 @@ def page_workload(sc: Scenario) -> None:
     """``simulator.describe`` of the workload as metrics, an op-kind chart and JSON; then the zoo table."""
     st.title("Workload")
     st.caption(sc.label)
+    precision = sc.precision
+    if precision is None:  # native: the format the sidebar device runs in
+        o = run(sc)
+        precision = (getattr(o.result, "effective_precision", "") or o.result.precision) if o.ok else "bf16"
     try:
         d = sim.describe(workload_of(sc), batch_size=sc.batch_size, seq_len=sc.seq_len, image_size=sc.image_size,
-                         precision=sc.precision)
+                         precision=precision)
     except (sim.SimulatorError, UploadError) as exc:
         st.error(str(exc))
         return

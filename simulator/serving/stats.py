@@ -17,8 +17,6 @@ from ..errors import ScenarioError
 
 SLO_METRICS = ("ttft", "tpot", "latency")
 SLO_QUANTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
-HOURS_PER_YEAR = 8766.0  # 365.25 days
-AMORTISATION_YEARS = 3.0  # a purchase price spread evenly over three years of round-the-clock use
 
 
 def _pct(x: np.ndarray, q: float) -> float:
@@ -101,21 +99,19 @@ def slo_figures(slo: dict[str, float], values: dict[str, np.ndarray], duration_s
 
 
 def hourly_price(hw) -> tuple[float | None, str]:
-    """(USD per device-hour, basis): the spec's ``price.cloud_usd_per_hour`` when it has one
-    ("cloud"), else ``purchase_usd`` over three years of round-the-clock use ("purchase/3y"); (None,
-    "no price") without either.
+    """(USD per device-hour, basis) of device spec ``hw`` as :func:`simulator.pricing.device_hour_price`
+    prices it: the cloud rate ("cloud"), else the purchase price over three years of round-the-clock
+    use ("owned"); (None, "no price") without either.
 
     Example:
         >>> from simulator.spec.loader import load_hardware
         >>> hourly_price(load_hardware("nvidia-h100-sxm")), hourly_price(load_hardware("nvidia-rtx-4090"))[1]
-        ((2.99, 'cloud'), 'purchase/3y')
+        ((2.99, 'cloud'), 'owned')
     """
-    price = getattr(hw, "price", None)
-    if price is not None and price.cloud_usd_per_hour is not None:
-        return float(price.cloud_usd_per_hour), "cloud"
-    if price is not None and price.purchase_usd is not None:
-        return float(price.purchase_usd) / (AMORTISATION_YEARS * HOURS_PER_YEAR), "purchase/3y"
-    return None, "no price"
+    from ..pricing import device_hour_price
+
+    p = device_hour_price(hw)
+    return (None, "no price") if p is None else (float(p["usd_per_device_hour"]), p["basis"])
 
 
 def summarise(trace: ServeTrace, args: dict[str, Any], *, idle_w: float, slo_s: float | None,

@@ -51,6 +51,7 @@ MODULES = [
     "simulator.engine.llm_serving",
     "simulator.engine.llm_types",
     # hardware specs
+    "simulator.spec.custom",
     "simulator.spec.loader",
     "simulator.spec.models",
     "simulator.spec.scalesim_cfg",
@@ -121,6 +122,7 @@ MODULES = [
     "simulator.cli_args",
     "simulator.engine.bubble",
     "simulator.progress",
+    "simulator.pricing",
     "simulator.validation_errors",
     # the validation harness (none of these examples reads ../shared)
     "validation.cluster_rows",
