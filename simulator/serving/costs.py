@@ -137,7 +137,7 @@ class ServiceModel:
         """(s, J) of a prefill (``length`` = prompt tokens) or a decode step (``length`` = cached tokens)
         over ``b`` sequences, interpolated on the power-of-two grid."""
         b_lo, b_hi, wb = _bracket(b, self.max_batch_size)
-        l_lo, l_hi, wl = _bracket(max(1.0, length))
+        l_lo, l_hi, wl = _bracket(max(1.0, length), self.length_cap(phase))
         out = [0.0, 0.0]
         for bb, fb in ((b_lo, 1 - wb), (b_hi, wb)):
             for ll, fl in ((l_lo, 1 - wl), (l_hi, wl)):
@@ -147,6 +147,13 @@ class ServiceModel:
                 out[0] += fb * fl * t
                 out[1] += fb * fl * e
         return out[0], out[1]
+
+    def length_cap(self, phase: str) -> int | None:
+        """Longest grid length a probe may take: a model with learned positions holds ``max_positions``
+        tokens, so a prefill probes at most that many and a decode step at most one less cached (the
+        grid's next power of two above a 600-token prompt would otherwise ask GPT-2 for 1,025)."""
+        m = int(getattr(getattr(self.wl, "params", None), "max_positions", 0) or 0)
+        return None if m <= 1 else (m if phase == "prefill" else m - 1)
 
     def prefill(self, prompts: Sequence[int], *, padded: bool) -> tuple[float, float]:
         """Prefill of several prompts: padded to the longest (static batches) or packed at their mean."""
@@ -184,7 +191,7 @@ class ServiceModel:
         key = (phase, b, lo)
         seg = self._segments.get(key)
         if seg is None:
-            l_lo, l_hi, _ = _bracket(x)
+            l_lo, l_hi, _ = _bracket(x, self.length_cap(phase))
             t0, e0 = self.llm(phase, b, l_lo)
             t1, e1 = self.llm(phase, b, l_hi)
             seg = self._segments[key] = (l_lo, float(l_hi - l_lo), t0, t1 - t0, e0, e1 - e0)
@@ -238,7 +245,10 @@ class ServiceModel:
         """
         cap = self.hw.main_memory.capacity_bytes
         try:
-            peak = max(self._llm("decode", max_seqs, 1)[2], self._llm("prefill", 1, token_budget)[2])
+            most = self.length_cap("prefill")
+            # the budget's tokens as the engine packs them: sequences of at most the model's positions
+            seqs, tokens = (-(-token_budget // most), most) if most and token_budget > most else (1, token_budget)
+            peak = max(self._llm("decode", max_seqs, 1)[2], self._llm("prefill", seqs, tokens)[2])
         except ScenarioError:  # the activations alone overflow the device: no room for a KV cache
             peak = cap
         if self.draft is not None:  # the draft model's weights share each device

@@ -268,6 +268,8 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
     times, prompts, outs, arrival = _requests(arrival, rate_per_s, requests, trace_file, seed, llm, prompt_len,
                                               output_len)
     n = len(times)
+    if llm:
+        _check_context(wl, prompts, outs)
     shape = {k: v for k, v in (("seq_len", seq_len), ("image_size", image_size)) if v is not None}
     check(deadline, "loading the inputs")
     model = ServiceModel(wl=wl, hw=hw, precision=p, shape=shape, where=where, deadline=deadline,
@@ -288,6 +290,24 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
                              devices=where.devices)
     return ServingResult(summary=summary, latencies_s=lat, trace=trace, prompt_len=prompts, output_len=outs,
                          idle_w=model.idle_w)
+
+
+def _check_context(wl, prompts: np.ndarray, outs: np.ndarray) -> None:
+    """Refuse a request longer than the model's context (as vLLM refuses one above ``max_model_len``).
+
+    Raises:
+        ScenarioError: naming the first such request and the model's ``max_positions``.
+    """
+    limit = int(getattr(getattr(wl, "params", None), "max_positions", 0) or 0)
+    if limit <= 0 or not len(prompts):
+        return
+    total = np.asarray(prompts) + np.asarray(outs)
+    over = np.flatnonzero(total > limit)
+    if len(over):
+        i = int(over[0])
+        raise ScenarioError(f"prompt_len + output_len: request {i} needs {int(prompts[i])} + {int(outs[i])} = "
+                            f"{int(total[i])} tokens, above {wl.name}'s context of {limit} (max_positions); "
+                            f"{len(over)} of {len(total)} requests are too long")
 
 
 def _play(model, policy, requests, drawn, replicas, speculative, disaggregated, batched, deadline=None):

@@ -265,3 +265,16 @@ def test_disaggregation_keeps_long_prefills_from_slowing_decodes():
     split = sim.serve(QWEN, "nvidia-l4", requests=trace, scheduler="vllm",
                       disaggregated={"prefill_replicas": 1, "decode_replicas": 1})
     assert split.tpot_p99_s < mixed.tpot_p99_s
+
+
+@pytest.mark.parametrize("knobs", [dict(batching="continuous"), dict(scheduler="vllm")])
+def test_prompts_near_a_learned_position_table_run(knobs):
+    """Regression: a 600-token prompt on GPT-2 (1,024 positions) made the power-of-two grid probe a
+    decode after 1,024 cached tokens (and vLLM's profiling pass an 8,192-token sequence)."""
+    r = sim.serve("gpt2", "nvidia-l4", prompt_len=600, output_len=64, requests=30, rate_per_s=5, **knobs)
+    assert r.ttft_p50_s > 0 and r.tpot_p50_s > 0
+
+
+def test_a_request_longer_than_the_context_is_refused():
+    with pytest.raises(ScenarioError, match=r"request 0 needs 1000 \+ 100 = 1100 tokens, above gpt2's context of 1024"):
+        sim.serve("gpt2", "nvidia-l4", batching="continuous", prompt_len=1000, output_len=100, requests=5)
