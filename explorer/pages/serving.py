@@ -20,13 +20,15 @@ from explorer.views import Column, price_help, table
 
 ARRIVALS = ["poisson", "constant", "bursty"]
 BATCHING = ["continuous", "dynamic", "static", "none"]
+# production engines' schedulers as data (``schedulers/*.yaml``): paged KV, chunked prefill, preemption
+SCHEDULERS = ["vllm", "sglang", "tensorrt-llm"]
 
 
 def _common(c: list[Any], llm: bool) -> dict[str, Any]:
     init("srv_arrival", ARRIVALS[0], ARRIVALS)
     init("srv_rate", 4.0 if llm else 200.0, lo=0.01, hi=1e6)
     init("srv_n", 300 if llm else 1000, lo=10, hi=100_000)
-    batching = BATCHING if llm else BATCHING[1:]
+    batching = BATCHING[:1] + SCHEDULERS + BATCHING[1:] if llm else BATCHING[1:]
     init("srv_batching", batching[0], batching)
     init("srv_max_batch", 32, lo=1, hi=4096)
     init("srv_wait", 5.0, lo=0.0, hi=10_000.0)
@@ -35,8 +37,11 @@ def _common(c: list[Any], llm: bool) -> dict[str, Any]:
             "rate_per_s": c[1].number_input("Rate (requests/s)", 0.01, 1e6, key="srv_rate"),
             "requests": int(c[2].number_input("Requests", 10, 100_000, step=100, key="srv_n")),
             "batching": c[3].selectbox("Batching", batching, key="srv_batching",
-                                       help="continuous: iteration-level (vLLM, TensorRT-LLM); dynamic: a batch when "
-                                            "full or when the oldest request waited the max wait"),
+                                       help="continuous: iteration-level batching, each request's KV cache "
+                                            "reserved whole; vllm / sglang / tensorrt-llm: that engine's scheduler "
+                                            "(token budget, chunked prefill, paged KV blocks, preemption, prefix "
+                                            "caching; max batch = max_num_seqs, max wait unused); dynamic: a batch "
+                                            "when full or when the oldest request waited the max wait"),
             "max_batch_size": int(c[4].number_input("Max batch", 1, 4096, key="srv_max_batch")),
             "max_wait_ms": c[5].number_input("Max wait (ms)", 0.0, 10_000.0, key="srv_wait"),
             "replicas": int(c[6].number_input("Replicas", 1, 1024, key="srv_replicas"))}
@@ -66,6 +71,10 @@ def _controls(sc: Scenario) -> tuple[str, dict[str, Any], dict[str, float], str]
     knobs["max_wait_ms"] = float(knobs["max_wait_ms"])
     if llm:
         knobs.update(prompt_len=prompt, output_len=out)
+        if knobs["batching"] in SCHEDULERS:
+            knobs["scheduler"] = knobs.pop("batching")
+            knobs["max_num_seqs"] = knobs.pop("max_batch_size")
+            knobs.pop("max_wait_ms")
         if tp > 1:
             knobs.update(devices=tp, parallelism=f"tp={tp}")
     else:
@@ -183,8 +192,9 @@ def page_serve(sc: Scenario) -> None:
     init("srv_devices", [], others)
     more = st.multiselect("Compare on", others, key="srv_devices", format_func=lambda n: labels.get(n, n))
     tp = int(knobs.get("devices", 1))
+    how = f"{knobs['scheduler']} scheduler" if "scheduler" in knobs else f"{knobs['batching']} batching"
     st.caption(f"{model} on {knobs['replicas']} replica(s) of {f'{tp} x ' if tp > 1 else ''}{sc.device} · "
-               f"{sc.precision_label}")
+               f"{how} · {sc.precision_label}")
     outs: dict[str, Outcome] = {}
     with st.spinner("Simulating the request stream..."):
         for d in [sc.device] + more:

@@ -329,6 +329,18 @@ def test_serving_uses_the_lengths_slos_and_tensor_parallelism_given():  # defect
     assert any("2 x nvidia-h100-sxm" in c.value for c in at.caption)
 
 
+def test_serving_runs_a_production_engine_scheduler():
+    """The vLLM / SGLang / TensorRT-LLM policies (paged KV, chunked prefill) are a batching choice."""
+    at = fresh(srv_model="gpt2", srv_prompt=256, srv_out=32, srv_n=60, srv_rate=20.0)
+    goto(at, "serve")
+    assert any("continuous batching" in c.value for c in at.caption)
+    for engine in ("vllm", "sglang", "tensorrt-llm"):
+        at.selectbox(key="srv_batching").set_value(engine).run()
+        no_errors(at)
+        assert any(f"{engine} scheduler" in c.value for c in at.caption), engine
+        assert metric(at, "TTFT p99").value not in ("", "n/a"), engine
+
+
 def test_serving_preset_fills_lengths_and_slos():
     at = goto(fresh(srv_model="gpt2", srv_n=60), "serve")
     at.selectbox(key="srv_preset").set_value("Code completion").run()
