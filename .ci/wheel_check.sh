@@ -41,7 +41,7 @@ step "the core has no extras"
 import importlib.util
 present = [m for m in ("streamlit", "plotly", "onnx", "distributed", "hypothesis") if importlib.util.find_spec(m)]
 assert not present, present
-import simulator
+import simulator.bundled  # a submodule: `import simulator` loads its names lazily
 assert "_data" in simulator.bundled.data_root("hardware_specs").parts, "bundled data not read from the wheel"
 EOF
 
