@@ -17,11 +17,12 @@ from .version import __version__
 # Public names and the modules defining them, imported on first use: `import simulator` and a CLI
 # command load only what they need (a `simulate` call never imports serving, sweeps, pandas...).
 _LAZY = {
-    **dict.fromkeys(("CalibrationResult", "build_graph", "calibrate", "custom_hardware", "describe", "hardware_from_yaml",
-                     "hardware_yaml", "hourly_price",
+    **dict.fromkeys(("CalibrationResult", "build_graph", "calibrate", "describe", "hardware_from_yaml",
+                     "hardware_yaml",
                      "list_hardware", "list_stacks", "list_workloads", "load_hardware", "load_workload", "peak_rates",
                      "simulate", "validation_band"), ".api"),
     "SimulationResult": ".result", "collective_benchmark": ".run.cluster",
+    "hourly_price": ".pricing", "custom_hardware": ".spec.custom",
     "ServingResult": ".serving.result", "serve": ".serving.run",
     **dict.fromkeys(("DeploymentPlan", "plan_deployment"), ".serving.plan"),
     **dict.fromkeys(("RequestTrace", "list_request_mixes", "load_requests", "request_mix"), ".serving.requests"),

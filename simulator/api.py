@@ -15,7 +15,6 @@ from .calibration import CalibrationResult, calibrate
 from .result import SimulationResult
 from .run.graphs import build_graph, memory_plan
 from .run.step import simulate_step
-from .spec.custom import custom_spec
 from .spec.loader import list_hardware, load_hardware, raw_spec, spec_from_dict
 from .spec.models import _DeviceBase
 from .spec.stack import list_stacks
@@ -27,7 +26,7 @@ from .yamlio import parse_yaml_text
 
 __all__ = ["calibrate", "CalibrationResult", "load_hardware", "load_workload", "simulate", "describe", "list_hardware", "list_workloads",
            "build_graph", "memory_plan", "list_stacks", "peak_rates", "hardware_from_yaml", "hardware_yaml", "validation_band",
-           "hourly_price", "custom_hardware"]
+]
 
 
 def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceBase", *, mode: str = "inference",
@@ -174,65 +173,3 @@ def validation_band(kind: str) -> dict[str, Any] | None:
     """
     f = uncertainty.factor(kind)
     return None if f is None else {"factor": f, "measured": uncertainty.measured(kind)}
-
-
-def hourly_price(hardware: "str | Path | _DeviceBase", basis: str = "auto") -> dict[str, Any] | None:
-    """What one device-hour of ``hardware`` costs in USD (:mod:`simulator.pricing`).
-
-    Args:
-        basis: ``"cloud"`` (the spec's on-demand rate), ``"owned"`` (purchase price over 3 years of
-            continuous use, device only: no power, host or hosting) or ``"auto"`` (cloud when listed).
-
-    Returns:
-        ``{"usd_per_device_hour", "basis", "source", "per_node"}``; None without a price on that basis.
-        A system's price is per node (``per_node`` True); a system without one takes its device's.
-
-    Raises:
-        SpecError: an unknown device; InputError: an unknown basis.
-
-    Example:
-        >>> p = hourly_price("nvidia-h100-sxm")
-        >>> p["basis"], p["usd_per_device_hour"]
-        ('cloud', 2.99)
-        >>> round(hourly_price("nvidia-h100-sxm", "owned")["usd_per_device_hour"], 3)  # $30,000 / 26,280 h
-        1.142
-    """
-    from .errors import InputError
-    from .pricing import BASES, device_hour_price
-
-    if basis not in BASES:
-        raise InputError(f"basis: choose one of {', '.join(BASES)}, got {basis!r}")
-    hw = load_hardware(hardware)
-    device = load_hardware(hw.device) if getattr(hw, "kind", "") == "system" else None
-    return device_hour_price(hw, device, basis)
-
-
-def custom_hardware(name: str, *, matrix_tflops: Mapping[str, float], memory_bandwidth_gbs: float,
-                    memory_gib: float, tdp_w: float, interconnect_gbs: float | None = None,
-                    vector_tflops: float | None = None, cloud_usd_per_hour: float | None = None,
-                    purchase_usd: float | None = None, template: str = "nvidia-h100-sxm",
-                    display_name: str | None = None) -> _DeviceBase:
-    """A device from a few numbers, usable wherever a catalogue name is (:mod:`simulator.spec.custom`).
-
-    Args:
-        name: lower-case name (letters, digits, ``-_.``).
-        matrix_tflops: dense peak TFLOPS per precision, e.g. ``{"bf16": 1000, "fp8": 2000}``.
-        memory_bandwidth_gbs, memory_gib: main memory bandwidth (GB/s) and capacity (GiB).
-        tdp_w: board power (W). interconnect_gbs: device-to-device bandwidth per direction (GB/s).
-        vector_tflops: FP32 vector peak (default: the template's, scaled with the matrix peak).
-        cloud_usd_per_hour, purchase_usd: price (either, both or none).
-        template: the catalogue GPU supplying caches, fitted efficiencies and the power model's shape.
-
-    Raises:
-        SpecError: a missing or out-of-range number (the field named), a template that is not a GPU.
-
-    Example:
-        >>> hw = custom_hardware("my-gpu", matrix_tflops={"bf16": 500}, memory_bandwidth_gbs=2000,
-        ...                      memory_gib=96, tdp_w=500, cloud_usd_per_hour=1.5)
-        >>> round(peak_rates(hw, "bf16")["matrix_flops_per_s"] / 1e12), hourly_price(hw)["usd_per_device_hour"]
-        (500, 1.5)
-    """
-    return custom_spec(name, matrix_tflops=matrix_tflops, memory_bandwidth_gbs=memory_bandwidth_gbs,
-                       memory_gib=memory_gib, tdp_w=tdp_w, interconnect_gbs=interconnect_gbs,
-                       vector_tflops=vector_tflops, cloud_usd_per_hour=cloud_usd_per_hour,
-                       purchase_usd=purchase_usd, template=template, display_name=display_name)

@@ -19,7 +19,7 @@ AMORTISATION_YEARS = 3.0
 HOURS_PER_YEAR = 8760.0
 BASES = ("auto", "cloud", "owned")
 
-__all__ = ["AMORTISATION_YEARS", "BASES", "device_hour_price"]
+__all__ = ["AMORTISATION_YEARS", "BASES", "device_hour_price", "hourly_price"]
 
 
 def _rates(price: Any, per: int) -> dict[str, float]:
@@ -69,3 +69,34 @@ def device_hour_price(hw: Any, device: Any = None, basis: str = "auto") -> dict[
             return {"usd_per_device_hour": own[b], "basis": b, "source": price.source,
                     "per_node": system and source_spec is hw}
     return None
+
+
+def hourly_price(hardware: Any, basis: str = "auto") -> dict[str, Any] | None:
+    """What one device-hour of ``hardware`` costs in USD (the rules of this module).
+
+    Args:
+        basis: ``"cloud"`` (the spec's on-demand rate), ``"owned"`` (purchase price over 3 years of
+            continuous use, device only: no power, host or hosting) or ``"auto"`` (cloud when listed).
+
+    Returns:
+        ``{"usd_per_device_hour", "basis", "source", "per_node"}``; None without a price on that basis.
+        A system's price is per node (``per_node`` True); a system without one takes its device's.
+
+    Raises:
+        SpecError: an unknown device; InputError: an unknown basis.
+
+    Example:
+        >>> p = hourly_price("nvidia-h100-sxm")
+        >>> p["basis"], p["usd_per_device_hour"]
+        ('cloud', 2.99)
+        >>> round(hourly_price("nvidia-h100-sxm", "owned")["usd_per_device_hour"], 3)  # $30,000 / 26,280 h
+        1.142
+    """
+    from .errors import InputError
+    from .spec.loader import load_hardware
+
+    if basis not in BASES:
+        raise InputError(f"basis: choose one of {', '.join(BASES)}, got {basis!r}")
+    hw = load_hardware(hardware)
+    device = load_hardware(hw.device) if getattr(hw, "kind", "") == "system" else None
+    return device_hour_price(hw, device, basis)

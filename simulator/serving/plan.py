@@ -40,7 +40,7 @@ from ..workload.loader import load_workload
 from .costs import ServiceModel, is_llm
 from .paged import kv_layout, serve_paged
 from .policy import load_scheduler
-from .requests import RequestTrace, load_requests
+from .requests import RequestTrace, fit_to_context, load_requests
 from .stats import hourly_price, parse_slo, summarise
 
 __all__ = ["plan_deployment", "DeploymentPlan", "OBJECTIVES"]
@@ -235,7 +235,8 @@ def plan_deployment(workload: Any, *, devices: Sequence[str], requests: Any, slo
     targets = parse_slo(slo)
     if not targets:
         raise ScenarioError("slo: give at least one target, e.g. {'ttft_p99_s': 0.5}")
-    trace = _trace(requests)
+    # requests past the model's context are cut to it, as serve() does (its summary counts them)
+    trace, _ = fit_to_context(_trace(requests), int(getattr(getattr(wl, "params", None), "max_positions", 0) or 0))
     if not devices:
         raise ScenarioError("devices: name at least one device")
     for key, values in (("devices_per_replica", devices_per_replica), ("max_num_seqs", max_num_seqs)):

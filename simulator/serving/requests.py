@@ -31,7 +31,7 @@ from ..errors import InputError, ScenarioError, SpecError
 from ..validation_errors import spec_error_from_validation
 from ..yamlio import read_bounded_text, read_yaml_file
 
-__all__ = ["RequestTrace", "load_requests", "request_mix", "list_request_mixes", "MAX_REQUESTS"]
+__all__ = ["RequestTrace", "load_requests", "request_mix", "list_request_mixes", "fit_to_context", "MAX_REQUESTS"]
 
 MAX_REQUESTS = 1_000_000  # ~400-800 B of per-request trace each: under 1 GB
 MAX_TOKENS = 10_000_000
@@ -325,3 +325,26 @@ def request_mix(name: str, *, rate_per_s: float, duration_s: float, seed: int = 
     return RequestTrace.build(t, prompts, outs, group, plen, name=mix.name,
                               source=f"request mix {mix.name!r} (seed {seed})")
 
+
+def fit_to_context(trace: "RequestTrace", limit: int) -> tuple["RequestTrace", int]:
+    """``trace`` with every request fitted to a model's context of ``limit`` tokens (0: none), and
+    how many were cut: the output
+    kept (at most the context less one prompt token), the prompt cut to what is left, as chat
+    front-ends drop a conversation's oldest turns after its system prompt (the shared prefix, kept
+    up to the prompt that is left).
+
+    Example:
+        >>> t = RequestTrace.build([0.0, 1.0], [6000, 100], [180, 10], [0, -1], [5000, 0])
+        >>> fitted, cut = fit_to_context(t, 4096)                      # Llama 2's context
+        >>> fitted.prompt_len.tolist(), fitted.output_len.tolist(), fitted.prefix_len.tolist(), cut
+        ([3916, 100], [180, 10], [3916, 0], 1)
+    """
+    if limit <= 1:
+        return trace, 0
+    outs = np.minimum(trace.output_len, limit - 1)
+    prompts = np.minimum(trace.prompt_len, limit - outs)
+    cut = int(np.count_nonzero((prompts != trace.prompt_len) | (outs != trace.output_len)))
+    if not cut:
+        return trace, 0
+    return RequestTrace.build(trace.arrival_s, prompts, outs, trace.prefix_id, np.minimum(trace.prefix_len, prompts),
+                              name=trace.name), cut

@@ -27,7 +27,7 @@ from ..deadline import check, make_deadline
 from ..scenario import check_seed
 from .paged import serve_disaggregated, serve_paged
 from .policy import SchedulerPolicy, load_scheduler
-from .requests import MAX_REQUESTS, RequestTrace
+from .requests import MAX_REQUESTS, RequestTrace, fit_to_context
 from .result import ServingResult
 from .stats import parse_slo
 from ..units import parse_precision
@@ -268,7 +268,11 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
     times, prompts, outs, arrival = _requests(arrival, rate_per_s, requests, trace_file, seed, llm, prompt_len,
                                               output_len)
     n = len(times)
-    if llm:
+    truncated = None
+    if llm and isinstance(requests, RequestTrace):  # a trace or a mix: fit each request to the context
+        requests, truncated = fit_to_context(requests, _context_limit(wl))
+        times, prompts, outs = requests.arrival_s, requests.prompt_len, requests.output_len
+    elif llm:  # lengths the caller chose: a request that cannot fit is an error
         _check_context(wl, prompts, outs)
     shape = {k: v for k, v in (("seq_len", seq_len), ("image_size", image_size)) if v is not None}
     check(deadline, "loading the inputs")
@@ -283,6 +287,8 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
                 max_batch_size=max_batch_size if policy is None else policy.max_num_seqs,
                 max_wait_ms=float(max_wait_ms), replicas=replicas, slo_ms=slo_ms, seed=seed, llm=llm,
                 devices_per_replica=where.devices, **extra)
+    if truncated is not None:
+        args["context_truncated_requests"] = truncated
     from .stats import hourly_price, summarise
 
     summary, lat = summarise(trace, args, idle_w=model.idle_w, slo_s=slo_ms * 1e-3 if slo_ms else None,
@@ -292,13 +298,18 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
                          idle_w=model.idle_w)
 
 
+def _context_limit(wl) -> int:
+    """The model's context in tokens (``max_positions``; 0: unbounded)."""
+    return int(getattr(getattr(wl, "params", None), "max_positions", 0) or 0)
+
+
 def _check_context(wl, prompts: np.ndarray, outs: np.ndarray) -> None:
     """Refuse a request longer than the model's context (as vLLM refuses one above ``max_model_len``).
 
     Raises:
         ScenarioError: naming the first such request and the model's ``max_positions``.
     """
-    limit = int(getattr(getattr(wl, "params", None), "max_positions", 0) or 0)
+    limit = _context_limit(wl)
     if limit <= 0 or not len(prompts):
         return
     total = np.asarray(prompts) + np.asarray(outs)

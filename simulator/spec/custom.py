@@ -20,7 +20,7 @@ from .models import _DeviceBase
 DEFAULT_TEMPLATE = "nvidia-h100-sxm"
 GIB = 1024**3
 
-__all__ = ["DEFAULT_TEMPLATE", "custom_spec_dict"]
+__all__ = ["DEFAULT_TEMPLATE", "custom_spec_dict", "custom_spec", "custom_hardware"]
 
 
 def _number(source: str, key: str, value: Any, *, positive: bool = True) -> float:
@@ -114,3 +114,35 @@ def custom_spec(name: str, **numbers: Any) -> _DeviceBase:
     """:func:`custom_spec_dict` validated into a spec (see there)."""
     raw = custom_spec_dict(name, **numbers)
     return spec_from_dict(raw, f"custom device {name!r}")
+
+
+def custom_hardware(name: str, *, matrix_tflops: Mapping[str, float], memory_bandwidth_gbs: float,
+                    memory_gib: float, tdp_w: float, interconnect_gbs: float | None = None,
+                    vector_tflops: float | None = None, cloud_usd_per_hour: float | None = None,
+                    purchase_usd: float | None = None, template: str = "nvidia-h100-sxm",
+                    display_name: str | None = None) -> _DeviceBase:
+    """A device from a few numbers, usable wherever a catalogue name is (this module).
+
+    Args:
+        name: lower-case name (letters, digits, ``-_.``).
+        matrix_tflops: dense peak TFLOPS per precision, e.g. ``{"bf16": 1000, "fp8": 2000}``.
+        memory_bandwidth_gbs, memory_gib: main memory bandwidth (GB/s) and capacity (GiB).
+        tdp_w: board power (W). interconnect_gbs: device-to-device bandwidth per direction (GB/s).
+        vector_tflops: FP32 vector peak (default: the template's, scaled with the matrix peak).
+        cloud_usd_per_hour, purchase_usd: price (either, both or none).
+        template: the catalogue GPU supplying caches, fitted efficiencies and the power model's shape.
+
+    Raises:
+        SpecError: a missing or out-of-range number (the field named), a template that is not a GPU.
+
+    Example:
+        >>> hw = custom_hardware("my-gpu", matrix_tflops={"bf16": 500}, memory_bandwidth_gbs=2000,
+        ...                      memory_gib=96, tdp_w=500, cloud_usd_per_hour=1.5)
+        >>> import simulator as sim
+        >>> round(sim.peak_rates(hw, "bf16")["matrix_flops_per_s"] / 1e12), sim.hourly_price(hw)["usd_per_device_hour"]
+        (500, 1.5)
+    """
+    return custom_spec(name, matrix_tflops=matrix_tflops, memory_bandwidth_gbs=memory_bandwidth_gbs,
+                       memory_gib=memory_gib, tdp_w=tdp_w, interconnect_gbs=interconnect_gbs,
+                       vector_tflops=vector_tflops, cloud_usd_per_hour=cloud_usd_per_hour,
+                       purchase_usd=purchase_usd, template=template, display_name=display_name)

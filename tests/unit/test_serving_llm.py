@@ -278,3 +278,14 @@ def test_prompts_near_a_learned_position_table_run(knobs):
 def test_a_request_longer_than_the_context_is_refused():
     with pytest.raises(ScenarioError, match=r"request 0 needs 1000 \+ 100 = 1100 tokens, above gpt2's context of 1024"):
         sim.serve("gpt2", "nvidia-l4", batching="continuous", prompt_len=1000, output_len=100, requests=5)
+
+
+def test_a_mix_is_fitted_to_the_models_context_and_counted():
+    """A chat mix's long tail (ShareGPT-like prompts past 4k) on Llama 2's 4,096-token context: those
+    requests are cut to fit, as chat front-ends do, and the summary says how many."""
+    trace = sim.request_mix("chat", rate_per_s=5, duration_s=20, seed=0)
+    over = int(((trace.prompt_len + trace.output_len) > 4096).sum())
+    assert over > 0  # the mix really has such requests
+    s = sim.serve("llama2-7b", "nvidia-h100-sxm", requests=trace, scheduler="vllm")
+    assert s.summary["context_truncated_requests"] == over
+    assert s.summary["requests"] == len(trace)  # none dropped
