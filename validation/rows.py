@@ -224,7 +224,10 @@ def stack_for(row: Row, kind: str, mode: str, hardware: str = "") -> str:
             named = "tflite"
         if named is None and hardware.startswith("aws-"):
             named = "neuron"
-        return named or KIND_COMPILED[kind]
+        named = named or KIND_COMPILED[kind]
+        if named == "tensorrt" and "mlperf" in text and hardware.startswith("nvidia-") and "xavier" not in hardware:
+            named = "tensorrt-mlperf"  # NVIDIA's own MLPerf harness: TensorRT plus its plugins (RES2_FULL_FUSION)
+        return named
     if kind == "gpu":
         return next((s for p, s in EAGER_STACKS if re.search(p, row.software.lower())), "default")
     return "default"

@@ -25,7 +25,7 @@ from ..spec.models import _DeviceBase
 from ..spec.system import SystemSpec
 from ..trace import Trace, fields_of
 from ..units import GIGA
-from ..workload.fusion import fuse_pointwise
+from ..workload.fusion import fuse_pointwise, fuse_region
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..workload.workload import Workload
@@ -90,6 +90,8 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
                    attn_len=sc.attn_len)
     if fuses_pointwise(sc):
         fwd = fuse_pointwise(fwd)
+        for prefix in sc.stack.regions_for(wl.name, sc.precision):
+            fwd = fuse_region(fwd, prefix)
     options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)
     check_stack_runs_on(sc, hw.kind)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)

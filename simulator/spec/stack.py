@@ -25,6 +25,18 @@ STACK_ROOT = data_root("stacks")
 KindName = Literal["cpu", "gpu", "tpu", "fpga", "asic"]
 
 
+class FusedRegion(BaseModel):
+    """Ops of one workload that a stack's engine runs as a single kernel: every op whose name starts
+    with ``prefix`` in workload ``workload`` (a hand-written plugin replacing a whole stage, e.g.
+    NVIDIA's MLPerf ResNet-50 ``RES2_FULL_FUSION``), at the compute precisions ``precisions`` the
+    plugin exists for (empty: any). Its intermediates stay on chip."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    workload: str = Field(min_length=1, max_length=80)
+    prefix: str = Field(min_length=1, max_length=80)
+    precisions: tuple[str, ...] = Field(default=(), max_length=16)
+
+
 class StackSpec(BaseModel):
     """One software stack (see the module docstring).
 
@@ -34,7 +46,8 @@ class StackSpec(BaseModel):
     ``kernel_overhead_us``: fixed device time per kernel, replacing the device family's fitted
     ``efficiency.op_overhead_us`` (None: keep it). ``fused_attention``: the stack's attention kernel
     (None: the scenario's choice). ``kinds``: device kinds the stack runs on; ``training``: whether
-    it trains.
+    it trains. ``fused_regions``: stages of named workloads the engine runs as one kernel each
+    (:func:`simulator.workload.fusion.fuse_region`), for inference with ``fuse_pointwise``.
 
     Example:
         >>> s = load_stack("tensorrt")
@@ -52,8 +65,21 @@ class StackSpec(BaseModel):
     fused_attention: bool | None = None
     host_dispatch_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
     kernel_overhead_us: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    fused_regions: tuple[FusedRegion, ...] = Field(default=(), max_length=64)
     source: str = Field(min_length=3, max_length=4000)
     fitted_to: str = ""
+
+    def regions_for(self, workload: str, precision: str) -> tuple[str, ...]:
+        """Op-name prefixes of ``workload`` this stack runs as one kernel each at compute ``precision``.
+
+        Example:
+            >>> s = load_stack("tensorrt-mlperf")
+            >>> s.regions_for("resnet50", "int8"), s.regions_for("resnet50", "fp16"), load_stack("tensorrt").regions_for("resnet50", "int8")
+            (('layer1.',), (), ())
+        """
+        p = str(getattr(precision, "value", precision)).lower()
+        return tuple(r.prefix for r in self.fused_regions
+                     if r.workload == workload and (not r.precisions or p in r.precisions))
 
 
 @functools.lru_cache(maxsize=1)
@@ -92,7 +118,7 @@ def load_stack(name_or_path: "str | Path | StackSpec") -> StackSpec:
         >>> load_stack("tensorrtt")
         Traceback (most recent call last):
         ...
-        simulator.errors.ScenarioError: stack: unknown software stack 'tensorrtt'; did you mean tensorrt?
+        simulator.errors.ScenarioError: stack: unknown software stack 'tensorrtt'; did you mean tensorrt, tensorrt-mlperf?
     """
     if isinstance(name_or_path, StackSpec):
         return name_or_path

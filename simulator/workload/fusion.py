@@ -70,3 +70,64 @@ def fuse_pointwise(graph: ComputeGraph) -> ComputeGraph:
             else:
                 out.add_edge(hu, hv, elems=data.get("elems", 0))
     return ComputeGraph(out, name=graph.name, source=graph.source, meta=graph.meta)
+
+
+def fuse_region(graph: ComputeGraph, prefix: str) -> ComputeGraph:
+    """A copy of ``graph`` with every op whose name starts with ``prefix`` merged into one op, as a
+    hand-written engine plugin runs a whole stage in one kernel (NVIDIA's MLPerf ResNet-50
+    ``RES2_FULL_FUSION`` runs the res2 stage, torchvision's ``layer1``, as one CUDA kernel:
+    closed/NVIDIA code/resnet50/tensorrt/README.md, inference_results v0.7-v4.x).
+
+    The merged op takes the place of the region's first op: its FLOPs, parameters, weight reads and
+    GEMMs (run one after another) are the sum of the region's; it reads each tensor entering the
+    region once (two ops reading the same tensor share one read) and writes only the tensors that
+    leave it (or that nothing reads): the intermediates stay on chip. No op matches: the graph as is.
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> g = fuse_pointwise(load_workload("resnet50").build(batch_size=1))
+        >>> f = fuse_region(g, "layer1.")
+        >>> len(g) - len(f), f.op("layer1").input_elems, f.op("layer1").output_elems   # 10 convs -> 1
+        (9, 200704.0, 802816.0)
+    """
+    members = [n for n in graph.order if n.startswith(prefix)]
+    if not members:
+        return graph
+    inside = set(members)
+    g = graph.digraph
+    entering: dict[str, float] = {}     # outside producer -> elements the region reads of it
+    from_inputs = 0.0                   # elements read from the graph's own inputs
+    out_elems = 0.0
+    for n in members:
+        op = graph.op(n)
+        incoming = 0.0
+        for p in graph.predecessors(n):
+            e = g.edges[p, n].get("elems", 0) or graph.op(p).output_elems
+            incoming += e
+            if p not in inside:
+                entering[p] = max(entering.get(p, 0.0), e)
+        from_inputs += max(0.0, op.input_elems - incoming)
+        succ = list(g.successors(n))
+        if not succ or any(s not in inside for s in succ):
+            out_elems += op.output_elems
+    first = graph.op(members[0])
+    parts = [graph.op(n) for n in members]
+    name = prefix.rstrip(".") or prefix
+    fused = dataclasses.replace(
+        first, name=name, flops=sum(o.flops for o in parts), input_elems=sum(entering.values()) + from_inputs,
+        output_elems=out_elems, param_elems=sum(o.param_elems for o in parts),
+        weight_read_elems=sum(o.weight_read_elems for o in parts), gemms=tuple(gm for o in parts for gm in o.gemms),
+        scratch_elems=sum(o.scratch_elems for o in parts), attrs=(("fused_region", prefix),))
+    head = {n: (name if n in inside else n) for n in graph.order}
+    out = DiGraph()
+    order = [n for n in graph.order if n not in inside or n == members[0]]
+    for i, n in enumerate(order):
+        out.add_node(head[n], op=fused if n == members[0] else graph.op(n), index=i)
+    for u, v, data in g.edges(data=True):
+        hu, hv = head[u], head[v]
+        if hu != hv:
+            if out.has_edge(hu, hv):
+                out.edges[hu, hv]["elems"] = max(out.edges[hu, hv]["elems"], data.get("elems", 0))
+            else:
+                out.add_edge(hu, hv, elems=data.get("elems", 0))
+    return ComputeGraph(out, name=graph.name, source=graph.source, meta=graph.meta)
