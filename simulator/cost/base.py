@@ -73,6 +73,8 @@ class CostOptions:
     """Choices that change how an op executes.
 
     ``fused_attention``: FlashAttention-style kernels, no score matrix in memory.
+    ``attention_fusion_limit``: the stack's :class:`~simulator.spec.stack.AttentionFusionLimit` when it
+    binds on this device and precision: attentions beyond it run unfused (:func:`attention_fused`).
     ``weights_on_chip``: the whole model's weights sit in on-chip memory (FPGA BRAM/URAM, SRAM devices).
     ``power_cap_w``: clock throttles so idle + dynamic power stays at or under this (TDP if None).
     ``cached_input_elems``: activation elements of the op's inputs that the op just before it wrote
@@ -84,6 +86,27 @@ class CostOptions:
     weights_on_chip: bool = False
     power_cap_w: float | None = None
     cached_input_elems: float = 0.0
+    attention_fusion_limit: object | None = None
+
+
+def attention_fused(op, options: CostOptions) -> bool:
+    """Whether attention ``op`` runs as one fused kernel: the scenario's choice, unless the stack's
+    fused kernel does not take the op's shape (``options.attention_fusion_limit``).
+
+    Example:
+        >>> from simulator.spec.stack import AttentionFusionLimit
+        >>> from simulator.workload import ops as O
+        >>> lim = AttentionFusionLimit(kinds=("cpu",), precisions=("int8",), max_k=512, max_n=256, source="doc")
+        >>> att = O.attention("a", batch=1, heads=16, q_len=384, kv_len=384, head_dim=64)
+        >>> attention_fused(att, CostOptions()), attention_fused(att, CostOptions(attention_fusion_limit=lim))
+        (True, False)
+    """
+    from ..workload.ops import OpKind
+
+    if not options.fused_attention or op.kind != OpKind.ATTENTION or options.attention_fusion_limit is None:
+        return options.fused_attention
+    attrs = dict(op.attrs)
+    return options.attention_fusion_limit.fuses(head_dim=int(attrs["head_dim"]), kv_len=int(attrs["kv_len"]))
 
 
 @dataclass(frozen=True)
@@ -194,13 +217,16 @@ def finish(*, hw: _DeviceBase, numerics: Numerics, options: CostOptions, flops: 
 FP32_SOFTMAX_EXTRA_BYTES = 8.0
 
 
-def op_bytes(op, numerics: Numerics, *, fused_attention: bool) -> tuple[float, float, float]:
+def op_bytes(op, numerics: Numerics, *, fused_attention: bool,
+             fp32_softmax: bool = True) -> tuple[float, float, float]:
     """(activation bytes read, activation bytes written, weight bytes read) at main memory, no reuse.
 
     A non-fused attention writes its score and probability matrices and reads them back (plus the
     FP32 softmax of mixed precision, :data:`FP32_SOFTMAX_EXTRA_BYTES`, when its tensors are 16-bit). An
     attention's K and V operands (the KV cache when decoding) are read at the compute format itself
     (FP8 serving keeps an FP8 KV cache), its queries and output at :func:`tensor_bytes`.
+    ``fp32_softmax`` False: the unfused softmax reads and writes the tensors' own format (a graph
+    compiler's softmax node, as OpenVINO's CPU plugin runs it under BF16 inference precision).
     """
     from ..workload.ops import OpKind, Phase, attention_scores
     from ..workload.training import STATS_PASS
@@ -216,7 +242,7 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool) -> tuple[float, f
     if op.kind == OpKind.ATTENTION and not fused_attention:
         act_in += op.scratch_elems * numerics.act_bytes
         act_out += op.scratch_elems * numerics.act_bytes
-        if numerics.act_bytes < 4:
+        if numerics.act_bytes < 4 and fp32_softmax:
             scores = attention_scores(op)
             act_in += scores * FP32_SOFTMAX_EXTRA_BYTES
             act_out += scores * FP32_SOFTMAX_EXTRA_BYTES

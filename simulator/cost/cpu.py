@@ -19,6 +19,12 @@ Three physical limits a socket's peak hides:
 Each op also pays a fork/join of the threads it runs on (:func:`fork_join_s`): a batch-1 op on a
 whole socket waits for a 6-level barrier, a one-core instance's op only for its dispatch.
 
+A stack's fused attention kernel may not take every shape (:class:`~simulator.spec.stack.AttentionFusionLimit`:
+OpenVINO's CPU plugin fuses a BF16 or int8 MatMul-Softmax-MatMul only while K <= 512 and N <= 256);
+beyond it the attention's score and probability matrices go through memory at the tensors' format
+(:func:`~simulator.cost.base.attention_fused`), from DRAM when a one-core stream's cache share cannot
+hold them (BERT-Large at 384 tokens: 16 x 384 x 384 scores per layer).
+
 Int8 inference on CPUs quantizes the operands of the int8 kernels only: convolutions keep int8 tensors
 between layers (requantization fused into the convolution), but matmul, attention, layer-norm, softmax
 and embedding tensors are 16-bit (32-bit without BF16 support) around the int8 GEMM
@@ -31,7 +37,7 @@ import math
 from ..spec.models import CpuSpec, lookup
 from ..units import GIGA, Precision
 from ..workload.ops import Gemm, Op, OpKind, ceil_div
-from .base import CostOptions, Numerics, OpCost, finish, op_bytes, overhead_s
+from .base import CostOptions, Numerics, OpCost, attention_fused, finish, op_bytes, overhead_s
 from .peaks import cpu_vector_flops_per_cycle_per_core
 
 # Element-wise work is split over threads in chunks of this many elements (PyTorch's
@@ -199,7 +205,10 @@ def cost(op: Op, hw: CpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     """Cost of ``op`` on one CPU socket (see the module docstring for the three limits)."""
     compute_s, busy = _compute(op, hw, numerics.compute)
     steps = max(1, op.sequential_steps)
-    act_in, act_out, w_read = op_bytes(op, tensor_numerics(op, hw, numerics), fused_attention=options.fused_attention)
+    # a stack whose fused attention kernel does not take this shape runs it as matmul, softmax, matmul
+    # with the scores in memory at the tensors' format (its softmax node, no FP32 cast kernels)
+    act_in, act_out, w_read = op_bytes(op, tensor_numerics(op, hw, numerics), fused_attention=attention_fused(op, options),
+                                       fp32_softmax=options.attention_fusion_limit is None)
     main = hw.main_memory.name
     llc = hw.memory[-2] if len(hw.memory) >= 2 else None
     levels: dict[str, float] = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..cost.base import CostOptions, Numerics, OpCost
+from ..cost.base import CostOptions, Numerics, OpCost, attention_fused
 from ..cost.cpu import LLC_SHARE as CPU_LLC_WEIGHT_SHARE
 from ..cost.cpu import cache_bytes
 from ..cost.dispatch import check_supported, device_numerics
@@ -232,13 +232,16 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
         deadline.check("building the graph")
     plan = memory_plan(fwd, sc)
     where = _residency(graph, hw, numerics, plan["weights"])
+    limit = sc.stack.attention_fusion_limit
     options = CostOptions(fused_attention=sc.fused_attention, weights_on_chip=where.weights_on_chip,
-                          power_cap_w=sc.power_cap_w)
+                          power_cap_w=sc.power_cap_w,
+                          attention_fusion_limit=limit if limit and limit.applies(hw.kind, numerics.compute.value)
+                          else None)
     costs = op_costs(graph, hw, numerics, options, deadline)
     act = numerics.act_bytes
     out_bytes = {n: graph.op(n).output_elems * act for n in graph.order}
-    scratch = {n: (graph.op(n).scratch_elems * act if graph.op(n).kind == OpKind.ATTENTION and not sc.fused_attention
-                   else 0.0) for n in graph.order}
+    scratch = {n: (graph.op(n).scratch_elems * act if graph.op(n).kind == OpKind.ATTENTION
+                   and not attention_fused(graph.op(n), options) else 0.0) for n in graph.order}
     static = sum(plan.values()) + extra_static_bytes - where.streamed_bytes
     once = frozenset(n for n in graph.order if graph.op(n).kind == OpKind.OPTIMIZER)
     repeat = sc.grad_accumulation if sc.mode == Mode.TRAINING else 1

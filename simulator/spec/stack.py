@@ -37,6 +37,34 @@ class FusedRegion(BaseModel):
     precisions: tuple[str, ...] = Field(default=(), max_length=16)
 
 
+class AttentionFusionLimit(BaseModel):
+    """Where a stack's fused attention kernel stops: on devices of ``kinds`` at compute precisions
+    ``precisions``, an attention whose two GEMMs (Q.K^T: K = head_dim, N = kv_len; P.V: K = kv_len,
+    N = head_dim) exceed ``max_k`` or ``max_n`` runs as separate matmul, softmax and matmul kernels,
+    its score and probability matrices written to memory and read back at the tensors' own format.
+
+    Example:
+        >>> lim = AttentionFusionLimit(kinds=("cpu",), precisions=("int8",), max_k=512, max_n=256, source="doc")
+        >>> lim.fuses(head_dim=64, kv_len=128), lim.fuses(head_dim=64, kv_len=384)
+        (True, False)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    kinds: tuple[KindName, ...] = Field(min_length=1)
+    precisions: tuple[Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4"], ...] = Field(min_length=1)
+    max_k: Annotated[int, Field(ge=1, le=1_000_000)]
+    max_n: Annotated[int, Field(ge=1, le=1_000_000)]
+    source: str = Field(min_length=3, max_length=2000)
+
+    def applies(self, kind: str, precision: str) -> bool:
+        """Whether the limit binds on a device of ``kind`` computing at ``precision``."""
+        return kind in self.kinds and precision in self.precisions
+
+    def fuses(self, *, head_dim: int, kv_len: int) -> bool:
+        """Whether an attention of this head size and key length still runs fused."""
+        return max(head_dim, kv_len) <= self.max_k and max(head_dim, kv_len) <= self.max_n
+
+
 class StackSpec(BaseModel):
     """One software stack (see the module docstring).
 
@@ -45,8 +73,10 @@ class StackSpec(BaseModel):
     ``host_dispatch_us``: host time per op before the op may start (0: the host keeps ahead).
     ``kernel_overhead_us``: fixed device time per kernel, replacing the device family's fitted
     ``efficiency.op_overhead_us`` (None: keep it). ``fused_attention``: the stack's attention kernel
-    (None: the scenario's choice). ``kinds``: device kinds the stack runs on; ``training``: whether
-    it trains. ``fused_regions``: stages of named workloads the engine runs as one kernel each
+    (None: the scenario's choice). ``attention_fusion_limit``: shapes beyond which the stack's fused
+    attention kernel is not used on some device kinds and precisions (:class:`AttentionFusionLimit`).
+    ``kinds``: device kinds the stack runs on; ``training``: whether it trains. ``fused_regions``:
+    stages of named workloads the engine runs as one kernel each
     (:func:`simulator.workload.fusion.fuse_region`), for inference with ``fuse_pointwise``.
 
     Example:
@@ -63,6 +93,7 @@ class StackSpec(BaseModel):
     training: bool = True
     fuse_pointwise: bool = False
     fused_attention: bool | None = None
+    attention_fusion_limit: AttentionFusionLimit | None = None
     host_dispatch_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
     kernel_overhead_us: Annotated[float, Field(ge=0, le=1e6)] | None = None
     fused_regions: tuple[FusedRegion, ...] = Field(default=(), max_length=64)

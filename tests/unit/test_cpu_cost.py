@@ -120,3 +120,55 @@ def test_an_op_pays_one_fork_join_level_per_doubling_of_its_threads():
     assert cost(tiny, hw, BF16, CostOptions()).overhead_s == pytest.approx(2e-6 * 1)
     big = O.matmul("fc", batch=1, m=64 * 7, k=64, n=64 * 16)          # 7 x 32 = 224 blocks: all 56 cores
     assert cost(big, hw, BF16, CostOptions()).overhead_s == pytest.approx(2e-6 * math.log2(57))
+
+
+def _bert_attention():
+    # BERT-Large at 384 tokens, one sequence: 16 heads of 64
+    return O.attention("a", batch=1, heads=16, q_len=384, kv_len=384, head_dim=64)
+
+
+def test_openvino_runs_a_large_int8_attention_unfused_with_its_scores_in_memory():
+    from simulator.cost.base import attention_fused, op_bytes
+    from simulator.spec.stack import load_stack
+
+    lim = load_stack("openvino").attention_fusion_limit
+    assert lim.applies("cpu", "int8") and lim.applies("cpu", "bf16")
+    assert not lim.applies("cpu", "fp32") and not lim.applies("gpu", "int8")
+    # Q.K^T of BERT at 384 tokens has N = 384 > 256: unfused; at 128 tokens (K, N <= 256, 512) fused
+    att = _bert_attention()
+    assert not attention_fused(att, CostOptions(attention_fusion_limit=lim))
+    assert attention_fused(O.attention("a", batch=1, heads=12, q_len=128, kv_len=128, head_dim=64),
+                           CostOptions(attention_fusion_limit=lim))
+    # no limit: the scenario's choice
+    assert attention_fused(att, CostOptions()) and not attention_fused(att, CostOptions(fused_attention=False))
+    # unfused at BF16 tensors: scores and probabilities (2 x 16 x 384 x 384) written and read once each at
+    # 2 bytes, no FP32 softmax casts (the stack's softmax node reads and writes BF16)
+    scores = 16 * 384 * 384
+    q = kv = 16 * 384 * 64
+    a_in, a_out, _ = op_bytes(att, BF16, fused_attention=False, fp32_softmax=False)
+    assert a_in == pytest.approx((q + 2 * kv) * 2 + 2 * scores * 2)
+    assert a_out == pytest.approx(q * 2 + 2 * scores * 2)
+    # the FP32 softmax of a framework's mixed precision adds 8 B read and 8 B written per score
+    b_in, b_out, _ = op_bytes(att, BF16, fused_attention=False)
+    assert (b_in - a_in, b_out - a_out) == (pytest.approx(8 * scores), pytest.approx(8 * scores))
+
+
+def test_an_unfused_attention_on_one_core_streams_its_scores_from_dram():
+    from simulator.spec.stack import load_stack
+
+    lim = load_stack("openvino").attention_fusion_limit
+    # one OpenVINO stream: one core of an 8480+ with its 1/56 share of every level (validation.cpu_rows)
+    hw = load_hardware(XEON, {**socket_share(load_hardware(XEON), 1), "efficiency.memory": 1.0,
+                              "efficiency.op_overhead_us": 0.0})
+    int8 = Numerics(Precision.INT8, Precision.INT8)
+    att = _bert_attention()
+    fused = cost(att, hw, int8, CostOptions())
+    unfused = cost(att, hw, int8, CostOptions(attention_fusion_limit=lim))
+    # the tensors are BF16 around the int8 GEMMs (tensor_numerics); 4 x 16 x 384 x 384 x 2 B of scores
+    # do not fit in half of the core's 2 MiB L2 + 105/56 MiB L3 share: they go to DDR at 307.2 / 56 GB/s
+    # (the fused op's own 4 x 16 x 384 x 64 BF16 elements, 3.1 MB, already miss that share too)
+    extra = 4 * 16 * 384 * 384 * 2
+    assert fused.bytes_by_level["ddr"] == pytest.approx(4 * 16 * 384 * 64 * 2)
+    assert unfused.bytes_by_level["ddr"] == pytest.approx(4 * 16 * 384 * 64 * 2 + extra)
+    assert unfused.memory_s >= extra / (307.2e9 / 56)
+    assert unfused.duration_s > fused.duration_s
