@@ -12,6 +12,8 @@ activations ride the convolution pipeline, pooling and element-wise ops stream t
 the pool / eltwise lanes (``vector_flops_per_cycle`` counts those lanes), all at ``efficiency.compute``;
 weights stream from main memory on every run (the DPU's weight buffers hold one layer's tile, not
 the model), feature maps stay in the banks when one image's fit (``dpu.feature_buffer_bytes``).
+A layer takes at least ``dpu.layer_floor_us`` on its engines however few its MACs (the AI-Engine
+DPUCV2DX8G: array fill and drain, the layer's instruction and weight fetch; derived in its spec files).
 """
 from __future__ import annotations
 
@@ -53,6 +55,8 @@ def cost(op: Op, hw: FpgaSpec, numerics: Numerics, options: CostOptions) -> OpCo
         hw.efficiency.compute if c.dpu is not None else hw.efficiency.vector)
     if c.dpu is not None:
         compute_s = _dpu_compute_s(op, hw, macs_s, vec_s)
+        if compute_s > 0:
+            compute_s = max(compute_s, c.dpu.layer_floor_us * 1e-6)
     else:
         compute_s = (op.matrix_flops / 2) / macs_s if op.gemms and macs_s else 0.0
         compute_s += op.vector_flops / vec_s if vec_s else 0.0

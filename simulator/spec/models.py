@@ -403,6 +403,9 @@ class Dpu(Frozen):
     maps through main memory (0: every feature map goes through main memory).
     ``port_bytes_per_cycle``: the width of a core's data ports to main memory, in bytes per DPU clock
     cycle (a core cannot stream faster than that, however idle the memory); None: not limiting.
+    ``layer_floor_us``: the shortest time one layer (one DPU instruction group: a convolution with its
+    fused batch norm / activation / add, a pooling) takes on a core, however few its MACs: the array's
+    pipeline fill and drain, the layer's instruction and weight fetch (0: no floor).
 
     Example:
         >>> from simulator.spec.loader import load_hardware
@@ -417,6 +420,7 @@ class Dpu(Frozen):
     depthwise: DepthwiseLanes | None = None
     feature_buffer_bytes: Annotated[float, Field(ge=0, le=MAX_BYTES)] = 0.0
     port_bytes_per_cycle: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    layer_floor_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
     source: Source
 
 

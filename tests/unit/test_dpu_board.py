@@ -104,3 +104,27 @@ def test_pcie_card_runner_pays_the_host_link():
     assert e2e["link_s_per_run"] == pytest.approx(5e-6 + 3 * (3 * 224 * 224 + 1000) / 3.94e9)
     per_elem, cores = host_element_s(card)
     assert cores == 16 and per_elem == pytest.approx(3.5 / 3.5e9)
+
+
+def test_dpu_layer_floor_by_hand():
+    from simulator.cost.base import CostOptions, Numerics
+    from simulator.cost.dispatch import op_cost
+    num, opts = Numerics(Precision.INT8, Precision.INT8), CostOptions()
+    hw = load_hardware("amd-alveo-v70", {"efficiency.compute": 1.0, "efficiency.op_overhead_us": 0.0})
+    assert hw.compute.dpu.layer_floor_us == pytest.approx(32.3)
+    # 14 images x 8 x 8 x 64 -> 64 1x1 conv: 14 * 8 * 8 * 64 * 64 padded MACs (8 = 2 x 4 pixel lanes,
+    # 64 = 2 x 32 channel lanes) at 224 AIE-ML tiles x 256 MACs x 1.25 GHz = 3.67 us < 32.3 us: the floor
+    small = O.conv2d("s", batch=14, in_ch=64, h=8, w=8, out_ch=64, kernel=1)
+    assert 14 * 8 * 8 * 64 * 64 / (224 * 256 * 1.25e9) < 32.3e-6
+    assert op_cost(small, hw, num, opts).compute_s == pytest.approx(32.3e-6)
+    # 14 x 56 x 56 x 256 -> 256 3x3: 14 * 9 * 256 * 256 * 56 * 56 / 71.68e12 = 2.27 ms, far above the floor
+    big = O.conv2d("b", batch=14, in_ch=256, h=56, w=56, out_ch=256, kernel=3, pad=1)
+    assert op_cost(big, hw, num, opts).compute_s == pytest.approx(14 * 9 * 256 * 256 * 56 * 56 / (224 * 256 * 1.25e9))
+    # a DPU without a floor (the default) costs the small layer its lanes only
+    zcu = load_hardware("amd-zcu102", {"efficiency.compute": 1.0, "efficiency.op_overhead_us": 0.0})
+    assert zcu.compute.dpu.layer_floor_us == 0.0
+    one = O.conv2d("s1", batch=1, in_ch=64, h=8, w=8, out_ch=64, kernel=1)
+    # 8 x 8 pixels fill the 8 pixel lanes, 64 channels the 16-wide channel lanes: no padding; ~3 x 2048 MACs
+    # per cycle at 281 MHz (the spec's DSP share gives the exact peak)
+    assert fpga_macs_per_s(zcu, Precision.INT8) == pytest.approx(3 * 2048 * 0.281e9, rel=1e-3)
+    assert op_cost(one, zcu, num, opts).compute_s == pytest.approx(8 * 8 * 64 * 64 / fpga_macs_per_s(zcu, Precision.INT8))

@@ -64,3 +64,12 @@ def test_fpga_rows_map_to_dpu_cases_or_say_why_not():
     assert isinstance(case, Case) and case.host_threads == ZOO_THREADS and case.batch == 3
     assert case.category == "inference" and case.family == "xilinx-dsp-dpu"
     assert isinstance(finn, Unexpressible)
+
+
+def test_dpucahx8l_overlays_are_their_own_calibration_family():
+    # the low-latency HBM DPU keeps its feature maps in HBM (virtual banks), unlike the DPUCAHX8H /
+    # DPUCZDX8G overlays on the same cards: it does not share their efficiency
+    from validation.rows import family_of
+    assert family_of("amd-alveo-u50-dpucahx8l", "fpga") == family_of("amd-alveo-u280-dpucahx8l", "fpga") \
+        == "xilinx-dpucahx8l"
+    assert family_of("amd-alveo-u280", "fpga") == family_of("amd-alveo-u50", "fpga") == "xilinx-dsp-dpu"
