@@ -16,11 +16,17 @@ The engine knows nothing about models: it asks callbacks for the time and dynami
 Ties are broken by request index and replica index (FIFO resources and insertion order), so a run is a
 pure function of its inputs. :class:`ServingSim` holds the environment, the queue and the per-request
 times, its processes are methods; :func:`run_serving` is the entry point.
+
+With one replica and no LLM callbacks, nothing contends for the server, and :func:`serve_one_replica`
+replays its process arithmetically (one step per batch instead of about four SimPy events per
+request), giving the same trace bit for bit; where an arrival falls on the very instant of a batch end
+or deadline (so SimPy's event order would decide) it declines and the SimPy processes run.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 import simpy
 
@@ -101,7 +107,13 @@ class BatchRecord:
 
 @dataclass(frozen=True)
 class ServeTrace:
-    """Per-request times (s), executed batches, and (time, waiting, in system) samples after every change."""
+    """Per-request times (s), executed batches, and (time, waiting, in system) samples after every change.
+
+    ``columns``: the same figures as numpy arrays when the engine has them at hand (the one-replica
+    path): ``arrival``, ``start``, ``first``, ``finish`` per request, ``queue`` (samples x 3),
+    ``busy_s`` and ``energy_j`` (the batches' durations and energies summed in order), ``sizes``;
+    :func:`simulator.serving.stats.summarise` uses them instead of converting the tuples.
+    """
 
     arrival_s: tuple[float, ...]
     start_s: tuple[float, ...]
@@ -110,6 +122,7 @@ class ServeTrace:
     batches: tuple[BatchRecord, ...]
     queue: tuple[tuple[float, int, int], ...]
     end_s: float
+    columns: dict | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -353,6 +366,252 @@ class ServingSim:
                           batches=tuple(self.batches), queue=tuple(self.state.samples), end_s=float(self.env.now))
 
 
+CHECK_EVERY_BATCHES = 1024  # how often the one-replica path looks at the clock
+
+
+def arrival_instants(arrivals_s: Sequence[float]) -> list:
+    """The clock readings at which :meth:`ServingSim.source` enqueues each request.
+
+    The source sleeps ``t - now`` from its last wake, so a request arrives at ``now + (t - now)``,
+    which floating point may round off ``t``; requests due by ``now`` join at ``now`` (the clock
+    starts at the integer 0, as SimPy's does).
+
+    Example:
+        >>> arrival_instants([0.0, 0.5, 0.5, 1.25])
+        [0, 0.5, 0.5, 1.25]
+    """
+    out = []
+    now = 0
+    for t in arrivals_s:
+        if t > now:
+            now = now + (t - now)
+        out.append(now)
+    return out
+
+
+class LazyRows(Sequence):
+    """A tuple of trace rows built on first use (its length known up front): a summary that never reads
+    them does not pay for 100,000s of row objects. Compares, hashes and pickles as the tuple.
+
+    Example:
+        >>> rows = LazyRows(lambda: ((0.0, 1, 1), (0.5, 0, 1)), 2)
+        >>> len(rows), rows[1], rows == ((0.0, 1, 1), (0.5, 0, 1))
+        (2, (0.5, 0, 1), True)
+    """
+
+    __slots__ = ("_make", "_rows", "_len")
+
+    def __init__(self, make: Callable[[], Sequence], length: int) -> None:
+        self._make, self._rows, self._len = make, None, length
+
+    @property
+    def rows(self) -> tuple:
+        """The rows as a tuple (built now if not yet)."""
+        if self._rows is None:
+            self._rows, self._make = tuple(self._make()), None
+        return self._rows
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, k):
+        return self.rows[k]
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, LazyRows):
+            other = other.rows
+        return self.rows == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.rows)
+
+    def __repr__(self) -> str:
+        return repr(self.rows)
+
+    def __reduce__(self):
+        return tuple, (self.rows,)
+
+
+class _Tie(Exception):
+    """Two things happen at the same instant on the one-replica path, where SimPy's event order decides."""
+
+
+def serve_one_replica(spec: ServeRun, deadline: Deadline | None = None) -> ServeTrace | None:
+    """One replica under ``none``, ``static`` or ``dynamic`` batching (or ``continuous`` without LLM
+    callbacks), without SimPy: the trace :func:`run_serving`'s processes produce, bit for bit, or None.
+
+    With one server nothing contends for it: the queue is the arrivals so far minus the requests taken,
+    so the server's process is replayed arithmetically: each batch starts at the first instant the
+    policy allows (an arrival, the end of the previous batch, or the oldest request's deadline, with
+    the clock arithmetic of the SimPy timeouts: a wait of ``x - now`` lands at ``now + (x - now)``)
+    and the queue samples are the state at the end of every instant something changed. Where an
+    arrival falls on the very instant a batch ends or a deadline fires, SimPy's event order decides
+    who sees whom; the replay does not model that order and returns None (run the SimPy processes).
+    ``tests/unit/test_fast_paths.py`` compares the two on random runs.
+
+    Example:
+        >>> work = lambda ids: BatchWork(duration_s=0.01, energy_j=1.0, done_s=(0.01,) * len(ids),
+        ...                              first_s=(0.01,) * len(ids))
+        >>> run = ServeRun(arrivals_s=[0.0, 0.001, 0.002, 0.003], policy="dynamic", max_batch_size=2,
+        ...                max_wait_s=0.005, replicas=1, batch_work=work)
+        >>> serve_one_replica(run).finish_s == run_serving(run).finish_s
+        True
+    """
+    if spec.replicas != 1 or spec.policy not in POLICIES or not spec.arrivals_s or \
+            (spec.policy == "continuous" and spec.continuous is not None):
+        return None
+    try:
+        return _replay_one_replica(spec, deadline)
+    except _Tie:
+        return None
+
+
+def _replay_one_replica(spec: ServeRun, deadline: Deadline | None) -> ServeTrace:
+    import numpy as np
+    from bisect import bisect_left, bisect_right
+
+    raw = spec.arrivals_s
+    a = arrival_instants(raw)
+    n = len(a)
+    policy, cap, wait, work_of = spec.policy, spec.max_batch_size, spec.max_wait_s, spec.batch_work
+    take_any = policy == "continuous"
+    inf = float("inf")
+    starts: list = []  # per batch: start instant, size
+    sizes: list[int] = []
+    firsts: list[float] = []  # per request: first-token and finish offsets from its batch's start
+    dones: list[float] = []
+    comp_t: list = []  # completion instants and how many requests leave at each
+    comp_k: list[int] = []
+    stops: list[float] = []  # per batch: end instant and dynamic energy
+    joules: list[float] = []
+    latest_timer = 0  # the last instant any timeout fires at (SimPy's clock ends there)
+    now = 0
+    head = 0
+    arrived = bisect_right(a, now)
+
+    skipped: list[tuple[float, int, int]] = []  # (deadline, first, end) of arrivals that only set a timer
+    busy = energy = 0  # summed batch by batch, as summarise's sum() over the records does
+    while True:
+        # the server's wait_for_batch at ``now``, having seen every arrival up to ``now``
+        while True:
+            q = arrived - head
+            if q == 0 and arrived == n:
+                break
+            if q > 0:
+                if policy == "none":
+                    k = 1
+                    break
+                if take_any or q >= cap or (arrived == n and policy == "static"):
+                    k = q if q < cap else cap
+                    break
+                if policy == "dynamic":
+                    due = raw[head] + wait
+                    if now >= due - 1e-15:
+                        k = q if q < cap else cap
+                        break
+                    timer = now + (due - now)
+                    if timer > latest_timer:
+                        latest_timer = timer
+                    nxt = a[arrived] if arrived < n else inf
+                    if nxt == timer:
+                        raise _Tie
+                    if timer < nxt:
+                        now = timer
+                        continue
+                    # the arrivals before the cap and safely before the deadline each wake the server only to
+                    # set another timer: jump to the last of them (their timers are replayed at the end)
+                    stop = bisect_left(a, due - 1e-15 - 1e-9 * (1.0 + due), arrived)
+                    stop = stop if stop < head + cap - 1 else head + cap - 1
+                    if stop - 1 > arrived:
+                        skipped.append((due, arrived, stop - 1))
+                        now = a[stop - 1]
+                        arrived = bisect_right(a, now, stop - 1)
+                        continue
+            # wait for the next arrival instant (with every request that joins at it)
+            now = a[arrived]
+            arrived = bisect_right(a, now, arrived)
+        if q == 0:
+            break
+        t0 = now
+        work = work_of(list(range(head, head + k)))
+        head += k
+        dur = work.duration_s
+        starts.append(t0)
+        sizes.append(k)
+        firsts.extend(work.first_s)
+        ends = work.done_s
+        dones.extend(ends)
+        t1 = t0 + dur
+        stops.append(t1)
+        joules.append(work.energy_j)
+        busy = busy + (t1 - t0)
+        energy = energy + work.energy_j
+        if ends[0] == ends[-1] == dur and len(set(ends)) == 1:
+            now = t1
+            comp_t.append(now)
+            comp_k.append(k)
+        else:
+            for d in sorted(set(ends)):
+                if t0 + d > now:
+                    now = now + (t0 + d - now)
+                    j = bisect_right(a, now, arrived)
+                    if j and a[j - 1] == now:
+                        raise _Tie
+                comp_t.append(now)
+                comp_k.append(sum(1 for x in ends if x == d))
+            if t0 + dur > now:
+                now = now + (t0 + dur - now)
+        # arrivals during the batch; one at the very instant it ends is a tie
+        arrived = bisect_right(a, now, arrived)
+        if arrived and a[arrived - 1] == now:
+            raise _Tie
+        if deadline is not None and len(starts) % CHECK_EVERY_BATCHES == 0:
+            deadline.check("serving the requests")
+    # queue samples: the state at the end of every instant an arrival, a batch start or a completion happened
+    at = np.asarray(a, dtype=float)
+    st = np.asarray(starts, dtype=float)
+    ct = np.asarray(comp_t, dtype=float)
+    times = np.unique(np.concatenate([at, st, ct]))
+    taken = np.concatenate([[0], np.cumsum(sizes)])[np.searchsorted(st, times, "right")]
+    left = np.concatenate([[0], np.cumsum(comp_k)])[np.searchsorted(ct, times, "right")]
+    came = np.searchsorted(at, times, "right")
+    waiting, present = came - taken, came - left
+
+    def queue_rows() -> list[tuple]:
+        rows = list(zip(times.tolist(), waiting.tolist(), present.tolist()))
+        if rows[0][0] == 0:
+            rows[0] = (0,) + rows[0][1:]  # SimPy's clock is the integer 0 until the first timeout
+        return rows
+
+    def batch_rows() -> list[BatchRecord]:
+        return [BatchRecord(0, t0, t1, k, e) for t0, t1, k, e in zip(starts, stops, sizes, joules)]
+
+    table = np.empty((len(times), 3))
+    table[:, 0], table[:, 1], table[:, 2] = times, waiting, present
+    t0s = np.repeat(st, sizes)
+    start = t0s.tolist()
+    if starts[0] == 0:
+        start[:sizes[0]] = [starts[0]] * sizes[0]
+    first = t0s + np.asarray(firsts, dtype=float)
+    finish = t0s + np.asarray(dones, dtype=float)
+    end = max(now, latest_timer, a[-1])
+    for due, lo, hi in reversed(skipped):  # a timer nobody waits on for still moves SimPy's clock
+        if due + 1e-9 * (1.0 + due) < end:
+            break
+        for x in a[lo:hi]:
+            end = max(end, x + (due - x))
+    arrival = np.asarray(raw, dtype=float)
+    columns = dict(arrival=arrival, start=t0s, first=first, finish=finish, queue=table, busy_s=busy,
+                   energy_j=energy, sizes=sizes)
+    return ServeTrace(arrival_s=tuple(arrival.tolist()), start_s=tuple(start), first_token_s=tuple(first.tolist()),
+                      finish_s=tuple(finish.tolist()), batches=LazyRows(batch_rows, len(starts)),
+                      queue=LazyRows(queue_rows, len(times)), end_s=float(end),
+                      columns=columns)
+
+
 def run_serving(spec: ServeRun, deadline: Deadline | None = None) -> ServeTrace:
     """Simulate serving every request of ``spec``; returns a :class:`ServeTrace`.
 
@@ -369,6 +628,14 @@ def run_serving(spec: ServeRun, deadline: Deadline | None = None) -> ServeTrace:
         >>> [b.size for b in t.batches], [round(f, 3) for f in t.finish_s]
         ([2, 2], [0.011, 0.011, 0.021, 0.021])
     """
+    fast = serve_one_replica(spec, deadline)
+    if fast is not None:
+        return fast
+    return run_serving_simpy(spec, deadline)
+
+
+def run_serving_simpy(spec: ServeRun, deadline: Deadline | None = None) -> ServeTrace:
+    """:func:`run_serving` as SimPy processes whatever the run (the reference of the one-replica path)."""
     env = simpy.Environment()
     sim = ServingSim(env, spec)
     env.process(sim.source())
