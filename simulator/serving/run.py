@@ -17,7 +17,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..run.placement import placement
-from ..engine.serving import POLICIES, BatchWork, ContinuousWork, ServeRun, ServeTrace, run_serving
+from ..engine.serving import POLICIES, BatchWork, ContinuousWork, ServeRun, ServeTrace
+from ..engine.serving_replay import serve_requests
 from ..cost.dispatch import resolve_precision
 from ..errors import InfeasibleError, InputError, ScenarioError
 from .generation import kv_cache_bytes_per_token
@@ -410,7 +411,7 @@ def _serve_batched(model, times, prompts, outs, batching, max_batch_size, max_wa
     spec = ServeRun(arrivals_s=times.tolist(), policy=batching, max_batch_size=max_batch_size,
                     max_wait_s=float(max_wait_ms) * 1e-3, replicas=replicas, batch_work=work, continuous=cont)
     try:
-        return run_serving(spec, deadline)
+        return serve_requests(spec, deadline)
     except ValueError as exc:
         raise InfeasibleError(str(exc)) from None
 

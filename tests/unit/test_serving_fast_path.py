@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simulator as sim
-from simulator.engine.serving import (BatchWork, LazyRows, ServeRun, arrival_instants, run_serving,
-                                      run_serving_simpy, serve_one_replica)
+from simulator.engine.serving import BatchWork, ServeRun, run_serving
+from simulator.engine.serving_replay import LazyRows, arrival_instants, serve_one_replica, serve_requests
 
 FIELDS = ("arrival_s", "start_s", "first_token_s", "finish_s", "batches", "queue", "end_s")
 
@@ -62,8 +62,8 @@ def test_the_one_replica_path_is_the_simpy_run_on_random_runs():
     replayed = 0
     for seed in range(400):
         spec = _spec(seed)
-        fast, ref = serve_one_replica(spec), run_serving_simpy(spec)
-        _same(run_serving(spec), ref)
+        fast, ref = serve_one_replica(spec), run_serving(spec)
+        _same(serve_requests(spec), ref)
         if fast is not None:
             _same(fast, ref)
             replayed += 1
@@ -83,7 +83,7 @@ def test_the_one_replica_path_on_arrival_patterns(gaps, policy, cap, wait, dur):
                     batch_work=lambda ids: BatchWork(dur, 1.0, (dur,) * len(ids), (dur,) * len(ids)))
     fast = serve_one_replica(spec)
     if fast is not None:
-        _same(fast, run_serving_simpy(spec))
+        _same(fast, run_serving(spec))
 
 
 def test_several_replicas_and_llm_continuous_batching_keep_simpy():
@@ -92,7 +92,7 @@ def test_several_replicas_and_llm_continuous_batching_keep_simpy():
 
 
 def test_serve_results_are_those_of_the_simpy_engine(monkeypatch):
-    import simulator.engine.serving as engine
+    import simulator.engine.serving_replay as engine
 
     kw = dict(requests=400, rate_per_s=300, slo_ms=20.0)
     fast = sim.serve("mlp", "nvidia-t4", **kw)
