@@ -434,7 +434,7 @@ def pass_orders(graph: ComputeGraph, once_at_end: frozenset[str]) -> tuple[list,
 
 
 def _ready_order(graph: ComputeGraph, names: list[str]) -> list[tuple[str, tuple[str, ...]]]:
-    preds, succs = graph.predecessors, graph.successors
+    preds, succs = (d.__getitem__ for d in graph.adjacency)
     members = set(names)
     if len(members) == len(graph):  # the whole graph: every neighbour is in the pass
         need = {n: len(preds(n)) for n in names}
@@ -476,7 +476,7 @@ def _event_rows(graph: ComputeGraph, costs: dict[str, OpCost]) -> dict[str, tupl
         return hit[1]
     kinds = graph.memo.get("event_kinds")
     if kinds is None:
-        kinds = graph.memo["event_kinds"] = {n: (graph.op(n).kind.value, graph.op(n).phase.value) for n in graph.order}
+        kinds = graph.memo["event_kinds"] = {n: (op.kind._value_, op.phase._value_) for n, op in graph.op_map.items()}
     per_cost: dict[int, tuple] = {}
     rows = {}
     for name, c in costs.items():
