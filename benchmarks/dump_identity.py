@@ -109,7 +109,7 @@ def main(path):
             ("llama2-h100-tp2", "llama2-7b", "nvidia-h100-sxm", dict(batch_size=2, seq_len=512, devices=2,
                                                                     parallelism="tp=2"))]
     for name, wl, hw, kw in sims:
-        if only and only not in name:
+        if only and only not in "sim-" + name:
             continue
         try:
             r = sim.simulate(wl, hw, **kw)
