@@ -376,24 +376,52 @@ class ChainRun:
     def run_pass(self, schedule: list[tuple[str, tuple[str, ...]]], rows: dict[str, tuple], tag: str) -> None:
         """One pass in its ready order (:func:`pass_orders`): each op right after the one before."""
         spec, ledger, events = self.spec, self.ledger, self.events
-        alloc, free = ledger.alloc, ledger.free
         out_bytes, scratch_bytes = spec.out_bytes, spec.scratch_bytes
         device, deadline, now = spec.device, spec.deadline, self.now
+        # the ledger's alloc / free / _sample, inlined (two of each per op): same arithmetic, same samples
+        times, sizes = ledger._times, ledger._bytes
+        current, peak, peak_t = ledger.current, ledger.peak, ledger.peak_time_s
+        steps = self.steps
         for name, frees in schedule:
             (duration, flops, nbytes, bound, energy, cycles, throttled), (op_type, phase) = rows[name]
             start = now
-            alloc(start, out_bytes[name] + scratch_bytes[name])
+            scratch = scratch_bytes[name]
+            grow = out_bytes[name] + scratch
+            if grow > 0:
+                current += grow
+                if current > peak:
+                    peak, peak_t = current, start
+                if times[-1] == start:
+                    times[-1], sizes[-1] = start, current
+                else:
+                    times.append(start)
+                    sizes.append(current)
             now = start + duration
             if now <= start:
                 self.tie = True
-            free(now, scratch_bytes[name])
+            if scratch > 0:
+                current -= scratch
+                if times[-1] == now:
+                    times[-1], sizes[-1] = now, current
+                else:
+                    times.append(now)
+                    sizes.append(current)
+            for q in frees:
+                shrink = out_bytes[q]
+                if shrink > 0:
+                    current -= shrink
+                    if times[-1] == now:
+                        times[-1], sizes[-1] = now, current
+                    else:
+                        times.append(now)
+                        sizes.append(current)
             events.append((name + tag, op_type, phase, device, "compute", start, now, flops, nbytes, bound, energy,
                            cycles, throttled))
-            for q in frees:
-                free(now, out_bytes[q])
-            self.steps += 1
-            if deadline is not None and self.steps % CHECK_EVERY_EVENTS == 0:
+            steps += 1
+            if deadline is not None and steps % CHECK_EVERY_EVENTS == 0:
                 deadline.check("running the event simulation")
+        ledger.current, ledger.peak, ledger.peak_time_s = current, peak, peak_t
+        self.steps = steps
         self.now = now
 
     def trace(self) -> Trace:
@@ -434,7 +462,7 @@ def pass_orders(graph: ComputeGraph, once_at_end: frozenset[str]) -> tuple[list,
 
 
 def _ready_order(graph: ComputeGraph, names: list[str]) -> list[tuple[str, tuple[str, ...]]]:
-    preds, succs = graph.predecessors, graph.successors
+    preds, succs = (d.__getitem__ for d in graph.adjacency)
     members = set(names)
     if len(members) == len(graph):  # the whole graph: every neighbour is in the pass
         need = {n: len(preds(n)) for n in names}
@@ -476,7 +504,7 @@ def _event_rows(graph: ComputeGraph, costs: dict[str, OpCost]) -> dict[str, tupl
         return hit[1]
     kinds = graph.memo.get("event_kinds")
     if kinds is None:
-        kinds = graph.memo["event_kinds"] = {n: (graph.op(n).kind.value, graph.op(n).phase.value) for n in graph.order}
+        kinds = graph.memo["event_kinds"] = {n: (op.kind._value_, op.phase._value_) for n, op in graph.op_map.items()}
     per_cost: dict[int, tuple] = {}
     rows = {}
     for name, c in costs.items():

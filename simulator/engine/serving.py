@@ -16,11 +16,17 @@ The engine knows nothing about models: it asks callbacks for the time and dynami
 Ties are broken by request index and replica index (FIFO resources and insertion order), so a run is a
 pure function of its inputs. :class:`ServingSim` holds the environment, the queue and the per-request
 times, its processes are methods; :func:`run_serving` is the entry point.
+
+With one replica and no LLM callbacks, nothing contends for the server, and
+:func:`simulator.engine.serving_replay.serve_requests` replays its process arithmetically (one step per batch instead of about four SimPy events per
+request), giving the same trace bit for bit; where an arrival falls on the very instant of a batch end
+or deadline (so SimPy's event order would decide) it declines and these SimPy processes run.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 import simpy
 
@@ -101,7 +107,13 @@ class BatchRecord:
 
 @dataclass(frozen=True)
 class ServeTrace:
-    """Per-request times (s), executed batches, and (time, waiting, in system) samples after every change."""
+    """Per-request times (s), executed batches, and (time, waiting, in system) samples after every change.
+
+    ``columns``: the same figures as numpy arrays when the engine has them at hand (the one-replica
+    path): ``arrival``, ``start``, ``first``, ``finish`` per request, ``queue`` (samples x 3),
+    ``busy_s`` and ``energy_j`` (the batches' durations and energies summed in order), ``sizes``;
+    :func:`simulator.serving.stats.summarise` uses them instead of converting the tuples.
+    """
 
     arrival_s: tuple[float, ...]
     start_s: tuple[float, ...]
@@ -110,6 +122,7 @@ class ServeTrace:
     batches: tuple[BatchRecord, ...]
     queue: tuple[tuple[float, int, int], ...]
     end_s: float
+    columns: dict | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

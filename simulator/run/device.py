@@ -107,16 +107,21 @@ def cached_inputs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics) -> d
         return {}
     budget = CACHE_REUSE_FRACTION * hw.memory[-2].capacity_bytes
     act, wb = numerics.act_bytes, numerics.weight_bytes
+    ops = graph.op_map
     position, through = {}, [0.0]  # bytes through the cache by the end of each op
-    for i, n in enumerate(graph.order):
-        op = graph.op(n)
+    total = 0.0
+    for i, (n, op) in enumerate(ops.items()):
         position[n] = i
-        through.append(through[-1] + op.output_elems * act + op.weight_read_elems * wb)
+        total = total + op.output_elems * act + op.weight_read_elems * wb
+        through.append(total)
+    preds = graph.adjacency[0]
+    edges = graph.digraph._pred  # the edge data dicts (``elems`` as the builder recorded it)
     out: dict[str, float] = {}
-    for j, n in enumerate(graph.order):
+    for j, n in enumerate(ops):
         hit = 0.0
-        for p in graph.predecessors(n):
-            elems = graph.edge_elems(p, n) or graph.op(p).output_elems
+        into = edges[n]
+        for p in preds[n]:
+            elems = into[p].get("elems") or ops[p].output_elems
             between = through[j] - through[position[p] + 1]
             if elems * act + between <= budget:
                 hit += elems
@@ -194,7 +199,7 @@ def _residency(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, weight_
         weights_on_chip = weight_bytes <= CPU_LLC_WEIGHT_SHARE * cache_bytes(hw) * hw.shared_weight_instances
     # an SRAM-only device caches parameters in what its activations leave free (the largest op's
     # inputs and outputs, with headroom), up to PARAM_CACHE_FRACTION of the memory
-    act_need = 1.5 * max((graph.op(n).input_elems + graph.op(n).output_elems for n in graph.order), default=0.0) \
+    act_need = 1.5 * max((op.input_elems + op.output_elems for op in graph.op_map.values()), default=0.0) \
         * numerics.act_bytes
     cache_budget = max(0.0, min(PARAM_CACHE_FRACTION * capacity, capacity - act_need))
     if not (hw.weights_stream_from_host and hw.host_link is not None and weight_bytes > cache_budget):
@@ -239,11 +244,13 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
                           else None)
     costs = op_costs(graph, hw, numerics, options, deadline)
     act = numerics.act_bytes
-    out_bytes = {n: graph.op(n).output_elems * act for n in graph.order}
-    scratch = {n: (graph.op(n).scratch_elems * act if graph.op(n).kind == OpKind.ATTENTION
-                   and not attention_fused(graph.op(n), options) else 0.0) for n in graph.order}
+    ops = graph.op_map
+    out_bytes = {n: op.output_elems * act for n, op in ops.items()}
+    attention, optimizer = OpKind.ATTENTION, OpKind.OPTIMIZER
+    scratch = {n: (op.scratch_elems * act if op.kind == attention and not attention_fused(op, options) else 0.0)
+               for n, op in ops.items()}
     static = sum(plan.values()) + extra_static_bytes - where.streamed_bytes
-    once = frozenset(n for n in graph.order if graph.op(n).kind == OpKind.OPTIMIZER)
+    once = frozenset(n for n, op in ops.items() if op.kind == optimizer)
     repeat = sc.grad_accumulation if sc.mode == Mode.TRAINING else 1
     trace = run_device(DeviceRun(device=f"{hw.name}:0", graph=graph, costs=costs, out_bytes=out_bytes,
                                  scratch_bytes=scratch, static_bytes=static, repeat=repeat,

@@ -17,7 +17,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..run.placement import placement
-from ..engine.serving import POLICIES, BatchWork, ContinuousWork, ServeRun, ServeTrace, run_serving
+from ..engine.serving import POLICIES, BatchWork, ContinuousWork, ServeRun, ServeTrace
+from ..engine.serving_replay import serve_requests
 from ..cost.dispatch import resolve_precision
 from ..errors import InfeasibleError, InputError, ScenarioError
 from .generation import kv_cache_bytes_per_token
@@ -166,6 +167,28 @@ def _check(arrival, batching, rate_per_s, requests, max_batch_size, max_wait_ms,
         _number("slo_ms", slo_ms, positive=True)
 
 
+def _llm_requests(wl, policy, draw: tuple, prompt_len: Any, output_len: Any) -> tuple:
+    """The requests to serve: ``(llm, requests, times, prompts, outs, arrival, truncated)``. A trace or a
+    mix is fitted to the model's context (``truncated`` counts the requests cut); lengths the caller
+    chose that cannot fit are an error."""
+    arrival, rate_per_s, requests, trace_file, seed = draw
+    llm = is_llm(wl)
+    if not llm and (prompt_len is not None or output_len is not None or policy is not None
+                    or isinstance(requests, RequestTrace)):
+        what = "scheduler" if policy is not None else "requests" if isinstance(requests, RequestTrace) else \
+            "prompt_len/output_len"
+        raise ScenarioError(f"{what}: {wl.name} is not a decoder LLM; use seq_len (and batching, a request count)")
+    times, prompts, outs, arrival = _requests(arrival, rate_per_s, requests, trace_file, seed, llm, prompt_len,
+                                              output_len)
+    truncated = None
+    if llm and isinstance(requests, RequestTrace):
+        requests, truncated = fit_to_context(requests, _context_limit(wl))
+        times, prompts, outs = requests.arrival_s, requests.prompt_len, requests.output_len
+    elif llm:
+        _check_context(wl, prompts, outs)
+    return llm, requests, times, prompts, outs, arrival, truncated
+
+
 def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 50.0,
           requests: "int | RequestTrace" = 10_000, batching: str = "dynamic", max_batch_size: int = 32,
           max_wait_ms: float = 5.0, replicas: int = 1, slo_ms: float | None = None, seed: int = 0,
@@ -259,21 +282,9 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
     hw = where.device
     wl = load_workload(workload)
     p = parse_precision(resolve_precision(hw, precision)).value
-    llm = is_llm(wl)
-    if not llm and (prompt_len is not None or output_len is not None or policy is not None
-                    or isinstance(requests, RequestTrace)):
-        what = "scheduler" if policy is not None else "requests" if isinstance(requests, RequestTrace) else \
-            "prompt_len/output_len"
-        raise ScenarioError(f"{what}: {wl.name} is not a decoder LLM; use seq_len (and batching, a request count)")
-    times, prompts, outs, arrival = _requests(arrival, rate_per_s, requests, trace_file, seed, llm, prompt_len,
-                                              output_len)
+    llm, requests, times, prompts, outs, arrival, truncated = _llm_requests(
+        wl, policy, (arrival, rate_per_s, requests, trace_file, seed), prompt_len, output_len)
     n = len(times)
-    truncated = None
-    if llm and isinstance(requests, RequestTrace):  # a trace or a mix: fit each request to the context
-        requests, truncated = fit_to_context(requests, _context_limit(wl))
-        times, prompts, outs = requests.arrival_s, requests.prompt_len, requests.output_len
-    elif llm:  # lengths the caller chose: a request that cannot fit is an error
-        _check_context(wl, prompts, outs)
     shape = {k: v for k, v in (("seq_len", seq_len), ("image_size", image_size)) if v is not None}
     check(deadline, "loading the inputs")
     model = ServiceModel(wl=wl, hw=hw, precision=p, shape=shape, where=where, deadline=deadline,
@@ -421,7 +432,7 @@ def _serve_batched(model, times, prompts, outs, batching, max_batch_size, max_wa
     spec = ServeRun(arrivals_s=times.tolist(), policy=batching, max_batch_size=max_batch_size,
                     max_wait_s=float(max_wait_ms) * 1e-3, replicas=replicas, batch_work=work, continuous=cont)
     try:
-        return run_serving(spec, deadline)
+        return serve_requests(spec, deadline)
     except ValueError as exc:
         raise InfeasibleError(str(exc)) from None
 

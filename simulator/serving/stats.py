@@ -27,7 +27,8 @@ def time_averages(trace: ServeTrace) -> tuple[float, float]:
     """(mean waiting, mean in system) over [0, ``trace.end_s``] from the piecewise-constant samples."""
     if trace.end_s <= 0 or not trace.queue:
         return 0.0, 0.0
-    s = np.asarray(trace.queue, dtype=float)
+    cols = trace.columns
+    s = cols["queue"] if cols is not None else np.asarray(trace.queue, dtype=float)
     t = np.append(s[:, 0], trace.end_s)
     dt = np.diff(t)
     return float(np.dot(dt, s[:, 1]) / trace.end_s), float(np.dot(dt, s[:, 2]) / trace.end_s)
@@ -119,24 +120,33 @@ def summarise(trace: ServeTrace, args: dict[str, Any], *, idle_w: float, slo_s: 
               usd_per_device_hour: tuple[float | None, str] = (None, "no price"),
               devices: int = 1) -> tuple[dict[str, Any], np.ndarray]:
     """(summary dict, per-request latencies in s) of a serving run."""
-    arrival = np.asarray(trace.arrival_s)
-    finish = np.asarray(trace.finish_s)
+    cols = trace.columns
+    if cols is not None:  # the engine's own arrays (equal to the tuples, element for element)
+        arrival, finish, started = cols["arrival"], cols["finish"], cols["start"]
+        busy, dynamic_j, sizes = cols["busy_s"], cols["energy_j"], cols["sizes"]
+        max_queue = int(cols["queue"][:, 1].max()) if len(cols["queue"]) else 0
+    else:
+        arrival = np.asarray(trace.arrival_s)
+        finish = np.asarray(trace.finish_s)
+        started = np.asarray(trace.start_s)
+        busy = sum(b.end_s - b.start_s for b in trace.batches)
+        dynamic_j = sum(b.energy_j for b in trace.batches)
+        sizes = [b.size for b in trace.batches if b.phase != "prefill"]
+        max_queue = int(max((q for _, q, _ in trace.queue), default=0))
     lat = finish - arrival
     n = len(lat)
     end = trace.end_s
     mean_q, mean_in = time_averages(trace)
-    busy = sum(b.end_s - b.start_s for b in trace.batches)
     replicas = args["replicas"]
-    energy = replicas * idle_w * end + sum(b.energy_j for b in trace.batches)
-    sizes = [b.size for b in trace.batches if b.phase != "prefill"]
+    energy = replicas * idle_w * end + dynamic_j
     out = dict(args)
     out.update({
         "latency_mean_s": float(lat.mean()) if n else 0.0, "latency_p50_s": _pct(lat, 50),
         "latency_p90_s": _pct(lat, 90), "latency_p99_s": _pct(lat, 99), "latency_max_s": float(lat.max()),
-        "waiting_mean_s": float(np.mean(np.asarray(trace.start_s) - arrival)) if n else 0.0,
+        "waiting_mean_s": float(np.mean(started - arrival)) if n else 0.0,
         "throughput_per_s": n / end if end > 0 else 0.0, "duration_s": end,
         "mean_requests_in_system": mean_in, "mean_queue_length": mean_q,
-        "max_queue_length": int(max((q for _, q, _ in trace.queue), default=0)),
+        "max_queue_length": max_queue,
         "utilization": busy / (replicas * end) if end > 0 else 0.0,
         "mean_batch_size": float(np.mean(sizes)) if sizes else 0.0, "batches": len(trace.batches),
         "slo_attainment": float(np.mean(lat <= slo_s + 1e-12)) if slo_s is not None and n else None,

@@ -144,6 +144,18 @@ class ComputeGraph:
         """
         return list(self._order)
 
+    @property
+    def op_map(self) -> dict[str, Op]:
+        """``{name: op}`` in topological order: the graph's own dict, for loops over every op (not to
+        be changed)."""
+        return self._ops
+
+    @property
+    def adjacency(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """(predecessors, successors) of every op, each list in topological order: the dicts
+        :meth:`predecessors` and :meth:`successors` read (not to be changed)."""
+        return self._preds, self._succs
+
     def op(self, name: str) -> Op:
         """The :class:`Op` called ``name``.
 
@@ -316,21 +328,26 @@ class GraphBuilder:
             ...
             simulator.errors.WorkloadError: g: ops.sm: duplicate op name
         """
-        if op.name in self.graph:
-            raise WorkloadError(self.source, f"ops.{op.name}", "duplicate op name")
-        if len(self.graph) >= MAX_OPS:
+        g = self.graph
+        name = op.name
+        if name in g:
+            raise WorkloadError(self.source, f"ops.{name}", "duplicate op name")
+        if len(g) >= MAX_OPS:
             raise WorkloadError(self.source, "ops", f"graph exceeds the limit of {MAX_OPS} ops")
         if layer:
-            op = op.renamed(op.name, layer=layer)
-        self.graph.add_node(op.name, op=op, index=self._index)
+            op = op.renamed(name, layer=layer)
+        g.add_node(name, op=op, index=self._index)
         self._index += 1
+        succ = g._succ
         for t in inputs:
-            if t.producer is not None:
-                if self.graph.has_edge(t.producer, op.name):
-                    self.graph.edges[t.producer, op.name]["elems"] += t.elems
+            u = t.producer
+            if u is not None:
+                data = succ[u].get(name) if u in succ else None
+                if data is not None:
+                    data["elems"] += t.elems
                 else:
-                    self.graph.add_edge(t.producer, op.name, elems=t.elems)
-        return Tensor(op.name, tuple(map(int, out_shape)))
+                    g.add_edge(u, name, elems=t.elems)
+        return Tensor(name, tuple(map(int, out_shape)))
 
     def tag(self, t: Tensor, **changes: object) -> Tensor:
         """``t`` itself, after changing fields of the op that produced it (its ``tp_role``...).
@@ -690,10 +707,23 @@ def _topological_order(graph: "DiGraph | nx.DiGraph") -> list[str] | None:
     """
     nodes, succ, pred = graph.nodes, graph._succ, graph._pred
     names = list(graph)
+    # a builder's graph: indices increase in insertion order and every edge points forward, so the
+    # smallest-index ready op is always the next one inserted (the sort below would return ``names``)
+    position = {n: i for i, n in enumerate(names)}
+    last = None
+    for n in names:
+        index = nodes[n].get("index")
+        if not isinstance(index, int) or (last is not None and index <= last):
+            break
+        last = index
+        i = position[n]
+        if any(position[c] <= i for c in succ[n]):
+            break
+    else:
+        return names
     need = {n: len(pred[n]) for n in names}
     ready = [(nodes[n]["index"], i) for i, n in enumerate(names) if not need[n]]
     heapq.heapify(ready)
-    position = {n: i for i, n in enumerate(names)}
     order = []
     while ready:
         n = names[heapq.heappop(ready)[1]]

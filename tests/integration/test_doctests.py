@@ -48,6 +48,7 @@ MODULES = [
     "simulator.engine.realtime",
     "simulator.engine.run",
     "simulator.engine.serving",
+    "simulator.engine.serving_replay",
     "simulator.engine.llm_serving",
     "simulator.engine.llm_types",
     # hardware specs

@@ -217,3 +217,45 @@ def test_a_one_device_simulate_command_loads_none_of_the_heavy_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['networkx', 'pandas']"
+
+
+@given(n=st.integers(1, 30), data=st.data())
+def test_the_topological_order_is_networkx_lexicographic_order_with_or_without_the_shortcut(n, data):
+    """Insertion order is returned as is only when it is what the index-keyed sort gives."""
+    import networkx as nx
+
+    from simulator.workload.digraph import DiGraph
+    from simulator.workload.graph import _topological_order
+
+    names = [f"op{i}" for i in range(n)]
+    shuffled = data.draw(st.permutations(names)) if data.draw(st.booleans()) else names
+    indices = data.draw(st.lists(st.integers(0, 3 * n), min_size=n, max_size=n, unique=data.draw(st.booleans())))
+    g = DiGraph()
+    for name, index in zip(shuffled, indices):
+        g.add_node(name, index=index)
+    for _ in range(data.draw(st.integers(0, 2 * n))):
+        u, v = sorted(data.draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=2, unique=True)))
+        if n > 1:
+            g.add_edge(names[u], names[v])  # edges go from lower to higher name number: acyclic
+    ref = list(nx.lexicographical_topological_sort(g.to_networkx(), key=lambda x: (g.nodes[x]["index"],
+                                                                                  list(g).index(x))))
+    assert _topological_order(g) == ref
+
+
+def test_ops_built_by_the_direct_init_are_the_dataclass_ops():
+    from dataclasses import fields, replace
+
+    from simulator.workload.ops import Gemm, Op, Phase, matmul
+
+    op = matmul("fc", batch=2, m=3, k=4, n=5)
+    assert [f.name for f in fields(Op)] == list(op.__dict__)
+    again = Op("fc", op.kind, op.flops, op.input_elems, op.output_elems, param_elems=op.param_elems,
+               weight_read_elems=op.weight_read_elems, gemms=(Gemm(6, 5, 4),), attrs=op.attrs)
+    assert again == op and hash(again) == hash(op) and repr(again) == repr(op)
+    assert replace(op, phase=Phase.BACKWARD).phase is Phase.BACKWARD and op.phase is Phase.FORWARD
+    try:
+        op.name = "x"
+    except AttributeError:
+        pass
+    else:
+        raise AssertionError("an Op stays frozen")
