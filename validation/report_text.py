@@ -107,6 +107,20 @@ MECHANISMS = """\
   Vitis AI, TPU) fuse pointwise ops into their producers (`simulator/workload/fusion.py`); eager
   PyTorch/TF rows use unfused attention (2021 stacks) and an op cannot start before the host has
   dispatched it (`framework_dispatch_us` per op, the engine's host process).
+* NVIDIA's MLPerf Inference ResNet-50 engines (stack `tensorrt-mlperf`, `stacks/tensorrt-mlperf.yaml`)
+  run the whole res2 stage as one kernel (the RES2_FULL_FUSION plugin, INT8 engines): its ten
+  convolutions with their adds and ReLUs are one fused region (`workload/fusion.py fuse_region`), whose
+  56x56 intermediates never reach DRAM and which is launched once. GPU in-sample median 11.7 -> 10.7 %.
+* OpenVINO's CPU plugin fuses BF16/int8 attention (MatMul-Softmax-MatMul) only when both matmuls have
+  K <= 512 and N <= 256 (`stacks/openvino.yaml` `attention_fusion_limit`, from the plugin's
+  transformation pipeline); BERT-Large at 384 tokens therefore moves its score matrices through DRAM
+  (X046 +158 -> +59 %, X047 +142 -> +47 %).
+* Vitis AI DPUs: the low-latency DPUCAHX8L overlays (U50, U280) keep feature maps in HBM virtual banks,
+  not on-chip banks, and are their own calibration family (`xilinx-dpucahx8l`); on the AI-Engine
+  DPUCV2DX8G (VEK280, V70) a layer (conv with its fused BN/ReLU/add, pool) takes at least
+  `dpu.layer_floor_us` = 32.3 us per batch run, derived from the Vitis AI 3.5 zoo's V70 MobileNet v1
+  series (0.11 / 0.12 / 1.14 GOPs at a flat ~14.9k fps) and cross-checked on its pruned ResNet-50
+  series. FPGA in-sample median 10.2 -> 8.7 %, leave-one-source-out 21.4 -> 17.9 %.
 """
 
 
@@ -178,7 +192,20 @@ KNOWN_GAPS = """\
   DPUCADF8H runs ~20 % above the lane model's peak (its per-kernel MAC count is an ESTIMATE); the V70 is
   ~15 % slower than the VEK280 on the same overlay in every network (not explained); MLPerf v1.0 VCK5000
   rows 16-21 % above the zoo's rate on the same 8PE overlay (AIE at 1.33 GHz and another application).
-  The U50 DPUCAHX8L row (F038, 88 fps) contradicts the U280 DPUCAHX8L rows (README caveat 3): +215 %.
+  The U50 and U280 DPUCAHX8L rows disagree with each other: the Vitis AI 1.4 zoo's U280/U50 ratio is
+  1.7-1.8 for six models but 6.13 (ResNet-50) and 0.48 (ResNet-18), so the U280 ResNet-50/ResNet-18
+  figures (F039) look transposed (row notes); with one family fitted on both boards the U50 ResNet-50
+  row (F038) reads +271 %. Left in the data as published, not corrected.
+* CPUs (leave-one-source-out median ~26 %, the worst kind; never-fitted external CPU rows ~39 %):
+  MLPerf Offline ResNet-50 on Xeon / EPYC submissions of other submitters is predicted ~40 % low
+  (the AMX / VNNI convolution rate the CPU family is fitted to comes from other networks' rows);
+  OpenVINO 2023.2 rows miss by more than the 2024 ones; MLPerf RetinaNet ResNeXt50-FPN on Xeon is
+  predicted 7-62 % fast (Server scenario most, X003/X014): a serial per-image part (box decoding and
+  NMS) is not modelled.
+* T4 at batch 1 spends ~14.5 us per kernel that no modelled launch or
+  tile cost accounts for; nvidia-inference's compute efficiency sits at its 1.0 bound in the fit
+  (the family would like to run faster than peak on some rows, a sign of a missing mechanism, not
+  of a faster chip).
 * Power: GPUs and TPUs draw an active power while any op runs (`power.active_w`, 0.54 of TDP -
   idle, from ML.ENERGY v3 H100 serving power: Llama 3.1 8B at batch 16-128 is predicted 498-562 W
   against 513-669 W measured, was 183-319 W); H100 ResNet-50 training averages ~520 W (was ~235 W).
