@@ -28,11 +28,11 @@ wheel-check: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -n 2
 
-## score predictions against ../shared/calibration and rewrite validation/REPORT.md
+## score predictions against the published rows in validation/data/ (leave-one-source-out headline) and rewrite validation/REPORT.md
 validate: $(STAMP)
 	$(PY) -m validation.harness --write validation/REPORT.md
 
-## score the calibrated simulator on published rows outside ../shared (never fitted): validation/EXTERNAL.md
+## score the calibrated simulator on published rows never used in any fit (validation/external_measurements.csv): validation/EXTERNAL.md
 validate-external: $(STAMP)
 	$(PY) -m validation.external --write validation/EXTERNAL.md
 

@@ -33,8 +33,10 @@ WORKLOADS: tuple[tuple[str, str], ...] = (
     (r"mixtral[ -]8x7b", "mixtral-8x7b"),
     (r"llama[ -]?2[ -]70b|llama 70b|llama2-70b", "llama2-70b"),
     (r"llama[ -]?3(\.\d)?[ -]405b", "llama3.1-405b"),
-    (r"llama[ -]?3(\.\d)?[ -]70b", "llama3-70b"),
-    (r"llama[ -]?3(\.\d)?[ -]8b", "llama3-8b"),
+    (r"llama[ -]?3\.[1-3][ -]70b", "llama3.1-70b"),  # Llama 3.1 / 3.3: 128K context
+    (r"llama[ -]?3[ -]70b", "llama3-70b"),
+    (r"llama[ -]?3\.[1-3][ -]8b", "llama3.1-8b"),
+    (r"llama[ -]?3[ -]8b", "llama3-8b"),
     (r"phi-4", "phi-4"),
     (r"mobilenet v1", "mobilenet-v1"),
     (r"mobilenet v2", "mobilenet-v2"),
