@@ -209,10 +209,10 @@ KNOWN_GAPS = """\
   1.7-1.8 for six models but 6.13 (ResNet-50) and 0.48 (ResNet-18), so the U280 ResNet-50/ResNet-18
   figures (F039) look transposed (row notes); with one family fitted on both boards the U50 ResNet-50
   row (F038) reads +271 %. Left in the data as published, not corrected.
-* CPUs (leave-one-source-out median ~26 %, the worst kind; never-fitted external CPU rows ~39 %):
-  MLPerf Offline ResNet-50 on Xeon / EPYC submissions of other submitters is predicted ~40 % low
-  (the AMX / VNNI convolution rate the CPU family is fitted to comes from other networks' rows);
-  Intel's own 8592+ ResNet-50 rows (X011, X012) stay ~25 % low while the 6980P ones are within 10 %;
+* CPUs (leave-one-source-out median 17.8 %, was 25.7 %; never-fitted external CPU rows 19.9 %, was
+  39.8 %): MLPerf ResNet-50 on the Xeon 8592+ is still predicted ~15-25 % low, by Intel (X011, X012)
+  and other submitters running its harness (external C002-C019), while the 8480+ and 6980P rows are
+  within 10 %: the family's one AMX rate does not separate Emerald Rapids from the others;
   OpenVINO 2023.2 rows miss by more than the 2024 ones; MLPerf RetinaNet ResNeXt50-FPN Server rows on
   Xeon stay +21-40 % fast (X003, X014, X025) while the Offline ones are within 15 %: with the logit
   scan modelled, what remains of the post-processing (a stable_sort of the threshold's survivors, box
