@@ -232,6 +232,8 @@ def stack_for(row: Row, kind: str, mode: str, hardware: str = "") -> str:
         named = named or KIND_COMPILED[kind]
         if named == "tensorrt" and "mlperf" in text and hardware.startswith("nvidia-") and "xavier" not in hardware:
             named = "tensorrt-mlperf"  # NVIDIA's own MLPerf harness: TensorRT plus its plugins (RES2_FULL_FUSION)
+        if named == "onednn" and "mlperf" in text and hardware.startswith("intel-xeon"):
+            named = "intel-mlperf"  # Intel's own MLPerf harness: oneDNN plus its Graph Compiler ResNet-50 backbone
         return named
     if kind == "gpu":
         return next((s for p, s in EAGER_STACKS if re.search(p, row.software.lower())), "default")

@@ -246,6 +246,13 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool,
             scores = attention_scores(op)
             act_in += scores * FP32_SOFTMAX_EXTRA_BYTES
             act_out += scores * FP32_SOFTMAX_EXTRA_BYTES
+    # tensors an op declares FP32 whatever the run's precision (an int8 network's dequantized outputs and
+    # the harness code that reads them: simulator.workload.postprocess)
+    declared = dict(op.attrs)
+    if declared.get("input_format") == "fp32":
+        act_in = op.input_elems * 4.0
+    if declared.get("output_format") == "fp32":
+        act_out = op.output_elems * 4.0
     # optimizer state and master weights are fp32 whatever the compute precision
     w_bytes = 4.0 if op.kind == OpKind.OPTIMIZER else numerics.weight_bytes
     return act_in, act_out, op.weight_read_elems * w_bytes

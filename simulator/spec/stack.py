@@ -37,6 +37,21 @@ class FusedRegion(BaseModel):
     precisions: tuple[str, ...] = Field(default=(), max_length=16)
 
 
+class OutputScan(BaseModel):
+    """A harness's post-processing of workload ``workload``'s outputs on the device's own cores, at the
+    compute precisions ``precisions`` (empty: any): the ops whose names match the regular expression
+    ``outputs`` write their tensors at FP32 (an int8 network's outputs, dequantized by their producers),
+    and one scan reads the outputs of the ops matching ``scanned`` once at FP32 and keeps ``keep``
+    candidates per output (:func:`simulator.workload.postprocess.add_score_scan`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    workload: str = Field(min_length=1, max_length=80)
+    outputs: str = Field(min_length=1, max_length=200)
+    scanned: str = Field(min_length=1, max_length=200)
+    keep: Annotated[int, Field(ge=1, le=10**9)]
+    precisions: tuple[str, ...] = Field(default=(), max_length=16)
+
+
 class AttentionFusionLimit(BaseModel):
     """Where a stack's fused attention kernel stops: on devices of ``kinds`` at compute precisions
     ``precisions``, an attention whose two GEMMs (Q.K^T: K = head_dim, N = kv_len; P.V: K = kv_len,
@@ -78,6 +93,8 @@ class StackSpec(BaseModel):
     ``kinds``: device kinds the stack runs on; ``training``: whether it trains. ``fused_regions``:
     stages of named workloads the engine runs as one kernel each
     (:func:`simulator.workload.fusion.fuse_region`), for inference with ``fuse_pointwise``.
+    ``output_scans``: the harness's post-processing of named workloads' outputs (:class:`OutputScan`),
+    for inference.
 
     Example:
         >>> s = load_stack("tensorrt")
@@ -97,6 +114,7 @@ class StackSpec(BaseModel):
     host_dispatch_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
     kernel_overhead_us: Annotated[float, Field(ge=0, le=1e6)] | None = None
     fused_regions: tuple[FusedRegion, ...] = Field(default=(), max_length=64)
+    output_scans: tuple[OutputScan, ...] = Field(default=(), max_length=16)
     source: str = Field(min_length=3, max_length=4000)
     fitted_to: str = ""
 
@@ -111,6 +129,17 @@ class StackSpec(BaseModel):
         p = str(getattr(precision, "value", precision)).lower()
         return tuple(r.prefix for r in self.fused_regions
                      if r.workload == workload and (not r.precisions or p in r.precisions))
+
+
+    def scans_for(self, workload: str, precision: str) -> tuple[OutputScan, ...]:
+        """The post-processing scans of ``workload``'s outputs this stack's harness runs at ``precision``.
+
+        Example:
+            >>> len(load_stack("intel-mlperf").scans_for("retinanet-resnext50", "int8")), load_stack("onednn").scans_for("retinanet-resnext50", "int8")
+            (1, ())
+        """
+        p = str(getattr(precision, "value", precision)).lower()
+        return tuple(s for s in self.output_scans if s.workload == workload and (not s.precisions or p in s.precisions))
 
 
 @functools.lru_cache(maxsize=1)

@@ -82,6 +82,9 @@ def fuse_region(graph: ComputeGraph, prefix: str) -> ComputeGraph:
     GEMMs (run one after another) are the sum of the region's; it reads each tensor entering the
     region once (two ops reading the same tensor share one read) and writes only the tensors that
     leave it (or that nothing reads): the intermediates stay on chip. No op matches: the graph as is.
+    ``prefix`` may list alternatives separated by ``|``: consecutive stages run as one kernel (oneDNN
+    Graph Compiler's batch-wise fusion of ResNet-50's res2 and res3 stages, ``"layer1.|layer2."``);
+    the merged op is named after the first.
 
     Example:
         >>> from simulator.workload.loader import load_workload
@@ -90,7 +93,8 @@ def fuse_region(graph: ComputeGraph, prefix: str) -> ComputeGraph:
         >>> len(g) - len(f), f.op("layer1").input_elems, f.op("layer1").output_elems   # 10 convs -> 1
         (9, 200704.0, 802816.0)
     """
-    members = [n for n in graph.order if n.startswith(prefix)]
+    alternatives = tuple(prefix.split("|"))
+    members = [n for n in graph.order if n.startswith(alternatives)]
     if not members:
         return graph
     inside = set(members)
@@ -112,7 +116,7 @@ def fuse_region(graph: ComputeGraph, prefix: str) -> ComputeGraph:
             out_elems += op.output_elems
     first = graph.op(members[0])
     parts = [graph.op(n) for n in members]
-    name = prefix.rstrip(".") or prefix
+    name = alternatives[0].rstrip(".") or alternatives[0]
     fused = dataclasses.replace(
         first, name=name, flops=sum(o.flops for o in parts), input_elems=sum(entering.values()) + from_inputs,
         output_elems=out_elems, param_elems=sum(o.param_elems for o in parts),
