@@ -13,7 +13,8 @@ from simulator.workload.loader import load_workload, zoo
 CNNS = ["lenet5", "alexnet", "resnet18", "googlenet", "mobilenet-v1", "mobilenet-v2", "efficientnet-b0", "unet",
         "yolov5s", "vgg16"]
 TRANSFORMERS = ["bert-base", "bert-large", "gpt2", "gptj-6b", "llama2-7b", "llama3-8b", "llama2-70b", "vit-b16"]
-SMALL_IMAGE = {"lenet5": 32, "alexnet": 96, "unet": 64, "yolov5s": 64, "googlenet": 64, "vgg16": 64}
+SMALL_IMAGE = {"lenet5": 32, "alexnet": 96, "unet": 64, "yolov5s": 64, "googlenet": 64, "vgg16": 64,
+               "inception-v3": 75}  # Inception v3 needs 75x75 (its stride-2 stages leave Mixed_7a a 3x3 input)
 
 BATCH = st.integers(min_value=1, max_value=64)
 
