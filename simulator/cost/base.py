@@ -228,7 +228,7 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool,
     ``fp32_softmax`` False: the unfused softmax reads and writes the tensors' own format (a graph
     compiler's softmax node, as OpenVINO's CPU plugin runs it under BF16 inference precision).
     """
-    from ..workload.ops import OpKind, Phase, attention_scores
+    from ..workload.ops import INPUT_FORMAT, OUTPUT_FORMAT, OpKind, Phase, attention_scores
     from ..workload.training import STATS_PASS
 
     act_in = op.input_elems * numerics.act_bytes
@@ -249,9 +249,9 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool,
     # tensors an op declares FP32 whatever the run's precision (an int8 network's dequantized outputs and
     # the harness code that reads them: simulator.workload.postprocess)
     declared = dict(op.attrs)
-    if declared.get("input_format") == "fp32":
+    if declared.get(INPUT_FORMAT) == "fp32":
         act_in = op.input_elems * 4.0
-    if declared.get("output_format") == "fp32":
+    if declared.get(OUTPUT_FORMAT) == "fp32":
         act_out = op.output_elems * 4.0
     # optimizer state and master weights are fp32 whatever the compute precision
     w_bytes = 4.0 if op.kind == OpKind.OPTIMIZER else numerics.weight_bytes

@@ -24,7 +24,8 @@ VECTOR_MIN_ROWS = 24
 def table_costs(table: OpTable, rows: Sequence[tuple[int, float]], hw: _DeviceBase, numerics: Numerics,
                 options: CostOptions) -> list[OpCost] | None:
     """The cost of each ``(op index in table, input elements still in cache)`` of ``rows``, or None
-    when ``hw``'s kind has no vectorised model or there are too few rows to gain from one.
+    when ``hw``'s kind has no vectorised model, there are too few rows to gain from one, or an op
+    declares a tensor format of its own (the per-op models charge it).
 
     Example:
         >>> from simulator.spec.loader import load_hardware
@@ -38,7 +39,7 @@ def table_costs(table: OpTable, rows: Sequence[tuple[int, float]], hw: _DeviceBa
         True
     """
     model = VECTOR_KINDS.get(getattr(hw, "kind", ""))
-    if model is None or len(rows) < VECTOR_MIN_ROWS:
+    if model is None or len(rows) < VECTOR_MIN_ROWS or table.declared_formats:
         return None
     idx = np.array([r[0] for r in rows], dtype=np.int64)
     cached = np.array([r[1] for r in rows], dtype=np.float64)

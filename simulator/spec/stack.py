@@ -65,7 +65,8 @@ class AttentionFusionLimit(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-    kinds: tuple[KindName, ...] = Field(min_length=1)
+    # only the CPU cost model reads the limit (cost/cpu.py); other kinds are refused, not ignored
+    kinds: tuple[Literal["cpu"], ...] = Field(min_length=1)
     precisions: tuple[Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4"], ...] = Field(min_length=1)
     max_k: Annotated[int, Field(ge=1, le=1_000_000)]
     max_n: Annotated[int, Field(ge=1, le=1_000_000)]

@@ -179,6 +179,13 @@ class Op:
         return replace(self, name=name, **changes)
 
 
+# op attributes declaring a tensor's format whatever the run's precision ("fp32": an int8 network's
+# dequantized outputs and the harness code that reads them, simulator.workload.postprocess); the cost
+# models charge them at that width (simulator.cost.base.op_bytes)
+OUTPUT_FORMAT = "output_format"
+INPUT_FORMAT = "input_format"
+
+
 def _fast_frozen_init(cls: type) -> None:
     """Give the frozen dataclass ``cls`` an ``__init__`` that fills the instance dict directly.
 

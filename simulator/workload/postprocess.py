@@ -21,11 +21,8 @@ import re
 
 from .digraph import DiGraph
 from .graph import ComputeGraph
-from .ops import Op, OpKind
+from .ops import INPUT_FORMAT, OUTPUT_FORMAT, Op, OpKind
 
-# op attributes: the op's output (input) tensors are held at FP32 whatever the run's precision
-OUTPUT_FORMAT = "output_format"
-INPUT_FORMAT = "input_format"
 FP32 = "fp32"
 SCAN_OP = "postprocess.score_scan"
 

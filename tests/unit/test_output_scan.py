@@ -63,3 +63,32 @@ def test_intel_mlperf_retinanet_instance_pays_the_scan_at_its_dram_share():
     assert bw == pytest.approx(xeon.main_memory.bandwidth_gbs * 1e9 * 4 / 64 * xeon.efficiency.memory)
     assert scan.end_s - scan.start_s == pytest.approx(scan.bytes_moved / bw, rel=0.02)
     assert runs["intel-mlperf"].step_time_s > runs["onednn"].step_time_s
+
+
+def test_declared_formats_are_costed_by_the_per_op_model_on_every_kind():
+    """The vectorised GPU/TPU/ASIC paths do not read declared tensor formats, so a graph that has them
+    is costed op by op: a GPU run of the scanned graph charges the FP32 outputs like op_bytes does."""
+    from simulator.cost.base import CostOptions, Numerics
+    from simulator.cost.table import OpTable
+    from simulator.cost.vector import table_costs
+    from simulator.spec.loader import load_hardware
+    from simulator.units import Precision
+    from simulator.workload.loader import load_workload
+    from simulator.workload.postprocess import add_score_scan
+
+    g = load_workload("retinanet-resnext50").build(batch_size=1, image_size=800)
+    s = add_score_scan(g, r"(cls|box)\.p\d\.out", r"cls\.p\d\.out", 1000)
+    h100, int8 = load_hardware("nvidia-h100-sxm"), Numerics(Precision.INT8, Precision.INT8)
+    rows = [(i, 0.0) for i in range(len(s.order))]
+    assert table_costs(OpTable([s.op(n) for n in s.order]), rows, h100, int8, CostOptions()) is None
+    assert table_costs(OpTable([g.op(n) for n in g.order]), rows[:len(g.order)], h100, int8, CostOptions()) is not None
+
+
+def test_an_attention_fusion_limit_on_a_kind_that_does_not_model_it_is_refused():
+    import pytest
+    from pydantic import ValidationError
+
+    from simulator.spec.stack import AttentionFusionLimit
+
+    with pytest.raises(ValidationError):
+        AttentionFusionLimit(kinds=("gpu",), precisions=("int8",), max_k=512, max_n=256, source="doc")
