@@ -19,18 +19,18 @@ from ..progress import report
 from ..parallel.layout import Parallelism, default_microbatches, microbatch_size, parse_parallelism
 from ..parallel.plan import ClusterPlan, Segment, StagePlan, build_plan
 from ..result import SimulationResult, busy_shares, step_summary
-from ..scenario import Mode, Scenario, check_stack_runs_on, fuses_pointwise
+from ..scenario import Mode, Scenario, check_stack_runs_on
 from ..spec.loader import load_hardware
 from ..spec.models import _DeviceBase
 from ..spec.system import SystemSpec
 from ..trace import Trace, fields_of
 from ..units import GIGA
-from ..workload.fusion import fuse_pointwise, fuse_region
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..workload.workload import Workload
-from .device import check_power_cap
+from .device import check_power_cap, fusion_limit
 from .gcpause import paused_gc
+from .graphs import forward_graph
 from .placement import MAX_DEVICES, check_microbatches, device_of, fabrics_for, implicit_system, kv_share
 
 __all__ = ["simulate_cluster", "collective_benchmark"]
@@ -86,15 +86,11 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     if sc.stack.host_dispatch_us > 0 or sc.dispatch_us:
         raise ScenarioError(f"stack: {sc.stack.name}'s per-op host dispatch is modelled for one device; use a "
                             "stack without it (default, compiled, xla, tensorrt...) with several devices")
-    fwd = wl.build(batch_size=mb, seq_len=sc.seq_len, image_size=sc.image_size, past_len=past_len, logits=logits,
-                   attn_len=sc.attn_len)
-    if fuses_pointwise(sc):
-        fwd = fuse_pointwise(fwd)
-        for prefix in sc.stack.regions_for(wl.name, sc.precision):
-            fwd = fuse_region(fwd, prefix)
-    options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)
+    fwd = forward_graph(wl, sc, mb, past_len=past_len, logits=logits)
     check_stack_runs_on(sc, hw.kind)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
+    options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w,
+                          attention_fusion_limit=fusion_limit(sc, hw, numerics))
     check_supported(hw, numerics, training=sc.mode == Mode.TRAINING)
     check_power_cap(hw, sc.power_cap_w)
     requested = sc.precision

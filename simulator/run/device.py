@@ -51,6 +51,26 @@ def require_device(hw: Any) -> None:
                             f"system's device, {getattr(hw, 'device', '?')})")
 
 
+def fusion_limit(sc: Scenario, hw: _DeviceBase, numerics: Numerics):
+    """The stack's attention fusion limit if it applies to this device kind and compute precision
+    (:class:`~simulator.spec.stack.AttentionFusionLimit`), else None: one rule for one device and many.
+
+    Example:
+        >>> from simulator.scenario import make_scenario
+        >>> from simulator.spec.loader import load_hardware
+        >>> from simulator.cost.dispatch import device_numerics
+        >>> hw = load_hardware("intel-xeon-platinum-8480")
+        >>> sc = make_scenario(mode="inference", precision="int8", stack="openvino")
+        >>> fusion_limit(sc, hw, device_numerics(hw, sc.precision, sc.weight_precision)) is not None
+        True
+        >>> gpu = load_hardware("nvidia-h100-sxm")
+        >>> fusion_limit(sc.with_(precision="bf16"), gpu, device_numerics(gpu, "bf16", None)) is None
+        True
+    """
+    limit = sc.stack.attention_fusion_limit
+    return limit if limit and limit.applies(hw.kind, numerics.compute.value) else None
+
+
 def check_power_cap(hw: _DeviceBase, power_cap_w: float | None) -> None:
     """Refuse a power cap the device cannot meet: at or below its idle power it could do no work at all.
 
@@ -237,11 +257,8 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
         deadline.check("building the graph")
     plan = memory_plan(fwd, sc)
     where = _residency(graph, hw, numerics, plan["weights"])
-    limit = sc.stack.attention_fusion_limit
     options = CostOptions(fused_attention=sc.fused_attention, weights_on_chip=where.weights_on_chip,
-                          power_cap_w=sc.power_cap_w,
-                          attention_fusion_limit=limit if limit and limit.applies(hw.kind, numerics.compute.value)
-                          else None)
+                          power_cap_w=sc.power_cap_w, attention_fusion_limit=fusion_limit(sc, hw, numerics))
     costs = op_costs(graph, hw, numerics, options, deadline)
     act = numerics.act_bytes
     ops = graph.op_map

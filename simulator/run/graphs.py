@@ -50,11 +50,32 @@ def build_graph(wl: Workload, sc: Scenario, *, past_len: int = 0, logits: str = 
     batch = sc.batch_size or wl.defaults.get("batch_size", 1)
     if batch % sc.grad_accumulation:
         raise ScenarioError(f"grad_accumulation: batch_size {batch} is not divisible by {sc.grad_accumulation}")
-    training = sc.mode == Mode.TRAINING
-    key = (_WorkloadKey(wl), batch // sc.grad_accumulation, sc.seq_len, sc.image_size, past_len, logits, training,
+    return _cached(wl, sc, batch // sc.grad_accumulation, past_len, logits, sc.mode == Mode.TRAINING)
+
+
+def forward_graph(wl: Workload, sc: Scenario, micro: int, *, past_len: int = 0, logits: str = "all") -> ComputeGraph:
+    """The forward graph of one ``micro``-sample batch as the scenario's stack runs it: pointwise
+    fusion, the stack's fused regions and (inference only) its output scans, exactly as
+    :func:`build_graph` builds it, so a multi-device run partitions the same graph a single device runs.
+
+    Example:
+        >>> from simulator.scenario import make_scenario
+        >>> from simulator.workload.loader import load_workload
+        >>> sc = make_scenario(mode="inference", batch_size=8)
+        >>> forward_graph(load_workload("resnet50"), sc, 4) is forward_graph(load_workload("resnet50"), sc, 4)
+        True
+    """
+    fwd, _ = _cached(wl, sc, micro, past_len, logits, False, scans=sc.mode != Mode.TRAINING)
+    return fwd
+
+
+def _cached(wl: Workload, sc: Scenario, micro: int, past_len: int, logits: str, training: bool, *,
+            scans: bool | None = None) -> tuple[ComputeGraph, ComputeGraph]:
+    scans = not training if scans is None else scans
+    key = (_WorkloadKey(wl), micro, sc.seq_len, sc.image_size, past_len, logits, training,
            sc.optimizer if training else None, sc.checkpointing if training else None, fuses_pointwise(sc), sc.attn_len,
            sc.stack.regions_for(wl.name, sc.precision) if fuses_pointwise(sc) else (),
-           sc.stack.scans_for(wl.name, sc.precision) if not training else ())
+           sc.stack.scans_for(wl.name, sc.precision) if scans else ())
     hit = _GRAPHS.get(key)
     if hit is None:
         hit = _build(*key)
