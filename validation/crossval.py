@@ -25,6 +25,9 @@ from .predict import Predictor
 from .rows import Case
 
 STAGES = ("memory", "compute", "op_overhead_us")
+# host time per op of an eager framework before any fit: the top of the 5-25 us range of CPU-side work
+# per PyTorch op (Python binding, autograd and ATen dispatch, cudaLaunchKernel) quoted in stacks/torch-eager.yaml
+EAGER_PRIOR_US = 25.0
 
 
 def source_key(source: str) -> str:
@@ -155,8 +158,20 @@ class Folds:
         return out
 
     def fit_dispatch(self, train: list[Case], stack: str) -> float | None:
+        """The stack's host time per op fitted on the fold's batch-1 latency rows of that stack. Without
+        any, the shipped value would carry the held-out rows' fit (:func:`validation.calibrate.fit_stacks`
+        writes it into the stack file), so the fold pools the other eager stacks' latency rows (another
+        framework's executor on the same kind of host is the nearest evidence); with none at all, the
+        unfitted prior :data:`EAGER_PRIOR_US`. A stack the calibration never fitted keeps its own value."""
+        from simulator.spec.stack import load_stack
+
         rows = [c for c in train if c.stack == stack and c.eager and c.category == "latency"]
-        return self._fit(rows, "dispatch_us") if rows else None
+        if rows:
+            return self._fit(rows, "dispatch_us")
+        if not load_stack(stack).fitted_to:
+            return None
+        pooled = [c for c in train if c.eager and c.category == "latency"]
+        return self._fit(pooled, "dispatch_us") if pooled else EAGER_PRIOR_US
 
     def predict(self, held: list[Case], train: list[Case], group: str) -> list[Fold]:
         """Exact out-of-fold predictions of ``held`` with parameters fitted on ``train``."""

@@ -38,6 +38,7 @@ WORKLOADS: tuple[tuple[str, str], ...] = (
     (r"llama[ -]?3\.[1-3][ -]8b", "llama3.1-8b"),
     (r"llama[ -]?3[ -]8b", "llama3-8b"),
     (r"phi-4", "phi-4"),
+    (r"efficientnet-b0(?!\d)", "efficientnet-b0"),
     (r"mobilenet v1", "mobilenet-v1"),
     (r"mobilenet v2", "mobilenet-v2"),
     (r"resnet-18|resnet18", "resnet18"),
@@ -286,6 +287,11 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
     category = _category(row, mode, batch, metric)
     stack = stack_for(row, kind, mode, base["hardware"])
     eager = stack in ("torch-eager", "tf-graph")
+    if eager and mode == "inference" and weight_prec is None and prec in ("fp16", "bf16") \
+            and re.search(r"\bamp\b|mixed precision", row.precision.lower()):
+        weight_prec = "fp32"
+        assumptions.append("automatic mixed precision keeps the FP32 weights and casts each weighted op's "
+                           "weights per pass (simulator.workload.autocast)")
     opt = "momentum" if name.startswith("resnet") else "adam"
     return Case(**base, task="model", category=category, workload=name, mode=mode, precision=prec,
                 weight_precision=weight_prec, batch=batch, seq_len=seq if not (image or lengths) else None,

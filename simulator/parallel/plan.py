@@ -20,6 +20,7 @@ from .layout import (Parallelism, check_tensor_parallel, input_grad_all_reduces,
                      stage_of_ops)
 from ..scenario import Mode, Scenario
 from ..spec.models import _DeviceBase
+from ..workload.autocast import read_weights
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..cost.memory import resident_bytes
@@ -155,7 +156,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
     if p.context > 1 and not any(fwd.op(n).kind == OpKind.ATTENTION for n in fwd.order):
         raise ScenarioError("parallelism: context parallelism (cp) splits a sequence's tokens; this workload "
                             "has no attention layers to split")
-    numerics = Numerics(compute=sc.precision, weights=sc.weights, training=training)
+    numerics = Numerics(compute=sc.precision, weights=read_weights(sc.precision, sc.weights, training), training=training)
     ctx = _Ctx(fwd=fwd, hw=hw, sc=sc, p=p, numerics=numerics, options=options, training=training,
                recompute=recompute_set(fwd, sc.checkpointing) if training else set(),
                grad_sums=input_grad_all_reduces(fwd, p.tensor))

@@ -19,6 +19,7 @@ from ..scenario import Mode, Scenario, check_stack_runs_on
 from ..spec.models import _DeviceBase
 from ..trace import Trace, fields_of
 from ..units import GIGA, PICO
+from ..workload.autocast import read_weights
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..workload.workload import Workload
@@ -242,7 +243,8 @@ def _residency(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, weight_
 @paused_gc()
 def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int, logits: str,
                   extra_static_bytes: float, deadline: Deadline | None, core: bool = False) -> SimulationResult:
-    numerics = Numerics(compute=sc.precision, weights=sc.weights, training=sc.mode == Mode.TRAINING)
+    training = sc.mode == Mode.TRAINING
+    numerics = Numerics(compute=sc.precision, weights=read_weights(sc.precision, sc.weights, training), training=training)
     check_supported(hw, numerics)
     if deadline is not None:
         deadline.check("loading the inputs")

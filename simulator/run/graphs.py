@@ -8,6 +8,7 @@ from collections import OrderedDict
 from ..cost.memory import resident_bytes
 from ..errors import ScenarioError
 from ..scenario import Mode, Scenario, fuses_pointwise
+from ..workload.autocast import add_weight_casts, casts_weights
 from ..workload.fusion import fuse_pointwise, fuse_region
 from ..workload.graph import ComputeGraph
 from ..workload.postprocess import add_score_scan
@@ -65,17 +66,22 @@ def forward_graph(wl: Workload, sc: Scenario, micro: int, *, past_len: int = 0, 
         >>> forward_graph(load_workload("resnet50"), sc, 4) is forward_graph(load_workload("resnet50"), sc, 4)
         True
     """
-    fwd, _ = _cached(wl, sc, micro, past_len, logits, False, scans=sc.mode != Mode.TRAINING)
+    fwd, _ = _cached(wl, sc, micro, past_len, logits, False, inference=sc.mode != Mode.TRAINING)
     return fwd
 
 
+def weight_casts(sc: Scenario) -> bool:
+    """Whether the scenario's forward pass converts FP32-stored weights per pass (:mod:`simulator.workload.autocast`)."""
+    return casts_weights(sc.precision.bytes, sc.weights.bytes, sc.mode == Mode.TRAINING)
+
+
 def _cached(wl: Workload, sc: Scenario, micro: int, past_len: int, logits: str, training: bool, *,
-            scans: bool | None = None) -> tuple[ComputeGraph, ComputeGraph]:
-    scans = not training if scans is None else scans
+            inference: bool | None = None) -> tuple[ComputeGraph, ComputeGraph]:
+    inference = not training if inference is None else inference
     key = (_WorkloadKey(wl), micro, sc.seq_len, sc.image_size, past_len, logits, training,
            sc.optimizer if training else None, sc.checkpointing if training else None, fuses_pointwise(sc), sc.attn_len,
            sc.stack.regions_for(wl.name, sc.precision) if fuses_pointwise(sc) else (),
-           sc.stack.scans_for(wl.name, sc.precision) if scans else ())
+           sc.stack.scans_for(wl.name, sc.precision) if inference else (), inference and weight_casts(sc))
     hit = _GRAPHS.get(key)
     if hit is None:
         hit = _build(*key)
@@ -153,13 +159,16 @@ _GRAPHS = GraphCache()
 
 def _build(wk: _WorkloadKey, micro: int, seq_len, image_size, past_len: int, logits: str, training: bool,
            optimizer, checkpointing, fuse: bool = False,
-           attn_len: int | None = None, regions: tuple[str, ...] = (), scans: tuple = ()) -> tuple[ComputeGraph, ComputeGraph]:
+           attn_len: int | None = None, regions: tuple[str, ...] = (), scans: tuple = (),
+           casts: bool = False) -> tuple[ComputeGraph, ComputeGraph]:
     fwd = wk.wl.build(batch_size=micro, seq_len=seq_len, image_size=image_size, past_len=past_len, logits=logits,
                       attn_len=attn_len)
     if fuse:
         fwd = fuse_pointwise(fwd)
     for prefix in regions:  # stages the stack's engine runs as one kernel (stack fused_regions)
         fwd = fuse_region(fwd, prefix)
+    if casts:  # FP32-stored weights converted to the compute format every pass (torch.autocast)
+        fwd = add_weight_casts(fwd)
     for scan in scans:  # the harness's post-processing of the outputs (stack output_scans)
         fwd = add_score_scan(fwd, scan.outputs, scan.scanned, scan.keep)
     if training:

@@ -61,7 +61,7 @@ MODULES = [
     # workloads
     "simulator.workload.dropout",
     "simulator.workload.fusion",
-    "simulator.workload.postprocess",
+    "simulator.workload.postprocess", "simulator.workload.autocast",
     "simulator.workload.graph",
     "simulator.workload.digraph",
     "simulator.workload.loader",

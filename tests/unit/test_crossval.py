@@ -54,3 +54,20 @@ def test_tabulated_predictions_interpolate_between_grid_points(cases):
     mid = (xs[4] * xs[5]) ** 0.5
     lo, hi = sorted((folds.predicted(c, "compute", xs[4]), folds.predicted(c, "compute", xs[5])))
     assert lo <= folds.predicted(c, "compute", mid) <= hi
+
+
+def test_a_fitted_eager_stack_without_fold_rows_never_takes_its_shipped_fit(cases):
+    """The shipped tf-graph host time was fitted on its one latency row: a fold holding that row out
+    must not predict it with that value. Without eager latency rows at all, the prior; a stack the
+    calibration never fitted keeps its own value (None: the predictor reads the stack file)."""
+    from simulator.spec.stack import load_stack
+
+    folds = CV.Folds(cases, Predictor())
+    assert load_stack("tf-graph").fitted_to
+    assert folds.fit_dispatch([], "tf-graph") == CV.EAGER_PRIOR_US
+    assert folds.fit_dispatch([], "tensorrt") is None
+    eager = [c for c in map_rows(read_calibration()) if isinstance(c, Case) and c.eager and c.category == "latency"]
+    others = [c for c in eager if c.stack != "tf-graph"]
+    assert others, "eager latency rows of another stack"
+    x = folds.fit_dispatch(others, "tf-graph")
+    assert x == pytest.approx(folds.fit_dispatch(others, others[0].stack))
