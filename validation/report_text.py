@@ -212,10 +212,13 @@ KNOWN_GAPS = """\
   DPUCADF8H runs ~20 % above the lane model's peak (its per-kernel MAC count is an ESTIMATE); the V70 is
   ~15 % slower than the VEK280 on the same overlay in every network (not explained); MLPerf v1.0 VCK5000
   rows 16-21 % above the zoo's rate on the same 8PE overlay (AIE at 1.33 GHz and another application).
-  The U50 and U280 DPUCAHX8L rows disagree with each other: the Vitis AI 1.4 zoo's U280/U50 ratio is
-  1.7-1.8 for six models but 6.13 (ResNet-50) and 0.48 (ResNet-18), so the U280 ResNet-50/ResNet-18
-  figures (F039) look transposed (row notes); with one family fitted on both boards the U50 ResNet-50
-  row (F038) reads +271 %. Left in the data as published, not corrected.
+  The Vitis AI 1.4 zoo's U280 DPUCAHX8L table is demonstrably inconsistent: cf_resnet50 541.6 fps (F039)
+  against tf2_resnet50 (7.76 G) 155.5, tf_mlperf_resnet50 156.6, tf_resnetv1_50 178.6 and cf_resnet18
+  155.6 in the same table, and a U280/U50 ratio of 1.7-1.8 for every other model (the U50 table's
+  ResNet-50s, 88.3-102.5 fps, agree with each other). F039 stays as published (its note says so); the
+  family's efficiency is fitted on it and MobileNet v2 (F040), so the U50 ResNet-50 row (F038) reads
+  +271 %. Refitted on the consistent ResNet-50 figures the efficiency falls to its 0.2 bound (~15 % of
+  lane peak) and F040 reads -53 %: the overlay's slowness on ResNet-50 is a mechanism not modelled.
 * CPUs (leave-one-source-out median 17.8 %, was 25.7 %; never-fitted external CPU rows 19.9 %, was
   39.8 %): MLPerf ResNet-50 on the Xeon 8592+ is still predicted ~15-25 % low, by Intel (X011, X012)
   and other submitters running its harness (external C002-C019), while the 8480+ and 6980P rows are
