@@ -204,8 +204,13 @@ KNOWN_GAPS = """\
   series; 8 threads: the slowest of DPU cores, APU/host cores, link). Without the lane padding the FPGA
   fit/test medians were 8.5/19.6 % against 6.4/11.9 % with it (same rows), so it stays. Known misses:
   Inception v3 is ~2x slower per MAC than ResNet-50 on every AI-Engine DPU (VCK190, VCK5000, VEK280,
-  V70) and not on the DSP DPUs (ZCU104 within 6 %): not modelled (1xn/nx1 and 5x5 kernels on the AIE
-  array are the suspect, unsourced); Inception v1 on the VCK190/VCK5000 +57..+101 % (`EXTERNAL.md`);
+  V70) and not on the DSP DPUs (ZCU104 within 6 %): not modelled. The Vitis AI 3.5 zoo's pruned series
+  put it in the MACs, not in a per-layer or per-image cost: on the V70 each GOP removed from Inception v3
+  saves 52 us per image, from ResNet-50 16 us; ResNet v2-50/101/152 at 299x299 (3x3/1x1 kernels only)
+  also run at 18-28 TOPS on the VEK280 against 33-47 for ResNet v1 at 224, which the model reproduces
+  by feature maps spilling from the 2 MB bank (its ResNet-50 graph at 299 vs v2-50: -8 %) while
+  Inception's layers fit the bank; the 1xn/nx1 kernels are not shown to be the cause (the DPUCV2DX8G
+  target file limits kernels to 1-16, nothing more); Inception v1 on the VCK190/VCK5000 +57..+101 % (`EXTERNAL.md`);
   MobileNets on the DSP DPUs read 13-22 % slow (the per-layer time `op_overhead_us`, 33 us, is fitted on
   two ResNet-50 batch-1 rows and weighs more on MobileNet's small layers; the low-latency DPUCAHX8L on
   U280 -55 %); the ZCU102's three cores share DDR4 less well than the model allows (+25 %); the U200/U250
