@@ -204,18 +204,26 @@ KNOWN_GAPS = """\
   series; 8 threads: the slowest of DPU cores, APU/host cores, link). Without the lane padding the FPGA
   fit/test medians were 8.5/19.6 % against 6.4/11.9 % with it (same rows), so it stays. Known misses:
   Inception v3 is ~2x slower per MAC than ResNet-50 on every AI-Engine DPU (VCK190, VCK5000, VEK280,
-  V70) and not on the DSP DPUs (ZCU104 within 6 %): not modelled (1xn/nx1 and 5x5 kernels on the AIE
-  array are the suspect, unsourced); Inception v1 on the VCK190/VCK5000 +57..+101 % (`EXTERNAL.md`);
+  V70) and not on the DSP DPUs (ZCU104 within 6 %): not modelled. The Vitis AI 3.5 zoo's pruned series
+  put it in the MACs, not in a per-layer or per-image cost: on the V70 each GOP removed from Inception v3
+  saves 52 us per image, from ResNet-50 16 us; ResNet v2-50/101/152 at 299x299 (3x3/1x1 kernels only)
+  also run at 18-28 TOPS on the VEK280 against 33-47 for ResNet v1 at 224, which the model reproduces
+  by feature maps spilling from the 2 MB bank (its ResNet-50 graph at 299 vs v2-50: -8 %) while
+  Inception's layers fit the bank; the 1xn/nx1 kernels are not shown to be the cause (the DPUCV2DX8G
+  target file limits kernels to 1-16, nothing more); Inception v1 on the VCK190/VCK5000 +57..+101 % (`EXTERNAL.md`);
   MobileNets on the DSP DPUs read 13-22 % slow (the per-layer time `op_overhead_us`, 33 us, is fitted on
   two ResNet-50 batch-1 rows and weighs more on MobileNet's small layers; the low-latency DPUCAHX8L on
   U280 -55 %); the ZCU102's three cores share DDR4 less well than the model allows (+25 %); the U200/U250
   DPUCADF8H runs ~20 % above the lane model's peak (its per-kernel MAC count is an ESTIMATE); the V70 is
   ~15 % slower than the VEK280 on the same overlay in every network (not explained); MLPerf v1.0 VCK5000
   rows 16-21 % above the zoo's rate on the same 8PE overlay (AIE at 1.33 GHz and another application).
-  The U50 and U280 DPUCAHX8L rows disagree with each other: the Vitis AI 1.4 zoo's U280/U50 ratio is
-  1.7-1.8 for six models but 6.13 (ResNet-50) and 0.48 (ResNet-18), so the U280 ResNet-50/ResNet-18
-  figures (F039) look transposed (row notes); with one family fitted on both boards the U50 ResNet-50
-  row (F038) reads +271 %. Left in the data as published, not corrected.
+  The Vitis AI 1.4 zoo's U280 DPUCAHX8L table is demonstrably inconsistent: cf_resnet50 541.6 fps (F039)
+  against tf2_resnet50 (7.76 G) 155.5, tf_mlperf_resnet50 156.6, tf_resnetv1_50 178.6 and cf_resnet18
+  155.6 in the same table, and a U280/U50 ratio of 1.7-1.8 for every other model (the U50 table's
+  ResNet-50s, 88.3-102.5 fps, agree with each other). F039 stays as published (its note says so); the
+  family's efficiency is fitted on it and MobileNet v2 (F040), so the U50 ResNet-50 row (F038) reads
+  +271 %. Refitted on the consistent ResNet-50 figures the efficiency falls to its 0.2 bound (~15 % of
+  lane peak) and F040 reads -53 %: the overlay's slowness on ResNet-50 is a mechanism not modelled.
 * CPUs (leave-one-source-out median 17.8 %, was 25.7 %; never-fitted external CPU rows 19.9 %, was
   39.8 %): MLPerf ResNet-50 on the Xeon 8592+ is still predicted ~15-25 % low, by Intel (X011, X012)
   and other submitters running its harness (external C002-C019), while the 8480+ and 6980P rows are
