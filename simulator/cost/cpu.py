@@ -8,7 +8,9 @@ Three physical limits a socket's peak hides:
   evenly leave a last, partial wave (a batch-1 7x7 convolution keeps 32 of 56 cores busy);
 * **tile fill**: an AMX tile instruction costs the same however much of its 16 x 16 output and its K
   depth the GEMM fills, so a GEMM with 1 row (LLM decode at batch 1) gets 1/16 of the AMX rate; the
-  core then runs it on its SIMD units when that is faster (:func:`core_flops_per_cycle`);
+  core then runs it on its SIMD units when that is faster (:func:`core_flops_per_cycle`), each path at
+  its own achieved share of peak: AMX loses to tile loads and configuration, a blocked AVX-512 FMA
+  loop does not (:func:`achieved_flops_per_cycle`);
 * **cache residency**: an op's activations stay on chip when they fit in half of the caches
   (:func:`cache_bytes`: a producer's output is still there for its consumer); its weights do only when
   the run found that the whole step's weights fit there (``CostOptions.weights_on_chip``, decided by
@@ -47,6 +49,14 @@ ELEMENT_GRAIN = 32768
 # Share of the last-level cache an op's activations (or the step's weights) may use and still stay
 # resident: the other half holds the other operand set and what other cores touch meanwhile.
 LLC_SHARE = 0.5
+# Share of the SIMD FMA peak a cache-blocked GEMM sustains on AVX-512 cores (the SIMD path's own
+# efficiency; ``efficiency.compute`` is the share of the matrix unit's peak, fitted on AMX rows, whose
+# losses are the tile loads and tile configuration the SIMD path does not have). Measured: MKL DGEMM on
+# three AVX-512 Xeons reached 892 of 1056 GFLOP/s (W-2255, 84 %), 784 of 819 (Silver 4216, 96 %) and
+# 1156 of 1280 (Gold 6242, 90 %), each peak at the part's AVX-512 all-core clock (Intel oneAPI MKL
+# community forum, "multithreading performance of MKL DGEMM on Xeon", thread td-p/1231308); the middle
+# one, 0.90. Same 2 x 512-bit FMA ports per core as Sapphire/Emerald Rapids and Granite Rapids.
+SIMD_GEMM_EFFICIENCY = 0.90
 # Cores needed to draw the socket's full DRAM bandwidth: one core's outstanding misses (a few dozen
 # 64-byte lines in flight over ~100 ns) reach about a quarter's share of the socket.
 DRAM_SATURATING_CORE_SHARE = 0.25
@@ -136,8 +146,31 @@ def gemm_blocks(hw: CpuSpec, g: Gemm) -> int:
     return g.count * ceil_div(g.m, 2 * c.matrix_tile_rows) * ceil_div(g.n, 2 * c.matrix_tile_cols)
 
 
+def achieved_flops_per_cycle(hw: CpuSpec, g: Gemm, p: Precision) -> float:
+    """FLOP per cycle one core sustains on GEMM ``g``: the matrix unit's filled rate at
+    ``efficiency.compute`` or the SIMD rate at :data:`SIMD_GEMM_EFFICIENCY`, whichever is faster (oneDNN
+    dispatches AVX-512 kernels where AMX tiles would run nearly empty, and FP32 has no AMX path at all).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> xeon = load_hardware("intel-xeon-platinum-8480", {"efficiency.compute": 0.4})
+        >>> round(achieved_flops_per_cycle(xeon, Gemm(m=64, n=64, k=64), Precision.BF16), 1)   # AMX 1024 x 0.4
+        409.6
+        >>> round(achieved_flops_per_cycle(xeon, Gemm(m=64, n=64, k=64), Precision.FP32), 1)   # AVX-512 64 x 0.9
+        57.6
+        >>> round(achieved_flops_per_cycle(xeon, Gemm(m=2, n=64, k=64), Precision.BF16), 1)    # 2 of 16 rows: SIMD 128 x 0.9
+        115.2
+    """
+    vec = cpu_vector_flops_per_cycle_per_core(hw, p) * SIMD_GEMM_EFFICIENCY
+    mat = lookup(hw.compute.matrix_flops_per_cycle_per_core, p)
+    if mat <= cpu_vector_flops_per_cycle_per_core(hw, p):
+        return vec
+    return max(core_flops_per_cycle(hw, g, p) * hw.efficiency.compute, vec)
+
+
 def gemm_time_s(hw: CpuSpec, g: Gemm, p: Precision, clock_hz: float) -> tuple[float, int]:
-    """(seconds, cores kept busy) of GEMM ``g`` on the socket's cores at ``efficiency.compute``.
+    """(seconds, cores kept busy) of GEMM ``g`` on the socket's cores at the rate
+    :func:`achieved_flops_per_cycle` gives.
 
     Blocks go to cores in waves; the time is the number of waves times one block's time.
 
@@ -152,7 +185,7 @@ def gemm_time_s(hw: CpuSpec, g: Gemm, p: Precision, clock_hz: float) -> tuple[fl
     blocks = gemm_blocks(hw, g)
     used = max(1, min(hw.compute.cores, blocks))
     waves = ceil_div(blocks, used)
-    rate = core_flops_per_cycle(hw, g, p) * clock_hz * hw.efficiency.compute
+    rate = achieved_flops_per_cycle(hw, g, p) * clock_hz
     return waves * (g.flops / blocks) / rate, used
 
 

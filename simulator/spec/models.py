@@ -225,7 +225,8 @@ class Price(Frozen):
 class Efficiency(Frozen):
     """Achievable fractions of peak and fixed overheads, fitted to measurements.
 
-    ``compute``: fraction of matrix peak a large, well-shaped GEMM reaches.
+    ``compute``: fraction of matrix peak a large, well-shaped GEMM reaches (on a CPU: of its matrix
+    extension's peak; its SIMD GEMMs run at ``simulator.cost.cpu.SIMD_GEMM_EFFICIENCY``, a measured constant).
     ``vector``: fraction of vector peak for element-wise work.
     ``memory``: fraction of main-memory peak bandwidth a streaming kernel reaches.
     ``op_overhead_us``: fixed launch / dispatch time per op (kernel launch, framework dispatch).

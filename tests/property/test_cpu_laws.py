@@ -9,12 +9,13 @@ from hypothesis import strategies as st
 
 import simulator as sim
 from simulator.cost.base import CostOptions, Numerics
-from simulator.cost.cpu import cache_bytes, cost
-from simulator.cost.peaks import matrix_flops_per_s
+from simulator.cost.cpu import SIMD_GEMM_EFFICIENCY, achieved_flops_per_cycle, cache_bytes, core_flops_per_cycle, cost
+from simulator.cost.peaks import cpu_vector_flops_per_cycle_per_core, matrix_flops_per_s
 from simulator.spec.loader import catalogue, load_hardware
 from simulator.units import Precision
 from simulator.workload import ops as O
 from simulator.workload.loader import load_workload
+from simulator.workload.ops import Gemm
 from validation.cpu_rows import socket_share
 
 CPUS = sorted(n for n in catalogue() if load_hardware(n).kind == "cpu")
@@ -58,3 +59,16 @@ def test_an_instance_on_more_cores_is_never_slower(name, m, n, k, fewer):
     # the work itself (compute and traffic) never takes longer; the fork/join of more threads may
     big, small = (cost(op, h, numerics, CostOptions()) for h in (bigger, smaller))
     assert big.duration_s - big.overhead_s <= (small.duration_s - small.overhead_s) * (1 + 1e-12)
+
+
+@given(st.sampled_from(CPUS), DIMS, DIMS, DIMS, PRECISIONS, st.floats(min_value=0.01, max_value=1.0),
+       st.floats(min_value=0.01, max_value=1.0))
+def test_a_gemm_never_falls_below_the_simd_floor_and_a_better_matrix_unit_never_slows_it(name, m, n, k, p, lo, hi):
+    lo, hi = sorted((lo, hi))
+    worse, better = (load_hardware(name, {"efficiency.compute": e}) for e in (lo, hi))
+    g = Gemm(m=m, n=n, k=k)
+    floor = cpu_vector_flops_per_cycle_per_core(worse, p) * SIMD_GEMM_EFFICIENCY
+    rate_lo, rate_hi = achieved_flops_per_cycle(worse, g, p), achieved_flops_per_cycle(better, g, p)
+    assert floor * (1 - 1e-12) <= rate_lo <= rate_hi * (1 + 1e-12)
+    # and never above the faster raw path's peak
+    assert rate_hi <= core_flops_per_cycle(better, g, p) * (1 + 1e-12)

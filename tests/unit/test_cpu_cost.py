@@ -8,7 +8,8 @@ import math
 import pytest
 
 from simulator.cost.base import CostOptions, Numerics
-from simulator.cost.cpu import cache_bytes, core_flops_per_cycle, cost, gemm_blocks, gemm_time_s
+from simulator.cost.cpu import (SIMD_GEMM_EFFICIENCY, achieved_flops_per_cycle, cache_bytes, core_flops_per_cycle,
+                                 cost, gemm_blocks, gemm_time_s)
 from simulator.run.device import _residency
 from simulator.run.graphs import build_graph, memory_plan
 from simulator.scenario import make_scenario
@@ -42,6 +43,24 @@ def test_a_one_row_gemm_runs_on_the_simd_units_instead():
     assert core_flops_per_cycle(hw, Gemm(m=1, n=4096, k=4096), Precision.BF16) == 128.0
     # a CPU without a matrix unit always gets its SIMD rate: Zen 4 bf16 256/16 x 2 x 2 = 64
     assert core_flops_per_cycle(load_hardware("amd-epyc-9654"), Gemm(m=64, n=64, k=64), Precision.BF16) == 64.0
+
+
+def test_the_simd_path_keeps_its_own_share_of_peak_not_the_amx_fitted_one():
+    hw = _xeon(compute=0.3)
+    g = Gemm(m=64, n=64, k=64)
+    # FP32 has no AMX path: AVX-512 512/32 x 2 FMA x 2 = 64 FLOP/cycle at 0.90, not at the AMX's 0.3
+    assert SIMD_GEMM_EFFICIENCY == 0.90
+    assert achieved_flops_per_cycle(hw, g, Precision.FP32) == pytest.approx(64 * 0.90)
+    # full tiles: AMX 1024 x 0.3 = 307.2 beats AVX-512 bf16 128 x 0.9 = 115.2
+    assert achieved_flops_per_cycle(hw, g, Precision.BF16) == pytest.approx(307.2)
+    # 4 of 16 tile rows: AMX 256 x 0.3 = 76.8 loses to the SIMD units' 115.2
+    assert achieved_flops_per_cycle(hw, Gemm(m=4, n=64, k=64), Precision.BF16) == pytest.approx(115.2)
+    # a CPU without a matrix unit ignores efficiency.compute: Zen 4 bf16 64 x 0.9
+    epyc = load_hardware("amd-epyc-9654", {"efficiency.compute": 0.1})
+    assert achieved_flops_per_cycle(epyc, g, Precision.BF16) == pytest.approx(64 * 0.90)
+    # and the GEMM's time follows: 2 x 64^3 FLOP in 2 x 2 output blocks of 32 x 32, one per core, at 2 GHz
+    t, used = gemm_time_s(hw, g, Precision.FP32, 2.0e9)
+    assert used == 4 and t == pytest.approx(2 * 64**3 / 4 / (64 * 0.90 * 2.0e9))
 
 
 def test_output_blocks_limit_the_cores_and_a_partial_wave_costs_a_full_block():
