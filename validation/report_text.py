@@ -141,6 +141,19 @@ MECHANISMS = """\
   `dpu.layer_floor_us` = 32.3 us per batch run, derived from the Vitis AI 3.5 zoo's V70 MobileNet v1
   series (0.11 / 0.12 / 1.14 GOPs at a flat ~14.9k fps) and cross-checked on its pruned ResNet-50
   series. FPGA in-sample median 10.2 -> 8.7 %, leave-one-source-out 21.4 -> 17.9 %.
+* Automatic mixed precision in eager frameworks keeps the FP32 weights (`torch.autocast`, TF 1.x's AMP
+  graph rewrite): every weighted matrix op gets a cast kernel per pass that reads its weights at FP32
+  and writes them at 16 bits, and one more host dispatch (`workload/autocast.py`; AMP rows of eager
+  stacks run with `weight_precision` fp32). It is why NVIDIA DeepLearningExamples' batch-1 AMP latency
+  is above FP32 (ResNet-50 on a V100 12.78 vs 10.37 ms, EfficientNet-B0 17.19 vs 13.15 ms).
+  `torch-eager`'s host time per op is fitted on the EfficientNet-B0 README's four batch-1 rows
+  (M204-M207); the ResNet-50 README's tables stay never-fitted in `EXTERNAL.md` (D005-D025), where the
+  host-bound rows went from -58 % to about -33 %. A stack fitted on one document is held out with it:
+  the fold then pools the other eager stacks' latency rows (`validation/crossval.py`; M043 had been
+  scored out of fold with the value fitted on it).
+* Multi-device runs partition the graph one device runs (`run/graphs.forward_graph`): the stack's
+  fused regions, output scans and attention fusion limit apply to every replica (a data-parallel
+  OpenVINO BERT or Intel MLPerf RetinaNet replica was 2-8 % faster than one device with its share).
 """
 
 
@@ -190,10 +203,11 @@ KNOWN_GAPS = """\
   makes decode attention memory-bound as it should be, but the 70B IFB rows then read 9-17 % fast
   (M114, M115): something else in decode costs what the padding stands in for, not found yet.
 * Found by the out-of-sample rows (`EXTERNAL.md`, never fitted): PyTorch 1.x eager (NGC 21.03)
-  ResNet-50 inference at batch 1-8 is host-bound at ~10-13 ms per iteration (~60-75 us per op, AMP
-  slower than FP32: autocast's casts), 2.5x the TF 1.x dispatch cost the eager stack is fitted on
-  (M043), so those rows are predicted 2-3x fast; A100 TF32 training is ~50 % slower than predicted
-  (D001, like M032/M041). Inferentia2 BERT throughput, flat in batch (BERT-Base 2,600-2,900 seq/s at
+  ResNet-50 inference at batch 1-8 is host-bound at ~10-13 ms per iteration, ~55-60 us per op on the
+  DGX-1 and T4 hosts, where the same container's EfficientNet-B0 on a DGX A100 takes ~39 us per op:
+  one host time per stack cannot be both, and the host CPU is not in the device specs, so the DGX-1 /
+  T4 batch-1 rows read ~-33 % (and the V100 EfficientNet-B0 fit rows ~-28 %); A100 TF32 training is
+  ~50 % slower than predicted (D001, like M032/M041). Inferentia2 BERT throughput, flat in batch (BERT-Base 2,600-2,900 seq/s at
   batch 4-16), was predicted to gain 1.9x from batch 4 to 16 under the serial SCALE-Sim fold; with
   the NeuronCore model above the 12 Inferentia2 rows land at 8.6 % median (batch 16-32 BERT-Base
   still +13..+21 %). Edge TPU MobileNet v2 is +46 % (USB and Dev Board), like MobileNet v1 here: the depthwise vector
