@@ -18,3 +18,13 @@ def test_per_device_batch_cells_scale_over_the_devices():
 def test_a_global_batch_over_several_devices_is_refused():
     batch, scale, _, why = _batch(_row("2048", 8), 8, "resnet50", "asic")
     assert batch is None and scale == 1 and "global batch" in why
+
+
+def test_gaudi2_mlperf_resnet_throughput_rows_are_one_node_data_parallel():
+    from validation.mapping import map_rows
+    from validation.rows import read_calibration
+
+    rows = [r for r in read_calibration() if r.id in {"A001", "A002", "A003"}]
+    for case in map_rows(rows):
+        assert (case.task, case.mode, case.batch, case.scale, case.precision) == ("model", "training", 256, 8.0, "bf16")
+        assert case.family == "asic-intel-gaudi2" and case.category == "training"
