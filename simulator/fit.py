@@ -58,3 +58,19 @@ def golden(f: Callable[[float], float], lo: float, hi: float, iters: int = 14, g
             fd = f(math.exp(d))
     best = (a + b) / 2
     return round(math.exp(best if f(math.exp(best)) <= vals[i] else xs[i]), 3)
+
+
+def identified(f: Callable[[float], float], lo: float, hi: float, grid: int = 13, cap: float = ROBUST_CAP) -> bool:
+    """Whether the capped loss ``f`` says anything about its parameter on [lo, hi]: False when it
+    sits at ``cap ** 2`` on the whole grid of :func:`golden`, i.e. every run is off by more than the
+    cap whatever the value (the model misses them for another reason). :func:`golden` would then
+    return its tie-break, the lower bound, as if the runs asked for it.
+
+    Example:
+        >>> identified(lambda x: (math.log(x) - math.log(0.7)) ** 2, 0.2, 1.0)
+        True
+        >>> identified(lambda x: 0.5 ** 2, 0.2, 1.0)
+        False
+    """
+    la, lb = math.log(lo), math.log(hi)
+    return any(f(math.exp(la + (lb - la) * i / (grid - 1))) < cap ** 2 for i in range(grid))

@@ -17,7 +17,8 @@ Staged, so every parameter is pinned by the evidence that is about it:
    torch-eager, tf-graph...), from that stack's batch-1 latency rows.
 
 Each 1-D fit minimises the capped log-space loss of :mod:`simulator.fit` by a grid then a
-golden-section search. The shipped parameters are fitted on every expressible row; the
+golden-section search; a stage whose rows all sit beyond the loss's cap whatever the value identifies
+nothing (:func:`simulator.fit.identified`) and is left as it is. The shipped parameters are fitted on every expressible row; the
 validation's headline figures come from fits that leave each source document out
 (:mod:`validation.crossval`).
 """
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from simulator.errors import SimulatorError
 from simulator.fit import BOUNDS as FIT_BOUNDS
-from simulator.fit import ROBUST_CAP, golden, robust_loss  # noqa: F401 - re-exported for validation.crossval
+from simulator.fit import ROBUST_CAP, golden, identified, robust_loss  # noqa: F401 - re-exported for validation.crossval
 from simulator.spec.loader import SPEC_ROOT, catalogue
 from simulator.spec.stack import STACK_ROOT
 
@@ -110,6 +111,8 @@ def fit_family(cases: list[Case], dispatch_us: float | None, predictor: Predicto
             return _err(rows, {**{f"efficiency.{k}": v for k, v in params.items()}, f"efficiency.{stage}": x},
                         dispatch_us, predictor)
 
+        if not identified(f, lo, hi):
+            continue  # every row off by more than the cap at any value: no evidence, the spec's value stays
         params[stage] = golden(f, lo, hi)
         used[stage] = sorted(c.row.id for c in rows)
     return {"params": params, "fitted_to": used}

@@ -5,7 +5,8 @@ Rows from one table share a methodology, a software version and often a device; 
 between fit and test flatters a model. Here the rows are grouped by the document they come from
 (:func:`source_key`: a repository file or a web page, one MLPerf submitter's results of one round),
 and each group is predicted by the family parameters fitted, stage by stage as
-:mod:`validation.calibrate` fits them, on all the other groups (:class:`Folds`). A family left with no evidence for a parameter falls back to the schema's
+:mod:`validation.calibrate` fits them, on all the other groups (:class:`Folds`). A family left with no evidence for a parameter (no rows, or only rows the model misses by more
+than the robust cap whatever its value: :func:`simulator.fit.identified`) falls back to the schema's
 default (:class:`simulator.spec.models.Efficiency`), never to the shipped value (which saw the group).
 
 The fixed fit/test split is computed the same way: one fold that holds out every test row.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from simulator.errors import SimulatorError
 from simulator.spec.models import Efficiency
 
-from .calibrate import BOUNDS, ROBUST_CAP, _stage_rows, golden, overhead_group
+from .calibrate import BOUNDS, ROBUST_CAP, _stage_rows, golden, identified, overhead_group
 from .predict import Predictor
 from .rows import Case
 
@@ -124,7 +125,8 @@ class Folds:
         t = (lx - math.log(xs[i])) / (math.log(xs[i + 1]) - math.log(xs[i]))
         return math.exp(math.log(a) + t * (math.log(b) - math.log(a)))
 
-    def _fit(self, rows: list[Case], param: str) -> float:
+    def _fit(self, rows: list[Case], param: str) -> float | None:
+        """The fitted value, or None when no row identifies it (none, or all beyond the robust cap)."""
         def loss(x: float) -> float:
             errs = []
             for c in rows:
@@ -132,7 +134,7 @@ class Folds:
                 if v is not None:
                     errs.append(min(ROBUST_CAP, abs(math.log(v / c.row.value))) ** 2)
             return sum(errs) / len(errs) if errs else float("inf")
-        return golden(loss, *BOUNDS[param])
+        return golden(loss, *BOUNDS[param]) if rows and identified(loss, *BOUNDS[param]) else None
 
     def fit(self, train: list[Case], families: set[str]) -> dict:
         """Every stage parameter of ``families`` (and of the families sharing their overhead)
@@ -147,11 +149,13 @@ class Folds:
             out[fam] = {}
             for stage in ("memory", "compute"):
                 rows = _stage_rows(by_fam.get(fam, []), stage, self.predictor)
-                out[fam][stage] = self._fit(rows, stage) if rows else getattr(Efficiency(), stage)
+                x = self._fit(rows, stage)
+                out[fam][stage] = getattr(Efficiency(), stage) if x is None else x
         for root in groups:
             rows = [c for f in fams if overhead_group(f) == root
                     for c in _stage_rows(by_fam.get(f, []), "op_overhead_us", self.predictor)]
-            x = self._fit(rows, "op_overhead_us") if rows else Efficiency().op_overhead_us
+            x = self._fit(rows, "op_overhead_us")
+            x = Efficiency().op_overhead_us if x is None else x
             for f in fams:
                 if overhead_group(f) == root:
                     out[f]["op_overhead_us"] = x
@@ -166,12 +170,14 @@ class Folds:
         from simulator.spec.stack import load_stack
 
         rows = [c for c in train if c.stack == stack and c.eager and c.category == "latency"]
-        if rows:
-            return self._fit(rows, "dispatch_us")
+        x = self._fit(rows, "dispatch_us")
+        if x is not None:
+            return x
         if not load_stack(stack).fitted_to:
             return None
         pooled = [c for c in train if c.eager and c.category == "latency"]
-        return self._fit(pooled, "dispatch_us") if pooled else EAGER_PRIOR_US
+        x = self._fit(pooled, "dispatch_us")
+        return EAGER_PRIOR_US if x is None else x
 
     def predict(self, held: list[Case], train: list[Case], group: str) -> list[Fold]:
         """Exact out-of-fold predictions of ``held`` with parameters fitted on ``train``."""

@@ -384,7 +384,7 @@ def _batch(row: Row, n: int, name: str, kind: str, hardware: str = "") -> tuple[
         if "ifb" in text or "concurrency" in text:
             return None, 1, 1, "in-flight batching at an unstated batch or request rate: simulator.serve needs one of them"
         return None, 1, 1, f"batch {row.batch_size!r} not a number"
-    per_device = "/gpu" in text or "/core" in text
+    per_device = any(f"/{unit}" in text for unit in ("gpu", "core", "device"))
     if n > 1 and not per_device:
         if row.metric.endswith("_per_gpu"):
             return b, 1, 1, ""

@@ -17,7 +17,8 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent / "data"
 MEASUREMENTS = DATA / "measurements.csv"
 # every table scored and fitted by make validate (the external table is never fitted)
-CALIBRATION_FILES = tuple(DATA / f for f in ("measurements.csv", "cpu.csv", "tpu.csv", "fpga.csv", "edge.csv"))
+CALIBRATION_FILES = tuple(DATA / f for f in ("measurements.csv", "cpu.csv", "tpu.csv", "fpga.csv", "edge.csv",
+                                                "asic.csv"))
 
 # Data-parallel rows up to one node (8 devices) are simulated as n independent devices; beyond a
 # node they run as a system spec in the cluster engine (validation.cluster_rows).

@@ -71,3 +71,20 @@ def test_a_fitted_eager_stack_without_fold_rows_never_takes_its_shipped_fit(case
     assert others, "eager latency rows of another stack"
     x = folds.fit_dispatch(others, "tf-graph")
     assert x == pytest.approx(folds.fit_dispatch(others, others[0].stack))
+
+
+def test_rows_beyond_the_robust_cap_at_every_value_are_no_evidence(cases):
+    """A family whose only rows the model misses by more than the cap whatever the parameter (here a
+    row's measurement scaled 10x, ln 10 = 2.3 > 0.5 over the whole 5x compute range) gets the schema
+    default, not golden's tie-break at the lower bound; one row inside the cap restores the fit."""
+    import dataclasses
+
+    from simulator.spec.models import Efficiency
+
+    folds = CV.Folds(cases, Predictor())
+    rows = [c for c in cases if c.family == "aws-neuron" and c.category == "inference"]
+    far = [dataclasses.replace(c, row=dataclasses.replace(c.row, value=c.row.value * 10)) for c in rows]
+    assert folds._fit(far, "compute") is None
+    assert folds.fit(far, {"aws-neuron"})["aws-neuron"]["compute"] == Efficiency().compute
+    x = folds._fit(far + rows[:1], "compute")
+    assert x is not None and x > CV.BOUNDS["compute"][0]
