@@ -19,13 +19,13 @@ from ..progress import report
 from ..parallel.layout import Parallelism, default_microbatches, microbatch_size, parse_parallelism
 from ..parallel.plan import ClusterPlan, Segment, StagePlan, build_plan
 from ..result import SimulationResult, busy_shares, step_summary
-from ..scenario import Mode, Scenario, check_stack_runs_on, fuses_pointwise
+from ..scenario import Mode, Scenario, check_stack_runs_on, fuses_norms, fuses_pointwise
 from ..spec.loader import load_hardware
 from ..spec.models import _DeviceBase
 from ..spec.system import SystemSpec
 from ..trace import Trace, fields_of
 from ..units import GIGA
-from ..workload.fusion import fuse_pointwise, fuse_region
+from ..workload.fusion import fuse_norm_epilogues, fuse_pointwise, fuse_region
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..workload.workload import Workload
@@ -92,6 +92,8 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
         fwd = fuse_pointwise(fwd)
         for prefix in sc.stack.regions_for(wl.name, sc.precision):
             fwd = fuse_region(fwd, prefix)
+    if fuses_norms(sc):
+        fwd = fuse_norm_epilogues(fwd)
     options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w)
     check_stack_runs_on(sc, hw.kind)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
