@@ -231,7 +231,11 @@ KNOWN_GAPS = """\
 * T4 at batch 1 spends ~14.5 us per kernel that no modelled launch or
   tile cost accounts for; nvidia-inference's compute efficiency sits at its 1.0 bound in the fit
   (the family would like to run faster than peak on some rows, a sign of a missing mechanism, not
-  of a faster chip).
+  of a faster chip). The batch-1 TensorRT rows are not launch-bound alone: with the model's busy
+  times they imply ~3.7 (L4), ~6.9 (Orin), ~9 (A100 BERT-Base) and ~17 us (T4) per kernel, and a
+  CUDA-graph launch cost of 2.5-3 us per kernel in place of the fitted 5.9 us (the unused stack
+  field `kernel_overhead_us`) makes 11 of the 13 TensorRT rows worse (L4 ResNet-50 +30 -> -10..-17 %,
+  A100 BERT-Base -15 -> -47..-53 %): the fitted per-kernel time is mostly a minimum kernel duration.
 * Power: GPUs and TPUs draw an active power while any op runs (`power.active_w`, 0.54 of TDP -
   idle, from ML.ENERGY v3 H100 serving power: Llama 3.1 8B at batch 16-128 is predicted 498-562 W
   against 513-669 W measured, was 183-319 W); H100 ResNet-50 training averages ~520 W (was ~235 W).
