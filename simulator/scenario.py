@@ -201,6 +201,17 @@ def fuses_pointwise(sc: Scenario) -> bool:
     return sc.stack.fuse_pointwise and sc.mode == Mode.INFERENCE
 
 
+def fuses_norms(sc: Scenario) -> bool:
+    """True when a training graph is built with each norm's add and activation fused into it (the
+    stack's ``fuse_norm_training``).
+
+    Example:
+        >>> fuses_norms(make_scenario(mode="training", stack="mxnet-mlperf")), fuses_norms(make_scenario(mode="training"))
+        (True, False)
+    """
+    return sc.stack.fuse_norm_training and sc.mode == Mode.TRAINING
+
+
 def check_stack_runs_on(sc: Scenario, kind: str) -> None:
     """Refuse a stack on a device kind it does not run on (TensorRT on a TPU).
 

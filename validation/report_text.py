@@ -174,8 +174,11 @@ KNOWN_GAPS = """\
   TF 20.06 (M041) ~1.8x; TRT-LLM v0.5 batch-1 prefill (M105, M109) ~30 % slower than predicted.
 * Training graphs carry what the frameworks run: dropout where the model config has it (BERT, GPT-2),
   batch norms that read their input twice in training (statistics, then normalise) and norms whose
-  backward reads (x, dy) twice. NVIDIA's MLPerf MXNet ResNet-50 fuses batch norm, add and ReLU into
-  persistent NHWC kernels that read once: not modelled, so M146/M148 read ~24 % slow.
+  backward reads (x, dy) twice. NVIDIA's MLPerf MXNet ResNet-50 (stack `mxnet-mlperf`) runs each batch
+  norm with the ReLU, or the residual add and ReLU, after it as one NHWC kernel forward and backward
+  (run_and_time.sh `--fuse-bn-relu 1 --fuse-bn-add-relu 1`; `workload/fusion.py fuse_norm_epilogues`):
+  M146/M148 went from ~26 % slow to within 7 %. Its statistics fused into the convolutions'
+  epilogues (NormConvolution) are not modelled.
 * Data-parallel rows model the exposed all-reduce but not the data loader or host: DeepLearningExamples
   8-GPU ResNet-50 (M028) scales 6.7x where the model gives ~7.9x.
 * NeuronCores follow the NKI architecture guide (TensorEngine 128x128 at 2.8 GHz with background
@@ -250,7 +253,11 @@ KNOWN_GAPS = """\
 * T4 at batch 1 spends ~14.5 us per kernel that no modelled launch or
   tile cost accounts for; nvidia-inference's compute efficiency sits at its 1.0 bound in the fit
   (the family would like to run faster than peak on some rows, a sign of a missing mechanism, not
-  of a faster chip).
+  of a faster chip). The batch-1 TensorRT rows are not launch-bound alone: with the model's busy
+  times they imply ~3.7 (L4), ~6.9 (Orin), ~9 (A100 BERT-Base) and ~17 us (T4) per kernel, and a
+  CUDA-graph launch cost of 2.5-3 us per kernel in place of the fitted 5.9 us (the unused stack
+  field `kernel_overhead_us`) makes 11 of the 13 TensorRT rows worse (L4 ResNet-50 +30 -> -10..-17 %,
+  A100 BERT-Base -15 -> -47..-53 %): the fitted per-kernel time is mostly a minimum kernel duration.
 * Power: GPUs and TPUs draw an active power while any op runs (`power.active_w`, 0.54 of TDP -
   idle, from ML.ENERGY v3 H100 serving power: Llama 3.1 8B at batch 16-128 is predicted 498-562 W
   against 513-669 W measured, was 183-319 W); H100 ResNet-50 training averages ~520 W (was ~235 W).

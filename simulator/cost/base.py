@@ -228,7 +228,7 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool,
     ``fp32_softmax`` False: the unfused softmax reads and writes the tensors' own format (a graph
     compiler's softmax node, as OpenVINO's CPU plugin runs it under BF16 inference precision).
     """
-    from ..workload.ops import INPUT_FORMAT, OUTPUT_FORMAT, OpKind, Phase, attention_scores
+    from ..workload.ops import INPUT_FORMAT, OUTPUT_FORMAT, STATS_ELEMS, OpKind, Phase, attention_scores
     from ..workload.training import STATS_PASS
 
     act_in = op.input_elems * numerics.act_bytes
@@ -237,7 +237,8 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool,
         kv_bytes = numerics.act_bytes if numerics.training else numerics.compute.bytes
         act_in = op.output_elems * numerics.act_bytes + kv * kv_bytes
     if op.phase != Phase.BACKWARD and dict(op.attrs).get(STATS_PASS):
-        act_in += op.input_elems * numerics.act_bytes  # batch statistics first, then normalise
+        # batch statistics first, then normalise (a fused norm + add takes them over its own input only)
+        act_in += float(dict(op.attrs).get(STATS_ELEMS, op.input_elems)) * numerics.act_bytes
     act_out = op.output_elems * numerics.act_bytes
     if op.kind == OpKind.ATTENTION and not fused_attention:
         act_in += op.scratch_elems * numerics.act_bytes

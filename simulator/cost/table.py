@@ -16,7 +16,7 @@ import numpy as np
 
 from ..spec.models import _DeviceBase, lookup
 from ..units import GIGA, PICO
-from ..workload.ops import INPUT_FORMAT, OUTPUT_FORMAT, Op, OpKind, Phase, attention_scores
+from ..workload.ops import INPUT_FORMAT, OUTPUT_FORMAT, STATS_ELEMS, Op, OpKind, Phase, attention_scores
 from .base import FP32_SOFTMAX_EXTRA_BYTES, Bound, CostOptions, Numerics, OpCost, active_power_w
 
 __all__ = ["OpTable", "op_bytes_columns", "finish_columns"]
@@ -63,6 +63,7 @@ class OpTable:
                                     for op, a in zip(self.ops, attrs)], dtype=bool)
         self.flops = _f([float(op.flops) for op in self.ops])
         self.input = _f([float(op.input_elems) for op in self.ops])
+        self.stats_elems = _f([float(a.get(STATS_ELEMS, op.input_elems)) for op, a in zip(self.ops, attrs)])
         self.output = _f([float(op.output_elems) for op in self.ops])
         # inputs of an attention beyond its queries: K and V (max as op_bytes takes it)
         self.kv = _f([float(max(0.0, op.input_elems - op.output_elems)) for op in self.ops])
@@ -110,7 +111,7 @@ def op_bytes_columns(t: OpTable, idx: np.ndarray, numerics: Numerics, fused_atte
     inputs, outputs = t.input[idx], t.output[idx]
     kv_bytes = act if numerics.training else numerics.compute.bytes
     act_in = np.where(attention, outputs * act + t.kv[idx] * kv_bytes, inputs * act)
-    act_in = np.where(t.stats_pass[idx], act_in + inputs * act, act_in)
+    act_in = np.where(t.stats_pass[idx], act_in + t.stats_elems[idx] * act, act_in)
     act_out = outputs * act
     if not fused_attention:
         scratch = t.scratch[idx]

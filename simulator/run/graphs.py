@@ -7,9 +7,9 @@ from collections import OrderedDict
 
 from ..cost.memory import resident_bytes
 from ..errors import ScenarioError
-from ..scenario import Mode, Scenario, fuses_pointwise
+from ..scenario import Mode, Scenario, fuses_norms, fuses_pointwise
 from ..workload.autocast import add_weight_casts, casts_weights
-from ..workload.fusion import fuse_pointwise, fuse_region
+from ..workload.fusion import fuse_norm_epilogues, fuse_pointwise, fuse_region
 from ..workload.graph import ComputeGraph
 from ..workload.postprocess import add_score_scan
 from ..workload.training import build_training_graph, optimizer_state_elems
@@ -81,7 +81,8 @@ def _cached(wl: Workload, sc: Scenario, micro: int, past_len: int, logits: str, 
     key = (_WorkloadKey(wl), micro, sc.seq_len, sc.image_size, past_len, logits, training,
            sc.optimizer if training else None, sc.checkpointing if training else None, fuses_pointwise(sc), sc.attn_len,
            sc.stack.regions_for(wl.name, sc.precision) if fuses_pointwise(sc) else (),
-           sc.stack.scans_for(wl.name, sc.precision) if inference else (), inference and weight_casts(sc))
+           sc.stack.scans_for(wl.name, sc.precision) if inference else (), inference and weight_casts(sc),
+           fuses_norms(sc))
     hit = _GRAPHS.get(key)
     if hit is None:
         hit = _build(*key)
@@ -160,7 +161,7 @@ _GRAPHS = GraphCache()
 def _build(wk: _WorkloadKey, micro: int, seq_len, image_size, past_len: int, logits: str, training: bool,
            optimizer, checkpointing, fuse: bool = False,
            attn_len: int | None = None, regions: tuple[str, ...] = (), scans: tuple = (),
-           casts: bool = False) -> tuple[ComputeGraph, ComputeGraph]:
+           casts: bool = False, fuse_norms: bool = False) -> tuple[ComputeGraph, ComputeGraph]:
     fwd = wk.wl.build(batch_size=micro, seq_len=seq_len, image_size=image_size, past_len=past_len, logits=logits,
                       attn_len=attn_len)
     if fuse:
@@ -171,6 +172,8 @@ def _build(wk: _WorkloadKey, micro: int, seq_len, image_size, past_len: int, log
         fwd = add_weight_casts(fwd)
     for scan in scans:  # the harness's post-processing of the outputs (stack output_scans)
         fwd = add_score_scan(fwd, scan.outputs, scan.scanned, scan.keep)
+    if fuse_norms:  # the stack's fused norm + add + activation kernels (stack fuse_norm_training)
+        fwd = fuse_norm_epilogues(fwd)
     if training:
         return fwd, build_training_graph(fwd, optimizer, checkpointing).graph
     return fwd, fwd

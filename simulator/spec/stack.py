@@ -89,7 +89,9 @@ class StackSpec(BaseModel):
     ``host_dispatch_us``: host time per op before the op may start (0: the host keeps ahead).
     ``kernel_overhead_us``: fixed device time per kernel, replacing the device family's fitted
     ``efficiency.op_overhead_us`` (None: keep it). ``fused_attention``: the stack's attention kernel
-    (None: the scenario's choice). ``attention_fusion_limit``: shapes beyond which the stack's fused
+    (None: the scenario's choice). ``fuse_norm_training``: in training, each norm absorbs the residual
+    add and activation after it, forward and backward (:func:`simulator.workload.fusion.fuse_norm_epilogues`).
+    ``attention_fusion_limit``: shapes beyond which the stack's fused
     attention kernel is not used on some device kinds and precisions (:class:`AttentionFusionLimit`).
     ``kinds``: device kinds the stack runs on; ``training``: whether it trains. ``fused_regions``:
     stages of named workloads the engine runs as one kernel each
@@ -110,6 +112,7 @@ class StackSpec(BaseModel):
     kinds: tuple[KindName, ...] = Field(min_length=1)
     training: bool = True
     fuse_pointwise: bool = False
+    fuse_norm_training: bool = False
     fused_attention: bool | None = None
     attention_fusion_limit: AttentionFusionLimit | None = None
     host_dispatch_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0

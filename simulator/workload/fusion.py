@@ -17,7 +17,7 @@ import dataclasses
 
 from .digraph import DiGraph
 from .graph import ComputeGraph
-from .ops import Op, OpKind
+from .ops import STATS_ELEMS, Op, OpKind
 
 POINTWISE = (OpKind.NORM, OpKind.ACTIVATION, OpKind.ELEMENTWISE, OpKind.SOFTMAX)
 
@@ -29,8 +29,11 @@ def _merge(host: Op, p: Op, host_out: float) -> Op:
                                weight_read_elems=host.weight_read_elems + p.weight_read_elems)
 
 
-def fuse_pointwise(graph: ComputeGraph) -> ComputeGraph:
+def fuse_pointwise(graph: ComputeGraph, hosts: tuple[OpKind, ...] | None = None) -> ComputeGraph:
     """A copy of ``graph`` with pointwise ops merged into their single-consumer producers.
+
+    ``hosts``: the op kinds that may absorb them (None: any). ``(OpKind.NORM,)`` is a training
+    framework's fused norm kernels (:func:`fuse_norm_epilogues`): convolutions keep their own outputs.
 
     Example:
         >>> from simulator.workload.loader import load_workload
@@ -48,7 +51,7 @@ def fuse_pointwise(graph: ComputeGraph) -> ComputeGraph:
         host = None
         if op.kind in POINTWISE:
             for p in preds:
-                if g.out_degree(p) == 1 and p in head:
+                if g.out_degree(p) == 1 and p in head and (hosts is None or ops[head[p]].kind in hosts):
                     host = head[p]
                     break
         if host is None:
@@ -70,6 +73,28 @@ def fuse_pointwise(graph: ComputeGraph) -> ComputeGraph:
             else:
                 out.add_edge(hu, hv, elems=data.get("elems", 0))
     return ComputeGraph(out, name=graph.name, source=graph.source, meta=graph.meta)
+
+
+def fuse_norm_epilogues(graph: ComputeGraph) -> ComputeGraph:
+    """A copy of ``graph`` where each norm absorbs the residual add and activation after it: NVIDIA's
+    MLPerf MXNet ResNet-50 runs BatchNorm+ReLU (``act_type='relu'``) and BatchNormAddRelu as one NHWC
+    kernel each, forward and backward, while the convolutions stay cuDNN kernels of their own.
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> g = load_workload("resnet50").build(batch_size=1)
+        >>> f = fuse_norm_epilogues(g)
+        >>> sorted({f.op(n).kind.value for n in f.order} - {OpKind.CONV2D.value})[:3], len(f) < len(g)
+        (['loss', 'matmul', 'norm'], True)
+    """
+    fused = fuse_pointwise(graph, hosts=(OpKind.NORM,))
+    out = fused.digraph.copy()
+    for n in fused.order:
+        op = fused.op(n)
+        if op.kind == OpKind.NORM and op.input_elems != graph.op(n).input_elems:
+            # batch statistics are taken over the normalised tensor, not over the one added after it
+            out.nodes[n]["op"] = op.renamed(n, attrs=(*op.attrs, (STATS_ELEMS, float(graph.op(n).input_elems))))
+    return ComputeGraph(out, name=fused.name, source=fused.source, meta=fused.meta)
 
 
 def fuse_region(graph: ComputeGraph, prefix: str) -> ComputeGraph:

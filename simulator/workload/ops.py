@@ -184,6 +184,9 @@ class Op:
 # models charge them at that width (simulator.cost.base.op_bytes)
 OUTPUT_FORMAT = "output_format"
 INPUT_FORMAT = "input_format"
+# op attribute of a norm that absorbed a residual add (simulator.workload.fusion.fuse_norm_epilogues):
+# the elements its batch-statistics pass reads, the normalised tensor only, not the added one
+STATS_ELEMS = "stats_elems"
 
 
 def _fast_frozen_init(cls: type) -> None:

@@ -110,3 +110,16 @@ def test_table_costs_answers_only_for_vectorised_kinds_and_enough_rows():
     assert table_costs(t, rows, load_hardware("amd-epyc-9654"), bf16, CostOptions()) is None
     assert table_costs(t, rows[:3], load_hardware("nvidia-l4"), bf16, CostOptions()) is None
     assert len(table_costs(t, rows + rows, load_hardware("nvidia-l4"), bf16, CostOptions())) == 2 * t.rows
+
+
+def test_fused_norm_training_graphs_cost_the_same():
+    """A norm that absorbed a residual add (stack ``fuse_norm_training``) takes its batch statistics
+    over its own input only (``STATS_ELEMS``): the op table charges the same bytes as op_bytes."""
+    sc = make_scenario(mode="training", batch_size=2, image_size=64, stack="mxnet-mlperf")
+    ops = _distinct(build_graph(load_workload("resnet50"), sc)[1])
+    assert any("stats_elems" in dict(op.attrs) for op in ops)
+    for kind, names in DEVICES.items():
+        hw = load_hardware(names[0])
+        p = default_precision(hw)
+        if p.is_float:
+            _assert_same(ops, hw, Numerics(p, p, training=True), CostOptions(), [float(i % 3) * 512.0 for i in range(len(ops))])
