@@ -66,7 +66,7 @@ def forward_graph(wl: Workload, sc: Scenario, micro: int, *, past_len: int = 0, 
         >>> forward_graph(load_workload("resnet50"), sc, 4) is forward_graph(load_workload("resnet50"), sc, 4)
         True
     """
-    fwd, _ = _cached(wl, sc, micro, past_len, logits, False, inference=sc.mode != Mode.TRAINING)
+    fwd, _ = _cached(wl, sc, micro, past_len, logits, False)
     return fwd
 
 
@@ -75,13 +75,15 @@ def weight_casts(sc: Scenario) -> bool:
     return casts_weights(sc.precision.bytes, sc.weights.bytes, sc.mode == Mode.TRAINING)
 
 
-def _cached(wl: Workload, sc: Scenario, micro: int, past_len: int, logits: str, training: bool, *,
-            inference: bool | None = None) -> tuple[ComputeGraph, ComputeGraph]:
-    inference = not training if inference is None else inference
+def _cached(wl: Workload, sc: Scenario, micro: int, past_len: int, logits: str,
+            training: bool) -> tuple[ComputeGraph, ComputeGraph]:
+    """``training``: build the backward and optimizer ops too (the multi-device step builds its own from
+    the forward graph); the scenario's mode decides the forward graph's scans, casts and fused norms."""
+    inference = sc.mode != Mode.TRAINING
     key = (_WorkloadKey(wl), micro, sc.seq_len, sc.image_size, past_len, logits, training,
            sc.optimizer if training else None, sc.checkpointing if training else None, fuses_pointwise(sc), sc.attn_len,
            sc.stack.regions_for(wl.name, sc.precision) if fuses_pointwise(sc) else (),
-           sc.stack.scans_for(wl.name, sc.precision) if inference else (), inference and weight_casts(sc),
+           sc.stack.scans_for(wl.name, sc.precision) if inference else (), weight_casts(sc),
            fuses_norms(sc))
     hit = _GRAPHS.get(key)
     if hit is None:
