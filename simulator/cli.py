@@ -127,13 +127,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     else:
+        width = max((len(r["name"]) for r in rows), default=0) + 1  # names in one column however long
         for r in rows:
             if args.what == "hardware":
                 print(f"{r['kind']:5s} {r['name']:32s} {r['display_name']}")
             elif args.what == "stacks":
-                print(f"{r['name']:14s} {','.join(r['kinds']):24s} {r['display_name']}")
+                print(f"{r['name']:{width}s} {','.join(r['kinds']):24s} {r['display_name']}")
             elif args.what in ("schedulers", "request-mixes"):
-                print(f"{r['name']:14s} {r['description']}")
+                print(f"{r['name']:{width}s} {r['description']}")
             else:
                 print(f"{r['name']:20s} {r['family']:12s} {r['description']}")
     return 0
