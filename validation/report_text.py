@@ -179,6 +179,16 @@ KNOWN_GAPS = """\
   (run_and_time.sh `--fuse-bn-relu 1 --fuse-bn-add-relu 1`; `workload/fusion.py fuse_norm_epilogues`):
   M146/M148 went from ~26 % slow to within 7 %. Its statistics fused into the convolutions'
   epilogues (NormConvolution) are not modelled.
+* Gaudi2 follows Habana's open-sourced MME stack (HabanaAI/Intel_Gaudi3_Software `mme/`): the two
+  MMEs gang into one 1024x128 / 512x256 / 256x512 / 128x1024 output tile and each tile step takes
+  max(K, 256) cycles (the MME brain's own cycle estimate), so 64-channel convolutions fill half a
+  128-wide tile instead of a quarter of a 256x256 fold with 510 cycles of fill. Training runs under
+  the SynapseAI graph compiler (stack `habana-graph`): batch norm fused with its ReLU or add + ReLU,
+  forward and backward. MLPerf ResNet-50 training (A001-A003) went from -52..-58 % to -16..-26 %.
+  Not modelled: the weight-gradient GEMMs' common-dim concurrency across the MMEs (mme_brain
+  chooseConcurrency, dedw only), data gradients as transposed convolutions (K = Cout x taps, not the
+  im2col K = Cout that meets the 256-cycle floor), MME / TPC overlap through SRAM slices and the batch
+  norm statistics taken from SRAM (sram_management batch_norm_eviction_fuser).
 * Data-parallel rows model the exposed all-reduce but not the data loader or host: DeepLearningExamples
   8-GPU ResNet-50 (M028) scales 6.7x where the model gives ~7.9x.
 * NeuronCores follow the NKI architecture guide (TensorEngine 128x128 at 2.8 GHz with background

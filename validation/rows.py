@@ -236,6 +236,8 @@ def stack_for(row: Row, kind: str, mode: str, hardware: str = "") -> str:
         if named == "onednn" and "mlperf" in text and hardware.startswith("intel-xeon"):
             named = "intel-mlperf"  # Intel's own MLPerf harness: oneDNN plus its Graph Compiler ResNet-50 backbone
         return named
+    if kind == "asic" and mode == "training" and hardware.startswith("intel-gaudi"):
+        return "habana-graph"  # SynapseAI graph compiler: batch norm + ReLU / + add + ReLU fused, fwd and bwd
     if kind == "gpu" and mode == "training" and "mxnet" in row.software.lower() and "mlperf" in row.workload.lower():
         return "mxnet-mlperf"  # NVIDIA's MLPerf Training MXNet ResNet-50: fused batch norm + add + ReLU kernels
     if kind == "gpu":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..spec.models import Dataflow, _DeviceBase
 from ..workload.ops import Gemm, Op
 from .base import CostOptions, Numerics, OpCost, finish, op_bytes, overhead_s
-from .systolic import map_gemm, map_gemm_background
+from .systolic import map_gemm, map_gemm_background, map_gemm_geometries
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,9 @@ class ArrayShape:
     background_load: tuple[int, int] | None = None  # (max_moving, min_issue_cycles): see map_gemm_background
     gemm_output_via_vector: bool = False  # every GEMM output element costs one vector FLOP (PSUM -> SBUF)
     vector_overlaps_array: bool = False  # VLIW: an op's vector work issues alongside its array work
+    # output-tile shapes (rows, cols) the whole engine can take, and its shortest step: see map_gemm_geometries
+    geometries: tuple[tuple[int, int], ...] = ()
+    min_step_cycles: int = 0
 
 
 def buffer_traffic(g: Gemm, rows: int, cols: int, dataflow: Dataflow) -> float:
@@ -100,6 +103,8 @@ def packed_depthwise(g: Gemm, rows: int) -> Gemm | None:
 
 
 def _map(g: Gemm, arr: ArrayShape):
+    if arr.geometries:
+        return map_gemm_geometries(g, shapes=arr.geometries, min_step_cycles=arr.min_step_cycles)
     if arr.background_load:
         return map_gemm_background(g, rows=arr.rows, cols=arr.cols, arrays=arr.arrays,
                                    max_moving=arr.background_load[0], min_issue_cycles=arr.background_load[1])
@@ -121,7 +126,8 @@ def _array_work(op: Op, arr: ArrayShape, compute_efficiency: float) -> tuple[int
             on_vector_s += 2.0 * g.macs / arr.vector_flops_per_s
             continue
         cycles += mapping.cycles + 1
-        buffer_elems += buffer_traffic(used, arr.rows, arr.cols, arr.dataflow)
+        rows, cols = mapping.shape or (arr.rows, arr.cols)
+        buffer_elems += buffer_traffic(used, rows, cols, arr.dataflow)
     return cycles, on_vector_s, buffer_elems
 
 

@@ -41,6 +41,7 @@ class SystolicMapping:
     cycles_per_fold: int
     cycles: int
     utilization: float
+    shape: tuple[int, int] | None = None  # (rows, cols) of the output tile, when the engine chose one
 
 
 def map_gemm(g: Gemm, *, rows: int, cols: int, dataflow: Dataflow, arrays: int = 1) -> SystolicMapping:
@@ -103,4 +104,35 @@ def map_gemm_background(g: Gemm, *, rows: int, cols: int, arrays: int = 1, max_m
         if best is None or cycles < best.cycles:
             util = g.macs / max(1, (cycles + 1) * rows * cols * arrays)
             best = SystolicMapping(folds=folds, cycles_per_fold=per_fold, cycles=cycles, utilization=min(1.0, util))
+    return best
+
+
+def map_gemm_geometries(g: Gemm, *, shapes: tuple[tuple[int, int], ...], min_step_cycles: int) -> SystolicMapping:
+    """Map ``g`` onto an output-stationary engine that can take several output-tile shapes
+    (Habana Gaudi2's two MMEs ganged as 128x1024, 256x512, 512x256 or 1024x128 outputs).
+
+    Each ``(rows, cols)`` shape holds ``rows`` output rows (the GEMM's M: batch x pixels) by ``cols``
+    output columns (N: output channels); one step computes a whole tile over the common dimension
+    K, one K element per cycle, and takes ``max(K, min_step_cycles)`` cycles (the accumulators'
+    roll-up bounds a short step). The tiles' steps run back to back, so there is no per-tile fill
+    or drain. The shape giving the fewest cycles is taken, as the MME's brain picks the geometry of
+    best utilization; among equals the squarest (fewest operand elements streamed per step). ``cycles`` are counted from 0 like :func:`map_gemm`.
+
+    Example:
+        >>> # a 64-channel 1x1 conv at batch 256, 56x56: 784 steps of 1024 x 128 outputs at the 256-cycle floor
+        >>> m = map_gemm_geometries(Gemm(m=802816, n=64, k=64), shapes=((1024, 128), (512, 256)), min_step_cycles=256)
+        >>> m.shape, m.folds, m.cycles_per_fold, m.cycles
+        ((1024, 128), 784, 256, 200703)
+    """
+    best = None
+    for rows, cols in shapes:
+        folds = ceil_div(g.m, rows) * ceil_div(g.n, cols) * g.count
+        per_fold = max(g.k, min_step_cycles)
+        cycles = folds * per_fold - 1
+        # equal cycles: the squarer tile, which streams fewer operand elements per step (the
+        # asymmetric shapes are also the port-constrained ones)
+        if best is None or (cycles, rows + cols) < (best.cycles, sum(best.shape)):
+            util = g.macs / max(1, (cycles + 1) * rows * cols)
+            best = SystolicMapping(folds=folds, cycles_per_fold=per_fold, cycles=cycles,
+                                   utilization=min(1.0, util), shape=(rows, cols))
     return best

@@ -45,7 +45,23 @@ def array_shape(hw: _DeviceBase, numerics: Numerics) -> ArrayShape:
     return ArrayShape(rows=c.pe_rows, cols=c.pe_cols, arrays=c.arrays, dataflow=c.dataflow,
                       macs_per_pe_per_cycle=lookup(c.macs_per_pe_per_cycle, p), clock_hz=c.clock_ghz * GIGA,
                       vector_flops_per_s=c.arrays * c.clock_ghz * GIGA * lookup(c.vector_flops_per_cycle, p)
-                      * hw.efficiency.vector, background_load=background, gemm_output_via_vector=c.gemm_output_via_vector)
+                      * hw.efficiency.vector, background_load=background, gemm_output_via_vector=c.gemm_output_via_vector,
+                      geometries=tuple(tuple(s) for s in c.geometries.shapes) if c.geometries else (),
+                      min_step_cycles=c.geometries.min_step_cycles if c.geometries else 0)
+
+
+def _geometry_map(arr: ArrayShape, m, n, k, c):
+    """(cycles, steps, tile rows, tile cols) of :func:`~simulator.cost.systolic.map_gemm_geometries` per row."""
+    best = None
+    for rows, cols in arr.geometries:
+        steps = _cdiv(m, rows) * _cdiv(n, cols) * c
+        cycles = steps * np.maximum(k, arr.min_step_cycles) - 1
+        if best is None:
+            best = (cycles, steps, np.full_like(m, rows), np.full_like(m, cols))
+            continue
+        take = (cycles < best[0]) | ((cycles == best[0]) & (rows + cols < best[2] + best[3]))
+        best = tuple(np.where(take, new, old) for new, old in zip((cycles, steps, rows, cols), best))
+    return best
 
 
 def _tpu_columns(t: OpTable) -> dict:
@@ -73,6 +89,9 @@ def _plain_columns(t: OpTable) -> dict:
 def _map(arr: ArrayShape, m, n, k, c, *, background: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(cycles, folds) of :func:`~simulator.cost.systolic.map_gemm` (or ``map_gemm_background``) per row."""
     rows, cols = arr.rows, arr.cols
+    if arr.geometries:
+        cycles, steps, _, _ = _geometry_map(arr, m, n, k, c)
+        return cycles, steps
     if background and arr.background_load:
         moving, issue = arr.background_load
         best = None
@@ -99,6 +118,9 @@ def _map(arr: ArrayShape, m, n, k, c, *, background: bool = True) -> tuple[np.nd
 def _buffer_elems(arr: ArrayShape, m, n, k, c) -> np.ndarray:
     """:func:`~simulator.cost.array.buffer_traffic` per row."""
     rows, cols = arr.rows, arr.cols
+    if arr.geometries:  # output stationary on the chosen tile
+        _, steps, rows, cols = _geometry_map(arr, m, n, k, c)
+        return steps * (rows * k + cols * k + rows * cols)
     _, folds = _map(arr, m, n, k, c, background=False)
     if arr.dataflow == Dataflow.OS:
         return folds * (rows * k + cols * k + rows * cols)

@@ -475,6 +475,18 @@ class FpgaCompute(Frozen):
     source: Source
 
 
+class OutputGeometries(Frozen):
+    """An output-stationary matrix engine that takes one of several output-tile shapes per GEMM
+    (Habana Gaudi2: its two MMEs ganged as 1024x128 ... 128x1024 outputs): each ``[rows, cols]``
+    tile (rows: the GEMM's M, cols: its N) has ``rows * cols`` = every MAC of the engine, and one
+    tile step takes ``max(K, min_step_cycles)`` cycles (see
+    :func:`simulator.cost.systolic.map_gemm_geometries`)."""
+
+    shapes: tuple[tuple[Count, Count], ...] = Field(min_length=1, max_length=8)
+    min_step_cycles: Count
+    source: Source
+
+
 class AsicCompute(Frozen):
     """ASIC: ``arrays`` PE arrays of ``pe_rows`` x ``pe_cols`` with a declared dataflow.
 
@@ -493,6 +505,7 @@ class AsicCompute(Frozen):
     vector_flops_per_cycle: PrecisionMap
     dataflow: Dataflow
     background_load: BackgroundLoad | None = None
+    geometries: OutputGeometries | None = None
     # GEMM results leave the array through the vector engines (NeuronCore: FP32 in PSUM, moved to
     # SBUF by a Vector / Scalar engine pass): one vector FLOP per output element
     gemm_output_via_vector: bool = False
