@@ -165,8 +165,17 @@ KNOWN_GAPS = """\
   geometry and clock are an ASSUMED decomposition of 4 TOPS); Inception v1 (M165) is -11 %.
 * TPU multislice: MaxText's per-generation tables lose 3-10 % per chip from 1 to 2-32 slices; the
   model overlaps the cross-slice (DCN) gradient all-reduce with the backward pass and loses ~0 %.
-  v6e GPT-3 175B rows (bf16, AQT int8, MLPerf) are 11-21 % fast: the rows whose FSDP all-gathers are
-  the largest share of compute; overlap is modelled as perfect.
+* TPU FSDP overlap: v6e rows at <= 8,192 tokens per chip (GPT-3 175B bf16, AQT int8, MLPerf;
+  Llama-2-70B; Llama-3.1-405B) are 11-21 % fast. Their FSDP all-gathers and gradient reduce-scatters
+  take 18-34 % of the compute they overlap, and the measured step exceeds the predicted one by about
+  that time (U021: 17.18 s measured; 13.75 s compute, 3.49 s of collectives). Published bandwidth does
+  not expose them: the 256-way all-gather runs at ~310 GB/s per chip in the engine, below the scaling
+  book's V / (bidirectional link bandwidth x 2 axes) = 360 GB/s (v6e docs: 800 GB/s bidirectional ICI
+  per chip, 102.4 TB/s all-reduce per pod), and HBM traffic of the DMAs cannot slow matmuls of ~3,000-3,800
+  FLOP/B against a ~575 FLOP/B ridge. Running the FSDP collectives serially instead (a what-if, NOT
+  sourced: MaxText's XLA flags overlap them on the TensorCore by continuation fusion) refits compute
+  0.78 -> 0.868 and brings TPU in-sample from 8.6 to 6.7 % median, max 19.9 -> 14.6 %. What an
+  overlapped collective costs the TensorCore is not published.
 * MI300X small batched GEMMs (M013, M014: 1024x2048x512 x5) run ~4x below the model's prediction:
   no mechanism here explains it (launch and tile fill are included).
 * Eager-framework BERT (M077, M079) is still ~1.4x slower than predicted, with unfused attention,
