@@ -253,7 +253,8 @@ KNOWN_GAPS = """\
   Intel's Server SUT pops one shared FIFO from every instance thread (M/D/c, `validation/queueing.py`),
   whose rate is within 1 % of an exact M/D/c simulation here; loadgen's own latency percentiles
   (mean 50.1 / p99 89.9 ms at 285.5/s on 16 instances, X014; 55.6 / 90.7 ms at 595.8/s on 32, X025)
-  are those of an M/D/c queue with a ~47-50 ms service (~54 ms for X003 from its p99), where the model
+  are those of an M/D/c queue with a ~47-50 ms service (~52-54 ms for X003: mean 55.1 / p99 96.3 ms at
+  214.6/s on 14 instances, v3.1 summary; the v3.1 run scripts are not in the index), where the model
   steps an 8-core batch-1 instance in 40-42 ms. Per sample, the model makes that instance 0.47-0.49
   of a 4-core batch-2 Offline instance's time (measured 0.55-0.58): the Offline step is 24-35 %
   DRAM-bound at its 4/64 share of the socket's bandwidth and caches, the Server step 10-17 %.
