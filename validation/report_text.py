@@ -268,7 +268,15 @@ KNOWN_GAPS = """\
   Xeon stay +21-40 % fast (X003, X014, X025) while the Offline ones are within 15 %: with the logit
   scan modelled, what remains of the post-processing (a stable_sort of the threshold's survivors, box
   decoding, batch_score_nms) depends on survivor counts that are not published, and the Server
-  instances (8 cores, batch 1) are not distinguished from Offline by it.
+  instances (8 cores, batch 1) are not distinguished from Offline by it. The queueing is not the gap:
+  Intel's Server SUT pops one shared FIFO from every instance thread (M/D/c, `validation/queueing.py`),
+  whose rate is within 1 % of an exact M/D/c simulation here; loadgen's own latency percentiles
+  (mean 50.1 / p99 89.9 ms at 285.5/s on 16 instances, X014; 55.6 / 90.7 ms at 595.8/s on 32, X025)
+  are those of an M/D/c queue with a ~47-50 ms service (~52-54 ms for X003: mean 55.1 / p99 96.3 ms at
+  214.6/s on 14 instances, v3.1 summary; the v3.1 run scripts are not in the index), where the model
+  steps an 8-core batch-1 instance in 40-42 ms. Per sample, the model makes that instance 0.47-0.49
+  of a 4-core batch-2 Offline instance's time (measured 0.55-0.58): the Offline step is 24-35 %
+  DRAM-bound at its 4/64 share of the socket's bandwidth and caches, the Server step 10-17 %.
 * T4 at batch 1 spends ~14.5 us per kernel that no modelled launch or
   tile cost accounts for; nvidia-inference's compute efficiency sits at its 1.0 bound in the fit
   (the family would like to run faster than peak on some rows, a sign of a missing mechanism, not
