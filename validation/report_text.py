@@ -178,9 +178,11 @@ KNOWN_GAPS = """\
   overlapped collective costs the TensorCore is not published.
 * MI300X small batched GEMMs (M013, M014: 1024x2048x512 x5) run ~4x below the model's prediction:
   no mechanism here explains it (launch and tile fill are included).
-* Eager-framework BERT (M077, M079) is still ~1.4x slower than predicted, with unfused attention,
-  its FP32 softmax under mixed precision (16 B more per score) and dropout counted; TF32 inference of
-  TF 20.06 (M041) ~1.8x; TRT-LLM v0.5 batch-1 prefill (M105, M109) ~30 % slower than predicted.
+* Eager-framework BERT (M077, M079) is still ~1.25-1.3x slower than predicted, with unfused attention,
+  its scale and mask as two kernels over the scores (stack `attention_score_passes`, DeepLearningExamples
+  BERT modeling.py), the FP32 softmax of autocast (16 B more per score; the SQuAD script runs apex O2 /
+  `model.half()`, whose softmax is FP16: charging that would put both rows near +50 %) and dropout counted;
+  TF32 inference of TF 20.06 (M041) ~1.7x; TRT-LLM v0.5 batch-1 prefill (M105, M109) ~30 % slower than predicted.
 * Training graphs carry what the frameworks run: dropout where the model config has it (BERT, GPT-2),
   batch norms that read their input twice in training (statistics, then normalise) and norms whose
   backward reads (x, dy) twice. NVIDIA's MLPerf MXNet ResNet-50 (stack `mxnet-mlperf`) runs each batch

@@ -77,6 +77,9 @@ class CostOptions:
     binds on this device and precision: attentions beyond it run unfused (:func:`attention_fused`).
     ``weights_on_chip``: the whole model's weights sit in on-chip memory (FPGA BRAM/URAM, SRAM devices).
     ``power_cap_w``: clock throttles so idle + dynamic power stays at or under this (TDP if None).
+    ``score_passes``: element-wise kernels an unfused attention's forward runs over its score matrix
+    besides the softmax, as the model code writes them (the stack's ``attention_score_passes``;
+    :func:`score_passes`).
     ``cached_input_elems``: activation elements of the op's inputs that the op just before it wrote
     and that are still in the last on-chip cache level (the run decides: :func:`simulator.run.device.cached_inputs`);
     they are read from that level, not from main memory.
@@ -87,6 +90,31 @@ class CostOptions:
     power_cap_w: float | None = None
     cached_input_elems: float = 0.0
     attention_fusion_limit: object | None = None
+    score_passes: int = 0
+
+
+def score_passes(op, passes: int, fused_attention: bool) -> int:
+    """Element-wise kernels over the score matrix an attention op runs besides its softmax, when it
+    runs unfused and its forward makes ``passes`` of them (0 fused).
+
+    BERT's attention as eager model code writes it (NVIDIA DeepLearningExamples
+    PyTorch/LanguageModeling/BERT/modeling.py, BertSelfAttention.forward: ``scores / sqrt(d)`` and
+    ``+ attention_mask`` as two statements between the Q.K^T bmm and the softmax) runs a scale
+    kernel and a mask-add kernel, each reading and writing every score. Backward, the scale's
+    gradient is one more such kernel; the add's gradient is its output gradient, passed on without
+    a kernel, so a backward makes one pass fewer than its forward.
+
+    Example:
+        >>> from simulator.workload import ops as O
+        >>> att = O.attention("a", batch=1, heads=16, q_len=384, kv_len=384, head_dim=64)
+        >>> score_passes(att, 2, False), score_passes(att, 2, True), score_passes(O.softmax("s", elems=8), 2, False)
+        (2, 0, 0)
+    """
+    from ..workload.ops import OpKind, Phase
+
+    if fused_attention or passes <= 0 or op.kind != OpKind.ATTENTION:
+        return 0
+    return passes if op.phase != Phase.BACKWARD else passes - 1
 
 
 def attention_fused(op, options: CostOptions) -> bool:
@@ -218,7 +246,7 @@ FP32_SOFTMAX_EXTRA_BYTES = 8.0
 
 
 def op_bytes(op, numerics: Numerics, *, fused_attention: bool,
-             fp32_softmax: bool = True) -> tuple[float, float, float]:
+             fp32_softmax: bool = True, passes: int = 0) -> tuple[float, float, float]:
     """(activation bytes read, activation bytes written, weight bytes read) at main memory, no reuse.
 
     A non-fused attention writes its score and probability matrices and reads them back (plus the
@@ -227,6 +255,9 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool,
     (FP8 serving keeps an FP8 KV cache), its queries and output at :func:`tensor_bytes`.
     ``fp32_softmax`` False: the unfused softmax reads and writes the tensors' own format (a graph
     compiler's softmax node, as OpenVINO's CPU plugin runs it under BF16 inference precision).
+    ``passes``: the unfused attention's element-wise kernels over its scores (:func:`score_passes`,
+    with ``passes`` its forward's count), each reading and writing every score at the tensors' format
+    (the mask they add is one row per sequence, not counted).
     """
     from ..workload.ops import INPUT_FORMAT, OUTPUT_FORMAT, STATS_ELEMS, OpKind, Phase, attention_scores
     from ..workload.training import STATS_PASS
@@ -247,6 +278,9 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool,
             scores = attention_scores(op)
             act_in += scores * FP32_SOFTMAX_EXTRA_BYTES
             act_out += scores * FP32_SOFTMAX_EXTRA_BYTES
+        extra = score_passes(op, passes, fused_attention) * attention_scores(op) * numerics.act_bytes
+        act_in += extra
+        act_out += extra
     # tensors an op declares FP32 whatever the run's precision (an int8 network's dequantized outputs and
     # the harness code that reads them: simulator.workload.postprocess)
     declared = dict(op.attrs)

@@ -241,7 +241,7 @@ def cost(op: Op, hw: CpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     # a stack whose fused attention kernel does not take this shape runs it as matmul, softmax, matmul
     # with the scores in memory at the tensors' format (its softmax node, no FP32 cast kernels)
     act_in, act_out, w_read = op_bytes(op, tensor_numerics(op, hw, numerics), fused_attention=attention_fused(op, options),
-                                       fp32_softmax=options.attention_fusion_limit is None)
+                                       fp32_softmax=options.attention_fusion_limit is None, passes=options.score_passes)
     main = hw.main_memory.name
     llc = hw.memory[-2] if len(hw.memory) >= 2 else None
     levels: dict[str, float] = {}

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ..spec.models import GpuSpec, lookup
 from ..units import GIGA, Precision
 from ..workload.ops import Gemm, Op, OpKind, attention_scores, ceil_div
-from .base import CostOptions, Numerics, OpCost, finish, op_bytes, overhead_s
+from .base import CostOptions, Numerics, OpCost, finish, op_bytes, overhead_s, score_passes
 
 
 def _tile_options(c, g: Gemm | None = None) -> list[tuple[int, int]]:
@@ -203,7 +203,9 @@ def softmax_exp_s(hw: GpuSpec, scores: float) -> float:
 def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCost:
     """Cost of ``op`` on a GPU.
 
-    Recurrent ops run their ``sequential_steps`` one after another, one kernel launch each.
+    Recurrent ops run their ``sequential_steps`` one after another, one kernel launch each; an
+    unfused attention's element-wise passes over its scores (:func:`~.base.score_passes`) are
+    kernels of their own, each with its launch.
     """
     c = hw.compute
     p = numerics.compute
@@ -213,7 +215,8 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     rate_per_sm = (lookup(c.tensor_flops_per_cycle_per_sm, p) or vector) * clock * eff.compute
     fill_rate = _fill_rate_per_sm(hw, p) or rate_per_sm
     vec_rate = vector * c.sm_count * clock * eff.vector
-    act_in, act_out, w_read = op_bytes(op, numerics, fused_attention=options.fused_attention)
+    passes = score_passes(op, options.score_passes, options.fused_attention)
+    act_in, act_out, w_read = op_bytes(op, numerics, fused_attention=options.fused_attention, passes=options.score_passes)
     hbm = act_in + act_out + w_read
     steps = max(1, op.sequential_steps)
     compute_s = 0.0
@@ -260,4 +263,4 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     if partials_l2:
         levels[l2.name] = partials_l2
     return finish(hw=hw, numerics=numerics, options=options, flops=flops, compute_s=compute_s,
-                  bytes_by_level=levels, overhead_s=overhead_s(hw) * steps)
+                  bytes_by_level=levels, overhead_s=overhead_s(hw) * (steps + passes))

@@ -19,7 +19,7 @@ from ..units import GIGA, PICO
 from ..workload.ops import INPUT_FORMAT, OUTPUT_FORMAT, STATS_ELEMS, Op, OpKind, Phase, attention_scores
 from .base import FP32_SOFTMAX_EXTRA_BYTES, Bound, CostOptions, Numerics, OpCost, active_power_w
 
-__all__ = ["OpTable", "op_bytes_columns", "finish_columns"]
+__all__ = ["OpTable", "op_bytes_columns", "score_pass_columns", "finish_columns"]
 
 
 def _f(values) -> np.ndarray:
@@ -55,6 +55,7 @@ class OpTable:
         self.matmul = np.array([k == OpKind.MATMUL for k in kind], dtype=bool)
         self.optimizer = np.array([k == OpKind.OPTIMIZER for k in kind], dtype=bool)
         self.forward = np.array([op.phase == Phase.FORWARD for op in self.ops], dtype=bool)
+        self.backward = np.array([op.phase == Phase.BACKWARD for op in self.ops], dtype=bool)
         attrs = [dict(op.attrs) for op in self.ops]
         self.attrs = attrs
         # ops that declare a tensor format of their own: only the per-op models charge it (op_bytes)
@@ -94,10 +95,11 @@ class OpTable:
 
 
 def op_bytes_columns(t: OpTable, idx: np.ndarray, numerics: Numerics, fused_attention: bool,
-                     scores: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     scores: np.ndarray | None = None, passes: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`simulator.cost.base.op_bytes` of the rows ``idx``: (activation bytes read, written,
     weight bytes read), as arrays. ``scores`` replaces the table's attention score counts (a model
-    that costs a rewritten op, such as a grouped-query attention, reads that op's).
+    that costs a rewritten op, such as a grouped-query attention, reads that op's). ``passes``: the
+    unfused attentions' element-wise kernels over their scores (:func:`score_pass_columns`).
 
     Example:
         >>> from simulator.units import Precision
@@ -121,8 +123,26 @@ def op_bytes_columns(t: OpTable, idx: np.ndarray, numerics: Numerics, fused_atte
             extra = (t.scores if scores is None else scores)[idx] * FP32_SOFTMAX_EXTRA_BYTES
             act_in = np.where(attention, act_in + extra, act_in)
             act_out = np.where(attention, act_out + extra, act_out)
+        if passes > 0:
+            extra = score_pass_columns(t, idx, passes) * (t.scores if scores is None else scores)[idx] * act
+            act_in = np.where(attention, act_in + extra, act_in)
+            act_out = np.where(attention, act_out + extra, act_out)
     w_read = t.weight_read[idx] * np.where(t.optimizer[idx], 4.0, float(numerics.weight_bytes))
     return act_in, act_out, w_read
+
+
+def score_pass_columns(t: OpTable, idx: np.ndarray, passes: int) -> np.ndarray:
+    """:func:`simulator.cost.base.score_passes` of the rows ``idx`` of an unfused run (int64).
+
+    Example:
+        >>> from simulator.workload import ops as O
+        >>> t = OpTable([O.attention("a", batch=1, heads=1, q_len=4, kv_len=4, head_dim=8), O.softmax("s", elems=8)])
+        >>> score_pass_columns(t, np.array([0, 1]), 2).tolist()
+        [2, 0]
+    """
+    attention = t.attention[idx]
+    per_row = np.where(t.backward[idx], passes - 1, passes)
+    return np.where(attention, per_row, 0).astype(np.int64) if passes > 0 else np.zeros(len(idx), dtype=np.int64)
 
 
 def finish_columns(*, hw: _DeviceBase, numerics: Numerics, options: CostOptions, ops: Sequence[Op],

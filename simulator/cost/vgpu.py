@@ -12,7 +12,7 @@ from ..spec.models import GpuSpec, lookup
 from ..units import GIGA
 from .base import CostOptions, Numerics, OpCost, overhead_s
 from .gpu import SPLIT_K_MIN, STREAM_K_BLOCK, STREAM_K_MIN_K, WINOGRAD_SPEEDUP, _fill_rate_per_sm, _fit_dim
-from .table import OpTable, finish_columns, op_bytes_columns
+from .table import OpTable, finish_columns, op_bytes_columns, score_pass_columns
 
 __all__ = ["costs"]
 
@@ -145,7 +145,8 @@ def costs(t: OpTable, idx: np.ndarray, cached_elems: np.ndarray, hw: GpuSpec, nu
     col = t.derived("gpu", _columns)
     c, p = hw.compute, numerics.compute
     steps = t.steps[idx]
-    act_in, act_out, w_read = op_bytes_columns(t, idx, numerics, options.fused_attention)
+    passes = options.score_passes if not options.fused_attention else 0
+    act_in, act_out, w_read = op_bytes_columns(t, idx, numerics, options.fused_attention, passes=passes)
     compute_s, partials, partials_l2 = _gemm_time(hw, numerics, t, col, idx, steps)
     attention, forward = t.attention[idx], t.forward[idx]
     if c.sfu_ops_per_cycle_per_sm:
@@ -173,5 +174,5 @@ def costs(t: OpTable, idx: np.ndarray, cached_elems: np.ndarray, hw: GpuSpec, nu
     if l2 is not None:
         levels[l2.name], keyed[l2.name] = partials_l2, partials_l2 != 0
     return finish_columns(hw=hw, numerics=numerics, options=options, ops=[t.ops[i] for i in idx.tolist()],
-                          compute_s=compute_s, levels=levels, keyed=keyed, overhead_s=overhead_s(hw) * steps,
+                          compute_s=compute_s, levels=levels, keyed=keyed, overhead_s=overhead_s(hw) * (steps + score_pass_columns(t, idx, passes)),
                           flops=flops)

@@ -90,7 +90,8 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     check_stack_runs_on(sc, hw.kind)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
     options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w,
-                          attention_fusion_limit=fusion_limit(sc, hw, numerics))
+                          attention_fusion_limit=fusion_limit(sc, hw, numerics),
+                          score_passes=sc.stack.attention_score_passes)
     check_supported(hw, numerics, training=sc.mode == Mode.TRAINING)
     check_power_cap(hw, sc.power_cap_w)
     requested = sc.precision

@@ -260,7 +260,8 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
     plan = memory_plan(fwd, sc)
     where = _residency(graph, hw, numerics, plan["weights"])
     options = CostOptions(fused_attention=sc.fused_attention, weights_on_chip=where.weights_on_chip,
-                          power_cap_w=sc.power_cap_w, attention_fusion_limit=fusion_limit(sc, hw, numerics))
+                          power_cap_w=sc.power_cap_w, attention_fusion_limit=fusion_limit(sc, hw, numerics),
+                          score_passes=sc.stack.attention_score_passes)
     costs = op_costs(graph, hw, numerics, options, deadline)
     act = numerics.act_bytes
     ops = graph.op_map

@@ -91,6 +91,9 @@ class StackSpec(BaseModel):
     ``efficiency.op_overhead_us`` (None: keep it). ``fused_attention``: the stack's attention kernel
     (None: the scenario's choice). ``fuse_norm_training``: in training, each norm absorbs the residual
     add and activation after it, forward and backward (:func:`simulator.workload.fusion.fuse_norm_epilogues`).
+    ``attention_score_passes``: element-wise kernels the forward of an unfused attention runs over
+    its score matrix besides the softmax, as the model code writes them (eager frameworks run the
+    scale and the mask add as their own kernels; :func:`simulator.cost.base.score_passes`).
     ``attention_fusion_limit``: shapes beyond which the stack's fused
     attention kernel is not used on some device kinds and precisions (:class:`AttentionFusionLimit`).
     ``kinds``: device kinds the stack runs on; ``training``: whether it trains. ``fused_regions``:
@@ -115,6 +118,7 @@ class StackSpec(BaseModel):
     fuse_norm_training: bool = False
     fused_attention: bool | None = None
     attention_fusion_limit: AttentionFusionLimit | None = None
+    attention_score_passes: Annotated[int, Field(ge=0, le=8)] = 0
     host_dispatch_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
     kernel_overhead_us: Annotated[float, Field(ge=0, le=1e6)] | None = None
     fused_regions: tuple[FusedRegion, ...] = Field(default=(), max_length=64)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -14,7 +15,7 @@ from simulator.spec.loader import load_hardware
 from simulator.spec.models import Dataflow
 from simulator.units import Precision
 from simulator.workload import ops as O
-from simulator.workload.ops import Gemm
+from simulator.workload.ops import Gemm, Phase
 
 BF16 = Numerics(Precision.BF16, Precision.BF16)
 
@@ -187,3 +188,25 @@ def test_fp8_keeps_16_bit_tensors_and_an_8_bit_kv_cache_by_hand():
     grads = resident_bytes(params=1e9, state_elems=0, training=True, compute=Precision.FP8,
                            weights=Precision.FP8)["gradients"]
     assert grads == 2e9                                                        # gradients at 16 bits
+
+
+def test_eager_attention_scale_and_mask_passes_read_and_write_every_score():
+    # BERT-Large SQuAD shape at batch 1: 16 heads x 384 x 384 scores, FP16 tensors (apex O2 / model.half())
+    hw = load_hardware("nvidia-a100-sxm-80gb")
+    fp16 = Numerics(compute=Precision.FP16, weights=Precision.FP16)
+    op = O.attention("a", batch=1, heads=16, q_len=384, kv_len=384, head_dim=64)
+    scores = 16 * 384 * 384
+    plain = op_cost(op, hw, fp16, CostOptions(fused_attention=False))
+    eager = op_cost(op, hw, fp16, CostOptions(fused_attention=False, score_passes=2))
+    # the scale and the mask add: each reads and writes every score at 2 B = 4 B per score each
+    assert eager.bytes_moved - plain.bytes_moved == scores * 2 * (2.0 + 2.0)
+    # two more kernels, two more launches
+    assert eager.overhead_s - plain.overhead_s == pytest.approx(2 * hw.efficiency.op_overhead_us * 1e-6)
+    assert eager.duration_s > plain.duration_s
+    # backward: the scale's gradient is one pass; the add passes its gradient on without a kernel
+    back = replace(op, phase=Phase.BACKWARD)
+    grad = op_cost(back, hw, fp16, CostOptions(fused_attention=False, score_passes=2))
+    assert grad.bytes_moved - op_cost(back, hw, fp16, CostOptions(fused_attention=False)).bytes_moved \
+        == scores * 1 * (2.0 + 2.0)
+    # a fused kernel has no score matrix in memory: the passes are not run
+    assert op_cost(op, hw, fp16, CostOptions(score_passes=2)) == op_cost(op, hw, fp16, CostOptions())

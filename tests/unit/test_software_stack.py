@@ -113,3 +113,20 @@ def test_a_stack_file_by_path_and_its_errors(tmp_path):
     bad.write_text(text.replace("host_dispatch_us: 25.0", "host_dispatch_us: fast"))
     with pytest.raises(SpecError, match=re.escape(f"{bad}: host_dispatch_us")):
         load_stack(str(bad))
+
+
+
+def test_eager_stacks_run_the_attention_scale_and_mask_as_kernels_of_their_own():
+    # DeepLearningExamples' BERT: scores / sqrt(d) and + mask, two element-wise kernels (torch-eager, tf-graph)
+    eager = load_stack("torch-eager")
+    assert eager.attention_score_passes == load_stack("tf-graph").attention_score_passes == 2
+    assert load_stack("tensorrt").attention_score_passes == 0
+    kw = dict(mode="inference", batch_size=8, seq_len=384, precision="fp16", fused_attention=False)
+    with_passes = sim.simulate("bert-base", "nvidia-a100-sxm-80gb", stack=eager, **kw)
+    without = sim.simulate("bert-base", "nvidia-a100-sxm-80gb", **kw,
+                           stack=eager.model_copy(update={"attention_score_passes": 0}))
+    # 12 layers x 12 heads x 384^2 scores x 8 sequences, each pass reading and writing 2 B
+    extra = 12 * 12 * 384 * 384 * 8 * 2 * (2.0 + 2.0)
+    moved = with_passes.ops.bytes_moved.sum() - without.ops.bytes_moved.sum()
+    assert moved == pytest.approx(extra, rel=1e-9)
+    assert with_passes.step_time_s > without.step_time_s

@@ -56,7 +56,7 @@ def _edge_ops():
 
 def _options(hw):
     return (CostOptions(), CostOptions(fused_attention=False, power_cap_w=0.6 * hw.power.tdp_w),
-            CostOptions(weights_on_chip=True))
+            CostOptions(weights_on_chip=True), CostOptions(fused_attention=False, score_passes=2))
 
 
 def _distinct(graph):
