@@ -262,8 +262,10 @@ KNOWN_GAPS = """\
   family's efficiency is fitted on it and MobileNet v2 (F040), so the U50 ResNet-50 row (F038) reads
   +271 %. Refitted on the consistent ResNet-50 figures the efficiency falls to its 0.2 bound (~15 % of
   lane peak) and F040 reads -53 %: the overlay's slowness on ResNet-50 is a mechanism not modelled.
-* CPUs (leave-one-source-out median 17.8 %, was 25.7 %; never-fitted external CPU rows 19.9 %, was
-  39.8 %): MLPerf ResNet-50 on the Xeon 8592+ is still predicted ~15-25 % low, by Intel (X011, X012)
+* CPUs (leave-one-source-out median 15.3 % over 25 rows, was 25.7 % and then 17.8 %; never-fitted
+  external CPU rows 16.0 %, was 39.8 % and then 19.9 %; the AVX-512 GEMM path now has its own achieved
+  share of peak, 0.90, instead of the AMX-fitted one, which moved the OpenVINO FP32 rows C024 -61 -> -10 %,
+  C027 -40 -> -12 %, and made the int8 MobileNet v2 row C025 +144 -> +171 %): MLPerf ResNet-50 on the Xeon 8592+ is still predicted ~15-25 % low, by Intel (X011, X012)
   and other submitters running its harness (external C002-C019), while the 8480+ and 6980P rows are
   within 10 %: the family's one AMX rate does not separate Emerald Rapids from the others;
   OpenVINO 2023.2 rows miss by more than the 2024 ones; MLPerf RetinaNet ResNeXt50-FPN Server rows on
