@@ -227,12 +227,20 @@ def fit_cases(cases: list[Case], predictor: Predictor | None = None, *,
     return out
 
 
+GENERIC_EAGER = "eager"
+
+
 def fit_stacks(cases: list[Case], families: dict, predictor: Predictor) -> dict:
-    """``host_dispatch_us`` of each eager stack with batch-1 latency rows, the families' fits applied."""
+    """``host_dispatch_us`` of each eager stack with batch-1 latency rows, the families' fits applied, and
+    of the generic ``eager`` stack over all of those rows together."""
     by_stack: dict[str, list[Case]] = {}
     for c in cases:
         if c.eager and c.category == "latency":
             by_stack.setdefault(c.stack, []).append(c)
+    # the generic `eager` stack (what a user picks for an unnamed eager framework) is no framework of its
+    # own: its host time is the one fit over every named eager stack's latency rows
+    if by_stack and GENERIC_EAGER not in by_stack:
+        by_stack[GENERIC_EAGER] = [c for rows in by_stack.values() for c in rows]
     out = {}
     for stack, rows in sorted(by_stack.items()):
         def f(x, rows=rows):

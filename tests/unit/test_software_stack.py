@@ -130,3 +130,16 @@ def test_eager_stacks_run_the_attention_scale_and_mask_as_kernels_of_their_own()
     moved = with_passes.ops.bytes_moved.sum() - without.ops.bytes_moved.sum()
     assert moved == pytest.approx(extra, rel=1e-9)
     assert with_passes.step_time_s > without.step_time_s
+
+
+def test_the_generic_eager_stack_is_fitted_on_every_named_eager_stacks_rows():
+    """`--stack eager` stands for an unnamed eager framework: its host time is the one fit over the named
+    eager stacks' latency rows (validation.calibrate.fit_stacks), so its evidence is their union."""
+    def ids(name):
+        return set(load_stack(name).fitted_to.split(":", 1)[1].replace(" ", "").split(","))
+
+    named = [s["name"] for s in list_stacks() if s["name"] != "eager" and load_stack(s["name"]).fitted_to]
+    assert {"torch-eager", "tf-graph"} <= set(named)
+    assert ids("eager") == set().union(*(ids(n) for n in named))
+    times = [load_stack(n).host_dispatch_us for n in named]
+    assert min(times) <= load_stack("eager").host_dispatch_us <= max(times)
