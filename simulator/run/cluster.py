@@ -28,7 +28,7 @@ from ..units import GIGA
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..workload.workload import Workload
-from .device import check_power_cap, fusion_limit
+from .device import check_power_cap, stack_options
 from .gcpause import paused_gc
 from .graphs import forward_graph
 from .placement import MAX_DEVICES, check_microbatches, device_of, fabrics_for, implicit_system, kv_share
@@ -89,9 +89,7 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     fwd = forward_graph(wl, sc, mb, past_len=past_len, logits=logits)
     check_stack_runs_on(sc, hw.kind)
     numerics = device_numerics(hw, sc.precision, sc.weight_precision)
-    options = CostOptions(fused_attention=fused_attention, power_cap_w=sc.power_cap_w,
-                          attention_fusion_limit=fusion_limit(sc, hw, numerics),
-                          score_passes=sc.stack.attention_score_passes)
+    options = stack_options(sc, hw, numerics, fused_attention=fused_attention)
     check_supported(hw, numerics, training=sc.mode == Mode.TRAINING)
     check_power_cap(hw, sc.power_cap_w)
     requested = sc.precision

@@ -52,9 +52,11 @@ def require_device(hw: Any) -> None:
                             f"system's device, {getattr(hw, 'device', '?')})")
 
 
-def fusion_limit(sc: Scenario, hw: _DeviceBase, numerics: Numerics):
-    """The stack's attention fusion limit if it applies to this device kind and compute precision
-    (:class:`~simulator.spec.stack.AttentionFusionLimit`), else None: one rule for one device and many.
+def stack_options(sc: Scenario, hw: _DeviceBase, numerics: Numerics, *, fused_attention: bool,
+                  weights_on_chip: bool = False) -> CostOptions:
+    """The cost options a scenario's stack sets on this device, the same for one device and many: its
+    attention fusion limit when it applies to the device kind and compute precision
+    (:class:`~simulator.spec.stack.AttentionFusionLimit`), its eager attention's score passes, the power cap.
 
     Example:
         >>> from simulator.scenario import make_scenario
@@ -62,14 +64,18 @@ def fusion_limit(sc: Scenario, hw: _DeviceBase, numerics: Numerics):
         >>> from simulator.cost.dispatch import device_numerics
         >>> hw = load_hardware("intel-xeon-platinum-8480")
         >>> sc = make_scenario(mode="inference", precision="int8", stack="openvino")
-        >>> fusion_limit(sc, hw, device_numerics(hw, sc.precision, sc.weight_precision)) is not None
-        True
+        >>> stack_options(sc, hw, device_numerics(hw, "int8", None), fused_attention=True).attention_fusion_limit is None
+        False
         >>> gpu = load_hardware("nvidia-h100-sxm")
-        >>> fusion_limit(sc.with_(precision="bf16"), gpu, device_numerics(gpu, "bf16", None)) is None
-        True
+        >>> eager = make_scenario(mode="inference", precision="bf16", stack="torch-eager")
+        >>> o = stack_options(eager, gpu, device_numerics(gpu, "bf16", None), fused_attention=False)
+        >>> o.attention_fusion_limit is None, o.score_passes
+        (True, 2)
     """
     limit = sc.stack.attention_fusion_limit
-    return limit if limit and limit.applies(hw.kind, numerics.compute.value) else None
+    return CostOptions(fused_attention=fused_attention, weights_on_chip=weights_on_chip, power_cap_w=sc.power_cap_w,
+                       attention_fusion_limit=limit if limit and limit.applies(hw.kind, numerics.compute.value) else None,
+                       score_passes=sc.stack.attention_score_passes)
 
 
 def check_power_cap(hw: _DeviceBase, power_cap_w: float | None) -> None:
@@ -259,9 +265,7 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
         deadline.check("building the graph")
     plan = memory_plan(fwd, sc)
     where = _residency(graph, hw, numerics, plan["weights"])
-    options = CostOptions(fused_attention=sc.fused_attention, weights_on_chip=where.weights_on_chip,
-                          power_cap_w=sc.power_cap_w, attention_fusion_limit=fusion_limit(sc, hw, numerics),
-                          score_passes=sc.stack.attention_score_passes)
+    options = stack_options(sc, hw, numerics, fused_attention=sc.fused_attention, weights_on_chip=where.weights_on_chip)
     costs = op_costs(graph, hw, numerics, options, deadline)
     act = numerics.act_bytes
     ops = graph.op_map
