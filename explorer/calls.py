@@ -52,15 +52,15 @@ def _wl(workload: str, upload_digest: str | None, upload: Upload | None) -> Any:
     return upload_workload(upload_digest, upload) if upload else workload
 
 
-def _with_fallback(call, precision: str | None, device: str) -> Outcome:
-    """``call(precision)``; when the device cannot run ``precision``, ``call(None)`` (its native format) with a note."""
+def _with_fallback(call, precision: str | None, device: str, weights: str | None = None) -> Outcome:
+    """``call(precision, weights)``; when the device cannot run them, ``call(None, None)`` (its native format) with a note."""
     try:
-        return Outcome(call(precision))
+        return Outcome(call(precision, weights))
     except sim.InfeasibleError as exc:
-        if precision is None:
+        if precision is None and weights is None:
             return Outcome(error=clean_error(exc))
         try:
-            r = call(None)
+            r = call(None, None)
         except (sim.SimulatorError, UploadError):
             return Outcome(error=clean_error(exc))
         except Exception as exc2:  # noqa: BLE001 - keep the page alive
@@ -77,13 +77,14 @@ def _with_fallback(call, precision: str | None, device: str) -> Outcome:
 def _simulate(workload: str, upload_digest: str | None, _upload: Upload | None, hardware: str, key: str, mode: str,
               batch_size: int, seq_len: int | None, image_size: int | None, precision: str | None, optimizer: str,
               power_cap_w: float | None, overrides: tuple[tuple[str, Any], ...], spec_yaml: str | None,
-              stack: str) -> sim.SimulationResult:
+              stack: str, weight_precision: str | None = None) -> sim.SimulationResult:
     hw = spec_from_yaml(spec_yaml) if spec_yaml else hw_arg(hardware, key)
     if stack == "eager" and is_system(sim.load_hardware(hw)):  # the eager host is modelled for one device
         stack = "default"
     return sim.simulate(_wl(workload, upload_digest, _upload), hw, mode=mode, batch_size=batch_size, seq_len=seq_len,
-                        image_size=image_size, precision=precision, optimizer=optimizer, power_cap_w=power_cap_w,
-                        overrides=dict(overrides) or None, stack=stack, time_limit_s=TIME_LIMIT_S)
+                        image_size=image_size, precision=precision, weight_precision=weight_precision,
+                        optimizer=optimizer, power_cap_w=power_cap_w, overrides=dict(overrides) or None, stack=stack,
+                        time_limit_s=TIME_LIMIT_S)
 
 
 _KEEP = object()
@@ -96,12 +97,12 @@ def run(sc: Scenario, device: str | None = None, *, batch_size: int | None = Non
     device = device or sc.device
     p = sc.precision if precision is _KEEP else precision
 
-    def call(prec: str | None) -> sim.SimulationResult:
+    def call(prec: str | None, weights: str | None) -> sim.SimulationResult:
         return _simulate(sc.workload, sc.upload.digest if sc.upload else None, sc.upload, device, hw_key(device),
                          sc.mode, batch_size or sc.batch_size, sc.seq_len, sc.image_size, prec, sc.optimizer,
-                         power_cap_w, overrides_key(overrides), spec_yaml, stack or sc.stack)
+                         power_cap_w, overrides_key(overrides), spec_yaml, stack or sc.stack, weights)
 
-    return _with_fallback(call, p, device)
+    return _with_fallback(call, p, device, sc.weight_precision)
 
 
 def devices_of(device: str) -> int:
@@ -121,13 +122,14 @@ def per_device_run(sc: Scenario, device: str, per_device_batch: int) -> tuple[Ou
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _generate(workload: str, upload_digest: str | None, _upload: Upload | None, hardware: str, key: str,
               batch_size: int, prompt_len: int, output_len: int, precision: str | None, tensor_parallel: int,
-              stack: str, decode_samples: int) -> Any:
+              stack: str, decode_samples: int, weight_precision: str | None = None) -> Any:
     hw = hw_arg(hardware, key)
     extra: dict[str, Any] = {"stack": "default" if stack == "eager" else stack}  # the eager host: one device only
     if tensor_parallel > 1 or is_system(sim.load_hardware(hw)):
         extra.update(devices=tensor_parallel, parallelism=f"tp={tensor_parallel}")
     return sim.generate(_wl(workload, upload_digest, _upload), hw, batch_size=batch_size, prompt_len=prompt_len,
-                        output_len=output_len, precision=precision, decode_samples=decode_samples,
+                        output_len=output_len, precision=precision, weight_precision=weight_precision,
+                        decode_samples=decode_samples,
                         time_limit_s=TIME_LIMIT_S, **extra)
 
 
@@ -136,11 +138,11 @@ def generate(sc: Scenario, model: str, device: str, *, batch_size: int, prompt_l
     """LLM generation of ``model`` (an upload when it is the sidebar's) on ``tensor_parallel`` x ``device``."""
     upload = sc.upload if (sc.upload is not None and model == sc.workload) else None
 
-    def call(prec: str | None) -> Any:
+    def call(prec: str | None, weights: str | None) -> Any:
         return _generate(model, upload.digest if upload else None, upload, device, hw_key(device), batch_size,
-                         prompt_len, output_len, prec, tensor_parallel, sc.stack, decode_samples)
+                         prompt_len, output_len, prec, tensor_parallel, sc.stack, decode_samples, weights)
 
-    return _with_fallback(call, sc.precision, device)
+    return _with_fallback(call, sc.precision, device, sc.weight_precision)
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
@@ -154,7 +156,7 @@ def serve(sc: Scenario, model: str, device: str, knobs: dict[str, Any]) -> Outco
     """A stream of requests for ``model`` on ``device`` with the serving ``knobs`` (``simulator.serve`` arguments)."""
     upload = sc.upload if (sc.upload is not None and model == sc.workload) else None
 
-    def call(prec: str | None) -> Any:
+    def call(prec: str | None, _weights: str | None) -> Any:  # serve() stores weights in the compute format
         return _serve(model, upload.digest if upload else None, upload, device, hw_key(device),
                       tuple(sorted(knobs.items())), prec)
 
@@ -164,10 +166,12 @@ def serve(sc: Scenario, model: str, device: str, knobs: dict[str, Any]) -> Outco
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _cluster(workload: str, upload_digest: str | None, _upload: Upload | None, hardware: str, key: str, mode: str,
              batch_size: int, seq_len: int | None, image_size: int | None, precision: str | None, optimizer: str,
-             devices: int, layout: str, microbatches: int | None, checkpointing: str) -> sim.SimulationResult:
+             devices: int, layout: str, microbatches: int | None, checkpointing: str,
+             weight_precision: str | None = None) -> sim.SimulationResult:
     return sim.simulate(_wl(workload, upload_digest, _upload), hw_arg(hardware, key), mode=mode,
                         batch_size=batch_size, seq_len=seq_len, image_size=image_size, precision=precision,
-                        optimizer=optimizer, devices=devices, parallelism=layout, microbatches=microbatches,
+                        weight_precision=weight_precision, optimizer=optimizer, devices=devices, parallelism=layout,
+                        microbatches=microbatches,
                         checkpointing=checkpointing if mode == "training" else "none", time_limit_s=TIME_LIMIT_S)
 
 
@@ -175,12 +179,12 @@ def cluster(sc: Scenario, hardware: str, *, devices: int, layout: str, microbatc
             checkpointing: str, batch_size: int) -> Outcome:
     """The sidebar workload on ``devices`` devices of ``hardware`` with a parallel ``layout``."""
 
-    def call(prec: str | None) -> sim.SimulationResult:
+    def call(prec: str | None, weights: str | None) -> sim.SimulationResult:
         return _cluster(sc.workload, sc.upload.digest if sc.upload else None, sc.upload, hardware, hw_key(hardware),
                         sc.mode, batch_size, sc.seq_len, sc.image_size, prec, sc.optimizer, devices, layout,
-                        microbatches, checkpointing)
+                        microbatches, checkpointing, weights)
 
-    return _with_fallback(call, sc.precision, hardware)
+    return _with_fallback(call, sc.precision, hardware, sc.weight_precision)
 
 
 def price(device: str, basis: str) -> dict[str, Any] | None:

@@ -33,6 +33,10 @@ COMPARE_PREFERENCE = ("nvidia-a100-sxm-80gb", "google-tpu-v5p", "amd-mi300x", "n
 MODES = {"Training step": "training", "Inference batch": "inference"}
 NATIVE = "native"
 PRECISIONS = [NATIVE] + [p.value for p in sim.Precision]
+SAME = "same as compute"
+# stored-weight formats: fp32 under a 16-bit compute format is automatic mixed precision (FP32 master
+# weights, one cast kernel per weighted op in inference); a narrower one is weight-only quantization
+WEIGHT_FORMATS = [SAME, "fp32", "fp8", "int8", "int4"]
 OPTIMIZERS = ["adam", "adamw", "sgd", "momentum", "adafactor"]
 STACKS = {s["display_name"]: s["name"] for s in sim.list_stacks()}
 COST_BASES = {"auto": "Cloud, else owned", "cloud": "Cloud only", "owned": "Owned (3 years)"}
@@ -73,10 +77,12 @@ class Scenario:
     device: str
     stack: str = "default"
     cost_basis: str = "auto"
+    weight_precision: str | None = None
 
     @property
     def precision_label(self) -> str:
-        return self.precision or "native precision"
+        label = self.precision or "native precision"
+        return f"{label}, {self.weight_precision} weights" if self.weight_precision else label
 
     @property
     def label(self) -> str:
@@ -358,6 +364,11 @@ def sidebar() -> Scenario | None:
                                help="native: each device in its own format (bf16 on an H100 or a TPU, fp16 on a "
                                     "T4, int8 on an FPGA). A device without the format chosen runs in its native "
                                     "one, and says so.")
+    init("weight_precision", SAME, WEIGHT_FORMATS)
+    weights = side.selectbox("Weights stored as", WEIGHT_FORMATS, key="weight_precision",
+                             help="fp32 with a 16-bit precision: automatic mixed precision (FP32 weights, a cast "
+                                  "kernel per weighted op in inference). int8/int4/fp8: weight-only quantization "
+                                  "(read narrow, computed in the precision above). Not used by the Serving page.")
     init("optimizer", OPTIMIZERS[0], OPTIMIZERS)
     optimizer = side.selectbox("Optimizer", OPTIMIZERS, key="optimizer", disabled=mode != "training")
     stack_labels = list(STACKS)
@@ -379,4 +390,4 @@ def sidebar() -> Scenario | None:
                     seq_len=int(seq) if seq and wl.uses_seq_len else None,
                     image_size=int(image) if image and wl.uses_image_size else None,
                     precision=None if precision == NATIVE else precision, optimizer=optimizer, device=device,
-                    stack=stack, cost_basis=basis)
+                    stack=stack, cost_basis=basis, weight_precision=None if weights == SAME else weights)

@@ -718,3 +718,25 @@ def test_helpers():
 def test_favicon_is_drawn_locally():  # defect 7: the favicon was fetched from outside
     png = _module().main.__globals__["favicon"]()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_weight_format_runs_mixed_precision_and_weight_only_quantization():
+    at = fresh(mode="Inference batch", batch_size=1, precision="fp16", device="nvidia-v100-sxm2")
+    ok(at)
+    fp16 = band_value(metric(at, "Step time").value)
+    at.selectbox(key="stack").set_value("PyTorch eager").run()
+    eager = band_value(metric(at, "Step time").value)
+    at.selectbox(key="weight_precision").set_value("fp32").run()  # torch.autocast: a cast kernel per weighted op
+    no_errors(at)
+    amp = band_value(metric(at, "Step time").value)
+    assert amp != eager and fp16 != eager
+    assert at.query_params.get("weight_precision") == "fp32"
+    again = fresh(dict(at.query_params))  # the URL carries the weight format
+    assert band_value(metric(again, "Step time").value) == amp
+
+
+def test_weight_format_on_a_device_without_the_precision_falls_back_to_its_native_format():
+    at = fresh(mode="Inference batch", batch_size=8, device="amd-zcu102", precision="bf16", weight_precision="int4")
+    ok(at)
+    assert metric(at, "Step time").value
+    assert any("native int8" in i.value for i in at.info), [i.value for i in at.info]
