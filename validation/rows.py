@@ -319,6 +319,7 @@ class Case:
     overrides: tuple[tuple[str, object], ...] = ()
     gemm: tuple[int, int, int, int] | None = None      # m, n, k, count
     gemm_sweep: bool = False                           # a "max achievable" row: the best over a shape sweep
+    gemm_c: tuple[str, bool] = ("", False)             # C/D format when not the inputs' ("fp32"), C read (beta != 0)
     stream: tuple[float, int] | None = None            # bytes moved per pass, tensors read (1 or 2)
     generate: tuple[int, int] | None = None            # input tokens, output tokens
     stack: str = "default"                             # software stack (stacks/*.yaml) the row ran under

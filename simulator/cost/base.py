@@ -257,9 +257,10 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool,
     compiler's softmax node, as OpenVINO's CPU plugin runs it under BF16 inference precision).
     ``passes``: the unfused attention's element-wise kernels over its scores (:func:`score_passes`,
     with ``passes`` its forward's count), each reading and writing every score at the tensors' format
-    (the mask they add is one row per sequence, not counted).
+    (the mask they add is one row per sequence, not counted). A GEMM declaring ``OUTPUT_READ``
+    (``beta != 0``) also reads C, its output's size at the output's width.
     """
-    from ..workload.ops import INPUT_FORMAT, OUTPUT_FORMAT, STATS_ELEMS, OpKind, Phase, attention_scores
+    from ..workload.ops import INPUT_FORMAT, OUTPUT_FORMAT, OUTPUT_READ, STATS_ELEMS, OpKind, Phase, attention_scores
     from ..workload.training import STATS_PASS
 
     act_in = op.input_elems * numerics.act_bytes
@@ -288,6 +289,8 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool,
         act_in = op.input_elems * 4.0
     if declared.get(OUTPUT_FORMAT) == "fp32":
         act_out = op.output_elems * 4.0
+    if declared.get(OUTPUT_READ):
+        act_in += act_out  # beta != 0: C, of D's shape and width, is read before D is written
     # optimizer state and master weights are fp32 whatever the compute precision
     w_bytes = 4.0 if op.kind == OpKind.OPTIMIZER else numerics.weight_bytes
     return act_in, act_out, op.weight_read_elems * w_bytes
