@@ -83,6 +83,9 @@ class CostOptions:
     ``cached_input_elems``: activation elements of the op's inputs that the op just before it wrote
     and that are still in the last on-chip cache level (the run decides: :func:`simulator.run.device.cached_inputs`);
     they are read from that level, not from main memory.
+    ``kv_per_query_head``: the stack's decode attention runs one thread block per (sequence, query
+    head), so a grouped-query attention loads each K/V head once per query head (the stack's
+    ``decode_kv_per_query_head``; :func:`simulator.cost.gpu.repeated_kv_bytes`).
     """
 
     fused_attention: bool = True
@@ -91,6 +94,7 @@ class CostOptions:
     cached_input_elems: float = 0.0
     attention_fusion_limit: object | None = None
     score_passes: int = 0
+    kv_per_query_head: bool = False
 
 
 def score_passes(op, passes: int, fused_attention: bool) -> int:
