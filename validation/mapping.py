@@ -150,8 +150,29 @@ def _gemm(row: Row, base: dict, kind: str) -> Case | Unexpressible:
     if sweep:
         assumptions += ("max achievable = the model's best over mamf-finder's shape sweep "
                         "(validation.predict.mamf_shapes), the reported shape included",)
+    c_out, assumed = _gemm_c(row)
     return Case(**base, task="gemm", category="gemm", precision=prec, gemm=(m, n, k, count), gemm_sweep=sweep,
-                assumptions=assumptions)
+                gemm_c=c_out, assumptions=assumptions + assumed)
+
+
+# BLAS benchmarks that state their C/D types and beta (rocblas-bench --c_type/--d_type/--beta, quoted in
+# the row's notes): a 32-bit C/D (FP32 or INT32) of a 16- or 8-bit GEMM is written, and read as well
+# when beta != 0, at 4 bytes per element. On a short-K GEMM that traffic outweighs A and B: the MI300X
+# acceptance GEMMs (M013/M014, 1024x2048x512 x5) move 84 MB of C and D against 16 MB of A and B.
+C_TYPE = re.compile(r"C and D (FP32|INT32)", re.I)
+BETA = re.compile(r"--beta ([\d.]+)")
+
+
+def _gemm_c(row: Row) -> tuple[tuple[str, bool], tuple[str, ...]]:
+    """((C/D format, C read), assumptions) of a GEMM row from the benchmark command its notes quote."""
+    wide, beta = C_TYPE.search(row.notes), BETA.search(row.notes)
+    if not (wide or beta):
+        return ("", False), ()
+    reads = beta is not None and float(beta.group(1)) != 0.0
+    fmt = "fp32" if wide else ""
+    said = [f"C and D {wide.group(1).upper()} (4 bytes per element)"] if wide else []
+    said += [f"beta {beta.group(1)}: C read before D is written"] if reads else []
+    return (fmt, reads), ("; ".join(said),)
 
 
 def _stream(row: Row, base: dict) -> Case | Unexpressible:

@@ -280,9 +280,13 @@ def best_gemm_shape(case: Case, hw) -> tuple[int, int, int, int]:
 _BEST_SHAPES: dict[tuple, tuple[int, int, int, int]] = {}
 
 
-def _gemm_op(m: int, n: int, k: int, count: int):
-    """One GEMM row as an op: a weight GEMM when single, a batch of activation GEMMs otherwise."""
-    return O.matmul("gemm", batch=count, m=m, k=k, n=n, bias=False, has_weight=count == 1)
+def _gemm_op(m: int, n: int, k: int, count: int, c: tuple[str, bool] = ("", False)):
+    """One GEMM row as an op: a weight GEMM when single, a batch of activation GEMMs otherwise; ``c``
+    its C/D format when wider than the inputs ("fp32": 4 bytes) and whether C is read (beta != 0)."""
+    op = O.matmul("gemm", batch=count, m=m, k=k, n=n, bias=False, has_weight=count == 1)
+    attrs = ((O.OUTPUT_FORMAT, c[0]),) if c[0] else ()
+    attrs += ((O.OUTPUT_READ, True),) if c[1] else ()
+    return op.renamed(op.name, attrs=op.attrs + attrs) if attrs else op
 
 
 def predict(case: Case, *, extra: dict | None = None, dispatch_us: float | None = None) -> Prediction:
@@ -295,7 +299,7 @@ def predict(case: Case, *, extra: dict | None = None, dispatch_us: float | None 
     metric = case.row.metric
     if case.task == "gemm":
         m, n, k, count = best_gemm_shape(case, hw) if case.gemm_sweep else case.gemm
-        op = _gemm_op(m, n, k, count)
+        op = _gemm_op(m, n, k, count, case.gemm_c)
         r = run_scenario(_one_op_workload("gemm", op, (count, m, k)), hw, make_scenario(precision=case.precision))
         t = r.summary["step_time_s"]
         return Prediction(2.0 * m * n * k * count / t / 1e12, t, r.summary["bottleneck"], r.summary["average_power_w"])

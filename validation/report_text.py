@@ -176,13 +176,19 @@ KNOWN_GAPS = """\
   sourced: MaxText's XLA flags overlap them on the TensorCore by continuation fusion) refits compute
   0.78 -> 0.868 and brings TPU in-sample from 8.6 to 6.7 % median, max 19.9 -> 14.6 %. What an
   overlapped collective costs the TensorCore is not published.
-* MI300X small batched GEMMs (M013, M014: 1024x2048x512 x5) run ~4x below the model's prediction:
-  no mechanism here explains it (launch and tile fill are included).
+* MI300X small batched GEMMs (M013, M014: 1024x2048x512 x5): the acceptance doc's rocblas-bench
+  command writes 32-bit D and reads C (`--c_type s` / `i32_r`, `--beta 1`), 84 MB of C/D against 16 MB
+  of A/B, so both are memory-bound (measured FP16 67.2 us and INT8 60.5 us, nearly equal although INT8
+  has twice the MFMA rate); charged (`OUTPUT_READ`), they went from ~3-4x to ~2.2x below the prediction.
+  Their ~1.4-1.5 TB/s against BabelStream's 3.9 TB/s is not explained: a one-wave GEMM's epilogue
+  (C read, D write) cannot overlap other tiles' main loops, which the roofline assumes.
 * Eager-framework BERT (M077, M079) is still ~1.25-1.3x slower than predicted, with unfused attention,
   its scale and mask as two kernels over the scores (stack `attention_score_passes`, DeepLearningExamples
   BERT modeling.py), the FP32 softmax of autocast (16 B more per score; the SQuAD script runs apex O2 /
   `model.half()`, whose softmax is FP16: charging that would put both rows near +50 %) and dropout counted;
-  TF32 inference of TF 20.06 (M041) ~1.7x; TRT-LLM v0.5 batch-1 prefill (M105, M109) ~30 % slower than predicted.
+  TF32 inference of TF 20.06 (M041) ~1.7x (its README's AMP table at batch 256, 3,229 img/s against
+  ~6,500 modelled, is as far off: TF 1.x non-XLA inference on the A100, not TF32); TRT-LLM v0.5 batch-1
+  prefill (M105, M109) ~30 % slower than predicted.
 * Training graphs carry what the frameworks run: dropout where the model config has it (BERT, GPT-2),
   batch norms that read their input twice in training (statistics, then normalise) and norms whose
   backward reads (x, dy) twice. NVIDIA's MLPerf MXNet ResNet-50 (stack `mxnet-mlperf`) runs each batch
@@ -217,9 +223,18 @@ KNOWN_GAPS = """\
   Megatron-Core BF16 rows (M124-M129) land within -7..+3 %.
 * LLM prefill at batch 1 (TTFT: M105, M107, M109, M118, M120) is predicted 13-30 % fast on one or
   several GPUs (TensorRT-LLM v0.5 FP8 on H100 most: its 128-token first token takes 7 ms for both
-  6-7B models, ~3x the weight-streaming bound); the TRT-LLM v0.6 static-batch row at batch 1024 (M102)
-  ~37 % high, and its LLaMA 70B tensor-parallel rows in `EXTERNAL.md` up to 2x high (v1.0 serves the
-  same model 2x faster, and lands within 10 %). In-flight batching at saturation (M111-M122: prefill
+  6-7B models, ~3x the weight-streaming bound). gptSessionBenchmark times `GptSession::generate` with
+  one output token by the host clock: the context phase, one sampling step, the host's buffer setup
+  and two stream synchronisations (TRT-LLM@027cd518 benchmarks/cpp/gptSessionBenchmark.cpp,
+  runtime/gptSession.cpp). Fitting measured = a x modelled + fixed to each model's 128- and
+  2048-token pair gives fixed 1.6-6 ms (6-7B) and 10-16 ms (70B TP4), and a = 1.34-1.36 on H100 FP8
+  (v0.5's FP8 GEMMs; v0.6.1's 2048-token throughput rows land within 6-11 %) against 0.91-1.10 on
+  A100 FP16: host time and a release's FP8 kernels, neither sourced. TensorRT-LLM 0.5/0.6 (stack
+  `tensorrt-llm-0.6`) decodes with the masked-MHA kernel, one thread block per sequence and query
+  head, so LLaMA-2 70B's 8 query heads per K/V head load it 8 times (the repeats from L2; the
+  grouped XQA kernel came in 0.7.1): its static-batch rows went from up to 2x high to M102 +31 %,
+  E007-E009 +17..+46 % (H100 FP8), E014/E015 +28/-8 % (A100); v1.0 serves the same model 2x faster,
+  and lands within 10 %. In-flight batching at saturation (M111-M122: prefill
   capped at 8,192 tokens per iteration and decoded alongside the running requests) lands within
   -5..+8 %, and within 5.6 % (median) on 55 further trtllm-bench rows in `EXTERNAL.md`. Decode
   attention pads its one query row per head to the 16-row MMA fragment; GQA kernels (XQA,

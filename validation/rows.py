@@ -203,7 +203,9 @@ FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
 # op still make their own passes over the activations.
 COMPILED_STACKS: tuple[tuple[str, str], ...] = (
     (r"openvino", "openvino"), (r"vitis", "vitis-ai"), (r"neuron", "neuron"), (r"tflite|edgetpu", "tflite"),
-    (r"jax|flax|maxtext|pax|saxml|jetstream", "xla"), (r"tensorrt|trt", "tensorrt"),
+    (r"jax|flax|maxtext|pax|saxml|jetstream", "xla"),
+    # TensorRT-LLM before 0.7.1: masked-MHA decode, one thread block per query head (stacks/tensorrt-llm-0.6.yaml)
+    (r"tensorrt-llm v0\.[56]\b", "tensorrt-llm-0.6"), (r"tensorrt|trt", "tensorrt"),
 )
 # a compiled row's stack when its cells name none: by device kind (MLPerf NVIDIA GPU submissions
 # run TensorRT engines; Intel CPU ones oneDNN through Intel Extension for PyTorch)
@@ -319,6 +321,7 @@ class Case:
     overrides: tuple[tuple[str, object], ...] = ()
     gemm: tuple[int, int, int, int] | None = None      # m, n, k, count
     gemm_sweep: bool = False                           # a "max achievable" row: the best over a shape sweep
+    gemm_c: tuple[str, bool] = ("", False)             # C/D format when not the inputs' ("fp32"), C read (beta != 0)
     stream: tuple[float, int] | None = None            # bytes moved per pass, tensors read (1 or 2)
     generate: tuple[int, int] | None = None            # input tokens, output tokens
     stack: str = "default"                             # software stack (stacks/*.yaml) the row ran under

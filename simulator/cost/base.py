@@ -83,6 +83,9 @@ class CostOptions:
     ``cached_input_elems``: activation elements of the op's inputs that the op just before it wrote
     and that are still in the last on-chip cache level (the run decides: :func:`simulator.run.device.cached_inputs`);
     they are read from that level, not from main memory.
+    ``kv_per_query_head``: the stack's decode attention runs one thread block per (sequence, query
+    head), so a grouped-query attention loads each K/V head once per query head (the stack's
+    ``decode_kv_per_query_head``; :func:`simulator.cost.gpu.repeated_kv_bytes`).
     """
 
     fused_attention: bool = True
@@ -91,6 +94,7 @@ class CostOptions:
     cached_input_elems: float = 0.0
     attention_fusion_limit: object | None = None
     score_passes: int = 0
+    kv_per_query_head: bool = False
 
 
 def score_passes(op, passes: int, fused_attention: bool) -> int:
@@ -257,9 +261,10 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool,
     compiler's softmax node, as OpenVINO's CPU plugin runs it under BF16 inference precision).
     ``passes``: the unfused attention's element-wise kernels over its scores (:func:`score_passes`,
     with ``passes`` its forward's count), each reading and writing every score at the tensors' format
-    (the mask they add is one row per sequence, not counted).
+    (the mask they add is one row per sequence, not counted). A GEMM declaring ``OUTPUT_READ``
+    (``beta != 0``) also reads C, its output's size at the output's width.
     """
-    from ..workload.ops import INPUT_FORMAT, OUTPUT_FORMAT, STATS_ELEMS, OpKind, Phase, attention_scores
+    from ..workload.ops import INPUT_FORMAT, OUTPUT_FORMAT, OUTPUT_READ, STATS_ELEMS, OpKind, Phase, attention_scores
     from ..workload.training import STATS_PASS
 
     act_in = op.input_elems * numerics.act_bytes
@@ -288,6 +293,8 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool,
         act_in = op.input_elems * 4.0
     if declared.get(OUTPUT_FORMAT) == "fp32":
         act_out = op.output_elems * 4.0
+    if declared.get(OUTPUT_READ):
+        act_in += act_out  # beta != 0: C, of D's shape and width, is read before D is written
     # optimizer state and master weights are fp32 whatever the compute precision
     w_bytes = 4.0 if op.kind == OpKind.OPTIMIZER else numerics.weight_bytes
     return act_in, act_out, op.weight_read_elems * w_bytes

@@ -200,6 +200,34 @@ def softmax_exp_s(hw: GpuSpec, scores: float) -> float:
     return scores / (c.sfu_ops_per_cycle_per_sm * c.sm_count * c.clock_ghz * GIGA)
 
 
+def repeated_kv_bytes(op: Op, numerics: Numerics) -> float:
+    """K/V bytes a decode attention loads beyond once per K/V head when its kernel runs one thread
+    block per (sequence, query head), served from L2.
+
+    TensorRT-LLM's masked multi-head attention kernel up to release 0.7 assigns "a threadblock for
+    B x H pair" and reads the K/V cache of head ``hi / (heads / kv_heads)``
+    (github:NVIDIA/TensorRT-LLM@027cd518 cpp/tensorrt_llm/kernels/decoderMaskedMultiheadAttention/
+    decoderMaskedMultiheadAttentionTemplate.h); release 0.7.1 added "MMHA optimization for MQA and
+    GQA" and the grouped XQA kernel's FP8 KV cache (docs/source/release-notes.md). A query group's
+    blocks are neighbours in the launch grid (grid = (heads, batch), heads fastest), so the group's
+    repeat loads find the K/V in L2: HBM reads it once, L2 serves it ``heads / kv_heads`` times.
+    Only decode steps (one query token per sequence) run this kernel; training never does.
+
+    Example:
+        >>> from simulator.units import Precision
+        >>> from simulator.workload.ops import attention
+        >>> a = attention("a", batch=2, heads=64, kv_heads=8, q_len=1, kv_len=100, head_dim=128)
+        >>> repeated_kv_bytes(a, Numerics(Precision.FP8, Precision.FP8)) == 7 * 2 * 2 * 8 * 100 * 128
+        True
+    """
+    a = dict(op.attrs)
+    heads, kv_heads = a.get("heads", 1), a.get("kv_heads", 1)
+    if op.kind != OpKind.ATTENTION or a.get("q_len") != 1 or kv_heads >= heads or numerics.training:
+        return 0.0
+    kv = max(0.0, op.input_elems - op.output_elems)  # K and V elements (inputs are q + k + v)
+    return (heads / kv_heads - 1.0) * kv * numerics.compute.bytes
+
+
 def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCost:
     """Cost of ``op`` on a GPU.
 
@@ -255,6 +283,8 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
         hbm = max(hbm, gemm_hbm_bytes(hw, g, numerics.act_bytes, w_elem, numerics.act_bytes, a_total_bytes=a_total))
     if vec_rate:
         compute_s += op.vector_flops / vec_rate
+    if options.kv_per_query_head and l2 is not None:
+        partials_l2 += repeated_kv_bytes(op, numerics)
     # inputs the previous kernel just wrote into L2 are read from it (the write-back to HBM stays)
     cached = min(act_in, options.cached_input_elems * numerics.act_bytes) if l2 is not None else 0.0
     hbm = max(0.0, hbm - cached)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..spec.models import _DeviceBase, lookup
 from ..units import GIGA, PICO
-from ..workload.ops import INPUT_FORMAT, OUTPUT_FORMAT, STATS_ELEMS, Op, OpKind, Phase, attention_scores
+from ..workload.ops import INPUT_FORMAT, OUTPUT_FORMAT, OUTPUT_READ, STATS_ELEMS, Op, OpKind, Phase, attention_scores
 from .base import FP32_SOFTMAX_EXTRA_BYTES, Bound, CostOptions, Numerics, OpCost, active_power_w
 
 __all__ = ["OpTable", "op_bytes_columns", "score_pass_columns", "finish_columns"]
@@ -58,8 +58,9 @@ class OpTable:
         self.backward = np.array([op.phase == Phase.BACKWARD for op in self.ops], dtype=bool)
         attrs = [dict(op.attrs) for op in self.ops]
         self.attrs = attrs
-        # ops that declare a tensor format of their own: only the per-op models charge it (op_bytes)
-        self.declared_formats = any(INPUT_FORMAT in a or OUTPUT_FORMAT in a for a in attrs)
+        # ops that declare a tensor format of their own or read their output: only the per-op models
+        # charge it (op_bytes)
+        self.declared_formats = any(INPUT_FORMAT in a or OUTPUT_FORMAT in a or OUTPUT_READ in a for a in attrs)
         self.stats_pass = np.array([op.phase != Phase.BACKWARD and bool(a.get(STATS_PASS))
                                     for op, a in zip(self.ops, attrs)], dtype=bool)
         self.flops = _f([float(op.flops) for op in self.ops])

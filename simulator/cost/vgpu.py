@@ -11,7 +11,8 @@ import numpy as np
 from ..spec.models import GpuSpec, lookup
 from ..units import GIGA
 from .base import CostOptions, Numerics, OpCost, overhead_s
-from .gpu import SPLIT_K_MIN, STREAM_K_BLOCK, STREAM_K_MIN_K, WINOGRAD_SPEEDUP, _fill_rate_per_sm, _fit_dim
+from .gpu import (SPLIT_K_MIN, STREAM_K_BLOCK, STREAM_K_MIN_K, WINOGRAD_SPEEDUP, _fill_rate_per_sm, _fit_dim,
+                  repeated_kv_bytes)
 from .table import OpTable, finish_columns, op_bytes_columns, score_pass_columns
 
 __all__ = ["costs"]
@@ -166,6 +167,8 @@ def costs(t: OpTable, idx: np.ndarray, cached_elems: np.ndarray, hw: GpuSpec, nu
     if vec_rate:
         compute_s = compute_s + t.vector_flops[idx] / vec_rate
     l2 = hw.memory[0] if len(hw.memory) > 1 else None
+    if options.kv_per_query_head and l2 is not None:
+        partials_l2 = partials_l2 + np.array([repeated_kv_bytes(t.ops[i], numerics) for i in idx.tolist()])
     cached = np.minimum(act_in, cached_elems * numerics.act_bytes) if l2 is not None else np.zeros(len(idx))
     hbm = np.maximum(0.0, hbm - cached)
     partials_l2 = partials_l2 + cached

@@ -94,6 +94,9 @@ class StackSpec(BaseModel):
     ``attention_score_passes``: element-wise kernels the forward of an unfused attention runs over
     its score matrix besides the softmax, as the model code writes them (eager frameworks run the
     scale and the mask add as their own kernels; :func:`simulator.cost.base.score_passes`).
+    ``decode_kv_per_query_head``: the decode attention kernel runs one thread block per (sequence,
+    query head), loading a grouped-query attention's K/V once per query head
+    (:func:`simulator.cost.gpu.repeated_kv_bytes`).
     ``attention_fusion_limit``: shapes beyond which the stack's fused
     attention kernel is not used on some device kinds and precisions (:class:`AttentionFusionLimit`).
     ``kinds``: device kinds the stack runs on; ``training``: whether it trains. ``fused_regions``:
@@ -119,6 +122,7 @@ class StackSpec(BaseModel):
     fused_attention: bool | None = None
     attention_fusion_limit: AttentionFusionLimit | None = None
     attention_score_passes: Annotated[int, Field(ge=0, le=8)] = 0
+    decode_kv_per_query_head: bool = False
     host_dispatch_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
     kernel_overhead_us: Annotated[float, Field(ge=0, le=1e6)] | None = None
     fused_regions: tuple[FusedRegion, ...] = Field(default=(), max_length=64)
@@ -186,7 +190,7 @@ def load_stack(name_or_path: "str | Path | StackSpec") -> StackSpec:
         >>> load_stack("tensorrtt")
         Traceback (most recent call last):
         ...
-        simulator.errors.ScenarioError: stack: unknown software stack 'tensorrtt'; did you mean tensorrt, tensorrt-mlperf?
+        simulator.errors.ScenarioError: stack: unknown software stack 'tensorrtt'; did you mean tensorrt, tensorrt-mlperf, tensorrt-llm-0.6?
     """
     if isinstance(name_or_path, StackSpec):
         return name_or_path

@@ -184,6 +184,9 @@ class Op:
 # models charge them at that width (simulator.cost.base.op_bytes)
 OUTPUT_FORMAT = "output_format"
 INPUT_FORMAT = "input_format"
+# op attribute of a GEMM that reads its output tensor before writing it: BLAS's D = alpha A B + beta C
+# with beta != 0 reads C, of D's shape and format (simulator.cost.base.op_bytes charges it)
+OUTPUT_READ = "output_read"
 # op attribute of a norm that absorbed a residual add (simulator.workload.fusion.fuse_norm_epilogues):
 # the elements its batch-statistics pass reads, the normalised tensor only, not the added one
 STATS_ELEMS = "stats_elems"

@@ -210,3 +210,35 @@ def test_eager_attention_scale_and_mask_passes_read_and_write_every_score():
         == scores * 1 * (2.0 + 2.0)
     # a fused kernel has no score matrix in memory: the passes are not run
     assert op_cost(op, hw, fp16, CostOptions(score_passes=2)) == op_cost(op, hw, fp16, CostOptions())
+
+
+def test_gemm_with_a_32_bit_c_read_and_d_written_by_hand():
+    """rocblas-bench gemm_strided_batched_ex, FP16 A/B, FP32 C and D, beta 1 (the MI300X acceptance
+    GEMM): per batch A 1024x512 and B 512x2048 at 2 B, C read and D written at 4 B."""
+    from simulator.cost.base import op_bytes
+
+    fp16 = Numerics(Precision.FP16, Precision.FP16)
+    plain = O.matmul("g", batch=5, m=1024, k=512, n=2048, bias=False, has_weight=False)
+    wide = plain.renamed("g", attrs=plain.attrs + ((O.OUTPUT_FORMAT, "fp32"), (O.OUTPUT_READ, True)))
+    a_b = 5 * (1024 * 512 + 512 * 2048) * 2
+    assert op_bytes(plain, fp16, fused_attention=True)[:2] == (a_b, 5 * 1024 * 2048 * 2)
+    assert op_bytes(wide, fp16, fused_attention=True)[:2] == (a_b + 5 * 1024 * 2048 * 4, 5 * 1024 * 2048 * 4)
+    # no C read without beta: D alone is wider
+    d_only = plain.renamed("g", attrs=plain.attrs + ((O.OUTPUT_FORMAT, "fp32"),))
+    assert op_bytes(d_only, fp16, fused_attention=True)[0] == a_b
+    # on the MI300X the 100.7 MB (15.7 MB A/B + 2 x 41.9 MB C/D) stream at 5.3 TB/s x efficiency.memory
+    hw = load_hardware("amd-mi300x")
+    c = op_cost(wide, hw, fp16)
+    assert c.memory_s == pytest.approx((a_b + 2 * 5 * 1024 * 2048 * 4) / (5300e9 * hw.efficiency.memory))
+    assert c.duration_s > op_cost(plain, hw, fp16).duration_s
+
+
+def test_output_read_only_adds_bytes_monotonically():
+    """A C read never makes a GEMM cheaper, on every device kind's cost model."""
+    fp16 = Numerics(Precision.FP16, Precision.FP16)
+    for name in ("nvidia-h100-sxm", "amd-mi300x", "google-tpu-v5e"):
+        hw = load_hardware(name)
+        for m, k, n in ((128, 4096, 4096), (1024, 512, 2048), (8, 64, 64)):
+            op = O.matmul("g", batch=3, m=m, k=k, n=n, bias=False, has_weight=False)
+            reads = op.renamed("g", attrs=op.attrs + ((O.OUTPUT_READ, True),))
+            assert op_cost(reads, hw, fp16).duration_s >= op_cost(op, hw, fp16).duration_s

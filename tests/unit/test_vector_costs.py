@@ -50,13 +50,15 @@ def _edge_ops():
     out += [O.conv2d(f"dw{kern}", batch=2, in_ch=96, h=28, w=28, out_ch=96, kernel=kern, pad=kern // 2, groups=96)
             for kern in (3, 5, 7, 9)]
     out += [O.lstm("lstm", batch=4, steps=7, input_size=300, hidden=500),
-            O.attention("att", batch=2, heads=8, q_len=1024, kv_len=1024, head_dim=64, kv_heads=2, causal=True)]
+            O.attention("att", batch=2, heads=8, q_len=1024, kv_len=1024, head_dim=64, kv_heads=2, causal=True),
+            O.attention("dec", batch=4, heads=16, q_len=1, kv_len=700, head_dim=128, kv_heads=2)]
     return out
 
 
 def _options(hw):
     return (CostOptions(), CostOptions(fused_attention=False, power_cap_w=0.6 * hw.power.tdp_w),
-            CostOptions(weights_on_chip=True), CostOptions(fused_attention=False, score_passes=2))
+            CostOptions(weights_on_chip=True), CostOptions(fused_attention=False, score_passes=2),
+            CostOptions(kv_per_query_head=True))
 
 
 def _distinct(graph):
