@@ -46,11 +46,14 @@ INTEL_HARNESS = {
 # MLPerf Inference Server latency constraints (p99), for rows whose notes do not state them:
 # mlcommons/inference_policies inference_rules.adoc, "Server" latency constraints per benchmark
 MLPERF_SERVER_BOUND_S = {"resnet50": 0.015, "retinanet-resnext50": 0.100}
-# OpenVINO's CPU plugin under the THROUGHPUT hint gives a compute-limited model one thread per stream,
-# two with hyper-threading (the two hyper-threads of one core: one physical core per stream), and
-# benchmark_app sends batch-1 requests, one per stream; the LATENCY hint runs one stream on all
-# cores of one socket (openvinotoolkit/openvino src/plugins/intel_cpu/src/cpu_streams_calculation.cpp,
-# get_model_prefer_threads and get_streams_info_table).
+# OpenVINO's CPU plugin under the THROUGHPUT hint gives a model one thread per stream when its worst
+# MatMul/convolution keeps L2 / (bytes it touches) above 0.5 / 4 on AMX parts (get_model_prefer_threads:
+# ResNet-50 and BERT-Large at 384 tokens, whose worst MatMul, the 16 x 384 x 384 scores, is ~0.17 even
+# at 4 bytes an element); on a machine of more than one socket it drops the hyper-threads unless asked
+# (src/plugins/intel_cpu/src/cpu_map_scheduling.cpp apply_hyper_threading), so each stream is one thread
+# on its own physical core; benchmark_app sends batch-1 requests, one per stream. The LATENCY hint runs
+# one stream on all cores of one socket (openvinotoolkit/openvino src/plugins/intel_cpu/src/
+# cpu_streams_calculation.cpp, get_model_prefer_threads and get_streams_info_table).
 OPENVINO_SOURCE = "openvinotoolkit/openvino src/plugins/intel_cpu/src/cpu_streams_calculation.cpp"
 
 # workloads the zoo does not have, with what is missing
@@ -160,9 +163,10 @@ def _openvino_layout(row: Row, hw, sockets: int) -> Layout:
         return Layout(cores=hw.compute.cores, batch=1, instances=1,
                       note=f"OpenVINO LATENCY hint: one stream on the cores of one socket, batch 1 ({OPENVINO_SOURCE})")
     return Layout(cores=1, batch=1, instances=sockets * hw.compute.cores, shared_weights=True,
-                  note=f"OpenVINO THROUGHPUT hint: one stream per physical core (two hyper-threads), batch-1 "
-                       f"requests, {sockets} sockets ({OPENVINO_SOURCE}); the streams of a socket share one "
-                       f"copy of the weights (src/plugins/intel_cpu/src/weights_cache.hpp: SocketsWeights)")
+                  note=f"OpenVINO THROUGHPUT hint: one single-thread stream per physical core (hyper-threads "
+                       f"dropped on a multi-socket machine), batch-1 requests, {sockets} sockets "
+                       f"({OPENVINO_SOURCE}); the streams of a socket share one copy of the weights "
+                       f"(src/plugins/intel_cpu/src/weights_cache.hpp: SocketsWeights)")
 
 
 def _one_per_socket(row: Row, hw, sockets: int) -> Layout | str:

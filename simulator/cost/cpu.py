@@ -101,6 +101,30 @@ def tensor_numerics(op: Op, hw: CpuSpec, numerics: Numerics) -> Numerics:
     return Numerics(compute=fmt, weights=numerics.weights)
 
 
+def simd_gemm_flops_per_cycle(hw: CpuSpec, g: Gemm, p: Precision) -> float:
+    """SIMD FLOP per cycle one core's FMA units give GEMM ``g`` before efficiency: the precision's
+    dot-product rate, except a depthwise convolution (one output channel per group, ``n == 1``) in a
+    dot-product format (int8: VPDPBUSD sums 4 products per 32-bit lane, bf16: VDPBF16PS 2): oneDNN's
+    AVX-512 depthwise kernels keep one channel in each 32-bit lane with its input zero-extended into it
+    (int8 vpmovzxbd, or a broadcast blend-masked to the same layout; bf16 vpmovzxwd), so each dot
+    product makes one multiply-add per lane, the FP32 lane rate (openvinotoolkit/oneDNN@032f111c
+    src/cpu/x64/jit_avx512_core_x8s8s32x_conv_kernel.cpp compute_ker_dw, "okay for depthwise since src is
+    zero-extended"; src/cpu/x64/jit_avx512_core_bf16_dw_conv_kernel.cpp apply_filter_unrolled; the
+    brdgmm depthwise of newer oneDNN releases, jit_brdgmm_dw_conv.cpp, was not checked).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> xeon = load_hardware("intel-xeon-platinum-8480")      # AVX-512: int8 256, fp32 64 per cycle
+        >>> simd_gemm_flops_per_cycle(xeon, Gemm(m=3136, n=1, k=9, count=32), Precision.INT8)
+        64.0
+        >>> simd_gemm_flops_per_cycle(xeon, Gemm(m=3136, n=64, k=576), Precision.INT8)
+        256.0
+    """
+    if g.n == 1 and p in (Precision.INT8, Precision.BF16):
+        return cpu_vector_flops_per_cycle_per_core(hw, Precision.FP32)
+    return cpu_vector_flops_per_cycle_per_core(hw, p)
+
+
 def _fill(extent: int, tile: int) -> float:
     return extent / (ceil_div(extent, tile) * tile)
 
@@ -123,7 +147,7 @@ def core_flops_per_cycle(hw: CpuSpec, g: Gemm, p: Precision) -> float:
         128.0
     """
     c = hw.compute
-    vec = cpu_vector_flops_per_cycle_per_core(hw, p)
+    vec = simd_gemm_flops_per_cycle(hw, g, p)
     mat = lookup(c.matrix_flops_per_cycle_per_core, p)
     if mat <= vec:
         return vec
@@ -161,7 +185,7 @@ def achieved_flops_per_cycle(hw: CpuSpec, g: Gemm, p: Precision) -> float:
         >>> round(achieved_flops_per_cycle(xeon, Gemm(m=2, n=64, k=64), Precision.BF16), 1)    # 2 of 16 rows: SIMD 128 x 0.9
         115.2
     """
-    vec = cpu_vector_flops_per_cycle_per_core(hw, p) * SIMD_GEMM_EFFICIENCY
+    vec = simd_gemm_flops_per_cycle(hw, g, p) * SIMD_GEMM_EFFICIENCY
     mat = lookup(hw.compute.matrix_flops_per_cycle_per_core, p)
     if mat <= cpu_vector_flops_per_cycle_per_core(hw, p):
         return vec

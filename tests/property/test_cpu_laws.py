@@ -1,7 +1,8 @@
 """Laws of the CPU cost model over every bundled CPU (hypothesis): batch-1 LLM decode never beats
 reading its weights from DRAM when they do not fit in the caches; no op beats its roofline; an
 instance on more cores (with their share of the socket) never spends longer on the work itself (only its
-fork/join grows, with the log of its threads)."""
+fork/join grows, with the log of its threads); an int8 or bf16 depthwise convolution never beats the
+FP32 FMA peak of its cores."""
 from __future__ import annotations
 
 from hypothesis import given
@@ -72,3 +73,17 @@ def test_a_gemm_never_falls_below_the_simd_floor_and_a_better_matrix_unit_never_
     assert floor * (1 - 1e-12) <= rate_lo <= rate_hi * (1 + 1e-12)
     # and never above the faster raw path's peak
     assert rate_hi <= core_flops_per_cycle(better, g, p) * (1 + 1e-12)
+
+
+@given(st.sampled_from(CPUS), st.integers(min_value=1, max_value=512), st.integers(min_value=3, max_value=112),
+       st.sampled_from([3, 5]), st.booleans(), st.sampled_from([Precision.INT8, Precision.BF16]))
+def test_a_depthwise_conv_never_beats_the_fp32_fma_peak(name, channels, size, kernel, resident, p):
+    hw = load_hardware(name)
+    op = O.conv2d("dw", batch=1, in_ch=channels, h=size, w=size, out_ch=channels, kernel=kernel,
+                  pad=kernel // 2, groups=channels)
+    c = cost(op, hw, Numerics(p, p), CostOptions(weights_on_chip=resident))
+    # no dot product to fill: one multiply-add per 32-bit lane, whatever the int8 SIMD or matrix peak (the
+    # compute time itself: the op's traffic alone would usually bound it)
+    clock = max(hw.compute.clock_ghz, hw.compute.single_core_clock_ghz or 0.0) * 1e9
+    fp32_peak = hw.compute.cores * cpu_vector_flops_per_cycle_per_core(hw, Precision.FP32) * clock
+    assert c.compute_s >= sum(g.flops for g in op.gemms) / fp32_peak * (1 - 1e-9)

@@ -9,7 +9,7 @@ import pytest
 
 from simulator.cost.base import CostOptions, Numerics
 from simulator.cost.cpu import (SIMD_GEMM_EFFICIENCY, achieved_flops_per_cycle, cache_bytes, core_flops_per_cycle,
-                                 cost, gemm_blocks, gemm_time_s)
+                                 cost, gemm_blocks, gemm_time_s, simd_gemm_flops_per_cycle)
 from simulator.run.device import _residency
 from simulator.run.graphs import build_graph, memory_plan
 from simulator.scenario import make_scenario
@@ -61,6 +61,25 @@ def test_the_simd_path_keeps_its_own_share_of_peak_not_the_amx_fitted_one():
     # and the GEMM's time follows: 2 x 64^3 FLOP in 2 x 2 output blocks of 32 x 32, one per core, at 2 GHz
     t, used = gemm_time_s(hw, g, Precision.FP32, 2.0e9)
     assert used == 4 and t == pytest.approx(2 * 64**3 / 4 / (64 * 0.90 * 2.0e9))
+
+
+def test_a_depthwise_conv_gets_one_multiply_add_per_32_bit_lane():
+    hw = _xeon(compute=0.3)
+    dw = O.conv2d("dw", batch=1, in_ch=32, h=56, w=56, out_ch=32, kernel=3, pad=1, groups=32)
+    g = dw.gemms[0]                                   # m=3136, n=1, k=9, count=32
+    # oneDNN's int8 depthwise kernel: one channel per 32-bit lane, 16 lanes x 2 FMA ports x 2 = 64, the FP32
+    # rate, not VNNI's 4-way 512/8 x 2 x 2 = 256; AMX at 2048 x 1/16 (n) x 9/64 (k) x 0.3 = 5.4 loses to it
+    assert simd_gemm_flops_per_cycle(hw, g, Precision.INT8) == 64.0
+    # bf16: VDPBF16PS's pairs likewise hold one product per lane (512/16 x 2 x 2 = 128 otherwise)
+    assert simd_gemm_flops_per_cycle(hw, g, Precision.BF16) == 64.0
+    assert achieved_flops_per_cycle(hw, g, Precision.INT8) == pytest.approx(64 * 0.90)
+    # a GEMM with output channels to reduce over keeps the dot-product rate
+    assert simd_gemm_flops_per_cycle(hw, Gemm(m=3136, n=16, k=9), Precision.INT8) == 256.0
+    # the op's time: 2 x 3136 x 9 x 32 FLOP in 32 channels x 98 blocks of 32 rows = 3136 blocks, 56 full
+    # waves on the 56 cores, each block at 57.6 FLOP/cycle at 2 GHz
+    t, used = gemm_time_s(hw, g, Precision.INT8, 2.0e9)
+    blocks = 32 * math.ceil(3136 / 32)
+    assert used == 56 and t == pytest.approx(math.ceil(blocks / 56) * (g.flops / blocks) / (57.6 * 2.0e9))
 
 
 def test_output_blocks_limit_the_cores_and_a_partial_wave_costs_a_full_block():
