@@ -29,7 +29,7 @@ ZOO_THREADS = 8
 # base spec -> (regex on the row's software / workload, then notes; overlay spec, or the refusal reason)
 OVERLAYS: dict[str, tuple[tuple[str, str], ...]] = {
     "amd-versal-vck5000": ((r"\b8\s*pe\b|_8pe_", "amd-versal-vck5000-8pe"),),
-    "amd-versal-vck190": ((r"\b96 aies?\b", "amd-versal-vck190-c32b3"),),
+    "amd-versal-vck190": ((r"\b96 aies?\b|\bc32b3(?:cu1)?\b", "amd-versal-vck190-c32b3"),),
     "amd-alveo-u280": ((r"dpucahx8l", "amd-alveo-u280-dpucahx8l"),
                        (r"v3me", "refused: the MLPerf v0.7 'xilinx_u280_v3me' overlay with its HLS post-processing "
                                  "kernel: how it spreads one image over its engines and runs depthwise layers is "

@@ -97,3 +97,10 @@ def test_the_c20b1_overlay_is_one_batch_handler_of_the_c20b14():
     assert (b1.dpu.batch, b14.dpu.batch) == (1, 14)
     assert b1.ai_engine_tiles * 14 == b14.ai_engine_tiles == 224
     assert family_of("amd-versal-vek280-c20b1", "fpga") == family_of("amd-alveo-v70", "fpga") == "xilinx-dpucv2dx8g"
+
+
+def test_the_vck190_reference_design_names_its_c32b3_overlay():
+    r = _row(device="AMD/Xilinx Versal VCK190 (XCVC1902)", workload="ResNet-50 (xdputil benchmark, 1 thread)",
+             software="Vitis AI 3.0 (xdputil), DPUCVDX8G reference design C32B3CU1")
+    assert overlay(r, "amd-versal-vck190")[0] == "amd-versal-vck190-c32b3"
+    assert dpu_run(r, "amd-versal-vck190-c32b3")[:2] == (3, None)     # one batch of 3 in flight
