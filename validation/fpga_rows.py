@@ -14,6 +14,8 @@ How the runner was driven (:func:`dpu_run`):
   an "E2E latency, Thread num = 1" is one request through the idle board;
 * MLPerf rows feed pre-processed samples from memory (the loadgen's QSL), so the host does not
   normalise images: the rate is every DPU core busy.
+* ``xdputil benchmark <xmodel> <threads>`` rows (the reference designs' READMEs) time the DPU runner
+  alone on random inputs: no host pre/post-processing, each thread one DPU batch in flight.
 """
 from __future__ import annotations
 
@@ -27,12 +29,14 @@ ZOO_THREADS = 8
 # base spec -> (regex on the row's software / workload, then notes; overlay spec, or the refusal reason)
 OVERLAYS: dict[str, tuple[tuple[str, str], ...]] = {
     "amd-versal-vck5000": ((r"\b8\s*pe\b|_8pe_", "amd-versal-vck5000-8pe"),),
-    "amd-versal-vck190": ((r"\b96 aies?\b", "amd-versal-vck190-c32b3"),),
+    "amd-versal-vck190": ((r"\b96 aies?\b|\bc32b3(?:cu1)?\b", "amd-versal-vck190-c32b3"),),
     "amd-alveo-u280": ((r"dpucahx8l", "amd-alveo-u280-dpucahx8l"),
                        (r"v3me", "refused: the MLPerf v0.7 'xilinx_u280_v3me' overlay with its HLS post-processing "
                                  "kernel: how it spreads one image over its engines and runs depthwise layers is "
                                  "not in the sources")),
     "amd-alveo-u50": ((r"dpucahx8l", "amd-alveo-u50-dpucahx8l"),),
+    # the DPUCV2DX8G reference design's default one-batch-handler overlay (the zoo ran the C20B14)
+    "amd-versal-vek280": ((r"\bc20b1(?:cu1)?\b", "amd-versal-vek280-c20b1"),),
     "amd-alveo-u250": ((r"dpucadx8g", "refused: legacy DPUCADX8G (xDNN) overlay: its array geometry and engine "
                                       "count are not in the sources this project has"),),
 }
@@ -132,6 +136,14 @@ def dpu_run(row, hardware: str) -> tuple[int, int | None, str] | str:
             return d.batch, None, "MLPerf SingleStream: one query through the idle board, no host pre-processing"
         return every, None, (f"MLPerf: pre-processed samples from memory; all {d.cores} DPU core(s) x batch "
                              f"{d.batch} busy")
+    if "xdputil benchmark" in text:
+        # the DPU runner alone on random inputs, each thread one batch in flight: no host pre/post-processing
+        threads = _threads(text, row.metric)
+        if isinstance(threads, str):
+            return threads
+        busy = min(threads, d.cores)
+        return d.batch * busy, None, (f"xdputil benchmark: the DPU runner alone, no host pre/post-processing; "
+                                      f"{threads} thread(s) keep {busy} DPU core(s) x batch {d.batch} busy")
     threads = _threads(text, row.metric)
     if isinstance(threads, str):  # the notes only when the row's own columns say nothing
         threads = _threads(f"{text} {row.notes.lower()}", row.metric)

@@ -172,7 +172,8 @@ FAMILIES: dict[str, str] = {
     # back end): DPUCVDX8G (VCK190), DPUCVDX8H (VCK5000), DPUCV2DX8G on AIE-ML tiles (VEK280, V70)
     "amd-versal-vck190": "xilinx-dpucvdx8g", "amd-versal-vck190-c32b3": "xilinx-dpucvdx8g",
     "amd-versal-vck5000": "xilinx-dpucvdx8h", "amd-versal-vck5000-8pe": "xilinx-dpucvdx8h",
-    "amd-versal-vek280": "xilinx-dpucv2dx8g", "amd-alveo-v70": "xilinx-dpucv2dx8g",
+    "amd-versal-vek280": "xilinx-dpucv2dx8g", "amd-versal-vek280-c20b1": "xilinx-dpucv2dx8g",
+    "amd-alveo-v70": "xilinx-dpucv2dx8g",
     # the low-latency HBM DPU is its own IP too: its feature maps live in HBM ("Virtual" feature-map
     # banks in DPUCAHX8L_ISA0.prototxt), not in on-chip banks like the DPUCAHX8H / DPUCZDX8G it would
     # otherwise share a family with; the zoo's DPUCAHX8L tables run ResNet-50 at ~12-15 % of the lane

@@ -73,3 +73,34 @@ def test_dpucahx8l_overlays_are_their_own_calibration_family():
     assert family_of("amd-alveo-u50-dpucahx8l", "fpga") == family_of("amd-alveo-u280-dpucahx8l", "fpga") \
         == "xilinx-dpucahx8l"
     assert family_of("amd-alveo-u280", "fpga") == family_of("amd-alveo-u50", "fpga") == "xilinx-dsp-dpu"
+
+
+def test_xdputil_benchmark_rows_time_the_dpu_runner_alone():
+    # README_DPUCV2DX8G: 'xdputil benchmark resnet50.xmodel 1' on the reference design's C20B1 overlay
+    r = _row(device="AMD/Xilinx Versal VEK280 (VE2802)", workload="ResNet-50 (xdputil benchmark, 1 thread)",
+             software="Vitis AI 3.5 (xdputil), DPUCV2DX8G reference design C20B1CU1")
+    assert overlay(r, "amd-versal-vek280")[0] == "amd-versal-vek280-c20b1"
+    assert dpu_run(r, "amd-versal-vek280-c20b1")[:2] == (1, None)    # batch 1, no host threads
+    # each thread keeps one DPU batch in flight, at most one per core
+    spec_cores_batch = dpu_run(_row(workload="ResNet-50 (xdputil benchmark, 1 thread)"), "amd-zcu102")[:2]
+    assert spec_cores_batch == (1, None)                              # 1 of the ZCU102's 3 cores busy
+    assert dpu_run(_row(workload="ResNet-50 (xdputil benchmark, 8 threads)"), "amd-zcu102")[:2] == (3, None)
+    # the zoo's C20B14 rows stay on the C20B14 spec (C20B14CU1 is not C20B1)
+    zoo = _row(device="AMD/Xilinx Versal VEK280 (VE2802)", notes="DPUCV2DX8G 1* C20B14CU1 @ 300MHz")
+    assert overlay(zoo, "amd-versal-vek280")[0] == "amd-versal-vek280"
+
+
+def test_the_c20b1_overlay_is_one_batch_handler_of_the_c20b14():
+    from simulator.spec.loader import load_hardware
+    from validation.rows import family_of
+    b1, b14 = load_hardware("amd-versal-vek280-c20b1").compute, load_hardware("amd-versal-vek280").compute
+    assert (b1.dpu.batch, b14.dpu.batch) == (1, 14)
+    assert b1.ai_engine_tiles * 14 == b14.ai_engine_tiles == 224
+    assert family_of("amd-versal-vek280-c20b1", "fpga") == family_of("amd-alveo-v70", "fpga") == "xilinx-dpucv2dx8g"
+
+
+def test_the_vck190_reference_design_names_its_c32b3_overlay():
+    r = _row(device="AMD/Xilinx Versal VCK190 (XCVC1902)", workload="ResNet-50 (xdputil benchmark, 1 thread)",
+             software="Vitis AI 3.0 (xdputil), DPUCVDX8G reference design C32B3CU1")
+    assert overlay(r, "amd-versal-vck190")[0] == "amd-versal-vck190-c32b3"
+    assert dpu_run(r, "amd-versal-vck190-c32b3")[:2] == (3, None)     # one batch of 3 in flight
