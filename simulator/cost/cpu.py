@@ -103,7 +103,7 @@ def tensor_numerics(op: Op, hw: CpuSpec, numerics: Numerics) -> Numerics:
 
 def simd_gemm_flops_per_cycle(hw: CpuSpec, g: Gemm, p: Precision) -> float:
     """SIMD FLOP per cycle one core's FMA units give GEMM ``g`` before efficiency: the precision's
-    dot-product rate, except a depthwise convolution (one output channel per group, ``n == 1``) in a
+    dot-product rate over the lanes a grouped convolution fills (:func:`grouped_lane_fill`), except a depthwise convolution (one output channel per group, ``n == 1``) in a
     dot-product format (int8: VPDPBUSD sums 4 products per 32-bit lane, bf16: VDPBF16PS 2): oneDNN's
     AVX-512 depthwise kernels keep one channel in each 32-bit lane with its input zero-extended into it
     (int8 vpmovzxbd, or a broadcast blend-masked to the same layout; bf16 vpmovzxwd), so each dot
@@ -122,7 +122,34 @@ def simd_gemm_flops_per_cycle(hw: CpuSpec, g: Gemm, p: Precision) -> float:
     """
     if g.n == 1 and p in (Precision.INT8, Precision.BF16):
         return cpu_vector_flops_per_cycle_per_core(hw, Precision.FP32)
-    return cpu_vector_flops_per_cycle_per_core(hw, p)
+    return cpu_vector_flops_per_cycle_per_core(hw, p) * grouped_lane_fill(hw, g, p)
+
+
+def grouped_lane_fill(hw: CpuSpec, g: Gemm, p: Precision) -> float:
+    """Share of a SIMD register's 32-bit lanes an int8 grouped convolution fills: oneDNN's AVX-512 int8
+    direct convolution keeps one group's output channels across the lanes and does not pad a group's
+    channels, so when a group's channels are not a multiple of the register's lanes it runs on a
+    256-bit (Ymm, multiple of 8 channels) or 128-bit (Xmm, multiple of 4) register at the same
+    instruction rate (openvinotoolkit/oneDNN and oneapi-src/oneDNN
+    src/cpu/x64/jit_avx512_core_x8s8s32x_conv_kernel.cpp init_conf: "For grouped convolutions, oneDNN
+    doesn't support padding. When channels per group is not multiple of 16: Use Ymm when channels per
+    group is multiple of 8, Use Xmm when channels per group is multiple of 4"). ResNeXt50 32x4d's
+    grouped 3x3 convolutions have 4, 8, 16 and 32 channels per group. Ungrouped GEMMs (``count == 1``),
+    depthwise ones (``n == 1``, :func:`simd_gemm_flops_per_cycle`) and other formats: 1.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> xeon = load_hardware("intel-xeon-platinum-8480")      # AVX-512: 16 lanes of 32 bits
+        >>> [grouped_lane_fill(xeon, Gemm(m=100, n=n, k=9 * n, count=32), Precision.INT8) for n in (4, 8, 16, 32, 12)]
+        [0.25, 0.5, 1.0, 1.0, 0.25]
+        >>> grouped_lane_fill(xeon, Gemm(m=100, n=4, k=36), Precision.INT8)     # ungrouped: not this limit
+        1.0
+    """
+    if g.count <= 1 or g.n <= 1 or p != Precision.INT8:
+        return 1.0
+    lanes = max(1, hw.compute.simd_width_bits // 32)
+    block = next((b for b in (lanes, 8, 4) if b <= lanes and g.n % b == 0), min(4, lanes))
+    return block / lanes
 
 
 def _fill(extent: int, tile: int) -> float:
