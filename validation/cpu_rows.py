@@ -292,9 +292,9 @@ def _llamacpp(row: Row, base: dict, hw, name: str, prec: str, weights: str | Non
                            f"weights in its own memory)" + (f"; {dimms.group(1)} DIMMs of DDR5-{dimms.group(2)} "
                                                              f"at one per channel: {bandwidth:.1f} GB/s" if dimms else ""))
     if "q8_0" in row.precision.lower():
-        assumptions.append("Q8_0 simulated as int8 weights: its fp16 scale per 32 weights (8.5 bits) is not "
-                           "counted, ~6 % fewer bytes than the file")
+        assumptions.append("Q8_0: int8 weights with one fp16 scale per 32 weights, 8.5 bits per weight read "
+                           "(stack llamacpp: weight_block_scale)")
     m = re.search(r"tg(\d+)", row.shape)
     return Case(**{**base, "overrides": tuple(sorted(overrides.items()))}, task="generate", category="llm",
                 workload=name, mode="inference", precision=prec, weight_precision=weights, batch=1,
-                generate=(1, int(m.group(1)) if m else 128), assumptions=tuple(assumptions))
+                generate=(1, int(m.group(1)) if m else 128), stack="llamacpp", assumptions=tuple(assumptions))

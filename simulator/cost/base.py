@@ -53,11 +53,19 @@ class Numerics:
 
     Weight-only quantization is ``Numerics(compute=bf16, weights=int4)``. Activations are held at
     :func:`tensor_bytes` of ``compute`` (16 bits under FP8, and under int8 when ``training``).
+    ``weight_scale_bytes``: bytes of block scales stored per weight besides the weight itself (a stack's
+    :class:`~simulator.spec.stack.WeightBlockScale`: GGUF Q8_0 keeps one FP16 scale per 32 int8 weights,
+    2 / 32 bytes), read with every weight.
+
+    Example:
+        >>> Numerics(Precision.BF16, Precision.INT8, weight_scale_bytes=2 / 32).weight_bytes   # 34 B per 32 weights
+        1.0625
     """
 
     compute: Precision
     weights: Precision
     training: bool = False
+    weight_scale_bytes: float = 0.0
 
     @property
     def act_bytes(self) -> float:
@@ -65,7 +73,7 @@ class Numerics:
 
     @property
     def weight_bytes(self) -> float:
-        return self.weights.bytes
+        return self.weights.bytes + self.weight_scale_bytes
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,9 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
     if p.context > 1 and not any(fwd.op(n).kind == OpKind.ATTENTION for n in fwd.order):
         raise ScenarioError("parallelism: context parallelism (cp) splits a sequence's tokens; this workload "
                             "has no attention layers to split")
-    numerics = Numerics(compute=sc.precision, weights=read_weights(sc.precision, sc.weights, training), training=training)
+    weights = read_weights(sc.precision, sc.weights, training)
+    numerics = Numerics(compute=sc.precision, weights=weights, training=training,
+                        weight_scale_bytes=0.0 if weights != sc.weights else sc.stack.weight_scale_bytes(weights.value))
     ctx = _Ctx(fwd=fwd, hw=hw, sc=sc, p=p, numerics=numerics, options=options, training=training,
                recompute=recompute_set(fwd, sc.checkpointing) if training else set(),
                grad_sums=input_grad_all_reduces(fwd, p.tensor))

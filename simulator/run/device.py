@@ -251,7 +251,9 @@ def _residency(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, weight_
 def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int, logits: str,
                   extra_static_bytes: float, deadline: Deadline | None, core: bool = False) -> SimulationResult:
     training = sc.mode == Mode.TRAINING
-    numerics = Numerics(compute=sc.precision, weights=read_weights(sc.precision, sc.weights, training), training=training)
+    weights = read_weights(sc.precision, sc.weights, training)
+    numerics = Numerics(compute=sc.precision, weights=weights, training=training,
+                        weight_scale_bytes=0.0 if weights != sc.weights else sc.stack.weight_scale_bytes(weights.value))
     check_supported(hw, numerics)
     if deadline is not None:
         deadline.check("loading the inputs")

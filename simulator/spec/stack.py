@@ -52,6 +52,29 @@ class OutputScan(BaseModel):
     precisions: tuple[str, ...] = Field(default=(), max_length=16)
 
 
+class WeightBlockScale(BaseModel):
+    """A stack's weight storage with block scales: weights stored at ``precision`` carry one scale of
+    ``scale_bits`` bits per ``block`` weights, read with them (llama.cpp's GGUF Q8_0: 32 int8 weights
+    and one FP16 scale per block, 34 bytes).
+
+    Example:
+        >>> WeightBlockScale(precision="int8", block=32, scale_bits=16, source="doc").bytes_per_weight("int8")
+        0.0625
+        >>> WeightBlockScale(precision="int8", block=32, scale_bits=16, source="doc").bytes_per_weight("fp16")
+        0.0
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    precision: Literal["fp8", "int8", "int4"]
+    block: Annotated[int, Field(ge=1, le=1_000_000)]
+    scale_bits: Annotated[int, Field(ge=1, le=64)]
+    source: str = Field(min_length=3, max_length=2000)
+
+    def bytes_per_weight(self, weights: str) -> float:
+        """Scale bytes stored per weight when the weights are stored at ``weights`` (else 0)."""
+        return self.scale_bits / 8 / self.block if weights == self.precision else 0.0
+
+
 class AttentionFusionLimit(BaseModel):
     """Where a stack's fused attention kernel stops: on devices of ``kinds`` at compute precisions
     ``precisions``, an attention whose two GEMMs (Q.K^T: K = head_dim, N = kv_len; P.V: K = kv_len,
@@ -103,7 +126,8 @@ class StackSpec(BaseModel):
     stages of named workloads the engine runs as one kernel each
     (:func:`simulator.workload.fusion.fuse_region`), for inference with ``fuse_pointwise``.
     ``output_scans``: the harness's post-processing of named workloads' outputs (:class:`OutputScan`),
-    for inference.
+    for inference. ``weight_block_scale``: the scales the stack stores with quantized weights
+    (:class:`WeightBlockScale`), read with every weight.
 
     Example:
         >>> s = load_stack("tensorrt")
@@ -127,8 +151,18 @@ class StackSpec(BaseModel):
     kernel_overhead_us: Annotated[float, Field(ge=0, le=1e6)] | None = None
     fused_regions: tuple[FusedRegion, ...] = Field(default=(), max_length=64)
     output_scans: tuple[OutputScan, ...] = Field(default=(), max_length=16)
+    weight_block_scale: WeightBlockScale | None = None
     source: str = Field(min_length=3, max_length=4000)
     fitted_to: str = ""
+
+    def weight_scale_bytes(self, weights: str) -> float:
+        """Block-scale bytes stored per weight at storage format ``weights`` (0 without block scales).
+
+        Example:
+            >>> load_stack("llamacpp").weight_scale_bytes("int8"), load_stack("default").weight_scale_bytes("int8")
+            (0.0625, 0.0)
+        """
+        return self.weight_block_scale.bytes_per_weight(weights) if self.weight_block_scale else 0.0
 
     def regions_for(self, workload: str, precision: str) -> tuple[str, ...]:
         """Op-name prefixes of ``workload`` this stack runs as one kernel each at compute ``precision``.
