@@ -126,3 +126,33 @@ def test_more_steps_or_pixels_never_cost_less(steps, image):
     assert g_big.flops > g.flops
     assert g_more.parameters == g.parameters
 
+
+SD_ROWS = ("J018", "J019", "M058", "M059", "M060", "U035", "U036", "U037", "U038", "U039", "U042", "U043")
+
+
+@pytest.fixture(scope="module")
+def sd_cases():
+    from validation.mapping import map_rows
+    from validation.rows import read_calibration
+
+    rows = [r for r in read_calibration() if r.id in SD_ROWS]
+    return {c.row.id: c for c in map_rows(rows)}
+
+
+def test_every_stable_diffusion_row_is_expressed(sd_cases):
+    from validation.rows import Case
+
+    assert set(sd_cases) == set(SD_ROWS)
+    refused = {k: c.reason for k, c in sd_cases.items() if not isinstance(c, Case)}
+    assert not refused
+
+
+def test_stable_diffusion_rows_follow_the_submitters_configs(sd_cases):
+    h100, orin, v6e, server = sd_cases["M060"], sd_cases["J019"], sd_cases["M058"], sd_cases["U043"]
+    assert (h100.workload, h100.batch, h100.precision) == ("sdxl", 8, "int8")  # NVIDIA v4.0 config
+    assert (orin.batch, orin.precision, orin.scale) == (1, "int8", 1.0)       # GPU only: no dla_core for SDXL
+    assert (v6e.batch, v6e.scale, v6e.precision, v6e.image_size) == (1, 4.0, "bf16", 1024)
+    assert server.latency_bound_s == 20.0 and sd_cases["J018"].category == "latency"
+    train = sd_cases["U038"]
+    assert (train.workload, train.task, train.batch, train.parallelism, train.image_size) == \
+        ("sd2-unet", "cluster", 2048, "dp=1024,tp=1,pp=1", 512)
