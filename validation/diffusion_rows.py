@@ -16,6 +16,11 @@ decoder; mlcommons/inference text_to_image reference). The submitters' batches:
 Training: MaxDiffusion trains the SD 2 UNet on the MLPerf moments dataset (VAE latents precomputed:
 AI-Hypercomputer/maxdiffusion src/maxdiffusion/pedagogical_examples/to_tfrecords.py stores 'moments'
 and the raw caption), pure data parallel (ici_data_parallelism -1) at the notes' per_device_batch_size.
+
+These rows are scored, not fitted (``Case.fit_evidence`` False): their predictions rest on
+approximations that are not efficiencies (a whole sample at the UNet's precision, one image per chip
+behind a Server queue, data-parallel gradient sync), so they are scored with the parameters fitted on
+the other rows rather than pulling those parameters (and the other rows' cross-validated errors).
 """
 from __future__ import annotations
 
@@ -71,8 +76,9 @@ def diffusion_case(row: Row, base: dict, kind: str, name: str, prec: str | None)
         assumptions.append(f"MLPerf Server: Poisson arrivals served by {n} devices of batch {batch}; throughput = the "
                            f"highest rate whose p99 latency stays within {bound:.0f} s (validation.queueing)")
     return Case(**base, task="model", category="latency" if latency else "inference", workload=name,
-                mode="inference", precision=prec, batch=batch, image_size=image, scale=1.0 if latency else float(n),
-                stack=stack_for(row, kind, "inference", hw), latency_bound_s=bound, assumptions=tuple(assumptions))
+                fit_evidence=False, mode="inference", precision=prec, batch=batch, image_size=image,
+                scale=1.0 if latency else float(n), stack=stack_for(row, kind, "inference", hw),
+                latency_bound_s=bound, assumptions=tuple(assumptions))
 
 
 def _training(row: Row, base: dict, kind: str, name: str, prec: str | None) -> Case | Unexpressible:
@@ -87,7 +93,8 @@ def _training(row: Row, base: dict, kind: str, name: str, prec: str | None) -> C
     image = first_int(row.shape) or 512
     assumptions = [f"MaxDiffusion: pure data parallel over {n} chips, {per.group(1)} images per chip, AdamW, "
                    "fp32 master weights", TEXT_ENCODER_NOTE]
-    return Case(**base, task="cluster", category="scaleout", workload=name, mode="training", precision=prec or "bf16",
+    return Case(**base, task="cluster", category="scaleout", workload=name, mode="training", fit_evidence=False,
+                precision=prec or "bf16",
                 weight_precision="fp32", batch=global_batch, image_size=image, optimizer="adamw", devices=n,
                 system=base["hardware"], parallelism=f"dp={n},tp=1,pp=1", microbatches=1,
                 assumptions=tuple(assumptions))

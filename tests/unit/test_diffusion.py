@@ -156,3 +156,14 @@ def test_stable_diffusion_rows_follow_the_submitters_configs(sd_cases):
     train = sd_cases["U038"]
     assert (train.workload, train.task, train.batch, train.parallelism, train.image_size) == \
         ("sd2-unet", "cluster", 2048, "dp=1024,tp=1,pp=1", 512)
+
+
+def test_stable_diffusion_rows_are_scored_not_fitted(sd_cases):
+    from validation.calibrate import _stage_rows
+
+    cases = list(sd_cases.values())
+    assert all(not c.fit_evidence for c in cases)
+    assert not any(_stage_rows(cases, stage) for stage in ("memory", "compute", "op_overhead_us"))
+    # the same rows as fit evidence would feed the compute stage: the flag is what keeps them out
+    from dataclasses import replace
+    assert _stage_rows([replace(c, fit_evidence=True) for c in cases], "compute")
