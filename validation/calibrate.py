@@ -81,6 +81,7 @@ def _overhead_bound(c: Case, predictor: Predictor | None) -> bool:
 
 
 def _stage_rows(cases: list[Case], stage: str, predictor: Predictor | None = None) -> list[Case]:
+    cases = [c for c in cases if c.fit_evidence]
     if stage == "memory":
         # CPU families publish no bandwidth benchmarks: their batch-1 decode rows are the evidence
         return [c for c in cases if c.category == "stream"] or [c for c in cases if _cpu_decode(c)]

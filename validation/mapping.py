@@ -14,6 +14,7 @@ from simulator.workload.lengths import load_lengths
 
 from . import fpga_rows
 from .cluster_rows import cluster_training_case, collective_case, serving_case
+from .diffusion_rows import diffusion_case
 from .tpu_rows import tpu_training_case
 from .cpu_rows import cpu_case
 from .rows import (MAX_DP_DEVICES, Case, Row, Unexpressible, family_of, first_int, parse_precision,
@@ -25,6 +26,8 @@ WORKLOADS: tuple[tuple[str, str], ...] = (
     *((rf"(?<![\d.]){size}B dense decoder LLM training \(MaxText", f"maxtext-{size}b")
       for size in (16, 22, 32, 52, 64, 128, 256, 512, 1024)),
     (r"resnet-50|resnet50", "resnet50"),
+    (r"stable diffusion xl", "sdxl"),
+    (r"stable diffusion v2", "sd2-unet"),
     (r"bert-large|bert-99", "bert-large"),
     (r"bert-base", "bert-base"),
     (r"gpt-j", "gptj-6b"),
@@ -58,9 +61,6 @@ WORKLOADS: tuple[tuple[str, str], ...] = (
 BACKBONE_ONLY = (r"\bssd\b", "SSD detection (a MobileNet backbone plus the SSD box-predictor layers and the box "
                               "decoding / NMS post-processing) is not in the zoo: only the classification backbone is")
 NOT_IN_ZOO: tuple[tuple[str, str], ...] = (
-    (r"stable diffusion", "Stable Diffusion (a text-conditioned UNet with cross-attention, timestep embeddings and "
-                          "group norms, its text encoders and VAE) is not in the zoo; workloads/unet.yaml is the 2015 "
-                          "segmentation U-Net"),
     (r"deepseek", "DeepSeek-V3 (multi-head latent attention, 256 routed + 1 shared expert) is not in the zoo"),
     (r"llama-4", "Llama 4 Scout (16 routed + 1 shared expert, chunked attention) is not in the zoo"),
 )
@@ -233,6 +233,8 @@ def _model(row: Row, base: dict, kind: str, n: int) -> Case | Unexpressible:
     if name is None:
         reason = next((why for pattern, why in NOT_IN_ZOO if re.search(pattern, wl, re.I)), None)
         return _refuse(row, reason or f"workload {wl!r} is not in the zoo", kind)
+    if name in ("sdxl", "sd2-unet"):
+        return diffusion_case(row, base, kind, name, parse_precision(row.precision, kind))
     assumptions: list[str] = []
     metric = row.metric
     prec = parse_precision(row.precision, kind, vendor_default=_vendor_default(row, kind, name))

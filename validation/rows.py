@@ -345,6 +345,9 @@ class Case:
     mlperf_eval: tuple[int, int, int] | None = None
     host_threads: int | None = None                    # DPU rows: Vitis AI runner threads (None: DPU only)
     latency_bound_s: float | None = None               # MLPerf Server rows: p99 bound the ``scale`` instances meet
+    # False: the row is scored (in-sample, cross-validated) but is no evidence for the efficiency fits:
+    # workloads whose rows are scored with the parameters fitted on the others (validation.diffusion_rows)
+    fit_evidence: bool = True
     assumptions: tuple[str, ...] = ()
 
     @property

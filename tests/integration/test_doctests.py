@@ -78,6 +78,8 @@ MODULES = [
     "simulator.workload.families.misc",
     "simulator.workload.families.mobile",
     "simulator.workload.families.retinanet",
+    "simulator.workload.families.diffusion",
+    "simulator.workload.families.diffusion_parts",
     "simulator.workload.families.segmentation",
     "simulator.workload.families.transformer",
     "simulator.workload.families.vision",

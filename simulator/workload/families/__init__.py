@@ -109,4 +109,4 @@ def build_family(name: str, params: FamilyParams, shape: Shape, *, graph_name: s
     return b.build()
 
 
-from . import cnn, detection, inception, misc, mobile, retinanet, segmentation, ssd, transformer, vision  # noqa: E402,F401  (registers the families)
+from . import cnn, detection, diffusion, inception, misc, mobile, retinanet, segmentation, ssd, transformer, vision  # noqa: E402,F401  (registers the families)
