@@ -25,6 +25,7 @@ WORKLOADS: tuple[tuple[str, str], ...] = (
     # MaxText's synthetic decoders of the per-generation tables (workloads/maxtext-*.yaml)
     *((rf"(?<![\d.]){size}B dense decoder LLM training \(MaxText", f"maxtext-{size}b")
       for size in (16, 22, 32, 52, 64, 128, 256, 512, 1024)),
+    (r"resnext101-32x4d", "resnext101-32x4d"),
     (r"resnet-50|resnet50", "resnet50"),
     (r"stable diffusion xl", "sdxl"),
     (r"stable diffusion v2", "sd2-unet"),
