@@ -80,6 +80,17 @@ def _overhead_bound(c: Case, predictor: Predictor | None) -> bool:
         return False
 
 
+def _dpu_one_image(c: Case) -> bool:
+    """A Vitis AI runner row with one host thread on a DPU board: one image (or one batch) passes its
+    layers one after another, each DPU layer a separate instruction stream whose fetch, weight load
+    and pipeline fill and drain do not overlap the next layer's (PG338, "DPU Architecture": the
+    instruction scheduler fetches and decodes each layer's instructions from off-chip memory), so the
+    row is evidence for the per-layer time even where the MACs dominate it. Without these rows the
+    family's ``op_overhead_us`` is identified by nothing, and every leave-one-source-out fold falls
+    back to the schema's default while the shipped value keeps an old fit's."""
+    return c.kind == "fpga" and c.host_threads == 1
+
+
 def _stage_rows(cases: list[Case], stage: str, predictor: Predictor | None = None) -> list[Case]:
     cases = [c for c in cases if c.fit_evidence]
     if stage == "memory":
@@ -92,8 +103,8 @@ def _stage_rows(cases: list[Case], stage: str, predictor: Predictor | None = Non
         return (mamf + big) or [c for c in cases if c.category == "latency"]
     if stage == "op_overhead_us":
         big = [c for c in cases if c.category in ("gemm", "inference", "training", "llm")]
-        return [c for c in cases if c.category == "latency" and not c.eager and _overhead_bound(c, predictor)] \
-            if big else []
+        return [c for c in cases if c.category == "latency" and not c.eager
+                and (_dpu_one_image(c) or _overhead_bound(c, predictor))] if big else []
     return []
 
 
