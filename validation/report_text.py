@@ -141,13 +141,29 @@ MECHANISMS = """\
   `dpu.layer_floor_us` = 32.3 us per batch run, derived from the Vitis AI 3.5 zoo's V70 MobileNet v1
   series (0.11 / 0.12 / 1.14 GOPs at a flat ~14.9k fps) and cross-checked on its pruned ResNet-50
   series. FPGA in-sample median 10.2 -> 8.7 %, leave-one-source-out 21.4 -> 17.9 %.
+* A DPU family's per-layer time (`efficiency.op_overhead_us`) is fitted on its one-thread Vitis AI
+  runner rows (`validation.calibrate._dpu_one_image`: one image passes its layers one after another,
+  each layer's instruction fetch, weight load and pipeline fill not overlapping the next; PG338), so
+  every leave-one-source-out fold identifies it. Before, xilinx-dsp-dpu's value was identified by no
+  row: every fold fell back to the schema default while the shipped value kept an older fit (refit:
+  compute 0.977 -> 1.0, op_overhead_us 33.0 -> 43.2 us on F015, F022, F043-F045). FPGA
+  leave-one-source-out 17.0 -> 11.4 %.
+* CPU: int8 grouped convolutions on AVX-512 run a group's 4 or 8 channels on 128- or 256-bit registers
+  at the same instruction rate (oneDNN jit_avx512_core_x8s8s32x_conv_kernel.cpp init_conf; ResNeXt50
+  32x4d layers 1-2), and llama.cpp's GGUF Q8_0 weights are read with their FP16 scale per 32 weights,
+  8.5 bits (stack `llamacpp`, `weight_block_scale`; ggml-common.h block_q8_0). CPU
+  leave-one-source-out 15.3 -> 13.4 %.
 * Automatic mixed precision in eager frameworks keeps the FP32 weights (`torch.autocast`, TF 1.x's AMP
   graph rewrite): every weighted matrix op gets a cast kernel per pass that reads its weights at FP32
   and writes them at 16 bits, and one more host dispatch (`workload/autocast.py`; AMP rows of eager
   stacks run with `weight_precision` fp32). It is why NVIDIA DeepLearningExamples' batch-1 AMP latency
   is above FP32 (ResNet-50 on a V100 12.78 vs 10.37 ms, EfficientNet-B0 17.19 vs 13.15 ms).
   `torch-eager`'s host time per op is fitted on the EfficientNet-B0 README's four batch-1 rows
-  (M204-M207); the ResNet-50 README's tables stay never-fitted in `EXTERNAL.md` (D005-D025), where the
+  (M204-M207) and the ResNeXt101-32x4d README's four (M208-M211), `tf-graph`'s on M043 and the TF1
+  ResNeXt101-32x4d README's five (M212-M216), so a fold leaving one document out still has another;
+  the implied per-op host time follows the host CPU (52-59 us on the DGX-1 Broadwell hosts, ~39 us on
+  the DGX A100's EPYC 7742), which one value per stack cannot capture (A100 EfficientNet-B0 rows are
+  now predicted 33-48 % slow). The ResNet-50 README's tables stay never-fitted in `EXTERNAL.md` (D005-D025), where the
   host-bound rows went from -58 % to about -33 %. A stack fitted on one document is held out with it:
   the fold then pools the other eager stacks' latency rows (`validation/crossval.py`; M043 had been
   scored out of fold with the value fitted on it).

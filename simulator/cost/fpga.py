@@ -39,6 +39,11 @@ def _dpu_compute_s(op: Op, hw: FpgaSpec, macs_s: float, vec_s: float) -> float:
         # pooling and element-wise engines stream their tensors through their lanes once (a line
         # buffer holds the window): the larger of input and output, not the window's FLOPs
         t += max(op.input_elems, op.output_elems) / vec_s
+    elif op.kind == OpKind.ATTENTION and op.vector_flops and vec_s:
+        # an attention core's scaling and softmax sit between its two GEMMs (the value product needs
+        # the normalised scores): they cannot ride a convolution's output pipeline as batch norm and
+        # activations do, so they take their turn on the element-wise lanes
+        t += op.vector_flops / vec_s
     return t
 
 
