@@ -76,6 +76,22 @@ class Numerics:
         return self.weights.bytes + self.weight_scale_bytes
 
 
+def run_numerics(compute: Precision, stored: Precision, read: Precision, training: bool,
+                 scale_bytes_per_weight: float) -> Numerics:
+    """The numerics a run executes at: weights ``read`` in the format the framework reads them (an
+    autocast may read FP32 masters although ``stored`` names the checkpoint's format), with a stack's
+    block-scale bytes only when they are read in the stored, quantized format.
+
+    Example:
+        >>> run_numerics(Precision.FP32, Precision.INT8, Precision.INT8, False, 2 / 32).weight_bytes
+        1.0625
+        >>> run_numerics(Precision.BF16, Precision.INT8, Precision.FP32, True, 2 / 32).weight_bytes
+        4.0
+    """
+    scales = scale_bytes_per_weight if read == stored else 0.0
+    return Numerics(compute=compute, weights=read, training=training, weight_scale_bytes=scales)
+
+
 @dataclass(frozen=True)
 class CostOptions:
     """Choices that change how an op executes.

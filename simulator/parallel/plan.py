@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ScenarioError
-from ..cost.base import CostOptions, Numerics, OpCost
+from ..cost.base import CostOptions, Numerics, OpCost, run_numerics
 from ..cost.collectives import Collective
 from ..cost.dispatch import op_cost
 from .layout import (Parallelism, check_tensor_parallel, input_grad_all_reduces, shard_op, split_context,
@@ -157,8 +157,7 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
         raise ScenarioError("parallelism: context parallelism (cp) splits a sequence's tokens; this workload "
                             "has no attention layers to split")
     weights = read_weights(sc.precision, sc.weights, training)
-    numerics = Numerics(compute=sc.precision, weights=weights, training=training,
-                        weight_scale_bytes=0.0 if weights != sc.weights else sc.stack.weight_scale_bytes(weights.value))
+    numerics = run_numerics(sc.precision, sc.weights, weights, training, sc.stack.weight_scale_bytes(weights.value))
     ctx = _Ctx(fwd=fwd, hw=hw, sc=sc, p=p, numerics=numerics, options=options, training=training,
                recompute=recompute_set(fwd, sc.checkpointing) if training else set(),
                grad_sums=input_grad_all_reduces(fwd, p.tensor))

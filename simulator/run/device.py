@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..cost.base import CostOptions, Numerics, OpCost, attention_fused
+from ..cost.base import CostOptions, Numerics, OpCost, run_numerics, attention_fused
 from ..cost.cpu import LLC_SHARE as CPU_LLC_WEIGHT_SHARE
 from ..cost.cpu import cache_bytes
 from ..cost.dispatch import check_supported, device_numerics
@@ -252,8 +252,7 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
                   extra_static_bytes: float, deadline: Deadline | None, core: bool = False) -> SimulationResult:
     training = sc.mode == Mode.TRAINING
     weights = read_weights(sc.precision, sc.weights, training)
-    numerics = Numerics(compute=sc.precision, weights=weights, training=training,
-                        weight_scale_bytes=0.0 if weights != sc.weights else sc.stack.weight_scale_bytes(weights.value))
+    numerics = run_numerics(sc.precision, sc.weights, weights, training, sc.stack.weight_scale_bytes(weights.value))
     check_supported(hw, numerics)
     if deadline is not None:
         deadline.check("loading the inputs")
