@@ -280,8 +280,8 @@ KNOWN_GAPS = """\
   by feature maps spilling from the 2 MB bank (its ResNet-50 graph at 299 vs v2-50: -8 %) while
   Inception's layers fit the bank; the 1xn/nx1 kernels are not shown to be the cause (the DPUCV2DX8G
   target file limits kernels to 1-16, nothing more); Inception v1 on the VCK190/VCK5000 +57..+101 % (`EXTERNAL.md`);
-  MobileNets on the DSP DPUs read 13-22 % slow (the per-layer time `op_overhead_us`, 33 us, is fitted on
-  two ResNet-50 batch-1 rows and weighs more on MobileNet's small layers; the low-latency DPUCAHX8L on
+  MobileNets on the DSP DPUs read 21-33 % slow (the per-layer time `op_overhead_us`, 43.2 us, is fitted on
+  five one-thread runner rows and weighs more on MobileNet's many small layers; the low-latency DPUCAHX8L on
   U280 -55 %); the ZCU102's three cores share DDR4 less well than the model allows (+25 %); the U200/U250
   DPUCADF8H runs ~20 % above the lane model's peak (its per-kernel MAC count is an ESTIMATE); the V70 is
   ~15 % slower than the VEK280 on the same overlay in every network (not explained); MLPerf v1.0 VCK5000
