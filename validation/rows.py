@@ -28,6 +28,10 @@ MAX_DP_DEVICES = 8
 DEVICES: dict[str, tuple[tuple[str, ...], dict]] = {
     "NVIDIA A100 SXM": (("nvidia-a100-sxm-80gb",), {}),
     "NVIDIA A100 PCIe": (("nvidia-a100-pcie",), {}),
+    # the 40 GB PCIe card: HBM2 at 1555 GB/s against the 80 GB card's 1935 (NVIDIA A100 datasheet,
+    # https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf)
+    "NVIDIA A100-PCIe-40GB": (("nvidia-a100-pcie",), {"memory.hbm.bandwidth_gbs": 1555.0,
+                                                      "memory.hbm.capacity_bytes": 42_949_672_960}),
     "NVIDIA H100 SXM": (("nvidia-h100-sxm",), {}),
     "NVIDIA H200 SXM": (("nvidia-h200",), {}),
     "NVIDIA GH200 (H100-class GPU, 900W, 141GB HBM3e)": (("nvidia-gh200",), {}),
