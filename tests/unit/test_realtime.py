@@ -19,8 +19,9 @@ def _service(hw: str, **wl) -> float:
 
 
 def test_slow_device_misses_fast_device_does_not():
-    # ResNet-50 at 224: batch-1 frames are compute-heavy enough for the devices to differ (<0.6x)
-    big = dict(workload="resnet50", image_size=224)
+    # ResNet-50 at 320: batch-1 frames compute-heavy enough for the devices to differ (<0.6x); at 224
+    # the per-kernel time (8.1 us since the refit on the MLPerf SingleStream rows) is most of a frame
+    big = dict(workload="resnet50", image_size=320)
     slow, fast = _service("nvidia-t4", **big), _service("nvidia-h100-sxm", **big)
     assert fast < slow / 1.5
     count = 4
