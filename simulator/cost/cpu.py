@@ -18,6 +18,11 @@ Three physical limits a socket's peak hides:
   next layers' weights before the next step comes back to them. Traffic that stays on chip is
   charged at the last-level cache's bandwidth.
 
+Element-wise work (a GEMM's bias, activation and requantization epilogue, softmax, norms) runs on FP32
+lanes whatever the run's precision (:func:`elementwise_flops_per_cycle`); a convolution's or matmul's
+epilogue on the AMX path overlaps its tile multiplications (:func:`on_matrix_unit`), on the SIMD path it
+follows them on the same FMA units.
+
 Each op also pays a fork/join of the threads it runs on (:func:`fork_join_s`): a batch-1 op on a
 whole socket waits for a 6-level barrier, a one-core instance's op only for its dispatch.
 
@@ -125,6 +130,31 @@ def simd_gemm_flops_per_cycle(hw: CpuSpec, g: Gemm, p: Precision) -> float:
     return cpu_vector_flops_per_cycle_per_core(hw, p) * grouped_lane_fill(hw, g, p)
 
 
+# Formats an AVX-512 core has element-wise arithmetic for (add, multiply, max, FMA on packed lanes):
+# FP32 and, with AVX512_FP16, FP16. AVX512_BF16 adds only a dot product and conversions (VDPBF16PS,
+# VCVTNE2PS2BF16) and AVX512_VNNI only int8/int16 dot products (VPDPBUSD), so the element-wise work of a
+# BF16 or int8 network (bias, activation, requantization scales, softmax, norms) runs on FP32 lanes:
+# Intel Architecture Instruction Set Extensions Programming Reference, AVX512_BF16 and AVX512_VNNI
+# instruction lists; oneDNN's post-ops convert int32 accumulators to FP32 before applying scales,
+# bias and eltwise (oneDNN developer guide, "Quantization" and "Primitive Attributes: Post-ops").
+_ELEMENTWISE_FORMATS = (Precision.FP32, Precision.FP16)
+
+
+def elementwise_flops_per_cycle(hw: CpuSpec, p: Precision) -> float:
+    """SIMD FLOP per cycle one core gives element-wise work of a run at precision ``p``: the format's
+    own lanes when the SIMD unit has arithmetic for it (FP32, FP16 with AVX512_FP16), else the FP32
+    lanes (BF16 and int8 have dot products only, which element-wise work cannot use).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> xeon = load_hardware("intel-xeon-platinum-8480")   # 512-bit, 2 FMA units: 16 FP32 lanes x 2 x 2
+        >>> [elementwise_flops_per_cycle(xeon, q) for q in (Precision.FP32, Precision.FP16, Precision.BF16, Precision.INT8)]
+        [64.0, 128.0, 64.0, 64.0]
+    """
+    q = p if p in _ELEMENTWISE_FORMATS and p in hw.compute.simd_precisions else Precision.FP32
+    return cpu_vector_flops_per_cycle_per_core(hw, q)
+
+
 def grouped_lane_fill(hw: CpuSpec, g: Gemm, p: Precision) -> float:
     """Share of a SIMD register's 32-bit lanes an int8 grouped convolution fills: oneDNN's AVX-512 int8
     direct convolution keeps one group's output channels across the lanes and does not pad a group's
@@ -219,6 +249,37 @@ def achieved_flops_per_cycle(hw: CpuSpec, g: Gemm, p: Precision) -> float:
     return max(core_flops_per_cycle(hw, g, p) * hw.efficiency.compute, vec)
 
 
+# Ops whose element-wise work is an epilogue of their GEMM: a convolution's or matmul's bias,
+# activation, residual add and requantization scales, applied as oneDNN post-ops to each block of
+# accumulators while it is stored.
+_EPILOGUE_KINDS = (OpKind.CONV2D, OpKind.MATMUL)
+
+
+def on_matrix_unit(hw: CpuSpec, g: Gemm, p: Precision) -> bool:
+    """Whether GEMM ``g`` runs on the matrix unit (AMX) rather than the SIMD FMA units.
+
+    On the matrix unit a fused epilogue overlaps the tile multiplications: oneDNN's AMX brgemm
+    micro-kernel interleaves the stores of one block's accumulator tiles, with their post-ops on the
+    AVX-512 units, among the tile instructions of the next block (``interleave_tilestores_``, set
+    for the 2 x 2 accumulator decomposition when ``brgattr.use_interleave_stores``, which the brgemm
+    convolution, inner product and matmul set with ``use_uker``: oneapi-src/oneDNN
+    src/cpu/x64/brgemm/brgemm_utils.cpp, jit_brgemm_amx_uker.cpp, src/cpu/x64/jit_brgemm_inner_product_utils.cpp
+    ``jbgp.use_interleave_stores = jbgp.use_uker``). The SIMD path runs its epilogue on the same FMA
+    units as the GEMM, one after the other.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> xeon = load_hardware("intel-xeon-platinum-8480", {"efficiency.compute": 0.4})
+        >>> on_matrix_unit(xeon, Gemm(m=64, n=64, k=64), Precision.INT8)     # AMX 2048 x 0.4 > 256 x 0.9
+        True
+        >>> on_matrix_unit(xeon, Gemm(m=1, n=4096, k=4096), Precision.INT8)  # decode row: AVX-512
+        False
+        >>> on_matrix_unit(xeon, Gemm(m=64, n=64, k=64), Precision.FP32)     # no FP32 tiles
+        False
+    """
+    return achieved_flops_per_cycle(hw, g, p) > simd_gemm_flops_per_cycle(hw, g, p) * SIMD_GEMM_EFFICIENCY
+
+
 def gemm_time_s(hw: CpuSpec, g: Gemm, p: Precision, clock_hz: float) -> tuple[float, int]:
     """(seconds, cores kept busy) of GEMM ``g`` on the socket's cores at the rate
     :func:`achieved_flops_per_cycle` gives.
@@ -265,7 +326,7 @@ def _compute(op: Op, hw: CpuSpec, p: Precision) -> tuple[float, int]:
     # on a one-core socket (--set compute.cores=1) the turbo would beat the roofline
     turbo = min(c.single_core_clock_ghz or c.clock_ghz, c.cores * c.clock_ghz)
     steps = max(1, op.sequential_steps)
-    seconds, busy = 0.0, 0
+    seconds, busy, tiles = 0.0, 0, False
     for g in op.gemms:
         per_step = Gemm(m=g.m, n=g.n, k=g.k, count=max(1, g.count // steps)) if steps > 1 else g
         blocks = gemm_blocks(hw, per_step)
@@ -274,12 +335,15 @@ def _compute(op: Op, hw: CpuSpec, p: Precision) -> tuple[float, int]:
         t, used = gemm_time_s(hw, per_step, p, clock)
         seconds += t * steps
         busy = max(busy, used)
+        tiles = tiles or on_matrix_unit(hw, per_step, p)
     if op.vector_flops:
         cores = _element_cores(hw, max(op.output_elems, op.input_elems) / steps)
         busy = max(busy, cores)
-        vec = cpu_vector_flops_per_cycle_per_core(hw, p) * hw.efficiency.vector
+        vec = elementwise_flops_per_cycle(hw, p) * hw.efficiency.vector
         clock = (turbo if cores == 1 else c.clock_ghz) * GIGA
-        seconds += op.vector_flops / (cores * clock * vec)
+        element_s = op.vector_flops / (cores * clock * vec)
+        overlapped = tiles and op.kind in _EPILOGUE_KINDS
+        seconds = max(seconds, element_s) if overlapped else seconds + element_s
     if not busy:
         busy = _element_cores(hw, max(op.output_elems, op.input_elems) / steps)
     return seconds, busy

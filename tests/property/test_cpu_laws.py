@@ -2,7 +2,8 @@
 reading its weights from DRAM when they do not fit in the caches; no op beats its roofline; an
 instance on more cores (with their share of the socket) never spends longer on the work itself (only its
 fork/join grows, with the log of its threads); an int8 or bf16 depthwise convolution never beats the
-FP32 FMA peak of its cores."""
+FP32 FMA peak of its cores; a GEMM's epilogue costs at least its FP32-lane time and at most adds to the
+GEMM's."""
 from __future__ import annotations
 
 from hypothesis import given
@@ -87,3 +88,25 @@ def test_a_depthwise_conv_never_beats_the_fp32_fma_peak(name, channels, size, ke
     clock = max(hw.compute.clock_ghz, hw.compute.single_core_clock_ghz or 0.0) * 1e9
     fp32_peak = hw.compute.cores * cpu_vector_flops_per_cycle_per_core(hw, Precision.FP32) * clock
     assert c.compute_s >= sum(g.flops for g in op.gemms) / fp32_peak * (1 - 1e-9)
+
+
+@given(st.sampled_from(CPUS), DIMS, DIMS, DIMS, PRECISIONS, st.integers(min_value=0, max_value=64))
+def test_an_epilogue_takes_at_least_its_fp32_lane_time_and_at_most_adds_to_the_gemm(name, m, k, n, p, per_out):
+    """A matmul with ``per_out`` element-wise FLOPs per output: its compute time is at least the GEMM
+    alone and the epilogue alone (at FP32 lanes, whatever ``p``), at most the two one after the other."""
+    import dataclasses
+    from simulator.cost.cpu import _compute
+    hw = load_hardware(name)
+    base = O.matmul("fc", batch=1, m=m, k=k, n=n, bias=False)
+    op = dataclasses.replace(base, flops=base.matrix_flops + per_out * m * n)
+    gemm_s = _compute(base, hw, p)[0]
+    element_only = dataclasses.replace(op, gemms=(), flops=float(per_out * m * n))
+    element_s, cores = _compute(element_only, hw, p)
+    both = _compute(op, hw, p)[0]
+    assert both >= max(gemm_s, element_s) * (1 - 1e-12)
+    assert both <= (gemm_s + element_s) * (1 + 1e-12)
+    if per_out:
+        clock = hw.compute.clock_ghz * 1e9 if cores > 1 else min(hw.compute.single_core_clock_ghz or
+                                                                  hw.compute.clock_ghz, hw.compute.clock_ghz * hw.compute.cores) * 1e9
+        fp32 = cpu_vector_flops_per_cycle_per_core(hw, Precision.FP32) * hw.efficiency.vector
+        assert element_s >= per_out * m * n / (cores * clock * fp32) * (1 - 1e-12)
