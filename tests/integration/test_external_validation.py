@@ -30,6 +30,15 @@ def test_no_external_row_repeats_a_calibration_row():
     assert not [r.id for r in read_rows(external.EXTERNAL) if key(r) in shared]
 
 
+def test_no_external_measurement_is_also_a_calibration_row_under_another_device_name():
+    # the same published cell can be taken twice under two spellings of its device ("AWS Inferentia2"
+    # vs "AWS Inferentia2 (inf2.xlarge)", "NVIDIA A100-PCIe-40GB" vs "NVIDIA A100 PCIe 40GB"): the
+    # workload, metric and exact value still identify it
+    key = lambda r: (r.workload, r.metric, r.value)  # noqa: E731
+    shared = {key(r): r.id for r in read_calibration()}
+    assert not [(r.id, shared[key(r)]) for r in read_rows(external.EXTERNAL) if key(r) in shared]
+
+
 def test_every_external_row_maps_to_a_simulation():
     items = harness.map_rows(read_rows(external.EXTERNAL))
     refused = [(i.row.id, i.reason) for i in items if not isinstance(i, harness.Case)]
