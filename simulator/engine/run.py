@@ -92,7 +92,8 @@ class DeviceRun:
     ``spatial``: every op has its own hardware (a layer-pipelined FPGA), and the ``repeat`` passes
     (one per sample) flow through concurrently instead of one after another.
     ``startup_s``: time before the first op (e.g. loading an FPGA bitstream). ``dispatch_s``: an
-    eager host issues each op that long after the previous one; an op waits to be issued.
+    eager host issues each op that long after the previous one; an op waits to be issued, except the
+    ops in ``host_free``, which other host threads issue at the start of each pass.
     Units: ``out_bytes``, ``scratch_bytes`` and ``static_bytes`` in B, ``startup_s`` and ``dispatch_s`` in s; ``repeat``
     passes of the graph (gradient accumulation), ops in ``once_at_end`` (optimizer) run once after them.
     See :func:`run_device` for an example.
@@ -111,6 +112,7 @@ class DeviceRun:
     startup_s: float = 0.0
     deadline: Deadline | None = None
     dispatch_s: float = 0.0
+    host_free: frozenset[str] = field(default_factory=frozenset)
 
 
 @dataclass
@@ -271,9 +273,14 @@ class DeviceSim:
 
     def host(self, p: _Pass):
         """Process: an eager framework's host issues the ops one after another, in program order."""
+        free = self.spec.host_free
         for name in p.names:
-            yield self.env.timeout(self.spec.dispatch_s)
-            p.issued[name].succeed()
+            if name in free:
+                p.issued[name].succeed()
+        for name in p.names:
+            if name not in free:
+                yield self.env.timeout(self.spec.dispatch_s)
+                p.issued[name].succeed()
 
     def trace(self) -> Trace:
         """The :class:`Trace` so far (the whole run once ``env`` has run out of events).

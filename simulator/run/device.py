@@ -19,7 +19,7 @@ from ..scenario import Mode, Scenario, check_stack_runs_on
 from ..spec.models import _DeviceBase
 from ..trace import Trace, fields_of
 from ..units import GIGA, PICO
-from ..workload.autocast import read_weights
+from ..workload.autocast import CAST_PREFIX, read_weights
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..workload.workload import Workload
@@ -110,6 +110,23 @@ def dispatch_s(sc: Scenario) -> float:
         (0.0, 1e-05)
     """
     return (sc.stack.host_dispatch_us if sc.dispatch_us is None else sc.dispatch_us) * 1e-6
+
+
+def host_free_ops(graph: ComputeGraph, sc: Scenario) -> frozenset[str]:
+    """Ops the scenario's host issues off its serial per-op dispatch: the weight casts, when the stack's
+    executor runs them from other threads (``casts_off_host_chain``).
+
+    Example:
+        >>> from simulator.scenario import make_scenario
+        >>> from simulator.workload.autocast import add_weight_casts
+        >>> from simulator.workload.loader import load_workload
+        >>> g = add_weight_casts(load_workload("resnet50").build(batch_size=1))
+        >>> len(host_free_ops(g, make_scenario(stack="tf-graph"))), len(host_free_ops(g, make_scenario(stack="torch-eager")))
+        (54, 0)
+    """
+    if not sc.stack.casts_off_host_chain:
+        return frozenset()
+    return frozenset(n for n in graph.order if n.startswith(CAST_PREFIX))
 
 
 def cached_inputs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics) -> dict[str, float]:
@@ -281,7 +298,7 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
     trace = run_device(DeviceRun(device=f"{hw.name}:0", graph=graph, costs=costs, out_bytes=out_bytes,
                                  scratch_bytes=scratch, static_bytes=static, repeat=repeat,
                                  once_at_end=once, weight_stream=where.stream, startup_s=_startup_s(hw, sc),
-                                 deadline=deadline, dispatch_s=dispatch_s(sc)))
+                                 deadline=deadline, dispatch_s=dispatch_s(sc), host_free=host_free_ops(graph, sc)))
     breakdown = dict(plan)
     if extra_static_bytes:
         breakdown["kv_cache"] = extra_static_bytes

@@ -110,6 +110,11 @@ class StackSpec(BaseModel):
     ``fuse_pointwise``: a graph compiler merges norms, activations and element-wise ops into the
     producing kernel for inference (:mod:`simulator.workload.fusion`); training keeps its passes.
     ``host_dispatch_us``: host time per op before the op may start (0: the host keeps ahead).
+    ``casts_off_host_chain``: the per-pass weight casts of mixed precision with FP32 weights
+    (:mod:`simulator.workload.autocast`) depend on nothing but the weights, and the framework's executor
+    issues them from other host threads at the start of the pass, so they take no turn on the serial
+    host dispatch of the activation chain (a TF 1.x graph executor; not eager PyTorch, where Python
+    issues each cast just before its op).
     ``kernel_overhead_us``: fixed device time per kernel, replacing the device family's fitted
     ``efficiency.op_overhead_us`` (None: keep it). ``fused_attention``: the stack's attention kernel
     (None: the scenario's choice). ``fuse_norm_training``: in training, each norm absorbs the residual
@@ -148,6 +153,7 @@ class StackSpec(BaseModel):
     attention_score_passes: Annotated[int, Field(ge=0, le=8)] = 0
     decode_kv_per_query_head: bool = False
     host_dispatch_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
+    casts_off_host_chain: bool = False
     kernel_overhead_us: Annotated[float, Field(ge=0, le=1e6)] | None = None
     fused_regions: tuple[FusedRegion, ...] = Field(default=(), max_length=64)
     output_scans: tuple[OutputScan, ...] = Field(default=(), max_length=16)

@@ -34,6 +34,10 @@ class ResnetParams(FamilyParams):
     # where a stage's stride sits: torchvision v1.5 in the first block's 3x3, Caffe / Keras v1 in its
     # first 1x1, TF-slim v1 in the last block's 3x3
     downsample: Literal["first_3x3", "first_1x1", "last_3x3"] = "first_3x3"
+    # SE-ResNeXt: a squeeze-and-excitation gate on each bottleneck's output before the residual add, with
+    # this many hidden units (0: none). NVIDIA DeepLearningExamples' SEBottleneck passes se_squeeze=16 to
+    # nn.Linear(C, 16) as a width, not as the paper's reduction ratio C/16
+    se_channels: int = Field(default=0, ge=0, le=4096)
 
 
 def conv_bn_act(b: GraphBuilder, name: str, x: Tensor, out_ch: int, k: int, stride: int = 1, act: str | None = "relu",
@@ -56,8 +60,26 @@ def conv_bn_act(b: GraphBuilder, name: str, x: Tensor, out_ch: int, k: int, stri
     return b.act(f"{name}.{act}", x, act) if act else x
 
 
+def squeeze_excite(b: GraphBuilder, name: str, x: Tensor, squeeze: int, act: str) -> Tensor:
+    """Squeeze-and-excitation: global pool, two biased 1x1 layers (``act`` then sigmoid), and ``x`` scaled
+    channel by channel; five kernels for an eager framework besides the product.
+
+    Example:
+        >>> b = GraphBuilder("g", batch=1)
+        >>> squeeze_excite(b, "se", b.input((1, 256, 7, 7)), 16, "relu").shape
+        (1, 256, 7, 7)
+        >>> b.build().order
+        ['se.pool', 'se.fc1', 'se.relu', 'se.fc2', 'se.sigmoid', 'se.scale']
+    """
+    n, c = x.shape[:2]
+    s = b.reshape(b.global_pool(f"{name}.pool", x), (n, c, 1, 1))
+    s = b.act(f"{name}.{act}", b.conv(f"{name}.fc1", s, squeeze, 1, bias=True), act)
+    s = b.act(f"{name}.sigmoid", b.conv(f"{name}.fc2", s, c, 1, bias=True), "sigmoid")
+    return b.mul_tensors(f"{name}.scale", x, s)
+
+
 def _block(b: GraphBuilder, name: str, x: Tensor, planes: int, stride: int, bottleneck: bool,
-           groups: int = 1, width_per_group: int = 64, stride_in_1x1: bool = False) -> Tensor:
+           groups: int = 1, width_per_group: int = 64, stride_in_1x1: bool = False, se_channels: int = 0) -> Tensor:
     expansion = 4 if bottleneck else 1
     out_ch = planes * expansion
     if bottleneck:
@@ -68,6 +90,8 @@ def _block(b: GraphBuilder, name: str, x: Tensor, planes: int, stride: int, bott
     else:
         y = conv_bn_act(b, f"{name}.1", x, planes, 3, stride)
         y = conv_bn_act(b, f"{name}.2", y, planes, 3, act=None)
+    if se_channels:
+        y = squeeze_excite(b, f"{name}.se", y, se_channels, "relu")
     if x.shape[1] == out_ch and stride != 1:
         x = b.pool(f"{name}.down", x, 1, stride)  # TF-slim subsamples an identity shortcut
     elif stride != 1 or x.shape[1] != out_ch:
@@ -116,7 +140,7 @@ def resnet_stages(b: GraphBuilder, p: ResnetParams, x: Tensor) -> list[Tensor]:
             else:
                 stride = 2 if (i == 0 and stage > 0) else 1
             x = _block(b, f"layer{stage + 1}.{i}", x, planes, stride, p.block == "bottleneck", p.groups,
-                       p.width_per_group, stride_in_1x1=p.downsample == "first_1x1")
+                       p.width_per_group, stride_in_1x1=p.downsample == "first_1x1", se_channels=p.se_channels)
         out.append(x)
     return out
 

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from ..graph import GraphBuilder, Tensor
 from . import Family, FamilyParams, Shape, register
-from .cnn import conv_bn_act
+from .cnn import conv_bn_act, squeeze_excite
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:
@@ -157,14 +157,6 @@ _B0_STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80
               (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
 
 
-def _squeeze_excite(b: GraphBuilder, name: str, x: Tensor, squeeze: int) -> Tensor:
-    n, c = x.shape[:2]
-    s = b.reshape(b.global_pool(f"{name}.pool", x), (n, c, 1, 1))
-    s = b.act(f"{name}.silu", b.conv(f"{name}.fc1", s, squeeze, 1, bias=True), "silu")
-    s = b.act(f"{name}.sigmoid", b.conv(f"{name}.fc2", s, c, 1, bias=True), "sigmoid")
-    return b.mul_tensors(f"{name}.scale", x, s)
-
-
 def _mbconv(b: GraphBuilder, name: str, x: Tensor, *, expand: int, kernel: int, stride: int, out_ch: int,
             lite: bool = False) -> Tensor:
     in_ch = x.shape[1]
@@ -173,7 +165,7 @@ def _mbconv(b: GraphBuilder, name: str, x: Tensor, *, expand: int, kernel: int, 
     y = conv_bn_act(b, f"{name}.expand", x, hidden, 1, act=act) if hidden != in_ch else x
     y = conv_bn_act(b, f"{name}.dw", y, hidden, kernel, stride, act=act, groups=hidden)
     if not lite:
-        y = _squeeze_excite(b, f"{name}.se", y, max(1, in_ch // 4))
+        y = squeeze_excite(b, f"{name}.se", y, max(1, in_ch // 4), "silu")
     y = conv_bn_act(b, f"{name}.project", y, out_ch, 1, act=None)
     return b.add_tensors(f"{name}.add", y, x) if stride == 1 and in_ch == out_ch else y
 
