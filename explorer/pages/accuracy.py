@@ -37,9 +37,9 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
 
 def page_accuracy() -> None:
     st.title("Accuracy")
-    st.caption("Every result carries its device kind's band (x/÷ the 80th percentile of the fitted rows' errors). "
-               "fit: rows the efficiency parameters were fitted on; test: held-out rows of validation/data/; "
-               "external: published rows outside it, never fitted (validation/EXTERNAL.md).")
+    st.caption("Every result carries its device kind's band (x/÷ the 80th percentile of the kind's cv errors). "
+               "cv: rows of validation/data/, each predicted with parameters fitted without its source document "
+               "(validation/REPORT.md); external: published rows outside it, never fitted (validation/EXTERNAL.md).")
     rows = sim.validation_rows()
     if not rows:
         st.info("No validation results on record: run `make validate` (and `make validate-external`).")
@@ -56,7 +56,8 @@ def page_accuracy() -> None:
     if f:
         st.metric(f"Band for {kind} results", f"x/÷ {f:.2f}" + (" (pooled)" if pooled else ""),
                   help=("Too few fitted rows of this kind for a band of its own: this is the factor pooled over "
-                        "every kind's rows" if pooled else f"80 % of the fitted {kind} rows fell within it"))
+                        "every kind's rows" if pooled
+                        else f"80 % of the {kind} rows, each predicted without its source document, fell within it"))
         if pooled:
             st.info(f"{kind} has too few fitted rows for a band of its own: its results carry the band pooled over "
                     "every kind.")
