@@ -12,7 +12,9 @@ Staged, so every parameter is pinned by the evidence that is about it:
 2. ``compute``: the achievable fraction of matrix peak, from "max achievable" GEMM rows (MAMF)
    together with the family's large-batch model rows (inference, training, LLM generation,
    multi-node training): the GEMM rows alone would credit every kernel with MAMF-level efficiency;
-3. ``op_overhead_us``: per-kernel launch / dispatch time, from batch-1 latency rows;
+3. ``op_overhead_us``: per-kernel launch / dispatch time, from batch-1 latency rows; for the runtimes
+   that run a compiled graph as one program per request (:data:`REQUEST_GROUPS`) the fixed time
+   per request (``request_overhead_us``) instead, from the same kind of rows;
 4. the host time per op (``host_dispatch_us``) of each eager software stack (``stacks/*.yaml``:
    torch-eager, tf-graph...), from that stack's batch-1 latency rows.
 
@@ -101,6 +103,9 @@ def _stage_rows(cases: list[Case], stage: str, predictor: Predictor | None = Non
         big = [c for c in cases if c.category in ("inference", "training", "llm", "scaleout") and not _cpu_decode(c)]
         # edge devices only publish batch-1 latency: there it is the evidence for compute
         return (mamf + big) or [c for c in cases if c.category == "latency"]
+    if stage == "request_overhead_us":
+        # a batch-1 request of a whole-graph program: its fixed time is a large share of it
+        return [c for c in cases if c.category == "latency" and not c.eager and c.task == "model"]
     if stage == "op_overhead_us":
         big = [c for c in cases if c.category in ("gemm", "inference", "training", "llm")]
         return [c for c in cases if c.category == "latency" and not c.eager
@@ -191,19 +196,36 @@ def overhead_group(family: str) -> str:
     return OVERHEAD_FROM.get(family, family)
 
 
-def fit_overhead(rows: list[Case], params: dict[str, dict[str, float]], predictor: Predictor) -> float:
-    """One ``op_overhead_us`` for ``rows`` of several families, each row with its family's other
-    parameters (``params``) held."""
+# Overhead groups whose runtime runs the compiled graph as one device program per request (the stack
+# sets kernel_overhead_us: no op pays a launch): their fixed time is per request, not per op. AWS
+# Neuron: one NEFF per nrt_execute (stacks/neuron.yaml).
+REQUEST_GROUPS = frozenset({"aws-neuron"})
+
+
+def overhead_stage(family: str) -> str:
+    """The fixed-time parameter a family's batch-1 latency rows identify.
+
+    Example:
+        >>> overhead_stage("aws-trainium"), overhead_stage("nvidia-datacenter")
+        ('request_overhead_us', 'op_overhead_us')
+    """
+    return "request_overhead_us" if overhead_group(family) in REQUEST_GROUPS else "op_overhead_us"
+
+
+def fit_overhead(rows: list[Case], params: dict[str, dict[str, float]], predictor: Predictor,
+                 param: str = "op_overhead_us") -> float:
+    """One ``param`` (a fixed time: ``op_overhead_us`` or ``request_overhead_us``) for ``rows`` of
+    several families, each row with its family's other parameters (``params``) held."""
     def f(x: float) -> float:
         pairs = []
         for c in rows:
             extra = {f"efficiency.{k}": v for k, v in params.get(c.family, {}).items()}
             try:
-                pairs.append((predictor(c, extra={**extra, "efficiency.op_overhead_us": x}).value, c.row.value))
+                pairs.append((predictor(c, extra={**extra, f"efficiency.{param}": x}).value, c.row.value))
             except SimulatorError:
                 continue
         return robust_loss(pairs)
-    return golden(f, *BOUNDS["op_overhead_us"])
+    return golden(f, *BOUNDS[param])
 
 
 def fit_cases(cases: list[Case], predictor: Predictor | None = None, *,
@@ -224,13 +246,14 @@ def fit_cases(cases: list[Case], predictor: Predictor | None = None, *,
     params = {f: v["params"] for f, v in out["families"].items()}
     for root in sorted({overhead_group(f) for f in fams}):
         members = [f for f in fams if overhead_group(f) == root]
+        stage = overhead_stage(root)
         rows = [c for f in members for c in _stage_rows([c for c in fams[f] if c.task != "power"],
-                                                        "op_overhead_us", predictor)]
+                                                        stage, predictor)]
         if rows:
-            x = fit_overhead(rows, params, predictor)
+            x = fit_overhead(rows, params, predictor, stage)
             for f in members:
-                out["families"][f]["params"]["op_overhead_us"] = x
-                out["families"][f]["fitted_to"]["op_overhead_us"] = sorted(c.row.id for c in rows)
+                out["families"][f]["params"][stage] = x
+                out["families"][f]["fitted_to"][stage] = sorted(c.row.id for c in rows)
     for fam, cs in sorted(fams.items()):
         energy = fit_energy(cs, out["families"][fam]["params"], predictor)
         if energy:
@@ -343,7 +366,7 @@ def efficiency_block(params: dict, fitted_to: dict, family: str) -> str:
     """YAML text of an ``efficiency:`` block."""
     ids = "; ".join(f"{k} <- {', '.join(v)}" for k, v in fitted_to.items())
     lines = ["efficiency:"]
-    for key in ("compute", "vector", "memory", "op_overhead_us", "tile_fill_k"):
+    for key in ("compute", "vector", "memory", "op_overhead_us", "request_overhead_us", "tile_fill_k"):
         if key in params:
             lines.append(f"  {key}: {params[key]}")
     tile = TILE_FILL_NOTE if "tile_fill_k" in params else ""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from simulator.errors import SimulatorError
 from simulator.spec.models import Efficiency
 
-from .calibrate import BOUNDS, ROBUST_CAP, _stage_rows, golden, identified, overhead_group
+from .calibrate import BOUNDS, ROBUST_CAP, _stage_rows, golden, identified, overhead_group, overhead_stage
 from .predict import Predictor
 from .rows import Case
 
@@ -76,7 +76,7 @@ class Fold:
 # Points of each parameter's grid (log-spaced over calibrate.BOUNDS) on which a row's prediction is
 # tabulated; between them the prediction is interpolated linearly in log-log space (exact for the
 # power laws a roofline gives: time ~ 1 / efficiency), finer for the affine per-op overheads.
-GRID_POINTS = {"memory": 9, "compute": 13, "op_overhead_us": 17, "dispatch_us": 13}
+GRID_POINTS = {"memory": 9, "compute": 13, "op_overhead_us": 17, "dispatch_us": 13, "request_overhead_us": 17}
 
 
 class Folds:
@@ -152,13 +152,14 @@ class Folds:
                 x = self._fit(rows, stage)
                 out[fam][stage] = getattr(Efficiency(), stage) if x is None else x
         for root in groups:
+            stage = overhead_stage(root)
             rows = [c for f in fams if overhead_group(f) == root
-                    for c in _stage_rows(by_fam.get(f, []), "op_overhead_us", self.predictor)]
-            x = self._fit(rows, "op_overhead_us")
-            x = Efficiency().op_overhead_us if x is None else x
+                    for c in _stage_rows(by_fam.get(f, []), stage, self.predictor)]
+            x = self._fit(rows, stage)
+            x = getattr(Efficiency(), stage) if x is None else x
             for f in fams:
                 if overhead_group(f) == root:
-                    out[f]["op_overhead_us"] = x
+                    out[f][stage] = x
         return out
 
     def fit_dispatch(self, train: list[Case], stack: str) -> float | None:

@@ -31,6 +31,7 @@ from ..workload.workload import Workload
 from .device import check_power_cap, stack_options
 from .gcpause import paused_gc
 from .graphs import forward_graph
+from .stackhw import stack_device
 from .placement import MAX_DEVICES, check_microbatches, device_of, fabrics_for, implicit_system, kv_share
 
 __all__ = ["simulate_cluster", "collective_benchmark"]
@@ -73,6 +74,7 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     system = target if isinstance(target, SystemSpec) else implicit_system(target, devices)
     # a device spec given directly keeps its what-if overrides; a system names its device
     hw = target if not isinstance(target, SystemSpec) else device_of(system, device_overrides)
+    hw = stack_device(hw, sc.stack)
     p = parse_parallelism(parallelism, devices)
     global_batch = sc.batch_size or wl.defaults.get("batch_size", 1)
     check_microbatches(microbatches)

@@ -27,6 +27,7 @@ from .costcache import graph_costs
 from .dpu_board import is_dpu_board, run_board
 from .gcpause import paused_gc
 from .graphs import build_graph, memory_plan
+from .stackhw import request_s, stack_device
 
 __all__ = ["run_scenario", "make_deadline", "check_power_cap", "require_device", "PARAM_CACHE_FRACTION"]
 
@@ -211,6 +212,7 @@ def run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int =
     """
     require_device(hw)
     check_stack_runs_on(sc, hw.kind)
+    hw = stack_device(hw, sc.stack)
     if sc.activation_offload:
         raise ScenarioError("checkpointing: activation offload (+offload) is modelled for multi-device training "
                             "(devices > 1) only")
@@ -328,7 +330,9 @@ def _energy_breakdown(graph: ComputeGraph, costs: dict[str, OpCost], trace: Trac
 
 
 def _startup_s(hw: _DeviceBase, sc: Scenario) -> float:
-    return hw.compute.reconfiguration_s if sc.cold_start and hw.kind == "fpga" else 0.0
+    """Time before the step's first op: a cold FPGA's bitstream load, and the request of a runtime that
+    runs the whole graph as one program (:func:`simulator.run.stackhw.request_s`)."""
+    return (hw.compute.reconfiguration_s if sc.cold_start and hw.kind == "fpga" else 0.0) + request_s(hw)
 
 
 def _run_pipelined_fpga(wl: Workload, hw: _DeviceBase, sc: Scenario, numerics: Numerics,

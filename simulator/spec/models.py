@@ -230,17 +230,22 @@ class Efficiency(Frozen):
     ``vector``: fraction of vector peak for element-wise work.
     ``memory``: fraction of main-memory peak bandwidth a streaming kernel reaches.
     ``op_overhead_us``: fixed launch / dispatch time per op (kernel launch, framework dispatch).
+    ``request_overhead_us``: fixed time per step of a runtime that runs the whole compiled graph as
+    one device program per request (AWS Neuron: each ``nrt_execute`` submits the request, sets up the
+    input and output DMA and waits for completion), paid once however many ops the graph has; 0 where
+    ops are launched one by one and their fixed time is ``op_overhead_us``.
     ``fitted_to``: which measurements (calibration row ids) or reference this was fitted to.
 
     Example:
-        >>> Efficiency().compute, Efficiency().op_overhead_us
-        (0.75, 5.0)
+        >>> Efficiency().compute, Efficiency().op_overhead_us, Efficiency().request_overhead_us
+        (0.75, 5.0, 0.0)
     """
 
     compute: Fraction = 0.75
     vector: Fraction = 0.5
     memory: Fraction = 0.8
     op_overhead_us: Annotated[float, Field(ge=0, le=1e6)] = 5.0
+    request_overhead_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
     fitted_to: Source = "kind default (see simulator/spec/models.py)"
 
 
