@@ -251,6 +251,17 @@ KNOWN_GAPS = """\
   family (`aws-trainium`, 0.60 of peak against Inferentia2's 0.77), and its two fit rows pull apart:
   BERT-Large data-parallel (M096) +22 %, Llama 3.1 70B TP32 PP8 (M098) -16 %. The NeuronLink-v2
   bandwidth is an ESTIMATE and the 70B pipeline stages are uneven (the LM head on the last one).
+  The neuron stack runs the compiled graph as one program (each engine its own instruction stream,
+  synchronised by hardware semaphores), so no op pays a kernel launch (`kernel_overhead_us` 0) and
+  each request pays `efficiency.request_overhead_us` once (~0.43 ms, fitted on the batch-1 latency
+  rows A017-A026, M091): Inferentia2's batch-1 ResNet-18..152 latencies (0.60..1.19 ms) grow far
+  slower with depth than a per-op launch would make them (A017 -47 -> -4 %, A020 +82 -> +23 %).
+  Still open on Neuron: small CNNs' throughput (ResNet-18/34 at batch 8 per core, A012/A013, +34..52 %
+  in-sample: inf2.xlarge has 4 vCPUs feeding FP32 images, the host input path is not modelled),
+  VGG batch-1 latency (A021/A022, -22..27 %), ViT (A023 -26 %, A024 +21 %, fine-tuning A029 +43 %),
+  and BF16 BERT-Large pre-training over-predicted (M096 +28 %, A028 +20 %) while FP32 is
+  under-predicted (A027 -21 %): a BF16 training cost the model lacks (stochastic rounding, FP32
+  master weights and casts on the Vector engine are candidates, none modelled).
 * FP8 runs keep their activations, gradients and messages in 16 bits (only GEMM operands and the
   KV cache are 8-bit, as Transformer Engine and TensorRT-LLM do): MLPerf GPT-3 on 512 H100 (M134)
   is predicted ~10 % short (was ~23 % with 8-bit activations); its amax/scaling work and cast
