@@ -172,7 +172,7 @@ def load_workload(name_or_path: "str | Path | Workload", *, unsupported: str = "
         >>> load_workload("resnet5")
         Traceback (most recent call last):
         ...
-        simulator.errors.WorkloadError: resnet5: no such workload name or file; did you mean resnet50, resnet152, resnet18?
+        simulator.errors.WorkloadError: resnet5: no such workload name or file; did you mean resnet50, resnet152, resnet34?
     """
     if isinstance(name_or_path, Workload):
         return name_or_path

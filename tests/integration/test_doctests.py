@@ -38,6 +38,7 @@ MODULES = [
     "simulator.run.graphs",
     "simulator.run.placement",
     "simulator.run.step",
+    "simulator.run.stackhw",
     # many devices
     "simulator.parallel.layout",
     "simulator.parallel.plan",
@@ -129,6 +130,7 @@ MODULES = [
     "simulator.pricing",
     "simulator.validation_errors",
     # the validation harness (none of these examples reads ../shared)
+    "validation.calibrate",
     "validation.cluster_rows",
     "validation.crossval",
     "validation.fpga_rows",
