@@ -72,9 +72,10 @@ def dense_grouped_gemm(op: Op, g: Gemm, tensor_path: bool) -> Gemm:
     cuDNN's grouped convolutions on CUDA cores take the time of the ungrouped convolution of the
     same channels: tensorflow/tensorflow#49147 (TF 2.4, cuDNN 8.0, Titan RTX, the T4's Turing SM,
     FP32) trains a groups=8 network in about the regular network's time although it has 1/8 of
-    its FLOPs, and pytorch/pytorch#15513 (ngimel, cuDNN 7.6.3) finds cuDNN's fast grouped and
-    depthwise kernels only for FP16 on Volta/Turing tensor cores ("kernels for other cases are not
-    very fast"). Depthwise convolutions (one input channel per group) have kernels of their own.
+    its FLOPs; in pytorch/pytorch#15513 (ngimel, cuDNN 7.6.3) PyTorch sends depthwise convolutions
+    to cuDNN only with FP16 inputs on Volta/Turing, "Cudnn kernels for other cases are not very
+    fast". Depthwise convolutions (one input channel per group) keep kernels of their own. Tensor-core
+    paths keep the per-group GEMMs (measured T4/V100 AMP and A100 ResNeXt latencies do not ask for more).
 
     Example:
         >>> from simulator.workload.ops import conv2d
