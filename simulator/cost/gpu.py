@@ -8,7 +8,8 @@ evenly over the SMs, a fix-up for shared tiles) is faster. When the tiles alone 
 split across them (split-K) and the fp32 partial sums are reduced in L2 (through HBM when the
 workspace exceeds half the L2). Every wave also pays a fixed
 pipeline fill / epilogue (``efficiency.tile_fill_k``). fp32 3x3 stride-1 convolutions without a tensor-core
-path run as Winograd. HBM traffic is each operand once if the smaller one fits in half the L2 (an
+path run as Winograd; grouped (not depthwise) ones on such paths run as the dense convolution of the
+same channels (:func:`dense_grouped_gemm`). HBM traffic is each operand once if the smaller one fits in half the L2 (an
 implicit-GEMM convolution's A operand is its input tensor, not the im2col matrix), else operand
 panels are re-read once per block of concurrently running tiles.
 """
@@ -62,6 +63,31 @@ STREAM_K_BLOCK = 64  # K per main-loop iteration of the persistent kernel
 # and the lost tile-level L2 locality are amortised over many iterations; short-K GEMMs (most
 # convolutions, the classic 133-tiles-on-132-SMs case at K = 1024) keep whole-tile waves.
 STREAM_K_MIN_K = 4096
+
+
+def dense_grouped_gemm(op: Op, g: Gemm, tensor_path: bool) -> Gemm:
+    """The GEMM a grouped (not depthwise) convolution runs as on a path without tensor cores: the
+    dense convolution's, all groups' output channels against all input channels.
+
+    cuDNN's grouped convolutions on CUDA cores take the time of the ungrouped convolution of the
+    same channels: tensorflow/tensorflow#49147 (TF 2.4, cuDNN 8.0, Titan RTX, the T4's Turing SM,
+    FP32) trains a groups=8 network in about the regular network's time although it has 1/8 of
+    its FLOPs; in pytorch/pytorch#15513 (ngimel, cuDNN 7.6.3) PyTorch sends depthwise convolutions
+    to cuDNN only with FP16 inputs on Volta/Turing, "Cudnn kernels for other cases are not very
+    fast". Depthwise convolutions (one input channel per group) keep kernels of their own. Tensor-core
+    paths keep the per-group GEMMs (measured T4/V100 AMP and A100 ResNeXt latencies do not ask for more).
+
+    Example:
+        >>> from simulator.workload.ops import conv2d
+        >>> c = conv2d("g", batch=1, in_ch=512, h=14, w=14, out_ch=512, kernel=3, pad=1, groups=32)
+        >>> c.gemms[0], dense_grouped_gemm(c, c.gemms[0], tensor_path=False)
+        (Gemm(m=196, n=16, k=144, count=32), Gemm(m=196, n=512, k=4608, count=1))
+    """
+    a = dict(op.attrs)
+    groups = a.get("groups", 1)
+    if tensor_path or op.kind != OpKind.CONV2D or groups <= 1 or a.get("in_ch") == groups or g.count != groups:
+        return g
+    return Gemm(m=g.m, n=g.n * groups, k=g.k * groups, count=1)
 
 
 @dataclass(frozen=True)
@@ -253,8 +279,10 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     attrs = dict(op.attrs)
     winograd = (op.kind == OpKind.CONV2D and not lookup(c.tensor_flops_per_cycle_per_sm, p)
                 and attrs.get("kernel") == "3x3" and attrs.get("stride") == 1 and attrs.get("groups", 1) == 1)
+    tensor_path = bool(lookup(c.tensor_flops_per_cycle_per_sm, p))
     for g in op.gemms:
         per_step = Gemm(m=g.m, n=g.n, k=g.k, count=max(1, g.count // steps)) if steps > 1 else g
+        per_step = dense_grouped_gemm(op, per_step, tensor_path)
         plan = gemm_plan(hw, per_step, rate_per_sm)
         fill = plan.waves * 2.0 * plan.tile[0] * plan.tile[1] * hw.efficiency.tile_fill_k / fill_rate
         compute_s += (plan.seconds + fill) * steps / (WINOGRAD_SPEEDUP if winograd else 1.0)

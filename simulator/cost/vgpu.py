@@ -10,9 +10,10 @@ import numpy as np
 
 from ..spec.models import GpuSpec, lookup
 from ..units import GIGA
+from ..workload.ops import Gemm
 from .base import CostOptions, Numerics, OpCost, overhead_s
 from .gpu import (SPLIT_K_MIN, STREAM_K_BLOCK, STREAM_K_MIN_K, WINOGRAD_SPEEDUP, _fill_rate_per_sm, _fit_dim,
-                  repeated_kv_bytes)
+                  dense_grouped_gemm, repeated_kv_bytes)
 from .table import OpTable, finish_columns, op_bytes_columns, score_pass_columns
 
 __all__ = ["costs"]
@@ -32,10 +33,14 @@ def _columns(t: OpTable) -> dict:
     m, n, k, c = (np.ones((t.rows, t.slots), dtype=np.int64) for _ in range(4))
     used = np.zeros((t.rows, t.slots), dtype=bool)
     fit_m, fit_n = np.full((t.rows, t.slots), 16, dtype=np.int64), np.full((t.rows, t.slots), 16, dtype=np.int64)
+    # the GEMMs a path without tensor cores runs instead (:func:`~simulator.cost.gpu.dense_grouped_gemm`)
+    cuda_n, cuda_k, cuda_c, cuda_fit_n = n.copy(), k.copy(), c.copy(), fit_n.copy()
     for i, gs in enumerate(per_step):
         for j, (gm, gn, gk, gc) in enumerate(gs):
             m[i, j], n[i, j], k[i, j], c[i, j], used[i, j] = gm, gn, gk, gc, True
             fit_m[i, j], fit_n[i, j] = _fit_dim(gm), _fit_dim(gn)
+            d = dense_grouped_gemm(t.ops[i], Gemm(m=gm, n=gn, k=gk, count=gc), tensor_path=False)
+            cuda_n[i, j], cuda_k[i, j], cuda_c[i, j], cuda_fit_n[i, j] = d.n, d.k, d.count, _fit_dim(d.n)
     winograd = np.array([t.conv[i] and a.get("kernel") == "3x3" and a.get("stride") == 1 and a.get("groups", 1) == 1
                          for i, a in enumerate(t.attrs)], dtype=bool)
     causal = np.array([bool(a.get("causal")) for a in t.attrs], dtype=bool)
@@ -44,6 +49,7 @@ def _columns(t: OpTable) -> dict:
     matrix = np.array([op.matrix_flops if c else 0.0 for op, c in zip(t.ops, causal.tolist())])
     single = np.array([len(op.gemms) == 1 for op in t.ops], dtype=bool)
     return {"m": m, "n": n, "k": k, "c": c, "used": used, "fit_m": fit_m, "fit_n": fit_n, "winograd": winograd,
+            "cuda_n": cuda_n, "cuda_k": cuda_k, "cuda_c": cuda_c, "cuda_fit_n": cuda_fit_n,
             "causal": causal, "q_len": q_len, "single": single, "matrix": matrix}
 
 
@@ -96,8 +102,9 @@ def _gemm_time(hw: GpuSpec, numerics: Numerics, t: OpTable, col: dict, idx: np.n
         used = col["used"][idx, j]
         if not used.any():
             continue
-        m, n, k, cnt = (col[x][idx, j] for x in "mnkc")
-        seconds, waves, split, tm, tn = _plans(hw, rate, m, n, k, cnt, col["fit_m"][idx, j], col["fit_n"][idx, j])
+        m = col["m"][idx, j]
+        n, k, cnt, fit_n = (col[x if tensor else "cuda_" + x][idx, j] for x in ("n", "k", "c", "fit_n"))
+        seconds, waves, split, tm, tn = _plans(hw, rate, m, n, k, cnt, col["fit_m"][idx, j], fit_n)
         fill = waves * 2.0 * tm * tn * eff.tile_fill_k / fill_rate
         compute_s = np.where(used, compute_s + (seconds + fill) * steps / divide, compute_s)
         workspace = 4.0 * split * m * n * cnt
