@@ -30,9 +30,7 @@ A stack's fused attention kernel may not take every shape (:class:`~simulator.sp
 OpenVINO's CPU plugin fuses a BF16 or int8 MatMul-Softmax-MatMul only while K <= 512 and N <= 256);
 beyond it the attention's score and probability matrices go through memory at the tensors' format
 (:func:`~simulator.cost.base.attention_fused`), from DRAM when a one-core stream's cache share cannot
-hold them (BERT-Large at 384 tokens: 16 x 384 x 384 scores per layer). An int8 attention run that way
-also passes its probabilities through a FakeQuantize node of its own before the int8 P.V matmul
-(:func:`probability_quantize_bytes`: the CPU plugin fuses no FakeQuantize into a Softmax).
+hold them (BERT-Large at 384 tokens: 16 x 384 x 384 scores per layer).
 
 Int8 inference on CPUs quantizes the operands of the int8 kernels only: convolutions keep int8 tensors
 between layers (requantization fused into the convolution), but matmul, attention, layer-norm, softmax
@@ -45,7 +43,7 @@ import math
 
 from ..spec.models import CpuSpec, lookup
 from ..units import GIGA, Precision
-from ..workload.ops import Gemm, Op, OpKind, attention_scores, ceil_div
+from ..workload.ops import Gemm, Op, OpKind, ceil_div
 from .base import CostOptions, Numerics, OpCost, attention_fused, finish, op_bytes, overhead_s
 from .peaks import cpu_vector_flops_per_cycle_per_core
 
@@ -351,43 +349,6 @@ def _compute(op: Op, hw: CpuSpec, p: Precision) -> tuple[float, int]:
     return seconds, busy
 
 
-# Bytes of the int8 format the quantized P.V matmul reads its probabilities in (u8).
-QUANTIZED_PROBABILITY_BYTES = 1.0
-
-
-def probability_quantize_bytes(op: Op, numerics: Numerics, options: CostOptions) -> float:
-    """Bytes an int8 attention moves, each way, for the FakeQuantize between its softmax and its int8
-    P.V matmul, when the stack runs the attention unfused (``options.attention_fusion_limit`` binds).
-
-    An int8 network quantizes both inputs of every MatMul, so the softmax's probabilities pass a
-    FakeQuantize before P.V. OpenVINO's CPU plugin folds a FakeQuantize into the node before it as a
-    post-op for convolutions, FullyConnected, MatMul, MVN, pooling, interpolate, reduce, NormalizeL2 and
-    eltwise nodes, never into a Softmax (src/plugins/intel_cpu/src/graph_optimizer.h: the Fuse*AndSimpleOperation
-    and Fuse*AndFakeQuantize passes), so inside an unfused attention it is one more node: it reads every
-    probability at the tensors' format and writes it as u8, and P.V then reads u8 instead. Net, per
-    probability: one byte more read (the format's bytes read, one fewer by P.V) and one byte written.
-    The fused MHA kernel quantizes in registers, so a fused attention moves nothing more.
-
-    Example:
-        >>> from simulator.workload import ops as O
-        >>> from simulator.spec.stack import AttentionFusionLimit
-        >>> lim = AttentionFusionLimit(kinds=("cpu",), precisions=("int8",), max_k=512, max_n=256, source="doc")
-        >>> att = O.attention("a", batch=1, heads=16, q_len=384, kv_len=384, head_dim=64)
-        >>> int8 = Numerics(Precision.INT8, Precision.INT8)
-        >>> probability_quantize_bytes(att, int8, CostOptions(attention_fusion_limit=lim))  # 16 x 384 x 384 x 1 B
-        2359296.0
-        >>> probability_quantize_bytes(att, int8, CostOptions())                             # fused: none
-        0.0
-        >>> probability_quantize_bytes(att, Numerics(Precision.BF16, Precision.BF16), CostOptions(attention_fusion_limit=lim))
-        0.0
-    """
-    if op.kind != OpKind.ATTENTION or numerics.compute not in (Precision.INT8, Precision.INT4):
-        return 0.0
-    if options.attention_fusion_limit is None or attention_fused(op, options):
-        return 0.0
-    return attention_scores(op) * QUANTIZED_PROBABILITY_BYTES
-
-
 def cost(op: Op, hw: CpuSpec, numerics: Numerics, options: CostOptions) -> OpCost:
     """Cost of ``op`` on one CPU socket (see the module docstring for the three limits)."""
     compute_s, busy = _compute(op, hw, numerics.compute)
@@ -396,8 +357,6 @@ def cost(op: Op, hw: CpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     # with the scores in memory at the tensors' format (its softmax node, no FP32 cast kernels)
     act_in, act_out, w_read = op_bytes(op, tensor_numerics(op, hw, numerics), fused_attention=attention_fused(op, options),
                                        fp32_softmax=options.attention_fusion_limit is None, passes=options.score_passes)
-    quantize = probability_quantize_bytes(op, numerics, options)
-    act_in, act_out = act_in + quantize, act_out + quantize
     main = hw.main_memory.name
     llc = hw.memory[-2] if len(hw.memory) >= 2 else None
     levels: dict[str, float] = {}
