@@ -55,6 +55,12 @@ MLPERF_SERVER_BOUND_S = {"resnet50": 0.015, "retinanet-resnext50": 0.100}
 # one stream on all cores of one socket (openvinotoolkit/openvino src/plugins/intel_cpu/src/
 # cpu_streams_calculation.cpp, get_model_prefer_threads and get_streams_info_table).
 OPENVINO_SOURCE = "openvinotoolkit/openvino src/plugins/intel_cpu/src/cpu_streams_calculation.cpp"
+# The benchmark tables' latency column is one request at a time, not the per-request latency of the
+# throughput run's streams: "Latency is measured by running the OpenVINO Runtime in synchronous mode ...
+# each frame or image is processed through the entire set of stages ... before the next" (openvinotoolkit/
+# openvino docs/articles_en/about-openvino/performance-benchmarks/performance-benchmarks-faq.rst, "How is
+# Latency measured?"). Read as streams / throughput the BERT-Large cells would imply 7-14 streams, which
+# no hint gives (THROUGHPUT runs 112-120 single-thread streams here), so the LATENCY-hint mapping stands.
 
 # workloads the zoo does not have, with what is missing
 NOT_IN_ZOO = (
