@@ -251,7 +251,8 @@ KNOWN_GAPS = """\
   instruction streams in parallel, synchronised only on data dependencies, so an op's PSUM
   evacuation and fused element-wise work overlap its TensorEngine tiles (`compute.vector_overlaps_array`,
   max of the two instead of their sum): refitted, Inferentia2 compute 0.58 -> 0.42 and Trainium
-  0.66 -> 0.51 of peak, and the 27 Neuron rows' in-sample median 16.3 -> 11.0 % (BERT inference
+  0.66 -> 0.51 of peak, the 27 Neuron rows' in-sample median 16.3 -> 11.0 % and the ASIC kind's
+  leave-one-source-out median 18.4 -> 10.2 % over 34 rows (BERT inference
   A008 -14 -> +7 %, A009 -17 -> -5 %; ResNet-101/152 throughput -9/-17 -> +6/-4 %; VGG batch-1
   latency -26/-22 -> -17/-11 %; BF16 BERT-Large pre-training M096 +28 -> +19 %, A028 +20 -> +11 %).
   The NeuronLink-v2 bandwidth is an ESTIMATE and the 70B pipeline stages are uneven (the LM head on
