@@ -247,21 +247,31 @@ KNOWN_GAPS = """\
   8-GPU ResNet-50 (M028) scales 6.7x where the model gives ~7.9x.
 * NeuronCores follow the NKI architecture guide (TensorEngine 128x128 at 2.8 GHz with background
   stationary loads, >= 64 cycles per instruction, element-wise work at the Vector/Scalar engines'
-  element rate, GEMM results out of PSUM through them). Trainium training stays its own calibration
-  family (`aws-trainium`, 0.60 of peak against Inferentia2's 0.77), and its two fit rows pull apart:
-  BERT-Large data-parallel (M096) +22 %, Llama 3.1 70B TP32 PP8 (M098) -16 %. The NeuronLink-v2
-  bandwidth is an ESTIMATE and the 70B pipeline stages are uneven (the LM head on the last one).
-  The neuron stack runs the compiled graph as one program (each engine its own instruction stream,
-  synchronised by hardware semaphores), so no op pays a kernel launch (`kernel_overhead_us` 0) and
-  each request pays `efficiency.request_overhead_us` once (~0.43 ms, fitted on the batch-1 latency
-  rows A017-A026, M091): Inferentia2's batch-1 ResNet-18..152 latencies (0.60..1.19 ms) grow far
-  slower with depth than a per-op launch would make them (A017 -47 -> -4 %, A020 +82 -> +23 %).
-  Still open on Neuron: small CNNs' throughput (ResNet-18/34 at batch 8 per core, A012/A013, +34..52 %
-  in-sample: inf2.xlarge has 4 vCPUs feeding FP32 images, the host input path is not modelled),
-  VGG batch-1 latency (A021/A022, -22..27 %), ViT (A023 -26 %, A024 +21 %, fine-tuning A029 +43 %),
-  and BF16 BERT-Large pre-training over-predicted (M096 +28 %, A028 +20 %) while FP32 is
-  under-predicted (A027 -21 %): a BF16 training cost the model lacks (stochastic rounding, FP32
-  master weights and casts on the Vector engine are candidates, none modelled).
+  element rate, GEMM results out of PSUM through them). The four engines run four independent
+  instruction streams in parallel, synchronised only on data dependencies, so an op's PSUM
+  evacuation and fused element-wise work overlap its TensorEngine tiles (`compute.vector_overlaps_array`,
+  max of the two instead of their sum): refitted, Inferentia2 compute 0.58 -> 0.42 and Trainium
+  0.66 -> 0.51 of peak, the 27 Neuron rows' in-sample median 16.3 -> 11.0 % and the ASIC kind's
+  leave-one-source-out median 18.4 -> 10.2 % over 34 rows (BERT inference
+  A008 -14 -> +7 %, A009 -17 -> -5 %; ResNet-101/152 throughput -9/-17 -> +6/-4 %; VGG batch-1
+  latency -26/-22 -> -17/-11 %; BF16 BERT-Large pre-training M096 +28 -> +19 %, A028 +20 -> +11 %).
+  The NeuronLink-v2 bandwidth is an ESTIMATE and the 70B pipeline stages are uneven (the LM head on
+  the last one). The neuron stack runs the compiled graph as one program, so no op pays a kernel
+  launch (`kernel_overhead_us` 0) and each request pays `efficiency.request_overhead_us` once
+  (~0.46 ms, fitted on the batch-1 latency rows A017-A026, M091): Inferentia2's batch-1
+  ResNet-18..152 latencies (0.60..1.19 ms) grow far slower with depth than a per-op launch would
+  make them. Still open on Neuron: small CNNs' throughput (ResNet-18/34 at batch 8 per core,
+  A012/A013, +42..64 % in-sample; neuronperf feeds FP32 224x224 inputs from the host,
+  archive/src/benchmark/pytorch/resnet_benchmark.py, 4.2 GB/s at the measured rate, which a PCIe
+  Gen4 x16 link carries: the host path is not modelled and no bound is sourced), ViT (A023 -20 %,
+  A024 +15 %, fine-tuning A029 +41 %), and FP32 against BF16 BERT-Large pre-training (A027 -33 %,
+  M096 +19 %). A027 is true FP32: neuronx-cc's `--auto-cast` default is `none` since Neuron 2.27
+  (release-notes/components/compiler.rst, "previously matmul"), the table's run is Neuron 2.28 and
+  dp_bert_large_hf_pretrain_hdf5.py adds only `--model-type=transformer` (aws-neuron-samples);
+  simulated with BF16 matmuls it reads +104 %. By the script's own FLOP count the FP32 run holds
+  63 % of the FP32 TensorEngine peak and the BF16 run 28 % of the BF16 peak: the cost the model
+  lacks scales with elements (Vector/Scalar/GpSimd work of the backward pass, optimizer or
+  stochastic-rounding passes), not with matmul FLOPs, and is not sourced yet.
 * FP8 runs keep their activations, gradients and messages in 16 bits (only GEMM operands and the
   KV cache are 8-bit, as Transformer Engine and TensorRT-LLM do): MLPerf GPT-3 on 512 H100 (M134)
   is predicted ~10 % short (was ~23 % with 8-bit activations); its amax/scaling work and cast

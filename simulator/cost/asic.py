@@ -22,7 +22,7 @@ def cost(op: Op, hw: AsicSpec, numerics: Numerics, options: CostOptions) -> OpCo
                      * hw.efficiency.vector,
                      background_load=(c.background_load.max_moving, c.background_load.min_issue_cycles)
                      if c.background_load else None,
-                     gemm_output_via_vector=c.gemm_output_via_vector,
+                     gemm_output_via_vector=c.gemm_output_via_vector, vector_overlaps_array=c.vector_overlaps_array,
                      geometries=tuple(tuple(s) for s in c.geometries.shapes) if c.geometries else (),
                      min_step_cycles=c.geometries.min_step_cycles if c.geometries else 0)
     return array_cost(op, hw, numerics, options, arr, compute_efficiency=hw.efficiency.compute)

@@ -46,6 +46,7 @@ def array_shape(hw: _DeviceBase, numerics: Numerics) -> ArrayShape:
                       macs_per_pe_per_cycle=lookup(c.macs_per_pe_per_cycle, p), clock_hz=c.clock_ghz * GIGA,
                       vector_flops_per_s=c.arrays * c.clock_ghz * GIGA * lookup(c.vector_flops_per_cycle, p)
                       * hw.efficiency.vector, background_load=background, gemm_output_via_vector=c.gemm_output_via_vector,
+                      vector_overlaps_array=c.vector_overlaps_array,
                       geometries=tuple(tuple(s) for s in c.geometries.shapes) if c.geometries else (),
                       min_step_cycles=c.geometries.min_step_cycles if c.geometries else 0)
 

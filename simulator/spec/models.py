@@ -514,6 +514,10 @@ class AsicCompute(Frozen):
     # GEMM results leave the array through the vector engines (NeuronCore: FP32 in PSUM, moved to
     # SBUF by a Vector / Scalar engine pass): one vector FLOP per output element
     gemm_output_via_vector: bool = False
+    # Each engine runs its own instruction stream, synchronised only by data dependencies
+    # (NeuronCore-v2: Tensor, Vector, Scalar, GpSimd engines with their own sequencers), so an op's
+    # vector work (PSUM evacuation, fused epilogues) proceeds while the array works on the next tiles
+    vector_overlaps_array: bool = False
     source: Source
 
 
