@@ -117,6 +117,9 @@ def tensor_numerics(op: Op, hw: CpuSpec, numerics: Numerics) -> Numerics:
 # Loads have their own ports; the widening, shift and multiply-add all issue on the two 512-bit vector
 # ports the FMA peak counts (cpu_vector_flops_per_cycle_per_core: 2 FMA units), so the lane rate divides
 # by the instructions per multiply-add. The weights are widened once per block and stay in registers.
+# The kernel's ISA is the convolution's (src/cpu/x64/jit_brdgmm_dw_conv.cpp get_supported_isa: int8
+# avx512_core_vnni, bf16 avx512_core_bf16; brgemm_utils.cpp init_brdgmm_conf keeps it), never AMX, while
+# is_slow_bf16_vnni asks whether the machine has AMX (mayiuse(avx512_core_amx)).
 _DW_INSTRUCTIONS = {Precision.FP32: 1, Precision.INT8: 1, Precision.BF16: 2}
 _DW_INT8_WIDENED = 2       # VPMOVZXBD + VPDPBUSD: channels not a multiple of 16, or no VNNI
 _DW_BF16_ON_AMX = 3        # VPMOVZXWD + VPSLLD + VFMADD231PS
