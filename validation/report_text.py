@@ -385,7 +385,11 @@ KNOWN_GAPS = """\
   model's one-stream-per-socket run (X063, X066, X067: -73..-83 %) although ResNet-50 latency is within
   10 % (X042, X045, X058); the column is inconsistent within itself (the 8380 3x slower than the 8270)
   and stays as published. MobileNet v2 latency (X054, X055) went from +10/+17 to +23/+31 % slow when
-  the depthwise convolutions' requantization epilogue moved to FP32 lanes.
+  the depthwise convolutions' requantization epilogue moved to FP32 lanes. MobileNet v2 BF16 throughput
+  (X079, X083) went from +49/+102 to +23/+48 % fast when a bf16 depthwise convolution on an AMX part
+  took oneDNN brdgmm's three vector instructions per multiply-add (widen, shift to FP32, FMA); INT8
+  throughput (X078, X082) stays +81..+84 % fast: its depthwise runs on the one-instruction VNNI path
+  (is_fast_vnni_int8) and no sourced cost for the rest (AMX 1x1 convolutions with K = 16..160) was found.
 * Power: GPUs and TPUs draw an active power while any op runs (`power.active_w`, 0.54 of TDP -
   idle, from ML.ENERGY v3 H100 serving power: Llama 3.1 8B at batch 16-128 is predicted 498-562 W
   against 513-669 W measured, was 183-319 W); H100 ResNet-50 training averages ~520 W (was ~235 W).

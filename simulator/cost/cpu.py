@@ -106,27 +106,68 @@ def tensor_numerics(op: Op, hw: CpuSpec, numerics: Numerics) -> Numerics:
     return Numerics(compute=fmt, weights=numerics.weights)
 
 
+# Vector instructions oneDNN's depthwise kernel (brdgmm, the first depthwise implementation it tries on
+# AVX-512: oneapi-src/oneDNN@515bfba6 src/cpu/cpu_convolution_list.cpp) issues per multiply-add of a
+# 32-bit lane, by format (src/cpu/x64/brgemm/jit_brdgmm_kernel.cpp, load_a / load_b / dot_product):
+# FP32 folds the source load into VFMADD231PS (is_fma_embd): 1. Int8 with VNNI and channels a multiple
+# of 16 broadcasts the source with VBROADCASTI32X4, a pure load, then one VPDPBUSD (is_fast_vnni_int8): 1;
+# otherwise it widens the source with VPMOVZXBD first: 2. BF16 widens with VPMOVZXWD and then VDPBF16PS:
+# 2; on a part with AMX it shifts the widened value into an FP32 one (VPSLLD) and uses VFMADD231PS
+# instead, "On avx512_core_amx machines, the bf16 vnni is found to be slower" (is_slow_bf16_vnni): 3.
+# Loads have their own ports; the widening, shift and multiply-add all issue on the two 512-bit vector
+# ports the FMA peak counts (cpu_vector_flops_per_cycle_per_core: 2 FMA units), so the lane rate divides
+# by the instructions per multiply-add. The weights are widened once per block and stay in registers.
+# The kernel's ISA is the convolution's (src/cpu/x64/jit_brdgmm_dw_conv.cpp get_supported_isa: int8
+# avx512_core_vnni, bf16 avx512_core_bf16; brgemm_utils.cpp init_brdgmm_conf keeps it), never AMX, while
+# is_slow_bf16_vnni asks whether the machine has AMX (mayiuse(avx512_core_amx)).
+_DW_INSTRUCTIONS = {Precision.FP32: 1, Precision.INT8: 1, Precision.BF16: 2}
+_DW_INT8_WIDENED = 2       # VPMOVZXBD + VPDPBUSD: channels not a multiple of 16, or no VNNI
+_DW_BF16_ON_AMX = 3        # VPMOVZXWD + VPSLLD + VFMADD231PS
+
+
+def depthwise_instructions(hw: CpuSpec, g: Gemm, p: Precision) -> int:
+    """Vector-port instructions oneDNN's depthwise kernel issues per lane multiply-add of depthwise GEMM
+    ``g`` (``n == 1``, ``count`` channels) at precision ``p`` (see :data:`_DW_INSTRUCTIONS`).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> xeon = load_hardware("intel-xeon-platinum-8480")      # AMX: bf16 goes through FP32 FMAs
+        >>> [depthwise_instructions(xeon, Gemm(m=3136, n=1, k=9, count=96), q) for q in (Precision.FP32, Precision.INT8, Precision.BF16)]
+        [1, 1, 3]
+        >>> depthwise_instructions(xeon, Gemm(m=3136, n=1, k=9, count=24), Precision.INT8)   # 24 channels: widened
+        2
+    """
+    if p == Precision.BF16 and lookup(hw.compute.matrix_flops_per_cycle_per_core, p) > 0:
+        return _DW_BF16_ON_AMX
+    lanes = max(1, hw.compute.simd_width_bits // 32)
+    if p == Precision.INT8 and g.count % lanes:
+        return _DW_INT8_WIDENED
+    return _DW_INSTRUCTIONS.get(p, 1)
+
+
 def simd_gemm_flops_per_cycle(hw: CpuSpec, g: Gemm, p: Precision) -> float:
     """SIMD FLOP per cycle one core's FMA units give GEMM ``g`` before efficiency: the precision's
-    dot-product rate over the lanes a grouped convolution fills (:func:`grouped_lane_fill`), except a depthwise convolution (one output channel per group, ``n == 1``) in a
-    dot-product format (int8: VPDPBUSD sums 4 products per 32-bit lane, bf16: VDPBF16PS 2): oneDNN's
-    AVX-512 depthwise kernels keep one channel in each 32-bit lane with its input zero-extended into it
-    (int8 vpmovzxbd, or a broadcast blend-masked to the same layout; bf16 vpmovzxwd), so each dot
-    product makes one multiply-add per lane, the FP32 lane rate (openvinotoolkit/oneDNN@032f111c
+    dot-product rate over the lanes a grouped convolution fills (:func:`grouped_lane_fill`), except a
+    depthwise convolution (one output channel per group, ``n == 1``): oneDNN's AVX-512 depthwise kernels
+    keep one channel in each 32-bit lane, so a dot-product format (int8: VPDPBUSD sums 4 products per
+    32-bit lane, bf16: VDPBF16PS 2) makes one multiply-add per lane, the FP32 lane rate, divided by the
+    vector instructions each multiply-add takes (:func:`depthwise_instructions`: widening the
+    source, and on AMX parts converting bf16 to FP32; openvinotoolkit/oneDNN@032f111c
     src/cpu/x64/jit_avx512_core_x8s8s32x_conv_kernel.cpp compute_ker_dw, "okay for depthwise since src is
-    zero-extended"; src/cpu/x64/jit_avx512_core_bf16_dw_conv_kernel.cpp apply_filter_unrolled; the
-    brdgmm depthwise of newer oneDNN releases, jit_brdgmm_dw_conv.cpp, was not checked).
+    zero-extended"; oneapi-src/oneDNN@515bfba6 src/cpu/x64/brgemm/jit_brdgmm_kernel.cpp).
 
     Example:
         >>> from simulator.spec.loader import load_hardware
         >>> xeon = load_hardware("intel-xeon-platinum-8480")      # AVX-512: int8 256, fp32 64 per cycle
         >>> simd_gemm_flops_per_cycle(xeon, Gemm(m=3136, n=1, k=9, count=32), Precision.INT8)
         64.0
+        >>> round(simd_gemm_flops_per_cycle(xeon, Gemm(m=3136, n=1, k=9, count=32), Precision.BF16), 2)   # 64 / 3
+        21.33
         >>> simd_gemm_flops_per_cycle(xeon, Gemm(m=3136, n=64, k=576), Precision.INT8)
         256.0
     """
     if g.n == 1 and p in (Precision.INT8, Precision.BF16):
-        return cpu_vector_flops_per_cycle_per_core(hw, Precision.FP32)
+        return cpu_vector_flops_per_cycle_per_core(hw, Precision.FP32) / depthwise_instructions(hw, g, p)
     return cpu_vector_flops_per_cycle_per_core(hw, p) * grouped_lane_fill(hw, g, p)
 
 
