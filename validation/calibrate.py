@@ -367,7 +367,9 @@ def efficiency_block(params: dict, fitted_to: dict, family: str) -> str:
     ids = "; ".join(f"{k} <- {', '.join(v)}" for k, v in fitted_to.items())
     lines = ["efficiency:"]
     for key in ("compute", "vector", "memory", "op_overhead_us", "request_overhead_us", "tile_fill_k"):
-        if key in params:
+        # a per-request time only families that run one program per request fit; elsewhere it stays
+        # at the schema's 0 and is not written
+        if key in params and not (key == "request_overhead_us" and not params[key]):
             lines.append(f"  {key}: {params[key]}")
     tile = TILE_FILL_NOTE if "tile_fill_k" in params else ""
     lines.append(f'  fitted_to: "validation.calibrate, family {family}, every expressible row of validation/data/'

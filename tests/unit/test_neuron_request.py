@@ -63,3 +63,14 @@ def test_request_stage_takes_the_batch1_latency_rows_only():
     ids = {"M091", "A017", "M089", "A025"}   # two batch-1 latency rows, a throughput row, a trn1 latency row
     cases = [c for c in map_rows([r for r in read_calibration() if r.id in ids]) if isinstance(c, Case)]
     assert sorted(c.row.id for c in _stage_rows(cases, "request_overhead_us")) == ["A017", "A025", "M091"]
+
+
+def test_calibrate_writes_a_request_time_only_where_one_was_fitted():
+    """A family that launches ops one by one keeps the schema's 0 per request, which the written
+    efficiency block leaves out (every spec file would otherwise gain a line saying nothing)."""
+    from validation.calibrate import efficiency_block
+
+    block = efficiency_block({"compute": 0.5, "op_overhead_us": 7.0, "request_overhead_us": 0.0}, {}, "x")
+    assert "request_overhead_us" not in block and "op_overhead_us: 7.0" in block
+    block = efficiency_block({"compute": 0.5, "request_overhead_us": 448.0}, {}, "aws-neuron")
+    assert "  request_overhead_us: 448.0\n" in block
