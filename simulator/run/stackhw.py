@@ -8,9 +8,14 @@ stack's ``kernel_overhead_us`` replaces it. The program's own per-request cost i
 """
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from ..spec.loader import load_hardware
 from ..spec.models import _DeviceBase
 from ..spec.stack import StackSpec
+
+_DERIVED_MAX = 64
+_DERIVED: "OrderedDict[tuple[int, float], tuple[_DeviceBase, _DeviceBase]]" = OrderedDict()
 
 
 def stack_device(hw: _DeviceBase, stack: StackSpec) -> _DeviceBase:
@@ -23,11 +28,23 @@ def stack_device(hw: _DeviceBase, stack: StackSpec) -> _DeviceBase:
         0.0
         >>> stack_device(hw, load_stack("default")) is hw
         True
+        >>> stack_device(hw, load_stack("neuron")) is stack_device(hw, load_stack("neuron"))
+        True
     """
     k = stack.kernel_overhead_us
     if k is None or k == hw.efficiency.op_overhead_us:
         return hw
-    return load_hardware(hw, {"efficiency.op_overhead_us": k})
+    # the same derived object for the same device and value, so a warm run finds its op costs
+    # (kept per device object: simulator.run.costcache) instead of validating a new spec each time;
+    # the entry holds ``hw``, so its id cannot be taken by another device while it is cached
+    hit = _DERIVED.get((id(hw), k))
+    if hit is not None and hit[0] is hw:
+        return hit[1]
+    out = load_hardware(hw, {"efficiency.op_overhead_us": k})
+    _DERIVED[(id(hw), k)] = (hw, out)
+    while len(_DERIVED) > _DERIVED_MAX:
+        _DERIVED.popitem(last=False)
+    return out
 
 
 def request_s(hw: _DeviceBase) -> float:
