@@ -84,6 +84,25 @@ def depthwise_lane_macs(op: Op, dw: DepthwiseLanes) -> float:
     return float(images * kh * kw * _up(cin, dw.channels) * oh * _up(ow, dw.pixels))
 
 
+def pool_lane_macs(op: Op, dw: DepthwiseLanes) -> float:
+    """Lane-cycles x lanes of a pooling layer on an ALU that steps through the window as through a
+    depthwise kernel: window elements x output pixels, the output width padded to ``pixels``; 0 for
+    any other op. A global pool is one output pixel whose window is the whole map.
+
+    Example:
+        >>> from simulator.workload.ops import pool
+        >>> p = pool("p", batch=1, ch=192, h=35, w=35, kernel=3, stride=1, pad=1)   # 35 -> 40 on 8 lanes
+        >>> pool_lane_macs(p, DepthwiseLanes(pixels=8, channels=16, clock_ghz=0.333)) == 9 * 192 * 35 * 40
+        True
+    """
+    if op.kind != OpKind.POOL or not op.output_elems:
+        return 0.0
+    a = dict(op.attrs)
+    ow = int(a.get("out_w", 1)) or 1
+    window = op.flops / op.output_elems
+    return float(window * op.output_elems / ow * _up(ow, dw.pixels))
+
+
 def dpu_lane_macs(op: Op, dpu: Dpu) -> tuple[float, float]:
     """(padded MACs on the convolution array, padded MACs on the depthwise engine) of ``op``.
 

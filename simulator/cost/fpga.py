@@ -10,6 +10,8 @@ A Vitis AI DPU overlay (``compute.dpu``) is costed by its lanes (:mod:`.dpu`): a
 padded MACs at the array's rate, depthwise layers run on the depthwise engine, batch norm and
 activations ride the convolution pipeline, pooling and element-wise ops stream their tensors through
 the pool / eltwise lanes (``vector_flops_per_cycle`` counts those lanes), all at ``efficiency.compute``;
+where the target file pools on the ALU that runs depthwise convolutions (``dpu.pool_on_alu``), a pooling
+layer steps through its window on those lanes as a depthwise kernel does;
 weights stream from main memory on every run (the DPU's weight buffers hold one layer's tile, not
 the model), feature maps stay in the banks when one image's fit (``dpu.feature_buffer_bytes``).
 A layer takes at least ``dpu.layer_floor_us`` on its engines however few its MACs (the AI-Engine
@@ -21,7 +23,7 @@ from ..spec.models import FpgaSpec, lookup
 from ..units import GIGA
 from ..workload.ops import Op, OpKind
 from .base import CostOptions, Numerics, OpCost, finish, op_bytes, overhead_s
-from .dpu import depthwise_macs_per_s, dpu_lane_macs
+from .dpu import depthwise_macs_per_s, dpu_lane_macs, pool_lane_macs
 from .peaks import fpga_macs_per_s
 
 # ops a DPU does not execute: concatenation is addressing, the loss / softmax runs on the host
@@ -35,7 +37,12 @@ def _dpu_compute_s(op: Op, hw: FpgaSpec, macs_s: float, vec_s: float) -> float:
     t = conv / macs_s if conv and macs_s else 0.0
     if dw:
         t += dw / (depthwise_macs_per_s(hw.compute.dpu) * hw.efficiency.compute)
-    if not op.gemms and op.vector_flops and vec_s:
+    d = hw.compute.dpu
+    if op.kind == OpKind.POOL and d.pool_on_alu and d.depthwise is not None:
+        # the ALU pools as it runs a depthwise kernel, one window element per lane-cycle (the window
+        # is not a parallel tree: the same engine takes windows up to 256 x 256, alu_limit)
+        t += pool_lane_macs(op, d.depthwise) / (depthwise_macs_per_s(d) * hw.efficiency.compute)
+    elif not op.gemms and op.vector_flops and vec_s:
         # pooling and element-wise engines stream their tensors through their lanes once (a line
         # buffer holds the window): the larger of input and output, not the window's FLOPs
         t += max(op.input_elems, op.output_elems) / vec_s

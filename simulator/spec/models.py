@@ -412,6 +412,10 @@ class Dpu(Frozen):
     ``layer_floor_us``: the shortest time one layer (one DPU instruction group: a convolution with its
     fused batch norm / activation / add, a pooling) takes on a core, however few its MACs: the array's
     pipeline fill and drain, the layer's instruction and weight fetch (0: no floor).
+    ``pool_on_alu``: pooling runs on the ``depthwise`` lanes (the target file lists ``avg_pool`` /
+    ``max_pool`` or ``macc_temp`` / ``comp_temp`` under the ``alu_engine`` that also runs depthwise
+    convolutions), stepping through its window as a depthwise convolution steps through its kernel;
+    False: a dedicated ``pool_engine`` streams the tensors through the vector lanes.
 
     Example:
         >>> from simulator.spec.loader import load_hardware
@@ -427,6 +431,7 @@ class Dpu(Frozen):
     feature_buffer_bytes: Annotated[float, Field(ge=0, le=MAX_BYTES)] = 0.0
     port_bytes_per_cycle: Annotated[float, Field(gt=0, le=1e6)] | None = None
     layer_floor_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
+    pool_on_alu: bool = False
     source: Source
 
 
