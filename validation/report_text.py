@@ -140,7 +140,15 @@ MECHANISMS = """\
   DPUCV2DX8G (VEK280, V70) a layer (conv with its fused BN/ReLU/add, pool) takes at least
   `dpu.layer_floor_us` = 32.3 us per batch run, derived from the Vitis AI 3.5 zoo's V70 MobileNet v1
   series (0.11 / 0.12 / 1.14 GOPs at a flat ~14.9k fps) and cross-checked on its pruned ResNet-50
-  series. FPGA in-sample median 10.2 -> 8.7 %, leave-one-source-out 21.4 -> 17.9 %.
+  series. FPGA in-sample median 10.2 -> 8.7 %, leave-one-source-out 21.4 -> 17.9 %. The first-generation
+  AI-Engine DPUs have floors too, derived the same way from the Vitis AI 2.5 zoo's mobilenet_v1_0.25 at
+  128x128 (29 layers): DPUCVDX8G (VCK190) 6 / 10,348 fps / 29 = 20.0 us per layer, DPUCVDX8H-aieDWC 6PE
+  (VCK5000) 10.1 us, each less the 5 us per-op overhead added after the floor. And where the target
+  file pools on the ALU that runs depthwise convolutions (DPUCZDX8G, DPUCVDX8G, DPUCV2DX8G:
+  `dpu.pool_on_alu`), a pooling layer steps through its window on those lanes as a depthwise kernel
+  does (Inception's 3x3 stride-1 branch pools: 9 lane-cycles per output on the VCK190's 16 x 8 PL
+  lanes). External VCK190 Inception v1 +103 -> +11 %, Inception v3 +89 -> +42 %, VCK5000 Inception v1
+  +47 -> +37 %; external FPGA median 13.1 -> 12.5 %.
 * A DPU family's per-layer time (`efficiency.op_overhead_us`) is fitted on its one-thread Vitis AI
   runner rows (`validation.calibrate._dpu_one_image`: one image passes its layers one after another,
   each layer's instruction fetch, weight load and pipeline fill not overlapping the next; PG338), so
