@@ -187,8 +187,10 @@ def fit_energy(cases: list[Case], params: dict, predictor: Predictor) -> dict | 
 # Kernel-launch overhead is a driver / runtime property: families on one vendor's runtime (CUDA and
 # TensorRT; the Neuron runtime) share one per-kernel overhead, fitted on all their batch-1 rows.
 # Two NVIDIA families fitting it apart had a T4 launch kernels faster than an H100. A CPU's per-op
-# cost is the OpenMP runtime's fork/join (simulator.cost.cpu.fork_join_s): Xeon and EPYC share it.
-OVERHEAD_FROM = {"nvidia-inference": "nvidia-datacenter", "aws-trainium": "aws-neuron", "amd-epyc": "intel-xeon"}
+# cost is the OpenMP runtime's fork/join (simulator.cost.cpu.fork_join_s): Xeon and EPYC share it,
+# Emerald Rapids with the other Xeons.
+OVERHEAD_FROM = {"nvidia-inference": "nvidia-datacenter", "aws-trainium": "aws-neuron", "amd-epyc": "intel-xeon",
+                 "intel-xeon-emr": "intel-xeon"}
 
 
 def overhead_group(family: str) -> str:

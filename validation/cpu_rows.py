@@ -61,6 +61,14 @@ OPENVINO_SOURCE = "openvinotoolkit/openvino src/plugins/intel_cpu/src/cpu_stream
 # openvino docs/articles_en/about-openvino/performance-benchmarks/performance-benchmarks-faq.rst, "How is
 # Latency measured?"). Read as streams / throughput the BERT-Large cells would imply 7-14 streams, which
 # no hint gives (THROUGHPUT runs 112-120 single-thread streams here), so the LATENCY-hint mapping stands.
+# One socket, not one NUMA node, in the releases of these rows (2024.1, 2024.3): before openvinotoolkit/
+# openvino pull 26798 (merged 2024-09-26, first in 2024.5) get_streams_info_table gave the default
+# LATENCY stream (no model-distribution policy) the processors of the current socket's row of
+# proc_socket_table, which sums the socket's NUMA nodes, so a sub-NUMA-clustered socket still ran one
+# stream on all its cores (the per-NUMA-node branch was the TENSOR_PARALLEL one). Pull 26798 made the
+# default one NUMA node (docs pull 26944: "inference_num_threads ... on one numa node"); pull 27850
+# (2024-12-02) went back to one socket (docs pull 28227). So SNC cannot explain the BERT-Large latency
+# cells (X063, X066, X067, X071, X072, X076, X077), which read like ~14-17 cores of one-stream work.
 
 # workloads the zoo does not have, with what is missing
 NOT_IN_ZOO = (
