@@ -315,10 +315,9 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     cached = min(act_in, options.cached_input_elems * numerics.act_bytes) if l2 is not None else 0.0
     hbm = max(0.0, hbm - cached)
     partials_l2 += cached
-    # the floor is on the compute side so that finish's max(compute, memory) floors the busy time
-    compute_s = max(compute_s, (steps + passes) * kernel_floor_s(hw))
     levels = {hw.main_memory.name: hbm + partials}
     if partials_l2:
         levels[l2.name] = partials_l2
     return finish(hw=hw, numerics=numerics, options=options, flops=flops, compute_s=compute_s,
-                  bytes_by_level=levels, overhead_s=overhead_s(hw) * (steps + passes))
+                  bytes_by_level=levels, overhead_s=overhead_s(hw) * (steps + passes),
+                  floor_s=(steps + passes) * kernel_floor_s(hw))

@@ -173,11 +173,10 @@ def costs(t: OpTable, idx: np.ndarray, cached_elems: np.ndarray, hw: GpuSpec, nu
     hbm = np.maximum(0.0, hbm - cached)
     partials_l2 = partials_l2 + cached
     kernels = steps + score_pass_columns(t, idx, passes)
-    compute_s = np.maximum(compute_s, kernels * kernel_floor_s(hw))  # gpu.cost's per-kernel floor
     levels = {hw.main_memory.name: hbm + partials}
     keyed = {hw.main_memory.name: np.ones(len(idx), dtype=bool)}
     if l2 is not None:
         levels[l2.name], keyed[l2.name] = partials_l2, partials_l2 != 0
     return finish_columns(hw=hw, numerics=numerics, options=options, ops=[t.ops[i] for i in idx.tolist()],
                           compute_s=compute_s, levels=levels, keyed=keyed, overhead_s=overhead_s(hw) * kernels,
-                          flops=flops)
+                          flops=flops, floor_s=kernels * kernel_floor_s(hw))
