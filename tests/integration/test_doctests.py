@@ -129,6 +129,7 @@ MODULES = [
     "simulator.pricing",
     "simulator.validation_errors",
     # the validation harness (none of these examples reads ../shared)
+    "validation.calibrate",
     "validation.cluster_rows",
     "validation.crossval",
     "validation.fpga_rows",
