@@ -12,9 +12,10 @@ Staged, so every parameter is pinned by the evidence that is about it:
 2. ``compute``: the achievable fraction of matrix peak, from "max achievable" GEMM rows (MAMF)
    together with the family's large-batch model rows (inference, training, LLM generation,
    multi-node training): the GEMM rows alone would credit every kernel with MAMF-level efficiency;
-3. ``op_overhead_us``: per-kernel launch / dispatch time, from batch-1 latency rows; for the runtimes
-   that run a compiled graph as one program per request (:data:`REQUEST_GROUPS`) the fixed time
-   per request (``request_overhead_us``) instead, from the same kind of rows;
+3. ``op_overhead_us``: per-kernel launch / dispatch time, from batch-1 latency rows; on GPUs fitted
+   together with ``min_kernel_cycles``, each kernel's busy-time floor in SM cycles (:func:`joint_fit`);
+   for the runtimes that run a compiled graph as one program per request (:data:`REQUEST_GROUPS`) the
+   fixed time per request (``request_overhead_us``) instead, from the same kind of rows;
 4. the host time per op (``host_dispatch_us``) of each eager software stack (``stacks/*.yaml``:
    torch-eager, tf-graph...), from that stack's batch-1 latency rows.
 
@@ -46,6 +47,12 @@ from .rows import Case, assign_splits, family_of, read_calibration
 OUT = Path(__file__).resolve().parent / "calibration.json"
 # the search and the robust loss are the library's own (simulator/fit.py), shared with simulator.calibrate
 BOUNDS = {k: v for k, v in FIT_BOUNDS.items() if k != "vector"}
+# a GPU kernel's busy-time floor in SM cycles (GpuEfficiency.min_kernel_cycles): from a null kernel's
+# ~1.5 us at 2 GHz (a few thousand cycles of dispatch and completion) to ~15 us at 2 GHz, beyond which
+# a batch-1 ResNet-50 (~70 kernels) alone would exceed every measured SingleStream latency
+BOUNDS["min_kernel_cycles"] = (1000.0, 30000.0)
+# the joint search's grid and golden iterations per dimension (each point is a whole 1-D fit inside)
+JOINT_GRID, JOINT_ITERS = 9, 10
 
 
 def _err(cases: list[Case], extra: dict, dispatch_us: float | None, predictor: Predictor) -> float:
@@ -77,6 +84,8 @@ def _overhead_bound(c: Case, predictor: Predictor | None) -> bool:
         return True
     try:
         extra = {"efficiency.op_overhead_us": Efficiency().op_overhead_us}
+        if c.kind == "gpu":  # the reference is the schema's: no per-kernel floor either
+            extra["efficiency.min_kernel_cycles"] = 0.0
         return predictor(c, extra=extra).bottleneck in OVERHEAD_BOUNDS
     except SimulatorError:
         return False
@@ -213,19 +222,65 @@ def overhead_stage(family: str) -> str:
 
 
 def fit_overhead(rows: list[Case], params: dict[str, dict[str, float]], predictor: Predictor,
-                 param: str = "op_overhead_us") -> float:
+                 param: str = "op_overhead_us", cycles: float | None = None) -> float:
     """One ``param`` (a fixed time: ``op_overhead_us`` or ``request_overhead_us``) for ``rows`` of
-    several families, each row with its family's other parameters (``params``) held."""
+    several families, each row with its family's other parameters (``params``) held (and a GPU
+    kernel floor of ``cycles``, when given)."""
     def f(x: float) -> float:
         pairs = []
         for c in rows:
             extra = {f"efficiency.{k}": v for k, v in params.get(c.family, {}).items()}
+            if cycles is not None:
+                extra["efficiency.min_kernel_cycles"] = cycles
             try:
                 pairs.append((predictor(c, extra={**extra, f"efficiency.{param}": x}).value, c.row.value))
             except SimulatorError:
                 continue
         return robust_loss(pairs)
     return golden(f, *BOUNDS[param])
+
+
+def joint_fit(loss, inner: str = "op_overhead_us", outer: str = "min_kernel_cycles") -> tuple[float, float] | None:
+    """(inner, outer) minimising ``loss(inner, outer)``: a golden search over ``outer`` whose every
+    point is the golden fit of ``inner`` at that value; None when no pair identifies anything.
+
+    The two are fitted together because batch-1 rows trade one against the other: a per-kernel
+    floor in cycles lengthens every small kernel, more on a lower-clocked GPU, a gap in
+    microseconds every kernel alike; fitted in turn, the first would take all of the time.
+
+    Example:
+        >>> f = lambda x, y: (math.log(x / 3.0)) ** 2 + (math.log(y / 8000.0)) ** 2
+        >>> x, y = joint_fit(f)      # JOINT_ITERS golden steps: within 0.1 % of the minimum
+        >>> round(x, 1), round(y, -2)
+        (3.0, 8000)
+    """
+    def best_inner(y: float) -> float:
+        return golden(lambda x: loss(x, y), *BOUNDS[inner], iters=JOINT_ITERS, grid=JOINT_GRID)
+
+    def profile(y: float) -> float:
+        return loss(best_inner(y), y)
+
+    if not identified(profile, *BOUNDS[outer], grid=JOINT_GRID):
+        return None
+    y = golden(profile, *BOUNDS[outer], iters=JOINT_ITERS, grid=JOINT_GRID)
+    return best_inner(y), round(y)
+
+
+def fit_kernel_floor(rows: list[Case], params: dict[str, dict[str, float]],
+                     predictor: Predictor) -> tuple[float, float] | None:
+    """(``op_overhead_us``, ``min_kernel_cycles``) fitted together on the batch-1 rows of a GPU
+    runtime group (:func:`joint_fit`), each row with its family's other parameters held."""
+    def loss(x: float, y: float) -> float:
+        pairs = []
+        for c in rows:
+            extra = {f"efficiency.{k}": v for k, v in params.get(c.family, {}).items()}
+            extra.update({"efficiency.op_overhead_us": x, "efficiency.min_kernel_cycles": y})
+            try:
+                pairs.append((predictor(c, extra=extra).value, c.row.value))
+            except SimulatorError:
+                continue
+        return robust_loss(pairs)
+    return joint_fit(loss)
 
 
 def fit_cases(cases: list[Case], predictor: Predictor | None = None, *,
@@ -249,11 +304,18 @@ def fit_cases(cases: list[Case], predictor: Predictor | None = None, *,
         stage = overhead_stage(root)
         rows = [c for f in members for c in _stage_rows([c for c in fams[f] if c.task != "power"],
                                                         stage, predictor)]
-        if rows:
-            x = fit_overhead(rows, params, predictor, stage)
-            for f in members:
-                out["families"][f]["params"][stage] = x
-                out["families"][f]["fitted_to"][stage] = sorted(c.row.id for c in rows)
+        if not rows:
+            continue
+        ids = sorted(c.row.id for c in rows)
+        gpu = stage == "op_overhead_us" and all(c.kind == "gpu" for c in rows)
+        joint = fit_kernel_floor(rows, params, predictor) if gpu else None
+        x = joint[0] if joint else fit_overhead(rows, params, predictor, stage)
+        for f in members:
+            out["families"][f]["params"][stage] = x
+            out["families"][f]["fitted_to"][stage] = ids
+            if joint:
+                out["families"][f]["params"]["min_kernel_cycles"] = joint[1]
+                out["families"][f]["fitted_to"]["min_kernel_cycles"] = ids
     for fam, cs in sorted(fams.items()):
         energy = fit_energy(cs, out["families"][fam]["params"], predictor)
         if energy:
@@ -366,7 +428,8 @@ def efficiency_block(params: dict, fitted_to: dict, family: str) -> str:
     """YAML text of an ``efficiency:`` block."""
     ids = "; ".join(f"{k} <- {', '.join(v)}" for k, v in fitted_to.items())
     lines = ["efficiency:"]
-    for key in ("compute", "vector", "memory", "op_overhead_us", "request_overhead_us", "tile_fill_k"):
+    for key in ("compute", "vector", "memory", "op_overhead_us", "request_overhead_us", "tile_fill_k",
+                "min_kernel_cycles"):
         # a per-request time only families that run one program per request fit; elsewhere it stays
         # at the schema's 0 and is not written
         if key in params and not (key == "request_overhead_us" and not params[key]):
