@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from simulator.errors import SimulatorError
 from simulator.spec.models import Efficiency
 
-from .calibrate import BOUNDS, ROBUST_CAP, _stage_rows, golden, identified, joint_fit, overhead_group, overhead_stage
-from .predict import Predictor
+from .calibrate import (BOUNDS, ROBUST_CAP, STREAM_STACKS, _stage_rows, golden, identified, joint_fit, overhead_group,
+                        overhead_stage)
+from .predict import STACK_GAP, Predictor
 from .rows import Case
 
 STAGES = ("memory", "compute", "op_overhead_us")
@@ -77,7 +78,7 @@ class Fold:
 # tabulated; between them the prediction is interpolated linearly in log-log space (exact for the
 # power laws a roofline gives: time ~ 1 / efficiency), finer for the affine per-op overheads.
 GRID_POINTS = {"memory": 9, "compute": 13, "op_overhead_us": 17, "dispatch_us": 13, "request_overhead_us": 17,
-               "min_kernel_cycles": 7}
+               "min_kernel_cycles": 7, "kernel_overhead_us": 13}
 FLOOR = "min_kernel_cycles"  # a GPU runtime group's kernel floor, fitted with op_overhead_us (calibrate.joint_fit)
 
 
@@ -107,7 +108,8 @@ class Folds:
         if key not in self._tables:
             vals: list[float | None] = []
             for x in self.grid(param):
-                extra = {} if param == "dispatch_us" else {f"efficiency.{param}": x}
+                extra = {} if param == "dispatch_us" else {STACK_GAP: x} if param == "kernel_overhead_us" else \
+                    {f"efficiency.{param}": x}
                 try:
                     v = self.predictor(case, extra=extra, dispatch_us=x if param == "dispatch_us" else None).value
                     vals.append(v if v > 0 and math.isfinite(v) else None)
@@ -235,12 +237,22 @@ class Folds:
         x = self._fit(pooled, "dispatch_us")
         return EAGER_PRIOR_US if x is None else x
 
+    def fit_stack_gap(self, train: list[Case], stack: str) -> float | None:
+        """A :data:`~validation.calibrate.STREAM_STACKS` stack's per-kernel gap fitted on the fold's rows of
+        that stack (as :func:`validation.calibrate.fit_stack_gaps`); None when none identify it."""
+        return self._fit([c for c in train if c.stack == stack and c.task != "power"], "kernel_overhead_us")
+
     def predict(self, held: list[Case], train: list[Case], group: str) -> list[Fold]:
         """Exact out-of-fold predictions of ``held`` with parameters fitted on ``train``."""
         params = self.fit(train, {c.family for c in held})
         out = []
         for c in held:
             extra = {f"efficiency.{k}": v for k, v in params[c.family].items()}
+            if c.stack in STREAM_STACKS:
+                # the shipped stack file carries the held-out rows' fit: without rows of its own in the
+                # fold the stack keeps the fold's device gap (no evidence that launches differ)
+                gap = self.fit_stack_gap(train, c.stack)
+                extra[STACK_GAP] = params[c.family].get("op_overhead_us", Efficiency().op_overhead_us) if gap is None else gap
             dispatch = self.fit_dispatch(train, c.stack) if c.eager else None
             try:
                 out.append(Fold(c.row.id, group, self.predictor(c, extra=extra, dispatch_us=dispatch).value))
