@@ -117,6 +117,8 @@ def hardware_dicts(draw: st.DrawFn, kind: str | None = None) -> dict[str, Any]:
     if draw(st.booleans()):
         raw["efficiency"] = {"compute": draw(_rate(0.05, 1.0)), "vector": draw(_rate(0.05, 1.0)),
                              "memory": draw(_rate(0.05, 1.0)), "op_overhead_us": draw(_rate(0.0, 50.0))}
+        if kind == "gpu" and draw(st.booleans()):
+            raw["efficiency"]["min_kernel_cycles"] = draw(_rate(0.0, 30000.0))
     return raw
 
 

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from simulator.errors import SimulatorError
 from simulator.spec.models import Efficiency
 
-from .calibrate import BOUNDS, ROBUST_CAP, _stage_rows, golden, identified, overhead_group, overhead_stage
-from .predict import Predictor
+from .calibrate import (BOUNDS, ROBUST_CAP, STREAM_STACKS, _stage_rows, golden, identified, joint_fit, overhead_group,
+                        overhead_stage)
+from .predict import STACK_GAP, Predictor
 from .rows import Case
 
 STAGES = ("memory", "compute", "op_overhead_us")
@@ -76,7 +77,9 @@ class Fold:
 # Points of each parameter's grid (log-spaced over calibrate.BOUNDS) on which a row's prediction is
 # tabulated; between them the prediction is interpolated linearly in log-log space (exact for the
 # power laws a roofline gives: time ~ 1 / efficiency), finer for the affine per-op overheads.
-GRID_POINTS = {"memory": 9, "compute": 13, "op_overhead_us": 17, "dispatch_us": 13, "request_overhead_us": 17}
+GRID_POINTS = {"memory": 9, "compute": 13, "op_overhead_us": 17, "dispatch_us": 13, "request_overhead_us": 17,
+               "min_kernel_cycles": 7, "kernel_overhead_us": 13}
+FLOOR = "min_kernel_cycles"  # a GPU runtime group's kernel floor, fitted with op_overhead_us (calibrate.joint_fit)
 
 
 class Folds:
@@ -105,7 +108,8 @@ class Folds:
         if key not in self._tables:
             vals: list[float | None] = []
             for x in self.grid(param):
-                extra = {} if param == "dispatch_us" else {f"efficiency.{param}": x}
+                extra = {} if param == "dispatch_us" else {STACK_GAP: x} if param == "kernel_overhead_us" else \
+                    {f"efficiency.{param}": x}
                 try:
                     v = self.predictor(case, extra=extra, dispatch_us=x if param == "dispatch_us" else None).value
                     vals.append(v if v > 0 and math.isfinite(v) else None)
@@ -124,6 +128,50 @@ class Folds:
             return None
         t = (lx - math.log(xs[i])) / (math.log(xs[i + 1]) - math.log(xs[i]))
         return math.exp(math.log(a) + t * (math.log(b) - math.log(a)))
+
+    def _table2(self, case: Case) -> list[list[float | None]]:
+        """``case``'s predictions on the grid of ``op_overhead_us`` at each grid value of the kernel floor."""
+        key = (case.row.id, FLOOR)
+        if key not in self._tables:
+            rows = []
+            for y in self.grid(FLOOR):
+                vals: list[float | None] = []
+                for x in self.grid("op_overhead_us"):
+                    try:
+                        v = self.predictor(case, extra={"efficiency.op_overhead_us": x, f"efficiency.{FLOOR}": y}).value
+                        vals.append(v if v > 0 and math.isfinite(v) else None)
+                    except SimulatorError:
+                        vals.append(None)
+                rows.append(vals)
+            self._tables[key] = rows
+        return self._tables[key]
+
+    @staticmethod
+    def _interp(xs: list[float], vals: list[float | None], x: float) -> float | None:
+        """Linear interpolation of ``vals`` on ``xs`` in log-log space (clamped to the grid)."""
+        lx = math.log(min(max(x, xs[0]), xs[-1]))
+        i = min(len(xs) - 2, max(0, bisect.bisect_right([math.log(v) for v in xs], lx) - 1))
+        a, b = vals[i], vals[i + 1]
+        if a is None or b is None:
+            return None
+        t = (lx - math.log(xs[i])) / (math.log(xs[i + 1]) - math.log(xs[i]))
+        return math.exp(math.log(a) + t * (math.log(b) - math.log(a)))
+
+    def predicted2(self, case: Case, x: float, y: float) -> float | None:
+        """``case``'s prediction at ``op_overhead_us`` = ``x`` and kernel floor ``y``, interpolated."""
+        at_y = [self._interp(self.grid("op_overhead_us"), vals, x) for vals in self._table2(case)]
+        return self._interp(self.grid(FLOOR), at_y, y)
+
+    def _fit_floor(self, rows: list[Case]) -> tuple[float, float] | None:
+        """(op_overhead_us, min_kernel_cycles) of a GPU group fitted together, or None unidentified."""
+        def loss(x: float, y: float) -> float:
+            errs = []
+            for c in rows:
+                v = self.predicted2(c, x, y)
+                if v is not None:
+                    errs.append(min(ROBUST_CAP, abs(math.log(v / c.row.value))) ** 2)
+            return sum(errs) / len(errs) if errs else float("inf")
+        return joint_fit(loss) if rows else None
 
     def _fit(self, rows: list[Case], param: str) -> float | None:
         """The fitted value, or None when no row identifies it (none, or all beyond the robust cap)."""
@@ -155,11 +203,20 @@ class Folds:
             stage = overhead_stage(root)
             rows = [c for f in fams if overhead_group(f) == root
                     for c in _stage_rows(by_fam.get(f, []), stage, self.predictor)]
-            x = self._fit(rows, stage)
-            x = getattr(Efficiency(), stage) if x is None else x
+            gpu = {c.kind for c in self.cases if overhead_group(c.family) == root} == {"gpu"}
+            floor = None
+            if gpu and stage == "op_overhead_us":
+                # as validation.calibrate fits a GPU group: the gap and the kernel floor together
+                joint = self._fit_floor(rows)
+                x, floor = joint if joint else (Efficiency().op_overhead_us, 0.0)
+            else:
+                x = self._fit(rows, stage)
+                x = getattr(Efficiency(), stage) if x is None else x
             for f in fams:
                 if overhead_group(f) == root:
                     out[f][stage] = x
+                    if floor is not None:
+                        out[f][FLOOR] = floor
         return out
 
     def fit_dispatch(self, train: list[Case], stack: str) -> float | None:
@@ -180,12 +237,22 @@ class Folds:
         x = self._fit(pooled, "dispatch_us")
         return EAGER_PRIOR_US if x is None else x
 
+    def fit_stack_gap(self, train: list[Case], stack: str) -> float | None:
+        """A :data:`~validation.calibrate.STREAM_STACKS` stack's per-kernel gap fitted on the fold's rows of
+        that stack (as :func:`validation.calibrate.fit_stack_gaps`); None when none identify it."""
+        return self._fit([c for c in train if c.stack == stack and c.task != "power"], "kernel_overhead_us")
+
     def predict(self, held: list[Case], train: list[Case], group: str) -> list[Fold]:
         """Exact out-of-fold predictions of ``held`` with parameters fitted on ``train``."""
         params = self.fit(train, {c.family for c in held})
         out = []
         for c in held:
             extra = {f"efficiency.{k}": v for k, v in params[c.family].items()}
+            if c.stack in STREAM_STACKS:
+                # the shipped stack file carries the held-out rows' fit: without rows of its own in the
+                # fold the stack keeps the fold's device gap (no evidence that launches differ)
+                gap = self.fit_stack_gap(train, c.stack)
+                extra[STACK_GAP] = params[c.family].get("op_overhead_us", Efficiency().op_overhead_us) if gap is None else gap
             dispatch = self.fit_dispatch(train, c.stack) if c.eager else None
             try:
                 out.append(Fold(c.row.id, group, self.predictor(c, extra=extra, dispatch_us=dispatch).value))

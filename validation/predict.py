@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from simulator.run.device import run_scenario
 from simulator.run.step import simulate_step as simulate
@@ -20,6 +20,7 @@ from simulator.serving import serve
 from simulator.scenario import make_scenario
 from simulator.cost.peaks import matrix_flops_per_s
 from simulator.spec.loader import load_hardware
+from simulator.spec.stack import load_stack
 from simulator.units import Precision
 from simulator.workload import ops as O
 from simulator.workload.graph import GraphBuilder
@@ -289,12 +290,40 @@ def _gemm_op(m: int, n: int, k: int, count: int, c: tuple[str, bool] = ("", Fals
     return op.renamed(op.name, attrs=op.attrs + attrs) if attrs else op
 
 
+# ``extra`` key of a trial value of the row's stack's per-kernel gap (``kernel_overhead_us`` of
+# stacks/*.yaml), which the stack puts in place of the device family's ``efficiency.op_overhead_us``:
+# validation.calibrate fits it on the stack's rows as it fits a device's efficiency keys
+STACK_GAP = "stack.kernel_overhead_us"
+
+
+def with_stack_gap(case: Case, extra: dict | None) -> tuple[Case, dict]:
+    """``case`` under its stack with ``extra[STACK_GAP]`` as the stack's per-kernel gap (when given),
+    and the device overrides left in ``extra``.
+
+    Example:
+        >>> c = Case(row=None, hardware="nvidia-h100-sxm", kind="gpu", family="nvidia-datacenter",
+        ...          task="model", category="latency", stack="tensorrt-llm-0.6")
+        >>> c2, rest = with_stack_gap(c, {STACK_GAP: 6.0, "efficiency.compute": 0.7})
+        >>> c2.stack.kernel_overhead_us, rest
+        (6.0, {'efficiency.compute': 0.7})
+        >>> with_stack_gap(c, None)[0] is c
+        True
+    """
+    rest = dict(extra or {})
+    gap = rest.pop(STACK_GAP, None)
+    if gap is None:
+        return case, rest
+    return replace(case, stack=load_stack(case.stack).model_copy(update={"kernel_overhead_us": float(gap)})), rest
+
+
 def predict(case: Case, *, extra: dict | None = None, dispatch_us: float | None = None) -> Prediction:
-    """Predicted value of ``case.row.metric``; ``dispatch_us`` overrides the stack's host time per op.
+    """Predicted value of ``case.row.metric``; ``dispatch_us`` overrides the stack's host time per op,
+    ``extra[STACK_GAP]`` its per-kernel gap.
 
     Raises:
         SimulatorError: the simulation itself refuses (reported as unexpressible by the harness).
     """
+    case, extra = with_stack_gap(case, extra)
     hw = hardware_for(case, extra)
     metric = case.row.metric
     if case.task == "gemm":

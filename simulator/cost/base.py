@@ -212,10 +212,13 @@ def active_power_w(hw: _DeviceBase, cap_w: float | None = None) -> float:
 
 def finish(*, hw: _DeviceBase, numerics: Numerics, options: CostOptions, flops: float, compute_s: float,
            bytes_by_level: dict[str, float], overhead_s: float, compute_cycles: int | None = None,
-           extra_energy_j: float = 0.0, memory_efficiency: float | None = None) -> OpCost:
+           extra_energy_j: float = 0.0, memory_efficiency: float | None = None, floor_s: float = 0.0) -> OpCost:
     """Combine compute time and traffic into an :class:`OpCost` (roofline + overhead + power cap).
 
-    Main memory runs at ``efficiency.memory`` of its peak; inner levels at their peak.
+    Main memory runs at ``efficiency.memory`` of its peak; inner levels at their peak. ``floor_s``:
+    the shortest busy time of the op's kernels (a GPU's per-kernel floor,
+    :func:`simulator.cost.gpu.kernel_floor_s`); an op it binds is overhead-bound, since its time is
+    launch and drain latency, not arithmetic or traffic.
 
     Example:
         >>> # 1 GFLOP at 1 TFLOP/s and 1 GB at 1 TB/s: both 1 ms, so duration = 1 ms + overhead
@@ -232,10 +235,10 @@ def finish(*, hw: _DeviceBase, numerics: Numerics, options: CostOptions, flops: 
         level_s[level.name] = b / (level.bandwidth_gbs * GIGA * eff)
         energy_levels[level.name] = b * level.energy_pj_per_byte * PICO
     memory_s = max(level_s.values(), default=0.0)
-    busy = max(compute_s, memory_s)
+    busy = max(max(compute_s, memory_s), floor_s)
     if busy <= 0 and overhead_s <= 0:
         bound = Bound.OVERHEAD
-    elif overhead_s > busy:
+    elif overhead_s > busy or floor_s > max(compute_s, memory_s):
         bound = Bound.OVERHEAD
     else:
         bound = Bound.COMPUTE if compute_s >= memory_s else Bound.MEMORY

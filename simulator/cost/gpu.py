@@ -254,12 +254,38 @@ def repeated_kv_bytes(op: Op, numerics: Numerics) -> float:
     return (heads / kv_heads - 1.0) * kv * numerics.compute.bytes
 
 
+def kernel_floor_s(hw: GpuSpec) -> float:
+    """Shortest busy time of one kernel: ``efficiency.min_kernel_cycles`` SM clock cycles (0: no floor).
+
+    A kernel smaller than one wave of thread blocks does not finish in its FLOPs' or bytes' time: its
+    blocks are handed to the SMs, each loads its operands from memory before the first MMA, stores its
+    output, and the kernel completes only when the last block has drained (NVIDIA's "Matrix
+    Multiplication Background" guide, docs.nvidia.com/deeplearning/performance: wave quantization and
+    the tail effect; a null kernel still takes ~3 us end to end on recent GPUs: NVIDIA developer forum
+    thread 233645, "launch overhead of null kernels ... about 3 microseconds"). That latency chain
+    (dispatch, DRAM round trips, pipeline fill, store, completion) runs at the SM clock, so it is
+    counted in cycles: the same engine takes longer on an SM clocked lower. The kernel's roofline time
+    overlaps it (a kernel's own work runs within its launch-to-drain window), hence the floor is a
+    ``max`` with the busy time, not a sum. The cycle count is not published: it is fitted
+    (:mod:`validation.calibrate`, with ``op_overhead_us``, the gap between kernels that follows).
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> h = load_hardware("nvidia-l4", {"efficiency.min_kernel_cycles": 5100.0})   # 2.04 GHz
+        >>> round(kernel_floor_s(h) * 1e6, 3)        # 5100 / 2.04e9 s
+        2.5
+    """
+    return hw.efficiency.min_kernel_cycles / (hw.compute.clock_ghz * GIGA)
+
+
 def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCost:
     """Cost of ``op`` on a GPU.
 
     Recurrent ops run their ``sequential_steps`` one after another, one kernel launch each; an
     unfused attention's element-wise passes over its scores (:func:`~.base.score_passes`) are
-    kernels of their own, each with its launch.
+    kernels of their own, each with its launch. Each of those kernels keeps the SMs busy for at
+    least :func:`kernel_floor_s`: the op's busy time is floored at that many floors, before the
+    per-kernel gap (``op_overhead_us``) is added by :func:`~.base.finish`.
     """
     c = hw.compute
     p = numerics.compute
@@ -321,4 +347,5 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     if partials_l2:
         levels[l2.name] = partials_l2
     return finish(hw=hw, numerics=numerics, options=options, flops=flops, compute_s=compute_s,
-                  bytes_by_level=levels, overhead_s=overhead_s(hw) * (steps + passes))
+                  bytes_by_level=levels, overhead_s=overhead_s(hw) * (steps + passes),
+                  floor_s=(steps + passes) * kernel_floor_s(hw))

@@ -149,10 +149,11 @@ def score_pass_columns(t: OpTable, idx: np.ndarray, passes: int) -> np.ndarray:
 def finish_columns(*, hw: _DeviceBase, numerics: Numerics, options: CostOptions, ops: Sequence[Op],
                    compute_s: np.ndarray, levels: dict[str, np.ndarray], keyed: dict[str, np.ndarray],
                    overhead_s: np.ndarray, compute_cycles: Sequence[int | None] | None = None,
-                   flops: np.ndarray | None = None) -> list[OpCost]:
+                   flops: np.ndarray | None = None, floor_s: np.ndarray | None = None) -> list[OpCost]:
     """:func:`simulator.cost.base.finish` of every row: one :class:`OpCost` per op of ``ops``.
 
     ``flops``: the FLOPs each row executes when not its op's (a causal kernel skips blocks).
+    ``floor_s``: each row's shortest busy time (``finish``'s ``floor_s``; None: 0).
 
     ``levels`` maps memory level names to bytes per row, in the order the reference model inserts
     them into its ``bytes_by_level``; ``keyed[name]`` says in which rows that level is a key at all
@@ -174,8 +175,10 @@ def finish_columns(*, hw: _DeviceBase, numerics: Numerics, options: CostOptions,
         level_s[level.name] = np.where(b > 0, b / (level.bandwidth_gbs * GIGA * eff), 0.0)
         energy[level.name] = np.where(b > 0, b * level.energy_pj_per_byte * PICO, 0.0)
         memory_s = np.maximum(memory_s, level_s[level.name])
-    busy = np.maximum(compute_s, memory_s)
-    bound = np.where((busy <= 0) & (overhead_s <= 0), 0, np.where(overhead_s > busy, 0,
+    floor = np.zeros(rows) if floor_s is None else floor_s
+    roof = np.maximum(compute_s, memory_s)
+    busy = np.maximum(roof, floor)
+    bound = np.where((busy <= 0) & (overhead_s <= 0), 0, np.where((overhead_s > busy) | (floor > roof), 0,
                                                                   np.where(compute_s >= memory_s, 1, 2)))
     duration = busy + overhead_s
     level_sum = np.zeros(rows)

@@ -13,7 +13,7 @@ from ..units import GIGA
 from ..workload.ops import Gemm
 from .base import CostOptions, Numerics, OpCost, overhead_s
 from .gpu import (SPLIT_K_MIN, STREAM_K_BLOCK, STREAM_K_MIN_K, WINOGRAD_SPEEDUP, _fill_rate_per_sm, _fit_dim,
-                  dense_grouped_gemm, repeated_kv_bytes)
+                  dense_grouped_gemm, kernel_floor_s, repeated_kv_bytes)
 from .table import OpTable, finish_columns, op_bytes_columns, score_pass_columns
 
 __all__ = ["costs"]
@@ -179,10 +179,11 @@ def costs(t: OpTable, idx: np.ndarray, cached_elems: np.ndarray, hw: GpuSpec, nu
     cached = np.minimum(act_in, cached_elems * numerics.act_bytes) if l2 is not None else np.zeros(len(idx))
     hbm = np.maximum(0.0, hbm - cached)
     partials_l2 = partials_l2 + cached
+    kernels = steps + score_pass_columns(t, idx, passes)
     levels = {hw.main_memory.name: hbm + partials}
     keyed = {hw.main_memory.name: np.ones(len(idx), dtype=bool)}
     if l2 is not None:
         levels[l2.name], keyed[l2.name] = partials_l2, partials_l2 != 0
     return finish_columns(hw=hw, numerics=numerics, options=options, ops=[t.ops[i] for i in idx.tolist()],
-                          compute_s=compute_s, levels=levels, keyed=keyed, overhead_s=overhead_s(hw) * (steps + score_pass_columns(t, idx, passes)),
-                          flops=flops)
+                          compute_s=compute_s, levels=levels, keyed=keyed, overhead_s=overhead_s(hw) * kernels,
+                          flops=flops, floor_s=kernels * kernel_floor_s(hw))

@@ -84,7 +84,7 @@ def _cached(wl: Workload, sc: Scenario, micro: int, past_len: int, logits: str,
            sc.optimizer if training else None, sc.checkpointing if training else None, fuses_pointwise(sc), sc.attn_len,
            sc.stack.regions_for(wl.name, sc.precision) if fuses_pointwise(sc) else (),
            sc.stack.scans_for(wl.name, sc.precision) if inference else (), weight_casts(sc),
-           fuses_norms(sc))
+           fuses_norms(sc), fuses_pointwise(sc) and sc.stack.norms_apart(wl.name, sc.precision))
     hit = _GRAPHS.get(key)
     if hit is None:
         hit = _build(*key)
@@ -163,11 +163,12 @@ _GRAPHS = GraphCache()
 def _build(wk: _WorkloadKey, micro: int, seq_len, image_size, past_len: int, logits: str, training: bool,
            optimizer, checkpointing, fuse: bool = False,
            attn_len: int | None = None, regions: tuple[str, ...] = (), scans: tuple = (),
-           casts: bool = False, fuse_norms: bool = False) -> tuple[ComputeGraph, ComputeGraph]:
+           casts: bool = False, fuse_norms: bool = False,
+           norm_kernels: bool = False) -> tuple[ComputeGraph, ComputeGraph]:
     fwd = wk.wl.build(batch_size=micro, seq_len=seq_len, image_size=image_size, past_len=past_len, logits=logits,
                       attn_len=attn_len)
-    if fuse:
-        fwd = fuse_pointwise(fwd)
+    if fuse:  # norm_kernels: the stack's skip-layernorm kernels (stack norm_kernels)
+        fwd = fuse_pointwise(fwd, norm_kernels=norm_kernels)
     for prefix in regions:  # stages the stack's engine runs as one kernel (stack fused_regions)
         fwd = fuse_region(fwd, prefix)
     if casts:  # FP32-stored weights converted to the compute format every pass (torch.autocast)

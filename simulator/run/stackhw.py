@@ -1,6 +1,9 @@
 """What a software stack changes about the device's fixed costs: its per-kernel time.
 
-A graph compiler that emits one device program for the whole graph (AWS Neuron's NEFF: an
+The device families' ``efficiency.op_overhead_us`` is the gap between kernels that a runtime replaying
+a CUDA graph leaves (validation.calibrate fits it on NVIDIA's MLPerf harness rows); a runtime that
+launches each kernel from the host on a stream (TensorRT-LLM 0.6's GptSession) waits longer, and its
+stack sets its own ``kernel_overhead_us``. A graph compiler that emits one device program for the whole graph (AWS Neuron's NEFF: an
 instruction stream per engine, synchronised on chip by semaphores) launches no kernels, so the
 device family's fitted ``efficiency.op_overhead_us`` (a kernel launch per op) does not apply; the
 stack's ``kernel_overhead_us`` replaces it. The program's own per-request cost is the device's

@@ -259,12 +259,20 @@ class GpuEfficiency(Efficiency):
     get much closer to peak than implicit-GEMM convolutions (K = 576..4608) at the same
     ``compute``. Fitted with ``compute`` on a family's rows (``fitted_to`` says which).
 
+    ``min_kernel_cycles``: the shortest time, in SM clock cycles, one kernel keeps the SMs busy however
+    little work it has: its grid of thread blocks is dispatched to the SMs, runs, and drains before the
+    next kernel's blocks start (a small kernel is a single partial wave, all ramp-up and tail). Being
+    counted in cycles, the floor follows the SM clock of the device (and of a run below its boost
+    clock). 0 (the default) is no floor. Fitted with ``op_overhead_us`` on batch-1 compiled-inference
+    rows (:mod:`validation.calibrate`); see :func:`simulator.cost.gpu.kernel_floor_s`.
+
     Example:
-        >>> GpuEfficiency().tile_fill_k
-        256.0
+        >>> GpuEfficiency().tile_fill_k, GpuEfficiency().min_kernel_cycles
+        (256.0, 0.0)
     """
 
     tile_fill_k: Annotated[float, Field(ge=0, le=1e5)] = 256.0
+    min_kernel_cycles: Annotated[float, Field(ge=0, le=1e6)] = 0.0
 
 
 class GpuCompute(Frozen):

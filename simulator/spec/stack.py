@@ -37,6 +37,17 @@ class FusedRegion(BaseModel):
     precisions: tuple[str, ...] = Field(default=(), max_length=16)
 
 
+class NormKernels(BaseModel):
+    """Workload ``workload`` at compute precisions ``precisions`` (empty: any) runs its norms as kernels
+    of their own under a pointwise-fusing stack, each absorbing the residual add before it (a
+    skip-layernorm plugin), instead of in the producing GEMM's epilogue
+    (:func:`simulator.workload.fusion.fuse_pointwise` ``norm_kernels``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    workload: str = Field(min_length=1, max_length=80)
+    precisions: tuple[str, ...] = Field(default=(), max_length=16)
+
+
 class OutputScan(BaseModel):
     """A harness's post-processing of workload ``workload``'s outputs on the device's own cores, at the
     compute precisions ``precisions`` (empty: any): the ops whose names match the regular expression
@@ -130,6 +141,8 @@ class StackSpec(BaseModel):
     ``kinds``: device kinds the stack runs on; ``training``: whether it trains. ``fused_regions``:
     stages of named workloads the engine runs as one kernel each
     (:func:`simulator.workload.fusion.fuse_region`), for inference with ``fuse_pointwise``.
+    ``norm_kernels``: workloads whose norms run as kernels of their own with the residual add before
+    them (:class:`NormKernels`), for inference with ``fuse_pointwise``.
     ``output_scans``: the harness's post-processing of named workloads' outputs (:class:`OutputScan`),
     for inference. ``weight_block_scale``: the scales the stack stores with quantized weights
     (:class:`WeightBlockScale`), read with every weight.
@@ -156,6 +169,7 @@ class StackSpec(BaseModel):
     casts_off_host_chain: bool = False
     kernel_overhead_us: Annotated[float, Field(ge=0, le=1e6)] | None = None
     fused_regions: tuple[FusedRegion, ...] = Field(default=(), max_length=64)
+    norm_kernels: tuple[NormKernels, ...] = Field(default=(), max_length=64)
     output_scans: tuple[OutputScan, ...] = Field(default=(), max_length=16)
     weight_block_scale: WeightBlockScale | None = None
     source: str = Field(min_length=3, max_length=4000)
@@ -182,6 +196,16 @@ class StackSpec(BaseModel):
         return tuple(r.prefix for r in self.fused_regions
                      if r.workload == workload and (not r.precisions or p in r.precisions))
 
+
+    def norms_apart(self, workload: str, precision: str) -> bool:
+        """Whether ``workload`` at compute ``precision`` runs its norms as kernels of their own (``norm_kernels``).
+
+        Example:
+            >>> load_stack("tensorrt-mlperf").norms_apart("bert-large", "int8"), load_stack("tensorrt").norms_apart("bert-large", "int8")
+            (True, False)
+        """
+        p = str(getattr(precision, "value", precision)).lower()
+        return any(r.workload == workload and (not r.precisions or p in r.precisions) for r in self.norm_kernels)
 
     def scans_for(self, workload: str, precision: str) -> tuple[OutputScan, ...]:
         """The post-processing scans of ``workload``'s outputs this stack's harness runs at ``precision``.

@@ -29,11 +29,29 @@ def _merge(host: Op, p: Op, host_out: float) -> Op:
                                weight_read_elems=host.weight_read_elems + p.weight_read_elems)
 
 
-def fuse_pointwise(graph: ComputeGraph, hosts: tuple[OpKind, ...] | None = None) -> ComputeGraph:
+def _starts_norm_kernel(graph: ComputeGraph, name: str, op: Op) -> bool:
+    """An element-wise op (a residual add) whose one consumer is a norm: with ``norm_kernels`` it opens
+    the norm's kernel (a skip-layernorm) instead of joining its producer's epilogue."""
+    succ = list(graph.digraph.successors(name))
+    return op.kind == OpKind.ELEMENTWISE and len(succ) == 1 and graph.op(succ[0]).kind == OpKind.NORM
+
+
+def fuse_pointwise(graph: ComputeGraph, hosts: tuple[OpKind, ...] | None = None,
+                   norm_kernels: bool = False) -> ComputeGraph:
     """A copy of ``graph`` with pointwise ops merged into their single-consumer producers.
 
     ``hosts``: the op kinds that may absorb them (None: any). ``(OpKind.NORM,)`` is a training
     framework's fused norm kernels (:func:`fuse_norm_epilogues`): convolutions keep their own outputs.
+    ``norm_kernels``: norms run as kernels of their own, each with the residual add before it (a
+    skip-layernorm plugin: NVIDIA's MLPerf BERT engines, ``CustomSkipLayerNormPluginDynamic`` after
+    the attention-output and FC2 GEMMs), never in a GEMM's epilogue; activations still fuse.
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> g = load_workload("bert-large").build(batch_size=1, seq_len=128)
+        >>> f = fuse_pointwise(g, norm_kernels=True)
+        >>> [n for n in f.order if n.startswith("h0.")]     # 7 kernels per encoder layer, not 5
+        ['h0.attn.qkv', 'h0.attn.sdpa', 'h0.attn.out', 'h0.add1', 'h0.mlp.up', 'h0.mlp.down', 'h0.add2']
 
     Example:
         >>> from simulator.workload.loader import load_workload
@@ -49,9 +67,10 @@ def fuse_pointwise(graph: ComputeGraph, hosts: tuple[OpKind, ...] | None = None)
         op = graph.op(name)
         preds = graph.predecessors(name)
         host = None
-        if op.kind in POINTWISE:
+        if op.kind in POINTWISE and not (norm_kernels and _starts_norm_kernel(graph, name, op)):
             for p in preds:
-                if g.out_degree(p) == 1 and p in head and (hosts is None or ops[head[p]].kind in hosts):
+                if g.out_degree(p) == 1 and p in head and (hosts is None or ops[head[p]].kind in hosts) \
+                        and not (norm_kernels and op.kind == OpKind.NORM and ops[head[p]].kind not in POINTWISE):
                     host = head[p]
                     break
         if host is None:

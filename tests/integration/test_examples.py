@@ -109,7 +109,10 @@ def check_llm_serving_tp(out: str) -> None:
     ttft = [float(r[2]) for r in table]
     tpot = [float(r[3]) for r in table]
     saturated = [float(r[4]) for r in table]
-    assert ttft == sorted(ttft, reverse=True) and tpot == sorted(tpot, reverse=True)  # more GPUs, lower latency
+    assert ttft == sorted(ttft, reverse=True) and tpot[:3] == sorted(tpot[:3], reverse=True)  # more GPUs, lower latency
+    # up to TP4: at TP8 a decode step's per-GPU kernels are at the per-kernel floor (efficiency.min_kernel_cycles),
+    # so splitting them further gains nothing and the all-reduces remain
+    assert abs(tpot[3] - tpot[2]) < 0.05 * tpot[2]
     assert saturated == sorted(saturated)                                             # and more tokens/s in all
     assert float(table[-1][5]) < float(table[1][5])          # but per GPU, TP8 returns less than TP2
     assert int(table[0][6]) < int(table[1][6])               # one GPU's KV cache holds fewer requests

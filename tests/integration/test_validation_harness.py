@@ -138,5 +138,6 @@ def test_max_achievable_rows_are_the_models_best_over_the_mamf_sweep():
     swept = P.predict(case).value
     assert swept >= at_reported
     assert swept == pytest.approx(rep.scored[0].predicted)
-    # 160 tiles of 128x256 on 132 SMs: the reported shape is one of the model's poor ones
-    assert swept > 1.05 * at_reported
+    # 160 tiles of 128x256 on 132 SMs: the reported shape is one of the model's poor ones (4.6 % below
+    # the sweep's best since the per-kernel gap is 0.5 us, not 7.9 us: less fixed time in both)
+    assert swept > 1.04 * at_reported

@@ -138,7 +138,9 @@ def test_the_generic_eager_stack_is_fitted_on_every_named_eager_stacks_rows():
     def ids(name):
         return set(load_stack(name).fitted_to.split(":", 1)[1].replace(" ", "").split(","))
 
-    named = [s["name"] for s in list_stacks() if s["name"] != "eager" and load_stack(s["name"]).fitted_to]
+    # (a stack fitted for its per-kernel gap, not a host time, is no eager stack: tensorrt-llm-0.6)
+    named = [s["name"] for s in list_stacks() if s["name"] != "eager" and load_stack(s["name"]).fitted_to
+             and load_stack(s["name"]).host_dispatch_us > 0]
     assert {"torch-eager", "tf-graph"} <= set(named)
     assert ids("eager") == set().union(*(ids(n) for n in named))
     times = [load_stack(n).host_dispatch_us for n in named]
