@@ -270,8 +270,16 @@ KNOWN_GAPS = """\
   ResNet-18..152 latencies (0.60..1.19 ms) grow far slower with depth than a per-op launch would
   make them. Still open on Neuron: small CNNs' throughput (ResNet-18/34 at batch 8 per core,
   A012/A013, +42..64 % in-sample; neuronperf feeds FP32 224x224 inputs from the host,
-  archive/src/benchmark/pytorch/resnet_benchmark.py, 4.2 GB/s at the measured rate, which a PCIe
-  Gen4 x16 link carries: the host path is not modelled and no bound is sourced), ViT (A023 -20 %,
+  archive/src/benchmark/pytorch/resnet_benchmark.py). Copying each request's inputs over PCIe before
+  its program (a stack's `inputs_from_host`, `simulator.run.stackhw.request_input_s`: 16 x 602 KB at
+  the spec's 31.5 GB/s, 0.31 ms a batch-8-per-core step) was built and scored but is left off in the
+  neuron stack: refitted before A030-A045 were added (Inferentia2 compute 0.399 -> 0.435) it took
+  A012/A013 from +72/+50 to +40/+31 % leave-one-source-out and the ASIC p90 33.2 -> 29.3 %, but the
+  higher compute share speeds up BERT throughput (M089 +4 -> +18 %; external N003 +5 -> +13, N007 +9
+  -> +18 %): ASIC median 10.2 -> 11.5 %, ASIC external 5.0 -> 7.0 %. Per image, the batch-8 runs
+  take longer than the batch-1 latency's compute (ResNet-18: 0.29 ms per image per core against
+  ~0.15 ms), so a per-image cost that BERT does not pay is still missing (the PCIe figure itself is
+  an ASSUMPTION: the Neuron docs give none). Also open: ViT (A023 -20 %,
   A024 +15 %, fine-tuning A029 +41 %), and FP32 against BF16 BERT-Large pre-training (A027 -33 %,
   M096 +19 %). A027 is true FP32: neuronx-cc's `--auto-cast` default is `none` since Neuron 2.27
   (release-notes/components/compiler.rst, "previously matmul"), the table's run is Neuron 2.28 and

@@ -27,7 +27,7 @@ from .costcache import graph_costs
 from .dpu_board import is_dpu_board, run_board
 from .gcpause import paused_gc
 from .graphs import build_graph, memory_plan
-from .stackhw import request_s, stack_device
+from .stackhw import request_input_s, request_s, stack_device
 
 __all__ = ["run_scenario", "make_deadline", "check_power_cap", "require_device", "PARAM_CACHE_FRACTION"]
 
@@ -297,9 +297,10 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
     static = sum(plan.values()) + extra_static_bytes - where.streamed_bytes
     once = frozenset(n for n, op in ops.items() if op.kind == optimizer)
     repeat = sc.grad_accumulation if sc.mode == Mode.TRAINING else 1
+    startup = _startup_s(hw, sc) + _inputs_s(wl, hw, sc)
     trace = run_device(DeviceRun(device=f"{hw.name}:0", graph=graph, costs=costs, out_bytes=out_bytes,
                                  scratch_bytes=scratch, static_bytes=static, repeat=repeat,
-                                 once_at_end=once, weight_stream=where.stream, startup_s=_startup_s(hw, sc),
+                                 once_at_end=once, weight_stream=where.stream, startup_s=startup,
                                  deadline=deadline, dispatch_s=dispatch_s(sc), host_free=host_free_ops(graph, sc)))
     breakdown = dict(plan)
     if extra_static_bytes:
@@ -333,6 +334,14 @@ def _startup_s(hw: _DeviceBase, sc: Scenario) -> float:
     """Time before the step's first op: a cold FPGA's bitstream load, and the request of a runtime that
     runs the whole graph as one program (:func:`simulator.run.stackhw.request_s`)."""
     return (hw.compute.reconfiguration_s if sc.cold_start and hw.kind == "fpga" else 0.0) + request_s(hw)
+
+
+def _inputs_s(wl: Workload, hw: _DeviceBase, sc: Scenario) -> float:
+    """The request's input copy from host memory, for a stack whose runtime takes its inputs there."""
+    if not sc.stack.inputs_from_host:
+        return 0.0
+    shape = wl.shape(batch_size=sc.batch_size, seq_len=sc.seq_len, image_size=sc.image_size)
+    return request_input_s(hw, wl.task, shape.batch_size, image_size=shape.image_size, seq_len=shape.seq_len)
 
 
 def _run_pipelined_fpga(wl: Workload, hw: _DeviceBase, sc: Scenario, numerics: Numerics,

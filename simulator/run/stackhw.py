@@ -7,7 +7,9 @@ stack sets its own ``kernel_overhead_us``. A graph compiler that emits one devic
 instruction stream per engine, synchronised on chip by semaphores) launches no kernels, so the
 device family's fitted ``efficiency.op_overhead_us`` (a kernel launch per op) does not apply; the
 stack's ``kernel_overhead_us`` replaces it. The program's own per-request cost is the device's
-``efficiency.request_overhead_us``, paid once per step (:func:`request_s`).
+``efficiency.request_overhead_us``, paid once per step (:func:`request_s`). A stack whose runtime
+takes each request's inputs from host memory (``inputs_from_host``) also waits for them to cross the
+device's host link before the program starts (:func:`request_input_s`).
 """
 from __future__ import annotations
 
@@ -60,3 +62,33 @@ def request_s(hw: _DeviceBase) -> float:
         0.0
     """
     return hw.efficiency.request_overhead_us * 1e-6
+
+
+# Bytes per sample of the tensors a framework hands the compiled program: images as the FP32 tensor
+# the benchmark builds (aws-neuron-sdk archive/src/benchmark/pytorch/resnet_benchmark.py get_batch:
+# torch.zeros([batch, 3, 224, 224], dtype=torch.float32); the tables' Model Data Type is FP32), token
+# ids as int64 (the attention mask and segment ids add as much again per tensor: under 3 KB at seq 128)
+INPUT_BYTES = {"image": 4.0, "text": 8.0}
+
+
+def request_input_s(hw: _DeviceBase, task: str, batch: int, *, image_size: int | None = None,
+                    seq_len: int | None = None) -> float:
+    """Time in s to copy one request's inputs (``batch`` samples) over ``hw``'s host link, in series
+    with the request: the runtime starts the program once its input tensors are in device memory
+    (Neuron's System Trace Viewer shows these ``host_to_device`` transfers of input tensors as
+    "often a significant contributor to end-to-end latency": aws-neuron-sdk@81ce03ae
+    tools/neuron-explorer/overview-system-profiles.rst). 0 without a host link or for other tasks.
+
+    Example:
+        >>> hw = load_hardware("aws-inferentia2")   # PCIe at 31.5 GB/s, 5 us latency
+        >>> round(request_input_s(hw, "image", 16, image_size=224) * 1e6, 1)  # 5 + 16 x 602,112 B / 31.5 GB/s
+        310.8
+    """
+    link = hw.host_link
+    if link is None or task not in INPUT_BYTES:
+        return 0.0
+    if task == "image":
+        per_sample = 3.0 * (image_size or 224) ** 2 * INPUT_BYTES["image"]
+    else:
+        per_sample = (seq_len or 128) * INPUT_BYTES["text"]
+    return link.latency_us * 1e-6 + batch * per_sample / (link.bandwidth_gbs * 1e9)

@@ -126,7 +126,8 @@ class StackSpec(BaseModel):
     issues them from other host threads at the start of the pass, so they take no turn on the serial
     host dispatch of the activation chain (a TF 1.x graph executor; not eager PyTorch, where Python
     issues each cast just before its op).
-    ``kernel_overhead_us``: fixed device time per kernel, replacing the device family's fitted
+    ``inputs_from_host``: each request's input tensors cross the device's host link before its program
+    starts (:func:`simulator.run.stackhw.request_input_s`). ``kernel_overhead_us``: fixed device time per kernel, replacing the device family's fitted
     ``efficiency.op_overhead_us`` (None: keep it). ``fused_attention``: the stack's attention kernel
     (None: the scenario's choice). ``fuse_norm_training``: in training, each norm absorbs the residual
     add and activation after it, forward and backward (:func:`simulator.workload.fusion.fuse_norm_epilogues`).
@@ -168,6 +169,7 @@ class StackSpec(BaseModel):
     host_dispatch_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
     casts_off_host_chain: bool = False
     kernel_overhead_us: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    inputs_from_host: bool = False
     fused_regions: tuple[FusedRegion, ...] = Field(default=(), max_length=64)
     norm_kernels: tuple[NormKernels, ...] = Field(default=(), max_length=64)
     output_scans: tuple[OutputScan, ...] = Field(default=(), max_length=16)
