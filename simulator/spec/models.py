@@ -234,6 +234,13 @@ class Efficiency(Frozen):
     one device program per request (AWS Neuron: each ``nrt_execute`` submits the request, sets up the
     input and output DMA and waits for completion), paid once however many ops the graph has; 0 where
     ops are launched one by one and their fixed time is ``op_overhead_us``.
+    ``collective_compute_share``: share of an overlapped collective's time (a ZeRO-3 weight gather, a
+    gradient reduce-scatter, an overlapped tensor-parallel all-reduce) during which it also holds the
+    device's compute stream. 0 where collectives run on their own engines beside the compute; on a
+    TPU XLA runs them as TensorCore programs interleaved with the layer's fusions (the reductions on
+    the vector unit, the DMAs issued from the core): MaxText's v5e/v5p configs pass
+    ``--xla_tpu_overlap_compute_collective_tc`` and the v6e recipes offload all-reduces to the
+    SparseCores to win that time back. Fitted on a family's multi-chip training rows.
     ``fitted_to``: which measurements (calibration row ids) or reference this was fitted to.
 
     Example:
@@ -246,6 +253,7 @@ class Efficiency(Frozen):
     memory: Fraction = 0.8
     op_overhead_us: Annotated[float, Field(ge=0, le=1e6)] = 5.0
     request_overhead_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
+    collective_compute_share: Annotated[float, Field(ge=0, le=1)] = 0.0
     fitted_to: Source = "kind default (see simulator/spec/models.py)"
 
 
