@@ -384,8 +384,8 @@ def efficiency_block(params: dict, fitted_to: dict, family: str) -> str:
     lines = ["efficiency:"]
     for key in ("compute", "vector", "memory", "op_overhead_us", "request_overhead_us", "collective_compute_share",
                 "tile_fill_k"):
-        # a per-request time (a collectives' compute share) only families that run one program per request
-        # (whose rows inform it) fit; elsewhere it stays at the schema's 0 and is not written
+        # a per-request time only families that run one program per request fit, a collectives' compute
+        # share only families with multi-chip training rows; elsewhere each stays at the schema's 0, unwritten
         if key in params and not (key in ("request_overhead_us", "collective_compute_share") and not params[key]):
             lines.append(f"  {key}: {params[key]}")
     tile = TILE_FILL_NOTE if "tile_fill_k" in params else ""

@@ -160,8 +160,9 @@ class Link(Frozen):
 
     ``latency_us`` per message step in microseconds, ``energy_pj_per_byte`` per byte sent.
     ``peer_links`` > 1: the links go straight to that many peers (a fully connected mesh such as
-    MI300X's seven xGMI links), so one peer gets ``bandwidth_gbs / peer_links``. See
-    :class:`Frozen` for an example.
+    MI300X's seven xGMI links), so one peer gets ``bandwidth_gbs / peer_links``. ``torus_dims``: the
+    dimensions of the torus an ICI link builds (2 for TPU v2/v3/v5e/v6e, 3 for v4/v5p); a slice of
+    several chips is laid out on it as near-cubic as its size allows. See :class:`Frozen` for an example.
     """
 
     name: Name
@@ -170,6 +171,7 @@ class Link(Frozen):
     latency_us: Annotated[float, Field(ge=0, le=1e6)] = 1.0
     energy_pj_per_byte: Annotated[float, Field(ge=0, le=1e5)] = 10.0
     peer_links: Annotated[int, Field(ge=1, le=1024)] = 1
+    torus_dims: Annotated[int, Field(ge=1, le=3)] = 1
     source: Source
 
 
