@@ -17,7 +17,8 @@ ROBUST_CAP = 0.5
 # search range of each fitted efficiency parameter (fractions of peak; microseconds per op, or per
 # request for request_overhead_us)
 BOUNDS = {"memory": (0.4, 1.0), "compute": (0.2, 1.0), "vector": (0.05, 1.0), "op_overhead_us": (0.5, 80.0),
-          "dispatch_us": (1.0, 200.0), "request_overhead_us": (1.0, 5000.0)}
+          "dispatch_us": (1.0, 200.0), "request_overhead_us": (1.0, 5000.0),
+          "collective_compute_share": (0.01, 1.0)}
 
 
 def robust_loss(pairs: Iterable[tuple[float, float]], cap: float = ROBUST_CAP) -> float:

@@ -125,6 +125,9 @@ def _stage_rows(cases: list[Case], stage: str, predictor: Predictor | None = Non
         big = [c for c in cases if c.category in ("inference", "training", "llm", "scaleout") and not _cpu_decode(c)]
         # edge devices only publish batch-1 latency: there it is the evidence for compute
         return (mamf + big) or [c for c in cases if c.category == "latency"]
+    if stage == "collective_compute_share":
+        # multi-chip TPU training: the weight gathers and gradient reductions overlapped with the layers
+        return [c for c in cases if c.kind == "tpu" and c.category == "scaleout" and c.mode == "training"]
     if stage == "request_overhead_us":
         # a batch-1 request of a whole-graph program: its fixed time is a large share of it
         return [c for c in cases if c.category == "latency" and not c.eager and c.task == "model"]
@@ -298,6 +301,19 @@ def fit_kernel_floor(rows: list[Case], params: dict[str, dict[str, float]],
     return joint_fit(loss)
 
 
+def family_stages(cases: list[Case]) -> tuple[str, ...]:
+    """The stages fitted for a family with ``cases``: memory and compute; where its rows inform the
+    collectives' share of the compute stream, that share, then compute again at it (the two trade
+    off on the same rows, so compute is refitted once the share has moved from the shipped value).
+
+    Example:
+        >>> family_stages([])
+        ('memory', 'compute')
+    """
+    base = ("memory", "compute")
+    return base + ("collective_compute_share", "compute") if _stage_rows(cases, "collective_compute_share") else base
+
+
 def fit_cases(cases: list[Case], predictor: Predictor | None = None, *,
               families: set[str] | None = None) -> dict:
     """Fit every family with rows among ``cases`` (or only ``families``, with the families sharing
@@ -311,8 +327,8 @@ def fit_cases(cases: list[Case], predictor: Predictor | None = None, *,
             fams.setdefault(c.family, []).append(c)
     out: dict = {"families": {}}
     for fam, cs in sorted(fams.items()):
-        out["families"][fam] = fit_family([c for c in cs if c.task != "power"], None, predictor,
-                                          stages=("memory", "compute"))
+        cs = [c for c in cs if c.task != "power"]
+        out["families"][fam] = fit_family(cs, None, predictor, stages=family_stages(cs))
     params = {f: v["params"] for f, v in out["families"].items()}
     for root in sorted({overhead_group(f) for f in fams}):
         members = [f for f in fams if overhead_group(f) == root]
@@ -484,11 +500,11 @@ def efficiency_block(params: dict, fitted_to: dict, family: str) -> str:
     """YAML text of an ``efficiency:`` block."""
     ids = "; ".join(f"{k} <- {', '.join(v)}" for k, v in fitted_to.items())
     lines = ["efficiency:"]
-    for key in ("compute", "vector", "memory", "op_overhead_us", "request_overhead_us", "tile_fill_k",
-                "min_kernel_cycles"):
-        # a per-request time only families that run one program per request fit; elsewhere it stays
-        # at the schema's 0 and is not written
-        if key in params and not (key == "request_overhead_us" and not params[key]):
+    for key in ("compute", "vector", "memory", "op_overhead_us", "request_overhead_us", "collective_compute_share",
+                "tile_fill_k", "min_kernel_cycles"):
+        # a per-request time only families that run one program per request fit, a collectives' compute
+        # share only families with multi-chip training rows; elsewhere each stays at the schema's 0, unwritten
+        if key in params and not (key in ("request_overhead_us", "collective_compute_share") and not params[key]):
             lines.append(f"  {key}: {params[key]}")
     tile = TILE_FILL_NOTE if "tile_fill_k" in params else ""
     lines.append(f'  fitted_to: "validation.calibrate, family {family}, every expressible row of validation/data/'

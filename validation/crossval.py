@@ -78,7 +78,7 @@ class Fold:
 # tabulated; between them the prediction is interpolated linearly in log-log space (exact for the
 # power laws a roofline gives: time ~ 1 / efficiency), finer for the affine per-op overheads.
 GRID_POINTS = {"memory": 9, "compute": 13, "op_overhead_us": 17, "dispatch_us": 13, "request_overhead_us": 17,
-               "min_kernel_cycles": 7, "kernel_overhead_us": 13}
+               "min_kernel_cycles": 7, "kernel_overhead_us": 13, "collective_compute_share": 13}
 FLOOR = "min_kernel_cycles"  # a GPU runtime group's kernel floor, fitted with op_overhead_us (calibrate.joint_fit)
 
 
@@ -195,9 +195,11 @@ class Folds:
         out: dict[str, dict[str, float]] = {}
         for fam in sorted(fams):
             out[fam] = {}
-            for stage in ("memory", "compute"):
+            for stage in ("memory", "compute", "collective_compute_share"):
                 rows = _stage_rows(by_fam.get(fam, []), stage, self.predictor)
                 x = self._fit(rows, stage)
+                if x is None and stage == "collective_compute_share":
+                    continue  # no multi-chip TPU training rows: the spec's own value (0 but on TPUs) stays
                 out[fam][stage] = getattr(Efficiency(), stage) if x is None else x
         for root in groups:
             stage = overhead_stage(root)

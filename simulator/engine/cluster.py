@@ -54,6 +54,8 @@ class Fabrics:
 
     Energies in J per byte; ``groups`` maps "tp", "dp", "ep" to a :class:`GroupShape`. Built by
     :func:`simulator.run.placement.fabrics_for`; see :func:`run_cluster` for an example.
+    ``compute_share``: the device's ``efficiency.collective_compute_share``, the share of an overlapped
+    or asynchronous collective's link time it also takes from the device's compute stream.
     """
 
     intra: LinkModel
@@ -62,6 +64,7 @@ class Fabrics:
     inter_energy_j_per_byte: float
     groups: dict[str, GroupShape]
     pipeline_link: str  # "intra" or "inter"
+    compute_share: float = 0.0
 
 
 @dataclass
@@ -369,11 +372,7 @@ class ClusterSim:
     def transfer(self, group_members: tuple[Coord, ...], seg: Segment, phase: str, done: simpy.Event):
         """Process: the phases of collective ``seg``, each holding its links on every member; then ``done``."""
         env, fab = self.env, self.fab
-        plan = self._phases.get(id(seg))
-        if plan is None:  # the same for every group of the collective: once per segment
-            shape = fab.groups.get(seg.group, GroupShape(1, 1))
-            plan = self._phases[id(seg)] = (seg, phases(seg.collective, seg.nbytes, shape, fab))
-        for held, secs in plan[1]:
+        for held, secs in self._phase_plan(seg)[1]:
             resources = [self.links[m][link] for m in group_members for link in held]
             grants = None if self.stream_requests else _take_all(resources)
             if grants is None:  # some link is busy: request every one, wait for them all
@@ -391,6 +390,28 @@ class ClusterSim:
                                         self.names[m], link, start, env.now, 0.0, seg.nbytes / len(held),
                                         "interconnect", seg.nbytes / len(held) * e_per_b, None, 0.0))
         done.succeed()
+
+    def _phase_plan(self, seg: Segment) -> tuple:
+        """(segment, its phases on the fabric): the same for every group of the collective, built once."""
+        plan = self._phases.get(id(seg))
+        if plan is None:
+            shape = self.fab.groups.get(seg.group, GroupShape(1, 1))
+            plan = self._phases[id(seg)] = (seg, phases(seg.collective, seg.nbytes, shape, self.fab))
+        return plan
+
+    def _collective_stall(self, c: Coord, seg: Segment, phase: str):
+        """Process body: the share of an overlapped collective's link time that holds ``c``'s compute
+        stream (``Fabrics.compute_share``; nothing when it is 0)."""
+        share = self.fab.compute_share
+        if share <= 0.0:
+            return
+        env, stats = self.env, self.stats[c]
+        secs = share * sum(s for _, s in self._phase_plan(seg)[1])
+        start = env.now
+        yield env.timeout(secs)
+        stats.busy_s += secs
+        self.events.append((f"{seg.label or seg.collective.value} (on compute)", "compute", phase, self.names[c],
+                            "compute", start, env.now, 0.0, 0.0, "interconnect", 0.0, None, 0.0))
 
     def run_segments(self, c: Coord, segs, task: tuple, phase: str, pending: list):
         """Process body: ``c`` runs ``segs`` of ``task`` (kind, micro-batch, chunk) in order.
@@ -420,10 +441,9 @@ class ClusterSim:
                 # gradients accumulate over the micro-batches: one sync per step, in the last backward
                 continue
             done = self.collective(c, seg, (task, i), phase)
-            if seg.async_:
-                pending.append(done)
-            elif seg.overlap:
-                in_pass.append(done)
+            if seg.async_ or seg.overlap:
+                (pending if seg.async_ else in_pass).append(done)
+                yield from self._collective_stall(c, seg, phase)
             else:
                 t0 = env.now
                 yield done

@@ -101,6 +101,8 @@ def simulate_cluster(wl: Workload, target: "SystemSpec | _DeviceBase", sc: Scena
     if kv_cache_bytes:
         plan = _with_kv_cache(plan, fwd, p, kv_cache_bytes)
     fab = fabrics_for(system, p, devices)
+    if hw.efficiency.collective_compute_share:
+        fab = replace(fab, compute_share=hw.efficiency.collective_compute_share)
     training = sc.mode == Mode.TRAINING
     check(deadline, "planning the parallel step")
     report(f"{devices} devices" + ("" if symmetric else ", every one simulated"))

@@ -156,12 +156,38 @@ def check_microbatches(microbatches: Any) -> None:
         raise ScenarioError(f"microbatches: must be an integer in 1..{MAX_MICROBATCHES:,}, got {microbatches!r}")
 
 
+def slice_shape(devices: int, dims: int) -> tuple[int, ...]:
+    """The torus shape of a slice of ``devices`` chips on a ``dims``-dimensional ICI torus: each prime
+    factor, largest first, multiplies the shortest side, so the sides stay as equal as the size allows
+    (Google's slice shapes: v5p 4x4x4 = 64, 8x8x8 = 512, 8x8x16 = 1024, 16x16x24 = 6144 chips; v5e/v6e
+    16x16 = 256, 2x4 = 8; docs.cloud.google.com/tpu/docs/v5p and v6e, topology tables). Sides sorted.
+
+    Example:
+        >>> slice_shape(512, 3), slice_shape(1024, 3), slice_shape(6144, 3), slice_shape(256, 2), slice_shape(8, 2)
+        ((8, 8, 8), (8, 8, 16), (16, 16, 24), (16, 16), (2, 4))
+        >>> slice_shape(12, 1), slice_shape(1, 3)
+        ((12,), (1, 1, 1))
+    """
+    primes, n, f = [], devices, 2
+    while n > 1 and f * f <= n:
+        while n % f == 0:
+            primes.append(f)
+            n //= f
+        f += 1
+    if n > 1:
+        primes.append(n)
+    sides = [1] * dims
+    for q in sorted(primes, reverse=True):
+        sides[sides.index(min(sides))] *= q
+    return tuple(sorted(sides))
+
+
 def implicit_system(hw: _DeviceBase, devices: int) -> SystemSpec:
     """One node of ``devices`` copies of ``hw`` over the device's own first declared link
     (NVLink, ICI, NeuronLink, UPI...), or its host link (a PCIe tree) if it declares none.
 
-    ICI links form a one-dimensional torus (a ring) of the devices; a PCIe tree shares the host link
-    (:func:`fabrics_for` splits it).
+    ICI links form a torus of the device's ``torus_dims`` dimensions (:func:`slice_shape`: a v5p slice
+    of 512 chips is 8 x 8 x 8); a PCIe tree shares the host link (:func:`fabrics_for` splits it).
 
     Raises:
         ScenarioError: the device declares no link at all.
@@ -181,7 +207,8 @@ def implicit_system(hw: _DeviceBase, devices: int) -> SystemSpec:
         topology = "mesh"
     fabric = Fabric(topology=topology, link=link.kind, bandwidth_gbs=link.bandwidth_gbs, latency_us=link.latency_us,
                     energy_pj_per_byte=link.energy_pj_per_byte, efficiency=DEFAULT_LINK_EFFICIENCY,
-                    peer_links=link.peer_links, dims=(devices,) if topology == "torus" else (), source=link.source)
+                    peer_links=link.peer_links, dims=slice_shape(devices, link.torus_dims) if topology == "torus" else (),
+                    source=link.source)
     return SystemSpec(name=f"{hw.name}-x{devices}", display_name=f"{devices} x {hw.display_name}", vendor=hw.vendor,
                       kind="system", device=hw.name, devices_per_node=devices, max_nodes=1, intra_node=fabric,
                       source=f"implicit node over {hw.name}'s {link.name} link")

@@ -160,8 +160,9 @@ class Link(Frozen):
 
     ``latency_us`` per message step in microseconds, ``energy_pj_per_byte`` per byte sent.
     ``peer_links`` > 1: the links go straight to that many peers (a fully connected mesh such as
-    MI300X's seven xGMI links), so one peer gets ``bandwidth_gbs / peer_links``. See
-    :class:`Frozen` for an example.
+    MI300X's seven xGMI links), so one peer gets ``bandwidth_gbs / peer_links``. ``torus_dims``: the
+    dimensions of the torus an ICI link builds (2 for TPU v2/v3/v5e/v6e, 3 for v4/v5p); a slice of
+    several chips is laid out on it as near-cubic as its size allows. See :class:`Frozen` for an example.
     """
 
     name: Name
@@ -170,6 +171,7 @@ class Link(Frozen):
     latency_us: Annotated[float, Field(ge=0, le=1e6)] = 1.0
     energy_pj_per_byte: Annotated[float, Field(ge=0, le=1e5)] = 10.0
     peer_links: Annotated[int, Field(ge=1, le=1024)] = 1
+    torus_dims: Annotated[int, Field(ge=1, le=3)] = 1
     source: Source
 
 
@@ -234,6 +236,13 @@ class Efficiency(Frozen):
     one device program per request (AWS Neuron: each ``nrt_execute`` submits the request, sets up the
     input and output DMA and waits for completion), paid once however many ops the graph has; 0 where
     ops are launched one by one and their fixed time is ``op_overhead_us``.
+    ``collective_compute_share``: share of an overlapped collective's time (a ZeRO-3 weight gather, a
+    gradient reduce-scatter, an overlapped tensor-parallel all-reduce) during which it also holds the
+    device's compute stream. 0 where collectives run on their own engines beside the compute; on a
+    TPU XLA runs them as TensorCore programs interleaved with the layer's fusions (the reductions on
+    the vector unit, the DMAs issued from the core): MaxText's v5e/v5p configs pass
+    ``--xla_tpu_overlap_compute_collective_tc`` and the v6e recipes offload all-reduces to the
+    SparseCores to win that time back. Fitted on a family's multi-chip training rows.
     ``fitted_to``: which measurements (calibration row ids) or reference this was fitted to.
 
     Example:
@@ -246,6 +255,7 @@ class Efficiency(Frozen):
     memory: Fraction = 0.8
     op_overhead_us: Annotated[float, Field(ge=0, le=1e6)] = 5.0
     request_overhead_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
+    collective_compute_share: Annotated[float, Field(ge=0, le=1)] = 0.0
     fitted_to: Source = "kind default (see simulator/spec/models.py)"
 
 
