@@ -120,14 +120,7 @@ class Folds:
 
     def predicted(self, case: Case, param: str, x: float) -> float | None:
         """``case``'s prediction at parameter value ``x``, interpolated from its table."""
-        xs, vals = self.grid(param), self._table(case, param)
-        lx = math.log(min(max(x, xs[0]), xs[-1]))
-        i = min(len(xs) - 2, max(0, bisect.bisect_right([math.log(v) for v in xs], lx) - 1))
-        a, b = vals[i], vals[i + 1]
-        if a is None or b is None:
-            return None
-        t = (lx - math.log(xs[i])) / (math.log(xs[i + 1]) - math.log(xs[i]))
-        return math.exp(math.log(a) + t * (math.log(b) - math.log(a)))
+        return self._interp(self.grid(param), self._table(case, param), x)
 
     def _table2(self, case: Case) -> list[list[float | None]]:
         """``case``'s predictions on the grid of ``op_overhead_us`` at each grid value of the kernel floor."""

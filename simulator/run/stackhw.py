@@ -3,11 +3,12 @@
 The device families' ``efficiency.op_overhead_us`` is the gap between kernels that a runtime replaying
 a CUDA graph leaves (validation.calibrate fits it on NVIDIA's MLPerf harness rows); a runtime that
 launches each kernel from the host on a stream (TensorRT-LLM 0.6's GptSession) waits longer, and its
-stack sets its own ``kernel_overhead_us``. A graph compiler that emits one device program for the whole graph (AWS Neuron's NEFF: an
-instruction stream per engine, synchronised on chip by semaphores) launches no kernels, so the
-device family's fitted ``efficiency.op_overhead_us`` (a kernel launch per op) does not apply; the
-stack's ``kernel_overhead_us`` replaces it. The program's own per-request cost is the device's
-``efficiency.request_overhead_us``, paid once per step (:func:`request_s`). A stack whose runtime
+stack sets its own ``kernel_overhead_us``. A graph compiler that emits one device program for the
+whole graph (AWS Neuron's NEFF: an instruction stream per engine, synchronised on chip by
+semaphores) launches no kernels, so the device family's fitted ``efficiency.op_overhead_us`` (a
+kernel launch per op) does not apply; the stack's ``kernel_overhead_us`` replaces it. The program's
+own per-request cost is the device's ``efficiency.request_overhead_us``, paid once per step
+(:func:`request_s`). A stack whose runtime
 takes each request's inputs from host memory (``inputs_from_host``) also waits for them to cross the
 device's host link before the program starts (:func:`request_input_s`).
 """

@@ -127,8 +127,8 @@ class StackSpec(BaseModel):
     host dispatch of the activation chain (a TF 1.x graph executor; not eager PyTorch, where Python
     issues each cast just before its op).
     ``inputs_from_host``: each request's input tensors cross the device's host link before its program
-    starts (:func:`simulator.run.stackhw.request_input_s`). ``kernel_overhead_us``: fixed device time per kernel, replacing the device family's fitted
-    ``efficiency.op_overhead_us`` (None: keep it). ``fused_attention``: the stack's attention kernel
+    starts (:func:`simulator.run.stackhw.request_input_s`). ``kernel_overhead_us``: fixed device time
+    per kernel, replacing the device family's fitted ``efficiency.op_overhead_us`` (None: keep it). ``fused_attention``: the stack's attention kernel
     (None: the scenario's choice). ``fuse_norm_training``: in training, each norm absorbs the residual
     add and activation after it, forward and backward (:func:`simulator.workload.fusion.fuse_norm_epilogues`).
     ``attention_score_passes``: element-wise kernels the forward of an unfused attention runs over

@@ -116,6 +116,23 @@ def test_a_stack_file_by_path_and_its_errors(tmp_path):
 
 
 
+@pytest.mark.parametrize("key,value,fragment", [
+    ("kernel_overhead_us", "-1", "greater than or equal to 0"),
+    ("kernel_overhead_us", ".nan", "finite"),
+    ("inputs_from_host", "maybe", "valid boolean"),
+    ("norm_kernels", "[{workload: ''}]", "at least 1 character"),
+    ("norm_kernels", "[{workload: bert-large, precisions: 5}]", "valid tuple"),
+])
+def test_bad_new_stack_fields_name_the_file_and_field(tmp_path, key, value, fragment):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((STACK_ROOT / "neuron.yaml").read_text() + f"\n{key}: {value}\n"
+                   if key not in ("kernel_overhead_us", "inputs_from_host") else
+                   re.sub(rf"^{key}: .*$", f"{key}: {value}", (STACK_ROOT / "neuron.yaml").read_text(), flags=re.M))
+    with pytest.raises(SpecError) as exc:
+        load_stack(str(bad))
+    assert str(exc.value).startswith(f"{bad}: {key}") and fragment in str(exc.value)
+
+
 def test_eager_stacks_run_the_attention_scale_and_mask_as_kernels_of_their_own():
     # DeepLearningExamples' BERT: scores / sqrt(d) and + mask, two element-wise kernels (torch-eager, tf-graph)
     eager = load_stack("torch-eager")

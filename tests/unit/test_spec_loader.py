@@ -60,6 +60,29 @@ def test_bad_values_name_the_field(path, value, fragment):
     assert fragment in str(exc.value)
 
 
+@pytest.mark.parametrize("device,path,value,fragment", [
+    # the GPU per-kernel floor (cost.gpu.kernel_floor_s)
+    (H100, ("efficiency", "min_kernel_cycles"), -1.0, "greater than or equal to 0"),
+    (H100, ("efficiency", "min_kernel_cycles"), float("nan"), "finite"),
+    (H100, ("efficiency", "min_kernel_cycles"), "slow", "valid number"),
+    # the DPU layer floor and pooling on the depthwise ALU (cost.fpga)
+    ("amd-versal-vck190", ("compute", "dpu", "layer_floor_us"), -2.0, "greater than or equal to 0"),
+    ("amd-versal-vck190", ("compute", "dpu", "layer_floor_us"), float("inf"), "finite"),
+    ("amd-versal-vck190", ("compute", "dpu", "pool_on_alu"), "maybe", "valid boolean"),
+    ("amd-versal-vck190", ("compute", "dpu", "pool_on_alu"), None, "valid boolean"),
+])
+def test_bad_new_fields_name_the_field(device, path, value, fragment):
+    raw = load_hardware(device).model_dump(mode="json")
+    node = raw
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    with pytest.raises(SpecError) as exc:
+        spec_from_dict(raw, "bad.yaml")
+    assert exc.value.field == ".".join(path)
+    assert fragment in str(exc.value) and str(exc.value).startswith("bad.yaml: ")
+
+
 def test_missing_field_and_missing_kind():
     raw = _raw()
     del raw["power"]
