@@ -147,7 +147,7 @@ def _serve(case: Case, hw, extra: dict | None) -> Prediction:
     budget = {"max_prefill_tokens": case.max_prefill_tokens} if case.max_prefill_tokens else {}
     r = serve(_workload(case), target, arrival="constant", rate_per_s=1e9, requests=requests,
               batching="continuous", max_batch_size=limit, precision=case.precision, prompt_len=n_in,
-              output_len=n_out, **budget, **where)
+              output_len=n_out, stack=case.stack, **budget, **where)
     tokens = r.summary["tokens_per_s"]
     value = tokens / case.devices if case.served_metric == "tokens_per_s_per_gpu" else tokens
     if case.served_metric == "itl_ms":

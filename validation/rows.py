@@ -217,7 +217,11 @@ COMPILED_STACKS: tuple[tuple[str, str], ...] = (
     (r"openvino", "openvino"), (r"vitis", "vitis-ai"), (r"neuron", "neuron"), (r"tflite|edgetpu", "tflite"),
     (r"jax|flax|maxtext|pax|saxml|jetstream", "xla"),
     # TensorRT-LLM before 0.7.1: masked-MHA decode, one thread block per query head (stacks/tensorrt-llm-0.6.yaml)
-    (r"tensorrt-llm v0\.[56]\b", "tensorrt-llm-0.6"), (r"tensorrt|trt", "tensorrt"),
+    (r"tensorrt-llm v0\.[56]\b", "tensorrt-llm-0.6"),
+    # trtllm-bench of TensorRT-LLM ~1.0 runs the PyTorch backend: CUDA graphs for generation-only
+    # iterations, context iterations eager (stacks/tensorrt-llm.yaml)
+    (r"trtllm-bench|tensorrt-llm ~?v?1\.", "tensorrt-llm"),
+    (r"tensorrt|trt", "tensorrt"),
 )
 # a compiled row's stack when its cells name none: by device kind (MLPerf NVIDIA GPU submissions
 # run TensorRT engines; Intel CPU ones oneDNN through Intel Extension for PyTorch)

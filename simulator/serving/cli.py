@@ -38,6 +38,8 @@ def _add_serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-batch-size", type=int, default=32, help="largest batch a replica runs")
     p.add_argument("--max-wait-ms", type=float, default=5.0, help="dynamic batching: longest a request waits for a batch")
     p.add_argument("--replicas", type=int, default=1, help="model copies serving the queue")
+    p.add_argument("--stack", default="default",
+                   help="software stack of the service times: a name from `accsim list stacks` or a stack YAML")
     p.add_argument("--devices", type=int, help="devices per replica (a model copy split over them)")
     p.add_argument("--parallel", help="layout of a replica's devices, e.g. tp=8 or tp=4,pp=2")
     p.add_argument("--slo-ms", type=float, help="latency objective; the result reports the share of requests within it")
@@ -116,7 +118,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                            if args.draft else None),
               disaggregated=({"prefill_replicas": args.prefill_replicas, "decode_replicas": args.decode_replicas}
                              if args.prefill_replicas or args.decode_replicas else None),
-              time_limit_s=args.time_limit_s)
+              time_limit_s=args.time_limit_s, stack=args.stack)
     text = r.to_json() if args.format == "json" else r.table()
     if args.requests_csv:
         write_output(args.requests_csv, "--requests-csv", lambda path: r.request_table.to_csv(path, index=False))

@@ -69,6 +69,9 @@ class ServiceModel:
     draft: "ServiceModel | None" = None
     draft_tokens: int = 0
     draft_acceptance: float = 0.0
+    # the software stack every probe runs under (a name, a YAML path or a StackSpec): its fusions and,
+    # through simulator.run.stackhw.stack_device, its per-kernel gap, as simulate applies them
+    stack: Any = "default"
 
     @property
     def tokens_per_decode(self) -> float:
@@ -118,7 +121,7 @@ class ServiceModel:
         if ("fwd", b) in self._cache:
             t, e, _ = self._cache[("fwd", b)]
             return t, e
-        sc = make_scenario(batch_size=b, precision=self.precision, **self.shape)
+        sc = make_scenario(batch_size=b, precision=self.precision, stack=self.stack, **self.shape)
         t, e, _ = self._run(("fwd", b), lambda: run_placed(self.where, self.wl, sc, deadline=self.deadline))
         return t, e
 
@@ -126,10 +129,10 @@ class ServiceModel:
         if (phase, b, length) in self._cache:
             return self._cache[(phase, b, length)]
         if phase == "prefill":
-            sc = make_scenario(batch_size=b, seq_len=length, precision=self.precision)
+            sc = make_scenario(batch_size=b, seq_len=length, precision=self.precision, stack=self.stack)
             return self._run((phase, b, length), lambda: run_placed(self.where, self.wl, sc, logits="last",
                                                                    deadline=self.deadline))
-        sc = make_scenario(batch_size=b, seq_len=1, precision=self.precision)
+        sc = make_scenario(batch_size=b, seq_len=1, precision=self.precision, stack=self.stack)
         return self._run((phase, b, length), lambda: run_placed(self.where, self.wl, sc, past_len=length,
                                                                          logits="last", deadline=self.deadline))
 

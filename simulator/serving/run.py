@@ -32,6 +32,7 @@ from .requests import MAX_REQUESTS, RequestTrace, fit_to_context
 from .result import ServingResult
 from .stats import parse_slo
 from ..units import parse_precision
+from ..spec.stack import StackSpec, load_stack
 from ..yamlio import read_bounded_text
 
 __all__ = ["serve", "ServingResult", "ARRIVALS"]
@@ -201,7 +202,8 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
           prefix_caching: bool | None = None, preemption: str | None = None, max_num_seqs: int | None = None,
           scheduler_overrides: Mapping[str, Any] | None = None,
           speculative: Mapping[str, Any] | None = None,
-          disaggregated: Mapping[str, int] | None = None, time_limit_s: float | None = None) -> ServingResult:
+          disaggregated: Mapping[str, int] | None = None, time_limit_s: float | None = None,
+          stack: Any = "default") -> ServingResult:
     """Serve ``requests`` inference requests of ``workload`` on ``replicas`` copies of ``hardware``.
 
     Args:
@@ -248,6 +250,10 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
             Data parallelism is ``replicas``, so ``parallelism`` must not have ``data > 1``.
         time_limit_s: wall-time limit of the call, loading included (None: none); checked in every
             service-time simulation and every 1,024 serving events.
+        stack: software stack of every service-time simulation, as in :func:`simulator.simulate` (a name
+            from :func:`simulator.list_stacks`, a stack YAML or a StackSpec): its fusions, and its
+            ``kernel_overhead_us`` in place of the device's per-kernel gap
+            (:func:`simulator.run.stackhw.stack_device`). ``"default"``: the device's own gap.
 
     Raises:
         InputError: bad arguments or trace file (one message naming the argument, file and line);
@@ -288,7 +294,8 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
     shape = {k: v for k, v in (("seq_len", seq_len), ("image_size", image_size)) if v is not None}
     check(deadline, "loading the inputs")
     model = ServiceModel(wl=wl, hw=hw, precision=p, shape=shape, where=where, deadline=deadline,
-                         max_batch_size=policy.max_num_seqs if policy is not None else max_batch_size)
+                         max_batch_size=policy.max_num_seqs if policy is not None else max_batch_size,
+                         stack=_stack(stack))
     trace, replicas, extra = _play(model, policy, requests, (times, prompts, outs), replicas, speculative,
                                    disaggregated, (batching, max_batch_size, max_wait_ms, max_prefill_tokens, llm),
                                    deadline)
@@ -307,6 +314,11 @@ def serve(workload, hardware, *, arrival: str = "poisson", rate_per_s: float = 5
                              devices=where.devices)
     return ServingResult(summary=summary, latencies_s=lat, trace=trace, prompt_len=prompts, output_len=outs,
                          idle_w=model.idle_w)
+
+
+def _stack(stack: Any) -> Any:
+    """The stack to serve under, loaded once so a bad name fails before any simulation."""
+    return stack if isinstance(stack, str) and stack == "default" else load_stack(stack)
 
 
 def _context_limit(wl) -> int:
@@ -376,7 +388,7 @@ def _speculative(model: ServiceModel, spec: Mapping[str, Any]) -> None:
     if not is_llm(draft):
         raise ScenarioError(f"speculative.draft: {draft.name} is not a decoder LLM")
     model.draft = ServiceModel(wl=draft, hw=model.hw, precision=model.precision, where=model.where,
-                               max_batch_size=model.max_batch_size, deadline=model.deadline)
+                               max_batch_size=model.max_batch_size, deadline=model.deadline, stack=model.stack)
     model.draft_tokens, model.draft_acceptance = k, a
 
 

@@ -256,7 +256,7 @@ def load_stack(name_or_path: "str | Path | StackSpec") -> StackSpec:
         >>> load_stack("tensorrtt")
         Traceback (most recent call last):
         ...
-        simulator.errors.ScenarioError: stack: unknown software stack 'tensorrtt'; did you mean tensorrt, tensorrt-mlperf, tensorrt-llm-0.6?
+        simulator.errors.ScenarioError: stack: unknown software stack 'tensorrtt'; did you mean tensorrt, tensorrt-llm, tensorrt-mlperf?
     """
     if isinstance(name_or_path, StackSpec):
         return name_or_path

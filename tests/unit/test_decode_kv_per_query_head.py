@@ -65,5 +65,5 @@ def test_trt_llm_0_5_and_0_6_rows_run_the_mmha_stack_and_later_ones_do_not():
                    software=software, notes="")
     assert stack_for(row("TensorRT-LLM v0.6.1"), "gpu", "inference") == "tensorrt-llm-0.6"
     assert stack_for(row("TensorRT-LLM v0.5"), "gpu", "inference") == "tensorrt-llm-0.6"
-    assert stack_for(row("TensorRT-LLM ~v1.0"), "gpu", "inference") == "tensorrt"
+    assert stack_for(row("TensorRT-LLM ~v1.0"), "gpu", "inference") == "tensorrt-llm"  # PyTorch backend
     assert stack_for(row("TensorRT 8.6"), "gpu", "inference") == "tensorrt"
