@@ -191,11 +191,21 @@ MECHANISMS = """\
   `interleave_tilestores_`, `use_interleave_stores = use_uker`); on the SIMD path it follows them on
   the same FMA units. The OpenVINO 2024.1 table's BF16, FP32 and latency cells of the models already
   taken are in too (X056-X067).
-* NVIDIA's per-kernel time of TensorRT engines (`efficiency.op_overhead_us`, 7.9 us) is fitted on the
-  ResNet-50 SingleStream rows of seven MLPerf Inference rounds (v0.7-v3.1: A100, AGX Orin, Orin NX, L4,
-  T4; J041-J072 hold every closed/NVIDIA SingleStream ResNet-50 and BERT-99 result of v1.0-v3.0 on a
-  device with a spec) and M083, 18 rows from nine documents instead of four from four. The SingleStream
-  configs set `use_graphs` (CUDA graphs), so this is not a host launch: see the known gaps.
+* NVIDIA GPU kernels take at least `efficiency.min_kernel_cycles` SM clock cycles of busy time (a kernel
+  smaller than a wave still dispatches, fills and drains its blocks: `cost/gpu.kernel_floor_s`, and
+  identically in `cost/vgpu.py`), and then the per-kernel gap `efficiency.op_overhead_us`. Both are
+  fitted together (`calibrate.joint_fit`) on the batch-1 rows of runs that replay CUDA graphs: the
+  MLPerf SingleStream rows of seven rounds (`use_graphs = True` in NVIDIA's SingleStream configs,
+  inference_results_v3.0 closed/NVIDIA/configs) and the TensorRT demo/BERT rows (`--enable_graph`),
+  19 rows: 13,469 cycles (9.6 us on the A100 at 1.41 GHz, 6.6 on the L4, 10.4 on AGX Orin) and a
+  0.5 us gap (its lower bound; NVIDIA's CUDA Graphs post measures ~0.5 us per replayed kernel). A
+  software stack that launches kernels one by one on a stream carries its own gap
+  (`kernel_overhead_us`, applied by `run/stackhw.py`, fitted on that stack's rows:
+  `calibrate.STREAM_STACKS`): TensorRT-LLM 0.5/0.6's gptSessionBenchmark (CUDA graphs only under
+  `--enable_cuda_graph`) 17.4 us on M099-M109, trtllm-bench's PyTorch backend (graphs for
+  generation-only iterations, context iterations eager; `serve(stack=...)`) 15.7 us on M111-M117.
+  NVIDIA's INT8 BERT engine runs 7 kernels per layer (stack rule `norm_kernels`: the skip-layernorm
+  plugins after the attention output and FC2, int8_builder_var_seqlen.py).
 * Multi-device runs partition the graph one device runs (`run/graphs.forward_graph`): the stack's
   fused regions, output scans and attention fusion limit apply to every replica (a data-parallel
   OpenVINO BERT or Intel MLPerf RetinaNet replica was 2-8 % faster than one device with its share).
@@ -210,17 +220,20 @@ KNOWN_GAPS = """\
   geometry and clock are an ASSUMED decomposition of 4 TOPS); Inception v1 (M165) is -11 %.
 * TPU multislice: MaxText's per-generation tables lose 3-10 % per chip from 1 to 2-32 slices; the
   model overlaps the cross-slice (DCN) gradient all-reduce with the backward pass and loses ~0 %.
-* TPU FSDP overlap: v6e rows at <= 8,192 tokens per chip (GPT-3 175B bf16, AQT int8, MLPerf;
-  Llama-2-70B; Llama-3.1-405B) are 11-21 % fast. Their FSDP all-gathers and gradient reduce-scatters
-  take 18-34 % of the compute they overlap, and the measured step exceeds the predicted one by about
-  that time (U021: 17.18 s measured; 13.75 s compute, 3.49 s of collectives). Published bandwidth does
-  not expose them: the 256-way all-gather runs at ~310 GB/s per chip in the engine, below the scaling
-  book's V / (bidirectional link bandwidth x 2 axes) = 360 GB/s (v6e docs: 800 GB/s bidirectional ICI
-  per chip, 102.4 TB/s all-reduce per pod), and HBM traffic of the DMAs cannot slow matmuls of ~3,000-3,800
-  FLOP/B against a ~575 FLOP/B ridge. Running the FSDP collectives serially instead (a what-if, NOT
-  sourced: MaxText's XLA flags overlap them on the TensorCore by continuation fusion) refits compute
-  0.78 -> 0.868 and brings TPU in-sample from 8.6 to 6.7 % median, max 19.9 -> 14.6 %. What an
-  overlapped collective costs the TensorCore is not published.
+* TPU collectives cost TensorCore time while they overlap the layers: XLA runs a ZeRO-3 weight
+  gather or gradient reduce-scatter as work interleaved with the fusions (MaxText passes
+  `--xla_tpu_overlap_compute_collective_tc`; the v6e recipes offload all-reduces to the SparseCores to
+  win that time back), so an overlapped collective holds the compute stream for
+  `efficiency.collective_compute_share` of its link time (google-tpu family 0.655, fitted on the 29
+  multi-chip training rows U001-U034; not published as a number). Single-slice ICI is a torus of the
+  chip's dimensions (2-D on v5e/v6e, 3-D on v4/v5p) laid out near-cubic (v5p 512 = 8x8x8, v6e-256 =
+  16x16), not one ring of every chip: 21 latency steps per half on v5p-1024 instead of 511. The v6e
+  GPT-3 175B rows went from 19-21 % fast to 12-14 % (U021, U022), the MLPerf v6e rows U031 +19 -> +3 %,
+  TPU leave-one-source-out 9.1 -> 8.3 %. Left: v5e 32B (U005) -17 %; AQT int8 (U022) gathers its
+  weights at 1 byte in the model (MaxText probably gathers bf16 and quantizes in the matmul: not
+  verified); MaxDiffusion SD 2 on 512-1,024 v5p (U037, U038) went from interconnect-bound and 38-64 %
+  slow to compute-bound and 39-43 % fast, and U039 (v6e) -5 -> +16 %: what limits it at 2-4 images
+  per chip is not modelled.
 * MI300X small batched GEMMs (M013, M014: 1024x2048x512 x5): the acceptance doc's rocblas-bench
   command writes 32-bit D and reads C (`--c_type s` / `i32_r`, `--beta 1`), 84 MB of C/D against 16 MB
   of A/B, so both are memory-bound (measured FP16 67.2 us and INT8 60.5 us, nearly equal although INT8
@@ -279,7 +292,7 @@ KNOWN_GAPS = """\
   -> +18 %): ASIC median 10.2 -> 11.5 %, ASIC external 5.0 -> 7.0 %. Per image, the batch-8 runs
   take longer than the batch-1 latency's compute (ResNet-18: 0.29 ms per image per core against
   ~0.15 ms), so a per-image cost that BERT does not pay is still missing (the PCIe figure itself is
-  an ASSUMPTION: the Neuron docs give none). Also open: ViT (A023 -20 %,
+  an ASSUMPTION: the Neuron docs give none). Rows A030-A045 are every cell of the older Neuron 2.14.0 inf2 vision tables (throughput_data_vision.csv, latency_data_vision.csv) whose network the zoo holds, taken whole: they repeat the misses (ResNet-18/34 throughput A031/A032 +66/+46 %, VGG11 latency A044 -28 %) and their batch-1 latencies run 0.07-0.31 ms slower than the 2.21.0 ones, which one per-request time cannot carry (refit 448 -> 488 us): the ASIC leave-one-source-out median went 10.2 % over 34 rows -> 13.0 % over 50. Also open: ViT (A023 -20 %,
   A024 +15 %, fine-tuning A029 +41 %), and FP32 against BF16 BERT-Large pre-training (A027 -33 %,
   M096 +19 %). A027 is true FP32: neuronx-cc's `--auto-cast` default is `none` since Neuron 2.27
   (release-notes/components/compiler.rst, "previously matmul"), the table's run is Neuron 2.28 and
@@ -351,7 +364,7 @@ KNOWN_GAPS = """\
   family's efficiency is fitted on it and MobileNet v2 (F040), so the U50 ResNet-50 row (F038) reads
   +271 %. Refitted on the consistent ResNet-50 figures the efficiency falls to its 0.2 bound (~15 % of
   lane peak) and F040 reads -53 %: the overlay's slowness on ResNet-50 is a mechanism not modelled.
-* CPUs (leave-one-source-out median 17.0 % over 63 rows: the 26 cells X068-X093, every cell of the
+* CPUs (leave-one-source-out median 13.7 % over 63 rows, 17.0 % before the Emerald Rapids split below: the 26 cells X068-X093, every cell of the
   OpenVINO 2024.3 benchmark file's BERT-Large, MobileNet v2 and ResNet-50 blocks on the 8480+ and 8580,
   read 23.8 % and the 37 rows of before 13.3 % (14.1 % before this refit): they repeat the 2024.1 misses,
   int8 BERT-Large 44-62 % fast, int8 MobileNet v2 81-84 % fast, BF16 ResNet-50 on the 8580 17-31 % slow,
@@ -382,30 +395,19 @@ KNOWN_GAPS = """\
   steps an 8-core batch-1 instance in 40-42 ms. Per sample, the model makes that instance 0.47-0.49
   of a 4-core batch-2 Offline instance's time (measured 0.55-0.58): the Offline step is 24-35 %
   DRAM-bound at its 4/64 share of the socket's bandwidth and caches, the Server step 10-17 %.
-* TensorRT at batch 1 (MLPerf SingleStream, CUDA graphs on): one fitted per-kernel time (7.9 us, now
-  on 18 rows from nine documents) cannot serve every GPU. The rows imply ~3.7-4.0 us per kernel on the
-  L4, 6.7-8.0 on AGX Orin, 8.3-9.5 on the A100 (TensorRT 7.2 to 8.6) and ~17 on the T4, so L4
-  ResNet-50 reads +51..+57 % slow (J024, J071), T4 ResNet-50 -41 % fast (J027), A100 ResNet-50 -4..-12 %
-  and A100 BERT +7..+19 %; nvidia-inference's compute efficiency sits at its 1.0 bound. The model's
-  ResNet-50 kernel count matches TensorRT's fused engine (48: 44 convolutions with the residual fused,
-  pool, average pool, FC, top-k), but NVIDIA's INT8 BERT engines run 7 kernels per layer, not 5
-  (SkipLayerNorm is its own plugin after the attention output and FC2; closed/NVIDIA/code/bert/tensorrt/
-  int8_builder_var_seqlen.py in inference_results_v3.0): counted, A100 BERT would imply ~4 us per
-  kernel against ResNet-50's ~8.5, so the per-kernel time hides ~4 us per A100 batch-1 convolution that
-  its tile model misses. Tried offline, not shipped: the cost in SM-clock cycles (one value, ~12k
-  cycles) and a kernel duration of max(roofline, ~5k cycles) + ~6 us (3.4 % median on the ResNet-50
-  rows against 8.5 %, but L4 still +36-41 % and T4 -47 %). AGX Orin BERT-99 (J056, J062, J068) is
-  compute-bound in the model and 19-42 % fast; it got ~26 % faster from TensorRT 8.4 to 8.5.2.
-  Built and scored, not shipped: a floor on every kernel's busy time in SM cycles (max(roofline,
-  floor) + gap), fitted jointly with the gap on the same 18 rows, lands at 13,505 cycles (9.6 us on
-  the A100, 6.6 on the L4) with the gap at its 0.5 us bound; with NVIDIA's 7-kernel INT8 BERT layer
-  counted it took the GPU leave-one-source-out median 12.0 -> 11.1 % (L4 ResNet-50 +74 -> +9 %,
-  Orin/Orin NX ResNet-50 +25/+27 -> -4/+1 %), but the never-fitted TensorRT-LLM rows went 9.0 -> 15.2 %
-  (performance.md) and 4.4 -> 8.5 % (perf-overview.md), external GPU 7.9 -> 10.9 %: LLM decode
-  steps want the ~8 us per kernel the batch-1 rows then give to the floor. Flooring only GEMM kernels
-  left external GPU at 10.5 % and A100 BERT 13-22 % fast. The gap belongs to how the engine is
-  launched (the MLPerf harness replays CUDA graphs, TensorRT-LLM 0.6's gptSessionBenchmark launches
-  on a stream), so a per-stack gap (`kernel_overhead_us`) with the floor is the next form to try.
+* TensorRT at batch 1 (MLPerf SingleStream, CUDA graphs on): with the kernel floor and the per-stack
+  gap (see the mechanisms) L4 ResNet-50 moved from +74/+63 % to +11/+3 % (J024, J071, out of fold),
+  Orin ResNet-50 J001 +25 -> -4 %, A100 ResNet-50 -12..-14 -> -3..-4 %, A100 BERT +16..+22 ->
+  +10..+12 %, TensorRT-LLM 0.5 prefill M105 -37 -> +14 % in-sample; GPU leave-one-source-out 12.1 ->
+  11.2 %. Still wrong: T4 ResNet-50 J027 -56 % and AGX Orin BERT J056/J062 -46/-40 % (fast); TensorRT
+  demo BERT M081 -24 %, M085 -15 % (the graph gap is now 0.5 us, not 7.9); bandwidthTest M018 +24 %
+  out of fold. The two stream gaps are each identified by one document, so out of fold the
+  TensorRT-LLM rows fall back to the graph gap: M105 -48 %, M109 -36 %, M111 +27 %, M114 +31 %
+  (in-sample +14, -8, +17, +1 %). One gap for trtllm-bench's graph-replayed decode and eager context
+  iterations cannot fit short and long outputs at once (M111, 128/128, +17 %); splitting it by
+  iteration kind is the next step. The never-fitted TensorRT-LLM rows read 10.7 % (performance.md,
+  24 rows; the 17.4 us gap makes the 2,048-token-output rows 11-21 % slow) and 6.6 % (perf-overview.md,
+  55 rows).
 * Eager batch-1 rows after the DeepLearningExamples TF/PyTorch SE-ResNeXt and TF ResNet-50 tables
   (M217-M253): a grouped (not depthwise) convolution on a path without tensor cores now costs as the
   dense convolution of its channels (cuDNN's grouped kernels are fast only on FP16 tensor cores:
