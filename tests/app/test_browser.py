@@ -31,7 +31,7 @@ RUN_TIMEOUT_MS = 90_000
 # every page, and what each shows once it has run (the default page is the bare URL)
 PAGES = {"": "Step time", "what-if": "Step time", "workload": "Parameters", "scale-out": "Scaling efficiency",
          "generate": "Time to first token", "serve": "TTFT p99", "sweep": "Points that fit", "devices": "Catalogue",
-         "accuracy": "Accuracy"}
+         "accuracy": "Device kind"}  # the title renders before the tables; the chooser after them
 
 
 def _free_port() -> int:
