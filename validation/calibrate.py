@@ -471,32 +471,29 @@ TILE_FILL_NOTE = ("; tile_fill_k 256: the best of 128/256/384 on the nvidia-data
                   "9.6/6.7/8.6 %), shared by every GPU family")
 
 
-def apply_stack(path: Path, fit: dict) -> None:
-    """Write a fitted ``host_dispatch_us`` and its ``fitted_to`` into one stack file."""
+def _set_line(text: str, key: str, line: str, after: str | None = None) -> str:
+    """``text`` with its top-level ``key:`` line replaced by ``line``; absent, ``line`` goes after the
+    ``after:`` line, else at the end."""
+    pattern = rf"^{key}: .*$"
+    if re.search(pattern, text, flags=re.M):
+        return re.sub(pattern, lambda _: line, text, flags=re.M)
+    if after and re.search(rf"^{after}: .*$", text, flags=re.M):
+        return re.sub(rf"^({after}: .*)$", lambda m: m.group(1) + "\n" + line, text, count=1, flags=re.M)
+    return text.rstrip("\n") + "\n" + line + "\n"
+
+
+def apply_stack(path: Path, fit: dict, key: str = "host_dispatch_us") -> None:
+    """Write a fitted stack field (``host_dispatch_us``, or a stream stack's ``kernel_overhead_us``)
+    and the rows it was fitted to into one stack file."""
     text = path.read_text(encoding="utf-8")
-    text = re.sub(r"^host_dispatch_us: .*$", f"host_dispatch_us: {fit['host_dispatch_us']}", text, flags=re.M)
-    note = f'fitted_to: "validation.calibrate host_dispatch_us: {", ".join(fit["fitted_to"])}"'
-    if re.search(r"^fitted_to: .*$", text, flags=re.M):
-        text = re.sub(r"^fitted_to: .*$", note, text, flags=re.M)
-    else:
-        text = text.rstrip("\n") + "\n" + note + "\n"
-    path.write_text(text, encoding="utf-8")
+    text = _set_line(text, key, f"{key}: {fit[key]}", after="host_dispatch_us")
+    note = f'fitted_to: "validation.calibrate {key}: {", ".join(fit["fitted_to"])}"'
+    path.write_text(_set_line(text, "fitted_to", note), encoding="utf-8")
 
 
 def apply_stack_gap(path: Path, fit: dict) -> None:
     """Write a fitted ``kernel_overhead_us`` and its ``fitted_to`` into one stack file."""
-    text = path.read_text(encoding="utf-8")
-    line = f"kernel_overhead_us: {fit['kernel_overhead_us']}"
-    if re.search(r"^kernel_overhead_us: .*$", text, flags=re.M):
-        text = re.sub(r"^kernel_overhead_us: .*$", line, text, flags=re.M)
-    else:
-        text = re.sub(r"^(host_dispatch_us: .*)$", lambda m: m.group(1) + "\n" + line, text, count=1, flags=re.M)
-    note = f'fitted_to: "validation.calibrate kernel_overhead_us: {", ".join(fit["fitted_to"])}"'
-    if re.search(r"^fitted_to: .*$", text, flags=re.M):
-        text = re.sub(r"^fitted_to: .*$", note, text, flags=re.M)
-    else:
-        text = text.rstrip("\n") + "\n" + note + "\n"
-    path.write_text(text, encoding="utf-8")
+    apply_stack(path, fit, "kernel_overhead_us")
 
 
 def efficiency_block(params: dict, fitted_to: dict, family: str) -> str:

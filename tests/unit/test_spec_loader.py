@@ -39,6 +39,18 @@ def test_unknown_key_is_named_with_a_suggestion():
     assert str(exc.value).startswith("x.yaml: ")
 
 
+def _refused(raw: dict, path: tuple, value, fragment: str) -> None:
+    """``raw`` with ``value`` at ``path`` is refused by one SpecError naming that field."""
+    node = raw
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    with pytest.raises(SpecError) as exc:
+        spec_from_dict(raw, "bad.yaml")
+    assert exc.value.field == ".".join(str(p) for p in path)
+    assert fragment in str(exc.value) and str(exc.value).startswith("bad.yaml: ")
+
+
 @pytest.mark.parametrize("path,value,fragment", [
     (("memory", 1, "bandwidth_gbs"), -5, "greater than 0"),
     (("memory", 1, "capacity_bytes"), 0, "greater than 0"),
@@ -49,15 +61,7 @@ def test_unknown_key_is_named_with_a_suggestion():
     (("compute", "sm_count"), "many", "valid integer"),
 ])
 def test_bad_values_name_the_field(path, value, fragment):
-    raw = _raw()
-    node = raw
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = value
-    with pytest.raises(SpecError) as exc:
-        spec_from_dict(raw, "bad.yaml")
-    assert exc.value.field == ".".join(str(p) for p in path)
-    assert fragment in str(exc.value)
+    _refused(_raw(), path, value, fragment)
 
 
 @pytest.mark.parametrize("device,path,value,fragment", [
@@ -72,15 +76,7 @@ def test_bad_values_name_the_field(path, value, fragment):
     ("amd-versal-vck190", ("compute", "dpu", "pool_on_alu"), None, "valid boolean"),
 ])
 def test_bad_new_fields_name_the_field(device, path, value, fragment):
-    raw = load_hardware(device).model_dump(mode="json")
-    node = raw
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = value
-    with pytest.raises(SpecError) as exc:
-        spec_from_dict(raw, "bad.yaml")
-    assert exc.value.field == ".".join(path)
-    assert fragment in str(exc.value) and str(exc.value).startswith("bad.yaml: ")
+    _refused(load_hardware(device).model_dump(mode="json"), path, value, fragment)
 
 
 def test_missing_field_and_missing_kind():

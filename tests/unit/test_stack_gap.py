@@ -14,24 +14,11 @@ from simulator.run.stackhw import stack_device
 from simulator.spec.stack import load_stack
 from simulator.units import Precision
 from simulator.workload import ops as O
+from test_kernel_floor import _toy  # the same made-up GPU: 10 SMs at 1 GHz, a 2 us device gap
 from simulator.spec.loader import load_hardware
 from validation.calibrate import apply_stack_gap
 
 BF16 = Numerics(Precision.BF16, Precision.BF16)
-
-
-def _toy(cycles: float):
-    """test_kernel_floor's made-up GPU: 10 SMs at 1 GHz, 1024 bf16 FLOP/cycle/SM at full efficiency,
-    no tile fill, memory that never binds, a 2 us device gap per kernel."""
-    return load_hardware("nvidia-t4", {
-        "compute.sm_count": 10, "compute.clock_ghz": 1.0, "compute.tile_m": 128, "compute.tile_n": 128,
-        "compute.tensor_flops_per_cycle_per_sm": {"fp16": 1024, "bf16": 1024},
-        "compute.vector_flops_per_cycle_per_sm": {"fp32": 256, "fp16": 256, "bf16": 256},
-        "efficiency.compute": 1.0, "efficiency.vector": 0.5, "efficiency.tile_fill_k": 0.0, "efficiency.memory": 1.0,
-        "efficiency.op_overhead_us": 2.0, "efficiency.min_kernel_cycles": cycles,
-        "memory": [{"name": "gddr6", "capacity_bytes": 16e9, "bandwidth_gbs": 1e6, "energy_pj_per_byte": 0.0,
-                    "source": "test"}],
-        "power.energy_pj_per_flop": {"fp32": 1e-6, "fp16": 1e-6, "bf16": 1e-6}})
 
 
 def _stream(gap_us: float):
