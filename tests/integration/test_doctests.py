@@ -68,6 +68,7 @@ MODULES = [
     "simulator.workload.loader",
     "simulator.workload.ops",
     "simulator.workload.training",
+    "simulator.workload.saved",
     "simulator.workload.workload",
     "simulator.workload.lengths",
     "simulator.workload.describe",
