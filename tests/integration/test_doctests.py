@@ -106,6 +106,7 @@ MODULES = [
     "simulator.sweep.pareto",
     "simulator.serving.realtime",
     "simulator.serving.run",
+    "simulator.serving.cli",
     "simulator.sweep.executors",
     "simulator.serving.requests",
     "simulator.serving.costs",
