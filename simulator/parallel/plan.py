@@ -8,7 +8,6 @@ rest of the backward pass.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,6 +22,7 @@ from ..spec.models import _DeviceBase
 from ..workload.autocast import read_weights
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
+from ..workload.saved import kept_for_backward
 from ..cost.memory import resident_bytes
 from ..workload.training import (backward_op, layer_boundaries, optimizer_op, optimizer_state_elems, recompute_set,
                                  training_forward)
@@ -295,11 +295,11 @@ def _backward_items(ctx: _Ctx, names: list[str], gather: dict | None) -> list:
 def _saved_bytes(ctx: _Ctx, names: list[str]) -> float:
     """Activation bytes one micro-batch leaves on the device for its backward pass.
 
-    Kept are the outputs of the ops that are not recomputed, except those the backward never
-    reads: a linear layer's output consumed only by residual sums (a matmul's gradients need its
-    input and weights, a sum's need no operand; autograd and JAX keep only what backward reads).
-    Activations offloaded to host memory (``sc.activation_offload``) leave the device: the kept
-    tensors inside each layer ("saved"), and the layer inputs too ("all").
+    Kept are the outputs of the ops that are not recomputed and that some backward op reads
+    (:func:`..workload.saved.kept_for_backward`: a matmul's input, a ReLU's output, not a
+    batch-norm output a ReLU consumes nor one only residual sums consume). Activations offloaded
+    to host memory (``sc.activation_offload``) leave the device: the kept tensors inside each layer
+    ("saved"), and the layer inputs too ("all").
     """
     if not ctx.training:
         return 0.0
@@ -307,22 +307,12 @@ def _saved_bytes(ctx: _Ctx, names: list[str]) -> float:
     boundaries = layer_boundaries(fwd)
     total = 0.0
     for n in names:
-        if n in ctx.recompute or _only_summed(fwd, n):
+        if n in ctx.recompute or not kept_for_backward(fwd, n):
             continue
         if offload == "all" or (offload == "saved" and n not in boundaries):
             continue
         total += ctx.shard(n)[0].output_elems
     return total * ctx.act
-
-
-def _only_summed(fwd: ComputeGraph, n: str) -> bool:
-    op = fwd.op(n)
-    succ = fwd.successors(n)
-    return (op.kind == OpKind.MATMUL and op.param_elems > 0 and bool(succ)
-            and all(fwd.op(x).kind == OpKind.ELEMENTWISE and _SUM.search(x) for x in succ))
-
-
-_SUM = re.compile(r"(^|\.)add\d*$")
 
 
 def _grad_bytes(ctx: _Ctx) -> float:

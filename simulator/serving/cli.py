@@ -29,11 +29,14 @@ def _add_serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workload", required=True, help="zoo name or path")
     p.add_argument("--arrival", default="poisson", help="poisson, constant, bursty or trace")
     p.add_argument("--rate-per-s", type=float, default=50.0, help="mean arrival rate, requests per second")
-    p.add_argument("--requests", default="10000",
+    p.add_argument("--requests",
                    help="a number of requests to draw, a request trace CSV (arrival_s,prompt_len,output_len"
                         "[,prefix_id,prefix_len]), or a request mix name (chat, code, rag, batch-offline) drawn "
-                        "at --rate-per-s for --duration-s")
-    p.add_argument("--duration-s", type=float, default=60.0, help="seconds of arrivals drawn from a request mix")
+                        f"at --rate-per-s for --duration-s (default: {DEFAULT_REQUESTS}, or --rate-per-s x "
+                        "--duration-s when only --duration-s is given)")
+    p.add_argument("--duration-s", type=float,
+                   help=f"seconds of arrivals: of a request mix (default: {DEFAULT_MIX_S:g}), or alone, "
+                        "--rate-per-s x this many requests")
     p.add_argument("--batching", default="dynamic", help="none, static, dynamic or continuous")
     p.add_argument("--max-batch-size", type=int, default=32, help="largest batch a replica runs")
     p.add_argument("--max-wait-ms", type=float, default=5.0, help="dynamic batching: longest a request waits for a batch")
@@ -79,21 +82,46 @@ def _add_scheduler_args(p: argparse.ArgumentParser) -> None:
                                  "(metrics ttft, tpot, latency; p50, p90, p95, p99)")
 
 
-def requests_arg(text: str, *, rate_per_s: float, duration_s: float, seed: int):
-    """``--requests``: a count (int), a request trace CSV path, or a request mix name.
+DEFAULT_REQUESTS = 10000
+DEFAULT_MIX_S = 60.0
+
+
+def requests_arg(text: str | None, *, rate_per_s: float, duration_s: float | None, seed: int):
+    """``--requests``: a count (int), a request trace CSV path, or a request mix name; ``--duration-s``
+    alone draws ``rate_per_s x duration_s`` requests (at least one).
 
     Raises:
-        InputError: none of those (the message lists the mixes).
+        InputError: none of those (the message lists the mixes), or ``--duration-s`` beside a count or
+            a trace, which fix the requests themselves (it would otherwise be ignored silently).
+
+    Example:
+        >>> requests_arg(None, rate_per_s=5.0, duration_s=10.0, seed=0), requests_arg(None, rate_per_s=5.0, duration_s=None, seed=0)
+        (50, 10000)
+        >>> requests_arg("200", rate_per_s=5.0, duration_s=10.0, seed=0)
+        Traceback (most recent call last):
+        ...
+        simulator.errors.InputError: --duration-s: applies to a request mix or stands alone (rate x duration requests); --requests 200 already fixes the requests
     """
     from .requests import list_request_mixes, load_requests, request_mix
 
+    if text is None:
+        if duration_s is None:
+            return DEFAULT_REQUESTS
+        if not duration_s > 0:
+            raise InputError(f"--duration-s: must be a positive number of seconds, got {duration_s:g}")
+        return max(1, round(rate_per_s * duration_s))
+    fixed = text.strip().isdigit() or text.lower().endswith(".csv")
+    if fixed and duration_s is not None:
+        raise InputError(f"--duration-s: applies to a request mix or stands alone (rate x duration requests); "
+                         f"--requests {text} already fixes the requests")
     if text.strip().isdigit():
         return int(text)
     if text.lower().endswith(".csv"):
         return load_requests(text)
     mixes = [m["name"] for m in list_request_mixes()]
     if text in mixes or text.lower().endswith((".yaml", ".yml")):
-        return request_mix(text, rate_per_s=rate_per_s, duration_s=duration_s, seed=seed)
+        return request_mix(text, rate_per_s=rate_per_s, duration_s=DEFAULT_MIX_S if duration_s is None else duration_s,
+                           seed=seed)
     raise InputError(f"--requests: {text!r} is not a count, a .csv trace or a request mix ({', '.join(mixes)})")
 
 
@@ -212,7 +240,7 @@ def _add_plan_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--requests", required=True,
                    help="a request trace CSV or a request mix (chat, code, rag, batch-offline)")
     p.add_argument("--rate-per-s", type=float, default=10.0, help="request mix: arrivals per second")
-    p.add_argument("--duration-s", type=float, default=60.0, help="request mix: seconds of arrivals")
+    p.add_argument("--duration-s", type=float, help=f"request mix: seconds of arrivals (default: {DEFAULT_MIX_S:g})")
     p.add_argument("--seed", type=int, default=0, help="seed of the request mix")
     p.add_argument("--slo", required=True, help="targets in seconds, e.g. ttft_p99=0.5,tpot_p99=0.05")
     p.add_argument("--objective", default="cost_per_million_tokens", help="cost_per_million_tokens or energy_per_token_j")

@@ -16,6 +16,7 @@ from ..errors import WorkloadError
 from . import ops as O
 from .digraph import DiGraph
 from .ops import Op, OpKind
+from .saved import SUM
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -513,7 +514,7 @@ class GraphBuilder:
             simulator.errors.WorkloadError: g: ops.add: shape mismatch in add: (1, 4) vs (1, 5)
         """
         self._check(a.shape == b.shape, name, f"shape mismatch in add: {a.shape} vs {b.shape}")
-        return self.add(O.elementwise(name, elems=a.elems, inputs=2), [a, b], a.shape)
+        return self.add(O.elementwise(name, elems=a.elems, inputs=2, fn=SUM), [a, b], a.shape)
 
     def mul_tensors(self, name: str, a: Tensor, b: Tensor) -> Tensor:
         """Element-wise product; ``b`` may broadcast (e.g. squeeze-excite scales).

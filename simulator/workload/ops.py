@@ -300,14 +300,16 @@ def pool(name: str, *, batch: int, ch: int, h: int, w: int, kernel: int, stride:
 
 
 def elementwise(name: str, *, elems: int, inputs: int = 2, flops_per_elem: float = 1.0,
-                kind: OpKind = OpKind.ELEMENTWISE) -> Op:
-    """Element-wise op over ``elems`` outputs reading ``inputs`` tensors of the same size.
+                kind: OpKind = OpKind.ELEMENTWISE, fn: str | None = None) -> Op:
+    """Element-wise op over ``elems`` outputs reading ``inputs`` tensors of the same size; ``fn``
+    names it where the backward pass cares (``"sum"``: see :mod:`simulator.workload.saved`).
 
     Example:
         >>> elementwise("add", elems=1000).input_elems
         2000
     """
-    return Op(name, kind, flops=float(elems * flops_per_elem), input_elems=elems * inputs, output_elems=elems)
+    return Op(name, kind, flops=float(elems * flops_per_elem), input_elems=elems * inputs, output_elems=elems,
+              attrs=(("fn", fn),) if fn else ())
 
 
 # FLOPs per element of common activations (a vendor-neutral estimate: exp/tanh ~ 4 FLOPs).

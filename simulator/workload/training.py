@@ -9,7 +9,8 @@ Backward formulas, per op kind (F = forward FLOPs of the matrix part):
 - recurrent: 2F, steps still sequential.
 - element-wise, activation, norm, softmax, pool, loss: about twice the forward element work.
 A backward op depends on the backward ops of its forward op's consumers (the incoming gradient)
-and on the producers of its forward op's inputs (saved activations), which keeps those alive.
+and on the forward tensors it reads (saved activations: its inputs, its output or neither, as
+:mod:`.saved` says), which keeps those alive.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .digraph import DiGraph
 from .graph import ComputeGraph
 from .dropout import with_dropout
 from .ops import Gemm, Op, OpKind, Phase
+from .saved import reads_inputs, reads_output
 
 
 class Optimizer(str, Enum):
@@ -262,12 +264,16 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
             for t in triggers.get(_layer_of(name), ()):
                 g.add_edge(t, rop.name, elems=0)
         add(bop)
-        saved_from = f"{name}.recompute" if name in recompute else name
-        g.add_edge(saved_from, bop.name, elems=op.output_elems)
-        for p in preds:
-            src = f"{p}.recompute" if p in recompute else p
-            g.add_edge(src, bop.name, elems=fwd.op(p).output_elems)
-        for s in fwd.successors(name):
+        succs = fwd.successors(name)
+        # an op nothing consumes (the loss) still orders its backward after itself
+        if reads_output(op) or not succs:
+            saved_from = f"{name}.recompute" if name in recompute else name
+            g.add_edge(saved_from, bop.name, elems=op.output_elems)
+        if reads_inputs(op):
+            for p in preds:
+                src = f"{p}.recompute" if p in recompute else p
+                g.add_edge(src, bop.name, elems=fwd.op(p).output_elems)
+        for s in succs:
             g.add_edge(f"{s}.grad", bop.name, elems=op.output_elems)
     state = optimizer_state_elems(fwd, optimizer)
     params = fwd.parameters

@@ -51,6 +51,10 @@ def test_table_and_lists_and_describe():
     (["simulate", "--hardware", "nvidia-h100-sxm", "--workload", "mlp", "--set", "memory.hbm.bandwidth_gbs=-1"],
      "bandwidth_gbs"),
     (["simulate", "--hardware", "nvidia-h100-sxm"], "required"),
+    # a count fixes the requests: a --duration-s beside it was once ignored without a word
+    (["serve", "--hardware", "nvidia-l4", "--workload", "gpt2", "--requests", "20", "--duration-s", "10"],
+     "--duration-s"),
+    (["serve", "--hardware", "nvidia-l4", "--workload", "gpt2", "--duration-s", "0"], "positive"),
 ])
 def test_bad_input_exits_2_with_one_line(args, fragment):
     r = cli(*args)
@@ -176,6 +180,13 @@ def test_a_run_that_does_not_fit_exits_3_with_the_shortfall():
     assert g.returncode == 3 and "DOES NOT FIT" in g.stderr
     s = cli("serve", "--hardware", "nvidia-l4", "--workload", "llama2-70b", "--requests", "10")
     assert s.returncode == 3 and s.stderr.startswith("DOES NOT FIT: llama2-70b on nvidia-l4")
+
+
+def test_serve_duration_alone_draws_rate_times_duration_requests():
+    r = cli("serve", "--hardware", "nvidia-l4", "--workload", "bert-base", "--rate-per-s", "5", "--duration-s", "10",
+            "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["requests"] == 50
 
 
 def test_native_precision_by_default_and_a_fallback_is_noted_on_stderr():
