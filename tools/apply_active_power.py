@@ -25,7 +25,7 @@ from simulator.cost.peaks import matrix_flops_per_s  # noqa: E402
 from simulator.spec.loader import load_hardware  # noqa: E402
 
 ACTIVE_FRACTION = 0.54   # 340 W / (700 W - 70 W), H100 SXM, ML.ENERGY v3
-PEAK_POWER_SHARE = 0.95  # as validation.calibrate: the arithmetic at peak leaves 5 % of the headroom
+PEAK_POWER_SHARE = 0.95  # as validation.spec_writer: the arithmetic at peak leaves 5 % of the headroom
 
 
 def migrate(path: Path) -> str:

@@ -19,10 +19,11 @@ import re
 from dataclasses import dataclass
 
 from simulator.errors import SimulatorError
+from simulator.fit import ROBUST_CAP, golden, identified
 from simulator.spec.models import Efficiency
 
-from .calibrate import (BOUNDS, ROBUST_CAP, STREAM_STACKS, _stage_rows, golden, identified, joint_fit, overhead_group,
-                        overhead_stage)
+from .calibrate import BOUNDS, STREAM_STACKS, _stage_rows, overhead_group, overhead_stage
+from .fit_overhead import joint_fit
 from .predict import STACK_GAP, Predictor
 from .rows import Case
 
@@ -79,7 +80,7 @@ class Fold:
 # power laws a roofline gives: time ~ 1 / efficiency), finer for the affine per-op overheads.
 GRID_POINTS = {"memory": 9, "compute": 13, "op_overhead_us": 17, "dispatch_us": 13, "request_overhead_us": 17,
                "min_kernel_cycles": 7, "kernel_overhead_us": 13, "collective_compute_share": 13}
-FLOOR = "min_kernel_cycles"  # a GPU runtime group's kernel floor, fitted with op_overhead_us (calibrate.joint_fit)
+FLOOR = "min_kernel_cycles"  # a GPU runtime group's kernel floor, fitted with op_overhead_us (fit_overhead.joint_fit)
 
 
 class Folds:
@@ -216,7 +217,7 @@ class Folds:
 
     def fit_dispatch(self, train: list[Case], stack: str) -> float | None:
         """The stack's host time per op fitted on the fold's batch-1 latency rows of that stack. Without
-        any, the shipped value would carry the held-out rows' fit (:func:`validation.calibrate.fit_stacks`
+        any, the shipped value would carry the held-out rows' fit (:func:`validation.fit_stacks.fit_stacks`
         writes it into the stack file), so the fold pools the other eager stacks' latency rows (another
         framework's executor on the same kind of host is the nearest evidence); with none at all, the
         unfitted prior :data:`EAGER_PRIOR_US`. A stack the calibration never fitted keeps its own value."""
@@ -234,7 +235,7 @@ class Folds:
 
     def fit_stack_gap(self, train: list[Case], stack: str) -> float | None:
         """A :data:`~validation.calibrate.STREAM_STACKS` stack's per-kernel gap fitted on the fold's rows of
-        that stack (as :func:`validation.calibrate.fit_stack_gaps`); None when none identify it."""
+        that stack (as :func:`validation.fit_stacks.fit_stack_gaps`); None when none identify it."""
         return self._fit([c for c in train if c.stack == stack and c.task != "power"], "kernel_overhead_us")
 
     def predict(self, held: list[Case], train: list[Case], group: str) -> list[Fold]:

@@ -135,6 +135,7 @@ MODULES = [
     "validation.calibrate",
     "validation.cluster_rows",
     "validation.crossval",
+    "validation.fit_overhead",
     "validation.fpga_rows",
     "simulator.cost.dpu",
     "simulator.run.dpu_board",

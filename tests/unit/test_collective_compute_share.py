@@ -83,7 +83,7 @@ def test_the_share_reaches_a_simulated_tpu_step_and_zero_leaves_it_unchanged():
 
 
 def test_the_efficiency_block_writes_the_share_only_where_it_was_fitted():
-    from validation.calibrate import efficiency_block
+    from validation.spec_writer import efficiency_block
 
     params = {"compute": 0.8, "memory": 0.8, "collective_compute_share": 0.0}
     assert "collective_compute_share" not in efficiency_block(params, {}, "f")

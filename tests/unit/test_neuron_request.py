@@ -68,7 +68,7 @@ def test_request_stage_takes_the_batch1_latency_rows_only():
 def test_calibrate_writes_a_request_time_only_where_one_was_fitted():
     """A family that launches ops one by one keeps the schema's 0 per request, which the written
     efficiency block leaves out (every spec file would otherwise gain a line saying nothing)."""
-    from validation.calibrate import efficiency_block
+    from validation.spec_writer import efficiency_block
 
     block = efficiency_block({"compute": 0.5, "op_overhead_us": 7.0, "request_overhead_us": 0.0}, {}, "x")
     assert "request_overhead_us" not in block and "op_overhead_us: 7.0" in block

@@ -151,7 +151,7 @@ def test_eager_stacks_run_the_attention_scale_and_mask_as_kernels_of_their_own()
 
 def test_the_generic_eager_stack_is_fitted_on_every_named_eager_stacks_rows():
     """`--stack eager` stands for an unnamed eager framework: its host time is the one fit over the named
-    eager stacks' latency rows (validation.calibrate.fit_stacks), so its evidence is their union."""
+    eager stacks' latency rows (validation.fit_stacks.fit_stacks), so its evidence is their union."""
     def ids(name):
         return set(load_stack(name).fitted_to.split(":", 1)[1].replace(" ", "").split(","))
 

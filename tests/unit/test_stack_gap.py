@@ -16,7 +16,7 @@ from simulator.units import Precision
 from simulator.workload import ops as O
 from test_kernel_floor import _toy  # the same made-up GPU: 10 SMs at 1 GHz, a 2 us device gap
 from simulator.spec.loader import load_hardware
-from validation.calibrate import apply_stack_gap
+from validation.spec_writer import apply_stack_gap
 
 BF16 = Numerics(Precision.BF16, Precision.BF16)
 

@@ -1,0 +1,54 @@
+"""REPORT.md paragraphs about the other ASICs (Gaudi, Neuron): ``MECH_*`` go under "Cost-model mechanisms",
+``GAP_*`` under "Known gaps"; each is one Markdown bullet, placed in order by
+:mod:`validation.report_text.mechanisms` and :mod:`validation.report_text.known_gaps`."""
+
+GAP_GAUDI2_MME = """\
+* Gaudi2 follows Habana's open-sourced MME stack (HabanaAI/Intel_Gaudi3_Software `mme/`): the two
+  MMEs gang into one 1024x128 / 512x256 / 256x512 / 128x1024 output tile and each tile step takes
+  max(K, 256) cycles (the MME brain's own cycle estimate), so 64-channel convolutions fill half a
+  128-wide tile instead of a quarter of a 256x256 fold with 510 cycles of fill. Training runs under
+  the SynapseAI graph compiler (stack `habana-graph`): batch norm fused with its ReLU or add + ReLU,
+  forward and backward. MLPerf ResNet-50 training (A001-A003) went from -52..-58 % to -16..-26 %.
+  Not modelled: the weight-gradient GEMMs' common-dim concurrency across the MMEs (mme_brain
+  chooseConcurrency, dedw only), data gradients as transposed convolutions (K = Cout x taps, not the
+  im2col K = Cout that meets the 256-cycle floor), MME / TPC overlap through SRAM slices and the batch
+  norm statistics taken from SRAM (sram_management batch_norm_eviction_fuser).
+"""
+
+GAP_NEURONCORE = """\
+* NeuronCores follow the NKI architecture guide (TensorEngine 128x128 at 2.8 GHz with background
+  stationary loads, >= 64 cycles per instruction, element-wise work at the Vector/Scalar engines'
+  element rate, GEMM results out of PSUM through them). The four engines run four independent
+  instruction streams in parallel, synchronised only on data dependencies, so an op's PSUM
+  evacuation and fused element-wise work overlap its TensorEngine tiles (`compute.vector_overlaps_array`,
+  max of the two instead of their sum): refitted, Inferentia2 compute 0.58 -> 0.42 and Trainium
+  0.66 -> 0.51 of peak, the 27 Neuron rows' in-sample median 16.3 -> 11.0 % and the ASIC kind's
+  leave-one-source-out median 18.4 -> 10.2 % over 34 rows (BERT inference
+  A008 -14 -> +7 %, A009 -17 -> -5 %; ResNet-101/152 throughput -9/-17 -> +6/-4 %; VGG batch-1
+  latency -26/-22 -> -17/-11 %; BF16 BERT-Large pre-training M096 +28 -> +19 %, A028 +20 -> +11 %).
+  The NeuronLink-v2 bandwidth is an ESTIMATE and the 70B pipeline stages are uneven (the LM head on
+  the last one). The neuron stack runs the compiled graph as one program, so no op pays a kernel
+  launch (`kernel_overhead_us` 0) and each request pays `efficiency.request_overhead_us` once
+  (~0.46 ms, fitted on the batch-1 latency rows A017-A026, M091): Inferentia2's batch-1
+  ResNet-18..152 latencies (0.60..1.19 ms) grow far slower with depth than a per-op launch would
+  make them. Still open on Neuron: small CNNs' throughput (ResNet-18/34 at batch 8 per core,
+  A012/A013, +42..64 % in-sample; neuronperf feeds FP32 224x224 inputs from the host,
+  archive/src/benchmark/pytorch/resnet_benchmark.py). Copying each request's inputs over PCIe before
+  its program (a stack's `inputs_from_host`, `simulator.run.stackhw.request_input_s`: 16 x 602 KB at
+  the spec's 31.5 GB/s, 0.31 ms a batch-8-per-core step) was built and scored but is left off in the
+  neuron stack: refitted before A030-A045 were added (Inferentia2 compute 0.399 -> 0.435) it took
+  A012/A013 from +72/+50 to +40/+31 % leave-one-source-out and the ASIC p90 33.2 -> 29.3 %, but the
+  higher compute share speeds up BERT throughput (M089 +4 -> +18 %; external N003 +5 -> +13, N007 +9
+  -> +18 %): ASIC median 10.2 -> 11.5 %, ASIC external 5.0 -> 7.0 %. Per image, the batch-8 runs
+  take longer than the batch-1 latency's compute (ResNet-18: 0.29 ms per image per core against
+  ~0.15 ms), so a per-image cost that BERT does not pay is still missing (the PCIe figure itself is
+  an ASSUMPTION: the Neuron docs give none). Rows A030-A045 are every cell of the older Neuron 2.14.0 inf2 vision tables (throughput_data_vision.csv, latency_data_vision.csv) whose network the zoo holds, taken whole: they repeat the misses (ResNet-18/34 throughput A031/A032 +66/+46 %, VGG11 latency A044 -28 %) and their batch-1 latencies run 0.07-0.31 ms slower than the 2.21.0 ones, which one per-request time cannot carry (refit 448 -> 488 us): the ASIC leave-one-source-out median went 10.2 % over 34 rows -> 13.0 % over 50. Also open: ViT (A023 -20 %,
+  A024 +15 %, fine-tuning A029 +41 %), and FP32 against BF16 BERT-Large pre-training (A027 -33 %,
+  M096 +19 %). A027 is true FP32: neuronx-cc's `--auto-cast` default is `none` since Neuron 2.27
+  (release-notes/components/compiler.rst, "previously matmul"), the table's run is Neuron 2.28 and
+  dp_bert_large_hf_pretrain_hdf5.py adds only `--model-type=transformer` (aws-neuron-samples);
+  simulated with BF16 matmuls it reads +104 %. By the script's own FLOP count the FP32 run holds
+  63 % of the FP32 TensorEngine peak and the BF16 run 28 % of the BF16 peak: the cost the model
+  lacks scales with elements (Vector/Scalar/GpSimd work of the backward pass, optimizer or
+  stochastic-rounding passes), not with matmul FLOPs, and is not sourced yet.
+"""

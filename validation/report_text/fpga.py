@@ -1,0 +1,59 @@
+"""REPORT.md paragraphs about FPGAs (Vitis AI DPU overlays): ``MECH_*`` go under "Cost-model mechanisms",
+``GAP_*`` under "Known gaps"; each is one Markdown bullet, placed in order by
+:mod:`validation.report_text.mechanisms` and :mod:`validation.report_text.known_gaps`."""
+
+MECH_DPU_OVERLAYS = """\
+* Vitis AI DPUs: the low-latency DPUCAHX8L overlays (U50, U280) keep feature maps in HBM virtual banks,
+  not on-chip banks, and are their own calibration family (`xilinx-dpucahx8l`); on the AI-Engine
+  DPUCV2DX8G (VEK280, V70) a layer (conv with its fused BN/ReLU/add, pool) takes at least
+  `dpu.layer_floor_us` = 32.3 us per batch run, derived from the Vitis AI 3.5 zoo's V70 MobileNet v1
+  series (0.11 / 0.12 / 1.14 GOPs at a flat ~14.9k fps) and cross-checked on its pruned ResNet-50
+  series. FPGA in-sample median 10.2 -> 8.7 %, leave-one-source-out 21.4 -> 17.9 %. The first-generation
+  AI-Engine DPUs have floors too, derived the same way from the Vitis AI 2.5 zoo's mobilenet_v1_0.25 at
+  128x128 (29 layers): DPUCVDX8G (VCK190) 6 / 10,348 fps / 29 = 20.0 us per layer, DPUCVDX8H-aieDWC 6PE
+  (VCK5000) 10.1 us, each less the 5 us per-op overhead added after the floor. And where the target
+  file pools on the ALU that runs depthwise convolutions (DPUCZDX8G, DPUCVDX8G, DPUCV2DX8G:
+  `dpu.pool_on_alu`), a pooling layer steps through its window on those lanes as a depthwise kernel
+  does (Inception's 3x3 stride-1 branch pools: 9 lane-cycles per output on the VCK190's 16 x 8 PL
+  lanes). External VCK190 Inception v1 +103 -> +11 %, Inception v3 +89 -> +42 %, VCK5000 Inception v1
+  +47 -> +37 %; external FPGA median 13.1 -> 12.5 %.
+"""
+
+MECH_DPU_LAYER_TIME = """\
+* A DPU family's per-layer time (`efficiency.op_overhead_us`) is fitted on its one-thread Vitis AI
+  runner rows (`validation.calibrate._dpu_one_image`: one image passes its layers one after another,
+  each layer's instruction fetch, weight load and pipeline fill not overlapping the next; PG338), so
+  every leave-one-source-out fold identifies it. Before, xilinx-dsp-dpu's value was identified by no
+  row: every fold fell back to the schema default while the shipped value kept an older fit (refit:
+  compute 0.977 -> 1.0, op_overhead_us 33.0 -> 43.2 us on F015, F022, F043-F045). FPGA
+  leave-one-source-out 17.0 -> 11.4 %.
+"""
+
+GAP_DPU_BOARDS = """\
+* Vitis AI DPU boards (`compute.dpu`, `run/dpu_board.py`): cores x batch engines sharing DDR/HBM,
+  lane padding (pixel / input / output-channel lanes, depthwise engine), feature maps kept in the
+  banks when one image's fit, and the Vitis AI Library runner (1 thread: normalise, DPU, post-process in
+  series; 8 threads: the slowest of DPU cores, APU/host cores, link). Without the lane padding the FPGA
+  fit/test medians were 8.5/19.6 % against 6.4/11.9 % with it (same rows), so it stays. Known misses:
+  Inception v3 is ~2x slower per MAC than ResNet-50 on every AI-Engine DPU (VCK190, VCK5000, VEK280,
+  V70) and not on the DSP DPUs (ZCU104 within 6 %): not modelled. The Vitis AI 3.5 zoo's pruned series
+  put it in the MACs, not in a per-layer or per-image cost: on the V70 each GOP removed from Inception v3
+  saves 52 us per image, from ResNet-50 16 us; ResNet v2-50/101/152 at 299x299 (3x3/1x1 kernels only)
+  also run at 18-28 TOPS on the VEK280 against 33-47 for ResNet v1 at 224, which the model reproduces
+  by feature maps spilling from the 2 MB bank (its ResNet-50 graph at 299 vs v2-50: -8 %) while
+  Inception's layers fit the bank; the 1xn/nx1 kernels are not shown to be the cause (the DPUCV2DX8G
+  target file limits kernels to 1-16, nothing more); Inception v1 on the VCK190/VCK5000 +57..+101 % (`EXTERNAL.md`);
+  MobileNets on the DSP DPUs read 21-33 % slow (the per-layer time `op_overhead_us`, 43.2 us, is fitted on
+  five one-thread runner rows and weighs more on MobileNet's many small layers; the low-latency DPUCAHX8L on
+  U280 -55 %); the ZCU102's three cores share DDR4 less well than the model allows (+25 %); the U200/U250
+  DPUCADF8H runs ~20 % above the lane model's peak (its per-kernel MAC count is an ESTIMATE); the V70 is
+  ~15 % slower than the VEK280 on the same overlay in every network (not explained); MLPerf v1.0 VCK5000
+  rows 16-21 % above the zoo's rate on the same 8PE overlay (AIE at 1.33 GHz and another application).
+  The Vitis AI 1.4 zoo's U280 DPUCAHX8L table is demonstrably inconsistent: cf_resnet50 541.6 fps (F039)
+  against tf2_resnet50 (7.76 G) 155.5, tf_mlperf_resnet50 156.6, tf_resnetv1_50 178.6 and cf_resnet18
+  155.6 in the same table, and a U280/U50 ratio of 1.7-1.8 for every other model (the U50 table's
+  ResNet-50s, 88.3-102.5 fps, agree with each other). F039 stays as published (its note says so); the
+  family's efficiency is fitted on it and MobileNet v2 (F040), so the U50 ResNet-50 row (F038) reads
+  +271 %. Refitted on the consistent ResNet-50 figures the efficiency falls to its 0.2 bound (~15 % of
+  lane peak) and F040 reads -53 %: the overlay's slowness on ResNet-50 is a mechanism not modelled.
+"""

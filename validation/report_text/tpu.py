@@ -1,0 +1,50 @@
+"""REPORT.md paragraphs about TPUs (Cloud TPUs and the Edge TPU): ``MECH_*`` go under "Cost-model mechanisms",
+``GAP_*`` under "Known gaps"; each is one Markdown bullet, placed in order by
+:mod:`validation.report_text.mechanisms` and :mod:`validation.report_text.known_gaps`."""
+
+MECH_MXU_DOUBLE_BUFFER = """\
+* TPU MXUs shift the next weight tile in behind the current one (weights double-buffered, ISCA 2017):
+  the systolic fill and drain is paid once per GEMM, so batch-1 decode is HBM-bound (Llama-2-7B on
+  v5p 16.6 -> 7.8 ms/token, weight-stream floor 4.9 ms). TensorCores are VLIW (an op's vector work
+  overlaps its MXU work); fused causal attention computes only the blocks on or below the diagonal
+  (Pallas flash attention); decode attention runs a K/V head's query heads together (GQA). Depthwise
+  convolutions take the fastest of the vector unit, one channel per array column and channels packed
+  block-diagonally into a fold.
+"""
+
+MECH_MAXTEXT_MESH = """\
+* MaxText TPU training rows (`validation/tpu_rows.py`) run the mesh their notes state: FSDP is ZeRO-3
+  over the fsdp axis with replicas across data axes and slices (hybrid sharding, `Parallelism.fsdp`),
+  slices joined over the data-center network (`tpu-*-multislice`), the remat policy (host-offloaded
+  tensors leave the device), AQT int8 training (int8 MXU, 16-bit tensors, operand quantization on the
+  vector units), fp32 parameters and gradients; TFLOP/s and MFU use MaxText's FLOP counter, MLPerf
+  GPT-3 blocks include their evaluation pass.
+"""
+
+GAP_EDGE_TPU_MOBILENET = """\
+* Edge TPU MobileNet v1 (M163, M169) is predicted ~18 % slow, MobileNet v2 (external) ~31 %: with
+  depthwise convolutions packed into the array the rest is the 64x64 array's serial folds (its
+  geometry and clock are an ASSUMED decomposition of 4 TOPS); Inception v1 (M165) is -11 %.
+"""
+
+GAP_MULTISLICE = """\
+* TPU multislice: MaxText's per-generation tables lose 3-10 % per chip from 1 to 2-32 slices; the
+  model overlaps the cross-slice (DCN) gradient all-reduce with the backward pass and loses ~0 %.
+"""
+
+GAP_COLLECTIVE_COMPUTE = """\
+* TPU collectives cost TensorCore time while they overlap the layers: XLA runs a ZeRO-3 weight
+  gather or gradient reduce-scatter as work interleaved with the fusions (MaxText passes
+  `--xla_tpu_overlap_compute_collective_tc`; the v6e recipes offload all-reduces to the SparseCores to
+  win that time back), so an overlapped collective holds the compute stream for
+  `efficiency.collective_compute_share` of its link time (google-tpu family 0.655, fitted on the 29
+  multi-chip training rows U001-U034; not published as a number). Single-slice ICI is a torus of the
+  chip's dimensions (2-D on v5e/v6e, 3-D on v4/v5p) laid out near-cubic (v5p 512 = 8x8x8, v6e-256 =
+  16x16), not one ring of every chip: 21 latency steps per half on v5p-1024 instead of 511. The v6e
+  GPT-3 175B rows went from 19-21 % fast to 12-14 % (U021, U022), the MLPerf v6e rows U031 +19 -> +3 %,
+  TPU leave-one-source-out 9.1 -> 8.3 %. Left: v5e 32B (U005) -17 %; AQT int8 (U022) gathers its
+  weights at 1 byte in the model (MaxText probably gathers bf16 and quantizes in the matmul: not
+  verified); MaxDiffusion SD 2 on 512-1,024 v5p (U037, U038) went from interconnect-bound and 38-64 %
+  slow to compute-bound and 39-43 % fast, and U039 (v6e) -5 -> +16 %: what limits it at 2-4 images
+  per chip is not modelled.
+"""
