@@ -26,6 +26,6 @@ def calibration_section() -> list[str]:
         lines.append(f"| stack {stack} | host_dispatch_us | {d['host_dispatch_us']} | {', '.join(d['fitted_to'])} |")
     return lines + ["", "Energy scales multiply every precision of a spec's `power.energy_pj_per_flop` and are applied"
                     " only up to the hardware library's convention that running the matrix peak needs at most TDP - idle - active"
-                    " (`validation.calibrate.energy_cap`); the capped value and the fitted one are both written in the"
+                    " (`validation.spec_writer.energy_cap`); the capped value and the fitted one are both written in the"
                     " spec's power source. TPU fleet-power rows (M157, M158) are predicted but not used"
                     " to fit energy: they average an unknown workload mix, proxied here by ResNet-50 training.", ""]

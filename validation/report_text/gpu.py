@@ -84,7 +84,7 @@ MECH_KERNEL_FLOOR = """\
 * NVIDIA GPU kernels take at least `efficiency.min_kernel_cycles` SM clock cycles of busy time (a kernel
   smaller than a wave still dispatches, fills and drains its blocks: `cost/gpu.kernel_floor_s`, and
   identically in `cost/vgpu.py`), and then the per-kernel gap `efficiency.op_overhead_us`. Both are
-  fitted together (`calibrate.joint_fit`) on the batch-1 rows of runs that replay CUDA graphs: the
+  fitted together (`fit_overhead.joint_fit`) on the batch-1 rows of runs that replay CUDA graphs: the
   MLPerf SingleStream rows of seven rounds (`use_graphs = True` in NVIDIA's SingleStream configs,
   inference_results_v3.0 closed/NVIDIA/configs) and the TensorRT demo/BERT rows (`--enable_graph`),
   19 rows: 13,469 cycles (9.6 us on the A100 at 1.41 GHz, 6.6 on the L4, 10.4 on AGX Orin) and a
