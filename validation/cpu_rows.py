@@ -20,6 +20,9 @@ import re
 from dataclasses import dataclass
 
 from simulator.spec.loader import load_hardware
+from simulator.workload.loader import load_workload
+
+from .openvino_streams import isa_factor, model_threads_per_stream
 
 from .rows import SQUAD_LENGTHS, Case, Row, Unexpressible, first_int, parse_precision, stack_for
 
@@ -47,9 +50,11 @@ INTEL_HARNESS = {
 # mlcommons/inference_policies inference_rules.adoc, "Server" latency constraints per benchmark
 MLPERF_SERVER_BOUND_S = {"resnet50": 0.015, "retinanet-resnext50": 0.100}
 # OpenVINO's CPU plugin under the THROUGHPUT hint gives a model one thread per stream when its worst
-# MatMul/convolution keeps L2 / (bytes it touches) above 0.5 / 4 on AMX parts (get_model_prefer_threads:
-# ResNet-50 and BERT-Large at 384 tokens, whose worst MatMul, the 16 x 384 x 384 scores, is ~0.17 even
-# at 4 bytes an element); on a machine of more than one socket it drops the hyper-threads unless asked
+# MatMul/1x1 convolution keeps L2 / (bytes it touches) above 0.5 / 4 on AMX parts, wider streams when
+# it is memory bound (get_model_prefer_threads; computed from the row's graph by
+# validation.openvino_streams: ResNet-50 0.435, MobileNet v2 0.373 - its depthwise convolutions are
+# GroupConvolution nodes the heuristic skips -, BERT-Large at 384 tokens 0.167, all at 4 bytes an
+# element, so all three run one thread per stream); on a machine of more than one socket it drops the hyper-threads unless asked
 # (src/plugins/intel_cpu/src/cpu_map_scheduling.cpp apply_hyper_threading), so each stream is one thread
 # on its own physical core; benchmark_app sends batch-1 requests, one per stream. The LATENCY hint runs
 # one stream on all cores of one socket (openvinotoolkit/openvino src/plugins/intel_cpu/src/
@@ -172,15 +177,20 @@ def _mlperf_layout(row: Row, hw, sockets: int, name: str) -> Layout | str:
     return Layout(cores=cores, batch=batch, instances=instances, note=note)
 
 
-def _openvino_layout(row: Row, hw, sockets: int) -> Layout:
+def _openvino_layout(row: Row, hw, sockets: int, name: str) -> Layout:
     if row.metric == "latency_ms":
         return Layout(cores=hw.compute.cores, batch=1, instances=1,
                       note=f"OpenVINO LATENCY hint: one stream on the cores of one socket, batch 1 ({OPENVINO_SOURCE})")
-    return Layout(cores=1, batch=1, instances=sockets * hw.compute.cores, shared_weights=True,
-                  note=f"OpenVINO THROUGHPUT hint: one single-thread stream per physical core (hyper-threads "
-                       f"dropped on a multi-socket machine), batch-1 requests, {sockets} sockets "
-                       f"({OPENVINO_SOURCE}); the streams of a socket share one copy of the weights "
-                       f"(src/plugins/intel_cpu/src/weights_cache.hpp: SocketsWeights)")
+    image = first_int(row.shape) if re.search(r"\d+x\d+", row.shape) else None
+    m = re.search(r"seq (\d+)", row.shape)
+    graph = load_workload(name).build(batch_size=1, image_size=image, seq_len=int(m.group(1)) if m else None)
+    threads, tol = model_threads_per_stream(graph, hw)
+    return Layout(cores=threads, batch=1, instances=sockets * (hw.compute.cores // threads), shared_weights=True,
+                  note=f"OpenVINO THROUGHPUT hint: {threads}-thread streams on physical cores (hyper-threads "
+                       f"dropped on a multi-socket machine), batch-1 requests, {sockets} sockets; the worst "
+                       f"MatMul/1x1-convolution L2 factor {tol:.3f} against 0.5 / {isa_factor(hw):g} "
+                       f"(validation.openvino_streams; {OPENVINO_SOURCE}); the streams of a socket share one copy "
+                       f"of the weights (src/plugins/intel_cpu/src/weights_cache.hpp: SocketsWeights)")
 
 
 def _one_per_socket(row: Row, hw, sockets: int) -> Layout | str:
@@ -245,7 +255,7 @@ def cpu_case(row: Row, base: dict, name: str | None) -> Case | Unexpressible:
     if "mlperf" in wl:
         layout = _mlperf_layout(row, hw, sockets, name)
     elif "openvino" in row.software.lower():
-        layout = _openvino_layout(row, hw, sockets)
+        layout = _openvino_layout(row, hw, sockets, name)
     else:
         layout = _one_per_socket(row, hw, sockets)
     if isinstance(layout, str):

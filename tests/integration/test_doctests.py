@@ -140,6 +140,7 @@ MODULES = [
     "simulator.cost.dpu",
     "simulator.run.dpu_board",
     "validation.cpu_rows",
+    "validation.openvino_streams",
     "validation.predict",
     "validation.queueing",
     "validation.rows",
