@@ -307,7 +307,7 @@ def _saved_bytes(ctx: _Ctx, names: list[str]) -> float:
     boundaries = layer_boundaries(fwd)
     total = 0.0
     for n in names:
-        if n in ctx.recompute or not kept_for_backward(fwd, n):
+        if n in ctx.recompute or not kept_for_backward(fwd, n, ctx.recompute):
             continue
         if offload == "all" or (offload == "saved" and n not in boundaries):
             continue

@@ -81,9 +81,10 @@ def reads_inputs(op: Op) -> bool:
     return True
 
 
-def kept_for_backward(fwd: "ComputeGraph", name: str) -> bool:
+def kept_for_backward(fwd: "ComputeGraph", name: str, recomputed: "frozenset[str] | set[str]" = frozenset()) -> bool:
     """Whether the output of forward op ``name`` stays on the device for the backward pass: its own
-    backward or a consumer's reads it (a graph output is kept: its backward is ordered after it).
+    backward or a consumer's reads it, or a consumer in ``recomputed`` runs again from it (a graph
+    output is kept: its backward is ordered after it).
 
     Example:
         >>> from simulator.workload.graph import GraphBuilder
@@ -91,6 +92,9 @@ def kept_for_backward(fwd: "ComputeGraph", name: str) -> bool:
         >>> _ = b.linear("fc2", b.act("relu", b.norm("bn", b.linear("fc1", b.input((1, 8)), 8))), 2)
         >>> [n for n in ("fc1", "bn", "relu", "fc2") if kept_for_backward(b.build(), n)]
         ['fc1', 'relu', 'fc2']
+        >>> kept_for_backward(b.build(), "bn", recomputed={"relu"})     # the recompute reads it again
+        True
     """
     succ = fwd.successors(name)
-    return not succ or reads_output(fwd.op(name)) or any(reads_inputs(fwd.op(s)) for s in succ)
+    return (not succ or reads_output(fwd.op(name))
+            or any(s in recomputed or reads_inputs(fwd.op(s)) for s in succ))
