@@ -42,7 +42,18 @@ GAP_NEURONCORE = """\
   -> +18 %): ASIC median 10.2 -> 11.5 %, ASIC external 5.0 -> 7.0 %. Per image, the batch-8 runs
   take longer than the batch-1 latency's compute (ResNet-18: 0.29 ms per image per core against
   ~0.15 ms), so a per-image cost that BERT does not pay is still missing (the PCIe figure itself is
-  an ASSUMPTION: the Neuron docs give none). Rows A030-A045 are every cell of the older Neuron 2.14.0 inf2 vision tables (throughput_data_vision.csv, latency_data_vision.csv) whose network the zoo holds, taken whole: they repeat the misses (ResNet-18/34 throughput A031/A032 +66/+46 %, VGG11 latency A044 -28 %) and their batch-1 latencies run 0.07-0.31 ms slower than the 2.21.0 ones, which one per-request time cannot carry (refit 448 -> 488 us): the ASIC leave-one-source-out median went 10.2 % over 34 rows -> 13.0 % over 50. Also open: ViT (A023 -20 %,
+  an ASSUMPTION: the Neuron docs give none). In series the copy is the wrong structure for these rows:
+  resnet_benchmark.py runs neuronperf with workers_per_model [1, 2] and throughput x P50 = 2 x 2 cores x
+  batch in every inf2 vision "Batch" row (ResNet-18: 6949/s x 4.587 ms = 31.9 = 2 x 16), so two requests
+  are in flight per NeuronCore and one's copy overlaps the other's program. Per image and core the
+  runs take ResNet-18 0.29 ms, -34 0.39, -50 0.46, -101 0.63, -152 0.82, VGG16 0.93: a straight line
+  against the model's compute time with a ~0.13 ms intercept that BERT-Large (M087) also follows.
+  Tried, not shipped (branch wt-neuron4): a fitted time per sample and core (133 us, jointly with the
+  compute share, 0.375 -> 0.552) took A012/A031 to +0/+5 %, the ASIC leave-one-source-out median
+  13.0 -> 11.8 % and p90 31.5 -> 25.8 %, overall p90 40.2 -> 36.6 %, but the higher compute share
+  speeds up the never-fitted BERT rows (N002 -15 -> +12, N005 -10 -> +19, N006 -6 -> +23 %): ASIC
+  external 6.9 -> 12.0 %, external overall 10.0 -> 10.2 %. What the per-sample time is, is not
+  sourced. Rows A030-A045 are every cell of the older Neuron 2.14.0 inf2 vision tables (throughput_data_vision.csv, latency_data_vision.csv) whose network the zoo holds, taken whole: they repeat the misses (ResNet-18/34 throughput A031/A032 +66/+46 %, VGG11 latency A044 -28 %) and their batch-1 latencies run 0.07-0.31 ms slower than the 2.21.0 ones, which one per-request time cannot carry (refit 448 -> 488 us): the ASIC leave-one-source-out median went 10.2 % over 34 rows -> 13.0 % over 50. Also open: ViT (A023 -20 %,
   A024 +15 %, fine-tuning A029 +41 %), and FP32 against BF16 BERT-Large pre-training (A027 -33 %,
   M096 +19 %). A027 is true FP32: neuronx-cc's `--auto-cast` default is `none` since Neuron 2.27
   (release-notes/components/compiler.rst, "previously matmul"), the table's run is Neuron 2.28 and

@@ -112,4 +112,17 @@ GAP_OPENVINO_XEON = """\
   took oneDNN brdgmm's three vector instructions per multiply-add (widen, shift to FP32, FMA); INT8
   throughput (X078, X082) stays +81..+84 % fast: its depthwise runs on the one-instruction VNNI path
   (is_fast_vnni_int8) and no sourced cost for the rest (AMX 1x1 convolutions with K = 16..160) was found.
+  The THROUGHPUT stream layout is read from the CPU plugin's own rule (validation/openvino_streams.py:
+  `get_model_prefer_threads` in cpu_streams_calculation.cpp with `mem_bandwidth_pressure_tolerance` of
+  performance_heuristics.cpp: each MatMul's and each <3x3 convolution's tensors against one core's L2;
+  depthwise/grouped convolutions are never looked at), not assumed: ResNet-50 scores 0.435, MobileNet v2
+  0.373, BERT-Large 0.167, all above the AMX threshold 0.125, so every throughput row runs one
+  single-thread stream per core as mapped before and no prediction moved. So the opposite signs by
+  network (ResNet-50 13-25 % slow, MobileNet v2 int8 +81/+85 %, BERT-Large int8 +50-56 % fast) are not
+  a stream-layout effect; per-stream L2 residency (charging ops whose activations fit half a core's L2
+  at L2 bandwidth) moved no row by more than 0.5 % (these rows are compute-bound in the model). Measured
+  int8/BF16 speed ratios: ResNet-50 2.60 (8480+) / 1.62 (8580), MobileNet v2 1.52 / 1.32, BERT-Large
+  1.11 / 1.12, against the model's 2.32 / 1.94, 2.25 / 1.61, 1.56 / 1.57. FP32 ResNet-50 on the 8580 runs
+  at 107 % of its FP32 peak at the 2.0 GHz base clock, so that chip runs all-core vector work above base
+  (a likely cause of X059/X092 -20/-22 %; no per-workload all-core frequency is published).
 """

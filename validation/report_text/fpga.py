@@ -49,11 +49,19 @@ GAP_DPU_BOARDS = """\
   DPUCADF8H runs ~20 % above the lane model's peak (its per-kernel MAC count is an ESTIMATE); the V70 is
   ~15 % slower than the VEK280 on the same overlay in every network (not explained); MLPerf v1.0 VCK5000
   rows 16-21 % above the zoo's rate on the same 8PE overlay (AIE at 1.33 GHz and another application).
-  The Vitis AI 1.4 zoo's U280 DPUCAHX8L table is demonstrably inconsistent: cf_resnet50 541.6 fps (F039)
-  against tf2_resnet50 (7.76 G) 155.5, tf_mlperf_resnet50 156.6, tf_resnetv1_50 178.6 and cf_resnet18
-  155.6 in the same table, and a U280/U50 ratio of 1.7-1.8 for every other model (the U50 table's
-  ResNet-50s, 88.3-102.5 fps, agree with each other). F039 stays as published (its note says so); the
-  family's efficiency is fitted on it and MobileNet v2 (F040), so the U50 ResNet-50 row (F038) reads
-  +271 %. Refitted on the consistent ResNet-50 figures the efficiency falls to its 0.2 bound (~15 % of
-  lane peak) and F040 reads -53 %: the overlay's slowness on ResNet-50 is a mechanism not modelled.
+  The Vitis AI 1.4 zoo's U280 DPUCAHX8L table printed cf_resnet50 541.6 fps and cf_resnet18 155.6; the
+  1.4.1 release of the same README (tag v1.4.1, @5e500db2) prints 160.5 and 542.3: the two cells were
+  transposed, and F039 now carries 160.5 (U280/U50 ratio 1.82, like 1.73-1.83 for every other model of
+  the two tables). Refitted on it the DPUCAHX8L efficiency falls to its 0.2 bound (was 0.591): ResNet-50
+  on this overlay runs at ~14 % of its lane peak (F038 +34 %, F039 +12 % in-sample; were +271 / -7 %)
+  while MobileNet v2 reads -53 % (F040, was +10 %): against the lane model the ResNets and VGG16 take
+  2.2-2.4x their lane time, Inception 1.9x, MobileNet v1/v2 0.33x/0.47x, so one efficiency for the
+  convolution and depthwise engines cannot hold both (the target file feeds the depthwise engine from an
+  on-chip bank while other feature maps sit in HBM: where to look next). The three rows are one document,
+  so out of fold they take the schema's 0.75 (F039 +291 %). Tried, not shipped: a DPU layer waiting for
+  its weights at the core's port-limited memory rate before its MACs start (no new parameter) fits the
+  embedded DPUCZDX8G boards (MobileNet v1 ZCU104/KV260 F017/F024 -21/-26 -> +10/+2 %, the five
+  one-thread rows within 5 %) but drives the shared per-layer time to its 0.5 us bound, and the Alveo
+  DPUCAHX8H/DPUCADF8H rows that share it then read +18..+112 % (F037, F041, F042, M179, M182); neither
+  PG338 nor PG367 says whether a layer's weight fetch overlaps its MACs.
 """

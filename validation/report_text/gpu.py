@@ -153,6 +153,13 @@ GAP_LLM_PREFILL = """\
   FlashAttention-3 pack_gqa) stack a K/V head's query group into those rows instead. Modelling that
   makes decode attention memory-bound as it should be, but the 70B IFB rows then read 9-17 % fast
   (M114, M115): something else in decode costs what the padding stands in for, not found yet.
+  Tried, not shipped: the stream launch as an asynchronous host (a kernel takes max(busy + device gap,
+  launch interval) instead of busy + 17.4 us; branch wt-asyncgap, cost/gpu.py and vgpu.py bit-identical).
+  The batch-1 prefill rows set the interval (M105 runs -48 % -> +122 % as it goes 0.5 -> 60 us) while the
+  large-batch FP8 generation rows hardly move: M099/M100/M102 stay +9..+35 % fast at any interval, so the
+  additive gap was paying for another missing cost in batch 768-1024 FP8 decode. Fitted (30.6 us, 35.2 us
+  for trtllm-bench) the 13 stream rows' in-sample median went 8.2 -> 14.4 % and the external TensorRT-LLM
+  rows 7.4 -> 7.9 % (long-output rows better, E001 -11 -> -5 %; prefill rows E016-E020 worse).
 """
 
 GAP_TENSORRT_BATCH1 = """\

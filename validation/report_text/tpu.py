@@ -46,5 +46,14 @@ GAP_COLLECTIVE_COMPUTE = """\
   weights at 1 byte in the model (MaxText probably gathers bf16 and quantizes in the matmul: not
   verified); MaxDiffusion SD 2 on 512-1,024 v5p (U037, U038) went from interconnect-bound and 38-64 %
   slow to compute-bound and 39-43 % fast, and U039 (v6e) -5 -> +16 %: what limits it at 2-4 images
-  per chip is not modelled.
+  per chip is not modelled. The v6e rows are vector-bound in the model (flash-attention softmax and AQT
+  quantization). Tried, not shipped (branch wt-tpu4): native bf16 VPU arithmetic from TPU generation 6
+  (Mosaic's bf16_ops_min_supported_versions: 4,096 bf16 FLOP/cycle against 2,048 fp32): TPU
+  leave-one-source-out 8.3 -> 7.8 %, but the refit pushed `collective_compute_share` to its 1.0 bound,
+  AQT int8 U022 -13 -> -24 %, U031 +3 -> +20 %, and the external TPU rows 8.4 -> 9.2 %. Per-op precision
+  (element-wise in bf16, softmax/norm statistics/AQT scales in f32) is the likely right form, not
+  verified against MaxText. The MLPerf v4.1 Trillium rows show the FSDP gathers costing almost no
+  TensorCore time (2.581 ms per token per chip at 3 sequences per chip, 2.620 at 2: +1.5 %; the model
+  +15.6 %): a share that depends on whether the chip offloads collectives to SparseCores (v6e, v5p)
+  would be the physical form.
 """
