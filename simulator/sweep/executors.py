@@ -55,6 +55,9 @@ def worker_init(sweep_pid: int) -> None:
     ``sweep_pid`` is the sweep's process; a worker's own parent may be a forkserver started by it.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
+    # a forked worker inherits the CLI's SIGTERM handler (raise KeyboardInterrupt); stop_pool's terminate
+    # would then print the worker's traceback under the parent's one-line "interrupted" message
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
         try:
             pr_set_pdeathsig = 1
