@@ -73,3 +73,25 @@ def test_kept_tensors_are_what_some_backward_op_reads(width, fn):
     kept = _kept(t)
     assert {"a1", "s"} <= kept                               # inputs of l2/l3 (weighted: read their input)
     assert ("n1" in kept) == (fn not in ("relu", "sigmoid", "tanh"))
+
+
+def test_the_single_device_ledger_and_the_cluster_plan_keep_the_same_tensors():
+    """The training graph's edges (what the single-device memory ledger frees by) and
+    parallel/plan.py's per-micro-batch bytes (``kept_for_backward``) must name the same forward
+    tensors, with and without recomputation: one rule, two readers."""
+    from simulator.workload.loader import load_workload
+    from simulator.workload.saved import kept_for_backward
+    from simulator.workload.training import Checkpointing, recompute_set, training_forward
+
+    cases = [("resnet18", dict(batch_size=2, image_size=64)), ("gpt2", dict(batch_size=1, seq_len=16)),
+             ("bert-base", dict(batch_size=1, seq_len=16))]
+    for name, shape in cases:
+        raw = load_workload(name).build(**shape)
+        fwd = training_forward(raw)                 # as build_training_graph and build_plan see it
+        for mode in (Checkpointing.NONE, Checkpointing.SELECTIVE, Checkpointing.FULL):
+            recompute = recompute_set(fwd, mode)
+            graph = build_training_graph(raw, checkpointing=mode).graph
+            by_graph = {n for n in fwd.order if n not in recompute
+                        and any(graph.op(s).phase != Phase.FORWARD for s in graph.successors(n))}
+            by_plan = {n for n in fwd.order if n not in recompute and kept_for_backward(fwd, n, recompute)}
+            assert by_graph == by_plan, (name, mode, sorted(by_graph ^ by_plan)[:5])
