@@ -135,6 +135,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     arrival = args.arrival
     if args.trace_file and arrival == "poisson":
         arrival = "trace"  # --trace-file alone means replay it
+    if args.trace_file and args.duration_s is not None:
+        # the file's times fix the arrivals, so --rate-per-s x --duration-s would only cut it at an unrelated count
+        raise InputError("--duration-s: a --trace-file fixes the arrivals; --requests N replays its first N")
     requests = requests_arg(args.requests, rate_per_s=args.rate_per_s, duration_s=args.duration_s, seed=args.seed)
     r = serve(args.workload, args.hardware, arrival=arrival, rate_per_s=args.rate_per_s, requests=requests,
               batching=args.batching, max_batch_size=args.max_batch_size, max_wait_ms=args.max_wait_ms,
