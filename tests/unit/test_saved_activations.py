@@ -85,8 +85,15 @@ def test_the_single_device_ledger_and_the_cluster_plan_keep_the_same_tensors():
 
     cases = [("resnet18", dict(batch_size=2, image_size=64)), ("gpt2", dict(batch_size=1, seq_len=16)),
              ("bert-base", dict(batch_size=1, seq_len=16))]
-    for name, shape in cases:
-        raw = load_workload(name).build(**shape)
+    # a ReLU MLP in a named layer: under selective checkpointing the ReLU is recomputed from fc1's
+    # output, which it does not read in backward, so only the recompute keeps fc1 (the case the
+    # ``recomputed`` argument exists for; the zoo models' GELUs read their input anyway)
+    b = GraphBuilder("relu-mlp", batch=2)
+    h = b.linear("l0.fc2", b.act("l0.relu", b.linear("l0.fc1", b.input((2, 8)), 8)), 8)
+    b.linear("l1.fc", h, 2)
+    graphs = [(load_workload(name).build(**shape)) for name, shape in cases] + [b.build()]
+    for raw in graphs:
+        name = raw.name
         fwd = training_forward(raw)                 # as build_training_graph and build_plan see it
         for mode in (Checkpointing.NONE, Checkpointing.SELECTIVE, Checkpointing.FULL):
             recompute = recompute_set(fwd, mode)
