@@ -70,8 +70,6 @@ BOUNDS["kernel_overhead_us"] = (0.5, 30.0)
 # gap stands for the mix of both over a throughput run.
 # The gap of such a stack is not published as a number: it is fitted on the stack's own rows.
 STREAM_STACKS = ("tensorrt-llm-0.6", "tensorrt-llm")
-# the joint search's grid and golden iterations per dimension (each point is a whole 1-D fit inside)
-JOINT_GRID, JOINT_ITERS = 9, 10
 
 
 # a batch-1 row informs the per-op overhead only if most of its time is per-op overhead or host

@@ -1,14 +1,15 @@
 """A runtime group's fixed time per kernel (or per request), and a GPU group's kernel floor with it."""
 from __future__ import annotations
 
-import math  # noqa: F401 - joint_fit's example uses it
-
 from simulator.errors import SimulatorError
 from simulator.fit import golden, identified, robust_loss
 
-from .calibrate import BOUNDS, JOINT_GRID, JOINT_ITERS
+from .calibrate import BOUNDS
 from .predict import Predictor
 from .rows import Case
+
+# the joint search's grid and golden iterations per dimension (each point is a whole 1-D fit inside)
+JOINT_GRID, JOINT_ITERS = 9, 10
 
 
 def fit_overhead(rows: list[Case], params: dict[str, dict[str, float]], predictor: Predictor,
@@ -39,6 +40,7 @@ def joint_fit(loss, inner: str = "op_overhead_us", outer: str = "min_kernel_cycl
     microseconds every kernel alike; fitted in turn, the first would take all of the time.
 
     Example:
+        >>> import math
         >>> f = lambda x, y: (math.log(x / 3.0)) ** 2 + (math.log(y / 8000.0)) ** 2
         >>> x, y = joint_fit(f)      # JOINT_ITERS golden steps: within 0.1 % of the minimum
         >>> round(x, 1), round(y, -2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from ..cli_args import (PRECISION_HELP, add_command, add_scenario_args, add_time_limit, fit_status, output,
                         parse_overrides, precision_notice, write_output)
@@ -107,8 +108,11 @@ def requests_arg(text: str | None, *, rate_per_s: float, duration_s: float | Non
     if text is None:
         if duration_s is None:
             return DEFAULT_REQUESTS
-        if not duration_s > 0:
+        if not (math.isfinite(duration_s) and duration_s > 0):
             raise InputError(f"--duration-s: must be a positive number of seconds, got {duration_s:g}")
+        if not math.isfinite(rate_per_s * duration_s):  # inf or nan would reach round() as a traceback
+            raise InputError(f"--rate-per-s x --duration-s: must be a finite number of requests, "
+                             f"got {rate_per_s:g} x {duration_s:g}")
         return max(1, round(rate_per_s * duration_s))
     fixed = text.strip().isdigit() or text.lower().endswith(".csv")
     if fixed and duration_s is not None:
@@ -131,6 +135,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     arrival = args.arrival
     if args.trace_file and arrival == "poisson":
         arrival = "trace"  # --trace-file alone means replay it
+    if args.trace_file and args.duration_s is not None:
+        # the file's times fix the arrivals, so --rate-per-s x --duration-s would only cut it at an unrelated count
+        raise InputError("--duration-s: a --trace-file fixes the arrivals; --requests N replays its first N")
     requests = requests_arg(args.requests, rate_per_s=args.rate_per_s, duration_s=args.duration_s, seed=args.seed)
     r = serve(args.workload, args.hardware, arrival=arrival, rate_per_s=args.rate_per_s, requests=requests,
               batching=args.batching, max_batch_size=args.max_batch_size, max_wait_ms=args.max_wait_ms,

@@ -55,6 +55,15 @@ def test_table_and_lists_and_describe():
     (["serve", "--hardware", "nvidia-l4", "--workload", "gpt2", "--requests", "20", "--duration-s", "10"],
      "--duration-s"),
     (["serve", "--hardware", "nvidia-l4", "--workload", "gpt2", "--duration-s", "0"], "positive"),
+    # a trace file fixes the arrivals: a duration beside it once cut the trace at rate x duration requests
+    (["serve", "--hardware", "nvidia-l4", "--workload", "gpt2", "--trace-file", "t.csv", "--duration-s", "10"],
+     "--trace-file"),
+    # rate x duration must be a finite count (inf or nan once reached round() as a traceback)
+    (["serve", "--hardware", "nvidia-l4", "--workload", "gpt2", "--duration-s", "inf"], "positive"),
+    (["serve", "--hardware", "nvidia-l4", "--workload", "gpt2", "--duration-s", "10", "--rate-per-s", "nan"],
+     "finite"),
+    (["serve", "--hardware", "nvidia-l4", "--workload", "gpt2", "--duration-s", "1e300", "--rate-per-s", "1e10"],
+     "finite"),
 ])
 def test_bad_input_exits_2_with_one_line(args, fragment):
     r = cli(*args)

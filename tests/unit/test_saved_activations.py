@@ -73,3 +73,32 @@ def test_kept_tensors_are_what_some_backward_op_reads(width, fn):
     kept = _kept(t)
     assert {"a1", "s"} <= kept                               # inputs of l2/l3 (weighted: read their input)
     assert ("n1" in kept) == (fn not in ("relu", "sigmoid", "tanh"))
+
+
+def test_the_single_device_ledger_and_the_cluster_plan_keep_the_same_tensors():
+    """The training graph's edges (what the single-device memory ledger frees by) and
+    parallel/plan.py's per-micro-batch bytes (``kept_for_backward``) must name the same forward
+    tensors, with and without recomputation: one rule, two readers."""
+    from simulator.workload.loader import load_workload
+    from simulator.workload.saved import kept_for_backward
+    from simulator.workload.training import Checkpointing, recompute_set, training_forward
+
+    cases = [("resnet18", dict(batch_size=2, image_size=64)), ("gpt2", dict(batch_size=1, seq_len=16)),
+             ("bert-base", dict(batch_size=1, seq_len=16))]
+    # a ReLU MLP in a named layer: under selective checkpointing the ReLU is recomputed from fc1's
+    # output, which it does not read in backward, so only the recompute keeps fc1 (the case the
+    # ``recomputed`` argument exists for; the zoo models' GELUs read their input anyway)
+    b = GraphBuilder("relu-mlp", batch=2)
+    h = b.linear("l0.fc2", b.act("l0.relu", b.linear("l0.fc1", b.input((2, 8)), 8)), 8)
+    b.linear("l1.fc", h, 2)
+    graphs = [(load_workload(name).build(**shape)) for name, shape in cases] + [b.build()]
+    for raw in graphs:
+        name = raw.name
+        fwd = training_forward(raw)                 # as build_training_graph and build_plan see it
+        for mode in (Checkpointing.NONE, Checkpointing.SELECTIVE, Checkpointing.FULL):
+            recompute = recompute_set(fwd, mode)
+            graph = build_training_graph(raw, checkpointing=mode).graph
+            by_graph = {n for n in fwd.order if n not in recompute
+                        and any(graph.op(s).phase != Phase.FORWARD for s in graph.successors(n))}
+            by_plan = {n for n in fwd.order if n not in recompute and kept_for_backward(fwd, n, recompute)}
+            assert by_graph == by_plan, (name, mode, sorted(by_graph ^ by_plan)[:5])

@@ -9,6 +9,7 @@ from .. import ops as O
 from ..graph import GraphBuilder, Tensor
 from ..ops import Gemm, Op, OpKind, TpRole
 from . import Family, FamilyParams, Shape, register
+from ..saved import SUM
 
 
 class TransformerParams(FamilyParams):
@@ -203,7 +204,7 @@ def _layer_ops(b: GraphBuilder, i: int, x: Tensor, p: TransformerParams, s: Shap
         h = b.norm(f"{n}.ln1", x, kind=p.norm)
         a = _attention(b, f"{n}.attn", h, p, s, seq)
         f = _ffn(b, f"{n}.mlp", h, p, i)
-        return b.add(O.elementwise(f"{n}.add", elems=x.elems, inputs=3, fn="sum"), [x, a, f], x.shape)
+        return b.add(O.elementwise(f"{n}.add", elems=x.elems, inputs=3, fn=SUM), [x, a, f], x.shape)
     if p.norm_position == "pre":
         x = b.add_tensors(f"{n}.add1", x, _attention(b, f"{n}.attn", b.norm(f"{n}.ln1", x, kind=p.norm), p, s, seq))
         return b.add_tensors(f"{n}.add2", x, _ffn(b, f"{n}.mlp", b.norm(f"{n}.ln2", x, kind=p.norm), p, i))
