@@ -14,6 +14,7 @@ from pydantic import Field
 from .. import ops as O
 from ..graph import GraphBuilder, Tensor
 from . import FamilyParams
+from ..saved import SUM
 
 CONTEXT_TOKENS = 77  # CLIP's tokenizer pads every prompt to 77 tokens (model_max_length)
 
@@ -66,7 +67,7 @@ def group_norm(b: GraphBuilder, name: str, x: Tensor) -> Tensor:
 
 def add_broadcast(b: GraphBuilder, name: str, x: Tensor, y: Tensor) -> Tensor:
     """``x + y`` with ``y`` broadcast over ``x`` (a per-channel time embedding over an image)."""
-    return b.add(O.elementwise(name, elems=x.elems, inputs=1 + y.elems / x.elems), [x, y], x.shape)
+    return b.add(O.elementwise(name, elems=x.elems, inputs=1 + y.elems / x.elems, fn=SUM), [x, y], x.shape)
 
 
 def resnet(b: GraphBuilder, name: str, x: Tensor, out_ch: int, temb: Tensor | None) -> Tensor:

@@ -236,7 +236,7 @@ def _embed(b: GraphBuilder, p: TransformerParams, s: Shape) -> tuple[Tensor, int
     if p.type_vocab:
         extra.append(b.op(O.embedding("type_embed", tokens=tokens, vocab=p.type_vocab, dim=p.hidden), [], x.shape))
     if extra:
-        x = b.add(O.elementwise("embed_sum", elems=x.elems, inputs=1 + len(extra)), [x, *extra], x.shape)
+        x = b.add(O.elementwise("embed_sum", elems=x.elems, inputs=1 + len(extra), fn=SUM), [x, *extra], x.shape)
     if p.norm_position == "post":
         x = b.norm("embed_ln", x, kind=p.norm)
     return _dropout(b, x, p.dropout), seq

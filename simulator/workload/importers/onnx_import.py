@@ -70,6 +70,7 @@ from .onnx_read import (ACTIVATIONS, ELEMENTWISE, FALLBACK_FLOPS_PER_ELEM, MAX_F
                         _Input, _Model, _read_model)
 from .onnx_roles import assign_tp_roles
 from .onnx_shapes import _analyse, _infer, _is_weight, _tensor_numel
+from ..saved import SUM
 
 @dataclass
 class _Ctx:
@@ -206,7 +207,8 @@ def _map(ctx: _Ctx, i: int, n: onnx.NodeProto, label: str, acts: list[Tensor]) -
     reads = float(sum(x.elems for x in acts))
     if t in ELEMENTWISE:
         return Op(label, OpKind.ELEMENTWISE, flops=ELEMENTWISE[t] * out, input_elems=reads, output_elems=float(out),
-                  param_elems=p, weight_read_elems=p, attrs=(("onnx_op", t),))
+                  param_elems=p, weight_read_elems=p,
+                  attrs=(("onnx_op", t),) + ((("fn", SUM),) if t in ("Add", "Sum") else ()))
     total = float(sum(ctx.numel(o, label) for o in n.output if o))
     return Op(label, OpKind.DATA_MOVEMENT, flops=0.0, input_elems=reads or total, output_elems=total,
               param_elems=p, weight_read_elems=p, attrs=(("onnx_op", t),))
