@@ -22,7 +22,7 @@ from simulator.errors import SimulatorError
 from simulator.fit import ROBUST_CAP, golden, identified
 from simulator.spec.models import Efficiency
 
-from .calibrate import BOUNDS, STREAM_STACKS, _stage_rows, overhead_group, overhead_stage
+from .stages import BOUNDS, STREAM_STACKS, _stage_rows, overhead_group, overhead_stage
 from .fit_overhead import joint_fit
 from .predict import STACK_GAP, Predictor
 from .rows import Case
@@ -75,7 +75,7 @@ class Fold:
     reason: str = ""
 
 
-# Points of each parameter's grid (log-spaced over calibrate.BOUNDS) on which a row's prediction is
+# Points of each parameter's grid (log-spaced over stages.BOUNDS) on which a row's prediction is
 # tabulated; between them the prediction is interpolated linearly in log-log space (exact for the
 # power laws a roofline gives: time ~ 1 / efficiency), finer for the affine per-op overheads.
 GRID_POINTS = {"memory": 9, "compute": 13, "op_overhead_us": 17, "dispatch_us": 13, "request_overhead_us": 17,
@@ -234,7 +234,7 @@ class Folds:
         return EAGER_PRIOR_US if x is None else x
 
     def fit_stack_gap(self, train: list[Case], stack: str) -> float | None:
-        """A :data:`~validation.calibrate.STREAM_STACKS` stack's per-kernel gap fitted on the fold's rows of
+        """A :data:`~validation.stages.STREAM_STACKS` stack's per-kernel gap fitted on the fold's rows of
         that stack (as :func:`validation.fit_stacks.fit_stack_gaps`); None when none identify it."""
         return self._fit([c for c in train if c.stack == stack and c.task != "power"], "kernel_overhead_us")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from simulator.errors import SimulatorError
 from simulator.fit import golden, identified, robust_loss
 
-from .calibrate import BOUNDS, _stage_rows, family_stages, overhead_group, overhead_stage
+from .stages import BOUNDS, _stage_rows, family_stages, overhead_group, overhead_stage
 from .fit_energy import fit_energy
 from .fit_overhead import fit_kernel_floor, fit_overhead
 from .fit_stacks import fit_stack_gaps, fit_stacks

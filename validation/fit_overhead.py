@@ -4,7 +4,7 @@ from __future__ import annotations
 from simulator.errors import SimulatorError
 from simulator.fit import golden, identified, robust_loss
 
-from .calibrate import BOUNDS
+from .stages import BOUNDS
 from .predict import Predictor
 from .rows import Case
 

@@ -1,5 +1,5 @@
 """A software stack's own fitted times: an eager stack's host dispatch per op, a stream-launching
-stack's gap between kernels (:data:`validation.calibrate.STREAM_STACKS`)."""
+stack's gap between kernels (:data:`validation.stages.STREAM_STACKS`)."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ import math
 from simulator.errors import SimulatorError
 from simulator.fit import golden, identified, robust_loss
 
-from .calibrate import BOUNDS, STREAM_STACKS
+from .stages import BOUNDS, STREAM_STACKS
 from .predict import STACK_GAP, Predictor
 from .rows import Case
 

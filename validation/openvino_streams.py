@@ -36,18 +36,25 @@ ISA_AMX, ISA_VNNI, ISA_OTHER = 4.0, 2.0, 1.0
 
 
 def isa_factor(hw) -> float:
-    """The ISA's threshold divisor: 4 with AMX, 2 with AVX-512 VNNI (int8 dot products on the SIMD
-    unit), 1 otherwise.
+    """The ISA's threshold divisor, from oneDNN's effective ISA (the highest the part has) as the
+    plugin's switch reads it: 4 for exactly ``avx512_core_amx`` (Sapphire/Emerald Rapids), 2 for
+    ``avx512_core_vnni`` (int8 dot products on AVX-512, no bf16), and the switch's default 1 for every
+    other ISA, higher ones included: ``avx512_core_amx_fp16`` (AMX with fp16 tiles: Granite Rapids) and
+    ``avx512_core_bf16`` (bf16 on AVX-512: Zen 4/5) are not among its cases.
 
     Example:
         >>> from simulator.spec.loader import load_hardware
-        >>> isa_factor(load_hardware("intel-xeon-platinum-8480")), isa_factor(load_hardware("amd-epyc-9654"))
-        (4.0, 2.0)
+        >>> [isa_factor(load_hardware(n)) for n in ("intel-xeon-platinum-8480", "intel-xeon-6980p", "amd-epyc-9654")]
+        [4.0, 1.0, 1.0]
     """
     c = hw.compute
-    if any(v > 0 for v in dict(c.matrix_flops_per_cycle_per_core or {}).values()):
-        return ISA_AMX
-    return ISA_VNNI if "int8" in {str(getattr(p, "value", p)) for p in c.simd_precisions} else ISA_OTHER
+    matrix = {str(getattr(p, "value", p)) for p, v in dict(c.matrix_flops_per_cycle_per_core or {}).items() if v > 0}
+    simd = {str(getattr(p, "value", p)) for p in c.simd_precisions}
+    if matrix:
+        return ISA_OTHER if "fp16" in matrix else ISA_AMX
+    if "bf16" in simd:
+        return ISA_OTHER
+    return ISA_VNNI if "int8" in simd else ISA_OTHER
 
 
 def moved_elems(op: Op) -> float | None:

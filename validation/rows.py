@@ -204,7 +204,7 @@ FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
     # compute-bound: a sustained all-core clock (or cache effect) the spec's base clock does not carry,
     # and no AMX all-core frequency of either part was found published. One share for both had MLPerf
     # ResNet-50 on the 8592+ (X011, X012) -19/-20 % and the 8480+ BERT BF16/FP32 rows +16/+25 %.
-    # Their per-op fork/join is the same runtime's (validation.calibrate.OVERHEAD_FROM).
+    # Their per-op fork/join is the same runtime's (validation.stages.OVERHEAD_FROM).
     ("intel-xeon-platinum-85", "intel-xeon-emr"), ("intel-xeon", "intel-xeon"), ("amd-epyc", "amd-epyc"),
 )
 

@@ -13,6 +13,8 @@ it, so a step holds less than every forward tensor:
   ``sigmoid_backward(grad, output)``, ``tanh_backward(grad, output)``,
   ``_softmax_backward_data(grad, output, ...)``); GELU, SiLU and hard-swish need their input;
 * a residual sum reads neither operand (its gradient passes through);
+* pooling reads its input (max pooling: where the maximum was; average pooling needs nothing, kept
+  as the upper bound), an embedding its indices, neither their output;
 * anything else keeps what it did before this rule: its output and all its inputs.
 
 So in a ResNet bottleneck the batch-norm outputs and the residual sums are dead once the next op
@@ -55,7 +57,7 @@ def reads_output(op: Op) -> bool:
         >>> reads_output(O.matmul("fc", batch=1, m=2, k=3, n=4))
         False
     """
-    if op.kind in (OpKind.MATMUL, OpKind.CONV2D):
+    if op.kind in (OpKind.MATMUL, OpKind.CONV2D, OpKind.POOL, OpKind.EMBEDDING):
         return False
     if op.kind == OpKind.NORM or is_sum(op):
         return False

@@ -132,7 +132,7 @@ MODULES = [
     "simulator.pricing",
     "simulator.validation_errors",
     # the validation harness (none of these examples reads ../shared)
-    "validation.calibrate",
+    "validation.stages",
     "validation.cluster_rows",
     "validation.crossval",
     "validation.fit_overhead",

@@ -96,7 +96,7 @@ def test_one_shared_queue_sustains_far_more_than_round_robin_to_each_instance():
 def test_emerald_rapids_xeons_fit_their_own_compute_share_but_share_the_fork_join():
     # per core at one 2.0 GHz base clock the 8580 runs the OpenVINO 2024.3 cells ~1.2x the 8480+
     # (BERT-Large BF16: 275.75 / 120 cores = 2.298 vs 217.47 / 112 = 1.942 sequences/s, 1.18x)
-    from validation.calibrate import overhead_group
+    from validation.stages import overhead_group
     from validation.rows import family_of
     assert family_of("intel-xeon-platinum-8580", "cpu") == family_of("intel-xeon-platinum-8592", "cpu") \
         == "intel-xeon-emr"

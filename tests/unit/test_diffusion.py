@@ -159,7 +159,7 @@ def test_stable_diffusion_rows_follow_the_submitters_configs(sd_cases):
 
 
 def test_stable_diffusion_rows_are_scored_not_fitted(sd_cases):
-    from validation.calibrate import _stage_rows
+    from validation.stages import _stage_rows
 
     cases = list(sd_cases.values())
     assert all(not c.fit_evidence for c in cases)

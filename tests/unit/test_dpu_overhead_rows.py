@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from validation import crossval as CV
-from validation.calibrate import _dpu_one_image, _stage_rows
+from validation.stages import _dpu_one_image, _stage_rows
 from validation.mapping import map_rows
 from validation.predict import Predictor
 from validation.rows import Case, read_calibration

@@ -13,7 +13,7 @@ from simulator.scenario import make_scenario
 from simulator.spec.loader import load_hardware
 from simulator.spec.stack import load_stack
 from simulator.workload.loader import load_workload
-from validation.calibrate import REQUEST_GROUPS, _stage_rows, overhead_stage
+from validation.stages import REQUEST_GROUPS, _stage_rows, overhead_stage
 
 
 def _step(overrides: dict, stack: str = "neuron", batch: int = 1) -> float:

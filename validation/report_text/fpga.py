@@ -21,7 +21,7 @@ MECH_DPU_OVERLAYS = """\
 
 MECH_DPU_LAYER_TIME = """\
 * A DPU family's per-layer time (`efficiency.op_overhead_us`) is fitted on its one-thread Vitis AI
-  runner rows (`validation.calibrate._dpu_one_image`: one image passes its layers one after another,
+  runner rows (`validation.stages._dpu_one_image`: one image passes its layers one after another,
   each layer's instruction fetch, weight load and pipeline fill not overlapping the next; PG338), so
   every leave-one-source-out fold identifies it. Before, xilinx-dsp-dpu's value was identified by no
   row: every fold fell back to the schema default while the shipped value kept an older fit (refit:

@@ -91,7 +91,7 @@ MECH_KERNEL_FLOOR = """\
   0.5 us gap (its lower bound; NVIDIA's CUDA Graphs post measures ~0.5 us per replayed kernel). A
   software stack that launches kernels one by one on a stream carries its own gap
   (`kernel_overhead_us`, applied by `run/stackhw.py`, fitted on that stack's rows:
-  `calibrate.STREAM_STACKS`): TensorRT-LLM 0.5/0.6's gptSessionBenchmark (CUDA graphs only under
+  `stages.STREAM_STACKS`): TensorRT-LLM 0.5/0.6's gptSessionBenchmark (CUDA graphs only under
   `--enable_cuda_graph`) 17.4 us on M099-M109, trtllm-bench's PyTorch backend (graphs for
   generation-only iterations, context iterations eager; `serve(stack=...)`) 15.7 us on M111-M117.
   NVIDIA's INT8 BERT engine runs 7 kernels per layer (stack rule `norm_kernels`: the skip-layernorm
