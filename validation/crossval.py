@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from simulator.errors import SimulatorError
-from simulator.fit import ROBUST_CAP, golden, identified
+from simulator.fit import golden, identified, robust_loss
 from simulator.spec.models import Efficiency
 
 from .stages import BOUNDS, STREAM_STACKS, _stage_rows, overhead_group, overhead_stage
@@ -159,23 +159,13 @@ class Folds:
     def _fit_floor(self, rows: list[Case]) -> tuple[float, float] | None:
         """(op_overhead_us, min_kernel_cycles) of a GPU group fitted together, or None unidentified."""
         def loss(x: float, y: float) -> float:
-            errs = []
-            for c in rows:
-                v = self.predicted2(c, x, y)
-                if v is not None:
-                    errs.append(min(ROBUST_CAP, abs(math.log(v / c.row.value))) ** 2)
-            return sum(errs) / len(errs) if errs else float("inf")
+            return robust_loss((v, c.row.value) for c in rows if (v := self.predicted2(c, x, y)) is not None)
         return joint_fit(loss) if rows else None
 
     def _fit(self, rows: list[Case], param: str) -> float | None:
         """The fitted value, or None when no row identifies it (none, or all beyond the robust cap)."""
         def loss(x: float) -> float:
-            errs = []
-            for c in rows:
-                v = self.predicted(c, param, x)
-                if v is not None:
-                    errs.append(min(ROBUST_CAP, abs(math.log(v / c.row.value))) ** 2)
-            return sum(errs) / len(errs) if errs else float("inf")
+            return robust_loss((v, c.row.value) for c in rows if (v := self.predicted(c, param, x)) is not None)
         return golden(loss, *BOUNDS[param]) if rows and identified(loss, *BOUNDS[param]) else None
 
     def fit(self, train: list[Case], families: set[str]) -> dict:

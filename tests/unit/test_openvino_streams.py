@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from hypothesis import given, strategies as st
 
 from simulator.spec.loader import load_hardware
@@ -14,30 +16,21 @@ from validation.openvino_streams import (ISA_AMX, ISA_OTHER, ISA_VNNI, default_t
 L2 = 2 * 2**20   # one Sapphire/Emerald Rapids core's L2
 
 
-def test_mobilenet_v2_worst_layer_is_the_first_expansion():
-    # block 2's 1x1 expansion at 112 x 112: (16 + 96) x 12544 = 1,404,928 elements; at 4 bytes
-    # 2,097,152 / 5,619,712 = 0.3732 > 0.5 / 4 (AMX): one thread per stream, not a 4-core stream
-    graph = load_workload("mobilenet-v2").build(batch_size=1, image_size=224)
-    threads, tol = model_threads_per_stream(graph, load_hardware("intel-xeon-platinum-8480"))
-    assert math.isclose(tol, 2_097_152 / (1_404_928 * 4), rel_tol=1e-9)
-    assert threads == 1
-
-
-def test_bert_large_worst_layer_is_the_scores_matmul():
-    # Q.K^T at 384 tokens, 16 heads of 64: q 393,216 + k 393,216 + scores 2,359,296 = 3,145,728
-    # elements; 2,097,152 / (3,145,728 x 4) = 1/6 > 0.125: one thread per stream
-    graph = load_workload("bert-large").build(batch_size=1, seq_len=384)
-    threads, tol = model_threads_per_stream(graph, load_hardware("intel-xeon-platinum-8580"))
-    assert math.isclose(tol, 1 / 6, rel_tol=1e-9)
-    assert threads == 1
-
-
-def test_resnet50_worst_layer_is_the_strided_projection():
-    # layer2's shortcut 1x1, 256 -> 512, stride 2: 256 x 3136 + 512 x 784 = 1,204,224 elements;
-    # 2,097,152 / (1,204,224 x 4) = 0.4354
-    graph = load_workload("resnet50").build(batch_size=1, image_size=224)
-    threads, tol = model_threads_per_stream(graph, load_hardware("intel-xeon-platinum-8480"))
-    assert math.isclose(tol, 2_097_152 / (1_204_224 * 4), rel_tol=1e-9)
+@pytest.mark.parametrize("workload,shape,device,tolerance", [
+    # MobileNet v2, block 2's 1x1 expansion at 112 x 112: (16 + 96) x 12544 = 1,404,928 elements; at 4
+    # bytes 2,097,152 / 5,619,712 = 0.3732 > 0.5 / 4 (AMX): one thread per stream, not a 4-core stream
+    ("mobilenet-v2", {"image_size": 224}, "intel-xeon-platinum-8480", 2_097_152 / (1_404_928 * 4)),
+    # BERT-Large, Q.K^T at 384 tokens, 16 heads of 64: q 393,216 + k 393,216 + scores 2,359,296 =
+    # 3,145,728 elements; 2,097,152 / (3,145,728 x 4) = 1/6 > 0.125
+    ("bert-large", {"seq_len": 384}, "intel-xeon-platinum-8580", 1 / 6),
+    # ResNet-50, layer2's shortcut 1x1, 256 -> 512, stride 2: 256 x 3136 + 512 x 784 = 1,204,224
+    # elements; 2,097,152 / (1,204,224 x 4) = 0.4354
+    ("resnet50", {"image_size": 224}, "intel-xeon-platinum-8480", 2_097_152 / (1_204_224 * 4)),
+], ids=["mobilenet-v2-first-expansion", "bert-large-scores-matmul", "resnet50-strided-projection"])
+def test_worst_layer_sets_the_tolerance(workload, shape, device, tolerance):
+    graph = load_workload(workload).build(batch_size=1, **shape)
+    threads, tol = model_threads_per_stream(graph, load_hardware(device))
+    assert math.isclose(tol, tolerance, rel_tol=1e-9)
     assert threads == 1
 
 
