@@ -54,6 +54,19 @@ GAP_COLLECTIVE_COMPUTE = """\
   (element-wise in bf16, softmax/norm statistics/AQT scales in f32) is the likely right form, not
   verified against MaxText. The MLPerf v4.1 Trillium rows show the FSDP gathers costing almost no
   TensorCore time (2.581 ms per token per chip at 3 sequences per chip, 2.620 at 2: +1.5 %; the model
-  +15.6 %): a share that depends on whether the chip offloads collectives to SparseCores (v6e, v5p)
-  would be the physical form.
+  +15.6 %), but the rows' own recipes do not support a SparseCore form of the share. Read per row, the
+  only SparseCore collective offload any of them enables is the all-reduce
+  (`--xla_tpu_enable_sparse_core_collective_offload_all_reduce=true`): U013, U014, U017 (MaxText
+  benchmarks/maxtext_trillium_model_configs.py, `ENABLE_SPARSECORE_OFFLOADING_FOR_ALL_REDUCE`) and
+  the MLPerf v4.1 v5p Stable Diffusion runs U035-U038 (maxdiffusion run.sh). No row offloads
+  all-gathers or reduce-scatters (MaxText's xla_flags_library has those on by default only on
+  Ironwood); the Trillium GPT-3 rows fuse their FSDP gathers into TensorCore fusions
+  (`CF_FOR_ALL_GATHER`). The Llama rows have no all-reduce in the model (pure FSDP), so offloading it
+  moves nothing there; on U035-U038 (data-parallel gradient all-reduce) it would make the already fast
+  predictions faster (+11.7/+13.3/+49.6/+46.1 % -> +13.2/+17.1/+75.7/+70.1 % in-sample). Offloading
+  the v6e gathers and reduce-scatters (no flag says so) would not fit either: U032-U034 -7 -> +3 %,
+  but U021 -12 -> -21 %, U018 -12 -> -18 %, U031 +6 -> +15 %. The Trillium GPT-3 rows disagree among
+  themselves under one set of flags (U021/U022, 3 sequences per chip on one slice, 12 % fast; U031,
+  3 per chip on 2 slices, 6 % fast; U032-U034, 2 per chip on 4-12 slices, 7 % slow): what changes with
+  sequences per chip and slices is not the offload, and is not modelled (flags recorded in tpu.csv).
 """
