@@ -9,7 +9,7 @@ from simulator.fit import golden, identified, robust_loss
 
 from .stages import BOUNDS, STREAM_STACKS
 from .predict import STACK_GAP, Predictor
-from .rows import Case
+from .cases import Case
 
 
 def fit_stack_gaps(cases: list[Case], families: dict, predictor: Predictor) -> dict:
