@@ -18,7 +18,8 @@ it, so a step holds less than every forward tensor:
 * a dropout reads only its mask (PyTorch's ``native_dropout_backward(grad_output, mask, scale)``
   keeps a bool mask, 1 byte per element), neither its input nor the masked tensor: the mask is
   the share :data:`MASK_SHARE` of its output (:mod:`.dropout`), and only that share is saved;
-* anything else keeps what it did before this rule: its output and all its inputs.
+* anything else keeps what it did before this rule: its output and all its inputs;
+* a fused op (:func:`.fusion.fuse_pointwise`) reads what its members read (:data:`READS`).
 
 So in a ResNet bottleneck the batch-norm outputs and the residual sums are dead once the next op
 has consumed them: 6 of the block's 10 tensors are saved, not 10.
@@ -41,6 +42,10 @@ SUM = "sum"
 MASK_SHARE = "mask_share"
 """Attribute of an op whose backward reads only part of its output (a dropout: its mask): that
 part's share of the output elements."""
+
+READS = "saved_reads"
+"""Attribute of a fused op: (reads its inputs, reads its output) in backward, the union of what its
+members read (:func:`merged_reads`), where that differs from the rule for the host's kind."""
 
 PART = "part"
 """Edge attribute of a backward op reading only part of a forward output (its ``elems`` are that
@@ -68,6 +73,9 @@ def reads_output(op: Op) -> bool:
         >>> reads_output(O.matmul("fc", batch=1, m=2, k=3, n=4))
         False
     """
+    told = dict(op.attrs).get(READS)
+    if told is not None:
+        return told[1]
     if op.kind in (OpKind.MATMUL, OpKind.CONV2D, OpKind.POOL, OpKind.EMBEDDING):
         return False
     if op.kind == OpKind.NORM or is_sum(op):
@@ -87,11 +95,34 @@ def reads_inputs(op: Op) -> bool:
         >>> reads_inputs(O.softmax("sm", elems=4)), reads_inputs(O.elementwise("add", elems=4, fn=SUM))
         (False, False)
     """
+    told = dict(op.attrs).get(READS)
+    if told is not None:
+        return told[0]
     if op.kind == OpKind.SOFTMAX or is_sum(op) or MASK_SHARE in dict(op.attrs):
         return False
     if op.kind == OpKind.ACTIVATION:
         return dict(op.attrs).get("fn") not in OUTPUT_DERIVATIVE
     return True
+
+
+def merged_reads(host: Op, member: Op, other_inputs: bool) -> tuple[bool, bool]:
+    """(reads its inputs, reads its output) of the op fusing ``member`` into ``host``'s epilogue: the
+    union of what the two read. The tensor between them stays inside the kernel, so a need for it
+    (the host's output, the member's input from the host) is kept as the fused output, the same
+    size for a pointwise member; ``other_inputs``: the member also reads tensors from outside (a
+    residual's skip), which are the fused op's inputs.
+
+    Example:
+        >>> from simulator.workload import ops as O
+        >>> add, ln = O.elementwise("add", elems=4, fn=SUM), O.norm("ln", elems=4, channels=2)
+        >>> merged_reads(add, ln, other_inputs=False)     # the norm's input, the sum, is kept
+        (False, True)
+        >>> merged_reads(O.matmul("fc", batch=1, m=2, k=3, n=4), O.activation("r", elems=8), False)
+        (True, True)
+    """
+    inputs = reads_inputs(host) or (reads_inputs(member) and other_inputs)
+    output = reads_output(member) or reads_output(host) or reads_inputs(member)
+    return inputs, output
 
 
 def kept_for_backward(fwd: "ComputeGraph", name: str, recomputed: "frozenset[str] | set[str]" = frozenset()) -> bool:
