@@ -1,4 +1,4 @@
-"""Parsers of a row's free-text cells (precision, batch, shape)."""
+"""Parsers of a row's free-text cells: its precision, and the first number of a cell (batch, shape)."""
 from __future__ import annotations
 
 import re
