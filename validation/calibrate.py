@@ -42,7 +42,7 @@ from simulator.spec.stack import STACK_ROOT
 
 from .fit import fit_all
 from .mapping import kinds
-from .rows import family_of
+from .families import family_of
 from .spec_writer import apply_block, apply_energy, apply_stack, apply_stack_gap, efficiency_block, energy_cap
 
 OUT = Path(__file__).resolve().parent / "calibration.json"

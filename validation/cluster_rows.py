@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import re
 
-from .rows import Case, Row, Unexpressible, first_int, stack_for
+from .cases import Case, Unexpressible
+from .cells import first_int
+from .rows import Row
+from .stacks import stack_for
 
 # Systems whose nodes a row names in its software / notes column (regex -> system spec).
 SYSTEMS: tuple[tuple[str, str], ...] = (

@@ -24,7 +24,10 @@ from simulator.workload.loader import load_workload
 
 from .openvino_streams import isa_factor, model_threads_per_stream
 
-from .rows import SQUAD_LENGTHS, Case, Row, Unexpressible, first_int, parse_precision, stack_for
+from .cases import SQUAD_LENGTHS, Case, Unexpressible
+from .cells import first_int, parse_precision
+from .rows import Row
+from .stacks import stack_for
 
 # Intel's MLPerf harness (closed/Intel/code/<bench>/pytorch-cpu): cores per instance and batch per
 # instance by model, scenario and round, used when a row's notes do not state them. A round without its
@@ -234,7 +237,7 @@ def cpu_case(row: Row, base: dict, name: str | None) -> Case | Unexpressible:
     """The simulation of a CPU model row (``name``: its zoo workload, None if not in the zoo)."""
     wl = row.workload.lower()
     if name is None and "retinanet" in wl:
-        # MLPerf's RetinaNet; mapped here, not in validation.mapping.WORKLOADS, so that the GPU rows it
+        # MLPerf's RetinaNet; mapped here, not in validation.workloads.WORKLOADS, so that the GPU rows it
         # would make expressible (Jetson SingleStream J004, J013) stay the GPU owner's decision
         name = "retinanet-resnext50"
     if name is None:

@@ -25,7 +25,7 @@ from simulator.spec.models import Efficiency
 from .stages import BOUNDS, STREAM_STACKS, _stage_rows, overhead_group, overhead_stage
 from .fit_overhead import joint_fit
 from .predict import STACK_GAP, Predictor
-from .rows import Case
+from .cases import Case
 
 STAGES = ("memory", "compute", "op_overhead_us")
 # host time per op of an eager framework before any fit: the top of the 5-25 us range of CPU-side work

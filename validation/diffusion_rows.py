@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import re
 
-from .rows import Case, Row, Unexpressible, first_int, stack_for
+from .cases import Case, Unexpressible
+from .cells import first_int
+from .rows import Row
+from .stacks import stack_for
 
 # MLPerf Inference rules (mlcommons/inference mlperf.conf): stable-diffusion-xl Server target latency
 # 20 s at the 99th percentile

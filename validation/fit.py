@@ -17,7 +17,9 @@ from .fit_overhead import fit_kernel_floor, fit_overhead
 from .fit_stacks import fit_stack_gaps, fit_stacks
 from .mapping import map_rows
 from .predict import Predictor
-from .rows import Case, assign_splits, read_calibration
+from .cases import Case
+from .rows import read_calibration
+from .splits import assign_splits
 
 
 def _err(cases: list[Case], extra: dict, dispatch_us: float | None, predictor: Predictor) -> float:
@@ -104,6 +106,6 @@ def fit_all(split: str = "all", predictor: Predictor | None = None, families: se
     cases = [c for c in items if isinstance(c, Case) and (split == "all" or splits[c.row.id] == split)]
     out = fit_cases(cases, predictor, families=families)
     out["split"] = "every expressible row of validation/data/*.csv" if split == "all" else \
-        f"{split} rows of validation.rows.assign_splits"
+        f"{split} rows of validation.splits.assign_splits"
     return out
 

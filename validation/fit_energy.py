@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from .predict import Predictor
-from .rows import Case
+from .cases import Case
 
 POWER_LIMITED = 0.97  # a max-achievable GEMM runs at (just under) the device's power limit
 

@@ -6,7 +6,7 @@ from simulator.fit import golden, identified, robust_loss
 
 from .stages import BOUNDS
 from .predict import Predictor
-from .rows import Case
+from .cases import Case
 
 # the joint search's grid and golden iterations per dimension (each point is a whole 1-D fit inside)
 JOINT_GRID, JOINT_ITERS = 9, 10

@@ -43,7 +43,7 @@ OVERLAYS: dict[str, tuple[tuple[str, str], ...]] = {
 _CLOCK = re.compile(r"dpu freq(?:uency)?(?: column)?\D{0,16}?(\d{3})\b", re.I)
 
 
-# Vitis AI zoo models by their zoo names, before the generic workload table (validation.mapping.WORKLOADS):
+# Vitis AI zoo models by their zoo names, before the generic workload table (validation.workloads.WORKLOADS):
 # a detector built on a classifier backbone is not the classifier ("" = not in the zoo: refused).
 ZOO_MODELS: tuple[tuple[str, str], ...] = (
     (r"yolov3.*\bvoc\b|yolov3_voc", "yolov3-voc"),
@@ -186,7 +186,7 @@ def place(row, base: dict) -> tuple[dict, list[str]] | str:
         >>> place(r, {"hardware": "amd-alveo-u280", "family": "xilinx-dsp-dpu", "overrides": ()})[0]["hardware"]
         'amd-alveo-u280-dpucahx8l'
     """
-    from .rows import family_of
+    from .families import family_of
 
     from simulator.spec.loader import catalogue
 

@@ -22,7 +22,9 @@ from simulator.errors import SimulatorError
 from .crossval import Fold, Folds, fixed_split, leave_one_source_out
 from .mapping import kinds, map_rows  # noqa: F401 - kinds is part of the harness's API
 from .predict import Predictor
-from .rows import Case, Row, Unexpressible, assign_splits, read_calibration
+from .cases import Case, Unexpressible
+from .rows import Row, read_calibration
+from .splits import assign_splits
 from .stats import Scored, bands, table
 
 COMMAND = "python -m validation.harness --write validation/REPORT.md"

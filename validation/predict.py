@@ -1,4 +1,4 @@
-"""Run a :class:`~validation.rows.Case` through the public simulator and convert to the row's metric.
+"""Run a :class:`~validation.cases.Case` through the public simulator and convert to the row's metric.
 
 Micro-benchmarks are one-op workloads built with :mod:`simulator.workload.ops`: a GEMM row is one
 matmul of the stated shape (TFLOP/s = 2 m n k / time); a bandwidth row is one element-wise op that
@@ -30,7 +30,7 @@ from simulator.workload.workload import Workload
 from .cluster_rows import megatron_model_flops
 from .tpu_rows import maxtext_model_flops
 from .queueing import max_rate_under_p99
-from .rows import Case
+from .cases import Case
 
 @dataclass(frozen=True)
 class Prediction:

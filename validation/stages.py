@@ -8,7 +8,7 @@ from simulator.errors import SimulatorError
 from simulator.fit import BOUNDS as FIT_BOUNDS
 
 from .predict import Predictor
-from .rows import Case
+from .cases import Case
 
 # the search and the robust loss are the library's own (simulator/fit.py), shared with simulator.calibrate
 BOUNDS = {k: v for k, v in FIT_BOUNDS.items() if k != "vector"}

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 
-from .rows import Case, Row, Unexpressible
+from .cases import Case, Unexpressible
+from .rows import Row
 
 # remat_policy -> simulator checkpointing (MaxText layers/models.py policies: 'full' saves nothing
 # but the layer input; 'minimal' = jax.checkpoint_policies.checkpoint_dots_with_no_batch_dims, every

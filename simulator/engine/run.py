@@ -3,7 +3,8 @@
 :class:`DeviceSim` holds the environment and the device's resources: one compute stream (a SimPy
 resource of capacity 1, or one per op for a spatial design) and, when weights stream from the host,
 a host link (another resource) that prefetches weights ahead of the compute; the two overlap.
-Outputs are allocated when an op starts and freed when their last consumer finishes.
+Outputs are allocated when an op starts and freed when their last consumer finishes; a consumer that
+reads only part of an output (a dropout's backward, its mask) keeps only that part once the others are done.
 :func:`run_device` is the entry point.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..deadline import Deadline
 from ..errors import ScenarioError
 from ..trace import Records, Trace, TraceEvent
 from ..workload.graph import ComputeGraph
+from ..workload.saved import PART
 from .memory import MemoryLedger
 
 if TYPE_CHECKING:
@@ -94,7 +96,9 @@ class DeviceRun:
     ``startup_s``: time before the first op (e.g. loading an FPGA bitstream). ``dispatch_s``: an
     eager host issues each op that long after the previous one; an op waits to be issued, except the
     ops in ``host_free``, which other host threads issue at the start of each pass.
-    Units: ``out_bytes``, ``scratch_bytes`` and ``static_bytes`` in B, ``startup_s`` and ``dispatch_s`` in s; ``repeat``
+    ``held_bytes``: the part of an op's output that its partial readers (graph edges marked
+    :data:`~simulator.workload.saved.PART`) keep once its other consumers are done (none if absent).
+    Units: ``out_bytes``, ``scratch_bytes``, ``held_bytes`` and ``static_bytes`` in B, ``startup_s`` and ``dispatch_s`` in s; ``repeat``
     passes of the graph (gradient accumulation), ops in ``once_at_end`` (optimizer) run once after them.
     See :func:`run_device` for an example.
     """
@@ -113,6 +117,7 @@ class DeviceRun:
     deadline: Deadline | None = None
     dispatch_s: float = 0.0
     host_free: frozenset[str] = field(default_factory=frozenset)
+    held_bytes: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -121,7 +126,8 @@ class _Pass:
 
     ``done``: each op's completion; ``remaining``: consumers in the pass still to finish per op (its
     output is freed at zero); ``ready``: weights loaded (with a weight stream); ``issued``: the
-    eager host issued the op (with a dispatch time).
+    eager host issued the op (with a dispatch time); ``full_left``: per op with partial readers, its
+    other consumers still to finish (the rest of its output is freed at zero, its ``split``).
     """
 
     names: list[str]
@@ -130,6 +136,8 @@ class _Pass:
     remaining: dict[str, int]
     ready: dict[str, simpy.Event] | None
     issued: dict[str, simpy.Event] | None
+    full_left: dict[str, int] = field(default_factory=dict)
+    split: set[str] = field(default_factory=set)
 
 
 class DeviceSim:
@@ -205,7 +213,8 @@ class DeviceSim:
         p = _Pass(names=names, tag=tag, done={n: env.event() for n in names},
                   remaining={n: sum(1 for s in g.successors(n) if s in members) for n in names},
                   ready={n: env.event() for n in names} if spec.weight_stream else None,
-                  issued={n: env.event() for n in names} if spec.dispatch_s > 0 else None)
+                  issued={n: env.event() for n in names} if spec.dispatch_s > 0 else None,
+                  full_left=_full_readers(g, members))
         if p.ready is not None:
             env.process(self.stream(p))
         if p.issued is not None:
@@ -244,14 +253,26 @@ class DeviceSim:
         p.done[name].succeed()
 
     def _free_outputs(self, name: str, p: _Pass) -> None:
-        """Free the outputs ``name`` was the last consumer of in ``p``, and its own if nothing in ``p`` reads it."""
-        for q in self.spec.graph.predecessors(name):
+        """Free the outputs ``name`` was the last consumer of in ``p``, and its own if nothing in ``p`` reads it
+        (of an output with partial readers: all but their part when the others are done, that part at the end)."""
+        spec, partial = self.spec, partial_readers(self.spec.graph)
+        for q in spec.graph.predecessors(name):
             if q in p.remaining:
                 p.remaining[q] -= 1
                 if p.remaining[q] == 0:
-                    self.ledger.free(self.env.now, self.spec.out_bytes[q])
+                    self.ledger.free(self.env.now, spec.held_bytes.get(q, 0.0) if q in p.split else spec.out_bytes[q])
+                elif q in p.full_left and name not in partial[q]:
+                    p.full_left[q] -= 1
+                    if p.full_left[q] == 0:
+                        self._free_unheld(q, p)
         if p.remaining.get(name) == 0:
-            self.ledger.free(self.env.now, self.spec.out_bytes[name])
+            self.ledger.free(self.env.now, spec.out_bytes[name])
+        elif p.full_left.get(name) == 0:
+            self._free_unheld(name, p)
+
+    def _free_unheld(self, q: str, p: _Pass) -> None:
+        p.split.add(q)
+        self.ledger.free(self.env.now, self.spec.out_bytes[q] - self.spec.held_bytes.get(q, 0.0))
 
     def stream(self, p: _Pass):
         """Process: load each op's streamed weights over the host link, at most ``prefetch_ops`` ahead."""
@@ -383,7 +404,7 @@ class ChainRun:
     def run_pass(self, schedule: list[tuple[str, tuple[str, ...]]], rows: dict[str, tuple], tag: str) -> None:
         """One pass in its ready order (:func:`pass_orders`): each op right after the one before."""
         spec, ledger, events = self.spec, self.ledger, self.events
-        out_bytes, scratch_bytes = spec.out_bytes, spec.scratch_bytes
+        out_bytes, scratch_bytes, held_bytes = spec.out_bytes, spec.scratch_bytes, spec.held_bytes
         device, deadline, now = spec.device, spec.deadline, self.now
         # the ledger's alloc / free / _sample, inlined (two of each per op): same arithmetic, same samples
         times, sizes = ledger._times, ledger._bytes
@@ -414,7 +435,11 @@ class ChainRun:
                     times.append(now)
                     sizes.append(current)
             for q in frees:
-                shrink = out_bytes[q]
+                if q.__class__ is tuple:  # (op, held): the part partial readers keep, or (op, False) the rest
+                    q, held = q
+                    shrink = held_bytes.get(q, 0.0) if held else out_bytes[q] - held_bytes.get(q, 0.0)
+                else:
+                    shrink = out_bytes[q]
                 if shrink > 0:
                     current -= shrink
                     if times[-1] == now:
@@ -448,7 +473,9 @@ def pass_orders(graph: ComputeGraph, once_at_end: frozenset[str]) -> tuple[list,
     first served, and the ops one op makes ready in graph order (the order :class:`DeviceSim`'s
     processes queue in). Durations do not change this order, so it is computed once per graph
     (kept in ``graph.memo``). An output is freed when its last consumer in the pass ends, or right
-    away when nothing in the pass reads it.
+    away when nothing in the pass reads it. An output with partial readers (:func:`partial_readers`)
+    is freed in two parts, ``(op, False)`` (all but their part) when its other consumers are done and
+    ``(op, True)`` (their part) when the last one ends, unless both fall on the same op.
 
     Example:
         >>> from simulator.workload.graph import GraphBuilder
@@ -477,20 +504,31 @@ def _ready_order(graph: ComputeGraph, names: list[str]) -> list[tuple[str, tuple
     else:
         need = {n: sum(1 for q in preds(n) if q in members) for n in names}
         remaining = {n: sum(1 for x in succs(n) if x in members) for n in names}
+    partial = partial_readers(graph)
+    full_left = _full_readers(graph, members)
+    split: set[str] = set()
     ready = deque(n for n in names if not need[n])
     pop, push = ready.popleft, ready.append
     out = []
     while ready:
         name = pop()
-        frees = []
+        frees: list = []
         for q in preds(name):
             left = remaining.get(q)
             if left is not None:
                 remaining[q] = left - 1
                 if left == 1:
-                    frees.append(q)
+                    frees.append((q, True) if q in split else q)
+                elif q in full_left and name not in partial[q]:
+                    full_left[q] -= 1
+                    if full_left[q] == 0:
+                        split.add(q)
+                        frees.append((q, False))
         if remaining[name] == 0:
             frees.append(name)
+        elif full_left.get(name) == 0:
+            split.add(name)
+            frees.append((name, False))
         out.append((name, tuple(frees)))
         for x in succs(name):
             left = need.get(x)
@@ -499,6 +537,33 @@ def _ready_order(graph: ComputeGraph, names: list[str]) -> list[tuple[str, tuple
                 if left == 1:
                     push(x)
     return out
+
+
+def partial_readers(graph: ComputeGraph) -> dict[str, frozenset[str]]:
+    """Per op, its consumers that read only part of its output (edges marked
+    :data:`~simulator.workload.saved.PART`: a dropout's backward reads its mask), kept in ``graph.memo``.
+
+    Example:
+        >>> from simulator.workload.loader import load_workload
+        >>> from simulator.workload.training import build_training_graph
+        >>> g = build_training_graph(load_workload("bert-base").build(batch_size=1, seq_len=8)).graph
+        >>> partial_readers(g)["h0.attn.out.dropout"]
+        frozenset({'h0.attn.out.dropout.grad'})
+    """
+    found = graph.memo.get("partial_readers")
+    if found is None:
+        acc: dict[str, set[str]] = {}
+        for u, v, data in graph.digraph.edges(data=True):
+            if data.get(PART):
+                acc.setdefault(u, set()).add(v)
+        found = graph.memo["partial_readers"] = {u: frozenset(v) for u, v in acc.items()}
+    return found
+
+
+def _full_readers(graph: ComputeGraph, members: set[str]) -> dict[str, int]:
+    """Per op in ``members`` with partial readers, its consumers in ``members`` that read all of it."""
+    return {q: sum(1 for x in graph.successors(q) if x in members and x not in readers)
+            for q, readers in partial_readers(graph).items() if q in members}
 
 
 def _event_rows(graph: ComputeGraph, costs: dict[str, OpCost]) -> dict[str, tuple]:

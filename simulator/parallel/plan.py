@@ -22,7 +22,7 @@ from ..spec.models import _DeviceBase
 from ..workload.autocast import read_weights
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
-from ..workload.saved import kept_for_backward
+from ..workload.saved import kept_elems
 from ..cost.memory import resident_bytes
 from ..workload.training import (backward_op, layer_boundaries, optimizer_op, optimizer_state_elems, recompute_set,
                                  training_forward)
@@ -296,8 +296,9 @@ def _saved_bytes(ctx: _Ctx, names: list[str]) -> float:
     """Activation bytes one micro-batch leaves on the device for its backward pass.
 
     Kept are the outputs of the ops that are not recomputed and that some backward op reads
-    (:func:`..workload.saved.kept_for_backward`: a matmul's input, a ReLU's output, not a
-    batch-norm output a ReLU consumes nor one only residual sums consume). Activations offloaded
+    (:func:`..workload.saved.kept_elems`: a matmul's input, a ReLU's output, not a batch-norm
+    output a ReLU consumes nor one only residual sums consume; of a dropout's output only its mask,
+    unless a consumer's backward reads the masked tensor too). Activations offloaded
     to host memory (``sc.activation_offload``) leave the device: the kept tensors inside each layer
     ("saved"), and the layer inputs too ("all").
     """
@@ -307,11 +308,9 @@ def _saved_bytes(ctx: _Ctx, names: list[str]) -> float:
     boundaries = layer_boundaries(fwd)
     total = 0.0
     for n in names:
-        if n in ctx.recompute or not kept_for_backward(fwd, n, ctx.recompute):
+        if n in ctx.recompute or (offload == "all" or (offload == "saved" and n not in boundaries)):
             continue
-        if offload == "all" or (offload == "saved" and n not in boundaries):
-            continue
-        total += ctx.shard(n)[0].output_elems
+        total += kept_elems(fwd, n, ctx.recompute, ctx.shard(n)[0])
     return total * ctx.act
 
 

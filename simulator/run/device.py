@@ -22,6 +22,7 @@ from ..units import GIGA, PICO
 from ..workload.autocast import CAST_PREFIX, read_weights
 from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
+from ..workload.saved import held_elems
 from ..workload.workload import Workload
 from .costcache import graph_costs
 from .dpu_board import is_dpu_board, run_board
@@ -301,7 +302,8 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
     trace = run_device(DeviceRun(device=f"{hw.name}:0", graph=graph, costs=costs, out_bytes=out_bytes,
                                  scratch_bytes=scratch, static_bytes=static, repeat=repeat,
                                  once_at_end=once, weight_stream=where.stream, startup_s=startup,
-                                 deadline=deadline, dispatch_s=dispatch_s(sc), host_free=host_free_ops(graph, sc)))
+                                 deadline=deadline, dispatch_s=dispatch_s(sc), host_free=host_free_ops(graph, sc),
+                                 held_bytes={n: e * act for n, e in held_elems(graph).items()}))
     breakdown = dict(plan)
     if extra_static_bytes:
         breakdown["kv_cache"] = extra_static_bytes

@@ -8,7 +8,9 @@ Dropout is the identity at inference, so forward graphs carry only where it goes
 * a hidden dropout becomes its own element-wise op after the op it masks (a separate kernel in
   eager frameworks, which is what the measured training stacks run): it draws a random number and
   scales per element (2 FLOPs) and writes the masked tensor plus a 1-byte mask, counted as half an
-  element of a 16-bit activation, which the backward pass reads again;
+  element of a 16-bit activation, which the backward pass reads again: the mask is all a training
+  step keeps of it (:data:`~.saved.MASK_SHARE`; neither the dropout's input nor the masked tensor,
+  unless a consumer's backward reads that);
 * an attention dropout makes the attention core write and read one more score-sized matrix (the
   dropped probabilities) plus its mask when the attention is not fused, and 2 FLOPs per score of
   random-number work in any case (FlashAttention generates the mask in the kernel).
@@ -21,9 +23,12 @@ import dataclasses
 from .digraph import DiGraph
 from .graph import ComputeGraph
 from .ops import Op, OpKind, attention_scores
+from .saved import MASK_SHARE
 
 FLOPS_PER_ELEM = 2.0
 MASK_ELEMS = 0.5  # a 1-byte mask per element of a 2-byte activation
+# the mask's share of a hidden dropout's output (the masked tensor plus its mask)
+SHARE = MASK_ELEMS / (1.0 + MASK_ELEMS)
 
 
 def with_dropout(fwd: ComputeGraph) -> ComputeGraph:
@@ -55,7 +60,7 @@ def with_dropout(fwd: ComputeGraph) -> ComputeGraph:
         if hidden.get(name, 0.0) > 0:
             d = Op(f"{name}.dropout", OpKind.ELEMENTWISE, flops=FLOPS_PER_ELEM * op.output_elems,
                    input_elems=op.output_elems, output_elems=(1.0 + MASK_ELEMS) * op.output_elems,
-                   layer=op.layer, block=op.block, attrs=(("dropout", hidden[name]),))
+                   layer=op.layer, block=op.block, attrs=(("dropout", hidden[name]), (MASK_SHARE, SHARE)))
             g.add_node(d.name, op=d, index=idx)
             idx += 1
             g.add_edge(name, d.name, elems=op.output_elems)

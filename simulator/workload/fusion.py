@@ -8,7 +8,8 @@ way (``stack="compiled"``), so a compiled stack is simulated with the traffic it
 Rule: a pointwise op (norm, activation, element-wise, softmax) whose input producer has no other
 consumer is merged into that producer: FLOPs and parameters add up, the merged op reads the
 producer's inputs plus the pointwise op's *other* inputs (a residual's skip tensor) and writes
-the pointwise op's output. Chains (conv -> bn -> add -> relu) collapse into one op.
+the pointwise op's output. Chains (conv -> bn -> add -> relu) collapse into one op, which keeps for
+the backward pass what its members need (:func:`~.saved.merged_reads`).
 """
 from __future__ import annotations
 
@@ -18,15 +19,24 @@ import dataclasses
 from .digraph import DiGraph
 from .graph import ComputeGraph
 from .ops import STATS_ELEMS, Op, OpKind
+from .saved import MASK_SHARE, READS, merged_reads, reads_inputs, reads_output
 
 POINTWISE = (OpKind.NORM, OpKind.ACTIVATION, OpKind.ELEMENTWISE, OpKind.SOFTMAX)
 
 
 def _merge(host: Op, p: Op, host_out: float) -> Op:
     other_inputs = max(0.0, p.input_elems - host_out)
-    return dataclasses.replace(host, flops=host.flops + p.flops, input_elems=host.input_elems + other_inputs,
-                               output_elems=p.output_elems, param_elems=host.param_elems + p.param_elems,
-                               weight_read_elems=host.weight_read_elems + p.weight_read_elems)
+    merged = dataclasses.replace(host, flops=host.flops + p.flops, input_elems=host.input_elems + other_inputs,
+                                 output_elems=p.output_elems, param_elems=host.param_elems + p.param_elems,
+                                 weight_read_elems=host.weight_read_elems + p.weight_read_elems)
+    # the host's kind alone would decide what the fused op keeps for backward (a sum hosting a norm:
+    # nothing); it keeps what its members need. A dropout host's mask share is not the fused output's.
+    reads = merged_reads(host, p, other_inputs > 0)
+    attrs = tuple((k, v) for k, v in host.attrs if k not in (READS, MASK_SHARE))
+    bare = merged if attrs == host.attrs else dataclasses.replace(merged, attrs=attrs)
+    if (reads_inputs(bare), reads_output(bare)) != reads:
+        attrs += ((READS, reads),)
+    return bare if attrs == bare.attrs else dataclasses.replace(bare, attrs=attrs)
 
 
 def _starts_norm_kernel(graph: ComputeGraph, name: str, op: Op) -> bool:

@@ -22,7 +22,7 @@ from .digraph import DiGraph
 from .graph import ComputeGraph
 from .dropout import with_dropout
 from .ops import Gemm, Op, OpKind, Phase
-from .saved import reads_inputs, reads_output
+from .saved import PART, reads_inputs, reads_output, saved_output_elems
 
 
 class Optimizer(str, Enum):
@@ -268,7 +268,11 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
         # an op nothing consumes (the loss) still orders its backward after itself
         if reads_output(op) or not succs:
             saved_from = f"{name}.recompute" if name in recompute else name
-            g.add_edge(saved_from, bop.name, elems=op.output_elems)
+            part = saved_output_elems(op) if succs else op.output_elems
+            if part < op.output_elems:  # a dropout's mask: the ledger keeps only that part for it
+                g.add_edge(saved_from, bop.name, elems=part, **{PART: True})
+            else:
+                g.add_edge(saved_from, bop.name, elems=op.output_elems)
         if reads_inputs(op):
             for p in preds:
                 src = f"{p}.recompute" if p in recompute else p

@@ -143,7 +143,8 @@ MODULES = [
     "validation.openvino_streams",
     "validation.predict",
     "validation.queueing",
-    "validation.rows",
+    "validation.stacks",
+    "validation.families",
     "validation.tpu_rows",
 ]
 

@@ -2,7 +2,8 @@
 40 GB card's own HBM: 1555 GB/s and 40 GiB (NVIDIA A100 datasheet), not 1935 GB/s and 80 GiB."""
 from simulator.spec.loader import catalogue, load_hardware
 
-from validation.rows import read_calibration, resolve_device
+from validation.devices import resolve_device
+from validation.rows import read_calibration
 
 
 def test_a100_pcie_40gb_maps_to_its_own_hbm():

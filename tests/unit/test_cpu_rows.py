@@ -8,7 +8,8 @@ import pytest
 
 from validation.harness import map_rows
 from validation.queueing import erlang_c, max_rate_under_p99, p99_latency_s
-from validation.rows import Case, Unexpressible, read_calibration
+from validation.cases import Case, Unexpressible
+from validation.rows import read_calibration
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,7 @@ def test_emerald_rapids_xeons_fit_their_own_compute_share_but_share_the_fork_joi
     # per core at one 2.0 GHz base clock the 8580 runs the OpenVINO 2024.3 cells ~1.2x the 8480+
     # (BERT-Large BF16: 275.75 / 120 cores = 2.298 vs 217.47 / 112 = 1.942 sequences/s, 1.18x)
     from validation.stages import overhead_group
-    from validation.rows import family_of
+    from validation.families import family_of
     assert family_of("intel-xeon-platinum-8580", "cpu") == family_of("intel-xeon-platinum-8592", "cpu") \
         == "intel-xeon-emr"
     assert {family_of(h, "cpu") for h in ("intel-xeon-platinum-8480", "intel-xeon-platinum-8490h",

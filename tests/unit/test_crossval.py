@@ -6,7 +6,8 @@ import pytest
 from validation import crossval as CV
 from validation.mapping import map_rows
 from validation.predict import Predictor
-from validation.rows import Case, read_calibration
+from validation.cases import Case
+from validation.rows import read_calibration
 
 FAMILIES = {"google-edge-tpu", "aws-neuron"}  # small families with several source documents
 

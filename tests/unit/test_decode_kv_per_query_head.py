@@ -57,7 +57,8 @@ def test_loading_per_query_head_never_makes_decode_faster(batch, kv_heads, group
 
 
 def test_trt_llm_0_5_and_0_6_rows_run_the_mmha_stack_and_later_ones_do_not():
-    from validation.rows import Row, stack_for
+    from validation.rows import Row
+    from validation.stacks import stack_for
 
     def row(software):
         return Row(id="X", device="d", n_devices=1, workload="LLaMA 70B generation (TRT-LLM)", mode="inference",

@@ -140,7 +140,7 @@ def sd_cases():
 
 
 def test_every_stable_diffusion_row_is_expressed(sd_cases):
-    from validation.rows import Case
+    from validation.cases import Case
 
     assert set(sd_cases) == set(SD_ROWS)
     refused = {k: c.reason for k, c in sd_cases.items() if not isinstance(c, Case)}

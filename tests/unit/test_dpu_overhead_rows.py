@@ -7,7 +7,8 @@ from validation import crossval as CV
 from validation.stages import _dpu_one_image, _stage_rows
 from validation.mapping import map_rows
 from validation.predict import Predictor
-from validation.rows import Case, read_calibration
+from validation.cases import Case
+from validation.rows import read_calibration
 
 FAMILY = "xilinx-dsp-dpu"
 

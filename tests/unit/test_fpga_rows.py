@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from validation.fpga_rows import ZOO_THREADS, clock_override, dpu_run, overlay, zoo_name
 from validation.harness import map_rows
-from validation.rows import Case, Row, Unexpressible
+from validation.cases import Case, Unexpressible
+from validation.rows import Row
 
 
 def _row(device="AMD/Xilinx Zynq UltraScale+ ZCU102", workload="ResNet-50 (pt_resnet50, 8.2 GOPs)", batch="",
@@ -69,7 +70,7 @@ def test_fpga_rows_map_to_dpu_cases_or_say_why_not():
 def test_dpucahx8l_overlays_are_their_own_calibration_family():
     # the low-latency HBM DPU keeps its feature maps in HBM (virtual banks), unlike the DPUCAHX8H /
     # DPUCZDX8G overlays on the same cards: it does not share their efficiency
-    from validation.rows import family_of
+    from validation.families import family_of
     assert family_of("amd-alveo-u50-dpucahx8l", "fpga") == family_of("amd-alveo-u280-dpucahx8l", "fpga") \
         == "xilinx-dpucahx8l"
     assert family_of("amd-alveo-u280", "fpga") == family_of("amd-alveo-u50", "fpga") == "xilinx-dsp-dpu"
@@ -92,7 +93,7 @@ def test_xdputil_benchmark_rows_time_the_dpu_runner_alone():
 
 def test_the_c20b1_overlay_is_one_batch_handler_of_the_c20b14():
     from simulator.spec.loader import load_hardware
-    from validation.rows import family_of
+    from validation.families import family_of
     b1, b14 = load_hardware("amd-versal-vek280-c20b1").compute, load_hardware("amd-versal-vek280").compute
     assert (b1.dpu.batch, b14.dpu.batch) == (1, 14)
     assert b1.ai_engine_tiles * 14 == b14.ai_engine_tiles == 224

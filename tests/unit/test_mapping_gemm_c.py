@@ -1,6 +1,7 @@
 """A GEMM row whose notes quote the benchmark command's C/D types and beta is simulated with them:
 the MI300X acceptance GEMMs (rocblas-bench --c_type s / i32_r --beta 1) write and read 32-bit C/D."""
-from validation.mapping import _gemm_c, map_rows
+from validation.mapping import map_rows
+from validation.micro_rows import gemm_c_of
 from validation.rows import Row, read_calibration
 
 
@@ -11,10 +12,10 @@ def _row(notes: str) -> Row:
 
 
 def test_c_type_and_beta_are_read_from_the_quoted_command():
-    assert _gemm_c(_row("--c_type s --d_type s (C and D FP32), --alpha 1.1 --beta 1"))[0] == ("fp32", True)
-    assert _gemm_c(_row("(C and D INT32), --beta 0"))[0] == ("fp32", False)
-    assert _gemm_c(_row("--beta 0.5"))[0] == ("", True)
-    assert _gemm_c(_row("[trust=high] nothing said")) == (("", False), ())
+    assert gemm_c_of(_row("--c_type s --d_type s (C and D FP32), --alpha 1.1 --beta 1"))[0] == ("fp32", True)
+    assert gemm_c_of(_row("(C and D INT32), --beta 0"))[0] == ("fp32", False)
+    assert gemm_c_of(_row("--beta 0.5"))[0] == ("", True)
+    assert gemm_c_of(_row("[trust=high] nothing said")) == (("", False), ())
 
 
 def test_mi300x_acceptance_gemms_carry_their_32_bit_c_and_d():

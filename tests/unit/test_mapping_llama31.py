@@ -1,14 +1,14 @@
 """Llama 3.1 / 3.3 rows map to the 128K-context workloads: a 20,000-token prompt is a real request
 for them (trtllm-bench's in 20000 / out 2000 rows), not one past Llama 3's 8,192 positions."""
 import simulator as sim
-from validation.mapping import _zoo_name
+from validation.workloads import zoo_name_of
 
 
 def test_llama_3_1_and_3_3_rows_get_the_long_context_models():
-    assert _zoo_name("Llama 3.1 8B generation (trtllm-bench)") == "llama3.1-8b"
-    assert _zoo_name("Llama 3.3 70B generation (trtllm-bench)") == "llama3.1-70b"
-    assert _zoo_name("Llama 3 8B decode") == "llama3-8b"
-    assert _zoo_name("Llama 3.1 405B generation") == "llama3.1-405b"
+    assert zoo_name_of("Llama 3.1 8B generation (trtllm-bench)") == "llama3.1-8b"
+    assert zoo_name_of("Llama 3.3 70B generation (trtllm-bench)") == "llama3.1-70b"
+    assert zoo_name_of("Llama 3 8B decode") == "llama3-8b"
+    assert zoo_name_of("Llama 3.1 405B generation") == "llama3.1-405b"
 
 
 def test_the_long_context_models_differ_from_llama_3_only_in_context():

@@ -1,6 +1,6 @@
 """A batch cell that names a per-device batch ("256/device", "16/core", "32/gpu") is data-parallel
 over the row's devices within a node; a bare global batch over several devices is refused."""
-from validation.mapping import _batch
+from validation.batching import batch_of
 from validation.rows import Row
 
 
@@ -12,11 +12,11 @@ def _row(batch: str, n: int) -> Row:
 
 def test_per_device_batch_cells_scale_over_the_devices():
     for cell in ("256/device (2048 global)", "256/gpu", "256/core"):
-        assert _batch(_row(cell, 8), 8, "resnet50", "asic")[:3] == (256, 8, 1)
+        assert batch_of(_row(cell, 8), 8, "resnet50", "asic")[:3] == (256, 8, 1)
 
 
 def test_a_global_batch_over_several_devices_is_refused():
-    batch, scale, _, why = _batch(_row("2048", 8), 8, "resnet50", "asic")
+    batch, scale, _, why = batch_of(_row("2048", 8), 8, "resnet50", "asic")
     assert batch is None and scale == 1 and "global batch" in why
 
 

@@ -3,8 +3,9 @@ ResNeXt101-32x4d under the eager stack their framework names, at batch 1 where t
 latency: the independent evidence for ``torch-eager`` / ``tf-graph`` host time per op besides the
 EfficientNet-B0 and ResNet-50 tables."""
 import simulator as sim
-from validation.mapping import _zoo_name
-from validation.rows import Row, stack_for
+from validation.workloads import zoo_name_of
+from validation.rows import Row
+from validation.stacks import stack_for
 
 
 def _row(software: str) -> Row:
@@ -14,8 +15,8 @@ def _row(software: str) -> Row:
 
 
 def test_resnext_rows_get_resnext_not_resnet50():
-    assert _zoo_name("ResNeXt101-32x4d inference") == "resnext101-32x4d"
-    assert _zoo_name("ResNet-50 v1.5 inference") == "resnet50"
+    assert zoo_name_of("ResNeXt101-32x4d inference") == "resnext101-32x4d"
+    assert zoo_name_of("ResNet-50 v1.5 inference") == "resnet50"
 
 
 def test_resnext_rows_run_under_their_frameworks_eager_stack():

@@ -13,7 +13,8 @@ from simulator.spec.stack import load_stack
 from simulator.units import Precision
 from simulator.workload import ops as O
 from simulator.workload.ops import Gemm
-from validation.rows import Row, stack_for
+from validation.rows import Row
+from validation.stacks import stack_for
 
 GAUDI2 = dict(shapes=((1024, 128), (512, 256), (256, 512), (128, 1024)), min_step_cycles=256)
 

@@ -58,7 +58,8 @@ def test_neuron_families_fit_a_request_time_others_a_per_op_time():
 
 def test_request_stage_takes_the_batch1_latency_rows_only():
     from validation.mapping import map_rows
-    from validation.rows import Case, read_calibration
+    from validation.cases import Case
+    from validation.rows import read_calibration
 
     ids = {"M091", "A017", "M089", "A025"}   # two batch-1 latency rows, a throughput row, a trn1 latency row
     cases = [c for c in map_rows([r for r in read_calibration() if r.id in ids]) if isinstance(c, Case)]

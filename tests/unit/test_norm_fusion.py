@@ -12,7 +12,8 @@ from simulator.workload.ops import STATS_ELEMS, OpKind
 from simulator.workload.training import training_forward
 from simulator.cost.base import Numerics, op_bytes
 from simulator.units import Precision
-from validation.rows import Row, stack_for
+from validation.rows import Row
+from validation.stacks import stack_for
 
 
 def test_bottleneck_tail_fused_by_hand():

@@ -98,7 +98,8 @@ def test_intel_mlperf_stack_keeps_resnet50_intermediates_off_dram():
 
 
 def test_intel_mlperf_rows_run_under_the_intel_stack():
-    from validation.rows import Row, stack_for
+    from validation.rows import Row
+    from validation.stacks import stack_for
 
     r = Row(id="X", device="d", n_devices=2, workload="MLPerf Inference ResNet-50 v1.5 (Offline)", mode="inference",
             precision="INT8", batch_size="256 per instance", shape="224x224", metric="samples_per_s", value=1.0,

@@ -8,8 +8,10 @@ import simulator as sim
 from simulator.workload.families import Shape
 from simulator.workload.families.cnn import ResnetParams, build_resnet
 from simulator.workload.graph import GraphBuilder
-from validation.mapping import TF_XLA_LATENCY, _zoo_name, map_rows
-from validation.rows import Case, Row, Unexpressible
+from validation.mapping import TF_XLA_LATENCY, map_rows
+from validation.workloads import zoo_name_of
+from validation.cases import Case, Unexpressible
+from validation.rows import Row
 
 
 def _row(workload: str, precision: str, software: str = "TensorFlow 1.x (NGC 20.06)") -> Row:
@@ -19,8 +21,8 @@ def _row(workload: str, precision: str, software: str = "TensorFlow 1.x (NGC 20.
 
 
 def test_se_rows_get_se_resnext_and_plain_rows_keep_resnext():
-    assert _zoo_name("SE-ResNeXt101-32x4d inference") == "se-resnext101-32x4d"
-    assert _zoo_name("ResNeXt101-32x4d inference") == "resnext101-32x4d"
+    assert zoo_name_of("SE-ResNeXt101-32x4d inference") == "se-resnext101-32x4d"
+    assert zoo_name_of("ResNeXt101-32x4d inference") == "resnext101-32x4d"
 
 
 def test_se_resnext101_32x4d_by_hand():
