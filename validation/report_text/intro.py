@@ -12,7 +12,7 @@ Predictions of `accsim` scored against the published measurements in
   a model. A family left without evidence for a parameter gets the schema default, never the shipped
   value. The fold fits search each row's prediction tabulated on a grid of the parameter (the other
   parameters at their shipped values); the held-out rows themselves are simulated exactly.
-* **Fixed split** (`validation.rows.assign_splits`): rows grouped into strata by (device kind,
+* **Fixed split** (`validation.splits.assign_splits`): rows grouped into strata by (device kind,
   category), alternating *fit*, *test* in id order within each; the *test* view is the test rows
   predicted by a fit on the fit rows only.
 * **In-sample**: the shipped parameters (`hardware_specs/`, fitted on every expressible row by
