@@ -160,6 +160,20 @@ GAP_LLM_PREFILL = """\
   additive gap was paying for another missing cost in batch 768-1024 FP8 decode. Fitted (30.6 us, 35.2 us
   for trtllm-bench) the 13 stream rows' in-sample median went 8.2 -> 14.4 % and the external TensorRT-LLM
   rows 7.4 -> 7.9 % (long-output rows better, E001 -11 -> -5 %; prefill rows E016-E020 worse).
+  That missing cost, checked against the sources: not the KV cache (the v0.6.1 engines are built with
+  `--fp8_kv_cache`, as the model reads K/V), not sampling (1024 x 50,400 FP32 logits, ~0.1 ms of a
+  ~35 ms step). With the gap at zero the per-step miss grows with the masked-MHA decode kernel's grid
+  (one thread block per query head and sequence, TRT-LLM@027cd518
+  decoderMaskedMultiheadAttentionLaunch.h), ~11-12 ns a block on the H100: GPT-J at batch 1024
+  5.8 ms a step (458,752 blocks), LLaMA-7B at batch 768 8.9 ms. Tried, not shipped (branch
+  wt-gpufp8): a fixed cost per thread block (`decode_block_cycles`, 1,658 cycles fitted with the gap,
+  which went 17.4 -> 15.9 us) took M099/M100/M102 to -0/-2/+13 % in-sample (GPU in-sample median
+  9.3 -> 9.0 %), but all 8 rows are one document, so leave-one-source-out cannot test it (unchanged),
+  and the smaller gap made the never-fitted batch-1 prefill rows faster (E016 -20 -> -23 %, E019
+  -10 -> -13 %; performance.md external rows 10.7 -> 12.0 %, 179 of 201 in band, was 181). The
+  batch-1 prefill rows hold the gap near 16 us because their first-token time includes the
+  benchmark's fixed host time; modelling that time would let the gap be fitted on decode rows alone,
+  and vLLM's PagedAttention V1 (the same grid) would give the cycles a second document.
 """
 
 GAP_TENSORRT_BATCH1 = """\
