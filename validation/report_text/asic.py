@@ -48,12 +48,30 @@ GAP_NEURONCORE = """\
   are in flight per NeuronCore and one's copy overlaps the other's program. Per image and core the
   runs take ResNet-18 0.29 ms, -34 0.39, -50 0.46, -101 0.63, -152 0.82, VGG16 0.93: a straight line
   against the model's compute time with a ~0.13 ms intercept that BERT-Large (M087) also follows.
-  Tried, not shipped (branch wt-neuron4): a fitted time per sample and core (133 us, jointly with the
-  compute share, 0.375 -> 0.552) took A012/A031 to +0/+5 %, the ASIC leave-one-source-out median
-  13.0 -> 11.8 % and p90 31.5 -> 25.8 %, overall p90 40.2 -> 36.6 %, but the higher compute share
-  speeds up the never-fitted BERT rows (N002 -15 -> +12, N005 -10 -> +19, N006 -6 -> +23 %): ASIC
-  external 6.9 -> 12.0 %, external overall 10.0 -> 10.2 %. What the per-sample time is, is not
-  sourced. Rows A030-A045 are every cell of the older Neuron 2.14.0 inf2 vision tables (throughput_data_vision.csv, latency_data_vision.csv) whose network the zoo holds, taken whole: they repeat the misses (ResNet-18/34 throughput A031/A032 +66/+46 %, VGG11 latency A044 -28 %) and their batch-1 latencies run 0.07-0.31 ms slower than the 2.21.0 ones, which one per-request time cannot carry (refit 448 -> 488 us): the ASIC leave-one-source-out median went 10.2 % over 34 rows -> 13.0 % over 50. Also open: ViT (A023 -20 %,
+  Tried, not shipped (branches wt-neuron4, wt-neuron5): a time per sample and NeuronCore. As a fixed
+  133 us it raised the jointly fitted compute share 0.375 -> 0.552 and sped up the never-fitted BERT
+  rows (ASIC external 6.9 -> 12.0 %). Driven by each sample's input bytes instead
+  (`efficiency.input_us_per_mb`, `simulator.run.stackhw.sample_s`: a 602 KB FP32 224x224 image against
+  1 KB of int64 token ids per BERT sample, so BERT pays ~1/600 of an image's time without a knob of its
+  own), the joint fit on the 17 aws-neuron throughput rows gives 187 us/MB (113 us per image, an
+  effective 5.3 GB/s per NeuronCore; one of the core's 16 DMA engines peaks at 27 GiB/s,
+  nki/guides/architecture/trainium_inferentia2_arch.rst) and compute 0.376 -> 0.500, request 489 -> 469 us.
+  In-sample ResNet-18/34 throughput A012 +52 -> +5 %, A013 +30 -> +9 %, A031 +59 -> +10 %, A032 +38 -> +16 %,
+  VGG16 A007 -15 -> -4 %; but VGG11/16 batch-1 latency A044/A045 -24/-17 -> -31/-27 % and, with no input
+  time of their own, BERT throughput reads faster at the higher share (M089 +0 -> +28 %, M087 -16 -> +8 %;
+  external N003 -1 -> +28, N007 +3 -> +31 %): ASIC external 6.7 -> 15.0 %, while the ASIC leave-one-source-out
+  median moved only 13.0 -> 12.9 % (p90 31.5 -> 26.1 %; overall p90 40.8 -> 38.8 %, median 11.1 % unchanged). Paying nothing, BERT still
+  breaks the fit, so what keeps the share low is BERT's own time per FLOP, not the per-image cost: the
+  two workload types need different compute shares on the same TensorEngine. Lowering the element-wise
+  rate does not separate them (vector 0.5 -> 0.3 at compute 0.5 brings M089 to +5 % but ResNet-152 A015
+  to -30 %). Candidates not built: the attention's transposes, which neuronx-cc "most commonly" lowers to
+  the TensorEngine (nki/deep-dives/nki_perf_guide.rst, IO / intermediate transposes), as TensorEngine
+  time BERT pays and CNNs do not; for the images, the stem's 3-channel input, which no source yet says
+  how neuronx-cc lays on the 128 partitions. What the per-image time is, is still not sourced: the
+  benchmark's input is host FP32 (resnet_benchmark.py get_batch), nrt_execute is synchronous by default
+  and the runtime reads, writes and executes in parallel per core (neuron-runtime/explore/
+  runtime-performance-tips.rst), so the copy itself overlaps the other in-flight request.
+  Rows A030-A045 are every cell of the older Neuron 2.14.0 inf2 vision tables (throughput_data_vision.csv, latency_data_vision.csv) whose network the zoo holds, taken whole: they repeat the misses (ResNet-18/34 throughput A031/A032 +66/+46 %, VGG11 latency A044 -28 %) and their batch-1 latencies run 0.07-0.31 ms slower than the 2.21.0 ones, which one per-request time cannot carry (refit 448 -> 488 us): the ASIC leave-one-source-out median went 10.2 % over 34 rows -> 13.0 % over 50. Also open: ViT (A023 -20 %,
   A024 +15 %, fine-tuning A029 +41 %), and FP32 against BF16 BERT-Large pre-training (A027 -33 %,
   M096 +19 %). A027 is true FP32: neuronx-cc's `--auto-cast` default is `none` since Neuron 2.27
   (release-notes/components/compiler.rst, "previously matmul"), the table's run is Neuron 2.28 and
