@@ -50,9 +50,13 @@ GAP_COLLECTIVE_COMPUTE = """\
   quantization). Tried, not shipped (branch wt-tpu4): native bf16 VPU arithmetic from TPU generation 6
   (Mosaic's bf16_ops_min_supported_versions: 4,096 bf16 FLOP/cycle against 2,048 fp32): TPU
   leave-one-source-out 8.3 -> 7.8 %, but the refit pushed `collective_compute_share` to its 1.0 bound,
-  AQT int8 U022 -13 -> -24 %, U031 +3 -> +20 %, and the external TPU rows 8.4 -> 9.2 %. Per-op precision
-  (element-wise in bf16, softmax/norm statistics/AQT scales in f32) is the likely right form, not
-  verified against MaxText. The MLPerf v4.1 Trillium rows show the FSDP gathers costing almost no
+  AQT int8 U022 -13 -> -24 %, U031 +3 -> +20 %, and the external TPU rows 8.4 -> 9.2 %. The per-op form was
+  tried as well (branch wt-tpu6): bf16 at twice the f32 rate only on element-wise work (activations,
+  residual and bias adds), with fused attention (the splash kernel takes its scores in f32), norms
+  (MaxText's RMSNorm upcasts), loss, optimizer and AQT's scales at the f32 rate. Refitted, the share
+  stays off its bound (0.687 -> 0.737) but TPU leave-one-source-out went 8.14 -> 8.16 % (overall
+  11.1 -> 11.2 %): the v6e rows' vector time is mostly the f32 attention softmax, so element-wise
+  packing moves them by 1 point at most (U031 +6.4 -> +7.4 %, U022 -11.7 -> -12.5 %); not shipped. The MLPerf v4.1 Trillium rows show the FSDP gathers costing almost no
   TensorCore time (2.581 ms per token per chip at 3 sequences per chip, 2.620 at 2: +1.5 %; the model
   +15.6 %), but the rows' own recipes do not support a SparseCore form of the share. Read per row, the
   only SparseCore collective offload any of them enables is the all-reduce
