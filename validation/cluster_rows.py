@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .cases import Case, Unexpressible
+from .cases import Case, Unexpressible, refuse
 from .cells import first_int
 from .rows import Row
 from .stacks import stack_for
@@ -63,17 +63,13 @@ IFB_MAX_BATCH = 2048
 SATURATED_REQUESTS = 1000
 
 
-def _refuse(row: Row, reason: str, kind: str) -> Unexpressible:
-    return Unexpressible(row=row, reason=reason, kind=kind)
-
-
 def collective_case(row: Row, base: dict, kind: str) -> Case | Unexpressible:
     """nccl-tests / rccl-tests all_reduce_perf and sendrecv_perf, TransferBench p2p (busbw in GB/s)."""
     wl = row.workload.lower()
     n = row.n_devices or 2
     m = re.search(r"([\d.]+)\s*(GiB|MiB|KiB|GB|MB)", row.shape)
     if not m:
-        return _refuse(row, "collective message size not stated", kind)
+        return refuse(row, "collective message size not stated", kind)
     unit = {"GiB": 2**30, "MiB": 2**20, "KiB": 2**10, "GB": 1e9, "MB": 1e6}[m.group(2)]
     nbytes = float(m.group(1)) * unit
     if "all_reduce" in wl:
@@ -87,10 +83,10 @@ def collective_case(row: Row, base: dict, kind: str) -> Case | Unexpressible:
     elif "sendrecv" in wl or "p2p" in wl:
         op = "p2p"
     else:
-        return _refuse(row, "collective benchmark of an unknown operation", kind)
+        return refuse(row, "collective benchmark of an unknown operation", kind)
     system, assumptions = _system(row, base["hardware"], n)
     if system is None:
-        return _refuse(row, f"{n} devices span several nodes and the row names no system spec", kind)
+        return refuse(row, f"{n} devices span several nodes and the row names no system spec", kind)
     if op == "p2p" and "transferbench" in wl:
         assumptions.append("TransferBench unidirectional copy between one GPU pair: one point-to-point transfer")
     return Case(**base, task="collective", category="collective", precision="fp32", devices=n, system=system,
@@ -170,7 +166,7 @@ def cluster_training_case(row: Row, base: dict, kind: str, name: str, prec: str,
     hardware = base["hardware"]
     system, notes = _system(row, hardware, n)
     if system is None:
-        return _refuse(row, f"{n} devices span several nodes and {hardware} has no node spec", kind)
+        return refuse(row, f"{n} devices span several nodes and {hardware} has no node spec", kind)
     assumptions = assumptions + notes
     deg, notes = layout(row, n, hardware)
     assumptions += notes
@@ -195,12 +191,12 @@ def cluster_training_case(row: Row, base: dict, kind: str, name: str, prec: str,
         zero = 1
     if deg is None:
         if re.search(r"gpt|llama", name):
-            return _refuse(row, "parallel layout (TP / PP / DP) of this LLM run is not stated", kind)
+            return refuse(row, "parallel layout (TP / PP / DP) of this LLM run is not stated", kind)
         deg = {"tp": 1, "pp": 1, "dp": n}
         assumptions.append(f"pure data parallelism over {n} devices (no layout stated)")
     tp, pp, dp = deg["tp"], deg["pp"], deg["dp"]
     if tp * pp * dp != n:
-        return _refuse(row, f"stated layout TP {tp} x PP {pp} x DP {dp} is not the {n} devices of the row", kind)
+        return refuse(row, f"stated layout TP {tp} x PP {pp} x DP {dp} is not the {n} devices of the row", kind)
     if per_dev:
         per = int(per_dev.group(1)) * (2 if per_dev.group(2) == "core" else 1)
         global_batch = int(glob.group(1)) if glob else per * dp
@@ -212,10 +208,10 @@ def cluster_training_case(row: Row, base: dict, kind: str, name: str, prec: str,
         m = re.search(r"(\d+)\s*micro", text)
         micro = int(m.group(1)) if m else micro
     else:
-        return _refuse(row, "global batch not stated", kind)
+        return refuse(row, "global batch not stated", kind)
     per_replica = global_batch // dp
     if per_replica * dp != global_batch or per_replica % micro:
-        return _refuse(row, f"global batch {global_batch} does not split into DP {dp} x micro-batch {micro}", kind)
+        return refuse(row, f"global batch {global_batch} does not split into DP {dp} x micro-batch {micro}", kind)
     microbatches = per_replica // micro
     if microbatches > 1:
         assumptions.append(f"{microbatches} micro-batches of {micro} per replica "
@@ -249,7 +245,7 @@ def serving_case(row: Row, base: dict, kind: str, name: str, prec: str, weight_p
     metric = row.metric
     system, notes = _system(row, base["hardware"], n)
     if system is None:
-        return _refuse(row, f"{n} devices span several nodes and the row names no system", kind)
+        return refuse(row, f"{n} devices span several nodes and the row names no system", kind)
     deg, more = layout(row, n, base["hardware"])
     assumptions = assumptions + notes + more
     if deg is None:
@@ -257,7 +253,7 @@ def serving_case(row: Row, base: dict, kind: str, name: str, prec: str, weight_p
         if n > 1:
             assumptions.append(f"tensor parallel over the {n} devices (TP={n}; not in the row's notes)")
     if deg["tp"] * deg["pp"] * deg["dp"] != n:
-        return _refuse(row, f"stated layout TP {deg['tp']} x PP {deg['pp']} x DP {deg['dp']} is not the row's {n} "
+        return refuse(row, f"stated layout TP {deg['tp']} x PP {deg['pp']} x DP {deg['dp']} is not the row's {n} "
                             "devices (NeuronCores, not chips?)", kind)
     gen = re.search(r"in (\d+) / out (\d+)", row.shape)
     inp = re.search(r"input (\d+)", row.shape)
@@ -282,19 +278,19 @@ def serving_case(row: Row, base: dict, kind: str, name: str, prec: str, weight_p
                               "(the benchmark's request count is not in the row)"))
     batch = first_int(row.batch_size) if row.batch_size.strip().isdigit() else None
     if batch is None and saturated is None and "mlperf" in row.workload.lower():
-        return _refuse(row, "MLPerf offline with a dataset of variable sequence lengths and a submitter-chosen "
+        return refuse(row, "MLPerf offline with a dataset of variable sequence lengths and a submitter-chosen "
                             "batch: neither is in the row", kind)
     if batch is None and saturated is None:
-        return _refuse(row, "in-flight batching at an unstated batch or request rate: simulator.serve needs one of them", kind)
+        return refuse(row, "in-flight batching at an unstated batch or request rate: simulator.serve needs one of them", kind)
     if gen:
         n_in, n_out = int(gen.group(1)), int(gen.group(2))
     elif inp:
         n_in, n_out = int(inp.group(1)), 1
     elif "sharegpt" in row.shape.lower():
-        return _refuse(row, "ShareGPT prompts: the row gives only the length caps, not the request-length "
+        return refuse(row, "ShareGPT prompts: the row gives only the length caps, not the request-length "
                             "distribution the throughput depends on", kind)
     else:
-        return _refuse(row, "prompt and output lengths not stated", kind)
+        return refuse(row, "prompt and output lengths not stated", kind)
     if metric == "tokens_per_s" and "per gpu" in row.notes.lower():
         metric = "tokens_per_s_per_gpu"
         assumptions.append("tokens/s per GPU, as the notes read the (ambiguous) published column")
@@ -304,11 +300,11 @@ def serving_case(row: Row, base: dict, kind: str, name: str, prec: str, weight_p
     if metric in ("ttft_ms", "latency_ms"):
         n_out = 1  # the prefill alone gives the first token
     elif metric not in ("itl_ms", "tokens_per_s", "tokens_per_s_per_gpu"):
-        return _refuse(row, f"metric {metric} of a multi-device generation run", kind)
+        return refuse(row, f"metric {metric} of a multi-device generation run", kind)
     parallel = f"dp={deg['dp']},tp={deg['tp']},pp={deg['pp']}"
     if saturated is not None:
         if metric not in ("tokens_per_s", "tokens_per_s_per_gpu", "itl_ms"):
-            return _refuse(row, f"metric {metric} of a saturated serving run", kind)
+            return refuse(row, f"metric {metric} of a saturated serving run", kind)
         budget = re.search(r"--max-num-batched-tokens (\d+)", row.notes)
         if budget:
             assumptions.append(f"prefill admitted up to {budget.group(1)} tokens per iteration "

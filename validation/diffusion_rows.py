@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from .cases import Case, Unexpressible
+from .cases import Case, Unexpressible, refuse
 from .cells import first_int
 from .rows import Row
 from .stacks import stack_for
@@ -41,10 +41,6 @@ GOOGLE_SDXL_PER_CHIP = 1
 # 1024 at 77 tokens, ~0.05 TFLOP) against the UNet's ~2.4 TFLOP forward + backward: left out (~2 %)
 TEXT_ENCODER_NOTE = ("the frozen OpenCLIP ViT-H text encoder's forward per sample (~2 % of the UNet's training "
                      "FLOPs) is not in the training graph; the VAE latents are precomputed (MLPerf moments dataset)")
-
-
-def _refuse(row: Row, reason: str, kind: str) -> Unexpressible:
-    return Unexpressible(row=row, reason=reason, kind=kind)
 
 
 def _round(row: Row) -> str:
@@ -70,7 +66,7 @@ def diffusion_case(row: Row, base: dict, kind: str, name: str, prec: str | None)
         assumptions.append(f"NVIDIA's {_round(row)} SDXL config: batch {batch} per GPU, precision {prec} for the "
                            "whole sample (the config's UNet precision; CLIP and VAE run fp16 there)")
     else:
-        return _refuse(row, "SDXL: the submitter's batch and precision are not known for this system", kind)
+        return refuse(row, "SDXL: the submitter's batch and precision are not known for this system", kind)
     if n > 1:
         assumptions.append(f"{n} devices each generating their own images: throughput = {n} x one device's")
     latency = row.metric == "latency_ms"
@@ -88,10 +84,10 @@ def _training(row: Row, base: dict, kind: str, name: str, prec: str | None) -> C
     n = row.n_devices or 1
     per = re.search(r"per_device_batch_size (\d+)", row.notes)
     if not (per and re.search(r"pure data parallel", row.notes)):
-        return _refuse(row, "SD training: per-device batch or data-parallel layout not stated", kind)
+        return refuse(row, "SD training: per-device batch or data-parallel layout not stated", kind)
     global_batch = int(per.group(1)) * n
     if str(global_batch) != row.batch_size.strip():
-        return _refuse(row, f"per_device_batch_size {per.group(1)} x {n} is not the global batch {row.batch_size}",
+        return refuse(row, f"per_device_batch_size {per.group(1)} x {n} is not the global batch {row.batch_size}",
                        kind)
     image = first_int(row.shape) or 512
     assumptions = [f"MaxDiffusion: pure data parallel over {n} chips, {per.group(1)} images per chip, AdamW, "
