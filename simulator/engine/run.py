@@ -97,7 +97,9 @@ class DeviceRun:
     eager host issues each op that long after the previous one; an op waits to be issued, except the
     ops in ``host_free``, which other host threads issue at the start of each pass.
     ``held_bytes``: the part of an op's output that its partial readers (graph edges marked
-    :data:`~simulator.workload.saved.PART`) keep once its other consumers are done (none if absent).
+    :data:`~simulator.workload.saved.PART`) keep once its other consumers are done; an op absent
+    from it keeps its whole output for them (a caller that does not size the part never frees a
+    tensor a backward op still reads).
     Units: ``out_bytes``, ``scratch_bytes``, ``held_bytes`` and ``static_bytes`` in B, ``startup_s`` and ``dispatch_s`` in s; ``repeat``
     passes of the graph (gradient accumulation), ops in ``once_at_end`` (optimizer) run once after them.
     See :func:`run_device` for an example.
@@ -260,7 +262,7 @@ class DeviceSim:
             if q in p.remaining:
                 p.remaining[q] -= 1
                 if p.remaining[q] == 0:
-                    self.ledger.free(self.env.now, spec.held_bytes.get(q, 0.0) if q in p.split else spec.out_bytes[q])
+                    self.ledger.free(self.env.now, spec.held_bytes.get(q, spec.out_bytes[q]) if q in p.split else spec.out_bytes[q])
                 elif q in p.full_left and name not in partial[q]:
                     p.full_left[q] -= 1
                     if p.full_left[q] == 0:
@@ -272,7 +274,7 @@ class DeviceSim:
 
     def _free_unheld(self, q: str, p: _Pass) -> None:
         p.split.add(q)
-        self.ledger.free(self.env.now, self.spec.out_bytes[q] - self.spec.held_bytes.get(q, 0.0))
+        self.ledger.free(self.env.now, self.spec.out_bytes[q] - self.spec.held_bytes.get(q, self.spec.out_bytes[q]))
 
     def stream(self, p: _Pass):
         """Process: load each op's streamed weights over the host link, at most ``prefetch_ops`` ahead."""
@@ -437,7 +439,7 @@ class ChainRun:
             for q in frees:
                 if q.__class__ is tuple:  # (op, held): the part partial readers keep, or (op, False) the rest
                     q, held = q
-                    shrink = held_bytes.get(q, 0.0) if held else out_bytes[q] - held_bytes.get(q, 0.0)
+                    shrink = held_bytes.get(q, out_bytes[q]) if held else out_bytes[q] - held_bytes.get(q, out_bytes[q])
                 else:
                     shrink = out_bytes[q]
                 if shrink > 0:

@@ -137,3 +137,23 @@ def test_bert_training_step_time_is_unchanged_and_peak_memory_drops():
     r = sim.simulate("bert-base", "nvidia-a100-sxm-80gb", mode="training", batch_size=8, seq_len=128, precision="fp16")
     assert r.step_time_s == 0.007428636308746771
     assert r.peak_memory_bytes == 2_157_514_752 - 47 * 1_572_864
+
+
+def test_a_part_edge_without_a_sized_part_keeps_the_whole_output():
+    """A caller that passes no ``held_bytes`` for an op with a PART reader (the pipelined FPGA path
+    builds its own DeviceRun) keeps d's 6 B until d.grad ends, the old rule's 14 B peak, instead of
+    freeing all 6 B once y is done, before d.grad reads the mask (peak 10 B)."""
+    import simpy
+
+    g = _tiny()
+    hw = load_hardware("nvidia-h100-sxm")
+    costs = {n: op_cost(g.op(n), hw, Numerics(Precision.FP16, Precision.FP16)) for n in g.order}
+    spec = DeviceRun(device="h:0", graph=g, costs=costs, out_bytes={n: g.op(n).output_elems for n in g.order},
+                     scratch_bytes={n: 0.0 for n in g.order}, static_bytes=0.0)
+    chain = ChainRun(spec).trace()
+    assert chain.peak_bytes == 14.0 and chain.memory[-1].bytes == 0.0
+    env = simpy.Environment()
+    des = DeviceSim(env, spec)
+    env.process(des.step())
+    env.run()
+    assert des.trace() == chain
