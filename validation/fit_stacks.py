@@ -2,6 +2,8 @@
 stack's gap between kernels (:data:`validation.stages.STREAM_STACKS`)."""
 from __future__ import annotations
 
+import functools
+
 from simulator.errors import SimulatorError
 from simulator.fit import golden, identified, robust_loss
 
@@ -38,7 +40,9 @@ GENERIC_EAGER = "eager"
 
 def fit_stacks(cases: list[Case], families: dict, predictor: Predictor) -> dict:
     """``host_dispatch_us`` of each eager stack with batch-1 latency rows, the families' fits applied, and
-    of the generic ``eager`` stack over all of those rows together."""
+    of the generic ``eager`` stack over all of those rows together; a stack whose rows identify nothing
+    (every one beyond the robust cap at every host time) is left out, keeping its shipped value rather
+    than the search's tie-break (as :func:`fit_stack_gaps`; crossval's ``fit_dispatch`` likewise)."""
     by_stack: dict[str, list[Case]] = {}
     for c in cases:
         if c.eager and c.category == "latency":
@@ -51,7 +55,8 @@ def fit_stacks(cases: list[Case], families: dict, predictor: Predictor) -> dict:
     for stack, rows in sorted(by_stack.items()):
         # the loss every other fit minimises (squared |log error|, capped): one row far off (a host the
         # model lacks) cannot drag the host time the way a plain mean |log error| lets it
-        def f(x, rows=rows):
+        @functools.lru_cache(maxsize=None)  # identified() probes golden's own grid: each point runs once
+        def f(x, rows=tuple(rows)):
             pairs = []
             for c in rows:
                 fam = families.get(c.family, {}).get("params", {})
@@ -59,6 +64,8 @@ def fit_stacks(cases: list[Case], families: dict, predictor: Predictor) -> dict:
                 pairs.append((p.value, c.row.value))
             return robust_loss(pairs)
 
-        out[stack] = {"host_dispatch_us": golden(f, *BOUNDS["dispatch_us"]), "fitted_to": sorted(c.row.id for c in rows)}
+        if identified(f, *BOUNDS["dispatch_us"]):
+            out[stack] = {"host_dispatch_us": golden(f, *BOUNDS["dispatch_us"]),
+                          "fitted_to": sorted(c.row.id for c in rows)}
     return out
 

@@ -23,3 +23,17 @@ def test_host_time_is_the_robust_fit_not_the_mean_abs_log_fit_by_hand():
     out = fit_stacks([_case("A", 30.0), _case("B", 40.0), _case("C", 3000.0)], {}, _predict)
     assert abs(out["torch-eager"]["host_dispatch_us"] - 34.641) < 0.02     # golden section's 14 steps: 34.651
     assert out["torch-eager"]["fitted_to"] == ["A", "B", "C"]
+
+
+def test_a_stack_its_rows_cannot_identify_is_left_out():
+    """Every row 1000x off whatever the host time (a host the model lacks): the capped loss is flat
+    at 0.25, and golden's tie-break (the lower bound) would be written as if fitted; the stack is
+    left out instead and keeps its shipped value, while a stack with usable rows is still fitted."""
+    def predict(case, extra=None, dispatch_us=None):
+        return SimpleNamespace(value=1000.0 * case.row.value if case.stack == "tf-eager" else dispatch_us)
+
+    cases = [SimpleNamespace(**{**vars(_case(r, v)), "stack": s}) for r, v, s in
+             (("A", 30.0, "torch-eager"), ("B", 40.0, "torch-eager"), ("C", 50.0, "tf-eager"))]
+    out = fit_stacks(cases, {}, predict)
+    assert "tf-eager" not in out
+    assert abs(out["torch-eager"]["host_dispatch_us"] - 34.641) < 0.02
