@@ -36,9 +36,8 @@ def joint_fit(loss, inner: str = "op_overhead_us", outer: str = "min_kernel_cycl
     point is the golden fit of ``inner`` at that value; None when no pair identifies anything.
 
     The two are fitted together because batch-1 rows trade one against the other: a per-kernel
-    floor in cycles lengthens every small kernel, more on a lower-clocked GPU, while ``inner`` (a
-    GPU group's per-query time, :func:`fit_kernel_floor`) adds the same microseconds to every row;
-    fitted in turn, the first would take all of the time.
+    floor in cycles lengthens every small kernel, more on a lower-clocked GPU, a gap in
+    microseconds every kernel alike; fitted in turn, the first would take all of the time.
 
     Example:
         >>> import math

@@ -333,9 +333,8 @@ def _energy_breakdown(graph: ComputeGraph, costs: dict[str, OpCost], trace: Trac
 
 
 def _startup_s(hw: _DeviceBase, sc: Scenario) -> float:
-    """Time before the step's first op: a cold FPGA's bitstream load, and the device's fixed time per
-    request (:func:`simulator.run.stackhw.request_s`: a Neuron program's execute call, an NVIDIA query's
-    copy, launch and synchronisation), once per step however many ops or micro-batches it runs."""
+    """Time before the step's first op: a cold FPGA's bitstream load, and the request of a runtime that
+    runs the whole graph as one program (:func:`simulator.run.stackhw.request_s`)."""
     return (hw.compute.reconfiguration_s if sc.cold_start and hw.kind == "fpga" else 0.0) + request_s(hw)
 
 

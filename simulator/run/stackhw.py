@@ -8,8 +8,7 @@ whole graph (AWS Neuron's NEFF: an instruction stream per engine, synchronised o
 semaphores) launches no kernels, so the device family's fitted ``efficiency.op_overhead_us`` (a
 kernel launch per op) does not apply; the stack's ``kernel_overhead_us`` replaces it. The program's
 own per-request cost is the device's ``efficiency.request_overhead_us``, paid once per step
-(:func:`request_s`); NVIDIA devices carry one too, each query's fixed time around its kernels
-(validation.fit_overhead.fit_kernel_floor). A stack whose runtime
+(:func:`request_s`). A stack whose runtime
 takes each request's inputs from host memory (``inputs_from_host``) also waits for them to cross the
 device's host link before the program starts (:func:`request_input_s`).
 """

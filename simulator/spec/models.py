@@ -234,12 +234,10 @@ class Efficiency(Frozen):
     ``op_overhead_us``: fixed launch / dispatch time per op (kernel launch, framework dispatch).
     ``request_overhead_us``: fixed time per step of a runtime that runs the whole compiled graph as
     one device program per request (AWS Neuron: each ``nrt_execute`` submits the request, sets up the
-    input and output DMA and waits for completion), paid once however many ops the graph has. On
-    NVIDIA GPUs, whose kernels each pay ``op_overhead_us`` too, the fixed time of each query around
-    its kernels (the input copy, the graph launch, the synchronisation and the response): batch-1 rows
-    of different kernel counts separate it from the kernel floor, which one per-kernel time cannot.
-    0 where no rows identify it. Charged once per single-device step (:func:`simulator.run.stackhw.request_s`),
-    so also once per training step and per LLM decode iteration; the cluster engine does not charge it.
+    input and output DMA and waits for completion), paid once however many ops the graph has; 0 where
+    ops are launched one by one and their fixed time is ``op_overhead_us``. On NVIDIA GPUs, the fixed
+    time of each query around its kernels (the input copy, the launch, the synchronisation and the
+    response), fitted with the kernel floor on batch-1 rows of different kernel counts.
     ``collective_compute_share``: share of an overlapped collective's time (a ZeRO-3 weight gather, a
     gradient reduce-scatter, an overlapped tensor-parallel all-reduce) during which it also holds the
     device's compute stream. 0 where collectives run on their own engines beside the compute; on a

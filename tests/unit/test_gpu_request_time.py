@@ -82,13 +82,3 @@ def test_bert_singlestream_rows_are_floor_evidence(nvidia):
     assert {"J043", "J059", "J024"} <= ids
     # AGX Orin BERT stays compute-bound at the floor's top: no evidence for it
     assert not {"J006", "J056", "J062"} & ids
-
-
-def test_request_time_is_paid_once_per_training_step_not_per_micro_batch():
-    # 4 micro-batches of gradient accumulation repeat the graph in one step: one request, 100 us once
-    def step(us: float) -> float:
-        hw = load_hardware("nvidia-h100-sxm", {"efficiency.request_overhead_us": us})
-        sc = make_scenario(mode="training", batch_size=8, seq_len=32, precision="bf16", grad_accumulation=4)
-        return run_scenario(load_workload("gpt2"), hw, sc).step_time_s
-
-    assert step(100.0) - step(0.0) == pytest.approx(100e-6, rel=1e-9)
