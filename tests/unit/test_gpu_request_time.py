@@ -15,8 +15,7 @@ from simulator.workload.loader import load_workload
 from validation.fit_overhead import gpu_fixed_times, joint_fit
 from validation.mapping import map_rows
 from validation.predict import Predictor
-from validation.cases import Case
-from validation.rows import read_calibration
+from validation.rows import Case, read_calibration
 from validation.stages import GPU_FIXED, _stage_rows
 
 
