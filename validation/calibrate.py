@@ -12,8 +12,7 @@ Staged, so every parameter is pinned by the evidence that is about it:
 2. ``compute``: the achievable fraction of matrix peak, from "max achievable" GEMM rows (MAMF)
    together with the family's large-batch model rows (inference, training, LLM generation,
    multi-node training): the GEMM rows alone would credit every kernel with MAMF-level efficiency;
-3. ``op_overhead_us``: per-kernel launch / dispatch time, from batch-1 latency rows; on GPUs held at a
-   CUDA-graph replay's 0.5 us, and the rows fit each query's fixed time (``request_overhead_us``)
+3. ``op_overhead_us``: per-kernel launch / dispatch time, from batch-1 latency rows; on GPUs fitted
    together with ``min_kernel_cycles``, each kernel's busy-time floor in SM cycles
    (:func:`validation.fit_overhead.joint_fit`);
    for the runtimes that run a compiled graph as one program per request (:data:`REQUEST_GROUPS`) the

@@ -22,8 +22,8 @@ from simulator.errors import SimulatorError
 from simulator.fit import golden, identified, robust_loss
 from simulator.spec.models import Efficiency
 
-from .stages import BOUNDS, GPU_FIXED, GPU_GRAPH_GAP_US, STREAM_STACKS, _stage_rows, overhead_group, overhead_stage
-from .fit_overhead import gpu_fixed_times, joint_fit
+from .stages import BOUNDS, STREAM_STACKS, _stage_rows, overhead_group, overhead_stage
+from .fit_overhead import joint_fit
 from .predict import STACK_GAP, Predictor
 from .cases import Case
 
@@ -80,7 +80,7 @@ class Fold:
 # power laws a roofline gives: time ~ 1 / efficiency), finer for the affine per-op overheads.
 GRID_POINTS = {"memory": 9, "compute": 13, "op_overhead_us": 17, "dispatch_us": 13, "request_overhead_us": 17,
                "min_kernel_cycles": 7, "kernel_overhead_us": 13, "collective_compute_share": 13}
-FLOOR = "min_kernel_cycles"  # a GPU runtime group's kernel floor, fitted with request_overhead_us (fit_overhead.joint_fit)
+FLOOR = "min_kernel_cycles"  # a GPU runtime group's kernel floor, fitted with op_overhead_us (fit_overhead.joint_fit)
 
 
 class Folds:
@@ -124,15 +124,15 @@ class Folds:
         return self._interp(self.grid(param), self._table(case, param), x)
 
     def _table2(self, case: Case) -> list[list[float | None]]:
-        """``case``'s predictions on the grid of the per-request time at each grid value of the kernel floor."""
+        """``case``'s predictions on the grid of ``op_overhead_us`` at each grid value of the kernel floor."""
         key = (case.row.id, FLOOR)
         if key not in self._tables:
             rows = []
             for y in self.grid(FLOOR):
                 vals: list[float | None] = []
-                for x in self.grid(GPU_FIXED):
+                for x in self.grid("op_overhead_us"):
                     try:
-                        v = self.predictor(case, extra=gpu_fixed_times(x, y)).value
+                        v = self.predictor(case, extra={"efficiency.op_overhead_us": x, f"efficiency.{FLOOR}": y}).value
                         vals.append(v if v > 0 and math.isfinite(v) else None)
                     except SimulatorError:
                         vals.append(None)
@@ -152,15 +152,15 @@ class Folds:
         return math.exp(math.log(a) + t * (math.log(b) - math.log(a)))
 
     def predicted2(self, case: Case, x: float, y: float) -> float | None:
-        """``case``'s prediction at a per-request time ``x`` and kernel floor ``y``, interpolated."""
-        at_y = [self._interp(self.grid(GPU_FIXED), vals, x) for vals in self._table2(case)]
+        """``case``'s prediction at ``op_overhead_us`` = ``x`` and kernel floor ``y``, interpolated."""
+        at_y = [self._interp(self.grid("op_overhead_us"), vals, x) for vals in self._table2(case)]
         return self._interp(self.grid(FLOOR), at_y, y)
 
     def _fit_floor(self, rows: list[Case]) -> tuple[float, float] | None:
-        """(request_overhead_us, min_kernel_cycles) of a GPU group fitted together, or None unidentified."""
+        """(op_overhead_us, min_kernel_cycles) of a GPU group fitted together, or None unidentified."""
         def loss(x: float, y: float) -> float:
             return robust_loss((v, c.row.value) for c in rows if (v := self.predicted2(c, x, y)) is not None)
-        return joint_fit(loss, inner=GPU_FIXED) if rows else None
+        return joint_fit(loss) if rows else None
 
     def _fit(self, rows: list[Case], param: str) -> float | None:
         """The fitted value, or None when no row identifies it (none, or all beyond the robust cap)."""
@@ -190,12 +190,11 @@ class Folds:
             rows = [c for f in fams if overhead_group(f) == root
                     for c in _stage_rows(by_fam.get(f, []), stage, self.predictor)]
             gpu = {c.kind for c in self.cases if overhead_group(c.family) == root} == {"gpu"}
-            floor = fixed = None
+            floor = None
             if gpu and stage == "op_overhead_us":
-                # as validation.calibrate fits a GPU group: the per-request time and the kernel floor
-                # together, the gap between kernels held at a graph replay's
+                # as validation.calibrate fits a GPU group: the gap and the kernel floor together
                 joint = self._fit_floor(rows)
-                x, fixed, floor = (GPU_GRAPH_GAP_US, *joint) if joint else (Efficiency().op_overhead_us, 0.0, 0.0)
+                x, floor = joint if joint else (Efficiency().op_overhead_us, 0.0)
             else:
                 x = self._fit(rows, stage)
                 x = getattr(Efficiency(), stage) if x is None else x
@@ -204,7 +203,6 @@ class Folds:
                     out[f][stage] = x
                     if floor is not None:
                         out[f][FLOOR] = floor
-                        out[f][GPU_FIXED] = fixed
         return out
 
     def fit_dispatch(self, train: list[Case], stack: str) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from simulator.errors import SimulatorError
 from simulator.fit import golden, identified, robust_loss
 
-from .stages import BOUNDS, GPU_FIXED, GPU_GRAPH_GAP_US
+from .stages import BOUNDS
 from .predict import Predictor
 from .cases import Case
 
@@ -60,28 +60,17 @@ def joint_fit(loss, inner: str = "op_overhead_us", outer: str = "min_kernel_cycl
 
 def fit_kernel_floor(rows: list[Case], params: dict[str, dict[str, float]],
                      predictor: Predictor) -> tuple[float, float] | None:
-    """(``request_overhead_us``, ``min_kernel_cycles``) fitted together on the batch-1 rows of a GPU
-    runtime group (:func:`joint_fit`), the gap between kernels held at a graph replay's
-    (:data:`~validation.stages.GPU_GRAPH_GAP_US`), each row with its family's other parameters held."""
+    """(``op_overhead_us``, ``min_kernel_cycles``) fitted together on the batch-1 rows of a GPU
+    runtime group (:func:`joint_fit`), each row with its family's other parameters held."""
     def loss(x: float, y: float) -> float:
         pairs = []
         for c in rows:
             extra = {f"efficiency.{k}": v for k, v in params.get(c.family, {}).items()}
-            extra.update(gpu_fixed_times(x, y))
+            extra.update({"efficiency.op_overhead_us": x, "efficiency.min_kernel_cycles": y})
             try:
                 pairs.append((predictor(c, extra=extra).value, c.row.value))
             except SimulatorError:
                 continue
         return robust_loss(pairs)
-    return joint_fit(loss, inner=GPU_FIXED)
+    return joint_fit(loss)
 
-
-def gpu_fixed_times(request_us: float, cycles: float) -> dict[str, float]:
-    """The overrides of a GPU group's fixed times: per request, per kernel (held) and the kernel floor.
-
-    Example:
-        >>> gpu_fixed_times(40.0, 12000.0)
-        {'efficiency.op_overhead_us': 0.5, 'efficiency.request_overhead_us': 40.0, 'efficiency.min_kernel_cycles': 12000.0}
-    """
-    return {"efficiency.op_overhead_us": GPU_GRAPH_GAP_US, f"efficiency.{GPU_FIXED}": request_us,
-            "efficiency.min_kernel_cycles": cycles}

@@ -32,14 +32,6 @@ BOUNDS["kernel_overhead_us"] = (0.5, 30.0)
 # gap stands for the mix of both over a throughput run.
 # The gap of such a stack is not published as a number: it is fitted on the stack's own rows.
 STREAM_STACKS = ("tensorrt-llm-0.6", "tensorrt-llm")
-# The NVIDIA groups' gap between kernels is a CUDA-graph replay's, ~0.5 us (the lower bound above, where
-# the joint fit of gap and floor put it every time): held there, so that the batch-1 rows fit the
-# floor with the fixed time of each request instead (GPU_FIXED, fit_overhead.fit_kernel_floor): the
-# LoadGen query's issue, the input copy, the graph launch, the synchronisation and the response, once
-# per query whatever the kernel count. With one per-kernel time alone, ResNet-50 (48 kernels) and BERT
-# (170) cannot both fit: the floor ResNet-50 sets made every A100 BERT SingleStream row 8-12 % slow.
-GPU_GRAPH_GAP_US = 0.5
-GPU_FIXED = "request_overhead_us"
 
 
 # a batch-1 row informs the per-op overhead only if most of its time is per-op overhead or host
@@ -60,11 +52,8 @@ def _overhead_bound(c: Case, predictor: Predictor | None) -> bool:
         return True
     try:
         extra = {"efficiency.op_overhead_us": Efficiency().op_overhead_us}
-        if c.kind == "gpu":
-            # a GPU row informs the fixed times if the floor can set it anywhere in the floor's range
-            # (at its top): the INT8 BERT SingleStream rows are compute-bound without a floor, yet at the
-            # fitted one every kernel of theirs sits on it, so they identify it as ResNet-50's rows do
-            extra["efficiency.min_kernel_cycles"] = BOUNDS["min_kernel_cycles"][1]
+        if c.kind == "gpu":  # the reference is the schema's: no per-kernel floor either
+            extra["efficiency.min_kernel_cycles"] = 0.0
         return predictor(c, extra=extra).bottleneck in OVERHEAD_BOUNDS
     except SimulatorError:
         return False

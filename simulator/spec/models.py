@@ -235,9 +235,7 @@ class Efficiency(Frozen):
     ``request_overhead_us``: fixed time per step of a runtime that runs the whole compiled graph as
     one device program per request (AWS Neuron: each ``nrt_execute`` submits the request, sets up the
     input and output DMA and waits for completion), paid once however many ops the graph has; 0 where
-    ops are launched one by one and their fixed time is ``op_overhead_us``. On NVIDIA GPUs, the fixed
-    time of each query around its kernels (the input copy, the launch, the synchronisation and the
-    response), fitted with the kernel floor on batch-1 rows of different kernel counts.
+    ops are launched one by one and their fixed time is ``op_overhead_us``.
     ``collective_compute_share``: share of an overlapped collective's time (a ZeRO-3 weight gather, a
     gradient reduce-scatter, an overlapped tensor-parallel all-reduce) during which it also holds the
     device's compute stream. 0 where collectives run on their own engines beside the compute; on a
