@@ -20,7 +20,9 @@ FAMILIES: dict[str, str] = {
     # the low-latency HBM DPU is its own IP too: its feature maps live in HBM ("Virtual" feature-map
     # banks in DPUCAHX8L_ISA0.prototxt), not in on-chip banks like the DPUCAHX8H / DPUCZDX8G it would
     # otherwise share a family with; the zoo's DPUCAHX8L tables run ResNet-50 at ~12-15 % of the lane
-    # peak where the DPUCAHX8H runs it at ~75 %
+    # peak where the DPUCAHX8H runs it at ~75 %: most of that is its element-wise adds and concats
+    # as HBM passes of their own (dpu.hbm_pass_element_ns in its spec files); with them the family's
+    # convolutions fit at ~0.88 of the lane peak
     "amd-alveo-u50-dpucahx8l": "xilinx-dpucahx8l", "amd-alveo-u280-dpucahx8l": "xilinx-dpucahx8l",
 }
 

@@ -14,6 +14,8 @@ where the target file pools on the ALU that runs depthwise convolutions (``dpu.p
 layer steps through its window on those lanes as a depthwise kernel does;
 weights stream from main memory on every run (the DPU's weight buffers hold one layer's tile, not
 the model), feature maps stay in the banks when one image's fit (``dpu.feature_buffer_bytes``).
+Where feature maps live in HBM (the DPUCAHX8L, ``dpu.hbm_pass_element_ns``) an element-wise add
+and a concatenation are passes of their own through HBM at a memory-side time per output element.
 A layer takes at least ``dpu.layer_floor_us`` on its engines however few its MACs (the AI-Engine
 DPUCV2DX8G: array fill and drain, the layer's instruction and weight fetch; derived in its spec files).
 """
@@ -28,6 +30,53 @@ from .peaks import fpga_macs_per_s
 
 # ops a DPU does not execute: concatenation is addressing, the loss / softmax runs on the host
 DPU_FREE = frozenset({OpKind.DATA_MOVEMENT, OpKind.LOSS, OpKind.SOFTMAX})
+# a concatenation (or upsampling) copy: on an overlay with ``dpu.hbm_pass_element_ns`` its own pass
+# through the feature-map memory, else free addressing (DPU_FREE)
+HBM_COPY = frozenset({OpKind.DATA_MOVEMENT})
+
+
+def skip_elems(op: Op) -> float:
+    """Elements a fused convolution reads beyond its own input: the skip tensor of a residual add
+    merged into it (:mod:`simulator.workload.fusion`); 0 for any other op.
+
+    Example:
+        >>> from dataclasses import replace
+        >>> from simulator.workload.ops import conv2d
+        >>> c = conv2d("c", batch=1, in_ch=64, h=56, w=56, out_ch=256, kernel=1)
+        >>> skip_elems(c), skip_elems(replace(c, input_elems=c.input_elems + c.output_elems)) == 256 * 56 * 56
+        (0.0, True)
+    """
+    if op.kind != OpKind.CONV2D or not op.gemms:
+        return 0.0
+    a = dict(op.attrs)
+    images = op.gemms[0].m // (int(a["out_h"]) * int(a["out_w"]))
+    return max(0.0, op.input_elems - images * int(a["in_ch"]) * int(a["h"]) * int(a["w"]))
+
+
+def hbm_pass_s(op: Op, dpu) -> float:
+    """Seconds of ``op``'s own pass through the feature-map memory at ``dpu.hbm_pass_element_ns`` per
+    output element (memory-side: not scaled by the DPU clock): an element-wise add (alone, or merged
+    into the convolution that produced one operand: the eltwise engine still reads both operands
+    back from the banks) and a concatenation copy; 0 for other ops or when the overlay has none.
+
+    Example:
+        >>> from dataclasses import replace
+        >>> from simulator.spec.models import Dpu, DpuLanes
+        >>> from simulator.workload.ops import conv2d, data_movement, elementwise
+        >>> d = Dpu(conv=DpuLanes(pixels=4, input_channels=32, output_channels=64), hbm_pass_element_ns=2.0,
+        ...         source="test")
+        >>> add = elementwise("add", elems=56 * 56 * 256)          # 802,816 outputs x 2 ns
+        >>> c = conv2d("c", batch=1, in_ch=64, h=56, w=56, out_ch=256, kernel=1)
+        >>> res = replace(c, input_elems=c.input_elems + c.output_elems)   # conv + bn + add fused
+        >>> [round(hbm_pass_s(o, d) * 1e3, 4) for o in (add, res, c, data_movement("cat", elems=1000))]
+        [1.6056, 1.6056, 0.0, 0.002]
+    """
+    ns = dpu.hbm_pass_element_ns
+    if not ns:
+        return 0.0
+    if op.kind in (OpKind.ELEMENTWISE, OpKind.DATA_MOVEMENT) or skip_elems(op) > 0:
+        return op.output_elems * ns * 1e-9
+    return 0.0
 
 
 def _dpu_compute_s(op: Op, hw: FpgaSpec, macs_s: float, vec_s: float) -> float:
@@ -57,6 +106,9 @@ def _dpu_compute_s(op: Op, hw: FpgaSpec, macs_s: float, vec_s: float) -> float:
 def cost(op: Op, hw: FpgaSpec, numerics: Numerics, options: CostOptions) -> OpCost:
     """Cost of ``op`` on the FPGA overlay."""
     c = hw.compute
+    if c.dpu is not None and c.dpu.hbm_pass_element_ns and op.kind in HBM_COPY:
+        return finish(hw=hw, numerics=numerics, options=options, flops=0.0,
+                      compute_s=hbm_pass_s(op, c.dpu), bytes_by_level={}, overhead_s=0.0)
     if c.dpu is not None and op.kind in DPU_FREE:
         # a DPU writes each branch's output into its slot of the concatenation (no copy, no
         # instruction); the classifier's softmax / loss is host work (simulator.run.dpu_board)
@@ -69,6 +121,7 @@ def cost(op: Op, hw: FpgaSpec, numerics: Numerics, options: CostOptions) -> OpCo
         compute_s = _dpu_compute_s(op, hw, macs_s, vec_s)
         if compute_s > 0:
             compute_s = max(compute_s, c.dpu.layer_floor_us * 1e-6)
+        compute_s += hbm_pass_s(op, c.dpu)
     else:
         compute_s = (op.matrix_flops / 2) / macs_s if op.gemms and macs_s else 0.0
         compute_s += op.vector_flops / vec_s if vec_s else 0.0

@@ -434,6 +434,12 @@ class Dpu(Frozen):
     ``max_pool`` or ``macc_temp`` / ``comp_temp`` under the ``alu_engine`` that also runs depthwise
     convolutions), stepping through its window as a depthwise convolution steps through its kernel;
     False: a dedicated ``pool_engine`` streams the tensors through the vector lanes.
+    ``hbm_pass_element_ns``: time per output element of a layer that is its own pass through main
+    memory instead of riding a convolution's output: an element-wise add on the ``eltwise_engine``
+    (both operands read from the feature-map banks) and a concatenation copied into its output
+    tensor (an IP built without channel-offset writes). A memory-side time per element: it does not
+    scale with the DPU clock. 0: such layers ride the convolution pipeline or are free addressing
+    (every DPU but the DPUCAHX8L, whose value is derived from zoo cells, see its spec files).
 
     Example:
         >>> from simulator.spec.loader import load_hardware
@@ -450,6 +456,7 @@ class Dpu(Frozen):
     port_bytes_per_cycle: Annotated[float, Field(gt=0, le=1e6)] | None = None
     layer_floor_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
     pool_on_alu: bool = False
+    hbm_pass_element_ns: Annotated[float, Field(ge=0, le=1e6)] = 0.0
     source: Source
 
 

@@ -138,6 +138,7 @@ MODULES = [
     "validation.fit_overhead",
     "validation.fpga_rows",
     "simulator.cost.dpu",
+    "simulator.cost.fpga",
     "simulator.run.dpu_board",
     "validation.cpu_rows",
     "validation.openvino_streams",
