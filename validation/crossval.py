@@ -81,6 +81,25 @@ class Fold:
 GRID_POINTS = {"memory": 9, "compute": 13, "op_overhead_us": 17, "dispatch_us": 13, "request_overhead_us": 17,
                "min_kernel_cycles": 7, "kernel_overhead_us": 13, "collective_compute_share": 13}
 FLOOR = "min_kernel_cycles"  # a GPU runtime group's kernel floor, fitted with op_overhead_us (fit_overhead.joint_fit)
+# Spec values derived from published cells that are not rows, by family: (what-if path, the document the
+# cells come from, the schema default). A fold that holds out that document's rows must not see the value
+# either, so it gets the default: the DPUCAHX8L's per-element HBM pass time comes from the same Vitis AI
+# zoo README as its three rows (hardware_specs/fpga/amd-alveo-u50-dpucahx8l.yaml).
+DERIVED_SPEC_VALUES = {
+    "xilinx-dpucahx8l": (("compute.dpu.hbm_pass_element_ns", "github:Xilinx/Vitis-AI models/AI-Model-Zoo/README.md", 0.0),),
+}
+
+
+def derived_overrides(family: str, group: str) -> dict[str, float]:
+    """What-if overrides that take back the spec values of ``family`` derived from document ``group``.
+
+    Example:
+        >>> derived_overrides("xilinx-dpucahx8l", "github:Xilinx/Vitis-AI models/AI-Model-Zoo/README.md")
+        {'compute.dpu.hbm_pass_element_ns': 0.0}
+        >>> derived_overrides("xilinx-dpucahx8l", "https://example.org/other"), derived_overrides("nvidia-datacenter", "x")
+        ({}, {})
+    """
+    return {path: default for path, doc, default in DERIVED_SPEC_VALUES.get(family, ()) if doc == group}
 
 
 class Folds:
@@ -234,6 +253,7 @@ class Folds:
         out = []
         for c in held:
             extra = {f"efficiency.{k}": v for k, v in params[c.family].items()}
+            extra.update(derived_overrides(c.family, group))
             if c.stack in STREAM_STACKS:
                 # the shipped stack file carries the held-out rows' fit: without rows of its own in the
                 # fold the stack keeps the fold's device gap (no evidence that launches differ)
