@@ -24,7 +24,8 @@ epilogue on the AMX path overlaps its tile multiplications (:func:`on_matrix_uni
 follows them on the same FMA units.
 
 Each op also pays a fork/join of the threads it runs on (:func:`fork_join_s`): a batch-1 op on a
-whole socket waits for a 6-level barrier, a one-core instance's op only for its dispatch.
+whole socket waits for a 6-level barrier, a one-core instance's op only for its dispatch; an attention
+its stack runs unfused pays one per runtime node it becomes (:func:`fork_joins`).
 
 A stack's fused attention kernel may not take every shape (:class:`~simulator.spec.stack.AttentionFusionLimit`:
 OpenVINO's CPU plugin fuses a BF16 or int8 MatMul-Softmax-MatMul only while K <= 512 and N <= 256);
@@ -356,6 +357,30 @@ def fork_join_s(hw: CpuSpec, cores: int) -> float:
     return overhead_s(hw) * math.log2(1 + cores)
 
 
+def fork_joins(op: Op, options: CostOptions) -> int:
+    """Parallel regions (fork/joins) op ``op`` runs as, per step: one, except an attention its stack's
+    fused kernel does not take (:func:`~simulator.cost.base.attention_fused`), which the runtime runs as
+    ``unfused_nodes`` nodes of its own (:class:`~simulator.spec.stack.AttentionFusionLimit`), each a
+    primitive with its own parallel section over the stream's threads.
+
+    Example:
+        >>> from simulator.spec.stack import AttentionFusionLimit
+        >>> from simulator.workload import ops as O
+        >>> lim = AttentionFusionLimit(kinds=("cpu",), precisions=("bf16",), max_k=512, max_n=256,
+        ...                            unfused_nodes=7, source="doc")
+        >>> att = O.attention("a", batch=1, heads=16, q_len=384, kv_len=384, head_dim=64)
+        >>> short = O.attention("a", batch=1, heads=16, q_len=128, kv_len=128, head_dim=64)
+        >>> fork_joins(att, CostOptions(attention_fusion_limit=lim)), fork_joins(short, CostOptions(attention_fusion_limit=lim))
+        (7, 1)
+        >>> fork_joins(att, CostOptions()), fork_joins(O.matmul("fc", batch=1, m=384, k=64, n=64), CostOptions(attention_fusion_limit=lim))
+        (1, 1)
+    """
+    lim = options.attention_fusion_limit
+    if op.kind == OpKind.ATTENTION and lim is not None and not attention_fused(op, options):
+        return int(lim.unfused_nodes)
+    return 1
+
+
 def _element_cores(hw: CpuSpec, elems: float) -> int:
     return int(max(1, min(hw.compute.cores, -(-elems // ELEMENT_GRAIN))))
 
@@ -411,5 +436,5 @@ def cost(op: Op, hw: CpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     # a few cores cannot pull the socket's full DRAM bandwidth
     share = min(1.0, busy / max(1.0, hw.compute.cores * DRAM_SATURATING_CORE_SHARE))
     return finish(hw=hw, numerics=numerics, options=options, flops=op.flops, compute_s=compute_s,
-                  bytes_by_level=levels, overhead_s=fork_join_s(hw, busy) * steps,
+                  bytes_by_level=levels, overhead_s=fork_join_s(hw, busy) * steps * fork_joins(op, options),
                   memory_efficiency=hw.efficiency.memory * share)

@@ -211,3 +211,33 @@ def test_an_unfused_attention_on_one_core_streams_its_scores_from_dram():
     assert unfused.bytes_by_level["ddr"] == pytest.approx(4 * 16 * 384 * 64 * 2 + extra)
     assert unfused.memory_s >= extra / (307.2e9 / 56)
     assert unfused.duration_s > fused.duration_s
+
+
+def test_an_unfused_openvino_attention_pays_one_fork_join_per_runtime_node():
+    from simulator.cost.cpu import fork_join_s, fork_joins
+    from simulator.spec.stack import load_stack
+
+    lim = load_stack("openvino").attention_fusion_limit
+    # MatMul, Softmax, MatMul and the Transposes of Q, K, V and the context
+    assert lim.unfused_nodes == 7
+    hw = load_hardware(XEON, {"efficiency.op_overhead_us": 2.0})
+    bf16 = Numerics(Precision.BF16, Precision.BF16)
+    att = _bert_attention()
+    fused = cost(att, hw, bf16, CostOptions())
+    unfused = cost(att, hw, bf16, CostOptions(attention_fusion_limit=lim))
+    assert fork_joins(att, CostOptions(attention_fusion_limit=lim)) == 7
+    # by hand: 2 us per level of the barrier over log2(1 + 56) levels, once per node
+    assert fused.overhead_s == pytest.approx(2e-6 * math.log2(57))
+    assert unfused.overhead_s == pytest.approx(7 * 2e-6 * math.log2(57))
+    assert unfused.overhead_s == pytest.approx(7 * fork_join_s(hw, 56))
+    # a length the fused kernel takes stays one node
+    short = O.attention("a", batch=1, heads=16, q_len=128, kv_len=128, head_dim=64)
+    assert cost(short, hw, bf16, CostOptions(attention_fusion_limit=lim)).overhead_s == pytest.approx(2e-6 * math.log2(57))
+
+
+def test_openvino_runs_bert_layernorms_as_nodes_of_their_own():
+    from simulator.spec.stack import load_stack
+
+    s = load_stack("openvino")
+    assert all(s.norms_apart("bert-large", p) for p in ("fp32", "bf16", "int8"))
+    assert not s.norms_apart("resnet50", "int8")
