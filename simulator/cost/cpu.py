@@ -24,7 +24,8 @@ epilogue on the AMX path overlaps its tile multiplications (:func:`on_matrix_uni
 follows them on the same FMA units.
 
 Each op also pays a fork/join of the threads it runs on (:func:`fork_join_s`): a batch-1 op on a
-whole socket waits for a 6-level barrier, a one-core instance's op only for its dispatch.
+whole socket waits for a 6-level barrier, a one-core instance's op only for its dispatch; an attention
+its stack runs unfused pays one per runtime node it becomes (:func:`fork_joins`).
 
 A stack's fused attention kernel may not take every shape (:class:`~simulator.spec.stack.AttentionFusionLimit`:
 OpenVINO's CPU plugin fuses a BF16 or int8 MatMul-Softmax-MatMul only while K <= 512 and N <= 256);
@@ -356,6 +357,68 @@ def fork_join_s(hw: CpuSpec, cores: int) -> float:
     return overhead_s(hw) * math.log2(1 + cores)
 
 
+def _requantizes(op: Op, numerics: Numerics, options: CostOptions) -> bool:
+    lim = options.attention_fusion_limit
+    return (op.kind == OpKind.ATTENTION and lim is not None and not attention_fused(op, options)
+            and numerics.compute.value in lim.requantized_probabilities)
+
+
+def requantized_probability_bytes(op: Op, numerics: Numerics, options: CostOptions) -> tuple[float, float]:
+    """(extra bytes read, extra bytes written) of an unfused attention whose probabilities a node of their
+    own requantizes to 8 bits for the int8 P.V GEMM (the stack's ``requantized_probabilities``): that node
+    reads every probability at the tensors' format ``t`` and writes it at 1 byte, and P.V reads the 1-byte
+    copy instead of the ``t``-byte one: ``t - (t - 1) = 1`` byte more read and 1 byte more written per score,
+    whatever ``t``; (0, 0) otherwise.
+
+    Example:
+        >>> from simulator.spec.stack import AttentionFusionLimit
+        >>> from simulator.workload import ops as O
+        >>> lim = AttentionFusionLimit(kinds=("cpu",), precisions=("int8",), max_k=512, max_n=256,
+        ...                            requantized_probabilities=("int8",), source="doc")
+        >>> att = O.attention("a", batch=1, heads=16, q_len=384, kv_len=384, head_dim=64)
+        >>> int8, bf16 = Numerics(Precision.INT8, Precision.INT8), Numerics(Precision.BF16, Precision.BF16)
+        >>> requantized_probability_bytes(att, int8, CostOptions(attention_fusion_limit=lim))   # 16 x 384 x 384 scores
+        (2359296.0, 2359296.0)
+        >>> requantized_probability_bytes(att, bf16, CostOptions(attention_fusion_limit=lim))
+        (0.0, 0.0)
+    """
+    if not _requantizes(op, numerics, options):
+        return 0.0, 0.0
+    from ..workload.ops import attention_scores
+
+    s = attention_scores(op)
+    return s * 1.0, s * 1.0
+
+
+def fork_joins(op: Op, options: CostOptions, numerics: Numerics | None = None) -> int:
+    """Parallel regions (fork/joins) op ``op`` runs as, per step: one, except an attention its stack's
+    fused kernel does not take (:func:`~simulator.cost.base.attention_fused`), which the runtime runs as
+    ``unfused_nodes`` nodes of its own (:class:`~simulator.spec.stack.AttentionFusionLimit`), each a
+    primitive with its own parallel section over the stream's threads, one more when ``numerics`` is a
+    precision whose probabilities a node of their own requantizes (:func:`requantized_probability_bytes`).
+
+    Example:
+        >>> from simulator.spec.stack import AttentionFusionLimit
+        >>> from simulator.workload import ops as O
+        >>> lim = AttentionFusionLimit(kinds=("cpu",), precisions=("bf16",), max_k=512, max_n=256,
+        ...                            unfused_nodes=7, source="doc")
+        >>> att = O.attention("a", batch=1, heads=16, q_len=384, kv_len=384, head_dim=64)
+        >>> short = O.attention("a", batch=1, heads=16, q_len=128, kv_len=128, head_dim=64)
+        >>> fork_joins(att, CostOptions(attention_fusion_limit=lim)), fork_joins(short, CostOptions(attention_fusion_limit=lim))
+        (7, 1)
+        >>> fork_joins(att, CostOptions()), fork_joins(O.matmul("fc", batch=1, m=384, k=64, n=64), CostOptions(attention_fusion_limit=lim))
+        (1, 1)
+        >>> q = AttentionFusionLimit(kinds=("cpu",), precisions=("int8",), max_k=512, max_n=256, unfused_nodes=7,
+        ...                          requantized_probabilities=("int8",), source="doc")
+        >>> fork_joins(att, CostOptions(attention_fusion_limit=q), Numerics(Precision.INT8, Precision.INT8))
+        8
+    """
+    lim = options.attention_fusion_limit
+    if op.kind == OpKind.ATTENTION and lim is not None and not attention_fused(op, options):
+        return int(lim.unfused_nodes) + int(numerics is not None and _requantizes(op, numerics, options))
+    return 1
+
+
 def _element_cores(hw: CpuSpec, elems: float) -> int:
     return int(max(1, min(hw.compute.cores, -(-elems // ELEMENT_GRAIN))))
 
@@ -398,6 +461,8 @@ def cost(op: Op, hw: CpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     # with the scores in memory at the tensors' format (its softmax node, no FP32 cast kernels)
     act_in, act_out, w_read = op_bytes(op, tensor_numerics(op, hw, numerics), fused_attention=attention_fused(op, options),
                                        fp32_softmax=options.attention_fusion_limit is None, passes=options.score_passes)
+    rq_in, rq_out = requantized_probability_bytes(op, numerics, options)
+    act_in, act_out = act_in + rq_in, act_out + rq_out
     main = hw.main_memory.name
     llc = hw.memory[-2] if len(hw.memory) >= 2 else None
     levels: dict[str, float] = {}
@@ -411,5 +476,5 @@ def cost(op: Op, hw: CpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     # a few cores cannot pull the socket's full DRAM bandwidth
     share = min(1.0, busy / max(1.0, hw.compute.cores * DRAM_SATURATING_CORE_SHARE))
     return finish(hw=hw, numerics=numerics, options=options, flops=op.flops, compute_s=compute_s,
-                  bytes_by_level=levels, overhead_s=fork_join_s(hw, busy) * steps,
+                  bytes_by_level=levels, overhead_s=fork_join_s(hw, busy) * steps * fork_joins(op, options, numerics),
                   memory_efficiency=hw.efficiency.memory * share)

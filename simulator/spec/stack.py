@@ -92,10 +92,18 @@ class AttentionFusionLimit(BaseModel):
     N = head_dim) exceed ``max_k`` or ``max_n`` runs as separate matmul, softmax and matmul kernels,
     its score and probability matrices written to memory and read back at the tensors' own format.
 
+    ``unfused_nodes``: the runtime nodes such an attention then runs as (3: matmul, softmax, matmul;
+    more when the layout permutes the fused kernel absorbed run as nodes of their own), each its own
+    parallel region on a CPU (:func:`simulator.cost.cpu.fork_joins`). ``requantized_probabilities``: the
+    compute precisions at which a quantized model feeds the unfused P.V GEMM 8-bit probabilities made by
+    a node of their own (a FakeQuantize the softmax node cannot take as a post-op): one more node, reading
+    the probabilities at the tensors' format and writing them at one byte, which P.V then reads
+    (:func:`simulator.cost.cpu.requantized_probability_bytes`).
+
     Example:
         >>> lim = AttentionFusionLimit(kinds=("cpu",), precisions=("int8",), max_k=512, max_n=256, source="doc")
-        >>> lim.fuses(head_dim=64, kv_len=128), lim.fuses(head_dim=64, kv_len=384)
-        (True, False)
+        >>> lim.fuses(head_dim=64, kv_len=128), lim.fuses(head_dim=64, kv_len=384), lim.unfused_nodes
+        (True, False, 3)
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -104,7 +112,9 @@ class AttentionFusionLimit(BaseModel):
     precisions: tuple[Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4"], ...] = Field(min_length=1)
     max_k: Annotated[int, Field(ge=1, le=1_000_000)]
     max_n: Annotated[int, Field(ge=1, le=1_000_000)]
-    source: str = Field(min_length=3, max_length=2000)
+    unfused_nodes: Annotated[int, Field(ge=3, le=64)] = 3
+    requantized_probabilities: tuple[Literal["int8", "int4"], ...] = ()
+    source: str = Field(min_length=3, max_length=4000)
 
     def applies(self, kind: str, precision: str) -> bool:
         """Whether the limit binds on a device of ``kind`` computing at ``precision``."""

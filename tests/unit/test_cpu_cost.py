@@ -206,8 +206,59 @@ def test_an_unfused_attention_on_one_core_streams_its_scores_from_dram():
     # the tensors are BF16 around the int8 GEMMs (tensor_numerics); 4 x 16 x 384 x 384 x 2 B of scores
     # do not fit in half of the core's 2 MiB L2 + 105/56 MiB L3 share: they go to DDR at 307.2 / 56 GB/s
     # (the fused op's own 4 x 16 x 384 x 64 BF16 elements, 3.1 MB, already miss that share too)
-    extra = 4 * 16 * 384 * 384 * 2
+    # (plus the int8 probabilities' requantization node: 1 B more read and 1 B more written per score)
+    extra = 4 * 16 * 384 * 384 * 2 + 2 * 16 * 384 * 384
     assert fused.bytes_by_level["ddr"] == pytest.approx(4 * 16 * 384 * 64 * 2)
     assert unfused.bytes_by_level["ddr"] == pytest.approx(4 * 16 * 384 * 64 * 2 + extra)
     assert unfused.memory_s >= extra / (307.2e9 / 56)
     assert unfused.duration_s > fused.duration_s
+
+
+def test_an_unfused_openvino_attention_pays_one_fork_join_per_runtime_node():
+    from simulator.cost.cpu import fork_join_s, fork_joins
+    from simulator.spec.stack import load_stack
+
+    lim = load_stack("openvino").attention_fusion_limit
+    # MatMul, Softmax, MatMul and the Transposes of Q, K, V and the context
+    assert lim.unfused_nodes == 7
+    hw = load_hardware(XEON, {"efficiency.op_overhead_us": 2.0})
+    bf16 = Numerics(Precision.BF16, Precision.BF16)
+    att = _bert_attention()
+    fused = cost(att, hw, bf16, CostOptions())
+    unfused = cost(att, hw, bf16, CostOptions(attention_fusion_limit=lim))
+    assert fork_joins(att, CostOptions(attention_fusion_limit=lim)) == 7
+    # by hand: 2 us per level of the barrier over log2(1 + 56) levels, once per node
+    assert fused.overhead_s == pytest.approx(2e-6 * math.log2(57))
+    assert unfused.overhead_s == pytest.approx(7 * 2e-6 * math.log2(57))
+    assert unfused.overhead_s == pytest.approx(7 * fork_join_s(hw, 56))
+    # a length the fused kernel takes stays one node
+    short = O.attention("a", batch=1, heads=16, q_len=128, kv_len=128, head_dim=64)
+    assert cost(short, hw, bf16, CostOptions(attention_fusion_limit=lim)).overhead_s == pytest.approx(2e-6 * math.log2(57))
+
+
+def test_openvino_runs_bert_layernorms_as_nodes_of_their_own():
+    from simulator.spec.stack import load_stack
+
+    s = load_stack("openvino")
+    assert all(s.norms_apart("bert-large", p) for p in ("fp32", "bf16", "int8"))
+    assert not s.norms_apart("resnet50", "int8")
+
+
+def test_a_quantized_openvino_attention_requantizes_its_probabilities_in_a_node_of_their_own():
+    from simulator.spec.stack import load_stack
+
+    lim = load_stack("openvino").attention_fusion_limit
+    assert lim.requantized_probabilities == ("int8",)
+    # one OpenVINO stream: one core of an 8480+ with its 1/56 share (the scores go to DDR)
+    hw = load_hardware(XEON, {**socket_share(load_hardware(XEON), 1), "efficiency.memory": 1.0,
+                              "efficiency.op_overhead_us": 1.0})
+    int8, bf16 = Numerics(Precision.INT8, Precision.INT8), Numerics(Precision.BF16, Precision.BF16)
+    att = _bert_attention()
+    q = cost(att, hw, int8, CostOptions(attention_fusion_limit=lim))
+    b = cost(att, hw, bf16, CostOptions(attention_fusion_limit=lim))
+    scores = 16 * 384 * 384
+    # by hand: the int8 run's tensors are BF16 like the BF16 run's; the FakeQuantize node reads each
+    # probability at 2 B and writes 1 B, P.V reads 1 B instead of 2: 2 B more per score
+    assert q.bytes_by_level["ddr"] - b.bytes_by_level["ddr"] == pytest.approx(2 * scores)
+    # one more node: 8 fork/joins of one level each (one core) against 7
+    assert q.overhead_s == pytest.approx(8e-6) and b.overhead_s == pytest.approx(7e-6)

@@ -93,14 +93,33 @@ GAP_CPU_ROWS = """\
 """
 
 GAP_OPENVINO_XEON = """\
-* OpenVINO on Xeon: BERT-Large int8 throughput is predicted 43-55 % fast (X046, X047) while BF16 and FP32
-  are within 18 % (X061, X062, X064, X065): measured int8 is only 1.06-1.11x BF16 (also in OV 2024.3
-  on the 8480+ and 8580), the model gives ~1.5x, so the missing cost is specific to OpenVINO's int8
-  BERT (a candidate, unconfirmed: no Softmax+FakeQuantize fusion in the CPU plugin's graph optimizer,
-  a separate pass over the scores if P.V is quantized). Its latency column reads 4-6x slower than the
-  model's one-stream-per-socket run (X063, X066, X067: -73..-83 %) although ResNet-50 latency is within
-  10 % (X042, X045, X058); the column is inconsistent within itself (the 8380 3x slower than the 8270)
-  and stays as published. Not a sub-NUMA cluster: OpenVINO 2024.1-2024.4 ran the LATENCY stream on
+* OpenVINO on Xeon: BERT-Large int8 throughput is predicted 38-44 % fast (X046, X047, X068, X073; was
+  50-56 %) while BF16 and FP32 are within 22 % (X061, X062, X064, X065): measured int8 is only
+  1.06-1.11x BF16 (also in OV 2024.3 on the 8480+ and 8580), the model gives ~1.4x. Part of it is now
+  modelled: at 384 tokens the BF16/int8 attention is not tokenized into the fused MHA subgraph (K <= 512,
+  N <= 256 heuristic), so it runs as the IR's own nodes (MatMul, Softmax, MatMul and the four
+  Transposes of Q, K, V and the context: `unfused_nodes: 7` in stacks/openvino.yaml, one fork/join
+  each), and in an int8 model the probabilities are requantized to u8 by a FakeQuantize node of their
+  own, because the CPU plugin's SoftMax node takes no post-ops and writes a float format
+  (nodes/softmax.cpp; `requantized_probabilities: [int8]`, cost.cpu.requantized_probability_bytes:
+  1 B more read and written per score, from DRAM in a one-core stream); BERT's LayerNorms are MVN
+  nodes of their own (FullyConnected::canFuse takes only Eltwise/FakeQuantize post-ops:
+  `norm_kernels`). Its latency column still reads ~2.5-4.5x slower than the model's
+  one-stream-per-socket run (X063, X066, X067, X071, X072, X076, X077: -60..-78 %, was -71..-84 %)
+  although ResNet-50 latency is within 15 % (X042, X045, X052, X058). The same OV 2024.3 file shows
+  the loss is specific to the AMX parts: the latency run's parallel efficiency, sockets / (throughput x
+  latency) with the latency run on one socket, is 0.68-0.87 for BERT-Large int8 on the AVX-512 VNNI
+  Xeons (8380 0.85, 8280 0.68, Gold 5218T 0.87, Silver 4316 0.79, 4216R 0.87) but 0.30 on the 8480+
+  and 0.31 on the 8580; BERT-base 0.41 (8380) against 0.16 / 0.11; ResNet-50's latency is 1.08 ms
+  on both the 8380 and the 8480+ (per-node cost, which the model's fork/join reproduces). A per-layer
+  fit over BERT-base and BERT-Large latency gives ~180-210 us of fixed cost per encoder layer on both
+  ICX and SPR/EMR (~17 runtime nodes at ~12-16 us, of which the model now has 13-14 per layer) and
+  leaves BERT-Large's remaining compute at ~0.3 int8 TOPS per core in the latency run, against ~0.7
+  per core in the one-thread throughput streams: the loss is in the AMX GEMMs of a 56-60-thread
+  stream, not found in the sources read (oneDNN brgemm inner product/matmul blocking at M = 384:
+  os_block 64 int8 / 128 BF16, oc_block 64, 48-96 work items on 56-60 threads, ~80 % busy; the FC
+  weights, 340-680 MB a pass, from DRAM in 1-2 ms). The column is also not clean: its ssd-resnet34-1200
+  latency cells repeat the resnet-50 ones cell for cell. Not a sub-NUMA cluster: OpenVINO 2024.1-2024.4 ran the LATENCY stream on
   every core of a socket whatever its NUMA nodes (per-NUMA-node latency streams came with pull 26798
   in 2024.5 and went again with pull 27850). With the latency stream cut to 14 cores (a what-if:
   compute.cores = 14, caches and DRAM left at the socket's) the BF16 cells read -8..-13 % (X063,
