@@ -43,7 +43,8 @@ def test_request_overhead_is_added_once_per_step():
 @pytest.mark.parametrize("us", [0.0, 1.0, 480.0, 4000.0])
 def test_request_s_is_microseconds(us):
     # 480 us -> 0.00048 s
-    assert request_s(load_hardware("aws-inferentia2", {"efficiency.request_overhead_us": us})) == pytest.approx(us * 1e-6)
+    hw = load_hardware("aws-inferentia2", {"efficiency.request_overhead_us": us})
+    assert request_s(hw, load_stack("neuron")) == pytest.approx(us * 1e-6)
 
 
 def test_default_devices_pay_no_request():
