@@ -22,8 +22,8 @@ from simulator.errors import SimulatorError
 from simulator.fit import golden, identified, robust_loss
 from simulator.spec.models import Efficiency
 
-from .stages import BOUNDS, STREAM_STACKS, _stage_rows, overhead_group, overhead_stage
-from .fit_overhead import joint_fit
+from .stages import BOUNDS, GPU_FIXED, GPU_GRAPH_GAP_US, STREAM_STACKS, _stage_rows, overhead_group, overhead_stage, per_query
+from .fit_overhead import gpu_fixed_times, joint_fit
 from .predict import STACK_GAP, Predictor
 from .cases import Case
 
@@ -80,7 +80,7 @@ class Fold:
 # power laws a roofline gives: time ~ 1 / efficiency), finer for the affine per-op overheads.
 GRID_POINTS = {"memory": 9, "compute": 13, "op_overhead_us": 17, "dispatch_us": 13, "request_overhead_us": 17,
                "min_kernel_cycles": 7, "kernel_overhead_us": 13, "collective_compute_share": 13}
-FLOOR = "min_kernel_cycles"  # a GPU runtime group's kernel floor, fitted with op_overhead_us (fit_overhead.joint_fit)
+FLOOR = "min_kernel_cycles"  # a GPU runtime group's kernel floor, fitted with its gap or per-query time (fit_overhead.joint_fit)
 # Spec values derived from published cells that are not rows, by family: (what-if path, the document the
 # cells come from, the schema default). A fold that holds out that document's rows must not see the value
 # either, so it gets the default: the DPUCAHX8L's per-element HBM pass time comes from the same Vitis AI
@@ -116,6 +116,7 @@ class Folds:
         self.cases = cases
         self.predictor = predictor or Predictor()
         self._tables: dict[tuple[str, str], list[float | None]] = {}
+        self._per_query: dict[str, bool] = {}  # a GPU group fits a per-query time (decided on all its rows)
 
     @staticmethod
     def grid(param: str) -> list[float]:
@@ -142,16 +143,17 @@ class Folds:
         """``case``'s prediction at parameter value ``x``, interpolated from its table."""
         return self._interp(self.grid(param), self._table(case, param), x)
 
-    def _table2(self, case: Case) -> list[list[float | None]]:
-        """``case``'s predictions on the grid of ``op_overhead_us`` at each grid value of the kernel floor."""
-        key = (case.row.id, FLOOR)
+    def _table2(self, case: Case, inner: str) -> list[list[float | None]]:
+        """``case``'s predictions on the grid of ``inner`` (the gap or the per-query time) at each grid
+        value of the kernel floor."""
+        key = (case.row.id, f"{FLOOR}:{inner}")
         if key not in self._tables:
             rows = []
             for y in self.grid(FLOOR):
                 vals: list[float | None] = []
-                for x in self.grid("op_overhead_us"):
+                for x in self.grid(inner):
                     try:
-                        v = self.predictor(case, extra={"efficiency.op_overhead_us": x, f"efficiency.{FLOOR}": y}).value
+                        v = self.predictor(case, extra=gpu_fixed_times(x, y, inner)).value
                         vals.append(v if v > 0 and math.isfinite(v) else None)
                     except SimulatorError:
                         vals.append(None)
@@ -170,16 +172,16 @@ class Folds:
         t = (lx - math.log(xs[i])) / (math.log(xs[i + 1]) - math.log(xs[i]))
         return math.exp(math.log(a) + t * (math.log(b) - math.log(a)))
 
-    def predicted2(self, case: Case, x: float, y: float) -> float | None:
-        """``case``'s prediction at ``op_overhead_us`` = ``x`` and kernel floor ``y``, interpolated."""
-        at_y = [self._interp(self.grid("op_overhead_us"), vals, x) for vals in self._table2(case)]
+    def predicted2(self, case: Case, x: float, y: float, inner: str = "op_overhead_us") -> float | None:
+        """``case``'s prediction at ``inner`` = ``x`` and kernel floor ``y``, interpolated."""
+        at_y = [self._interp(self.grid(inner), vals, x) for vals in self._table2(case, inner)]
         return self._interp(self.grid(FLOOR), at_y, y)
 
-    def _fit_floor(self, rows: list[Case]) -> tuple[float, float] | None:
-        """(op_overhead_us, min_kernel_cycles) of a GPU group fitted together, or None unidentified."""
+    def _fit_floor(self, rows: list[Case], inner: str = "op_overhead_us") -> tuple[float, float] | None:
+        """(``inner``, min_kernel_cycles) of a GPU group fitted together, or None unidentified."""
         def loss(x: float, y: float) -> float:
-            return robust_loss((v, c.row.value) for c in rows if (v := self.predicted2(c, x, y)) is not None)
-        return joint_fit(loss) if rows else None
+            return robust_loss((v, c.row.value) for c in rows if (v := self.predicted2(c, x, y, inner)) is not None)
+        return joint_fit(loss, inner=inner) if rows else None
 
     def _fit(self, rows: list[Case], param: str) -> float | None:
         """The fitted value, or None when no row identifies it (none, or all beyond the robust cap)."""
@@ -208,12 +210,21 @@ class Folds:
             stage = overhead_stage(root)
             rows = [c for f in fams if overhead_group(f) == root
                     for c in _stage_rows(by_fam.get(f, []), stage, self.predictor)]
-            gpu = {c.kind for c in self.cases if overhead_group(c.family) == root} == {"gpu"}
-            floor = None
+            group = [c for c in self.cases if overhead_group(c.family) == root]
+            gpu = {c.kind for c in group} == {"gpu"}
+            floor = fixed = None
             if gpu and stage == "op_overhead_us":
-                # as validation.calibrate fits a GPU group: the gap and the kernel floor together
-                joint = self._fit_floor(rows)
-                x, floor = joint if joint else (Efficiency().op_overhead_us, 0.0)
+                # as validation.calibrate fits a GPU group: the gap and the kernel floor together, or for
+                # a group with per-query rows (decided on all its rows, not the fold's) the per-query
+                # time and the floor, the gap held at a graph replay's
+                if root not in self._per_query:
+                    self._per_query[root] = any(per_query(c.stack) for c in _stage_rows(group, stage, self.predictor))
+                if self._per_query[root]:
+                    joint = self._fit_floor(rows, GPU_FIXED)
+                    x, fixed, floor = (GPU_GRAPH_GAP_US, *joint) if joint else (Efficiency().op_overhead_us, 0.0, 0.0)
+                else:
+                    joint = self._fit_floor(rows)
+                    x, floor = joint if joint else (Efficiency().op_overhead_us, 0.0)
             else:
                 x = self._fit(rows, stage)
                 x = getattr(Efficiency(), stage) if x is None else x
@@ -222,6 +233,8 @@ class Folds:
                     out[f][stage] = x
                     if floor is not None:
                         out[f][FLOOR] = floor
+                    if fixed is not None:
+                        out[f][GPU_FIXED] = fixed
         return out
 
     def fit_dispatch(self, train: list[Case], stack: str) -> float | None:

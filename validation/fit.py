@@ -11,7 +11,7 @@ from __future__ import annotations
 from simulator.errors import SimulatorError
 from simulator.fit import golden, identified, robust_loss
 
-from .stages import BOUNDS, _stage_rows, family_stages, overhead_group, overhead_stage
+from .stages import BOUNDS, GPU_FIXED, GPU_GRAPH_GAP_US, _stage_rows, family_stages, overhead_group, overhead_stage, per_query
 from .fit_energy import fit_energy
 from .fit_overhead import fit_kernel_floor, fit_overhead
 from .fit_stacks import fit_stack_gaps, fit_stacks
@@ -80,14 +80,21 @@ def fit_cases(cases: list[Case], predictor: Predictor | None = None, *,
             continue
         ids = sorted(c.row.id for c in rows)
         gpu = stage == "op_overhead_us" and all(c.kind == "gpu" for c in rows)
-        joint = fit_kernel_floor(rows, params, predictor) if gpu else None
-        x = joint[0] if joint else fit_overhead(rows, params, predictor, stage)
+        # a GPU group with per-query rows fits the per-query time with the floor, the gap held
+        # (validation.stages.GPU_FIXED)
+        inner = GPU_FIXED if gpu and any(per_query(c.stack) for c in rows) else stage
+        joint = fit_kernel_floor(rows, params, predictor, inner) if gpu else None
+        x = (joint[0] if inner == stage else GPU_GRAPH_GAP_US) if joint else fit_overhead(rows, params, predictor, stage)
         for f in members:
             out["families"][f]["params"][stage] = x
-            out["families"][f]["fitted_to"][stage] = ids
+            out["families"][f]["fitted_to"][stage] = ids if inner == stage else \
+                ["held at a CUDA-graph replay's gap (validation.stages.GPU_GRAPH_GAP_US)"]
             if joint:
                 out["families"][f]["params"]["min_kernel_cycles"] = joint[1]
                 out["families"][f]["fitted_to"]["min_kernel_cycles"] = ids
+                if inner != stage:
+                    out["families"][f]["params"][inner] = joint[0]
+                    out["families"][f]["fitted_to"][inner] = ids
     for fam, cs in sorted(fams.items()):
         energy = fit_energy(cs, out["families"][fam]["params"], predictor)
         if energy:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from simulator.errors import SimulatorError
 from simulator.fit import golden, identified, robust_loss
 
-from .stages import BOUNDS
+from .stages import BOUNDS, GPU_FIXED, GPU_GRAPH_GAP_US
 from .predict import Predictor
 from .cases import Case
 
@@ -59,18 +59,35 @@ def joint_fit(loss, inner: str = "op_overhead_us", outer: str = "min_kernel_cycl
 
 
 def fit_kernel_floor(rows: list[Case], params: dict[str, dict[str, float]],
-                     predictor: Predictor) -> tuple[float, float] | None:
-    """(``op_overhead_us``, ``min_kernel_cycles``) fitted together on the batch-1 rows of a GPU
-    runtime group (:func:`joint_fit`), each row with its family's other parameters held."""
+                     predictor: Predictor, inner: str = "op_overhead_us") -> tuple[float, float] | None:
+    """(``inner``, ``min_kernel_cycles``) fitted together on the batch-1 rows of a GPU runtime group
+    (:func:`joint_fit`), each row with its family's other parameters held. ``inner`` is the gap between
+    kernels, or for a group with per-query rows the fixed time per query (:data:`~validation.stages.GPU_FIXED`),
+    the gap then held at a graph replay's (:func:`gpu_fixed_times`)."""
     def loss(x: float, y: float) -> float:
         pairs = []
         for c in rows:
             extra = {f"efficiency.{k}": v for k, v in params.get(c.family, {}).items()}
-            extra.update({"efficiency.op_overhead_us": x, "efficiency.min_kernel_cycles": y})
+            extra.update(gpu_fixed_times(x, y, inner))
             try:
                 pairs.append((predictor(c, extra=extra).value, c.row.value))
             except SimulatorError:
                 continue
         return robust_loss(pairs)
-    return joint_fit(loss)
+    return joint_fit(loss, inner=inner)
 
+
+def gpu_fixed_times(x: float, cycles: float, inner: str = "op_overhead_us") -> dict[str, float]:
+    """The overrides of a GPU group's fixed times at ``inner`` = ``x`` and a kernel floor of ``cycles``:
+    with the per-query time as ``inner``, the gap between kernels is held at a graph replay's.
+
+    Example:
+        >>> gpu_fixed_times(40.0, 12000.0, "request_overhead_us")
+        {'efficiency.request_overhead_us': 40.0, 'efficiency.min_kernel_cycles': 12000.0, 'efficiency.op_overhead_us': 0.5}
+        >>> gpu_fixed_times(2.0, 12000.0)
+        {'efficiency.op_overhead_us': 2.0, 'efficiency.min_kernel_cycles': 12000.0}
+    """
+    out = {f"efficiency.{inner}": x, "efficiency.min_kernel_cycles": cycles}
+    if inner == GPU_FIXED:
+        out["efficiency.op_overhead_us"] = GPU_GRAPH_GAP_US
+    return out

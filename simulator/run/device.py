@@ -334,8 +334,8 @@ def _energy_breakdown(graph: ComputeGraph, costs: dict[str, OpCost], trace: Trac
 
 def _startup_s(hw: _DeviceBase, sc: Scenario) -> float:
     """Time before the step's first op: a cold FPGA's bitstream load, and the request of a runtime that
-    runs the whole graph as one program (:func:`simulator.run.stackhw.request_s`)."""
-    return (hw.compute.reconfiguration_s if sc.cold_start and hw.kind == "fpga" else 0.0) + request_s(hw)
+    runs the whole engine once per request (:func:`simulator.run.stackhw.request_s`)."""
+    return (hw.compute.reconfiguration_s if sc.cold_start and hw.kind == "fpga" else 0.0) + request_s(hw, sc.stack)
 
 
 def _inputs_s(wl: Workload, hw: _DeviceBase, sc: Scenario) -> float:

@@ -7,8 +7,9 @@ stack sets its own ``kernel_overhead_us``. A graph compiler that emits one devic
 whole graph (AWS Neuron's NEFF: an instruction stream per engine, synchronised on chip by
 semaphores) launches no kernels, so the device family's fitted ``efficiency.op_overhead_us`` (a
 kernel launch per op) does not apply; the stack's ``kernel_overhead_us`` replaces it. The program's
-own per-request cost is the device's ``efficiency.request_overhead_us``, paid once per step
-(:func:`request_s`). A stack whose runtime
+own per-request cost is the device's ``efficiency.request_overhead_us``, paid once per step by the
+stacks whose runtime runs a whole compiled engine per request (``per_query_time``: Neuron's
+``nrt_execute``, NVIDIA's MLPerf harness around a TensorRT engine; :func:`request_s`). A stack whose runtime
 takes each request's inputs from host memory (``inputs_from_host``) also waits for them to cross the
 device's host link before the program starts (:func:`request_input_s`).
 """
@@ -53,16 +54,22 @@ def stack_device(hw: _DeviceBase, stack: StackSpec) -> _DeviceBase:
     return out
 
 
-def request_s(hw: _DeviceBase) -> float:
-    """Fixed time of one step's request, in s (``efficiency.request_overhead_us``).
+def request_s(hw: _DeviceBase, stack: StackSpec) -> float:
+    """Fixed time of one step's request, in s: the device's ``efficiency.request_overhead_us`` where the
+    stack's runtime runs the whole compiled engine once per request and the measurement includes what
+    surrounds it (``per_query_time``), else 0. A property of the stack, not of the device: on one GPU a
+    LoadGen query through NVIDIA's MLPerf harness pays it, a bandwidth test or a training step does not.
 
     Example:
-        >>> request_s(load_hardware("aws-inferentia2", {"efficiency.request_overhead_us": 250.0}))
-        0.00025
-        >>> request_s(load_hardware("nvidia-h100-sxm"))
-        0.0
+        >>> from simulator.spec.stack import load_stack
+        >>> inf2 = load_hardware("aws-inferentia2", {"efficiency.request_overhead_us": 250.0})
+        >>> request_s(inf2, load_stack("neuron")), request_s(inf2, load_stack("default"))
+        (0.00025, 0.0)
+        >>> h100 = load_hardware("nvidia-h100-sxm", {"efficiency.request_overhead_us": 50.0})
+        >>> round(request_s(h100, load_stack("tensorrt-mlperf")) * 1e6, 6), request_s(h100, load_stack("torch-eager"))
+        (50.0, 0.0)
     """
-    return hw.efficiency.request_overhead_us * 1e-6
+    return hw.efficiency.request_overhead_us * 1e-6 if stack.per_query_time else 0.0
 
 
 # Bytes per sample of the tensors a framework hands the compiled program: images as the FP32 tensor

@@ -234,8 +234,11 @@ class Efficiency(Frozen):
     ``op_overhead_us``: fixed launch / dispatch time per op (kernel launch, framework dispatch).
     ``request_overhead_us``: fixed time per step of a runtime that runs the whole compiled graph as
     one device program per request (AWS Neuron: each ``nrt_execute`` submits the request, sets up the
-    input and output DMA and waits for completion), paid once however many ops the graph has; 0 where
-    ops are launched one by one and their fixed time is ``op_overhead_us``.
+    input and output DMA and waits for completion; NVIDIA's MLPerf harness: the query's input copy, the
+    engine's graph launch, the wait for its output and the response), paid once however many ops the
+    graph has, and only by runs whose stack says its runtime works that way (``per_query_time`` in
+    ``stacks/*.yaml``): a bandwidth test or a training step on the same device pays none. 0 on
+    families without such rows.
     ``collective_compute_share``: share of an overlapped collective's time (a ZeRO-3 weight gather, a
     gradient reduce-scatter, an overlapped tensor-parallel all-reduce) during which it also holds the
     device's compute stream. 0 where collectives run on their own engines beside the compute; on a

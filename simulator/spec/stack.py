@@ -137,7 +137,12 @@ class StackSpec(BaseModel):
     host dispatch of the activation chain (a TF 1.x graph executor; not eager PyTorch, where Python
     issues each cast just before its op).
     ``inputs_from_host``: each request's input tensors cross the device's host link before its program
-    starts (:func:`simulator.run.stackhw.request_input_s`). ``kernel_overhead_us``: fixed device time
+    starts (:func:`simulator.run.stackhw.request_input_s`). ``per_query_time``: the stack's runtime runs
+    the whole compiled engine once per request and the measurement includes what surrounds it (the
+    request's issue, its inputs' copy to the device, the engine's launch, the wait for completion and
+    the response), so each step pays the device's ``efficiency.request_overhead_us`` once
+    (:func:`simulator.run.stackhw.request_s`); off for stacks whose steps are timed on the device alone
+    or that launch op by op (microbenchmarks, training loops, eager frameworks). ``kernel_overhead_us``: fixed device time
     per kernel, replacing the device family's fitted ``efficiency.op_overhead_us`` (None: keep it). ``fused_attention``: the stack's attention kernel
     (None: the scenario's choice). ``fuse_norm_training``: in training, each norm absorbs the residual
     add and activation after it, forward and backward (:func:`simulator.workload.fusion.fuse_norm_epilogues`).
@@ -180,6 +185,7 @@ class StackSpec(BaseModel):
     casts_off_host_chain: bool = False
     kernel_overhead_us: Annotated[float, Field(ge=0, le=1e6)] | None = None
     inputs_from_host: bool = False
+    per_query_time: bool = False
     fused_regions: tuple[FusedRegion, ...] = Field(default=(), max_length=64)
     norm_kernels: tuple[NormKernels, ...] = Field(default=(), max_length=64)
     output_scans: tuple[OutputScan, ...] = Field(default=(), max_length=16)

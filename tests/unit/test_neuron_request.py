@@ -43,11 +43,14 @@ def test_request_overhead_is_added_once_per_step():
 @pytest.mark.parametrize("us", [0.0, 1.0, 480.0, 4000.0])
 def test_request_s_is_microseconds(us):
     # 480 us -> 0.00048 s
-    assert request_s(load_hardware("aws-inferentia2", {"efficiency.request_overhead_us": us})) == pytest.approx(us * 1e-6)
+    hw = load_hardware("aws-inferentia2", {"efficiency.request_overhead_us": us})
+    assert request_s(hw, load_stack("neuron")) == pytest.approx(us * 1e-6)
 
 
 def test_default_devices_pay_no_request():
-    assert load_hardware("nvidia-h100-sxm").efficiency.request_overhead_us == 0.0
+    # a device without a fitted per-request time, and a GPU with one under a stack that launches op by op
+    assert load_hardware("intel-xeon-platinum-8480").efficiency.request_overhead_us == 0.0
+    assert request_s(load_hardware("nvidia-h100-sxm"), load_stack("default")) == 0.0
 
 
 def test_neuron_families_fit_a_request_time_others_a_per_op_time():
