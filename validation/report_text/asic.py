@@ -67,7 +67,19 @@ GAP_NEURONCORE = """\
   to -30 %). Candidates not built: the attention's transposes, which neuronx-cc "most commonly" lowers to
   the TensorEngine (nki/deep-dives/nki_perf_guide.rst, IO / intermediate transposes), as TensorEngine
   time BERT pays and CNNs do not; for the images, the stem's 3-channel input, which no source yet says
-  how neuronx-cc lays on the 128 partitions. What the per-image time is, is still not sourced: the
+  how neuronx-cc lays on the 128 partitions. Built and scored this round, not shipped (branch wt-infcnn):
+  convolutions as one weights-stationary matmul per kernel tap over the input channels (the
+  contraction sits on the SBUF's 128 partitions, a tensor keeps its channels there, taps accumulate in
+  PSUM: nki/get-started/about/index.rst, `nc_matmul`, nki_perf_guide.rst intermediate transposes; the
+  stem's 3 channels fill 3 of 128 rows, a 64-channel 3x3 layer a quarter of the array) together with
+  two requests in flight per NeuronCore in the "Batch" rows (throughput x P50 / chip batch = 2 in every
+  inf2 vision row, workers_per_model [1, 2]; a request's fixed time hides behind the other's program).
+  At 100 % of peak with no overhead this mapping puts the seven CNN throughput tables at 0.83-1.11 of
+  measured time (im2col: 0.25-0.75), and refitted it takes A012/A031 +52/+59 -> -16/-13 % and A032
+  +38 -> 0 % in-sample; but the refit moves Inferentia2 compute 0.376 -> 0.889, which BERT and ViT on
+  the same TensorEngine do not reach (~0.45-0.5): M087/M089 +66/+70 %, ViT A030 +81 %, ASIC
+  leave-one-source-out 13.0 -> 16.0 %, external ASIC 6.7 -> 56 %. It waits for BERT's own missing time
+  on NeuronCore-v2. What the per-image time is, is still not sourced: the
   benchmark's input is host FP32 (resnet_benchmark.py get_batch), nrt_execute is synchronous by default
   and the runtime reads, writes and executes in parallel per core (neuron-runtime/explore/
   runtime-performance-tips.rst), so the copy itself overlaps the other in-flight request.
