@@ -21,7 +21,8 @@ Three physical limits a socket's peak hides:
 Element-wise work (a GEMM's bias, activation and requantization epilogue, softmax, norms) runs on FP32
 lanes whatever the run's precision (:func:`elementwise_flops_per_cycle`); a convolution's or matmul's
 epilogue on the AMX path overlaps its tile multiplications (:func:`on_matrix_unit`), on the SIMD path it
-follows them on the same FMA units.
+follows them on the same FMA units, and an int8 convolution's there also converts, scales, saturates and
+narrows its accumulators to int8 (:func:`int8_requant_flops`).
 
 Each op also pays a fork/join of the threads it runs on (:func:`fork_join_s`): a batch-1 op on a
 whole socket waits for a 6-level barrier, a one-core instance's op only for its dispatch; an attention
@@ -121,6 +122,9 @@ def tensor_numerics(op: Op, hw: CpuSpec, numerics: Numerics) -> Numerics:
 # The kernel's ISA is the convolution's (src/cpu/x64/jit_brdgmm_dw_conv.cpp get_supported_isa: int8
 # avx512_core_vnni, bf16 avx512_core_bf16; brgemm_utils.cpp init_brdgmm_conf keeps it), never AMX, while
 # is_slow_bf16_vnni asks whether the machine has AMX (mayiuse(avx512_core_amx)).
+# OpenVINO 2024.3 does not run brdgmm (see _INT8_REQUANT_INSTRUCTIONS) but x8s8s32x's compute_ker_dw,
+# which for int8 with channels a multiple of 16 (is_fast_depthwise) also issues one VPDPBUSD per
+# multiply-add of a lane after a VBROADCASTI32X4 load: the same 1.
 _DW_INSTRUCTIONS = {Precision.FP32: 1, Precision.INT8: 1, Precision.BF16: 2}
 _DW_INT8_WIDENED = 2       # VPMOVZXBD + VPDPBUSD: channels not a multiple of 16, or no VNNI
 _DW_BF16_ON_AMX = 3        # VPMOVZXWD + VPSLLD + VFMADD231PS
@@ -423,6 +427,39 @@ def _element_cores(hw: CpuSpec, elems: float) -> int:
     return int(max(1, min(hw.compute.cores, -(-elems // ELEMENT_GRAIN))))
 
 
+# Vector instructions an int8 convolution's store adds per output vector to the epilogue the graph
+# counts (bias, activation: ``Op.vector_flops``), to turn the int32 accumulators into the int8 tensor the
+# next layer reads: VCVTDQ2PS, VMULPS by the weight scales, VMAXPS + VMINPS (saturate_f32), VCVTPS2DQ and
+# the narrowing store VPMOVUSDB/VPMOVSDB; the depthwise kernel first un-interleaves its accumulators with
+# VPERMD (is_fast_depthwise). openvinotoolkit/oneDNN@032f111c src/cpu/x64/jit_avx512_core_x8s8s32x_conv_kernel.cpp
+# store_output, the int8 kernel OpenVINO 2024.3 runs for depthwise convolutions: its impl-type parser
+# (src/plugins/intel_cpu/src/onednn/iml_type_mapper.cpp) maps brdgmm's "brdgmm_dw:" name to no type in
+# Convolution::getDefaultImplPriority until openvinotoolkit/openvino#27589 (2024-11), and brgemm
+# convolution refuses depthwise (jit_brgemm_conv_utils.cpp, "for now direct approach is faster").
+_INT8_REQUANT_INSTRUCTIONS = 6
+_INT8_DW_PERMUTE = 1
+
+
+def int8_requant_flops(op: Op, p: Precision) -> float:
+    """Element-wise FLOP-equivalents an int8 convolution's requantizing store adds to ``op.vector_flops``
+    (:data:`_INT8_REQUANT_INSTRUCTIONS`, plus :data:`_INT8_DW_PERMUTE` for a depthwise one), in the unit
+    :func:`elementwise_flops_per_cycle` counts: one instruction on every lane is 2 FLOP per lane (the
+    rate counts an FMA as 2).
+
+    Example:
+        >>> from simulator.workload import ops as O
+        >>> c = O.conv2d("c", batch=1, in_ch=16, h=8, w=8, out_ch=16, kernel=1)
+        >>> int8_requant_flops(c, Precision.INT8) / c.output_elems           # 6 instructions x 2
+        12.0
+        >>> int8_requant_flops(c, Precision.FP32)
+        0.0
+    """
+    if p != Precision.INT8 or op.kind != OpKind.CONV2D or not op.gemms:
+        return 0.0
+    dw = any(g.n == 1 for g in op.gemms)
+    return 2.0 * (_INT8_REQUANT_INSTRUCTIONS + (_INT8_DW_PERMUTE if dw else 0)) * op.output_elems
+
+
 def _compute(op: Op, hw: CpuSpec, p: Precision) -> tuple[float, int]:
     """(compute seconds, cores kept busy) of one op: its GEMMs, then its element-wise work."""
     c = hw.compute
@@ -440,12 +477,15 @@ def _compute(op: Op, hw: CpuSpec, p: Precision) -> tuple[float, int]:
         seconds += t * steps
         busy = max(busy, used)
         tiles = tiles or on_matrix_unit(hw, per_step, p)
-    if op.vector_flops:
+    # the requantizing store of the kernel read (x8s8s32x, the SIMD path); the AMX brgemm path's
+    # epilogue is left as the graph counts it
+    element_flops = op.vector_flops + (0.0 if tiles else int8_requant_flops(op, p))
+    if element_flops:
         cores = _element_cores(hw, max(op.output_elems, op.input_elems) / steps)
         busy = max(busy, cores)
         vec = elementwise_flops_per_cycle(hw, p) * hw.efficiency.vector
         clock = (turbo if cores == 1 else c.clock_ghz) * GIGA
-        element_s = op.vector_flops / (cores * clock * vec)
+        element_s = element_flops / (cores * clock * vec)
         overlapped = tiles and op.kind in _EPILOGUE_KINDS
         seconds = max(seconds, element_s) if overlapped else seconds + element_s
     if not busy:
