@@ -128,9 +128,18 @@ GAP_OPENVINO_XEON = """\
   mapping keeps the socket. MobileNet v2 latency (X054, X055) went from +10/+17 to +23/+31 % slow when
   the depthwise convolutions' requantization epilogue moved to FP32 lanes. MobileNet v2 BF16 throughput
   (X079, X083) went from +49/+102 to +23/+48 % fast when a bf16 depthwise convolution on an AMX part
-  took oneDNN brdgmm's three vector instructions per multiply-add (widen, shift to FP32, FMA); INT8
-  throughput (X078, X082) stays +81..+84 % fast: its depthwise runs on the one-instruction VNNI path
-  (is_fast_vnni_int8) and no sourced cost for the rest (AMX 1x1 convolutions with K = 16..160) was found.
+  took oneDNN brdgmm's three vector instructions per multiply-add (widen, shift to FP32, FMA). INT8
+  throughput (X078, X082) read +81..+85 % fast: OpenVINO 2024.3 never picks brdgmm (its impl-name parser
+  has no priority entry for it until openvino pull 27589, 2024-11) and oneDNN's brgemm convolution refuses
+  depthwise, so the int8 depthwise layers run jit_avx512_core_x8s8s32x's compute_ker_dw (one VPDPBUSD per
+  16-lane multiply-add, no widening: the count stays 1), whose store_output requantizes every 16-lane output
+  vector with 6 vector instructions (VCVTDQ2PS, VMULPS by the scales, VMAXPS/VMINPS saturation, VCVTPS2DQ,
+  VPMOVUSDB) plus the VPERMD that un-interleaves the fast-depthwise accumulators: 7 against 9 VPDPBUSD for
+  a 3x3 tap set (openvinotoolkit/oneDNN@032f111c jit_avx512_core_x8s8s32x_conv_kernel.cpp). Charged on the
+  SIMD path of int8 convolutions (cost.cpu.int8_requant_flops; the AMX brgemm store, not read, is left
+  out): X078/X082 +81/+85 -> +25/+26 % in-sample, +24/+25 % out of fold; the int8 latency rows X054/X055 read slower (+20/+28 -> +31/+40 % in-sample, +46/+56 % out of fold), already too slow at batch 1 on a whole socket before the store was added (their miss is the per-op time, not the store). The store count is a lower bound (a fused FakeQuantize post-op adds
+  ~4-6 more); charged on the AMX path too it takes X078/X082 to +5 % but OpenVINO ResNet-50 int8 to -20..-26 %
+  before a refit.
   The THROUGHPUT stream layout is read from the CPU plugin's own rule (validation/openvino_streams.py:
   `get_model_prefer_threads` in cpu_streams_calculation.cpp with `mem_bandwidth_pressure_tolerance` of
   performance_heuristics.cpp: each MatMul's and each <3x3 convolution's tensors against one core's L2;
