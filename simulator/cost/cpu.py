@@ -361,10 +361,14 @@ def fork_join_s(hw: CpuSpec, cores: int) -> float:
     return overhead_s(hw) * math.log2(1 + cores)
 
 
+def _unfused_attention(op: Op, options: CostOptions) -> bool:
+    return (op.kind == OpKind.ATTENTION and options.attention_fusion_limit is not None
+            and not attention_fused(op, options))
+
+
 def _requantizes(op: Op, numerics: Numerics, options: CostOptions) -> bool:
-    lim = options.attention_fusion_limit
-    return (op.kind == OpKind.ATTENTION and lim is not None and not attention_fused(op, options)
-            and numerics.compute.value in lim.requantized_probabilities)
+    return (_unfused_attention(op, options)
+            and numerics.compute.value in options.attention_fusion_limit.requantized_probabilities)
 
 
 def requantized_probability_bytes(op: Op, numerics: Numerics, options: CostOptions) -> tuple[float, float]:
@@ -417,9 +421,8 @@ def fork_joins(op: Op, options: CostOptions, numerics: Numerics | None = None) -
         >>> fork_joins(att, CostOptions(attention_fusion_limit=q), Numerics(Precision.INT8, Precision.INT8))
         8
     """
-    lim = options.attention_fusion_limit
-    if op.kind == OpKind.ATTENTION and lim is not None and not attention_fused(op, options):
-        return int(lim.unfused_nodes) + int(numerics is not None and _requantizes(op, numerics, options))
+    if _unfused_attention(op, options):
+        return options.attention_fusion_limit.unfused_nodes + int(numerics is not None and _requantizes(op, numerics, options))
     return 1
 
 

@@ -28,11 +28,9 @@ from .base import CostOptions, Numerics, OpCost, finish, op_bytes, overhead_s
 from .dpu import depthwise_macs_per_s, dpu_lane_macs, pool_lane_macs
 from .peaks import fpga_macs_per_s
 
-# ops a DPU does not execute: concatenation is addressing, the loss / softmax runs on the host
+# ops a DPU does not execute: concatenation is addressing (a copy of its own only on an overlay with
+# ``dpu.hbm_pass_element_ns``), the loss / softmax runs on the host
 DPU_FREE = frozenset({OpKind.DATA_MOVEMENT, OpKind.LOSS, OpKind.SOFTMAX})
-# a concatenation (or upsampling) copy: on an overlay with ``dpu.hbm_pass_element_ns`` its own pass
-# through the feature-map memory, else free addressing (DPU_FREE)
-HBM_COPY = frozenset({OpKind.DATA_MOVEMENT})
 
 
 def skip_elems(op: Op) -> float:
@@ -106,14 +104,12 @@ def _dpu_compute_s(op: Op, hw: FpgaSpec, macs_s: float, vec_s: float) -> float:
 def cost(op: Op, hw: FpgaSpec, numerics: Numerics, options: CostOptions) -> OpCost:
     """Cost of ``op`` on the FPGA overlay."""
     c = hw.compute
-    if c.dpu is not None and c.dpu.hbm_pass_element_ns and op.kind in HBM_COPY:
-        return finish(hw=hw, numerics=numerics, options=options, flops=0.0,
-                      compute_s=hbm_pass_s(op, c.dpu), bytes_by_level={}, overhead_s=0.0)
     if c.dpu is not None and op.kind in DPU_FREE:
-        # a DPU writes each branch's output into its slot of the concatenation (no copy, no
-        # instruction); the classifier's softmax / loss is host work (simulator.run.dpu_board)
-        return finish(hw=hw, numerics=numerics, options=options, flops=0.0, compute_s=0.0, bytes_by_level={},
-                      overhead_s=0.0)
+        # a DPU writes each branch's output into its slot of the concatenation (no copy, no instruction)
+        # unless its IP cannot (hbm_pass_s: the copy is a pass of its own); the classifier's softmax /
+        # loss is host work (simulator.run.dpu_board)
+        return finish(hw=hw, numerics=numerics, options=options, flops=0.0, compute_s=hbm_pass_s(op, c.dpu),
+                      bytes_by_level={}, overhead_s=0.0)
     macs_s = fpga_macs_per_s(hw, numerics.compute) * hw.efficiency.compute
     vec_s = c.clock_ghz * GIGA * lookup(c.vector_flops_per_cycle, numerics.compute) * (
         hw.efficiency.compute if c.dpu is not None else hw.efficiency.vector)
