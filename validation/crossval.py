@@ -257,8 +257,14 @@ class Folds:
 
     def fit_stack_gap(self, train: list[Case], stack: str) -> float | None:
         """A :data:`~validation.stages.STREAM_STACKS` stack's per-kernel gap fitted on the fold's rows of
-        that stack (as :func:`validation.fit_stacks.fit_stack_gaps`); None when none identify it."""
-        return self._fit([c for c in train if c.stack == stack and c.task != "power"], "kernel_overhead_us")
+        that stack (as :func:`validation.fit_stacks.fit_stack_gaps`). Without any, the shipped value
+        would carry the held-out rows' fit, so the fold pools the other stream stacks' rows: they are
+        releases of the same runtime launching kernels from a stream outside a CUDA graph (the nearest
+        evidence, as :meth:`fit_dispatch` pools the eager stacks); None when none identify it."""
+        own = self._fit([c for c in train if c.stack == stack and c.task != "power"], "kernel_overhead_us")
+        if own is not None:
+            return own
+        return self._fit([c for c in train if c.stack in STREAM_STACKS and c.task != "power"], "kernel_overhead_us")
 
     def predict(self, held: list[Case], train: list[Case], group: str) -> list[Fold]:
         """Exact out-of-fold predictions of ``held`` with parameters fitted on ``train``."""

@@ -89,3 +89,18 @@ def test_rows_beyond_the_robust_cap_at_every_value_are_no_evidence(cases):
     assert folds.fit(far, {"aws-neuron"})["aws-neuron"]["compute"] == Efficiency().compute
     x = folds._fit(far + rows[:1], "compute")
     assert x is not None and x > CV.BOUNDS["compute"][0]
+
+
+def test_a_stream_stack_without_fold_rows_pools_the_other_stream_stacks():
+    """The shipped tensorrt-llm gap was fitted on one document's rows: a fold holding them out takes the
+    gap the other TensorRT-LLM release's rows identify (same runtime, kernels launched from a stream
+    outside a CUDA graph), the value those rows give their own stack; with no stream-stack rows, None
+    (the fold then keeps the device's gap)."""
+    rows = [c for c in map_rows(read_calibration())
+            if isinstance(c, Case) and c.stack == "tensorrt-llm-0.6" and c.row.id in {"M103", "M105"}]
+    assert len(rows) == 2
+    folds = CV.Folds(rows, Predictor())
+    own = folds.fit_stack_gap(rows, "tensorrt-llm-0.6")
+    assert own is not None and CV.BOUNDS["kernel_overhead_us"][0] < own < CV.BOUNDS["kernel_overhead_us"][1]
+    assert folds.fit_stack_gap(rows, "tensorrt-llm") == pytest.approx(own)
+    assert folds.fit_stack_gap([], "tensorrt-llm") is None
