@@ -11,15 +11,17 @@ decoder; mlcommons/inference text_to_image reference). The submitters' batches:
 * NVIDIA (closed/NVIDIA/configs/stable-diffusion-xl/Offline/__init__.py): v4.0 (TensorRT 9.3) runs
   every GPU at gpu_batch_size 8 with precision "int8" (inference_results_v4.0 copy of the same file:
   H100_SXM_80GBx1 gpu_batch_size 8, offline_expected_qps 1.64); v4.1 runs Orin at batch 1 (UNet 1 x 2)
-  in "int8", with no dla_core: the NVDLAs take no part in SDXL.
+  in "int8", with no dla_core: the NVDLAs take no part in SDXL. Each component is its own TensorRT
+  engine in its own format (:data:`NVIDIA_SDXL_FORMATS`): the int8 UNet as ModelOpt quant level 2.5
+  leaves it, FP16 CLIPs, an FP32 (TF32) VAE.
 
 Training: MaxDiffusion trains the SD 2 UNet on the MLPerf moments dataset (VAE latents precomputed:
 AI-Hypercomputer/maxdiffusion src/maxdiffusion/pedagogical_examples/to_tfrecords.py stores 'moments'
 and the raw caption), pure data parallel (ici_data_parallelism -1) at the notes' per_device_batch_size.
 
 These rows are scored, not fitted (``Case.fit_evidence`` False): their predictions rest on
-approximations that are not efficiencies (a whole sample at the UNet's precision, one image per chip
-behind a Server queue, data-parallel gradient sync), so they are scored with the parameters fitted on
+approximations that are not efficiencies (one image per chip behind a Server queue, data-parallel
+gradient sync), so they are scored with the parameters fitted on
 the other rows rather than pulling those parameters (and the other rows' cross-validated errors).
 """
 from __future__ import annotations
