@@ -57,8 +57,11 @@ GAP_COLLECTIVE_COMPUTE = """\
   attention (the v4.1 fork's attention_flax.py) takes the splash kernel only when q, k and v are all
   >= 4,096 tokens (flash_min_seq_length; the 64x64 level's self-attention at 512x512), zero-pads head
   dim 64 to 128 for it, and runs every other attention as dot_product with fp32 Q.K^T scores
-  (float32_qk_product); Google's SDXL inference config sets attention 'dot_product' (base_xl.yml). Not
-  modelled: the model fuses all of them. The v6e rows are vector-bound in the model (flash-attention softmax and AQT
+  (float32_qk_product); Google's SDXL inference config sets attention 'dot_product' (base_xl.yml).
+  Tried, not shipped: charging the unfused cost (fp32 scores through HBM) to the attentions below
+  4,096 tokens brings U035/U036/U039 to -0.9/+1.3/+4.2 % and U037/U038 to +40.8/+37.6 %, but the same
+  cost on SDXL inference's dot_product attentions makes M058/M059/U042/U043 65-75 % slow: XLA does not
+  pay it, so the training improvement would rest on a cost the inference rows refute. The v6e rows are vector-bound in the model (flash-attention softmax and AQT
   quantization). Tried, not shipped (branch wt-tpu4): native bf16 VPU arithmetic from TPU generation 6
   (Mosaic's bf16_ops_min_supported_versions: 4,096 bf16 FLOP/cycle against 2,048 fp32): TPU
   leave-one-source-out 8.3 -> 7.8 %, but the refit pushed `collective_compute_share` to its 1.0 bound,
