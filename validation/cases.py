@@ -35,6 +35,8 @@ class Case:
     task: str
     category: str
     workload: str = ""
+    # changes to the zoo workload's parameters for this row (a deployment's per-component formats)
+    workload_params: tuple[tuple[str, object], ...] = ()
     mode: str = "inference"
     precision: str = "bf16"
     weight_precision: str | None = None

@@ -11,15 +11,17 @@ decoder; mlcommons/inference text_to_image reference). The submitters' batches:
 * NVIDIA (closed/NVIDIA/configs/stable-diffusion-xl/Offline/__init__.py): v4.0 (TensorRT 9.3) runs
   every GPU at gpu_batch_size 8 with precision "int8" (inference_results_v4.0 copy of the same file:
   H100_SXM_80GBx1 gpu_batch_size 8, offline_expected_qps 1.64); v4.1 runs Orin at batch 1 (UNet 1 x 2)
-  in "int8", with no dla_core: the NVDLAs take no part in SDXL.
+  in "int8", with no dla_core: the NVDLAs take no part in SDXL. Each component is its own TensorRT
+  engine in its own format (:data:`NVIDIA_SDXL_FORMATS`): the int8 UNet as ModelOpt quant level 2.5
+  leaves it, FP16 CLIPs, an FP32 (TF32) VAE.
 
 Training: MaxDiffusion trains the SD 2 UNet on the MLPerf moments dataset (VAE latents precomputed:
 AI-Hypercomputer/maxdiffusion src/maxdiffusion/pedagogical_examples/to_tfrecords.py stores 'moments'
 and the raw caption), pure data parallel (ici_data_parallelism -1) at the notes' per_device_batch_size.
 
 These rows are scored, not fitted (``Case.fit_evidence`` False): their predictions rest on
-approximations that are not efficiencies (a whole sample at the UNet's precision, one image per chip
-behind a Server queue, data-parallel gradient sync), so they are scored with the parameters fitted on
+approximations that are not efficiencies (one image per chip behind a Server queue, data-parallel
+gradient sync), so they are scored with the parameters fitted on
 the other rows rather than pulling those parameters (and the other rows' cross-validated errors).
 """
 from __future__ import annotations
@@ -36,6 +38,21 @@ from .stacks import stack_for
 SDXL_SERVER_BOUND_S = 20.0
 # (MLPerf round, hardware) -> (per-device batch, precision) from the submitter's config (module docstring)
 NVIDIA_SDXL = {("v4.0", "nvidia-h100-sxm"): (8, "int8"), ("v4.1", "nvidia-jetson-agx-orin"): (1, "int8")}
+# NVIDIA builds one TensorRT engine per component, each in a format of its own:
+# * UNet int8 at ModelOpt/AMMO quant level 2.5 (convolutions, feed-forward and q/k/v projections
+#   quantized; attention, to_out, proj_in/out, norms in FP16): v4.0 download_model.sh runs
+#   ammo.quantize_sdxl --quant-level 2.5 (github:mlcommons/inference_results_v4.0@92014844
+#   closed/NVIDIA/code/stable-diffusion-xl/tensorrt/download_model.sh); v4.1 Orin reuses that UNet
+#   (inference_results_v4.1@f44c9990 same file: "Orin: Use INT8 Unet ... use 4.0 NVIDIA submission code").
+# * CLIP1 and CLIP2 in FP16 (v4.0 builder: CLIP 'fp16', CLIPWithProj 'fp32' only on Orin; the v4.1
+#   builder github:mlcommons/inference_results_v4.1@b06ceefc closed/NVIDIA/code/stable-diffusion-xl/
+#   tensorrt/builder.py builds both 'fp16').
+# * VAE in FP32, which TensorRT runs on TF32 tensor cores (create_builder_config: tf32=precision == FP32):
+#   the v4.0 builder's SDXLVAEBuilder builds VAE(precision='fp32') on every system (its TestPipeline
+#   loads "stable-diffusion-xl-VAE-Offline-gpu-b1-fp32" engines: inference_results_v4.0@96c600ab
+#   closed/NVIDIA/code/stable-diffusion-xl/tensorrt/backend.py); v4.1 keeps FP32 on SoCs (is_soc: Orin)
+#   and moves datacenter GPUs to an int8 VAE.
+NVIDIA_SDXL_FORMATS = (("int8_scope", "conv-ffn-qkv"), ("text_precision", "fp16"), ("vae_precision", "tf32"))
 GOOGLE_SDXL_PER_CHIP = 1
 # FLOPs of the frozen OpenCLIP ViT-H text encoder MaxDiffusion runs forward per sample (24 layers of
 # 1024 at 77 tokens, ~0.05 TFLOP) against the UNet's ~2.4 TFLOP forward + backward: left out (~2 %)
@@ -56,6 +73,7 @@ def diffusion_case(row: Row, base: dict, kind: str, name: str, prec: str | None)
     image = first_int(row.shape) or 1024
     assumptions = ["one sample = the text encoders once, the UNet 20 times on the guided (doubled) batch, the "
                    "scheduler step after each, the VAE decoder once (mlcommons/inference text_to_image reference)"]
+    formats: tuple = ()
     if kind == "tpu":
         batch = GOOGLE_SDXL_PER_CHIP
         prec = prec or "bf16"
@@ -63,8 +81,10 @@ def diffusion_case(row: Row, base: dict, kind: str, name: str, prec: str | None)
                            "(backend_jax.py, base_xl.yml per_device_batch_size 1), bfloat16 weights")
     elif (_round(row), hw) in NVIDIA_SDXL:
         batch, prec = NVIDIA_SDXL[(_round(row), hw)]
-        assumptions.append(f"NVIDIA's {_round(row)} SDXL config: batch {batch} per GPU, precision {prec} for the "
-                           "whole sample (the config's UNet precision; CLIP and VAE run fp16 there)")
+        formats = NVIDIA_SDXL_FORMATS
+        assumptions.append(f"NVIDIA's {_round(row)} SDXL config: batch {batch} per GPU, UNet {prec} as ModelOpt quant "
+                           "level 2.5 leaves it (convolutions, feed-forward, q/k/v int8; attention, to_out, "
+                           "proj_in/out, norms FP16), CLIP engines FP16, VAE engine FP32 (TF32 tensor cores)")
     else:
         return refuse(row, "SDXL: the submitter's batch and precision are not known for this system", kind)
     if n > 1:
@@ -75,7 +95,7 @@ def diffusion_case(row: Row, base: dict, kind: str, name: str, prec: str | None)
         assumptions.append(f"MLPerf Server: Poisson arrivals served by {n} devices of batch {batch}; throughput = the "
                            f"highest rate whose p99 latency stays within {bound:.0f} s (validation.queueing)")
     return Case(**base, task="model", category="latency" if latency else "inference", workload=name,
-                fit_evidence=False, mode="inference", precision=prec, batch=batch, image_size=image,
+                workload_params=formats, fit_evidence=False, mode="inference", precision=prec, batch=batch, image_size=image,
                 scale=1.0 if latency else float(n), stack=stack_for(row, kind, "inference", hw),
                 latency_bound_s=bound, assumptions=tuple(assumptions))
 

@@ -75,7 +75,13 @@ def _alexnet_conv() -> Workload:
 
 
 def _workload(case: Case) -> Workload:
-    return _alexnet_conv() if case.workload == "alexnet-conv" else load_workload(case.workload)
+    if case.workload == "alexnet-conv":
+        return _alexnet_conv()
+    wl = load_workload(case.workload)
+    if not case.workload_params:
+        return wl
+    params = type(wl.params).model_validate({**wl.params.model_dump(), **dict(case.workload_params)})
+    return replace(wl, params=params)
 
 
 def hardware_for(case: Case, extra: dict | None = None):

@@ -112,6 +112,63 @@ def check_supported(hw: _DeviceBase, numerics: Numerics, training: bool = False)
                               f"for inference); it trains in {_names(floats)}")
 
 
+# An op's own number format, set by the workload where a deployment runs parts of one graph in
+# formats of their own (op attributes): ``precision`` runs the op in that format whatever the run's
+# (an SDXL pipeline's VAE engine built in FP32 beside an int8 UNet engine); ``unquantized`` marks an
+# op a post-training quantization recipe leaves without quantize / dequantize nodes, so under an
+# integer run it executes in the engine's 16-bit fallback (TensorRT builds int8 engines with the
+# FP16 flag set as well: a layer without Q/DQ runs in FP16; github:mlcommons/inference_results_v4.1
+# closed/NVIDIA/code/stable-diffusion-xl/tensorrt/builder.py create_builder_config, fp16=precision in
+# (FP16, INT8)).
+OP_PRECISION = "precision"
+OP_UNQUANTIZED = "unquantized"
+
+
+def op_numerics(op: Op, hw: _DeviceBase, numerics: Numerics) -> Numerics:
+    """The numerics ``op`` runs in: the run's, or the op's own format (:data:`OP_PRECISION`, as the device
+    runs it: :func:`~.peaks.native_precision`), or FP16 (the device's 16-bit fallback) for an op marked
+    :data:`OP_UNQUANTIZED` in an integer-format run. Weights follow the op's format.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> from simulator.workload.ops import matmul
+        >>> from dataclasses import replace
+        >>> h, n8 = load_hardware("nvidia-h100-sxm"), Numerics(Precision.INT8, Precision.INT8)
+        >>> fc = matmul("fc", batch=1, m=64, k=64, n=64)
+        >>> op_numerics(fc, h, n8) == n8
+        True
+        >>> op_numerics(replace(fc, attrs=fc.attrs + (("unquantized", True),)), h, n8).compute.value
+        'fp16'
+        >>> bf = Numerics(Precision.BF16, Precision.BF16)        # a float run keeps its format
+        >>> op_numerics(replace(fc, attrs=fc.attrs + (("unquantized", True),)), h, bf) == bf
+        True
+        >>> op_numerics(replace(fc, attrs=fc.attrs + (("precision", "tf32"),)), h, n8).compute.value
+        'tf32'
+    """
+    own = None
+    for key, value in op.attrs:
+        if key == OP_PRECISION:
+            own = Precision(value)
+            break
+        if key == OP_UNQUANTIZED and value and not numerics.compute.is_float:
+            own = Precision.FP16
+    if own is None:
+        return numerics
+    p = native_precision(hw, own)
+    return Numerics(compute=p, weights=p, training=numerics.training)
+
+
+def has_op_precision(op: Op) -> bool:
+    """Whether ``op`` carries a format of its own (:func:`op_numerics` may change its numerics).
+
+    Example:
+        >>> from simulator.workload.ops import matmul
+        >>> has_op_precision(matmul("fc", batch=1, m=4, k=4, n=4))
+        False
+    """
+    return any(key in (OP_PRECISION, OP_UNQUANTIZED) for key, _ in op.attrs)
+
+
 def op_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions = CostOptions()) -> OpCost:
     """Cost of one op on one device (pure): duration (s), bytes per memory level (B), energy (J), bound.
 
@@ -133,7 +190,7 @@ def op_cost(op: Op, hw: _DeviceBase, numerics: Numerics, options: CostOptions = 
     if model is None:
         raise InfeasibleError(f"{getattr(hw, 'name', hw)}: op costs need a single device spec, "
                               f"not a {getattr(hw, 'kind', type(hw).__name__)!s}")
-    return model(op, hw, numerics, options)
+    return model(op, hw, op_numerics(op, hw, numerics) if op.attrs else numerics, options)
 
 
 def device_numerics(hw: _DeviceBase, precision, weight_precision=None) -> Numerics:

@@ -19,7 +19,7 @@ from operator import attrgetter
 from typing import Any, Callable
 
 from ..cost.base import CostOptions, Numerics, OpCost
-from ..cost.dispatch import op_cost
+from ..cost.dispatch import has_op_precision, op_cost
 from ..engine.run import Deadline
 from ..spec.models import _DeviceBase
 from ..workload.graph import ComputeGraph
@@ -123,7 +123,18 @@ def graph_costs(graph: ComputeGraph, hw: _DeviceBase, numerics: Numerics, option
     rows: dict[tuple[int, float], int] = {}  # (class, cached input elements) -> its row
     row_of = [rows.setdefault((c, hits.get(name, 0.0)), len(rows)) for c, name in zip(classes, order)]
     keys = list(rows)
-    found = _vectorised(graph, reps, keys, hw, numerics, options)
+    # ops in a format of their own (op_numerics) are costed one by one: the vectorised models take
+    # one numerics for the whole table
+    own = {i for i, (c, _) in enumerate(keys) if reps[c].attrs and has_op_precision(reps[c])}
+    table_rows = [i for i in range(len(keys)) if i not in own] if own else range(len(keys))
+    table_keys = [keys[i] for i in table_rows] if own else keys
+    found = _vectorised(graph, reps, table_keys, hw, numerics, options) if table_keys else []
+    if found is not None and own:
+        by_row = dict(zip(table_rows, found))
+        for i in own:
+            c, elems = keys[i]
+            by_row[i] = op_cost(reps[c], hw, numerics, replace(options, cached_input_elems=elems))
+        found = [by_row[i] for i in range(len(keys))]
     if found is None:
         found = []
         for i, (c, elems) in enumerate(keys):

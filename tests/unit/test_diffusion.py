@@ -167,3 +167,113 @@ def test_stable_diffusion_rows_are_scored_not_fitted(sd_cases):
     # the same rows as fit evidence would feed the compute stage: the flag is what keeps them out
     from dataclasses import replace
     assert _stage_rows([replace(c, fit_evidence=True) for c in cases], "compute")
+
+
+# --- a deployment's per-component formats (NVIDIA's SDXL engines) ---------------------------------
+
+def _sdxl(**formats):
+    from dataclasses import replace as dc_replace
+    wl = load_workload("sdxl")
+    return dc_replace(wl, params=DiffusionParams.model_validate({**wl.params.model_dump(), "steps": 1, **formats}))
+
+
+def test_level_2_5_leaves_the_attention_and_its_output_projections_unquantized():
+    # one transformer block: of its 36 N S C^2 projection FLOPs only the two to_out (2 + 2) stay FP16,
+    # with both attentions' scores and values (4 N S^2 C + 4 N S T C); q/k/v, cross K/V and the
+    # GEGLU are int8
+    from simulator.workload.families.diffusion import unquantized_ops
+
+    n, s, c, t, d = 2, 16, 64, 77, 32
+    b = GraphBuilder("g", batch=n)
+    transformer_block(b, "blk", b.input((n, s, c)), b.input((n, t, d)), heads=2)
+    g = b.build()
+    fp16 = unquantized_ops(list(g.order))
+    assert sum(g.op(x).matrix_flops for x in fp16) == 4 * n * s * c * c + 4 * n * s * s * c + 4 * n * s * t * c
+    assert {"blk.attn1.qkv", "blk.attn2.q", "blk.attn2.kv", "blk.ff.up", "blk.ff.down"}.isdisjoint(fp16)
+
+
+def test_resnet_shortcut_and_time_projection_stay_fp16():
+    from simulator.workload.families.diffusion import unquantized_ops
+
+    b = GraphBuilder("g", batch=1)
+    resnet(b, "r", b.input((1, 8, 4, 4)), 16, b.input((1, 32)))
+    fp16 = unquantized_ops(list(b.build().order))
+    assert "r.shortcut" in fp16 and "r.temb" in fp16
+    assert "r.conv1" not in fp16 and "r.conv2" not in fp16
+
+
+def test_formats_mark_the_components_and_nothing_else():
+    g0 = _sdxl().build(batch_size=1, image_size=256)
+    g = _sdxl(int8_scope="conv-ffn-qkv", text_precision="fp16", vae_precision="tf32").build(batch_size=1,
+                                                                                          image_size=256)
+    assert g.order == g0.order and g.flops == g0.flops
+    own = {n: dict(g.op(n).attrs) for n in g.order}
+    assert all(a.get("precision") == "tf32" for n, a in own.items() if n.startswith("vae."))
+    assert all(a.get("precision") == "fp16" for n, a in own.items() if n.startswith("text"))
+    unet = [n for n in g.order if n.startswith("s0.")]
+    marked = [n for n in unet if own[n].get("unquantized")]
+    assert "s0.conv_in" in marked and "s0.scheduler" in marked and "s0.down1.res0.conv1" not in marked
+    assert not any("precision" in dict(g0.op(n).attrs) or "unquantized" in dict(g0.op(n).attrs) for n in g0.order)
+
+
+def test_an_unquantized_op_in_an_int8_run_costs_its_fp16_time():
+    from dataclasses import replace as dc_replace
+
+    from simulator.cost.base import CostOptions, Numerics
+    from simulator.cost.dispatch import op_cost
+    from simulator.spec.loader import load_hardware
+    from simulator.units import Precision
+    from simulator.workload.ops import matmul
+
+    h = load_hardware("nvidia-h100-sxm")
+    i8, f16, tf32 = (Numerics(p, p) for p in (Precision.INT8, Precision.FP16, Precision.TF32))
+    fc = matmul("fc", batch=1, m=8192, k=1280, n=1280)
+    marked = dc_replace(fc, attrs=fc.attrs + (("unquantized", True),))
+    assert op_cost(marked, h, i8, CostOptions()) == op_cost(fc, h, f16, CostOptions())
+    assert op_cost(fc, h, i8, CostOptions()).duration_s < op_cost(marked, h, i8, CostOptions()).duration_s
+    assert op_cost(marked, h, f16, CostOptions()) == op_cost(fc, h, f16, CostOptions())   # float runs: no change
+    vae = dc_replace(fc, attrs=fc.attrs + (("precision", "tf32"),))
+    assert op_cost(vae, h, i8, CostOptions()) == op_cost(fc, h, tf32, CostOptions())
+
+
+@settings(max_examples=25, deadline=None)
+@given(m=st.integers(1, 1 << 14), k=st.integers(1, 1 << 13), n=st.integers(1, 1 << 13))
+def test_leaving_an_op_unquantized_never_makes_an_int8_run_faster(m, k, n):
+    from dataclasses import replace as dc_replace
+
+    from simulator.cost.base import CostOptions, Numerics
+    from simulator.cost.dispatch import op_cost
+    from simulator.spec.loader import load_hardware
+    from simulator.units import Precision
+    from simulator.workload.ops import matmul
+
+    h = load_hardware("nvidia-jetson-agx-orin")
+    i8 = Numerics(Precision.INT8, Precision.INT8)
+    fc = matmul("fc", batch=1, m=m, k=k, n=n)
+    marked = dc_replace(fc, attrs=fc.attrs + (("unquantized", True),))
+    assert op_cost(marked, h, i8, CostOptions()).duration_s >= op_cost(fc, h, i8, CostOptions()).duration_s
+
+
+def test_graph_costs_of_marked_ops_are_their_own_formats_costs():
+    import numpy  # noqa: F401  (the vectorised models run for the unmarked ops)
+
+    from simulator.cost.base import CostOptions, Numerics
+    from simulator.cost.dispatch import op_cost
+    from simulator.run.device import cached_inputs, op_costs
+    from simulator.spec.loader import load_hardware
+    from simulator.units import Precision
+
+    h = load_hardware("nvidia-h100-sxm")
+    i8 = Numerics(Precision.INT8, Precision.INT8)
+    g = _sdxl(int8_scope="conv-ffn-qkv", text_precision="fp16", vae_precision="tf32").build(batch_size=1,
+                                                                                          image_size=256)
+    costs, hits = op_costs(g, h, i8, CostOptions()), cached_inputs(g, h, i8)
+    for n in g.order:
+        assert costs[n] == op_cost(g.op(n), h, i8, CostOptions(cached_input_elems=hits.get(n, 0.0)))
+
+
+def test_nvidia_sdxl_rows_run_each_engine_in_its_format(sd_cases):
+    for rid in ("M060", "J018", "J019"):
+        assert dict(sd_cases[rid].workload_params) == {"int8_scope": "conv-ffn-qkv", "text_precision": "fp16",
+                                                       "vae_precision": "tf32"}
+    assert all(not sd_cases[rid].workload_params for rid in ("M058", "M059", "U042", "U043", "U035"))

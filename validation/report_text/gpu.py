@@ -56,6 +56,19 @@ MECH_RES2_FUSION = """\
   56x56 intermediates never reach DRAM and which is launched once. GPU in-sample median 11.7 -> 10.7 %.
 """
 
+MECH_SDXL_ENGINE_FORMATS = """\
+* NVIDIA's MLPerf SDXL runs one TensorRT engine per component, each in its own format (op attributes
+  `precision` / `unquantized`, `cost.dispatch.op_numerics`): the int8 UNet has Q/DQ only where ModelOpt
+  (AMMO) quant level 2.5 puts them (convolutions but conv_in, conv_out and the ResNet shortcuts; the
+  feed-forward linears; to_q/to_k/to_v: TensorRT-Model-Optimizer diffusers/quantization/utils.py
+  quantize_lvl, inference_results_v4.0 download_model.sh `--quant-level 2.5`, reused by v4.1 Orin), so
+  the attention, to_out, proj_in/proj_out, time embeddings, norms and element-wise ops run in FP16 (an
+  int8 engine is built with the FP16 flag); the CLIP engines are FP16 and the VAE engine FP32, which
+  TensorRT runs on TF32 tensor cores (v4.0 SDXLVAEBuilder; v4.1 keeps it on SoCs). Scored rows: M060
+  (H100 Offline) +73.6 -> +22.7 %, J018 (Orin SingleStream) -30.7 -> -0.7 %, J019 (Orin Offline)
+  +42.4 -> -0.6 %.
+"""
+
 MECH_EAGER_AMP = """\
 * Automatic mixed precision in eager frameworks keeps the FP32 weights (`torch.autocast`, TF 1.x's AMP
   graph rewrite): every weighted matrix op gets a cast kernel per pass that reads its weights at FP32

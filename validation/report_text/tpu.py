@@ -46,7 +46,22 @@ GAP_COLLECTIVE_COMPUTE = """\
   weights at 1 byte in the model (MaxText probably gathers bf16 and quantizes in the matmul: not
   verified); MaxDiffusion SD 2 on 512-1,024 v5p (U037, U038) went from interconnect-bound and 38-64 %
   slow to compute-bound and 39-43 % fast, and U039 (v6e) -5 -> +16 %: what limits it at 2-4 images
-  per chip is not modelled. The v6e rows are vector-bound in the model (flash-attention softmax and AQT
+  per chip is not modelled. Measured step times fit fwd + bwd (model) + optimizer + ~29 ms exposed at
+  64, 512 and 1,024 chips alike (201.5, 66.0, 65.6 ms), as if the gradient all-reduce ran after the
+  backward pass; no source for that was found. Tried, not shipped (branch wt-diff2): passing the cases'
+  fp32 parameter format to the training step (`validation.predict._cluster` drops `weight_precision`,
+  so gradients sync in bf16; `plan._grad_bytes` would sync fp32): U035-U039 +11.7/+13.3/+49.0/+45.5/
+  +15.5 -> +10.1/+9.8/+27.7/+24.2/+0.8 %, but the multislice Trillium GPT-3 rows U032-U034 -7 -> -19 %
+  and U031 +6 -> -4 % (the weight gradient's dot runs in bf16 and is converted to the fp32 parameter's
+  format after it; whether XLA all-reduces before or after that convert was not checked). MaxDiffusion's
+  attention (the v4.1 fork's attention_flax.py) takes the splash kernel only when q, k and v are all
+  >= 4,096 tokens (flash_min_seq_length; the 64x64 level's self-attention at 512x512), zero-pads head
+  dim 64 to 128 for it, and runs every other attention as dot_product with fp32 Q.K^T scores
+  (float32_qk_product); Google's SDXL inference config sets attention 'dot_product' (base_xl.yml).
+  Tried, not shipped: charging the unfused cost (fp32 scores through HBM) to the attentions below
+  4,096 tokens brings U035/U036/U039 to -0.9/+1.3/+4.2 % and U037/U038 to +40.8/+37.6 %, but the same
+  cost on SDXL inference's dot_product attentions makes M058/M059/U042/U043 65-75 % slow: XLA does not
+  pay it, so the training improvement would rest on a cost the inference rows refute. The v6e rows are vector-bound in the model (flash-attention softmax and AQT
   quantization). Tried, not shipped (branch wt-tpu4): native bf16 VPU arithmetic from TPU generation 6
   (Mosaic's bf16_ops_min_supported_versions: 4,096 bf16 FLOP/cycle against 2,048 fp32): TPU
   leave-one-source-out 8.3 -> 7.8 %, but the refit pushed `collective_compute_share` to its 1.0 bound,

@@ -19,10 +19,12 @@ once and read at every step. ``image_size`` is in pixels; the latents are 1/8 of
 """
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
 
+from ...units import Precision
 from .. import ops as O
 from ..graph import GraphBuilder, Tensor
 from . import Family, FamilyParams, Shape, register
@@ -41,6 +43,16 @@ class DiffusionParams(FamilyParams):
     ``head_dim`` the attention head size (SD 2 and SDXL: 64, their ``attention_head_dim`` lists give
     heads); ``context_dim`` [cross_attention_dim]; ``added_cond_dim``
     [projection_class_embeddings_input_dim] of SDXL's ``text_time`` embedding (0: none).
+
+    A deployment's formats (None / "all": the run's precision for every op): ``text_precision`` and
+    ``vae_precision`` run the text encoders / the VAE decoder in a format of their own, as a pipeline
+    of separately built engines does; ``int8_scope`` "conv-ffn-qkv" is the UNet post-training
+    quantization of NVIDIA's ModelOpt (AMMO) diffusers recipe at quant level 2.5, the level NVIDIA's
+    MLPerf SDXL int8 UNet is built with: only the convolutions (not conv_in, conv_out, the ResNet
+    shortcuts: ``filter_func``), the feed-forward linears (``ff.net``) and the attention's
+    ``to_q``/``to_k``/``to_v`` get quantize / dequantize nodes; the attention itself, ``to_out``,
+    ``proj_in``/``proj_out``, the time embeddings, norms and element-wise ops stay in FP16
+    (:func:`unquantized_ops`).
 
     Raises ``pydantic.ValidationError`` for unknown keys, out-of-range values or lists of unequal length.
 
@@ -65,6 +77,9 @@ class DiffusionParams(FamilyParams):
     vae: VaeParams | None = None
     steps: int = Field(default=0, ge=0, le=1000)
     guidance: bool = False
+    text_precision: Precision | None = None
+    vae_precision: Precision | None = None
+    int8_scope: Literal["all", "conv-ffn-qkv"] = "all"
 
     @model_validator(mode="after")
     def _consistent(self) -> "DiffusionParams":
@@ -147,6 +162,39 @@ def unet(b: GraphBuilder, pre: str, p: DiffusionParams, x: Tensor, ctx: Tensor, 
     return b.conv(f"{pre}conv_out", h, p.latent_channels, 3, bias=True)
 
 
+# ModelOpt / AMMO diffusers recipe, quant level 2.5 (``quantize_lvl`` and ``get_int8_config``): every
+# Conv2d and the Linear layers named ``ff.net`` (level >= 2) or ``to_q`` / ``to_k`` / ``to_v`` (level >=
+# 2.5) are quantized, less what ``filter_func`` leaves out (time_emb_proj, time_embedding, conv_in,
+# conv_out, conv_shortcut, add_embedding). github:NVIDIA/TensorRT-Model-Optimizer@1574baaa
+# diffusers/quantization/utils.py; NVIDIA's MLPerf v4.0 SDXL quantizes its UNet at --quant-level 2.5
+# (github:mlcommons/inference_results_v4.0@92014844 closed/NVIDIA/code/stable-diffusion-xl/tensorrt/
+# download_model.sh, code.stable-diffusion-xl.ammo.quantize_sdxl), and v4.1 Orin reuses that int8 UNet
+# (inference_results_v4.1 download_model.sh: "please use 4.0 NVIDIA submission code"). The zoo's names
+# for those layers: ResNet conv1 / conv2, the down- and up-sampling convolutions, the GEGLU ff.up /
+# ff.down, the self-attention's fused qkv and the cross-attention's q and kv.
+QUANTIZED_AT_LEVEL_2_5 = re.compile(r"\.(conv1|conv2|downsample|upconv|ff\.up|ff\.down|qkv|q|kv)$")
+
+
+def unquantized_ops(names: list[str]) -> list[str]:
+    """The UNet ops (by name) the level-2.5 int8 recipe leaves in FP16 (:data:`QUANTIZED_AT_LEVEL_2_5`).
+
+    Example:
+        >>> unquantized_ops(["s0.down1.res0.conv1", "s0.down1.res0.shortcut", "s0.conv_in",
+        ...                  "s0.mid.attn.block0.attn1.qkv", "s0.mid.attn.block0.attn1.sdpa",
+        ...                  "s0.mid.attn.block0.attn1.out", "s0.mid.attn.proj_in", "s0.up1.upconv"])
+        ['s0.down1.res0.shortcut', 's0.conv_in', 's0.mid.attn.block0.attn1.sdpa', 's0.mid.attn.block0.attn1.out', 's0.mid.attn.proj_in']
+    """
+    return [n for n in names if not QUANTIZED_AT_LEVEL_2_5.search(n)]
+
+
+def _mark(b: GraphBuilder, names: list[str], key: str, value: object) -> None:
+    """Add the attribute ``key`` = ``value`` to the ops ``names`` (read by the cost models'
+    :func:`simulator.cost.dispatch.op_numerics`)."""
+    for n in names:
+        op = b.graph.nodes[n]["op"]
+        b.tag_ops([n], attrs=op.attrs + ((key, value),))
+
+
 def _encode(b: GraphBuilder, p: DiffusionParams, n: int) -> tuple[Tensor, Tensor | None]:
     """Every text encoder on ``n`` prompts, their hidden states concatenated into the context (SDXL:
     CLIP ViT-L 768 + OpenCLIP ViT-bigG 1280 = 2048), the last encoder's projected pooled token."""
@@ -186,7 +234,10 @@ def build_diffusion(b: GraphBuilder, p: DiffusionParams, s: Shape) -> None:
         # the MSE between the predicted and the true noise (or velocity): one pass over both
         b.add(O.elementwise("loss", elems=x.elems, inputs=2, flops_per_elem=3.0), [x], (n,))
         return
+    start = len(b.graph)
     ctx, pooled = _encode(b, p, rows)
+    if p.text_precision is not None:
+        _mark(b, list(b.graph)[start:], "precision", p.text_precision.value)
     x = b.input((rows, p.latent_channels, side, side))
     for k in range(p.steps):
         first = len(b.graph)
@@ -195,8 +246,13 @@ def build_diffusion(b: GraphBuilder, p: DiffusionParams, s: Shape) -> None:
             b.tag_ops(list(b.graph)[first:], param_elems=0.0)
         # guidance combine and the scheduler's update of the latents (EulerDiscreteScheduler.step)
         x = b.add(O.elementwise(f"s{k}.scheduler", elems=eps.elems, inputs=2, flops_per_elem=4.0), [eps, x], x.shape)
+        if p.int8_scope == "conv-ffn-qkv":
+            _mark(b, unquantized_ops(list(b.graph)[first:]), "unquantized", True)
     if p.vae is not None:
+        first = len(b.graph)
         vae_decoder(b, "vae", p.vae, Tensor(x.producer, (n, p.latent_channels, side, side)))
+        if p.vae_precision is not None:
+            _mark(b, list(b.graph)[first:], "precision", p.vae_precision.value)
 
 
 register("diffusion", Family(DiffusionParams, build_diffusion, task="text", uses_seq_len=False, uses_image_size=True))
