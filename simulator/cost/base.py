@@ -110,6 +110,10 @@ class CostOptions:
     ``kv_per_query_head``: the stack's decode attention runs one thread block per (sequence, query
     head), so a grouped-query attention loads each K/V head once per query head (the stack's
     ``decode_kv_per_query_head``; :func:`simulator.cost.gpu.repeated_kv_bytes`).
+    ``weight_shards``: ranks a ZeRO-3 / FSDP group splits each weight over (1 without one). Element-wise
+    work on a weight before its all-gather runs on the rank's shard (XLA's sharding propagation keeps
+    the parameter's sharding through element-wise ops and all-gathers at the dot: AQT's weight
+    quantization, :func:`simulator.cost.tpu.aqt_vector_flops`).
     """
 
     fused_attention: bool = True
@@ -119,6 +123,7 @@ class CostOptions:
     attention_fusion_limit: object | None = None
     score_passes: int = 0
     kv_per_query_head: bool = False
+    weight_shards: int = 1
 
 
 def score_passes(op, passes: int, fused_attention: bool) -> int:

@@ -5,7 +5,8 @@ from dataclasses import replace
 
 from ..spec.models import TpuSpec, lookup
 from ..units import GIGA, Precision
-from ..workload.ops import Op, OpKind, ceil_div
+from ..workload.ops import Op, OpKind, Phase, ceil_div
+from ..workload.training import WEIGHT_OPERAND
 from .array import ArrayShape, array_cost
 from .base import CostOptions, Numerics, OpCost
 
@@ -24,17 +25,50 @@ AQT_QUANTIZE_OPS = 7.0
 AQT_DEQUANTIZE_OPS = 3.0
 
 
-def aqt_vector_flops(op: Op) -> float:
+def weight_operand_elems(op: Op) -> float:
+    """Weight elements ``op``'s GEMMs take as an operand: a weight GEMM's ``k x n`` forward (and when
+    recomputed), the ``dX = dY W^T`` GEMMs of its backward (:data:`WEIGHT_OPERAND`); 0 otherwise.
+
+    Example:
+        >>> from simulator.workload import ops as O
+        >>> from simulator.workload.training import backward_op
+        >>> fc = O.matmul("fc", batch=1, m=2, k=3, n=4)
+        >>> weight_operand_elems(fc), weight_operand_elems(backward_op(fc, True)), weight_operand_elems(backward_op(fc, False))
+        (12.0, 12.0, 0.0)
+        >>> weight_operand_elems(O.matmul("qk", batch=1, m=2, k=3, n=4, has_weight=False))
+        0.0
+    """
+    if op.phase == Phase.BACKWARD:
+        return float(dict(op.attrs).get(WEIGHT_OPERAND, 0.0))
+    if op.kind == OpKind.MATMUL and op.param_elems:
+        return float(sum(g.count * g.k * g.n for g in op.gemms))
+    return 0.0
+
+
+def aqt_vector_flops(op: Op, weight_shards: int = 1) -> float:
     """Vector work AQT int8 training adds to one op: every GEMM quantizes its ``m x k`` and ``k x n``
     operands and dequantizes its ``m x n`` result (:data:`AQT_QUANTIZE_OPS`, :data:`AQT_DEQUANTIZE_OPS`).
+
+    A weight operand sharded over ``weight_shards`` ZeRO-3 / FSDP ranks is quantized on each rank's
+    shard, before the all-gather: XLA's SPMD partitioner propagates the parameter's sharding through
+    the element-wise quantization (abs, scale multiply, round, clip, convert; the per-channel abs-max
+    over a sharded contraction axis becomes a shard-local max and a small all-reduce) and inserts the
+    all-gather where the dot needs the whole operand, so what is gathered is the int8 tensor (1 byte
+    per weight, as :func:`simulator.parallel.plan._gather_bytes` gathers it). The weight's full
+    quantization is then paid by the group together, 1 / ``weight_shards`` of it per rank.
 
     Example:
         >>> from simulator.workload import ops as O
         >>> aqt_vector_flops(O.matmul("fc", batch=1, m=2, k=3, n=4))     # 7 x (6 + 12) + 3 x 8
         150.0
+        >>> aqt_vector_flops(O.matmul("fc", batch=1, m=2, k=3, n=4), weight_shards=4)   # 7 x (6 + 12 / 4) + 3 x 8
+        87.0
     """
-    return sum(g.count * (AQT_QUANTIZE_OPS * (g.m * g.k + g.k * g.n) + AQT_DEQUANTIZE_OPS * g.m * g.n)
-               for g in op.gemms)
+    whole = sum(g.count * (AQT_QUANTIZE_OPS * (g.m * g.k + g.k * g.n) + AQT_DEQUANTIZE_OPS * g.m * g.n)
+                for g in op.gemms)
+    if weight_shards <= 1:
+        return whole
+    return whole - AQT_QUANTIZE_OPS * weight_operand_elems(op) * (1.0 - 1.0 / weight_shards)
 
 
 def gqa_grouped(op: Op) -> Op:
@@ -108,7 +142,7 @@ def cost(op: Op, hw: TpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
         if op.kind == OpKind.ATTENTION:
             numerics = replace(numerics, compute=Precision.BF16)
         else:
-            serial = aqt_vector_flops(op)
+            serial = aqt_vector_flops(op, options.weight_shards)
     arr = ArrayShape(rows=c.mxu_rows, cols=c.mxu_cols, arrays=c.cores_per_chip * c.mxus_per_core,
                      dataflow=c.dataflow, macs_per_pe_per_cycle=lookup(c.mxu_macs_per_pe_per_cycle, numerics.compute),
                      clock_hz=c.clock_ghz * GIGA,

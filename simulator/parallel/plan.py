@@ -156,6 +156,8 @@ def build_plan(fwd: ComputeGraph, hw: _DeviceBase, sc: Scenario, p: Parallelism,
     if p.context > 1 and not any(fwd.op(n).kind == OpKind.ATTENTION for n in fwd.order):
         raise ScenarioError("parallelism: context parallelism (cp) splits a sequence's tokens; this workload "
                             "has no attention layers to split")
+    if p.zero_stage >= 3 and p.shard_group > 1:
+        options = replace(options, weight_shards=p.shard_group)
     weights = read_weights(sc.precision, sc.weights, training)
     numerics = run_numerics(sc.precision, sc.weights, weights, training, sc.stack.weight_scale_bytes(weights.value))
     ctx = _Ctx(fwd=fwd, hw=hw, sc=sc, p=p, numerics=numerics, options=options, training=training,

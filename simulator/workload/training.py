@@ -119,6 +119,10 @@ def optimizer_state_elems(graph: ComputeGraph, optimizer: Optimizer) -> float:
     return total
 
 
+# attr of a weight GEMM's backward op: weight elements its input-gradient GEMMs read as an operand
+WEIGHT_OPERAND = "weight_operand_elems"
+
+
 def backward_op(op: Op, needs_input_grad: bool) -> Op:
     name = f"{op.name}.grad"
     base = dict(phase=Phase.BACKWARD, layer=op.layer, attrs=op.attrs, sequential_steps=op.sequential_steps,
@@ -131,6 +135,8 @@ def backward_op(op: Op, needs_input_grad: bool) -> Op:
             if needs_input_grad:
                 gemms.append(Gemm(m=g.m, n=g.k, k=g.n, count=g.count))  # dX = dY W^T
         mat = sum(g.flops for g in gemms)
+        if needs_input_grad:  # dX = dY W^T takes the weight as an operand (what a quantizing GEMM quantizes)
+            base["attrs"] = tuple(op.attrs) + ((WEIGHT_OPERAND, float(sum(g.count * g.k * g.n for g in op.gemms))),)
         return Op(name, op.kind, flops=float(mat + op.vector_flops * 2), input_elems=op.input_elems + op.output_elems,
                   output_elems=grad_in, weight_read_elems=op.weight_read_elems * (2 if needs_input_grad else 1),
                   gemms=tuple(gemms), **base)

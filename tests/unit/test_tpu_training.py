@@ -99,3 +99,50 @@ def test_mlperf_gpt3_blocks_carry_their_evaluation():
     assert _mlperf_eval(_row("", 6144, "MLPerf Training GPT-3 175B (MaxText)"), 6144, 6144) == (50_331_648, 24567,
                                                                                                 6144)
     assert _mlperf_eval(_row("", 512), 512, 2048) is None
+
+
+def test_aqt_quantizes_a_zero3_sharded_weight_on_its_shard():
+    """v5p, 8192 tokens x 4096 -> 4096 int8 training with the weight split over 64 FSDP ranks: the
+    weight operand (4096 x 4096) is quantized on the rank's 1/64 shard before the int8 all-gather,
+    forward and in the backward's dX = dY W^T; activations, dY and the results are quantized whole."""
+    from simulator.workload.training import backward_op
+    hw = load_hardware("google-tpu-v5p")
+    op = O.matmul("fc", batch=1, m=8192, k=4096, n=4096, bias=False)
+    int8 = Numerics(Precision.INT8, Precision.FP32, training=True)
+    c = op_cost(op, hw, int8, CostOptions(weight_shards=64))
+    aqt = AQT_QUANTIZE_OPS * (8192 * 4096 + 4096 * 4096 / 64) + AQT_DEQUANTIZE_OPS * 8192 * 4096
+    assert c.compute_s == pytest.approx(_array_s(hw, op, 2.0) + aqt / _vector_rate(hw), rel=1e-9)
+    saved = AQT_QUANTIZE_OPS * 4096 * 4096 * (1 - 1 / 64) / _vector_rate(hw)
+    bwd = backward_op(op, True)
+    whole, shard = (op_cost(bwd, hw, int8, CostOptions(weight_shards=s)).compute_s for s in (1, 64))
+    assert whole - shard == pytest.approx(saved, rel=1e-9)
+    # without an input gradient the backward (dW = X^T dY) has no weight operand
+    first = backward_op(op, False)
+    assert op_cost(first, hw, int8, CostOptions(weight_shards=64)).compute_s == pytest.approx(
+        op_cost(first, hw, int8, CostOptions()).compute_s, rel=1e-12)
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (64, 4096, 1024), (8192, 128, 49152)])
+def test_aqt_work_falls_with_the_shard_count_down_to_the_activation_work(m, k, n):
+    from simulator.cost.tpu import aqt_vector_flops
+    op = O.matmul("fc", batch=1, m=m, k=k, n=n, bias=False)
+    work = [aqt_vector_flops(op, s) for s in (1, 2, 8, 256, 10**9)]
+    assert all(a >= b for a, b in zip(work, work[1:]))
+    floor = AQT_QUANTIZE_OPS * m * k + AQT_DEQUANTIZE_OPS * m * n
+    assert work[-1] == pytest.approx(floor, rel=1e-6) and work[0] == pytest.approx(floor + AQT_QUANTIZE_OPS * k * n)
+
+
+def test_zero3_plan_hands_its_shard_count_to_the_op_costs():
+    """A ZeRO-3 plan over 4 data ranks costs an int8-trained projection with its weight quantized on
+    a quarter shard; ZeRO-1 (weights replicated) quantizes the whole weight on every rank."""
+    from simulator.parallel.layout import Parallelism
+    from simulator.parallel.plan import build_plan
+    from simulator.scenario import make_scenario
+    hw = load_hardware("google-tpu-v5p")
+    fwd = load_workload("gpt2").build(batch_size=2, seq_len=128)
+    sc = make_scenario(mode="training", precision="int8")
+
+    def fwd_s(zero):
+        plan = build_plan(fwd, hw, sc, Parallelism(data=4, zero_stage=zero), 1, 2, options=CostOptions())
+        return sum(s.duration_s for s in plan.stages[0].forward if s.collective is None)
+    assert fwd_s(3) < fwd_s(1)

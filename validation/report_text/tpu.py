@@ -89,3 +89,22 @@ GAP_COLLECTIVE_COMPUTE = """\
   3 per chip on 2 slices, 6 % fast; U032-U034, 2 per chip on 4-12 slices, 7 % slow): what changes with
   sequences per chip and slices is not the offload, and is not modelled (flags recorded in tpu.csv).
 """
+
+GAP_AQT_SHARD = """\
+* TPU AQT int8 training under ZeRO-3 / FSDP quantizes each weight on its shard: XLA's sharding
+  propagation keeps the parameter's sharding through the element-wise quantization (the per-channel
+  abs-max over a sharded axis is a local max plus a small all-reduce) and all-gathers the int8 tensor
+  where the dot needs it, the 1-byte gather the model already charged; the model had also quantized
+  the whole gathered weight on every chip (forward, recompute and the dX GEMM: ~2.3 s of a 12.6 s
+  v6e GPT-3 step that did not scale with tokens). Now each rank quantizes 1/fsdp of it
+  (`CostOptions.weight_shards`, `cost/tpu.aqt_vector_flops`). The MLPerf v4.1 GPT-3 rows also evaluate
+  at 1 sequence per chip (`eval_per_device_batch_size: 1` in the submission's gpt3-175b.yml; U029,
+  U031-U034), not at the training batch. Refitted, google-tpu compute 0.844 -> 0.852 and
+  `collective_compute_share` 0.705 -> 0.93; leave-one-source-out U032-U034 -12 -> -4 %, U021
+  -13.5 -> -7.2 %, U018 -12.4 -> -8.3 %, U009 +11.1 -> +8.8 %, U039 +15.5 -> +9.5 %, but U022 (the
+  tpu-recipes AQT int8 log line) -12.5 -> -23.1 %, U010 -10.8 -> -13.3 %, U007 -8.2 -> -10.0 %, U005
+  -16.0 -> -17.3 %. U022 runs the same MaxText config as MLPerf's trillium-512 (U031: pdb 3, full
+  remat, flash, int8): with U022's logged 14.2 s step, U031's blocks leave ~0.54 s per 1-sequence eval
+  step, where the model spends ~1.3 s (gather-bound at 2,048 tokens per chip) and only ~11 s per
+  training step; which of the two (training compute or the eval pass) the model misses is not resolved.
+"""
