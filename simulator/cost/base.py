@@ -110,6 +110,8 @@ class CostOptions:
     ``kv_per_query_head``: the stack's decode attention runs one thread block per (sequence, query
     head), so a grouped-query attention loads each K/V head once per query head (the stack's
     ``decode_kv_per_query_head``; :func:`simulator.cost.gpu.repeated_kv_bytes`).
+    ``wide_convs_nchw``: convolutions with activations wider than 16 bits keep NCHW tensors (the
+    stack's ``wide_convs_nchw``; :func:`simulator.cost.gpu.nchw_transform_bytes`).
     """
 
     fused_attention: bool = True
@@ -119,6 +121,7 @@ class CostOptions:
     attention_fusion_limit: object | None = None
     score_passes: int = 0
     kv_per_query_head: bool = False
+    wide_convs_nchw: bool = False
 
 
 def score_passes(op, passes: int, fused_attention: bool) -> int:
