@@ -259,12 +259,13 @@ def nchw_transform_bytes(op: Op, hw: GpuSpec, numerics: Numerics, options: CostO
     each activation operand converted to NHWC (read and written once) and the output converted back.
 
     cuDNN's tensor-core convolution kernels work on NHWC data; given NCHW tensors with tensor-op math
-    the library runs "NCHW-to-NHWC transformations to call the Tensor Core operations" (cuDNN
-    Developer Guide, Legacy API, "Tensor Transformations"; docs.nvidia.com/deeplearning/cudnn) and
-    transposes the output back, as separate kernels. Frameworks keep wider-than-16-bit convolutions
-    NCHW: TensorFlow 1.x computes a GPU convolution in NHWC only for DT_HALF (tensorflow
-    core/kernels/conv_ops.cc, ``compute_in_nhwc = DataTypeToEnum<T>::value == DT_HALF &&
-    IsVoltaOrLater``, the grappler layout optimizer choosing the graph's layout), and TF 1.15's XLA
+    "the cuDNN library may use padding, folding, and NCHW-to-NHWC transformations to call the Tensor
+    Core operations" (cuDNN Developer Guide, Legacy API, "Data and Filter Formats",
+    docs.nvidia.com/deeplearning/cudnn/developer/legacy-api.html), and the output comes back to NCHW,
+    as separate kernels. Frameworks keep wider-than-16-bit convolutions NCHW: TensorFlow 1.x computes
+    a GPU convolution in NHWC only for DT_HALF (github:DeepRec-AI/DeepRec@0c31c942, a TF 1.15 fork,
+    tensorflow/core/kernels/conv_ops.cc: ``compute_in_nhwc = DataTypeToEnum<T>::value == DT_HALF &&
+    IsVoltaOrLater``, "Grappler layout optimizer selects preferred layout"), and TF 1.15's XLA
     assigns NCHW to every convolution that is not F16 (github:DeepRec-AI/DeepRec@91efd721
     tensorflow/compiler/xla/service/gpu/gpu_layout_assignment.cc HeuristicLayoutAssignment, "If
     we're not Volta or not fp16 ... Use NCHW"); NVIDIA DeepLearningExamples' PyTorch ConvNets set
