@@ -114,6 +114,8 @@ class CostOptions:
     work on a weight before its all-gather runs on the rank's shard (XLA's sharding propagation keeps
     the parameter's sharding through element-wise ops and all-gathers at the dot: AQT's weight
     quantization, :func:`simulator.cost.tpu.aqt_vector_flops`).
+    ``wide_convs_nchw``: convolutions with activations wider than 16 bits keep NCHW tensors (the
+    stack's ``wide_convs_nchw``; :func:`simulator.cost.gpu.nchw_transform_bytes`).
     """
 
     fused_attention: bool = True
@@ -124,6 +126,7 @@ class CostOptions:
     score_passes: int = 0
     kv_per_query_head: bool = False
     weight_shards: int = 1
+    wide_convs_nchw: bool = False
 
 
 def score_passes(op, passes: int, fused_attention: bool) -> int:

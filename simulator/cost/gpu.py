@@ -254,6 +254,47 @@ def repeated_kv_bytes(op: Op, numerics: Numerics) -> float:
     return (heads / kv_heads - 1.0) * kv * numerics.compute.bytes
 
 
+def nchw_transform_bytes(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> float:
+    """HBM bytes of the layout transforms cuDNN runs around a tensor-core convolution on NCHW tensors:
+    each activation operand converted to NHWC (read and written once) and the output converted back.
+
+    cuDNN's tensor-core convolution kernels work on NHWC data; given NCHW tensors with tensor-op math
+    "the cuDNN library may use padding, folding, and NCHW-to-NHWC transformations to call the Tensor
+    Core operations" (cuDNN Developer Guide, Legacy API, "Data and Filter Formats",
+    docs.nvidia.com/deeplearning/cudnn/developer/legacy-api.html), and the output comes back to NCHW,
+    as separate kernels. Frameworks keep wider-than-16-bit convolutions NCHW: TensorFlow 1.x computes
+    a GPU convolution in NHWC only for DT_HALF (github:DeepRec-AI/DeepRec@0c31c942, a TF 1.15 fork,
+    tensorflow/core/kernels/conv_ops.cc: ``compute_in_nhwc = DataTypeToEnum<T>::value == DT_HALF &&
+    IsVoltaOrLater``, "Grappler layout optimizer selects preferred layout"), and TF 1.15's XLA
+    assigns NCHW to every convolution that is not F16 (github:DeepRec-AI/DeepRec@91efd721
+    tensorflow/compiler/xla/service/gpu/gpu_layout_assignment.cc HeuristicLayoutAssignment, "If
+    we're not Volta or not fp16 ... Use NCHW"); NVIDIA DeepLearningExamples' PyTorch ConvNets set
+    ``memory_format: nhwc`` for AMP only (github:NVIDIA/DeepLearningExamples@729963dd47e7
+    PyTorch/Classification/ConvNets/configs.yml), so TF32 runs NCHW. On a GPU without a tensor path
+    for the precision (FP32 on V100/T4) cuDNN's NCHW kernels need no transform: 0. The filter
+    transform (weights only) is left out.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> from simulator.units import Precision
+        >>> from simulator.workload.ops import conv2d
+        >>> c = conv2d("c", batch=1, in_ch=64, h=56, w=56, out_ch=256, kernel=1, pad=0)
+        >>> a100, tf32 = load_hardware("nvidia-a100-sxm-40gb"), Numerics(Precision.TF32, Precision.TF32)
+        >>> nchw_transform_bytes(c, a100, tf32, CostOptions(wide_convs_nchw=True)) == 2 * 4 * 56 * 56 * (64 + 256)
+        True
+        >>> nchw_transform_bytes(c, load_hardware("nvidia-v100-sxm2"), Numerics(Precision.FP32, Precision.FP32),
+        ...                      CostOptions(wide_convs_nchw=True))
+        0.0
+        >>> nchw_transform_bytes(c, a100, Numerics(Precision.FP16, Precision.FP16), CostOptions(wide_convs_nchw=True))
+        0.0
+    """
+    if not options.wide_convs_nchw or op.kind != OpKind.CONV2D or numerics.act_bytes <= 2:
+        return 0.0
+    if not lookup(hw.compute.tensor_flops_per_cycle_per_sm, numerics.compute):
+        return 0.0
+    return 2.0 * (op.input_elems + op.output_elems) * numerics.act_bytes
+
+
 def kernel_floor_s(hw: GpuSpec) -> float:
     """Shortest busy time of one kernel: ``efficiency.min_kernel_cycles`` SM clock cycles (0: no floor).
 
@@ -343,9 +384,12 @@ def cost(op: Op, hw: GpuSpec, numerics: Numerics, options: CostOptions) -> OpCos
     cached = min(act_in, options.cached_input_elems * numerics.act_bytes) if l2 is not None else 0.0
     hbm = max(0.0, hbm - cached)
     partials_l2 += cached
+    transforms = nchw_transform_bytes(op, hw, numerics, options)
+    hbm += transforms
+    kernels = steps + passes + (2 if transforms else 0)  # the input and output transform kernels
     levels = {hw.main_memory.name: hbm + partials}
     if partials_l2:
         levels[l2.name] = partials_l2
     return finish(hw=hw, numerics=numerics, options=options, flops=flops, compute_s=compute_s,
-                  bytes_by_level=levels, overhead_s=overhead_s(hw) * (steps + passes),
-                  floor_s=(steps + passes) * kernel_floor_s(hw))
+                  bytes_by_level=levels, overhead_s=overhead_s(hw) * kernels,
+                  floor_s=kernels * kernel_floor_s(hw))

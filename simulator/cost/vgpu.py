@@ -13,7 +13,7 @@ from ..units import GIGA
 from ..workload.ops import Gemm
 from .base import CostOptions, Numerics, OpCost, overhead_s
 from .gpu import (SPLIT_K_MIN, STREAM_K_BLOCK, STREAM_K_MIN_K, WINOGRAD_SPEEDUP, _fill_rate_per_sm, _fit_dim,
-                  dense_grouped_gemm, kernel_floor_s, repeated_kv_bytes)
+                  dense_grouped_gemm, kernel_floor_s, nchw_transform_bytes, repeated_kv_bytes)
 from .table import OpTable, finish_columns, op_bytes_columns, score_pass_columns
 
 __all__ = ["costs"]
@@ -180,6 +180,10 @@ def costs(t: OpTable, idx: np.ndarray, cached_elems: np.ndarray, hw: GpuSpec, nu
     hbm = np.maximum(0.0, hbm - cached)
     partials_l2 = partials_l2 + cached
     kernels = steps + score_pass_columns(t, idx, passes)
+    if options.wide_convs_nchw:
+        transforms = np.array([nchw_transform_bytes(t.ops[i], hw, numerics, options) for i in idx.tolist()])
+        hbm = hbm + transforms
+        kernels = kernels + np.where(transforms > 0, 2, 0)
     levels = {hw.main_memory.name: hbm + partials}
     keyed = {hw.main_memory.name: np.ones(len(idx), dtype=bool)}
     if l2 is not None:

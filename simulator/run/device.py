@@ -78,7 +78,8 @@ def stack_options(sc: Scenario, hw: _DeviceBase, numerics: Numerics, *, fused_at
     return CostOptions(fused_attention=fused_attention, weights_on_chip=weights_on_chip, power_cap_w=sc.power_cap_w,
                        attention_fusion_limit=limit if limit and limit.applies(hw.kind, numerics.compute.value) else None,
                        score_passes=sc.stack.attention_score_passes,
-                       kv_per_query_head=sc.stack.decode_kv_per_query_head)
+                       kv_per_query_head=sc.stack.decode_kv_per_query_head,
+                       wide_convs_nchw=sc.stack.wide_convs_nchw)
 
 
 def check_power_cap(hw: _DeviceBase, power_cap_w: float | None) -> None:

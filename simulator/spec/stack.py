@@ -152,6 +152,9 @@ class StackSpec(BaseModel):
     ``decode_kv_per_query_head``: the decode attention kernel runs one thread block per (sequence,
     query head), loading a grouped-query attention's K/V once per query head
     (:func:`simulator.cost.gpu.repeated_kv_bytes`).
+    ``wide_convs_nchw``: convolutions whose activations are wider than 16 bits (FP32 storage, TF32
+    math) keep NCHW tensors, so on a GPU whose tensor cores run that precision cuDNN converts each
+    one's inputs to NHWC and its output back (:func:`simulator.cost.gpu.nchw_transform_bytes`).
     ``attention_fusion_limit``: shapes beyond which the stack's fused
     attention kernel is not used on some device kinds and precisions (:class:`AttentionFusionLimit`).
     ``kinds``: device kinds the stack runs on; ``training``: whether it trains. ``fused_regions``:
@@ -181,6 +184,7 @@ class StackSpec(BaseModel):
     attention_fusion_limit: AttentionFusionLimit | None = None
     attention_score_passes: Annotated[int, Field(ge=0, le=8)] = 0
     decode_kv_per_query_head: bool = False
+    wide_convs_nchw: bool = False
     host_dispatch_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
     casts_off_host_chain: bool = False
     kernel_overhead_us: Annotated[float, Field(ge=0, le=1e6)] | None = None

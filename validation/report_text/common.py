@@ -39,8 +39,9 @@ GAP_EXTERNAL_ROWS = """\
   ResNet-50 inference at batch 1-8 is host-bound at ~10-13 ms per iteration, ~55-60 us per op on the
   DGX-1 and T4 hosts, where the same container's EfficientNet-B0 on a DGX A100 takes ~39 us per op:
   one host time per stack cannot be both, and the host CPU is not in the device specs, so the DGX-1 /
-  T4 batch-1 rows read ~-33 % (and the V100 EfficientNet-B0 fit rows ~-28 %); A100 TF32 training is
-  ~50 % slower than predicted (D001, like M032/M041). Inferentia2 BERT throughput, flat in batch (BERT-Base 2,600-2,900 seq/s at
+  T4 batch-1 rows read ~-33 % (and the V100 EfficientNet-B0 fit rows ~-28 %); A100 TF32 training
+  was ~30 % slower than predicted (D001, like M032/M041) before cuDNN's NCHW transforms were charged
+  (now +14 %). Inferentia2 BERT throughput, flat in batch (BERT-Base 2,600-2,900 seq/s at
   batch 4-16), was predicted to gain 1.9x from batch 4 to 16 under the serial SCALE-Sim fold; with
   the NeuronCore model above the 12 Inferentia2 rows land at 8.6 % median (batch 16-32 BERT-Base
   still +13..+21 %). Edge TPU MobileNet v2 is +46 % (USB and Dev Board), like MobileNet v1 here: the depthwise vector

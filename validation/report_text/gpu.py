@@ -43,6 +43,19 @@ MECH_WINOGRAD = """\
 * GPU fp32 3x3 stride-1 convolutions without a tensor-core path run as Winograd F(2x2,3x3), 1.75x.
 """
 
+MECH_NCHW_TRANSFORMS = """\
+* GPU NCHW layout transforms: cuDNN's tensor-core convolutions work on NHWC data and, given NCHW
+  tensors, convert the inputs to NHWC and the output back in kernels of their own (cuDNN Legacy API,
+  "Data and Filter Formats": "NCHW-to-NHWC transformations to call the Tensor Core operations").
+  Stacks `tf-graph` and `torch-eager` keep convolutions wider than 16 bits NCHW (`wide_convs_nchw`):
+  TF 1.x computes in NHWC only for DT_HALF (conv_ops.cc `compute_in_nhwc`), its XLA assigns NCHW to
+  every non-F16 convolution (gpu_layout_assignment.cc), and DeepLearningExamples' PyTorch ConvNets set
+  channels-last for AMP only (configs.yml). TF32 on the A100 therefore reads and writes every
+  convolution's activations once more in and out (`simulator/cost/gpu.py: nchw_transform_bytes`);
+  FP32 on V100/T4 (CUDA-core NCHW kernels) and 16-bit runs do not. In-sample: M041 +69 -> +31 %,
+  M032 +16 -> -6 %, never-fitted D001 +32 -> +14 %.
+"""
+
 MECH_ATTENTION_EXP = """\
 * GPU fused attention pays one exponential per score on the special-function units (16 per cycle
   per SM on NVIDIA GPUs, 3.9 T/s on H100 against 989 TFLOP/s of matmul: FlashAttention-3, sec. 3.1),
@@ -128,8 +141,10 @@ GAP_EAGER_BERT = """\
   its scale and mask as two kernels over the scores (stack `attention_score_passes`, DeepLearningExamples
   BERT modeling.py), the FP32 softmax of autocast (16 B more per score; the SQuAD script runs apex O2 /
   `model.half()`, whose softmax is FP16: charging that would put both rows near +50 %) and dropout counted;
-  TF32 inference of TF 20.06 (M041) ~1.7x (its README's AMP table at batch 256, 3,229 img/s against
-  ~6,500 modelled, is as far off: TF 1.x non-XLA inference on the A100, not TF32); TRT-LLM v0.5 batch-1
+  TF32 inference of TF 20.06 (M041) ~1.3x even with cuDNN's NCHW transforms charged (its README's
+  AMP table at batch 256, 3,229 img/s against ~6,500 modelled, is further off: TF 1.x non-XLA inference
+  on the A100, whose tf.data input runs 10 CPU threads of JPEG decode, runner.py
+  num_preprocessing_threads; not modelled); TRT-LLM v0.5 batch-1
   prefill (M105, M109) ~30 % slower than predicted.
 """
 
