@@ -22,7 +22,7 @@ from simulator.errors import SimulatorError
 from simulator.fit import golden, identified, robust_loss
 from simulator.spec.models import Efficiency
 
-from .stages import BOUNDS, GPU_FIXED, GPU_GRAPH_GAP_US, STREAM_STACKS, _stage_rows, overhead_group, overhead_stage, per_query
+from .stages import BOUNDS, GPU_FIXED, GPU_GRAPH_GAP_US, STREAM_STACKS, _stage_rows, stream_runtime, overhead_group, overhead_stage, per_query
 from .fit_overhead import gpu_fixed_times, joint_fit
 from .predict import STACK_GAP, Predictor
 from .cases import Case
@@ -264,7 +264,9 @@ class Folds:
         own = self._fit([c for c in train if c.stack == stack and c.task != "power"], "kernel_overhead_us")
         if own is not None:
             return own
-        return self._fit([c for c in train if c.stack in STREAM_STACKS and c.task != "power"], "kernel_overhead_us")
+        runtime = stream_runtime(stack)
+        return self._fit([c for c in train if c.stack in STREAM_STACKS and stream_runtime(c.stack) == runtime
+                          and c.task != "power"], "kernel_overhead_us")
 
     def predict(self, held: list[Case], train: list[Case], group: str) -> list[Fold]:
         """Exact out-of-fold predictions of ``held`` with parameters fitted on ``train``."""

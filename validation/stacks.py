@@ -24,6 +24,11 @@ COMPILED_STACKS: tuple[tuple[str, str], ...] = (
 # a compiled row's stack when its cells name none: by device kind (MLPerf NVIDIA GPU submissions
 # run TensorRT engines; Intel CPU ones oneDNN through Intel Extension for PyTorch)
 KIND_COMPILED = {"gpu": "tensorrt", "cpu": "onednn", "tpu": "xla", "fpga": "vitis-ai", "asic": "compiled"}
+# a row of NVIDIA's MLPerf harness whose notes record that its config turned CUDA graphs off (the
+# submission's configs/<benchmark>/<scenario>/__init__.py, use_graphs = False: Orin BERT SingleStream
+# in v2.0 and v2.1): the harness enqueues the engine from the host on every query
+# (stacks/tensorrt-mlperf-stream.yaml cites the config and bert_core_vs.cc)
+NO_GRAPHS = re.compile(r"\buse_graphs\s*=?\s*false\b", re.I)
 # frameworks that dispatch every op from the host (GPU rows only: CPU rows run in their threads)
 EAGER_STACKS: tuple[tuple[str, str], ...] = ((r"pytorch", "torch-eager"), (r"tensorflow", "tf-graph"))
 
@@ -38,6 +43,14 @@ def stack_for(row: Row, kind: str, mode: str, hardware: str = "") -> str:
         ...         software="TensorRT 8.6", notes="")
         >>> stack_for(r, "gpu", "inference"), stack_for(r, "gpu", "training")
         ('tensorrt', 'default')
+        >>> m = Row(id="X", device="d", n_devices=1, workload="MLPerf Inference v2.1 BERT-99 (SingleStream)",
+        ...         mode="inference", precision="INT8", batch_size="1", shape="seq 384 (max; variable)",
+        ...         metric="latency_ms", value=1.0, software="TensorRT 8.5.0", notes="use_graphs True")
+        >>> stack_for(m, "gpu", "inference", "nvidia-jetson-agx-orin")
+        'tensorrt-mlperf'
+        >>> from dataclasses import replace
+        >>> stack_for(replace(m, notes="class Orin: use_graphs = False"), "gpu", "inference", "nvidia-jetson-agx-orin")
+        'tensorrt-mlperf-stream'
     """
     text = f"{row.software} {row.precision} {row.workload}".lower()
     compiled = kind in ("tpu", "asic", "fpga") or "mlperf" in text or any(re.search(p, text) for p, _ in COMPILED_STACKS)
@@ -50,6 +63,8 @@ def stack_for(row: Row, kind: str, mode: str, hardware: str = "") -> str:
         named = named or KIND_COMPILED[kind]
         if named == "tensorrt" and "mlperf" in text and hardware.startswith("nvidia-") and "xavier" not in hardware:
             named = "tensorrt-mlperf"  # NVIDIA's own MLPerf harness: TensorRT plus its plugins (RES2_FULL_FUSION)
+            if NO_GRAPHS.search(row.notes):
+                named = "tensorrt-mlperf-stream"  # the same harness with CUDA graphs off: enqueueV2 per query
         if named == "onednn" and "mlperf" in text and hardware.startswith("intel-xeon"):
             named = "intel-mlperf"  # Intel's own MLPerf harness: oneDNN plus its Graph Compiler ResNet-50 backbone
         return named
