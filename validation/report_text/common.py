@@ -56,3 +56,20 @@ GAP_POWER = """\
   it was checked, not fitted: fleet mean power M157/M158 went from ~27 % low to within +5 %. CPUs,
   FPGAs and ASICs have no active term yet.
 """
+
+GAP_TRIED_ROUND = """\
+* Tried this round, scored on their own branches, not shipped: (1) OpenVINO's FullyConnected as
+  oneDNN's brgemm inner product, which reads the whole weight matrix once per row chunk (os_block 64
+  int8, 128 BF16: jit_brgemm_inner_product_utils.cpp, loop order osc_occ), charged from DRAM in each
+  one-core stream (branch wt-cpuint8): the int8/BF16 BERT-Large ratio becomes 1.03-1.10 (measured
+  1.11-1.12) but both precisions then read 17-26 % slow (the streams must hit the LLC on part of those
+  re-reads, not modelled) and the refit moves RetinaNet +28 -> +37 % (X003): CPU leave-one-source-out
+  13.9 -> 17.3 %. (2) run_squad.py's per-sample host calls between synchronizing steps and demo/BERT's
+  skip-layernorm plugin kernels (branch wt-gpubert): M079 +26 -> +1 %, M081 -34 -> -11 % out of fold,
+  but the joint refit doubles the NVIDIA per-query time (59 -> 113 us) and moves M083 -8 -> +24 %; the
+  count of rows under 10 % is unchanged. (3) The VCK5000 MLPerf v1.0 harness packs two images per
+  processing engine (closed/Xilinx/code/resnet50/app.cc, batchSize 16 over 8 PEs, branch wt-versal):
+  with the model's all-or-nothing feature-map spill it reads 45-53 % slow where the packed run was 34 %
+  faster than the zoo's; a per-layer time added instead of taken as a floor moved Inception v3 on the
+  DPUCV2DX8G +59/+85 -> +34/+55 % but the AI-Engine DPU rows' median 8.8 -> 13.2 %.
+"""

@@ -118,8 +118,8 @@ MECH_KERNEL_FLOOR = """\
   software stack that launches kernels one by one on a stream carries its own gap
   (`kernel_overhead_us`, applied by `run/stackhw.py`, fitted on that stack's rows:
   `stages.STREAM_STACKS`): TensorRT-LLM 0.5/0.6's gptSessionBenchmark (CUDA graphs only under
-  `--enable_cuda_graph`) 17.4 us on M099-M109, trtllm-bench's PyTorch backend (graphs for
-  generation-only iterations, context iterations eager; `serve(stack=...)`) 15.7 us on M111-M117.
+  `--enable_cuda_graph`) 17.9 us on M099-M109, trtllm-bench's PyTorch backend (graphs for
+  generation-only iterations, context iterations eager; `serve(stack=...)`) 16.1 us on M111-M117.
   Each is fitted on one document, so a fold holding it out takes the gap the other release's rows
   identify (the same runtime launching kernels from a stream outside a graph), not the device's
   graph-replay gap, which read those rows 15-50 % fast (`Folds.fit_stack_gap`). NVIDIA's MLPerf

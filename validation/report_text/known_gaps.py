@@ -24,4 +24,5 @@ KNOWN_GAPS = """\
     gpu.GAP_EAGER_BATCH1,
     cpu.GAP_OPENVINO_XEON,
     common.GAP_POWER,
+    common.GAP_TRIED_ROUND,
 ))
