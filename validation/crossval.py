@@ -22,7 +22,7 @@ from simulator.errors import SimulatorError
 from simulator.fit import golden, identified, robust_loss
 from simulator.spec.models import Efficiency
 
-from .stages import BOUNDS, GPU_FIXED, GPU_GRAPH_GAP_US, STREAM_STACKS, _stage_rows, stream_runtime, overhead_group, overhead_stage, per_query
+from .stages import BOUNDS, GPU_FIXED, GPU_GRAPH_GAP_US, STREAM_STACKS, _stage_rows, overhead_group, overhead_stage, per_query
 from .fit_overhead import gpu_fixed_times, joint_fit
 from .predict import STACK_GAP, Predictor
 from .cases import Case
@@ -258,15 +258,16 @@ class Folds:
     def fit_stack_gap(self, train: list[Case], stack: str) -> float | None:
         """A :data:`~validation.stages.STREAM_STACKS` stack's per-kernel gap fitted on the fold's rows of
         that stack (as :func:`validation.fit_stacks.fit_stack_gaps`). Without any, the shipped value
-        would carry the held-out rows' fit, so the fold pools the other stream stacks' rows: they are
-        releases of the same runtime launching kernels from a stream outside a CUDA graph (the nearest
-        evidence, as :meth:`fit_dispatch` pools the eager stacks); None when none identify it."""
+        would carry the held-out rows' fit, so the fold pools the rows of the same runtime's other
+        releases (:data:`~validation.stages.STREAM_STACKS`), which launch kernels from a stream outside
+        a CUDA graph as well (the nearest evidence, as :meth:`fit_dispatch` pools the eager stacks);
+        None when none identify it."""
         own = self._fit([c for c in train if c.stack == stack and c.task != "power"], "kernel_overhead_us")
         if own is not None:
             return own
-        runtime = stream_runtime(stack)
-        return self._fit([c for c in train if c.stack in STREAM_STACKS and stream_runtime(c.stack) == runtime
-                          and c.task != "power"], "kernel_overhead_us")
+        runtime = STREAM_STACKS[stack]
+        return self._fit([c for c in train if STREAM_STACKS.get(c.stack) == runtime and c.task != "power"],
+                         "kernel_overhead_us")
 
     def predict(self, held: list[Case], train: list[Case], group: str) -> list[Fold]:
         """Exact out-of-fold predictions of ``held`` with parameters fitted on ``train``."""

@@ -34,18 +34,10 @@ BOUNDS["kernel_overhead_us"] = (0.5, 30.0)
 # (Orin BERT SingleStream in v2.0 and v2.1: BERTCoreVS::infer calls enqueueV2 per query;
 # stacks/tensorrt-mlperf-stream.yaml).
 # The gap of such a stack is not published as a number: it is fitted on the stack's own rows.
-STREAM_STACKS = ("tensorrt-llm-0.6", "tensorrt-llm", "tensorrt-mlperf-stream")
-
-
-def stream_runtime(stack: str) -> str:
-    """The runtime a stream stack is a release of: a fold without a stack's own rows pools only the
-    same runtime's other releases (TensorRT-LLM 0.6 and ~1.0), not NVIDIA's MLPerf harness.
-
-    Example:
-        >>> stream_runtime("tensorrt-llm-0.6"), stream_runtime("tensorrt-llm"), stream_runtime("tensorrt-mlperf-stream")
-        ('tensorrt-llm', 'tensorrt-llm', 'tensorrt-mlperf')
-    """
-    return "tensorrt-llm" if stack.startswith("tensorrt-llm") else stack.removesuffix("-stream")
+# Each stream stack -> the runtime it is a release of: a fold without a stack's own rows pools only the
+# same runtime's other releases (TensorRT-LLM 0.6 and ~1.0), never NVIDIA's MLPerf harness.
+STREAM_STACKS = {"tensorrt-llm-0.6": "tensorrt-llm", "tensorrt-llm": "tensorrt-llm",
+                 "tensorrt-mlperf-stream": "tensorrt-mlperf"}
 # A GPU runtime group with rows of a stack that pays a fixed time per query (stacks/*.yaml
 # per_query_time: NVIDIA's MLPerf harness) fits that time (GPU_FIXED, the device's request_overhead_us)
 # with the kernel floor on its batch-1 rows (fit_overhead.fit_kernel_floor), the gap between kernels

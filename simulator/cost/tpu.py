@@ -6,7 +6,7 @@ from dataclasses import replace
 from ..spec.models import TpuSpec, lookup
 from ..units import GIGA, Precision
 from ..workload.ops import Op, OpKind, Phase, ceil_div
-from ..workload.training import WEIGHT_OPERAND
+from ..workload.training import WEIGHT_OPERAND, gemm_weight_elems
 from .array import ArrayShape, array_cost
 from .base import CostOptions, Numerics, OpCost
 
@@ -41,7 +41,7 @@ def weight_operand_elems(op: Op) -> float:
     if op.phase == Phase.BACKWARD:
         return float(dict(op.attrs).get(WEIGHT_OPERAND, 0.0))
     if op.kind == OpKind.MATMUL and op.param_elems:
-        return float(sum(g.count * g.k * g.n for g in op.gemms))
+        return gemm_weight_elems(op)
     return 0.0
 
 

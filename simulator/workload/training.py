@@ -123,6 +123,17 @@ def optimizer_state_elems(graph: ComputeGraph, optimizer: Optimizer) -> float:
 WEIGHT_OPERAND = "weight_operand_elems"
 
 
+def gemm_weight_elems(op: Op) -> float:
+    """Weight elements ``op``'s GEMMs read as their ``k x n`` operand (over every GEMM and its count).
+
+    Example:
+        >>> from simulator.workload.ops import matmul
+        >>> gemm_weight_elems(matmul("fc", batch=1, m=2, k=3, n=4))
+        12.0
+    """
+    return float(sum(g.count * g.k * g.n for g in op.gemms))
+
+
 def backward_op(op: Op, needs_input_grad: bool) -> Op:
     name = f"{op.name}.grad"
     base = dict(phase=Phase.BACKWARD, layer=op.layer, attrs=op.attrs, sequential_steps=op.sequential_steps,
@@ -136,7 +147,7 @@ def backward_op(op: Op, needs_input_grad: bool) -> Op:
                 gemms.append(Gemm(m=g.m, n=g.k, k=g.n, count=g.count))  # dX = dY W^T
         mat = sum(g.flops for g in gemms)
         if needs_input_grad:  # dX = dY W^T takes the weight as an operand (what a quantizing GEMM quantizes)
-            base["attrs"] = tuple(op.attrs) + ((WEIGHT_OPERAND, float(sum(g.count * g.k * g.n for g in op.gemms))),)
+            base["attrs"] = tuple(op.attrs) + ((WEIGHT_OPERAND, gemm_weight_elems(op)),)
         return Op(name, op.kind, flops=float(mat + op.vector_flops * 2), input_elems=op.input_elems + op.output_elems,
                   output_elems=grad_in, weight_read_elems=op.weight_read_elems * (2 if needs_input_grad else 1),
                   gemms=tuple(gemms), **base)
