@@ -125,7 +125,32 @@ GAP_OPENVINO_XEON = """\
   compute.cores = 14, caches and DRAM left at the socket's) the BF16 cells read -8..-13 % (X063,
   X072, X077; X067 -46 %), the int8 ones -33..-49 % (the int8 BERT gap below) and ResNet-50 /
   MobileNet v2 latency stays within -11..+22 %, but no source puts these runs on 14 cores, so the
-  mapping keeps the socket. MobileNet v2 latency (X054, X055) went from +10/+17 to +23/+31 % slow when
+  mapping keeps the socket. Four further leads checked against sources, none closing the gap, so no
+  prediction moved: (a) no per-inference shape work: the OMZ IR's inputs are static 1 x 384
+  (open_model_zoo bert-large-uncased-whole-word-masking-squad-fp32-0001.md, 'Input'), and a static graph
+  runs Graph::InferStatic, which never calls updateShapes/updateDynamicParams (prepareParams, brgemm
+  kernel creation and CPU_RUNTIME_CACHE_CAPACITY are first-inference / dynamic-node costs; intel_cpu
+  graph.cpp Infer); (b) AMX tile configuration is not per call: oneDNN's brgemm inner product
+  reconfigures tiles only when a thread's kernel changes (maybe_tile_configure, prev_ker_idx) and releases
+  them once per thread per execution (jit_brgemm_inner_product.cpp), ~1-2 LDTILECFG per thread per FC,
+  < 0.1 ms a pass; the AMX XSAVE area is allocated once per thread (XFD first-use trap) and a released
+  tile state is in its init state, which XSAVE skips; (c) AMX power gating (GateBleed, jkalya/gatebleed
+  01_performance_stages/data_rdtsc.csv, a Sapphire Rapids core kept busy): the first AMX instruction
+  costs ~55 cycles after < ~21 us without AMX, ~650 from ~22 us, ~6,000 from ~30 us, ~20,000 from
+  ~22-30 ms: even if every AMX node of a layer (QKV, output and two MLP FCs, two attention MatMuls: 6-8)
+  woke a cold unit (6,000 cycles, 3 us at 2 GHz) a pass gains <= 0.6 ms against the 12-38 ms missing; (d) not DRAM-bound on weights:
+  the encoder's 302 M weights are 302 MB int8 / 604 MB BF16 a pass, 1.0-1.2 / 2.1-2.5 ms at 80 % of
+  one socket's DDR5 (246-287 GB/s), and the model already reads them from DRAM (weights_on_chip is
+  false: they exceed half the 105-300 MB LLC), overlapped by its compute time. What the table does show, per
+  core and base-clock cycle at 247 GOP a sequence: int8 latency 56 (8280), 68 (8380), 81 (8480+), 99
+  (8580) ops, i.e. 22-39 % of AVX-512 VNNI's 256 and 4-5 % of AMX's 2048; BF16 69-73 FLOP on the 8490H,
+  8480+ and 8580 (2024.3; 43 in the 8580's 2024.1 cell), 54-57 % of AVX512_BF16's 128 - the AMX parts'
+  latency stream runs at about the vector rate of the VNNI parts' (whose throughput streams reach
+  79-83), while their throughput streams reach 266 (8480+) and 316 (8580). A per-work-item operand stream from DRAM (each
+  of oneDNN's os-block x 64-column work items fetching its weight panel: each weight 6-12 times a pass int8 at os-blocks of 64/32, 3-6 BF16
+  at 128/64) would give
+  the order of the missing time (3.6 GB a pass, 13-15 ms) but on-chip forwarding of a panel that
+  another core holds in its L2 should serve those re-reads, so it is not modelled without a source. MobileNet v2 latency (X054, X055) went from +10/+17 to +23/+31 % slow when
   the depthwise convolutions' requantization epilogue moved to FP32 lanes. MobileNet v2 BF16 throughput
   (X079, X083) went from +49/+102 to +23/+48 % fast when a bf16 depthwise convolution on an AMX part
   took oneDNN brdgmm's three vector instructions per multiply-add (widen, shift to FP32, FMA). INT8
