@@ -113,13 +113,13 @@ def test_dpu_layer_floor_by_hand():
     hw = load_hardware("amd-alveo-v70", {"efficiency.compute": 1.0, "efficiency.op_overhead_us": 0.0})
     assert hw.compute.dpu.layer_floor_us == pytest.approx(32.3)
     # 14 images x 8 x 8 x 64 -> 64 1x1 conv: 14 * 8 * 8 * 64 * 64 padded MACs (8 = 2 x 4 pixel lanes,
-    # 64 = 2 x 32 channel lanes) at 224 AIE-ML tiles x 256 MACs x 1.25 GHz = 3.67 us < 32.3 us: the floor
+    # 64 = 2 x 32 channel lanes) at 224 AIE-ML tiles x 256 MACs x 1.00 GHz = 4.59 us < 32.3 us: the floor
     small = O.conv2d("s", batch=14, in_ch=64, h=8, w=8, out_ch=64, kernel=1)
-    assert 14 * 8 * 8 * 64 * 64 / (224 * 256 * 1.25e9) < 32.3e-6
+    assert 14 * 8 * 8 * 64 * 64 / (224 * 256 * 1.0e9) < 32.3e-6
     assert op_cost(small, hw, num, opts).compute_s == pytest.approx(32.3e-6)
-    # 14 x 56 x 56 x 256 -> 256 3x3: 14 * 9 * 256 * 256 * 56 * 56 / 71.68e12 = 2.27 ms, far above the floor
+    # 14 x 56 x 56 x 256 -> 256 3x3: 14 * 9 * 256 * 256 * 56 * 56 / 57.34e12 = 2.84 ms, far above the floor
     big = O.conv2d("b", batch=14, in_ch=256, h=56, w=56, out_ch=256, kernel=3, pad=1)
-    assert op_cost(big, hw, num, opts).compute_s == pytest.approx(14 * 9 * 256 * 256 * 56 * 56 / (224 * 256 * 1.25e9))
+    assert op_cost(big, hw, num, opts).compute_s == pytest.approx(14 * 9 * 256 * 256 * 56 * 56 / (224 * 256 * 1.0e9))
     # a DPU without a floor (the default) costs the small layer its lanes only
     zcu = load_hardware("amd-zcu102", {"efficiency.compute": 1.0, "efficiency.op_overhead_us": 0.0})
     assert zcu.compute.dpu.layer_floor_us == 0.0

@@ -42,11 +42,18 @@ GAP_DPU_BOARDS = """\
   also run at 18-28 TOPS on the VEK280 against 33-47 for ResNet v1 at 224, which the model reproduces
   by feature maps spilling from the 2 MB bank (its ResNet-50 graph at 299 vs v2-50: -8 %) while
   Inception's layers fit the bank; the 1xn/nx1 kernels are not shown to be the cause (the DPUCV2DX8G
-  target file limits kernels to 1-16, nothing more); Inception v1 on the VCK190/VCK5000 +57..+101 % (`EXTERNAL.md`);
+  target file limits kernels to 1-16, nothing more); the same zoo table runs the same network from three
+  frameworks at 11.4-11.5 GOPs at 1,144 (pt) / 1,296 (tf) / 1,503 (tf2) fps on the V70 and 1,463 / 1,505 / 1,761
+  on the VEK280, a 1.3x spread the lane model cannot see (the ResNet-50s of the table spread by their GOPs
+  only), so part of the gap is in how each quantizer's graph compiles, not in the array's geometry;
+  Inception v1 on the VCK190/VCK5000 +57..+101 % (`EXTERNAL.md`);
   MobileNets on the DSP DPUs read 21-33 % slow (the per-layer time `op_overhead_us`, 43.2 us, is fitted on
   five one-thread runner rows and weighs more on MobileNet's many small layers); the ZCU102's three cores share DDR4 less well than the model allows (+25 %); the U200/U250
-  DPUCADF8H runs ~20 % above the lane model's peak (its per-kernel MAC count is an ESTIMATE); the V70 is
-  ~15 % slower than the VEK280 on the same overlay in every network (not explained); MLPerf v1.0 VCK5000
+  DPUCADF8H runs ~20 % above the lane model's peak (its per-kernel MAC count is an ESTIMATE); the V70
+  running ~15 % below the VEK280 on the same overlay in every network is its AI Engine clock: the zoo
+  table's post-release headers (github:Xilinx/Vitis-AI@5880ef45, same cells as the v3.5 tag) give 'AIE
+  fclk = 1.00GHz' for the V70 and 1.18 GHz for the VEK280 (not the reference design's 1.25 GHz), which the
+  specs now carry (xilinx-dpucv2dx8g compute refit 0.264 -> 0.319); MLPerf v1.0 VCK5000
   rows 16-21 % above the zoo's rate on the same 8PE overlay (AIE at 1.33 GHz and another application).
   The Vitis AI 1.4 zoo's U280 DPUCAHX8L table printed cf_resnet50 541.6 fps and cf_resnet18 155.6; the
   1.4.1 release of the same README (tag v1.4.1, @5e500db2) prints 160.5 and 542.3: the two cells were
