@@ -263,4 +263,32 @@ GAP_EAGER_BATCH1 = """\
   the per-op time (43.5 us + 274 ms first call) it took D008/D013/D018/D024 to -0.1/-0.5/-3.2/-1.9 %,
   but out of fold the two values extrapolate badly to the 543-714-op SE-ResNeXt rows (+10..+14 %) and
   the A100 EfficientNet rows (+46/+51 %): overall leave-one-source-out 11.2 -> 11.7 %.
+  Tried, not shipped (branch wt-tfstep): a per-step host time of the TF 1.x benchmark in series
+  before the step's ops (`StackSpec.step_host_us`; code and tests on the branch, not merged). Its source is the code:
+  `inference_benchmark.sh` runs `main.py --mode=inference_benchmark` -> `Runner.evaluate` ->
+  `Estimator.evaluate`, one `session.run` per batch timed by `BenchmarkLoggingHook` from `before_run`
+  to `after_run`; in EVAL mode `model/resnet.py` stages nothing on the GPU (the `_stage` prefetch
+  ops are for TRAIN), so the first GPU op waits for the tf.data `IteratorGetNext` and the image copy,
+  and the run returns only when its fetches (top-1/top-5/loss metric updates; the loss carries an
+  `l2_loss` over every non-BN weight) are back, so no step overlaps the next (DeepLearningExamples
+  @729963dd47e7). Its size is not published, so it was fitted with the per-op time (golden on h at
+  each S of 0-5 ms): all 24 rows give h 23.7 us, S 1.0 ms (in-sample TF median 13.05 -> 12.65 %,
+  M229 +42 -> +32, M226 -34 -> -30, but M224 +38 -> +47). Out of fold the pair is not identified by
+  the op-count contrast: the ResNet-50 fold (fit on ResNeXt + SE-ResNeXt) takes h 22.0 us, S 2.0 ms,
+  the SE-ResNeXt fold (ResNet-50 + ResNeXt) h 28.6, S 0, so the SE-ResNeXt rows do not move (M229
+  +47.6 cv) and the ResNet-50 rows go slow (M224 +33.7 -> +67.3, M221 +10.1 -> +37.8, M043 +3.8 ->
+  +29.9; M226 -36.1 -> -20.0): overall leave-one-source-out 9.76 -> 9.68 % but p90 35.1 -> 35.9 %,
+  two rows pushed above 35 % for one brought below. The batch-1 AMP ResNet-50 cells on one GPU
+  spread with the host (V100: DGX-2 3.50 ms, DGX-1 4.25 ms), which no per-step constant can follow.
+  The T4 cells were checked on their own (branch wt-t4, docs/t4-batch1-investigation.md, not merged):
+  the model's power cap does not throttle them (38.9-50.9 W modelled against the 70 W limit: the
+  batch-1 rows draw the least); the 585 MHz base clock would fit J027/M226/M239/M253 within 9 % but
+  puts J028 +35 %, PyTorch M210/M251 +63/+35 %, throughput M040/M046 -36/-23 % and the same TF tables'
+  batch-16 cells 1.7-1.9x slow, and no source gives these runs' clock. Across each TF T4 table
+  (batch 1-16) the model's per-image increments match the measurements at 1.59 GHz (ResNet-50 FP32
+  batch 2 -> 4: 4.57 ms modelled, 4.54 measured); what is missing is a constant per table that does
+  not change with batch (ResNet-50 FP32 ~4.1-4.8 ms, AMP ~2.2-2.7, ResNeXt101 FP32 ~18-22,
+  SE-ResNeXt101 FP32 ~20-24 ms), i.e. ~0.5 ms per grouped FP32 convolution on the T4 that no source
+  explains (one cuDNN kernel per group would fit its size; cuDNN is closed and TF passes it only the
+  group count).
 """
