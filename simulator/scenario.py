@@ -13,7 +13,7 @@ from .errors import ScenarioError
 from .spec.stack import StackSpec, load_stack
 from .workload.lengths import load_lengths
 from .units import Precision, parse_precision
-from .workload.training import CHECKPOINTING_CHOICES, Checkpointing, Optimizer, parse_optimizer
+from .workload.training import CHECKPOINTING_CHOICES, Checkpointing, Optimizer, parse_optimizer_spec
 
 
 class Mode(str, Enum):
@@ -34,7 +34,9 @@ class Scenario:
 
     ``weight_precision`` defaults to ``precision`` (set it lower for weight-only quantization);
     ``power_cap_w`` lowers the device's TDP for a what-if; ``grad_accumulation`` splits the batch
-    into that many micro-batches per optimizer step. ``fpga_dataflow`` is ``overlay`` (a DPU-style
+    into that many micro-batches per optimizer step; ``optimizer_tensors`` and ``grad_clip`` say how the
+    framework applies the optimizer (:class:`~simulator.workload.training.OptimizerSpec`, from an
+    ``optimizer`` suffix such as ``adamw+clip+tensors=686``). ``fpga_dataflow`` is ``overlay`` (a DPU-style
     engine runs layer after layer) or ``pipelined`` (every layer on its own DSPs, samples streaming
     through); ``cold_start`` adds the FPGA's bitstream load before the first op. ``stack`` is the
     software stack (``stacks/*.yaml``); ``dispatch_us`` overrides its host time per op (None: the
@@ -61,6 +63,8 @@ class Scenario:
     precision: Precision = Precision.BF16
     weight_precision: Precision | None = None
     optimizer: Optimizer = Optimizer.ADAM
+    optimizer_tensors: int = 0
+    grad_clip: bool = False
     checkpointing: Checkpointing = Checkpointing.NONE
     grad_accumulation: int = 1
     fused_attention: bool = True
@@ -170,10 +174,12 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
     if fpga_dataflow == "pipelined" and m == Mode.TRAINING:
         raise ScenarioError("fpga_dataflow: the layer-pipelined FPGA dataflow is modelled for inference only")
     seq_len, attn_len, lengths = _lengths(seq_len, seq_len_distribution, packing)
+    opt = parse_optimizer_spec(optimizer)
     return Scenario(mode=m, batch_size=batch_size, seq_len=seq_len, image_size=image_size, attn_len=attn_len, lengths=lengths,
                     precision=parse_precision(precision),
                     weight_precision=parse_precision(weight_precision) if weight_precision else None,
-                    optimizer=parse_optimizer(optimizer), checkpointing=ck, grad_accumulation=grad_accumulation,
+                    optimizer=opt.optimizer, optimizer_tensors=opt.tensors, grad_clip=opt.clip, checkpointing=ck,
+                    grad_accumulation=grad_accumulation,
                     fused_attention=bool(fused_attention), power_cap_w=float(power_cap_w) if power_cap_w else None,
                     seed=seed, fpga_dataflow=fpga_dataflow, cold_start=bool(cold_start), stack=st,
                     dispatch_us=float(dispatch_us) if dispatch_us is not None else None, activation_offload=offload)

@@ -56,6 +56,19 @@ NVIDIA_SDXL_FORMATS = (("int8_scope", "conv-ffn-qkv"), ("text_precision", "fp16"
 GOOGLE_SDXL_PER_CHIP = 1
 # FLOPs of the frozen OpenCLIP ViT-H text encoder MaxDiffusion runs forward per sample (24 layers of
 # 1024 at 77 tokens, ~0.05 TFLOP) against the UNet's ~2.4 TFLOP forward + backward: left out (~2 %)
+# MaxDiffusion's train step (mlcommons/training_results_v4.1@b87b9e3 Google/benchmarks/stable_diffusion/
+# implementations/maxdiffusion/maxdiffusion_fork/src/maxdiffusion/models/train.py, train_step): optax.adamw
+# over the UNet's parameter tree after optax.clip_by_global_norm(config.max_grad_norm), max_grad_norm 1.0
+# in configs/base_2_base.yml (run.sh leaves it). optax maps each transform over the tree's leaves
+# (jax.tree_util.tree_map), and the UNet's parameters are a plain Flax tree, one leaf per tensor (no
+# layer scan, unlike MaxText's stacked layers), so XLA compiles each tensor's norm and update as kernels
+# of their own (optax's README offers the flatten wrapper "to reduce the overhead of performing many
+# calculations on lots of small variables"; MaxDiffusion does not use it). SD 2's UNet has 686 tensors (UNet2DConditionModel at workloads/sd2-unet.yaml's config:
+# conv_in 2, time embedding 4, down blocks 74 + 76 + 76 + 20, mid block 46, up blocks 38 + 116 + 116 +
+# 114, norm and conv_out 4; a ResNet block 10 or 12 with its shortcut, a linear-projection transformer
+# 26, its q/k/v without bias)
+SD2_UNET_TENSORS = 686
+MAXDIFFUSION_OPTIMIZER = f"adamw+clip+tensors={SD2_UNET_TENSORS}"
 TEXT_ENCODER_NOTE = ("the frozen OpenCLIP ViT-H text encoder's forward per sample (~2 % of the UNet's training "
                      "FLOPs) is not in the training graph; the VAE latents are precomputed (MLPerf moments dataset)")
 
@@ -111,9 +124,10 @@ def _training(row: Row, base: dict, kind: str, name: str, prec: str | None) -> C
                        kind)
     image = first_int(row.shape) or 512
     assumptions = [f"MaxDiffusion: pure data parallel over {n} chips, {per.group(1)} images per chip, AdamW, "
-                   "fp32 master weights", TEXT_ENCODER_NOTE]
+                   "fp32 master weights", TEXT_ENCODER_NOTE,
+                   f"optax: global-norm clipping then AdamW, each a kernel per parameter tensor ({SD2_UNET_TENSORS})"]
     return Case(**base, task="cluster", category="scaleout", workload=name, mode="training", fit_evidence=False,
                 precision=prec or "bf16",
-                weight_precision="fp32", batch=global_batch, image_size=image, optimizer="adamw", devices=n,
+                weight_precision="fp32", batch=global_batch, image_size=image, optimizer=MAXDIFFUSION_OPTIMIZER, devices=n,
                 system=base["hardware"], parallelism=f"dp={n},tp=1,pp=1", microbatches=1,
                 assumptions=tuple(assumptions))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ScenarioError
-from ..cost.base import CostOptions, Numerics, OpCost, run_numerics
+from ..cost.base import CostOptions, Numerics, OpCost, overhead_s, run_numerics
 from ..cost.collectives import Collective
 from ..cost.dispatch import op_cost
 from .layout import (Parallelism, check_tensor_parallel, input_grad_all_reduces, shard_op, split_context,
@@ -24,8 +24,8 @@ from ..workload.graph import ComputeGraph
 from ..workload.ops import OpKind
 from ..workload.saved import kept_elems
 from ..cost.memory import resident_bytes
-from ..workload.training import (backward_op, layer_boundaries, optimizer_op, optimizer_state_elems, recompute_set,
-                                 training_forward)
+from ..workload.training import (backward_op, grad_norm_op, layer_boundaries, optimizer_op, optimizer_state_elems,
+                                 recompute_set, training_forward)
 
 BUCKET_BYTES = 25 * 1024 * 1024
 ZERO3_LIVE_LAYERS = 2  # the layer being computed and the one being prefetched
@@ -355,9 +355,15 @@ def _param_gather(params: float, ctx: _Ctx, where: str) -> Segment:
 
 def _optimizer_segments(params: float, sc: Scenario, p: Parallelism, hw, numerics, options) -> tuple[Segment, ...]:
     shard = p.shard_group if p.zero_stage >= 1 else 1  # ZeRO: each rank updates its shard
-    c = op_cost(optimizer_op(params / shard, sc.optimizer), hw, numerics, options)
-    segs = [Segment(duration_s=c.duration_s, flops=c.flops, energy_j=c.dynamic_energy_j, bytes_moved=c.bytes_moved,
-                    bound=c.bound.value, label="optimizer.step", throttled_s=c.throttled_s)]
+    # a framework that updates tensor by tensor (sc.optimizer_tensors > 0) runs each pass as that many
+    # kernels, each paying the device's per-kernel time; one multi-tensor kernel otherwise
+    launches = max(sc.optimizer_tensors - 1, 0) * overhead_s(hw)
+    ops = ([grad_norm_op(params / shard)] if sc.grad_clip else []) + [optimizer_op(params / shard, sc.optimizer)]
+    segs = []
+    for op in ops:
+        c = op_cost(op, hw, numerics, options)
+        segs.append(Segment(duration_s=c.duration_s + launches, flops=c.flops, energy_j=c.dynamic_energy_j,
+                            bytes_moved=c.bytes_moved, bound=c.bound.value, label=op.name, throttled_s=c.throttled_s))
     if p.zero_stage in (1, 2) and shard > 1:
         # each rank updated its shard: gather the updated weights (ZeRO-3 keeps them sharded and
         # gathers each layer's before use in the next step)

@@ -80,6 +80,10 @@ def _cached(wl: Workload, sc: Scenario, micro: int, past_len: int, logits: str,
     """``training``: build the backward and optimizer ops too (the multi-device step builds its own from
     the forward graph); the scenario's mode decides the forward graph's scans, casts and fused norms."""
     inference = sc.mode != Mode.TRAINING
+    if training and (sc.optimizer_tensors or sc.grad_clip):
+        # the one-device step's optimizer is one graph op; the per-tensor form lives in the
+        # multi-device plan (simulator.parallel.plan._optimizer_segments)
+        raise ScenarioError("optimizer: +clip and +tensors=N are modelled for multi-device training only")
     key = (_WorkloadKey(wl), micro, sc.seq_len, sc.image_size, past_len, logits, training,
            sc.optimizer if training else None, sc.checkpointing if training else None, fuses_pointwise(sc), sc.attn_len,
            sc.stack.regions_for(wl.name, sc.precision) if fuses_pointwise(sc) else (),

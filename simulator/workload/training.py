@@ -202,6 +202,66 @@ def training_forward(fwd: ComputeGraph) -> ComputeGraph:
     return ComputeGraph(graph, name=g.name, source=g.source, meta=g.meta)
 
 
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """How a framework applies the optimizer: ``optimizer``, plus ``tensors`` (> 0: the update runs one
+    kernel per parameter tensor, as optax's ``tree_map`` over a parameter tree compiles under XLA, a
+    tensor's element-wise chain fused into one kernel but tensors not fused with each other; 0: one
+    multi-tensor kernel, as PyTorch's fused/foreach AdamW) and ``clip`` (global-norm gradient clipping
+    first: optax ``clip_by_global_norm`` reduces every gradient to its norm, one more read of each
+    gradient and, per tensor, one more kernel, before any update may start).
+
+    Written ``adamw+clip+tensors=686`` (:func:`parse_optimizer_spec`).
+    """
+
+    optimizer: Optimizer
+    tensors: int = 0
+    clip: bool = False
+
+
+def parse_optimizer_spec(value: "str | Optimizer") -> OptimizerSpec:
+    """The :class:`OptimizerSpec` named by ``value``: an optimizer name with optional ``+clip`` and
+    ``+tensors=N`` suffixes.
+
+    Raises:
+        ScenarioError: unknown optimizer or suffix.
+
+    Example:
+        >>> parse_optimizer_spec("adamw+clip+tensors=686")
+        OptimizerSpec(optimizer=<Optimizer.ADAMW: 'adamw'>, tensors=686, clip=True)
+        >>> parse_optimizer_spec("adam").tensors, parse_optimizer_spec(Optimizer.SGD).clip
+        (0, False)
+        >>> parse_optimizer_spec("adam+tensors=-1")
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ScenarioError: optimizer: bad suffix 'tensors=-1'; use +clip or +tensors=N (N >= 0)
+    """
+    head, *suffixes = str(getattr(value, "value", value)).split("+")
+    spec = OptimizerSpec(parse_optimizer(head))
+    for s in suffixes:
+        key, _, num = s.strip().lower().partition("=")
+        if key == "clip" and not num:
+            spec = OptimizerSpec(spec.optimizer, spec.tensors, True)
+        elif key == "tensors" and num.isdigit():
+            spec = OptimizerSpec(spec.optimizer, int(num), spec.clip)
+        else:
+            raise ScenarioError(f"optimizer: bad suffix {s!r}; use +clip or +tensors=N (N >= 0)")
+    return spec
+
+
+def grad_norm_op(params: float) -> Op:
+    """The global-norm reduction of gradient clipping over ``params`` gradients: each is read once
+    (at the activation format, as the gradient sync delivers it), squared and summed (2 FLOPs).
+
+    Example:
+        >>> op = grad_norm_op(1e6)
+        >>> op.kind.value, op.input_elems, op.flops
+        ('reduce', 1000000.0, 2000000.0)
+    """
+    return Op("optimizer.grad_norm", OpKind.REDUCE, phase=Phase.OPTIMIZER, flops=2.0 * params, input_elems=params,
+              output_elems=1.0)
+
+
 def optimizer_op(params: float, optimizer: Optimizer) -> Op:
     """One fused optimizer step over ``params`` parameters (multi-tensor apply).
 

@@ -48,7 +48,17 @@ GAP_COLLECTIVE_COMPUTE = """\
   slow to compute-bound and 39-43 % fast, and U039 (v6e) -5 -> +16 %: what limits it at 2-4 images
   per chip is not modelled. Measured step times fit fwd + bwd (model) + optimizer + ~29 ms exposed at
   64, 512 and 1,024 chips alike (201.5, 66.0, 65.6 ms), as if the gradient all-reduce ran after the
-  backward pass; no source for that was found. Tried, not shipped (branch wt-diff2): passing the cases'
+  backward pass; no source for that was found. Part of it now has one: MaxDiffusion's train step
+  clips gradients by their global norm (optax.clip_by_global_norm, max_grad_norm 1.0 in
+  base_2_base.yml) and runs optax.adamw over the UNet's plain Flax tree, one leaf per tensor (686 in
+  SD 2's UNet; no layer scan, no optax.flatten), so each tensor's norm and update are kernels of their
+  own, 1,372 per step at the device's per-kernel time (5 us on TPU), plus one more read of every
+  gradient for the norm: +7.6 ms on v5p, +8.2 ms on v6e (`OptimizerSpec`, optimizer suffix
+  `adamw+clip+tensors=686`; `plan._optimizer_segments`). U035-U039 in-sample +12.2/+12.8/+40.0/+35.9/
+  +9.5 -> +9.6/+8.2/+20.5/+17.3/-0.2 %. What is left on U037/U038 (~11 ms a step, independent of chip
+  count: 66.0 and 65.6 ms measured at 512 and 1,024 chips) still has no source; the flat step time
+  across chip counts also fits a host-side floor (JAX dispatch of a ~2,000-leaf train state, the
+  tf.data input), which nothing in the logs measures. Tried, not shipped (branch wt-diff2): passing the cases'
   fp32 parameter format to the training step (`validation.predict._cluster` drops `weight_precision`,
   so gradients sync in bf16; `plan._grad_bytes` would sync fp32): U035-U039 +11.7/+13.3/+49.0/+45.5/
   +15.5 -> +10.1/+9.8/+27.7/+24.2/+0.8 %, but the multislice Trillium GPT-3 rows U032-U034 -7 -> -19 %
