@@ -33,6 +33,21 @@ def test_spec_parses_and_refuses():
         make_scenario(mode="training", optimizer="adamw+clipp")
 
 
+@pytest.mark.parametrize("bad, says", [("adamw+tensors=x", "bad suffix 'tensors=x'"),
+                                       ("adamw+tensors=0", "bad suffix 'tensors=0'"),
+                                       ("adamw+tensors=\u00b2", "bad suffix"),  # isdigit() but not int()
+                                       ("adamw+tensors=", "bad suffix"),
+                                       ("adamw+clip=1", "bad suffix 'clip=1'"),
+                                       ("adamw+fused", "bad suffix 'fused'"),
+                                       ("adamw+clip+clip", "+clip given twice"),
+                                       ("adamw+tensors=3+tensors=5", "+tensors given twice"),
+                                       ("adamx+clip", "unknown optimizer 'adamx'")])
+def test_bad_suffix_is_one_error_naming_the_field(bad, says):
+    with pytest.raises(ScenarioError, match="^optimizer: ") as e:
+        parse_optimizer_spec(bad)
+    assert says in str(e.value)
+
+
 def test_per_tensor_kernels_and_clip_by_hand():
     # v5p: HBM 2765 GB/s x memory efficiency 0.8 = 2212 GB/s; 5 us per kernel (efficiency.op_overhead_us).
     # 1e9 parameters, bf16 gradients: the global norm reads 2 GB: 2e9 / 2212e9 = 0.904159 ms, plus 686
@@ -53,7 +68,7 @@ def test_one_tensor_is_the_fused_kernel():
 
 
 @settings(max_examples=30, deadline=None)
-@given(a=st.integers(0, 5000), b=st.integers(0, 5000), params=st.floats(1e5, 1e10))
+@given(a=st.integers(1, 5000), b=st.integers(1, 5000), params=st.floats(1e5, 1e10))
 def test_more_tensors_or_clipping_never_make_the_step_faster(a, b, params):
     lo, hi = sorted((a, b))
     t = lambda spec: sum(s.duration_s for s in _segs(spec, params))  # noqa: E731
