@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ScenarioError
-from ..cost.base import CostOptions, Numerics, OpCost, overhead_s, run_numerics
+from ..cost.base import CostOptions, Numerics, OpCost, per_tensor_launch_s, run_numerics
 from ..cost.collectives import Collective
 from ..cost.dispatch import op_cost
 from .layout import (Parallelism, check_tensor_parallel, input_grad_all_reduces, shard_op, split_context,
@@ -357,7 +357,7 @@ def _optimizer_segments(params: float, sc: Scenario, p: Parallelism, hw, numeric
     shard = p.shard_group if p.zero_stage >= 1 else 1  # ZeRO: each rank updates its shard
     # a framework that updates tensor by tensor (sc.optimizer_tensors > 0) runs each pass as that many
     # kernels, each paying the device's per-kernel time; one multi-tensor kernel otherwise
-    launches = max(sc.optimizer_tensors - 1, 0) * overhead_s(hw)
+    launches = per_tensor_launch_s(hw, sc.optimizer_tensors)
     ops = ([grad_norm_op(params / shard)] if sc.grad_clip else []) + [optimizer_op(params / shard, sc.optimizer)]
     segs = []
     for op in ops:

@@ -298,8 +298,9 @@ class TrainingGraph:
 
 
 def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADAM,
-                         checkpointing: Checkpointing = Checkpointing.NONE) -> TrainingGraph:
-    """Forward + backward + one fused optimizer step (multi-tensor apply, as fused Adam does).
+                         checkpointing: Checkpointing = Checkpointing.NONE, clip: bool = False) -> TrainingGraph:
+    """Forward + backward + one fused optimizer step (multi-tensor apply, as fused Adam does); with
+    ``clip``, the gradients' global norm (:func:`grad_norm_op`) between the last gradient and the step.
 
     With ``Checkpointing.FULL`` every forward op except layer boundaries is recomputed when the
     layer's incoming gradient arrives (the recompute depends on the saved boundaries only);
@@ -367,10 +368,16 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
     state = optimizer_state_elems(fwd, optimizer)
     params = fwd.parameters
     opt = optimizer_op(params, optimizer)
+    # clipping scales every gradient by the norm of all of them: no update starts before the norm
+    norm = grad_norm_op(params) if clip else None
+    if norm is not None:
+        add(norm)
     add(opt)
     for name in order:
         if fwd.op(name).param_elems:
-            g.add_edge(f"{name}.grad", opt.name, elems=0)
+            g.add_edge(f"{name}.grad", (norm or opt).name, elems=0)
+    if norm is not None:
+        g.add_edge(norm.name, opt.name, elems=0)
     # forward activations that are recomputed are freed right after the forward pass
     graph = ComputeGraph(g, name=f"{fwd.name}.train", source=fwd.source, meta={**fwd.meta, "mode": "training"})
     return TrainingGraph(graph=graph, parameters=params, optimizer_state_elems=state)

@@ -76,7 +76,23 @@ def test_more_tensors_or_clipping_never_make_the_step_faster(a, b, params):
     assert t(f"adamw+tensors={lo}") <= t(f"adamw+clip+tensors={lo}")
 
 
-def test_one_device_training_refuses_the_per_tensor_form():
+def test_one_device_charges_the_per_tensor_form_as_the_cluster_plan_by_hand():
     from simulator.api import simulate
-    with pytest.raises(ScenarioError):
-        simulate("mlp", "google-tpu-v5p", mode="training", batch_size=8, optimizer="adamw+clip+tensors=4")
+    # mlp: 1,863,690 parameters. The norm reads the bf16 gradients, 3,727,380 B / 2212e9 B/s = 1.685 us,
+    # + 5 us for its kernel + 3 x 5 us for the other 3 tensors = 21.685 us; AdamW 7 x 4 B x 1,863,690 =
+    # 52,183,320 B / 2212e9 = 23.591 us + 5 us + 3 x 5 us = 43.591 us. Each runs once per step, after
+    # every accumulated micro-batch.
+    params = 1_863_690
+    r = simulate("mlp", "google-tpu-v5p", mode="training", batch_size=8, grad_accumulation=2,
+                 optimizer="adamw+clip+tensors=4")
+    ops = r.ops[r.ops.phase == "optimizer"]
+    assert list(ops.name) == ["optimizer.grad_norm", "optimizer.step"]
+    norm, step = ops.duration_s
+    assert norm == pytest.approx(2 * params / 2212e9 + 4 * 5e-6, rel=1e-4)
+    assert step == pytest.approx(28 * params / 2212e9 + 4 * 5e-6, rel=1e-4)
+    one = _optimizer_segments(params, make_scenario(mode="training", optimizer="adamw+clip+tensors=4"),
+                              Parallelism(), V5P, BF16, CostOptions())
+    assert [s.duration_s for s in one] == pytest.approx([norm, step], rel=1e-9)
+    assert ops.start_s.min() >= r.ops[r.ops.phase == "backward"].end_s.max()
+    fused = simulate("mlp", "google-tpu-v5p", mode="training", batch_size=8, grad_accumulation=2, optimizer="adamw")
+    assert r.summary["step_time_s"] - fused.summary["step_time_s"] == pytest.approx(norm + 3 * 5e-6, rel=1e-4)
