@@ -96,3 +96,23 @@ def test_one_device_charges_the_per_tensor_form_as_the_cluster_plan_by_hand():
     assert ops.start_s.min() >= r.ops[r.ops.phase == "backward"].end_s.max()
     fused = simulate("mlp", "google-tpu-v5p", mode="training", batch_size=8, grad_accumulation=2, optimizer="adamw")
     assert r.summary["step_time_s"] - fused.summary["step_time_s"] == pytest.approx(norm + 3 * 5e-6, rel=1e-4)
+
+
+def test_pipeline_stages_share_the_tensor_launches():
+    # gpt2 over 2 pipeline stages: each stage updates its own tensors only, so the stages' extra
+    # launches add up to the model's (686 - 1) x 5 us within one kernel per stage of rounding (ceil),
+    # not to 2 x that, as every stage paying all 686 would
+    from simulator.parallel.plan import build_plan
+    from simulator.workload.loader import load_workload
+    fwd = load_workload("gpt2").build(batch_size=2, seq_len=128)
+
+    def extra(spec, p):
+        plan = build_plan(fwd, V5P, make_scenario(mode="training", optimizer=spec), p, 2, 2, options=CostOptions())
+        return [sum(s.duration_s for s in st.optimizer if s.collective is None) for st in plan.stages]
+
+    pp = Parallelism(pipeline=2)
+    per_stage = [a - b for a, b in zip(extra("adamw+tensors=686", pp), extra("adamw", pp))]
+    assert all(x > 0 for x in per_stage)
+    assert 685 * 5e-6 - 1e-9 <= sum(per_stage) <= 686 * 5e-6 + 1e-9
+    whole = extra("adamw+tensors=686", Parallelism())[0] - extra("adamw", Parallelism())[0]
+    assert whole == pytest.approx(685 * 5e-6)
