@@ -53,7 +53,9 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
             an Edge TPU; see ``accsim show DEVICE``). A format the device lacks runs in its fallback
             (fp8 on an A100 as fp16): ``result.effective_precision`` says what ran.
         weight_precision: stored-weight format for weight-only quantization (defaults to ``precision``).
-        optimizer: sgd, momentum, adam, adamw, adafactor (training).
+        optimizer: sgd, momentum, adam, adamw, adafactor (training), with optional suffixes ``+clip``
+            (global-norm gradient clipping: one more read of every gradient) and ``+tensors=N`` (the update
+            runs one kernel per parameter tensor, N of them, as optax under XLA), e.g. ``adamw+clip+tensors=686``.
         checkpointing: none, selective, selective-mlp-up, selective-mlp (selective plus the MLP block),
             save-qkv (all but the QKV projections), full (training).
         grad_accumulation: micro-batches per optimizer step (training).

@@ -171,7 +171,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 def _add_simulate_args(p: argparse.ArgumentParser) -> None:
     add_scenario_args(p)
     p.add_argument("--mode", default="inference", help="inference or training")
-    p.add_argument("--optimizer", default="adam", help="sgd, momentum, adam, adamw, adafactor (training)")
+    p.add_argument("--optimizer", default="adam",
+                   help="sgd, momentum, adam, adamw, adafactor (training); +clip adds global-norm gradient clipping "
+                        "and +tensors=N updates tensor by tensor in N kernels (optax under XLA), e.g. adamw+clip+tensors=686")
     p.add_argument("--checkpointing", default="none",
                    help="none, selective, selective-mlp-up, selective-mlp, save-qkv or full (training); a +offload / +offload-all suffix keeps saved activations in host memory (several devices)")
     p.add_argument("--grad-accumulation", type=int, default=1, help="micro-batches per optimizer step")

@@ -338,3 +338,18 @@ def op_bytes(op, numerics: Numerics, *, fused_attention: bool,
 def overhead_s(hw: _DeviceBase) -> float:
     """Fixed per-op launch / dispatch time of this device."""
     return hw.efficiency.op_overhead_us * 1e-6
+
+
+def per_tensor_launch_s(hw: _DeviceBase, tensors: int) -> float:
+    """Launch time (s) an optimizer pass pays on top of its one fused kernel's when the framework runs
+    it as ``tensors`` kernels, one per parameter tensor (optax's tree_map under XLA): ``tensors - 1``
+    more per-kernel times; 0 for the fused form (``tensors`` 0 or 1). The one- and multi-device steps
+    both charge it here.
+
+    Example:
+        >>> from simulator.spec.loader import load_hardware
+        >>> hw = load_hardware("google-tpu-v5p", {"efficiency.op_overhead_us": 5.0})
+        >>> round(per_tensor_launch_s(hw, 686) * 1e3, 6), per_tensor_launch_s(hw, 0)
+        (3.425, 0.0)
+    """
+    return max(tensors - 1, 0) * overhead_s(hw)

@@ -8,11 +8,12 @@ rest of the backward pass.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ScenarioError
-from ..cost.base import CostOptions, Numerics, OpCost, overhead_s, run_numerics
+from ..cost.base import CostOptions, Numerics, OpCost, per_tensor_launch_s, run_numerics
 from ..cost.collectives import Collective
 from ..cost.dispatch import op_cost
 from .layout import (Parallelism, check_tensor_parallel, input_grad_all_reduces, shard_op, split_context,
@@ -231,7 +232,8 @@ def _stage(ctx: _Ctx, s: int, names: list[str]) -> StagePlan:
     boundary = fwd.op(last).output_elems * ctx.act if last and s < p.chunks - 1 else 0.0
     if p.sequence_parallel:
         boundary /= p.tensor  # each tensor rank sends its sequence shard to its peer of the next stage
-    opt = _optimizer_segments(params, sc, p, ctx.hw, ctx.numerics, ctx.options) if ctx.training else ()
+    opt = (_optimizer_segments(params, sc, p, ctx.hw, ctx.numerics, ctx.options, _weighted_share(fwd, names))
+           if ctx.training else ())
     backward = _merge(_backward_items(ctx, names, gather)) if ctx.training else ()
     return StagePlan(stage=s, forward=_merge(_forward_items(ctx, names, gather)), backward=backward, optimizer=opt,
                      static_bytes=static, activation_bytes_per_microbatch=_saved_bytes(ctx, names),
@@ -353,11 +355,20 @@ def _param_gather(params: float, ctx: _Ctx, where: str) -> Segment:
                    label=f"zero-3 weights all-gather @{where}")
 
 
-def _optimizer_segments(params: float, sc: Scenario, p: Parallelism, hw, numerics, options) -> tuple[Segment, ...]:
+def _weighted_share(fwd: ComputeGraph, names: list[str]) -> float:
+    """The share of the model's weighted ops among ``names`` (1.0 for the whole model): a stage's share of
+    its parameter tensors, each weighted op holding its weight and bias, whatever their sizes."""
+    weighted = [n for n in fwd.order if fwd.op(n).param_elems]
+    return sum(1 for n in names if fwd.op(n).param_elems) / len(weighted) if weighted else 1.0
+
+
+def _optimizer_segments(params: float, sc: Scenario, p: Parallelism, hw, numerics, options,
+                        tensor_share: float = 1.0) -> tuple[Segment, ...]:
     shard = p.shard_group if p.zero_stage >= 1 else 1  # ZeRO: each rank updates its shard
     # a framework that updates tensor by tensor (sc.optimizer_tensors > 0) runs each pass as that many
-    # kernels, each paying the device's per-kernel time; one multi-tensor kernel otherwise
-    launches = max(sc.optimizer_tensors - 1, 0) * overhead_s(hw)
+    # kernels, each paying the device's per-kernel time; one multi-tensor kernel otherwise. A pipeline
+    # stage updates only its own tensors (tensor_share of them); tensor and ZeRO ranks hold a slice of each.
+    launches = per_tensor_launch_s(hw, math.ceil(sc.optimizer_tensors * tensor_share))
     ops = ([grad_norm_op(params / shard)] if sc.grad_clip else []) + [optimizer_op(params / shard, sc.optimizer)]
     segs = []
     for op in ops:

@@ -3,10 +3,10 @@ the step summary. What :func:`simulator.simulate` does when one device holds the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..cost.base import CostOptions, Numerics, OpCost, run_numerics, attention_fused
+from ..cost.base import CostOptions, Numerics, OpCost, per_tensor_launch_s, run_numerics, attention_fused
 from ..cost.cpu import LLC_SHARE as CPU_LLC_WEIGHT_SHARE
 from ..cost.cpu import cache_bytes
 from ..cost.dispatch import check_supported, device_numerics
@@ -21,7 +21,7 @@ from ..trace import Trace, fields_of
 from ..units import GIGA, PICO
 from ..workload.autocast import CAST_PREFIX, read_weights
 from ..workload.graph import ComputeGraph
-from ..workload.ops import OpKind
+from ..workload.ops import OpKind, Phase
 from ..workload.saved import held_elems
 from ..workload.workload import Workload
 from .costcache import graph_costs
@@ -293,11 +293,12 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
     act = numerics.act_bytes
     ops = graph.op_map
     out_bytes = {n: op.output_elems * act for n, op in ops.items()}
-    attention, optimizer = OpKind.ATTENTION, OpKind.OPTIMIZER
+    attention = OpKind.ATTENTION
     scratch = {n: (op.scratch_elems * act if op.kind == attention and not attention_fused(op, options) else 0.0)
                for n, op in ops.items()}
     static = sum(plan.values()) + extra_static_bytes - where.streamed_bytes
-    once = frozenset(n for n, op in ops.items() if op.kind == optimizer)
+    once = frozenset(n for n, op in ops.items() if op.phase == Phase.OPTIMIZER)
+    costs = _per_tensor_optimizer(costs, once, hw, sc.optimizer_tensors)
     repeat = sc.grad_accumulation if sc.mode == Mode.TRAINING else 1
     startup = _startup_s(hw, sc) + _inputs_s(wl, hw, sc)
     trace = run_device(DeviceRun(device=f"{hw.name}:0", graph=graph, costs=costs, out_bytes=out_bytes,
@@ -311,6 +312,17 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
     result = _summarise(wl, hw, sc, fwd, graph, trace, breakdown, static)
     result.extra["energy_breakdown_j"] = _energy_breakdown(graph, costs, trace, hw, once, repeat)
     return result
+
+
+def _per_tensor_optimizer(costs: dict[str, OpCost], once: frozenset, hw: _DeviceBase,
+                          tensors: int) -> dict[str, OpCost]:
+    """``costs`` with each optimizer-phase op run as ``tensors`` kernels (``optimizer +tensors=N``), as
+    the multi-device plan charges them; a new dict, the cached costs are left as they are."""
+    extra = per_tensor_launch_s(hw, tensors)
+    if not extra:
+        return costs
+    return {n: replace(c, duration_s=c.duration_s + extra, overhead_s=c.overhead_s + extra) if n in once else c
+            for n, c in costs.items()}
 
 
 def _energy_breakdown(graph: ComputeGraph, costs: dict[str, OpCost], trace: Trace, hw: _DeviceBase,

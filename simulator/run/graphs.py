@@ -80,15 +80,12 @@ def _cached(wl: Workload, sc: Scenario, micro: int, past_len: int, logits: str,
     """``training``: build the backward and optimizer ops too (the multi-device step builds its own from
     the forward graph); the scenario's mode decides the forward graph's scans, casts and fused norms."""
     inference = sc.mode != Mode.TRAINING
-    if training and (sc.optimizer_tensors or sc.grad_clip):
-        # the one-device step's optimizer is one graph op; the per-tensor form lives in the
-        # multi-device plan (simulator.parallel.plan._optimizer_segments)
-        raise ScenarioError("optimizer: +clip and +tensors=N are modelled for multi-device training only")
     key = (_WorkloadKey(wl), micro, sc.seq_len, sc.image_size, past_len, logits, training,
            sc.optimizer if training else None, sc.checkpointing if training else None, fuses_pointwise(sc), sc.attn_len,
            sc.stack.regions_for(wl.name, sc.precision) if fuses_pointwise(sc) else (),
            sc.stack.scans_for(wl.name, sc.precision) if inference else (), weight_casts(sc),
-           fuses_norms(sc), fuses_pointwise(sc) and sc.stack.norms_apart(wl.name, sc.precision))
+           fuses_norms(sc), fuses_pointwise(sc) and sc.stack.norms_apart(wl.name, sc.precision),
+           training and sc.grad_clip)
     hit = _GRAPHS.get(key)
     if hit is None:
         hit = _build(*key)
@@ -168,7 +165,7 @@ def _build(wk: _WorkloadKey, micro: int, seq_len, image_size, past_len: int, log
            optimizer, checkpointing, fuse: bool = False,
            attn_len: int | None = None, regions: tuple[str, ...] = (), scans: tuple = (),
            casts: bool = False, fuse_norms: bool = False,
-           norm_kernels: bool = False) -> tuple[ComputeGraph, ComputeGraph]:
+           norm_kernels: bool = False, clip: bool = False) -> tuple[ComputeGraph, ComputeGraph]:
     fwd = wk.wl.build(batch_size=micro, seq_len=seq_len, image_size=image_size, past_len=past_len, logits=logits,
                       attn_len=attn_len)
     if fuse:  # norm_kernels: the stack's skip-layernorm kernels (stack norm_kernels)
@@ -182,7 +179,7 @@ def _build(wk: _WorkloadKey, micro: int, seq_len, image_size, past_len: int, log
     if fuse_norms:  # the stack's fused norm + add + activation kernels (stack fuse_norm_training)
         fwd = fuse_norm_epilogues(fwd)
     if training:
-        return fwd, build_training_graph(fwd, optimizer, checkpointing).graph
+        return fwd, build_training_graph(fwd, optimizer, checkpointing, clip).graph
     return fwd, fwd
 
 

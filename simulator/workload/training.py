@@ -14,6 +14,7 @@ and on the forward tensors it reads (saved activations: its inputs, its output o
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -221,31 +222,38 @@ class OptimizerSpec:
 
 def parse_optimizer_spec(value: "str | Optimizer") -> OptimizerSpec:
     """The :class:`OptimizerSpec` named by ``value``: an optimizer name with optional ``+clip`` and
-    ``+tensors=N`` suffixes.
+    ``+tensors=N`` suffixes (each at most once; N a whole number >= 1: ``tensors=1`` is the fused kernel).
 
     Raises:
-        ScenarioError: unknown optimizer or suffix.
+        ScenarioError: unknown optimizer, unknown or repeated suffix, or a tensor count that is not a
+            whole number >= 1.
 
     Example:
         >>> parse_optimizer_spec("adamw+clip+tensors=686")
         OptimizerSpec(optimizer=<Optimizer.ADAMW: 'adamw'>, tensors=686, clip=True)
         >>> parse_optimizer_spec("adam").tensors, parse_optimizer_spec(Optimizer.SGD).clip
         (0, False)
-        >>> parse_optimizer_spec("adam+tensors=-1")
+        >>> parse_optimizer_spec("adam+tensors=0")
         Traceback (most recent call last):
         ...
-        simulator.errors.ScenarioError: optimizer: bad suffix 'tensors=-1'; use +clip or +tensors=N (N >= 0)
+        simulator.errors.ScenarioError: optimizer: bad suffix 'tensors=0'; use +clip or +tensors=N (N >= 1)
     """
     head, *suffixes = str(getattr(value, "value", value)).split("+")
     spec = OptimizerSpec(parse_optimizer(head))
+    seen: set[str] = set()
     for s in suffixes:
         key, _, num = s.strip().lower().partition("=")
+        # ASCII digits only: str.isdigit() also passes superscripts, which int() then refuses
+        count = int(num) if re.fullmatch(r"[0-9]+", num) else 0
+        if key in seen:
+            raise ScenarioError(f"optimizer: suffix +{key} given twice in {str(getattr(value, 'value', value))!r}")
         if key == "clip" and not num:
             spec = OptimizerSpec(spec.optimizer, spec.tensors, True)
-        elif key == "tensors" and num.isdigit():
-            spec = OptimizerSpec(spec.optimizer, int(num), spec.clip)
+        elif key == "tensors" and count >= 1:
+            spec = OptimizerSpec(spec.optimizer, count, spec.clip)
         else:
-            raise ScenarioError(f"optimizer: bad suffix {s!r}; use +clip or +tensors=N (N >= 0)")
+            raise ScenarioError(f"optimizer: bad suffix {s!r}; use +clip or +tensors=N (N >= 1)")
+        seen.add(key)
     return spec
 
 
@@ -290,8 +298,9 @@ class TrainingGraph:
 
 
 def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADAM,
-                         checkpointing: Checkpointing = Checkpointing.NONE) -> TrainingGraph:
-    """Forward + backward + one fused optimizer step (multi-tensor apply, as fused Adam does).
+                         checkpointing: Checkpointing = Checkpointing.NONE, clip: bool = False) -> TrainingGraph:
+    """Forward + backward + one fused optimizer step (multi-tensor apply, as fused Adam does); with
+    ``clip``, the gradients' global norm (:func:`grad_norm_op`) between the last gradient and the step.
 
     With ``Checkpointing.FULL`` every forward op except layer boundaries is recomputed when the
     layer's incoming gradient arrives (the recompute depends on the saved boundaries only);
@@ -359,10 +368,16 @@ def build_training_graph(fwd: ComputeGraph, optimizer: Optimizer = Optimizer.ADA
     state = optimizer_state_elems(fwd, optimizer)
     params = fwd.parameters
     opt = optimizer_op(params, optimizer)
+    # clipping scales every gradient by the norm of all of them: no update starts before the norm
+    norm = grad_norm_op(params) if clip else None
+    if norm is not None:
+        add(norm)
     add(opt)
     for name in order:
         if fwd.op(name).param_elems:
-            g.add_edge(f"{name}.grad", opt.name, elems=0)
+            g.add_edge(f"{name}.grad", (norm or opt).name, elems=0)
+    if norm is not None:
+        g.add_edge(norm.name, opt.name, elems=0)
     # forward activations that are recomputed are freed right after the forward pass
     graph = ComputeGraph(g, name=f"{fwd.name}.train", source=fwd.source, meta={**fwd.meta, "mode": "training"})
     return TrainingGraph(graph=graph, parameters=params, optimizer_state_elems=state)

@@ -10,7 +10,8 @@ efficiency cannot hide a geometry error:
   convolution AIE-ML cores per batch handler;
 * the peak formula of the sister AIE DPU (PG389 v1.3 "Peak Theoretical Performance": ops per AIE core
   per cycle x cores per batch handler x batch x AIE clock), with 256 int8 MACs (512 ops) per AIE-ML
-  core and the README_DPUCV2DX8G's 1250 MHz AIE clock.
+  core; AIE clocks: the post-release Vitis AI 3.5 zoo table headers for the zoo's runs (VEK280 1.18 GHz,
+  V70 1.00 GHz), the README_DPUCV2DX8G's 1250 MHz for the reference design's C20B1.
 """
 from __future__ import annotations
 
@@ -51,3 +52,17 @@ def test_c20b14_peak_by_hand():
     assert 2 * fpga_macs_per_s(hw, Precision.INT8) / 1e12 == pytest.approx(135.33, abs=0.01)
     assert 2 * fpga_macs_per_s(load_hardware("amd-alveo-v70"), Precision.INT8) / 1e12 == pytest.approx(114.69, abs=0.01)
     assert 2 * fpga_macs_per_s(load_hardware("amd-versal-vek280-c20b1"), Precision.INT8) / 1e12 == pytest.approx(10.24)
+
+
+@pytest.mark.parametrize("name,batch", sorted(TARGETS.items()))
+def test_alu_rates_follow_the_aie_clock(name, batch):
+    # the ALU (depthwise, pooling, element-wise) runs on each handler's 4 non-convolution AIE-ML tiles
+    # at the AIE clock: its clock is the convolution tiles' and its rate per 300 MHz PL cycle is
+    # batch x 4 x 256 x AIE clock / PL clock (VEK280: 14 x 1024 x 1.18 / 0.3 = 56,388; V70 at 1.00 GHz:
+    # 47,787; C20B1 at 1.25 GHz: 4,267), so a clock change cannot leave one of them behind
+    c = load_hardware(name).compute
+    assert c.dpu.depthwise.clock_ghz == c.ai_engine_clock_ghz
+    assert c.dpu.depthwise.macs_per_cycle == 4 * 256
+    assert c.vector_flops_per_cycle[Precision.INT8] == round(batch * 4 * 256 * c.ai_engine_clock_ghz / c.clock_ghz)
+    assert {"amd-versal-vek280": 56388, "amd-alveo-v70": 47787,
+            "amd-versal-vek280-c20b1": 4267}[name] == c.vector_flops_per_cycle[Precision.INT8]
