@@ -79,7 +79,14 @@ GAP_NEURONCORE = """\
   +38 -> 0 % in-sample; but the refit moves Inferentia2 compute 0.376 -> 0.889, which BERT and ViT on
   the same TensorEngine do not reach (~0.45-0.5): M087/M089 +66/+70 %, ViT A030 +81 %, ASIC
   leave-one-source-out 13.0 -> 16.0 %, external ASIC 6.7 -> 56 %. It waits for BERT's own missing time
-  on NeuronCore-v2. What the per-image time is, is still not sourced: the
+  on NeuronCore-v2. The attention's and LayerNorm's layout transposes are not it (branch wt-neuronbert,
+  built, not merged: `simulator.cost.array.layout_transposes`): each
+  forward LayerNorm's [tokens, hidden] output and each head's P [q, kv] transposed as matmuls against a
+  128-row identity (nki_perf_guide.rst Opt #8; RMSnorm and batch norm pay none) add ~1.5-2 % to BERT and
+  ~2-5 % to ViT at the fitted share, against the ~1.7x the per-tap refit (0.891) leaves BERT short; with all
+  three on and refitted M087/M089 read +66/+69 %, A030 +75 %, A023 +46 % out of fold, ASIC
+  leave-one-source-out 13.0 -> 16.5 %, overall 9.76 -> 10.1 % (p90 35.1 -> 36.0 %), external ASIC 6.7 -> 54 %.
+  On alone (refitted 0.376 -> 0.381) they are score-neutral: ASIC 13.0 -> 12.8 %, external ASIC 6.7 -> 6.4 %. What the per-image time is, is still not sourced: the
   benchmark's input is host FP32 (resnet_benchmark.py get_batch), nrt_execute is synchronous by default
   and the runtime reads, writes and executes in parallel per core (neuron-runtime/explore/
   runtime-performance-tips.rst), so the copy itself overlaps the other in-flight request.
