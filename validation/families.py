@@ -15,6 +15,7 @@ FAMILIES: dict[str, str] = {
     # back end): DPUCVDX8G (VCK190), DPUCVDX8H (VCK5000), DPUCV2DX8G on AIE-ML tiles (VEK280, V70)
     "amd-versal-vck190": "xilinx-dpucvdx8g", "amd-versal-vck190-c32b3": "xilinx-dpucvdx8g",
     "amd-versal-vck5000": "xilinx-dpucvdx8h", "amd-versal-vck5000-8pe": "xilinx-dpucvdx8h",
+    "amd-versal-vck5000-8pe-mlperf-v1": "xilinx-dpucvdx8h",
     "amd-versal-vek280": "xilinx-dpucv2dx8g", "amd-versal-vek280-c20b1": "xilinx-dpucv2dx8g",
     "amd-alveo-v70": "xilinx-dpucv2dx8g",
     # the low-latency HBM DPU is its own IP too: its feature maps live in HBM ("Virtual" feature-map

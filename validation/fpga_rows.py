@@ -28,7 +28,9 @@ ZOO_THREADS = 8
 
 # base spec -> (regex on the row's software / workload, then notes; overlay spec, or the refusal reason)
 OVERLAYS: dict[str, tuple[tuple[str, str], ...]] = {
-    "amd-versal-vck5000": ((r"\b8\s*pe\b|_8pe_", "amd-versal-vck5000-8pe"),),
+    # the MLPerf v1.0 submission's own 8PE build (PL 375 MHz, AIE 1.33 GHz on an ES1 card) before the generic 8PE
+    "amd-versal-vck5000": ((r"v4e_8pe_375mhz_333mhz", "amd-versal-vck5000-8pe-mlperf-v1"),
+                           (r"\b8\s*pe\b|_8pe_", "amd-versal-vck5000-8pe")),
     "amd-versal-vck190": ((r"\b96 aies?\b|\bc32b3(?:cu1)?\b", "amd-versal-vck190-c32b3"),),
     "amd-alveo-u280": ((r"dpucahx8l", "amd-alveo-u280-dpucahx8l"),
                        (r"v3me", "refused: the MLPerf v0.7 'xilinx_u280_v3me' overlay with its HLS post-processing "
@@ -82,6 +84,11 @@ def overlay(row, hardware: str) -> tuple[str | None, str]:
         ...         "INT8", "", "224x224", "images_per_s", 1.0, "Vitis AI 3.0", "")
         >>> overlay(r, "amd-versal-vck5000")[0]
         'amd-versal-vck5000-8pe'
+        >>> import dataclasses
+        >>> mlperf = dataclasses.replace(r, workload="ResNet-50 v1.5 (MLPerf Inference v1.0 closed, Offline)",
+        ...                              notes="run.log loads xclbin v4e_8pe_375MHz_333MHz_xilinx_vck5000-es1")
+        >>> overlay(mlperf, "amd-versal-vck5000")[0]
+        'amd-versal-vck5000-8pe-mlperf-v1'
     """
     for texts in (f"{row.software} {row.workload}", row.notes):
         for pattern, spec in OVERLAYS.get(hardware, ()):

@@ -1,6 +1,9 @@
 """FPGA measurement rows: the overlay a row names, its DPU clock, and how its runner was driven."""
 from __future__ import annotations
 
+import pytest
+from simulator.spec.models import Precision
+
 from validation.fpga_rows import ZOO_THREADS, clock_override, dpu_run, overlay, zoo_name
 from validation.harness import map_rows
 from validation.cases import Case, Unexpressible
@@ -105,3 +108,24 @@ def test_the_vck190_reference_design_names_its_c32b3_overlay():
              software="Vitis AI 3.0 (xdputil), DPUCVDX8G reference design C32B3CU1")
     assert overlay(r, "amd-versal-vck190")[0] == "amd-versal-vck190-c32b3"
     assert dpu_run(r, "amd-versal-vck190-c32b3")[:2] == (3, None)     # one batch of 3 in flight
+
+
+def test_mlperf_v1_vck5000_rows_run_their_own_xclbin_clocks():
+    # github:mlcommons/inference_results_v1.0 closed/Xilinx logs/run.log loads v4e_8pe_375MHz_333MHz_..._es1:
+    # the MLPerf build, not the zoo's 8PE @350 MHz overlay; a zoo 8PE row keeps the zoo overlay
+    from simulator.cost.peaks import fpga_macs_per_s
+    from simulator.spec.loader import load_hardware
+    r = _row(device="AMD/Xilinx Versal VCK5000 (XCVC1902)",
+             workload="ResNet-50 v1.5 (MLPerf Inference v1.0 closed, Offline scenario)",
+             notes="run.log loads xclbin v4e_8pe_375MHz_333MHz_xilinx_vck5000-es1 (DPUCVDX8H 'DPUv4e' 8PE)")
+    assert overlay(r, "amd-versal-vck5000")[0] == "amd-versal-vck5000-8pe-mlperf-v1"
+    zoo = _row(device="AMD/Xilinx Versal VCK5000 (XCVC1902)", workload="ResNet-50 (8PE, multi-thread)")
+    assert overlay(zoo, "amd-versal-vck5000")[0] == "amd-versal-vck5000-8pe"
+    mlperf, zoo8 = load_hardware("amd-versal-vck5000-8pe-mlperf-v1"), load_hardware("amd-versal-vck5000-8pe")
+    # by hand: 256 AIE tiles x 128 int8 MACs x 1.333 GHz = 43.68 T MAC/s (zoo overlay at 1.25 GHz: 40.96 T)
+    assert fpga_macs_per_s(mlperf, Precision.INT8) == pytest.approx(256 * 128 * 1.333e9)
+    assert fpga_macs_per_s(zoo8, Precision.INT8) == pytest.approx(256 * 128 * 1.25e9)
+    # the PL engines (eltwise / pool, 1024 int8 ops per cycle) on the xclbin's 375 MHz
+    assert mlperf.compute.clock_ghz == pytest.approx(0.375) and zoo8.compute.clock_ghz == pytest.approx(0.35)
+    # same overlay geometry otherwise
+    assert mlperf.compute.dpu.conv == zoo8.compute.dpu.conv and mlperf.compute.dpu.batch == zoo8.compute.dpu.batch

@@ -53,8 +53,19 @@ GAP_DPU_BOARDS = """\
   running ~15 % below the VEK280 on the same overlay in every network is its AI Engine clock: the zoo
   table's post-release headers (github:Xilinx/Vitis-AI@5880ef45, same cells as the v3.5 tag) give 'AIE
   fclk = 1.00GHz' for the V70 and 1.18 GHz for the VEK280 (not the reference design's 1.25 GHz), which the
-  specs now carry (xilinx-dpucv2dx8g compute refit 0.264 -> 0.319); MLPerf v1.0 VCK5000
-  rows 16-21 % above the zoo's rate on the same 8PE overlay (AIE at 1.33 GHz and another application).
+  specs now carry (xilinx-dpucv2dx8g compute refit 0.264 -> 0.319). The MLPerf v1.0 VCK5000 rows
+  (F047/F048) ran their own build, not the zoo's 8PE @350 MHz overlay: run.log loads
+  v4e_8pe_375MHz_333MHz_xilinx_vck5000-es1 (DPU PL clock 375 MHz; 333 MHz = 1.333 GHz / 4, the AIE
+  array interface's PL side) and run_mlperf.sh labels the QPS targets used '(1.33)', the 'internal' run
+  at '(1.5)' loading the same xclbin, so the AI Engine clock is 1.33 GHz (spec
+  amd-versal-vck5000-8pe-mlperf-v1; refit xilinx-dpucvdx8h compute 0.823 -> 0.803). That explains
+  ~3 points of their gap; they stay 19-23 % slow in-sample (28-32 % out of fold). The run is 1.38x the
+  zoo's own tf_mlperf_resnet50 on the 8PE overlay (4,519 fps, Vitis AI 2.5 README), where the clocks give
+  1.07x: it also packs two images per processing engine (tried, not shipped: see 'Tried this round')
+  and feeds pre-processed samples. MobileNet v1 on the 6PE aieDWC
+  overlay (M178) stays +30 % (+38 % out of fold): the zoo table states DPU 350 MHz and the model runs
+  the depthwise engine (64 channels x 8 pixels, DPUCVDX8H_ISA1_F2W4_6PE_aieDWC.prototxt) at that clock;
+  'aieDWC' places the depthwise on the AI Engines, which at the array clock would only read faster.
   The Vitis AI 1.4 zoo's U280 DPUCAHX8L table printed cf_resnet50 541.6 fps and cf_resnet18 155.6; the
   1.4.1 release of the same README (tag v1.4.1, @5e500db2) prints 160.5 and 542.3: the two cells were
   transposed, and F039 now carries 160.5 (U280/U50 ratio 1.82, like 1.73-1.83 for every other model of
