@@ -58,7 +58,17 @@ GAP_POWER = """\
 """
 
 GAP_TRIED_ROUND = """\
-* Tried this round, scored on their own branches, not shipped: (1) OpenVINO's FullyConnected as
+* Tried this round, not shipped (each paragraph above gives the figures): the OpenVINO BERT-Large
+  latency rows on AMX Xeons against four sourced leads, none of which is large enough (branch
+  wt-cpulat: weights from DRAM 1-2.5 ms, no per-inference shape work on the static 1x384 IR, AMX tile
+  configuration and power-up under 0.6 ms, against 12-38 ms missing); the T4 batch-1 rows against its
+  clock, power cap and kernel floor (wt-t4) and a per-step TF 1.x host time in series (wt-tfstep,
+  sourced in the benchmark code, not identified out of fold: p90 35.1 -> 35.9 %); the Neuron layout
+  transposes on the TensorEngine (wt-neuronbert, ~2 % of BERT against the 1.7x the per-tap conv mapping
+  leaves). Shipped this round: the DPUCV2DX8G AI Engine clocks of the zoo table (V70 1.00, VEK280
+  1.18 GHz), the VCK5000 MLPerf v1.0 xclbin's clocks (PL 375 MHz, AIE 1.33 GHz) and MaxDiffusion's
+  per-tensor optimizer with its gradient clip (U037/U038 +40/+36 -> +21/+17 %).
+* Tried the round before, scored on their own branches, not shipped: (1) OpenVINO's FullyConnected as
   oneDNN's brgemm inner product, which reads the whole weight matrix once per row chunk (os_block 64
   int8, 128 BF16: jit_brgemm_inner_product_utils.cpp, loop order osc_occ), charged from DRAM in each
   one-core stream (branch wt-cpuint8): the int8/BF16 BERT-Large ratio becomes 1.03-1.10 (measured
