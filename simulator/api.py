@@ -40,7 +40,8 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
              input_workers: int | None = None, prefetch: int = 2, host: "str | Path | None" = None,
              time_limit_s: float | None = None, stack: str = "default",
              dispatch_us: float | None = None, seq_len_distribution: Any = None,
-             packing: str = "unpadded") -> SimulationResult:
+             packing: str = "unpadded", optimizer_tensors: int = 0,
+             grad_clip: bool = False) -> SimulationResult:
     """Simulate one training step or one inference batch of ``workload`` on one ``hardware`` device.
 
     Args:
@@ -53,9 +54,11 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
             an Edge TPU; see ``accsim show DEVICE``). A format the device lacks runs in its fallback
             (fp8 on an A100 as fp16): ``result.effective_precision`` says what ran.
         weight_precision: stored-weight format for weight-only quantization (defaults to ``precision``).
-        optimizer: sgd, momentum, adam, adamw, adafactor (training), with optional suffixes ``+clip``
-            (global-norm gradient clipping: one more read of every gradient) and ``+tensors=N`` (the update
-            runs one kernel per parameter tensor, N of them, as optax under XLA), e.g. ``adamw+clip+tensors=686``.
+        optimizer: sgd, momentum, adam, adamw, adafactor (training).
+        optimizer_tensors: > 0: each optimizer pass runs as that many kernels, one per parameter tensor
+            (optax's tree_map under XLA: 686 for SD 2's UNet); 0: one fused multi-tensor kernel (training).
+        grad_clip: global-norm gradient clipping before the update (optax ``clip_by_global_norm``: one more
+            read of every gradient, and with ``optimizer_tensors`` one more kernel per tensor; training).
         checkpointing: none, selective, selective-mlp-up, selective-mlp (selective plus the MLP block),
             save-qkv (all but the QKV projections), full (training).
         grad_accumulation: micro-batches per optimizer step (training).
@@ -109,7 +112,8 @@ def simulate(workload: "str | Path | Workload", hardware: "str | Path | _DeviceB
                          devices=devices, parallelism=parallelism, microbatches=microbatches, symmetric=symmetric,
                          fpga_dataflow=fpga_dataflow, cold_start=cold_start, input_workers=input_workers,
                          prefetch=prefetch, host=host, time_limit_s=time_limit_s, stack=stack,
-                         dispatch_us=dispatch_us, seq_len_distribution=seq_len_distribution, packing=packing)
+                         dispatch_us=dispatch_us, seq_len_distribution=seq_len_distribution, packing=packing,
+                         optimizer_tensors=optimizer_tensors, grad_clip=grad_clip)
 
 
 def peak_rates(hardware: "str | Path | _DeviceBase", precision: str = "bf16") -> dict[str, float]:

@@ -42,6 +42,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                  fpga_dataflow=args.fpga_dataflow, cold_start=args.cold_start, time_limit_s=args.time_limit_s,
                  stack=args.stack, dispatch_us=args.dispatch_us,
                  seq_len_distribution=args.seq_len_distribution, packing=args.packing,
+                 optimizer_tensors=args.optimizer_tensors, grad_clip=args.grad_clip,
                  input_workers=args.input_workers, prefetch=args.prefetch, host=args.host)
     text = r.to_json() if args.format == "json" else r.table()  # before any file: a non-finite result fails here
     if args.ops_csv:
@@ -171,9 +172,12 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 def _add_simulate_args(p: argparse.ArgumentParser) -> None:
     add_scenario_args(p)
     p.add_argument("--mode", default="inference", help="inference or training")
-    p.add_argument("--optimizer", default="adam",
-                   help="sgd, momentum, adam, adamw, adafactor (training); +clip adds global-norm gradient clipping "
-                        "and +tensors=N updates tensor by tensor in N kernels (optax under XLA), e.g. adamw+clip+tensors=686")
+    p.add_argument("--optimizer", default="adam", help="sgd, momentum, adam, adamw, adafactor (training)")
+    p.add_argument("--optimizer-tensors", type=int, default=0, metavar="N",
+                   help="run each optimizer pass as N kernels, one per parameter tensor (optax under XLA); "
+                        "0: one fused multi-tensor kernel (training)")
+    p.add_argument("--grad-clip", action="store_true",
+                   help="global-norm gradient clipping before the update (training)")
     p.add_argument("--checkpointing", default="none",
                    help="none, selective, selective-mlp-up, selective-mlp, save-qkv or full (training); a +offload / +offload-all suffix keeps saved activations in host memory (several devices)")
     p.add_argument("--grad-accumulation", type=int, default=1, help="micro-batches per optimizer step")

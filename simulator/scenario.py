@@ -13,7 +13,7 @@ from .errors import ScenarioError
 from .spec.stack import StackSpec, load_stack
 from .workload.lengths import load_lengths
 from .units import Precision, parse_precision
-from .workload.training import CHECKPOINTING_CHOICES, Checkpointing, Optimizer, parse_optimizer_spec
+from .workload.training import CHECKPOINTING_CHOICES, Checkpointing, Optimizer, parse_optimizer
 
 
 class Mode(str, Enum):
@@ -34,9 +34,9 @@ class Scenario:
 
     ``weight_precision`` defaults to ``precision`` (set it lower for weight-only quantization);
     ``power_cap_w`` lowers the device's TDP for a what-if; ``grad_accumulation`` splits the batch
-    into that many micro-batches per optimizer step; ``optimizer_tensors`` and ``grad_clip`` say how the
-    framework applies the optimizer (:class:`~simulator.workload.training.OptimizerSpec`, from an
-    ``optimizer`` suffix such as ``adamw+clip+tensors=686``). ``fpga_dataflow`` is ``overlay`` (a DPU-style
+    into that many micro-batches per optimizer step; ``optimizer_tensors`` > 0 runs each optimizer pass as that
+    many kernels, one per parameter tensor (optax's tree_map under XLA; 0: one fused multi-tensor
+    kernel), and ``grad_clip`` adds global-norm gradient clipping before the update. ``fpga_dataflow`` is ``overlay`` (a DPU-style
     engine runs layer after layer) or ``pipelined`` (every layer on its own DSPs, samples streaming
     through); ``cold_start`` adds the FPGA's bitstream load before the first op. ``stack`` is the
     software stack (``stacks/*.yaml``); ``dispatch_us`` overrides its host time per op (None: the
@@ -120,7 +120,7 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
                   fused_attention: bool | None = None, power_cap_w: float | None = None, seed: int = 0,
                   fpga_dataflow: str = "overlay", cold_start: bool = False, stack: "str | StackSpec" = "default",
                   dispatch_us: float | None = None, seq_len_distribution: Any = None,
-                  packing: str = "unpadded") -> Scenario:
+                  packing: str = "unpadded", optimizer_tensors: int = 0, grad_clip: bool = False) -> Scenario:
     """Validate user-facing arguments into a :class:`Scenario`.
 
     ``seq_len_distribution`` (a bundled name, a YAML or CSV path, or a list of lengths:
@@ -174,11 +174,13 @@ def make_scenario(*, mode: str | Mode = "inference", batch_size: int | None = No
     if fpga_dataflow == "pipelined" and m == Mode.TRAINING:
         raise ScenarioError("fpga_dataflow: the layer-pipelined FPGA dataflow is modelled for inference only")
     seq_len, attn_len, lengths = _lengths(seq_len, seq_len_distribution, packing)
-    opt = parse_optimizer_spec(optimizer)
+    if isinstance(optimizer_tensors, bool) or not isinstance(optimizer_tensors, int) or optimizer_tensors < 0:
+        raise ScenarioError(f"optimizer_tensors: must be a whole number >= 0 (0: one fused kernel), got {optimizer_tensors!r}")
     return Scenario(mode=m, batch_size=batch_size, seq_len=seq_len, image_size=image_size, attn_len=attn_len, lengths=lengths,
                     precision=parse_precision(precision),
                     weight_precision=parse_precision(weight_precision) if weight_precision else None,
-                    optimizer=opt.optimizer, optimizer_tensors=opt.tensors, grad_clip=opt.clip, checkpointing=ck,
+                    optimizer=parse_optimizer(optimizer), optimizer_tensors=optimizer_tensors, grad_clip=bool(grad_clip),
+                    checkpointing=ck,
                     grad_accumulation=grad_accumulation,
                     fused_attention=bool(fused_attention), power_cap_w=float(power_cap_w) if power_cap_w else None,
                     seed=seed, fpga_dataflow=fpga_dataflow, cold_start=bool(cold_start), stack=st,

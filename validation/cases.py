@@ -46,6 +46,8 @@ class Case:
     scale: float = 1.0
     accumulation: int = 1
     optimizer: str = "adam"
+    optimizer_tensors: int = 0  # > 0: the framework updates tensor by tensor (simulate's optimizer_tensors)
+    grad_clip: bool = False
     overrides: tuple[tuple[str, object], ...] = ()
     gemm: tuple[int, int, int, int] | None = None      # m, n, k, count
     gemm_sweep: bool = False                           # a "max achievable" row: the best over a shape sweep

@@ -68,7 +68,6 @@ GOOGLE_SDXL_PER_CHIP = 1
 # 114, norm and conv_out 4; a ResNet block 10 or 12 with its shortcut, a linear-projection transformer
 # 26, its q/k/v without bias)
 SD2_UNET_TENSORS = 686
-MAXDIFFUSION_OPTIMIZER = f"adamw+clip+tensors={SD2_UNET_TENSORS}"
 TEXT_ENCODER_NOTE = ("the frozen OpenCLIP ViT-H text encoder's forward per sample (~2 % of the UNet's training "
                      "FLOPs) is not in the training graph; the VAE latents are precomputed (MLPerf moments dataset)")
 
@@ -128,6 +127,7 @@ def _training(row: Row, base: dict, kind: str, name: str, prec: str | None) -> C
                    f"optax: global-norm clipping then AdamW, each a kernel per parameter tensor ({SD2_UNET_TENSORS})"]
     return Case(**base, task="cluster", category="scaleout", workload=name, mode="training", fit_evidence=False,
                 precision=prec or "bf16",
-                weight_precision="fp32", batch=global_batch, image_size=image, optimizer=MAXDIFFUSION_OPTIMIZER, devices=n,
+                weight_precision="fp32", batch=global_batch, image_size=image, optimizer="adamw",
+                optimizer_tensors=SD2_UNET_TENSORS, grad_clip=True, devices=n,
                 system=base["hardware"], parallelism=f"dp={n},tp=1,pp=1", microbatches=1,
                 assumptions=tuple(assumptions))

@@ -97,6 +97,7 @@ def _scenario(case: Case, *, batch: int, accumulation: int = 1, seq_len: int | N
                          seq_len_distribution=case.lengths or None,
                          image_size=case.image_size, precision=case.precision,
                          weight_precision=case.weight_precision, optimizer=case.optimizer,
+                         optimizer_tensors=case.optimizer_tensors, grad_clip=case.grad_clip,
                          grad_accumulation=accumulation, fused_attention=case.fused_attention,
                          stack=stack or case.stack, dispatch_us=dispatch_us)
 
@@ -202,6 +203,7 @@ def _cluster(case: Case, hw, extra: dict | None) -> Prediction:
     target, where = _where(case, hw, extra)
     r = simulate(_workload(case), target, mode="training", batch_size=case.batch, seq_len=case.seq_len,
                  image_size=case.image_size, precision=case.precision, optimizer=case.optimizer,
+                 optimizer_tensors=case.optimizer_tensors, grad_clip=case.grad_clip,
                  checkpointing=case.checkpointing, fused_attention=case.fused_attention,
                  microbatches=case.microbatches, **where)
     if not r.fits_in_memory:

@@ -316,7 +316,7 @@ def _run_scenario(wl: Workload, hw: _DeviceBase, sc: Scenario, *, past_len: int,
 
 def _per_tensor_optimizer(costs: dict[str, OpCost], once: frozenset, hw: _DeviceBase,
                           tensors: int) -> dict[str, OpCost]:
-    """``costs`` with each optimizer-phase op run as ``tensors`` kernels (``optimizer +tensors=N``), as
+    """``costs`` with each optimizer-phase op run as ``tensors`` kernels (``optimizer_tensors``), as
     the multi-device plan charges them; a new dict, the cached costs are left as they are."""
     extra = per_tensor_launch_s(hw, tensors)
     if not extra:

@@ -66,7 +66,8 @@ def simulate_step(workload: "str | Path | Workload", hardware: "str | Path | _De
                   fpga_dataflow: str = "overlay", cold_start: bool = False, input_workers: int | None = None,
                   prefetch: int = 2, host: "str | Path | None" = None, time_limit_s: float | None = None,
                   stack: str = "default", dispatch_us: float | None = None, seq_len_distribution: Any = None,
-                  packing: str = "unpadded") -> SimulationResult:
+                  packing: str = "unpadded", optimizer_tensors: int = 0,
+                  grad_clip: bool = False) -> SimulationResult:
     """:func:`simulator.simulate` (every argument and error as documented there).
 
     Example:
@@ -82,7 +83,7 @@ def simulate_step(workload: "str | Path | Workload", hardware: "str | Path | _De
                        grad_accumulation=grad_accumulation, fused_attention=fused_attention,
                        power_cap_w=power_cap_w, seed=seed, fpga_dataflow=fpga_dataflow, cold_start=cold_start,
                        stack=stack, dispatch_us=dispatch_us, seq_len_distribution=seq_len_distribution,
-                       packing=packing)
+                       packing=packing, optimizer_tensors=optimizer_tensors, grad_clip=grad_clip)
     if where.target is not None and input_workers is not None:
         raise ScenarioError("input_workers: the host input pipeline is simulated for one device only")
     if input_workers is not None and where.target is None and is_dpu_board(where.device):

@@ -14,7 +14,6 @@ and on the forward tensors it reads (saved activations: its inputs, its output o
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -201,60 +200,6 @@ def training_forward(fwd: ComputeGraph) -> ComputeGraph:
         op = graph.nodes[n]["op"]
         graph.nodes[n]["op"] = op.renamed(n, attrs=(*op.attrs, (STATS_PASS, True)))
     return ComputeGraph(graph, name=g.name, source=g.source, meta=g.meta)
-
-
-@dataclass(frozen=True)
-class OptimizerSpec:
-    """How a framework applies the optimizer: ``optimizer``, plus ``tensors`` (> 0: the update runs one
-    kernel per parameter tensor, as optax's ``tree_map`` over a parameter tree compiles under XLA, a
-    tensor's element-wise chain fused into one kernel but tensors not fused with each other; 0: one
-    multi-tensor kernel, as PyTorch's fused/foreach AdamW) and ``clip`` (global-norm gradient clipping
-    first: optax ``clip_by_global_norm`` reduces every gradient to its norm, one more read of each
-    gradient and, per tensor, one more kernel, before any update may start).
-
-    Written ``adamw+clip+tensors=686`` (:func:`parse_optimizer_spec`).
-    """
-
-    optimizer: Optimizer
-    tensors: int = 0
-    clip: bool = False
-
-
-def parse_optimizer_spec(value: "str | Optimizer") -> OptimizerSpec:
-    """The :class:`OptimizerSpec` named by ``value``: an optimizer name with optional ``+clip`` and
-    ``+tensors=N`` suffixes (each at most once; N a whole number >= 1: ``tensors=1`` is the fused kernel).
-
-    Raises:
-        ScenarioError: unknown optimizer, unknown or repeated suffix, or a tensor count that is not a
-            whole number >= 1.
-
-    Example:
-        >>> parse_optimizer_spec("adamw+clip+tensors=686")
-        OptimizerSpec(optimizer=<Optimizer.ADAMW: 'adamw'>, tensors=686, clip=True)
-        >>> parse_optimizer_spec("adam").tensors, parse_optimizer_spec(Optimizer.SGD).clip
-        (0, False)
-        >>> parse_optimizer_spec("adam+tensors=0")
-        Traceback (most recent call last):
-        ...
-        simulator.errors.ScenarioError: optimizer: bad suffix 'tensors=0'; use +clip or +tensors=N (N >= 1)
-    """
-    head, *suffixes = str(getattr(value, "value", value)).split("+")
-    spec = OptimizerSpec(parse_optimizer(head))
-    seen: set[str] = set()
-    for s in suffixes:
-        key, _, num = s.strip().lower().partition("=")
-        # ASCII digits only: str.isdigit() also passes superscripts, which int() then refuses
-        count = int(num) if re.fullmatch(r"[0-9]+", num) else 0
-        if key in seen:
-            raise ScenarioError(f"optimizer: suffix +{key} given twice in {str(getattr(value, 'value', value))!r}")
-        if key == "clip" and not num:
-            spec = OptimizerSpec(spec.optimizer, spec.tensors, True)
-        elif key == "tensors" and count >= 1:
-            spec = OptimizerSpec(spec.optimizer, count, spec.clip)
-        else:
-            raise ScenarioError(f"optimizer: bad suffix {s!r}; use +clip or +tensors=N (N >= 1)")
-        seen.add(key)
-    return spec
 
 
 def grad_norm_op(params: float) -> Op:

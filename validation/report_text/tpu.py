@@ -53,8 +53,8 @@ GAP_COLLECTIVE_COMPUTE = """\
   base_2_base.yml) and runs optax.adamw over the UNet's plain Flax tree, one leaf per tensor (686 in
   SD 2's UNet; no layer scan, no optax.flatten), so each tensor's norm and update are kernels of their
   own, 1,372 per step at the device's per-kernel time (5 us on TPU), plus one more read of every
-  gradient for the norm: +7.6 ms on v5p, +8.2 ms on v6e (`OptimizerSpec`, optimizer suffix
-  `adamw+clip+tensors=686`; `plan._optimizer_segments`). U035-U039 in-sample +12.2/+12.8/+40.0/+35.9/
+  gradient for the norm: +7.6 ms on v5p, +8.2 ms on v6e (`optimizer_tensors=686`,
+  `grad_clip=True`; `plan._optimizer_segments`). U035-U039 in-sample +12.2/+12.8/+40.0/+35.9/
   +9.5 -> +9.6/+8.2/+20.5/+17.3/-0.2 %. What is left on U037/U038 (~11 ms a step, independent of chip
   count: 66.0 and 65.6 ms measured at 512 and 1,024 chips) still has no source; the flat step time
   across chip counts also fits a host-side floor (JAX dispatch of a ~2,000-leaf train state, the
